@@ -1,0 +1,184 @@
+//! The command-line grammar.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Run many coding-agent CLIs side by side, each profile with its own HOME, provider and key.
+#[derive(Debug, Parser)]
+#[command(name = "ringlet", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Keep every ringlet file under this directory instead of the platform's config/data dirs.
+    #[arg(long, global = true, env = "RINGLET_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create ringlet's directories, detect installed agents, and show next steps.
+    Init(JsonFlag),
+    /// Coding agents ringlet knows and whether they are installed.
+    #[command(subcommand)]
+    Agents(AgentsCmd),
+    /// Model API providers profiles can use.
+    #[command(subcommand)]
+    Providers(ProvidersCmd),
+    /// Create, inspect, run and delete profiles.
+    #[command(subcommand)]
+    Profiles(ProfilesCmd),
+    /// Store API keys (names only are ever shown).
+    #[command(subcommand)]
+    Keychain(KeychainCmd),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentsCmd {
+    /// List agents with install status, path, version and profile count.
+    List(JsonFlag),
+    /// Show one agent in detail.
+    Inspect {
+        /// The agent id (see `ringlet agents list`).
+        id: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProvidersCmd {
+    /// List providers with their wire formats and default models.
+    List(JsonFlag),
+    /// Show one provider in detail.
+    Inspect {
+        /// The provider id (see `ringlet providers list`).
+        id: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfilesCmd {
+    /// Create a profile: an agent bound to a provider, a key alias and its own HOME.
+    Create(CreateArgs),
+    /// List profiles.
+    List(JsonFlag),
+    /// Show one profile.
+    Inspect {
+        /// The profile alias.
+        alias: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Delete a profile and its HOME (conversations, settings, logs).
+    Delete {
+        /// The profile alias.
+        alias: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Run the profile's agent; arguments after `--` go to the agent.
+    Run {
+        /// The profile alias.
+        alias: String,
+        /// Arguments for the agent.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Show the environment the agent would get (the key masked) and the files written for it.
+    Env {
+        /// The profile alias.
+        alias: String,
+        /// Arguments the agent would get after `--`.
+        #[arg(last = true)]
+        args: Vec<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The agent id (claude, codex, opencode, grok, gemini, droid, …).
+    pub agent: String,
+    /// The new profile's alias.
+    pub alias: String,
+    /// The provider id (see `ringlet providers list`).
+    #[arg(long, short)]
+    pub provider: String,
+    /// A named endpoint of the provider (for example `china`).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// A base URL: required for `--provider custom`, overrides the endpoint otherwise.
+    #[arg(long, value_name = "URL")]
+    pub custom_endpoint: Option<String>,
+    /// The wire format of the custom endpoint (default: the agent's native one).
+    #[arg(long, value_parser = ["anthropic", "openai", "openai-chat", "openai-responses", "gemini"])]
+    pub shape: Option<String>,
+    /// The model (default: the provider's).
+    #[arg(long, short)]
+    pub model: Option<String>,
+    /// The credential alias the key is stored under (default: the profile alias).
+    #[arg(long)]
+    pub key_alias: Option<String>,
+    /// Read the key from this environment variable instead of prompting.
+    #[arg(long, value_name = "VAR")]
+    pub key_from_env: Option<String>,
+    /// Extra environment variable for the agent; repeatable.
+    #[arg(long = "env", short = 'e', value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// The directory the agent starts in (default: wherever you run it).
+    #[arg(long, value_name = "DIR")]
+    pub working_dir: Option<PathBuf>,
+    /// The agent binary to run instead of the one on PATH.
+    #[arg(long, value_name = "PATH")]
+    pub binary: Option<PathBuf>,
+    /// Print the created profile as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Default arguments for the agent, after `--`.
+    #[arg(last = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeychainCmd {
+    /// Store a key (prompted without echo unless --from-env).
+    Set {
+        /// The provider id.
+        provider: String,
+        /// The key alias.
+        alias: String,
+        /// Read the key from this environment variable.
+        #[arg(long, value_name = "VAR")]
+        from_env: Option<String>,
+        /// Overwrite an existing key.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// List stored key names (never values).
+    List(JsonFlag),
+    /// Remove a key.
+    Remove {
+        /// The provider id.
+        provider: String,
+        /// The key alias.
+        alias: String,
+    },
+}

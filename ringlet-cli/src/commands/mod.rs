@@ -1,0 +1,66 @@
+//! One module per command group; each turns arguments into facade calls and renders results.
+
+mod agents;
+mod init;
+mod keychain;
+mod profiles;
+mod providers;
+
+use std::process::ExitCode;
+
+use clap::CommandFactory;
+use ringlet::Ringlet;
+
+use crate::cli::{Cli, Command};
+
+impl Cli {
+    /// Whether the command asked for JSON (errors are then reported as JSON too).
+    pub fn wants_json(&self) -> bool {
+        use crate::cli::{AgentsCmd, KeychainCmd, ProfilesCmd, ProvidersCmd};
+        match &self.command {
+            Command::Init(j) => j.json,
+            Command::Agents(AgentsCmd::List(j) | AgentsCmd::Inspect { json: j, .. }) => j.json,
+            Command::Providers(ProvidersCmd::List(j) | ProvidersCmd::Inspect { json: j, .. }) => {
+                j.json
+            }
+            Command::Profiles(ProfilesCmd::Create(a)) => a.json,
+            Command::Profiles(
+                ProfilesCmd::List(j)
+                | ProfilesCmd::Inspect { json: j, .. }
+                | ProfilesCmd::Env { json: j, .. },
+            ) => j.json,
+            Command::Keychain(KeychainCmd::List(j)) => j.json,
+            _ => false,
+        }
+    }
+}
+
+fn open(cli_home: Option<std::path::PathBuf>) -> anyhow::Result<Ringlet> {
+    let builder = Ringlet::builder();
+    let builder = match cli_home {
+        Some(home) => builder.home(std::path::absolute(home)?),
+        None => builder,
+    };
+    Ok(builder.build()?)
+}
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Completions { shell } = cli.command {
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "ringlet",
+            &mut std::io::stdout(),
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let ringlet = open(cli.home)?;
+    match cli.command {
+        Command::Init(j) => init::run(&ringlet, j.json),
+        Command::Agents(cmd) => agents::run(&ringlet, cmd),
+        Command::Providers(cmd) => providers::run(&ringlet, cmd),
+        Command::Profiles(cmd) => profiles::run(&ringlet, cmd),
+        Command::Keychain(cmd) => keychain::run(&ringlet, cmd),
+        Command::Completions { .. } => Ok(ExitCode::SUCCESS),
+    }
+}

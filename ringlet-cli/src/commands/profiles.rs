@@ -1,0 +1,189 @@
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use ringlet::{NewProfile, Profile, Ringlet, RunOptions};
+use serde::Serialize;
+
+use crate::cli::{CreateArgs, ProfilesCmd};
+use crate::output::{self, or_dash};
+use crate::prompt;
+
+pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ProfilesCmd::Create(args) => create(ringlet, args),
+        ProfilesCmd::List(j) => {
+            let profiles = ringlet.profiles()?;
+            if j.json {
+                output::json(&profiles)?;
+            } else if profiles.is_empty() {
+                eprintln!(
+                    "No profiles yet. Create one with `ringlet profiles create <agent> <alias> --provider <provider>`."
+                );
+            } else {
+                let mut t =
+                    output::table(&["ALIAS", "AGENT", "PROVIDER", "MODEL", "RUNS", "LAST USED"]);
+                for p in &profiles {
+                    t.add_row([
+                        p.alias.clone(),
+                        p.agent.clone(),
+                        p.provider.clone(),
+                        or_dash(p.model.as_deref()),
+                        p.metadata.total_runs.to_string(),
+                        or_dash(p.metadata.last_used.map(|t| t.format("%Y-%m-%d %H:%M"))),
+                    ]);
+                }
+                output::print_table(&t);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ProfilesCmd::Inspect { alias, json } => {
+            let p = ringlet.profile(&alias)?;
+            if json.json {
+                output::json(&p)?;
+            } else {
+                inspect(ringlet, &p)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ProfilesCmd::Delete { alias, yes } => {
+            let p = ringlet.profile(&alias)?;
+            let home = ringlet.profile_home(&p.alias)?;
+            if !yes {
+                if !prompt::interactive() {
+                    bail!(
+                        "deleting profile '{alias}' removes {}; pass --yes to confirm",
+                        home.display()
+                    );
+                }
+                if !prompt::confirm(&format!(
+                    "Delete profile '{alias}' and its HOME {}?",
+                    home.display()
+                ))? {
+                    eprintln!("Nothing deleted.");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+            ringlet.delete_profile(&alias)?;
+            eprintln!("Deleted profile '{alias}'.");
+            Ok(ExitCode::SUCCESS)
+        }
+        ProfilesCmd::Run { alias, args } => {
+            let outcome = ringlet.run(&alias, &args, RunOptions::default())?;
+            Ok(ExitCode::from(u8::try_from(outcome.exit_code).unwrap_or(1)))
+        }
+        ProfilesCmd::Env { alias, args, json } => {
+            let plan = ringlet.plan_run(&alias, &args)?;
+            if json.json {
+                #[derive(Serialize)]
+                struct EnvView<'a> {
+                    env: Vec<ringlet::EnvEntry>,
+                    #[serde(flatten)]
+                    plan: &'a ringlet::LaunchPlan,
+                }
+                output::json(&EnvView {
+                    env: plan.masked_env(),
+                    plan: &plan,
+                })?;
+            } else {
+                for e in plan.masked_env() {
+                    println!("{}={}", e.name, e.value);
+                }
+                eprintln!();
+                eprintln!(
+                    "# removed from the inherited environment: {}",
+                    plan.env_remove.join(" ")
+                );
+                for f in &plan.files {
+                    eprintln!("# writes {}", f.path.display());
+                }
+                eprintln!("# runs: {} {}", plan.program.display(), plan.args.join(" "));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn create(ringlet: &Ringlet, a: CreateArgs) -> anyhow::Result<ExitCode> {
+    let mut env = std::collections::BTreeMap::new();
+    for pair in &a.env {
+        let (k, v) = pair
+            .split_once('=')
+            .with_context(|| format!("--env '{pair}' must be KEY=VALUE"))?;
+        env.insert(k.to_string(), v.to_string());
+    }
+    let req = NewProfile {
+        agent: a.agent,
+        alias: a.alias,
+        provider: a.provider,
+        endpoint: a.endpoint,
+        custom_endpoint: a.custom_endpoint,
+        shape: a.shape,
+        model: a.model,
+        key_alias: a.key_alias,
+        env,
+        working_dir: a.working_dir,
+        binary: a.binary,
+        args: a.args,
+    };
+    // Validate everything before asking for a key, so a typo never costs a paste.
+    let key = match (ringlet.missing_key(&req)?, &a.key_from_env) {
+        (_, Some(var)) => Some(prompt::from_env(var)?),
+        (Some(name), None) if prompt::interactive() => Some(prompt::ask(&name)?),
+        (Some(name), None) => {
+            eprintln!(
+                "warning: no key stored for {name}; add one with `ringlet keychain set {} {}` before running (or pass --key-from-env VAR)",
+                name.provider, name.alias
+            );
+            None
+        }
+        (None, None) => None,
+    };
+    let profile = ringlet.create_profile(&req, key.as_ref())?;
+    if a.json {
+        output::json(&profile)?;
+    } else {
+        eprintln!(
+            "Created profile '{}' ({} via {}, model {}).",
+            profile.alias,
+            profile.agent,
+            profile.provider,
+            or_dash(profile.model.as_deref())
+        );
+        eprintln!("Run it with: ringlet profiles run {}", profile.alias);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn inspect(ringlet: &Ringlet, p: &Profile) -> anyhow::Result<()> {
+    let home = ringlet.profile_home(&p.alias)?;
+    output::fields(&[
+        ("alias", p.alias.clone()),
+        ("agent", p.agent.clone()),
+        ("provider", p.provider.clone()),
+        (
+            "endpoint",
+            or_dash(p.endpoint_url.as_deref().or(p.endpoint.as_deref())),
+        ),
+        ("shape", p.shape.to_string()),
+        ("model", or_dash(p.model.as_deref())),
+        (
+            "key",
+            or_dash(p.key_alias.as_ref().map(|k| format!("{}/{k}", p.provider))),
+        ),
+        ("home", home.display().to_string()),
+        (
+            "working dir",
+            or_dash(p.working_dir.as_ref().map(|d| d.display())),
+        ),
+        ("binary", or_dash(p.binary.as_ref().map(|d| d.display()))),
+        ("args", p.args.join(" ")),
+        ("env", p.env.keys().cloned().collect::<Vec<_>>().join(", ")),
+        ("created", p.metadata.created_at.to_rfc3339()),
+        (
+            "last used",
+            or_dash(p.metadata.last_used.map(|t| t.to_rfc3339())),
+        ),
+        ("runs", p.metadata.total_runs.to_string()),
+    ]);
+    Ok(())
+}

@@ -1,0 +1,44 @@
+//! `ringlet`: a thin command-line frontend over the `ringlet` library. It parses arguments,
+//! calls the facade, and renders results; all behaviour lives in the library.
+
+mod cli;
+mod commands;
+mod output;
+mod prompt;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let json = cli.wants_json();
+    match commands::dispatch(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            report(&err, json);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One line on stderr; with `--json`, a JSON object scripts can parse.
+fn report(err: &anyhow::Error, json: bool) {
+    let message = err
+        .chain()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+        .replace('\n', " ");
+    if json {
+        let code = err
+            .downcast_ref::<ringlet::Error>()
+            .map_or("error", |e| e.code());
+        eprintln!(
+            "{}",
+            serde_json::json!({ "error": { "code": code, "message": message } })
+        );
+    } else {
+        eprintln!("ringlet: error: {message}");
+    }
+}

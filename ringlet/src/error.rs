@@ -1,0 +1,232 @@
+//! The one error type of the core. Every variant carries the context a user needs to act on it,
+//! and its message says what to do next.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in ringlet's core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No profile with this alias exists.
+    #[error("profile '{alias}' not found; see `ringlet profiles list`")]
+    ProfileNotFound {
+        /// The alias that was asked for.
+        alias: String,
+    },
+
+    /// A profile with this alias already exists.
+    #[error(
+        "profile '{alias}' already exists; pick another alias or delete it first with `ringlet profiles delete {alias}`"
+    )]
+    ProfileExists {
+        /// The alias that is taken.
+        alias: String,
+    },
+
+    /// The alias cannot be used as a profile name.
+    #[error(
+        "invalid profile alias '{alias}': {reason}; use 1-64 letters, digits, '-', '_' or '.', not starting with '.' or '-'"
+    )]
+    InvalidAlias {
+        /// The alias as given, with control characters escaped.
+        alias: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+
+    /// No agent with this id is known.
+    #[error("unknown agent '{id}'; known agents: {known}")]
+    UnknownAgent {
+        /// The id that was asked for.
+        id: String,
+        /// Comma-separated ids of the known agents.
+        known: String,
+    },
+
+    /// No provider with this id is known.
+    #[error("unknown provider '{id}'; known providers: {known}")]
+    UnknownProvider {
+        /// The id that was asked for.
+        id: String,
+        /// Comma-separated ids of the known providers.
+        known: String,
+    },
+
+    /// The provider has no endpoint with this name.
+    #[error("provider '{provider}' has no endpoint '{endpoint}'; its endpoints: {known}")]
+    UnknownEndpoint {
+        /// The provider id.
+        provider: String,
+        /// The endpoint name that was asked for.
+        endpoint: String,
+        /// Comma-separated endpoint names of the provider.
+        known: String,
+    },
+
+    /// The agent cannot speak any wire format the provider serves.
+    #[error(
+        "agent '{agent}' speaks {speaks} but provider '{provider}' serves {serves}; providers '{agent}' can use: {compatible}"
+    )]
+    Incompatible {
+        /// The agent id.
+        agent: String,
+        /// The provider id.
+        provider: String,
+        /// Wire formats the agent speaks.
+        speaks: String,
+        /// Wire formats the provider serves.
+        serves: String,
+        /// Comma-separated providers that would work.
+        compatible: String,
+    },
+
+    /// A value given on the command line or through the API is not acceptable.
+    #[error("{0}")]
+    InvalidInput(String),
+
+    /// The agent's binary cannot be found.
+    #[error(
+        "agent '{agent}' is not installed: '{binary}' was not found in {searched}; install it ({install}) or set a binary path with `--binary`"
+    )]
+    AgentNotInstalled {
+        /// The agent id.
+        agent: String,
+        /// The binary name or path looked for.
+        binary: String,
+        /// Where it was looked for.
+        searched: String,
+        /// How to install it.
+        install: String,
+    },
+
+    /// The profile needs an API key and none is stored under its alias.
+    #[error(
+        "no API key stored for {provider}/{alias} (backend: {backend}); add one with `ringlet keychain set {provider} {alias}`"
+    )]
+    MissingKey {
+        /// The provider id.
+        provider: String,
+        /// The key alias.
+        alias: String,
+        /// The credential backend that was asked.
+        backend: String,
+    },
+
+    /// A file ringlet reads could not be parsed.
+    #[error("{path}{location}: {message}", path = path.display(), location = line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line of the problem, when known.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A file has permissions that would expose secrets.
+    #[error("{path} has mode {mode:o}, which lets other users read it; fix it with `chmod 600 {path}`", path = path.display())]
+    InsecurePermissions {
+        /// The file.
+        path: PathBuf,
+        /// Its current permission bits.
+        mode: u32,
+    },
+
+    /// A Rhai config script failed.
+    #[error("config script {script} failed: {message}")]
+    Script {
+        /// Which script (file path or built-in name).
+        script: String,
+        /// What went wrong, including the script position when known.
+        message: String,
+    },
+
+    /// A credential backend failed.
+    #[error("credential store ({backend}): {message}")]
+    Credential {
+        /// The backend name.
+        backend: String,
+        /// What went wrong.
+        message: String,
+    },
+
+    /// An I/O operation on a named path failed.
+    #[error("{action} {path}: {source}", path = path.display())]
+    Io {
+        /// What was being done ("reading", "writing", …).
+        action: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Starting or waiting for the agent process failed.
+    #[error("launching {program}: {source}", program = program.display())]
+    Spawn {
+        /// The program that was being started.
+        program: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// No usable home/config directory could be determined.
+    #[error("cannot determine where ringlet keeps its files: {0}; set RINGLET_HOME to a directory")]
+    NoHome(String),
+}
+
+impl Error {
+    /// Wraps an I/O error with the action and path it happened on.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// A stable machine-readable code for this error, used by `--json` output and the bindings.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::ProfileNotFound { .. } => "profile_not_found",
+            Error::ProfileExists { .. } => "profile_exists",
+            Error::InvalidAlias { .. } => "invalid_alias",
+            Error::UnknownAgent { .. } => "unknown_agent",
+            Error::UnknownProvider { .. } => "unknown_provider",
+            Error::UnknownEndpoint { .. } => "unknown_endpoint",
+            Error::Incompatible { .. } => "incompatible",
+            Error::InvalidInput(_) => "invalid_input",
+            Error::AgentNotInstalled { .. } => "agent_not_installed",
+            Error::MissingKey { .. } => "missing_key",
+            Error::Parse { .. } => "parse",
+            Error::InsecurePermissions { .. } => "insecure_permissions",
+            Error::Script { .. } => "script",
+            Error::Credential { .. } => "credential",
+            Error::Io { .. } => "io",
+            Error::Spawn { .. } => "spawn",
+            Error::NoHome(_) => "no_home",
+        }
+    }
+
+    /// Builds a [`Error::Parse`] from a TOML error, turning its byte span into a line number.
+    pub(crate) fn toml(path: impl Into<PathBuf>, text: &str, err: &toml::de::Error) -> Self {
+        let line = err.span().map(|span| {
+            let end = span.start.min(text.len());
+            text.as_bytes()[..end]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1
+        });
+        Error::Parse {
+            path: path.into(),
+            line,
+            message: err.message().to_string(),
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Launching: turning a profile into a [`LaunchPlan`] (pure data) and running it.
+
+mod files;
+mod plan;
+mod process;
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use files::materialise;
+pub use plan::{
+    EnvEntry, FileFormat, LaunchPlan, MergeMode, PlanInput, PlannedFile, SecretEnv, build_plan,
+};
+pub use process::ProcessLauncher;
+
+use crate::credentials::Secret;
+use crate::error::Result;
+
+/// How a plan is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunOptions {
+    /// Forward SIGTERM/SIGHUP/SIGUSR1/SIGUSR2 to the agent and ignore SIGINT/SIGQUIT in ringlet
+    /// (the terminal already delivers those to the agent). Right for a CLI that owns the
+    /// terminal; embedders that manage signals themselves turn it off.
+    pub forward_signals: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            forward_signals: true,
+        }
+    }
+}
+
+impl RunOptions {
+    /// Options for embedders: no process-wide signal handling.
+    pub fn embedded() -> Self {
+        Self {
+            forward_signals: false,
+        }
+    }
+}
+
+/// What happened when a plan ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunOutcome {
+    /// The agent's exit code; 128 + N when it was killed by signal N, as a shell reports it.
+    pub exit_code: i32,
+    /// When the agent started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub ended_at: DateTime<Utc>,
+    /// Wall-clock duration.
+    #[serde(with = "duration_ms")]
+    pub duration: Duration,
+    /// The agent's process id.
+    pub pid: u32,
+}
+
+/// Runs launch plans. [`ProcessLauncher`] runs them as a child process with the terminal
+/// inherited; a server can run them in a PTY, or a sandbox.
+pub trait Launcher: Send + Sync + Debug {
+    /// Writes the plan's files, starts the program, waits for it.
+    fn run(
+        &self,
+        plan: &LaunchPlan,
+        key: Option<&Secret>,
+        options: RunOptions,
+    ) -> Result<RunOutcome>;
+}
+
+mod duration_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}

@@ -1,0 +1,68 @@
+//! # ringlet
+//!
+//! Run many coding-agent CLIs (Claude Code, Codex CLI, OpenCode, Grok CLI, Gemini CLI, Droid)
+//! side by side. A **profile** binds an agent to a provider, a credential alias and its own
+//! HOME; launching a profile starts the real agent with that HOME and the provider's base URL,
+//! key and model, and nothing from the shell or other profiles leaking in.
+//!
+//! Everything goes through the [`Ringlet`] facade:
+//!
+//! ```no_run
+//! use ringlet::{NewProfile, Ringlet, RunOptions, Secret};
+//!
+//! let ringlet = Ringlet::builder().home("/tmp/ringlet-demo").build()?;
+//! let req = NewProfile::new("claude", "work", "anthropic").model("claude-sonnet-4-5");
+//! ringlet.create_profile(&req, Some(&Secret::new("sk-ant-…")))?;
+//! let plan = ringlet.plan_run("work", &["-p".into(), "hello".into()])?;
+//! assert_eq!(plan.home, ringlet.profile_home("work")?);
+//! let outcome = ringlet.run("work", &[], RunOptions::default())?;
+//! std::process::exit(outcome.exit_code);
+//! # Ok::<(), ringlet::Error>(())
+//! ```
+//!
+//! The traits [`Agent`], [`Provider`], [`ProfileStore`], [`CredentialStore`] and [`Launcher`]
+//! are the seams: the built-in implementations are manifest-, file- and process-based, and
+//! [`RingletBuilder`] swaps any of them.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod agent;
+mod alias;
+mod builtin;
+mod config;
+mod credentials;
+mod error;
+mod fsio;
+mod launch;
+mod manifest;
+mod paths;
+mod profile;
+mod provider;
+mod registry;
+mod ringlet;
+mod script;
+mod wire;
+
+pub use agent::{Agent, AgentEnv, AgentManifest, Detection, LogLocation, ManifestAgent};
+pub use alias::{MAX_ALIAS_LEN, validate_alias};
+pub use config::{Config, CredentialsConfig};
+pub use credentials::{
+    CredentialKey, CredentialStore, EnvCredentialStore, FileCredentialStore, MemoryCredentialStore,
+    Secret,
+};
+pub use error::{Error, Result};
+pub use launch::{
+    EnvEntry, FileFormat, LaunchPlan, Launcher, MergeMode, PlannedFile, ProcessLauncher,
+    RunOptions, RunOutcome, SecretEnv,
+};
+pub use manifest::Source;
+pub use paths::{Paths, RINGLET_HOME_ENV};
+pub use profile::{FileProfileStore, Profile, ProfileMetadata, ProfileStore};
+pub use provider::{
+    AuthScheme, ManifestProvider, Provider, ProviderAuth, ProviderManifest, ProviderModels,
+};
+pub use registry::Registry;
+pub use ringlet::{AgentInfo, InitReport, NewProfile, ProviderInfo, Ringlet, RingletBuilder};
+pub use script::{KEY_PLACEHOLDER, ScriptContext, ScriptOutput};
+pub use wire::WireShape;

@@ -1,0 +1,242 @@
+//! Rhai config scripts. Each agent has a script with `fn configure(ctx)` that returns the files
+//! to write into the profile HOME and the env vars to set. Scripts run in a sandboxed engine:
+//! no file or network access, and limits on operations, string size and call depth, so a bad
+//! script ends in an error naming it, never a hang.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use rhai::{Dynamic, Engine, Scope};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Stands in for the API key inside generated files. It is replaced with the real key only when
+/// the file is written (mode 0600) into the profile HOME, so plans and logs never hold the key.
+pub const KEY_PLACEHOLDER: &str = "{{ringlet:api_key}}";
+
+/// Upper bound on the operations one script run may take.
+const MAX_OPERATIONS: u64 = 2_000_000;
+
+/// What a config script is given.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScriptContext {
+    /// The profile alias.
+    pub alias: String,
+    /// The agent id.
+    pub agent: String,
+    /// The provider id.
+    pub provider: String,
+    /// The provider's display name.
+    pub provider_name: String,
+    /// The wire format in use (`anthropic`, `openai-chat`, `openai-responses`, `gemini`).
+    pub shape: String,
+    /// The base URL for that wire format, following the shape's `/v1` convention.
+    pub base_url: String,
+    /// The model, or "" when the agent's own default applies.
+    pub model: String,
+    /// Whether a key will be supplied at launch.
+    pub has_key: bool,
+    /// `x-api-key` or `bearer`: how the provider wants the key on Anthropic-shaped endpoints.
+    pub auth_scheme: String,
+    /// The env var the agent reads its key from, per its manifest ("" if none).
+    pub key_env: String,
+    /// [`KEY_PLACEHOLDER`], for agents that can read their key only from a config file.
+    pub key_placeholder: String,
+    /// The profile HOME (absolute).
+    pub home: String,
+    /// The directory the agent starts in (absolute).
+    pub working_dir: String,
+}
+
+/// What a config script returns.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptOutput {
+    /// Env vars to set.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Files to write into the profile HOME.
+    #[serde(default)]
+    pub files: Vec<ScriptFile>,
+    /// Arguments placed before the profile's and the caller's.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// The env var that should carry the key, when not the manifest's (for example
+    /// `ANTHROPIC_AUTH_TOKEN` for gateways that want a bearer token).
+    #[serde(default)]
+    pub key_env: Option<String>,
+}
+
+/// One file a script wants written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptFile {
+    /// Path relative to the profile HOME.
+    pub path: String,
+    /// JSON content (a map).
+    #[serde(default)]
+    pub json: Option<serde_json::Value>,
+    /// TOML content (a map).
+    #[serde(default)]
+    pub toml: Option<serde_json::Value>,
+    /// Plain text content.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// `replace` (default), `merge` (deep-merge into an existing JSON/TOML file, keeping what the
+    /// agent wrote) or `create` (write only if missing).
+    #[serde(default)]
+    pub merge: Option<String>,
+}
+
+/// A compiled config script.
+#[derive(Debug)]
+pub struct Script {
+    name: String,
+    ast: rhai::AST,
+}
+
+/// Where a script's source came from.
+#[derive(Debug, Clone)]
+pub enum ScriptSource {
+    /// Embedded in the binary, by file name.
+    BuiltIn(&'static str, &'static str),
+    /// A user file.
+    File(PathBuf),
+}
+
+fn engine() -> Engine {
+    let mut engine = Engine::new();
+    engine.set_max_operations(MAX_OPERATIONS);
+    engine.set_max_string_size(1 << 20);
+    engine.set_max_array_size(10_000);
+    engine.set_max_map_size(10_000);
+    engine.set_max_call_levels(32);
+    engine.set_max_expr_depths(64, 32);
+    // Scripts must not load other files or evaluate strings as code.
+    engine.set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
+    engine.disable_symbol("eval");
+    // print/debug would write to our stdout; config scripts have nothing to say there.
+    engine.on_print(|_| {});
+    engine.on_debug(|_, _, _| {});
+    engine
+}
+
+impl Script {
+    /// Compiles a script from its source.
+    pub fn load(source: &ScriptSource) -> Result<Self> {
+        let (name, text) = match source {
+            ScriptSource::BuiltIn(name, text) => {
+                (format!("<built-in>/{name}"), (*text).to_string())
+            }
+            ScriptSource::File(path) => (
+                path.display().to_string(),
+                crate::fsio::read_to_string(path)?,
+            ),
+        };
+        let ast = engine().compile(&text).map_err(|e| Error::Script {
+            script: name.clone(),
+            message: e.to_string(),
+        })?;
+        if !ast
+            .iter_functions()
+            .any(|f| f.name == "configure" && f.params.len() == 1)
+        {
+            return Err(Error::Script {
+                script: name,
+                message: "it must define `fn configure(ctx)`".into(),
+            });
+        }
+        Ok(Self { name, ast })
+    }
+
+    /// Runs `configure(ctx)`.
+    pub fn run(&self, ctx: &ScriptContext) -> Result<ScriptOutput> {
+        let fail = |message: String| Error::Script {
+            script: self.name.clone(),
+            message,
+        };
+        let ctx = rhai::serde::to_dynamic(ctx).map_err(|e| fail(e.to_string()))?;
+        let result: Dynamic = engine()
+            .call_fn(&mut Scope::new(), &self.ast, "configure", (ctx,))
+            .map_err(|e| fail(e.to_string()))?;
+        rhai::serde::from_dynamic(&result)
+            .map_err(|e| fail(format!("its result has the wrong shape: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> ScriptContext {
+        ScriptContext {
+            alias: "w".into(),
+            agent: "claude".into(),
+            provider: "anthropic".into(),
+            provider_name: "Anthropic".into(),
+            shape: "anthropic".into(),
+            base_url: "http://x".into(),
+            model: "m".into(),
+            has_key: true,
+            auth_scheme: "x-api-key".into(),
+            key_env: "ANTHROPIC_API_KEY".into(),
+            key_placeholder: KEY_PLACEHOLDER.into(),
+            home: "/h".into(),
+            working_dir: "/w".into(),
+        }
+    }
+
+    fn builtin(text: &'static str) -> Result<Script> {
+        Script::load(&ScriptSource::BuiltIn("t.rhai", text))
+    }
+
+    #[test]
+    fn returns_env_and_files() {
+        let s = builtin(
+            r#"fn configure(ctx) { #{ env: #{ M: ctx.model }, files: [#{ path: "a.json", json: #{ k: 1 } }] } }"#,
+        )
+        .expect("compiles");
+        let out = s.run(&ctx()).expect("runs");
+        assert_eq!(out.env["M"], "m");
+        assert_eq!(out.files[0].json, Some(serde_json::json!({"k": 1})));
+    }
+
+    #[test]
+    fn infinite_loop_ends_at_the_limit_with_the_script_named() {
+        let s = builtin("fn configure(ctx) { loop {} }").expect("compiles");
+        let err = s.run(&ctx()).expect_err("limit");
+        let msg = err.to_string();
+        assert!(msg.contains("<built-in>/t.rhai"), "{msg}");
+        assert!(msg.to_lowercase().contains("operations"), "{msg}");
+    }
+
+    #[test]
+    fn deep_recursion_is_refused() {
+        let s = builtin("fn f(n) { f(n + 1) } fn configure(ctx) { f(0) }").expect("compiles");
+        assert!(s.run(&ctx()).is_err());
+    }
+
+    #[test]
+    fn missing_configure_and_syntax_errors_are_named() {
+        let err = builtin("fn other() {}").expect_err("no configure");
+        assert!(err.to_string().contains("fn configure(ctx)"));
+        let err = builtin("fn configure(ctx) { #{ ").expect_err("syntax");
+        assert!(err.to_string().contains("t.rhai"));
+    }
+
+    #[test]
+    fn cannot_import_or_eval() {
+        let s = builtin(r#"fn configure(ctx) { import "/etc/passwd" as p; #{} }"#);
+        assert!(s.is_err() || s.expect("compiled").run(&ctx()).is_err());
+        let s = builtin(r#"fn configure(ctx) { eval("1") }"#);
+        assert!(s.is_err() || s.expect("compiled").run(&ctx()).is_err());
+    }
+
+    #[test]
+    fn wrong_result_shape_is_explained() {
+        let s = builtin(r#"fn configure(ctx) { #{ files: 3 } }"#).expect("compiles");
+        let msg = s.run(&ctx()).expect_err("shape").to_string();
+        assert!(msg.contains("wrong shape"), "{msg}");
+    }
+}
