@@ -539,7 +539,7 @@ impl Ringlet {
     /// different key already stored there is not overwritten.
     pub fn create_profile(&self, req: &NewProfile, key: Option<&Secret>) -> Result<Profile> {
         let profile = self.resolve_profile(req)?;
-        if self.inner.profiles.get(&profile.alias).is_ok() {
+        if self.inner.profiles.exists(&profile.alias)? {
             return Err(Error::ProfileExists {
                 alias: profile.alias,
             });
@@ -562,6 +562,11 @@ impl Ringlet {
         }
         self.inner.profiles.create(&profile)?;
         Ok(profile)
+    }
+
+    /// Whether a profile exists, even one whose manifest is unreadable (so it can be deleted).
+    pub fn has_profile(&self, alias: &str) -> Result<bool> {
+        self.inner.profiles.exists(alias)
     }
 
     /// Deletes a profile and its HOME.

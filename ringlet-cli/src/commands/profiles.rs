@@ -46,8 +46,10 @@ pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ProfilesCmd::Delete { alias, yes } => {
-            let p = ringlet.profile(&alias)?;
-            let home = ringlet.profile_home(&p.alias)?;
+            if !ringlet.has_profile(&alias)? {
+                return Err(ringlet::Error::ProfileNotFound { alias }.into());
+            }
+            let home = ringlet.profile_home(&alias)?;
             if !yes {
                 if !prompt::interactive() {
                     bail!(

@@ -112,6 +112,11 @@ impl ProfileStore for FileProfileStore {
         self.read(alias)
     }
 
+    fn exists(&self, alias: &str) -> Result<bool> {
+        validate_alias(alias)?;
+        Ok(self.manifest_path(alias).exists())
+    }
+
     fn create(&self, profile: &Profile) -> Result<()> {
         validate_alias(&profile.alias)?;
         let target = self.profile_dir(&profile.alias);

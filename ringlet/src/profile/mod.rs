@@ -79,6 +79,9 @@ pub trait ProfileStore: Send + Sync + Debug {
     /// One profile.
     fn get(&self, alias: &str) -> Result<Profile>;
 
+    /// Whether a profile with this alias exists (even if its manifest is unreadable).
+    fn exists(&self, alias: &str) -> Result<bool>;
+
     /// Creates a profile and its empty HOME. Fails if the alias is taken; never leaves a
     /// half-created profile behind.
     fn create(&self, profile: &Profile) -> Result<()>;

@@ -1,0 +1,257 @@
+//! Bad input: one clear line on stderr, a non-zero exit, nothing half-written.
+
+use ringlet_tests::harness::{Sandbox, fake_agent_bin};
+
+use crate::sandbox_with_profile;
+
+fn create(sb: &Sandbox, args: &[&str]) -> ringlet_tests::harness::Run {
+    let mut full = vec!["profiles", "create"];
+    full.extend_from_slice(args);
+    sb.run(full)
+}
+
+#[test]
+fn unknown_agent_provider_endpoint_and_profile() {
+    let sb = Sandbox::new();
+    create(&sb, &["clod", "w", "--provider", "anthropic"])
+        .fails_with("unknown agent 'clod'; known agents: claude, codex");
+    create(&sb, &["claude", "w", "--provider", "anthropik"])
+        .fails_with("unknown provider 'anthropik'");
+    create(
+        &sb,
+        &["claude", "w", "--provider", "minimax", "--endpoint", "mars"],
+    )
+    .fails_with("has no endpoint 'mars'; its endpoints: china, international");
+    sb.run(["profiles", "run", "nope"])
+        .fails_with("profile 'nope' not found");
+    sb.run(["profiles", "inspect", "nope"])
+        .fails_with("ringlet profiles list");
+    sb.run(["agents", "inspect", "nope"])
+        .fails_with("unknown agent 'nope'");
+    assert!(sb.files().is_empty(), "nothing written: {:?}", sb.files());
+}
+
+#[test]
+fn incompatible_pairs_name_the_providers_that_work() {
+    let sb = Sandbox::new();
+    create(&sb, &["codex", "w", "--provider", "anthropic"])
+        .fails_with("agent 'codex' speaks openai-responses but provider 'anthropic' serves anthropic; providers 'codex' can use:");
+    create(&sb, &["gemini", "w", "--provider", "openai"]).fails_with("google");
+    assert!(sb.files().is_empty());
+}
+
+#[test]
+fn duplicate_and_hostile_aliases() {
+    let sb = sandbox_with_profile();
+    let before = sb.files();
+    create(&sb, &["claude", "work", "--provider", "anthropic"])
+        .fails_with("profile 'work' already exists");
+    for bad in [
+        "../escape",
+        "..",
+        ".hidden",
+        "a/b",
+        "tab\there",
+        "new\nline",
+        "\u{1b}[31mred",
+        "",
+    ] {
+        let out = create(&sb, &["claude", bad, "--provider", "anthropic"]);
+        let out = out.fails_with("invalid profile alias");
+        assert!(
+            !out.stderr.contains('\u{1b}'),
+            "terminal escapes are neutralised"
+        );
+    }
+    sb.run(["profiles", "run", "../../etc"])
+        .fails_with("invalid profile alias");
+    assert_eq!(sb.files(), before, "nothing was written");
+    assert!(!sb.root().join("escape").exists());
+}
+
+#[test]
+fn missing_key_names_the_command_that_adds_one() {
+    let sb = Sandbox::new();
+    let out = create(
+        &sb,
+        &[
+            "claude",
+            "w",
+            "--provider",
+            "anthropic",
+            "--binary",
+            fake_agent_bin().to_str().expect("utf-8"),
+        ],
+    )
+    .ok();
+    assert!(
+        out.stderr.contains("ringlet keychain set anthropic w"),
+        "{}",
+        out.stderr
+    );
+    sb.run(["profiles", "run", "w"])
+        .fails_with("no API key stored for anthropic/w (backend: file); add one with `ringlet keychain set anthropic w`");
+    create(
+        &sb,
+        &[
+            "claude",
+            "x",
+            "--provider",
+            "anthropic",
+            "--key-from-env",
+            "UNSET_VAR",
+        ],
+    )
+    .fails_with("UNSET_VAR is not set");
+    assert!(!sb.profile_dir("x").exists());
+}
+
+#[test]
+fn agent_not_installed() {
+    let mut sb = Sandbox::new();
+    sb.env("PATH", "/nonexistent").env("K", "sk-x");
+    create(
+        &sb,
+        &[
+            "claude",
+            "w",
+            "--provider",
+            "anthropic",
+            "--key-from-env",
+            "K",
+        ],
+    )
+    .ok();
+    sb.run(["profiles", "run", "w"]).fails_with(
+        "agent 'claude' is not installed: 'claude' was not found in PATH (/nonexistent); install it (npm install -g @anthropic-ai/claude-code@latest)",
+    );
+    create(
+        &sb,
+        &[
+            "claude",
+            "v",
+            "--provider",
+            "anthropic",
+            "--key-from-env",
+            "K",
+            "--binary",
+            "/opt/none/claude",
+        ],
+    )
+    .ok();
+    sb.run(["profiles", "run", "v"])
+        .fails_with("'/opt/none/claude' was not found");
+}
+
+#[test]
+fn corrupt_profile_toml_names_file_line_and_fix() {
+    let sb = sandbox_with_profile();
+    let path = sb.profile_dir("work").join("profile.toml");
+    std::fs::write(&path, "alias = \"work\"\nagent = \n").expect("corrupt");
+    let out = sb.run(["profiles", "run", "work"]);
+    out.fails_with("profile.toml:2:");
+    let out = sb.run(["profiles", "list"]);
+    out.fails_with("ringlet profiles delete work");
+    sb.run(["profiles", "delete", "work", "--yes"]).ok();
+}
+
+#[test]
+fn corrupt_user_manifest_and_config() {
+    let sb = Sandbox::new();
+    sb.run(["init"]).ok();
+    let agent = sb.ringlet_home().join("config/agents.d/bad.toml");
+    std::fs::write(&agent, "id = \"bad\"\nspeaks = [\"smoke-signals\"]\n").expect("write");
+    sb.run(["agents", "list"]).fails_with("bad.toml:2:");
+    std::fs::remove_file(&agent).expect("rm");
+    let config = sb.ringlet_home().join("config/config.toml");
+    std::fs::write(&config, "[credentials]\nbackend = \"carrier-pigeon\"\n").expect("write");
+    sb.run(["profiles", "list"])
+        .fails_with("config.toml: [credentials] backend 'carrier-pigeon'");
+}
+
+#[test]
+fn loose_credentials_file_is_refused_with_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = sandbox_with_profile();
+    let creds = sb.ringlet_home().join("config/credentials.toml");
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    sb.run(["profiles", "run", "work"]).fails_with("chmod 600");
+}
+
+#[test]
+fn bad_flags_are_rejected_before_anything_is_written() {
+    let sb = Sandbox::new();
+    create(&sb, &["claude", "w", "--provider", "custom"]).fails_with("--custom-endpoint");
+    create(
+        &sb,
+        &[
+            "claude",
+            "w",
+            "--provider",
+            "custom",
+            "--custom-endpoint",
+            "ftp://x",
+            "--model",
+            "m",
+        ],
+    )
+    .fails_with("must be an http:// or https:// URL");
+    create(
+        &sb,
+        &[
+            "claude",
+            "w",
+            "--provider",
+            "custom",
+            "--custom-endpoint",
+            "http://x",
+        ],
+    )
+    .fails_with("pass --model");
+    create(
+        &sb,
+        &[
+            "claude",
+            "w",
+            "--provider",
+            "anthropic",
+            "--env",
+            "NOEQUALS",
+        ],
+    )
+    .fails_with("KEY=VALUE");
+    create(
+        &sb,
+        &[
+            "claude",
+            "w",
+            "--provider",
+            "anthropic",
+            "--env",
+            "HOME=/tmp",
+        ],
+    )
+    .fails_with("not HOME");
+    create(
+        &sb,
+        &[
+            "claude",
+            "w",
+            "--provider",
+            "anthropic",
+            "--working-dir",
+            "/does/not/exist",
+        ],
+    )
+    .fails_with("is not a directory");
+    assert!(sb.files().is_empty(), "{:?}", sb.files());
+}
+
+#[test]
+fn json_mode_reports_errors_as_json() {
+    let sb = Sandbox::new();
+    let out = sb.run(["profiles", "inspect", "nope", "--json"]);
+    assert_ne!(out.code, 0);
+    let err: serde_json::Value = serde_json::from_str(out.stderr.trim()).expect("json error");
+    assert_eq!(err["error"]["code"], "profile_not_found");
+}

@@ -1,0 +1,366 @@
+use std::os::unix::fs::PermissionsExt;
+
+use ringlet_tests::harness::{Sandbox, fake_agent_bin, read_record};
+
+use crate::{KEY, sandbox_with_profile};
+
+#[test]
+fn create_writes_profile_without_the_key_and_stores_key_0600() {
+    let sb = sandbox_with_profile();
+    let manifest =
+        std::fs::read_to_string(sb.profile_dir("work").join("profile.toml")).expect("profile.toml");
+    assert!(manifest.contains("agent = \"claude\""), "{manifest}");
+    assert!(manifest.contains("key_alias = \"work\""), "{manifest}");
+    assert!(!manifest.contains(KEY), "the key leaked into profile.toml");
+    assert!(sb.profile_home("work").is_dir());
+    let creds = sb.ringlet_home().join("config/credentials.toml");
+    let mode = std::fs::metadata(&creds)
+        .expect("credentials")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(std::fs::read_to_string(creds).expect("read").contains(KEY));
+}
+
+#[test]
+fn list_and_inspect_have_stable_json() {
+    let sb = sandbox_with_profile();
+    let list = sb.run(["profiles", "list", "--json"]).ok().json();
+    let p = &list[0];
+    assert_eq!(p["alias"], "work");
+    assert_eq!(p["agent"], "claude");
+    assert_eq!(p["provider"], "anthropic");
+    assert_eq!(p["shape"], "anthropic");
+    assert_eq!(p["model"], "claude-test-1");
+    assert_eq!(p["key_alias"], "work");
+    assert_eq!(p["metadata"]["total_runs"], 0);
+    let one = sb
+        .run(["profiles", "inspect", "work", "--json"])
+        .ok()
+        .json();
+    assert_eq!(&one, p);
+    let table = sb.run(["profiles", "list"]).ok().stdout;
+    assert!(table.starts_with("ALIAS"), "{table}");
+    let human = sb.run(["profiles", "inspect", "work"]).ok().stdout;
+    assert!(
+        human.contains(&sb.profile_home("work").display().to_string()),
+        "{human}"
+    );
+}
+
+#[test]
+fn run_gives_the_agent_its_home_provider_env_and_key_and_nothing_stale() {
+    let mut sb = sandbox_with_profile();
+    let record = sb.root().join("record.json");
+    sb.env("FAKE_AGENT_RECORD", &record)
+        // Stale settings in the parent shell that must never reach the agent.
+        .env("ANTHROPIC_API_KEY", "sk-stale-parent")
+        .env("ANTHROPIC_AUTH_TOKEN", "stale-token")
+        .env("OPENAI_BASE_URL", "http://stale.invalid/v1")
+        .env("OPENAI_API_KEY", "sk-stale-openai")
+        .env("XDG_CONFIG_HOME", "/somewhere/else")
+        .env("CLAUDE_CONFIG_DIR", "/somewhere/else/.claude")
+        .env("KEEP_ME", "yes");
+    let out = sb.run([
+        "profiles",
+        "run",
+        "work",
+        "--",
+        "-p",
+        "hello world",
+        "--exit",
+        "7",
+    ]);
+    assert_eq!(out.code, 7, "exit code is the agent's: {}", out.stderr);
+    assert!(!out.stdout.contains(KEY) && !out.stderr.contains(KEY));
+
+    let rec = read_record(&record);
+    let env = &rec["env"];
+    let home = sb.profile_home("work").display().to_string();
+    assert_eq!(env["HOME"], home.as_str());
+    assert_eq!(env["ANTHROPIC_API_KEY"], KEY);
+    assert_eq!(env["ANTHROPIC_BASE_URL"], "https://api.anthropic.com");
+    assert_eq!(env["ANTHROPIC_MODEL"], "claude-test-1");
+    assert_eq!(env["RINGLET_PROFILE"], "work");
+    assert_eq!(env["DISABLE_TELEMETRY"], "1");
+    for gone in [
+        "ANTHROPIC_AUTH_TOKEN",
+        "OPENAI_BASE_URL",
+        "OPENAI_API_KEY",
+        "XDG_CONFIG_HOME",
+        "CLAUDE_CONFIG_DIR",
+    ] {
+        assert!(env.get(gone).is_none(), "{gone} leaked into the agent");
+    }
+    assert_eq!(env["KEEP_ME"], "yes", "unrelated variables are inherited");
+    assert_eq!(
+        rec["argv"],
+        serde_json::json!(["-p", "hello world", "--exit", "7"])
+    );
+    assert_eq!(rec["cwd"], sb.root().display().to_string());
+
+    // Claude's onboarding and the working dir's trust are seeded, inside the profile HOME.
+    let claude_json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sb.profile_home("work").join(".claude.json"))
+            .expect(".claude.json"),
+    )
+    .expect("json");
+    assert_eq!(claude_json["hasCompletedOnboarding"], true);
+    assert_eq!(
+        claude_json["projects"][sb.root().display().to_string()]["hasTrustDialogAccepted"],
+        true
+    );
+    let p = sb
+        .run(["profiles", "inspect", "work", "--json"])
+        .ok()
+        .json();
+    assert_eq!(p["metadata"]["total_runs"], 1);
+    assert!(p["metadata"]["last_used"].is_string());
+
+    // No file anywhere but the credential store holds the key.
+    for f in sb.files() {
+        if f.ends_with("credentials.toml") || f.ends_with("record.json") {
+            continue;
+        }
+        let text = std::fs::read(sb.root().join(&f)).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&text).contains(KEY),
+            "{} holds the key",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn agent_state_merges_across_runs_instead_of_being_clobbered() {
+    let sb = sandbox_with_profile();
+    sb.run(["profiles", "run", "work"]).ok();
+    let path = sb.profile_home("work").join(".claude.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    doc["numStartups"] = 41.into();
+    std::fs::write(&path, doc.to_string()).expect("agent writes its state");
+    sb.run(["profiles", "run", "work"]).ok();
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    assert_eq!(doc["numStartups"], 41, "the agent's own state survives");
+    assert_eq!(doc["hasCompletedOnboarding"], true);
+}
+
+#[test]
+fn a_killed_agent_reports_128_plus_signal() {
+    let sb = sandbox_with_profile();
+    let out = sb.run(["profiles", "run", "work", "--", "--kill-self"]);
+    assert_eq!(out.code, 128 + 9);
+}
+
+#[test]
+fn env_shows_the_plan_with_the_key_masked() {
+    let sb = sandbox_with_profile();
+    let out = sb.run(["profiles", "env", "work"]).ok();
+    assert!(
+        out.stdout.contains("ANTHROPIC_API_KEY=********"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("ANTHROPIC_BASE_URL=https://api.anthropic.com")
+    );
+    assert!(!out.stdout.contains(KEY) && !out.stderr.contains(KEY));
+    let json = sb.run(["profiles", "env", "work", "--json"]).ok();
+    assert!(!json.stdout.contains(KEY));
+    let plan = json.json();
+    assert_eq!(plan["home"], sb.profile_home("work").display().to_string());
+    assert!(
+        plan["env_remove"]
+            .as_array()
+            .expect("array")
+            .iter()
+            .any(|v| v == "OPENAI_BASE_URL")
+    );
+    assert_eq!(plan["secret_env"]["var"], "ANTHROPIC_API_KEY");
+    // Planning writes nothing into the HOME.
+    assert_eq!(
+        std::fs::read_dir(sb.profile_home("work"))
+            .expect("home")
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn two_profiles_share_a_key_alias_and_get_different_homes() {
+    let mut sb = sandbox_with_profile();
+    sb.run([
+        "profiles",
+        "create",
+        "claude",
+        "work-staging",
+        "--provider",
+        "anthropic",
+        "--key-alias",
+        "work",
+        "--binary",
+        fake_agent_bin().to_str().expect("utf-8"),
+    ])
+    .ok();
+    let record = sb.root().join("r.json");
+    sb.env("FAKE_AGENT_RECORD", &record);
+    sb.run(["profiles", "run", "work-staging"]).ok();
+    let rec = read_record(&record);
+    assert_eq!(rec["env"]["ANTHROPIC_API_KEY"], KEY);
+    assert_eq!(
+        rec["env"]["HOME"],
+        sb.profile_home("work-staging").display().to_string()
+    );
+    assert_eq!(
+        rec["env"]["ANTHROPIC_MODEL"], "claude-sonnet-4-5",
+        "provider default model"
+    );
+}
+
+#[test]
+fn custom_endpoint_and_shape() {
+    let mut sb = Sandbox::new();
+    sb.env("K", "sk-custom");
+    let bin = fake_agent_bin().to_str().expect("utf-8").to_string();
+    // Claude's native shape (anthropic) by default; a trailing /v1 is dropped for it.
+    let p = sb
+        .run([
+            "profiles",
+            "create",
+            "claude",
+            "gw",
+            "--provider",
+            "custom",
+            "--custom-endpoint",
+            "http://127.0.0.1:9/v1/",
+            "--model",
+            "m1",
+            "--key-from-env",
+            "K",
+            "--binary",
+            &bin,
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(p["shape"], "anthropic");
+    assert_eq!(p["endpoint_url"], "http://127.0.0.1:9");
+    // An OpenAI-compatible gateway for an agent that speaks several shapes.
+    let p = sb
+        .run([
+            "profiles",
+            "create",
+            "opencode",
+            "oc",
+            "--provider",
+            "custom",
+            "--custom-endpoint",
+            "http://127.0.0.1:9",
+            "--shape",
+            "openai",
+            "--model",
+            "m2",
+            "--key-from-env",
+            "K",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(p["shape"], "openai-chat");
+    assert_eq!(p["endpoint_url"], "http://127.0.0.1:9/v1");
+    // --custom-endpoint overrides a built-in provider's URL.
+    let p = sb
+        .run([
+            "profiles",
+            "create",
+            "grok",
+            "g",
+            "--provider",
+            "xai",
+            "--custom-endpoint",
+            "https://proxy.example/xai/v1",
+            "--key-from-env",
+            "K",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(p["endpoint_url"], "https://proxy.example/xai/v1");
+    let env = sb.run(["profiles", "env", "g"]).ok().stdout;
+    assert!(
+        env.contains("GROK_BASE_URL=https://proxy.example/xai/v1"),
+        "{env}"
+    );
+}
+
+#[test]
+fn ollama_needs_no_key_and_named_endpoints_work() {
+    let sb = Sandbox::new();
+    let p = sb
+        .run([
+            "profiles",
+            "create",
+            "codex",
+            "local",
+            "--provider",
+            "ollama",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert!(p.get("key_alias").is_none(), "{p}");
+    let env = sb.run(["profiles", "env", "local", "--json"]).ok().json();
+    assert!(env["secret_env"].is_null());
+    let p = sb
+        .run([
+            "profiles",
+            "create",
+            "claude",
+            "mm",
+            "--provider",
+            "minimax",
+            "--endpoint",
+            "china",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(p["endpoint"], "china");
+    let env = sb.run(["profiles", "env", "mm"]).ok().stdout;
+    assert!(env.contains("ANTHROPIC_BASE_URL=https://api.minimaxi.com/anthropic"));
+    // MiniMax wants a bearer token, which Claude Code sends from ANTHROPIC_AUTH_TOKEN.
+    assert!(env.contains("ANTHROPIC_AUTH_TOKEN=********"), "{env}");
+}
+
+#[test]
+fn delete_needs_confirmation_without_a_terminal() {
+    let sb = sandbox_with_profile();
+    sb.run(["profiles", "delete", "work"]).fails_with("--yes");
+    assert!(sb.profile_dir("work").exists());
+    sb.run(["profiles", "delete", "work", "--yes"]).ok();
+    assert!(!sb.profile_dir("work").exists());
+    let list = sb.run(["profiles", "list", "--json"]).ok().json();
+    assert_eq!(list, serde_json::json!([]));
+}
+
+#[test]
+fn concurrent_runs_count_every_run() {
+    let sb = sandbox_with_profile();
+    std::thread::scope(|s| {
+        for _ in 0..6 {
+            s.spawn(|| {
+                sb.run(["profiles", "run", "work", "--", "--sleep-ms", "50"])
+                    .ok()
+            });
+        }
+    });
+    let p = sb
+        .run(["profiles", "inspect", "work", "--json"])
+        .ok()
+        .json();
+    assert_eq!(p["metadata"]["total_runs"], 6);
+}
