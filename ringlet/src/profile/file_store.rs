@@ -130,8 +130,16 @@ impl ProfileStore for FileProfileStore {
         // is atomic and fails if another process created the alias meanwhile.
         let staging = self.scratch("new", &profile.alias);
         let result = (|| {
-            std::fs::create_dir_all(staging.join("home"))
-                .map_err(|e| Error::io("creating", &staging, e))?;
+            let home = staging.join("home");
+            std::fs::create_dir_all(&home).map_err(|e| Error::io("creating", &staging, e))?;
+            // The HOME holds the agent's conversations and, for some agents, a config file with
+            // the key: private to the user.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700))
+                    .map_err(|e| Error::io("setting permissions of", &home, e))?;
+            }
             self.write(&staging, profile)?;
             match std::fs::rename(&staging, &target) {
                 Ok(()) => Ok(()),
@@ -218,6 +226,15 @@ mod tests {
         store.create(&profile("b")).expect("create b");
         store.create(&profile("a")).expect("create a");
         assert!(store.home_dir("a").is_dir());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(store.home_dir("a"))
+                .expect("home")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
         assert!(matches!(
             store.create(&profile("a")),
             Err(Error::ProfileExists { .. })
