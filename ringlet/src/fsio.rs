@@ -9,6 +9,17 @@ use crate::error::{Error, Result};
 /// A reader never sees a half-written file, and a crash leaves the old content in place.
 /// `mode` is applied to the temp file before any content is written (Unix only).
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
+    write_replacing(path, bytes, mode, true)
+}
+
+/// Like [`write_atomic`] but without fsync: still never half-written, but a power loss may bring
+/// back the previous content. For files regenerated on every run (agent config, counters,
+/// caches), where an fsync would be most of the launch overhead.
+pub fn write_atomic_volatile(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
+    write_replacing(path, bytes, mode, false)
+}
+
+fn write_replacing(path: &Path, bytes: &[u8], mode: Option<u32>, durable: bool) -> Result<()> {
     let dir = path.parent().ok_or_else(|| {
         Error::InvalidInput(format!("{} has no parent directory", path.display()))
     })?;
@@ -38,7 +49,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> 
         }
         file.write_all(bytes)
             .map_err(|e| Error::io("writing", &tmp, e))?;
-        file.sync_all().map_err(|e| Error::io("syncing", &tmp, e))?;
+        if durable {
+            file.sync_all().map_err(|e| Error::io("syncing", &tmp, e))?;
+        }
         std::fs::rename(&tmp, path).map_err(|e| Error::io("replacing", path, e))
     })();
     if result.is_err() {

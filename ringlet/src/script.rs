@@ -93,6 +93,7 @@ pub struct ScriptFile {
 #[derive(Debug)]
 pub struct Script {
     name: String,
+    engine: Engine,
     ast: rhai::AST,
 }
 
@@ -134,7 +135,8 @@ impl Script {
                 crate::fsio::read_to_string(path)?,
             ),
         };
-        let ast = engine().compile(&text).map_err(|e| Error::Script {
+        let engine = engine();
+        let ast = engine.compile(&text).map_err(|e| Error::Script {
             script: name.clone(),
             message: e.to_string(),
         })?;
@@ -147,7 +149,7 @@ impl Script {
                 message: "it must define `fn configure(ctx)`".into(),
             });
         }
-        Ok(Self { name, ast })
+        Ok(Self { name, engine, ast })
     }
 
     /// Runs `configure(ctx)`.
@@ -157,7 +159,8 @@ impl Script {
             message,
         };
         let ctx = rhai::serde::to_dynamic(ctx).map_err(|e| fail(e.to_string()))?;
-        let result: Dynamic = engine()
+        let result: Dynamic = self
+            .engine
             .call_fn(&mut Scope::new(), &self.ast, "configure", (ctx,))
             .map_err(|e| fail(e.to_string()))?;
         rhai::serde::from_dynamic(&result)

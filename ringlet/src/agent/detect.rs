@@ -110,7 +110,7 @@ pub fn detect_all(
     }
     if changed && let Ok(bytes) = serde_json::to_vec_pretty(&new_cache) {
         // Best effort: a read-only cache dir just means probing again next time.
-        let _ = crate::fsio::write_atomic(cache_file, &bytes, None);
+        let _ = crate::fsio::write_atomic_volatile(cache_file, &bytes, None);
     }
     results.into_iter().map(|(d, _)| d).collect()
 }

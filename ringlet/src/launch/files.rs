@@ -45,7 +45,24 @@ fn write_one(plan: &LaunchPlan, file: &PlannedFile, key: Option<&Secret>) -> Res
     } else {
         content
     };
-    fsio::write_atomic(&file.path, content.as_bytes(), Some(0o600))
+    if exists && unchanged(&file.path, &content) {
+        return Ok(());
+    }
+    fsio::write_atomic_volatile(&file.path, content.as_bytes(), Some(0o600))
+}
+
+/// Whether the file already holds exactly `content` with mode 0600 (the steady state of a
+/// profile that is run again and again: no write needed).
+fn unchanged(path: &std::path::Path, content: &str) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        match std::fs::metadata(path) {
+            Ok(m) if m.permissions().mode() & 0o777 == 0o600 => {}
+            _ => return false,
+        }
+    }
+    std::fs::read(path).is_ok_and(|old| old == content.as_bytes())
 }
 
 fn merge_existing(file: &PlannedFile, planned: &str) -> Result<String> {
@@ -53,7 +70,7 @@ fn merge_existing(file: &PlannedFile, planned: &str) -> Result<String> {
     let keep_backup = || -> Result<()> {
         // The agent's file is unreadable; keep it beside ours rather than lose it.
         let backup = file.path.with_extension("ringlet-bak");
-        fsio::write_atomic(&backup, existing.as_bytes(), Some(0o600))
+        fsio::write_atomic_volatile(&backup, existing.as_bytes(), Some(0o600))
     };
     match file.format {
         FileFormat::Json => {

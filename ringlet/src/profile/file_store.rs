@@ -66,10 +66,15 @@ impl FileProfileStore {
         Ok(profile)
     }
 
-    fn write(&self, dir: &Path, profile: &Profile) -> Result<()> {
+    fn write(&self, dir: &Path, profile: &Profile, durable: bool) -> Result<()> {
         let text = toml::to_string_pretty(profile)
             .map_err(|e| Error::InvalidInput(format!("cannot serialise profile: {e}")))?;
-        fsio::write_atomic(&dir.join(MANIFEST), text.as_bytes(), Some(0o644))
+        let path = dir.join(MANIFEST);
+        if durable {
+            fsio::write_atomic(&path, text.as_bytes(), Some(0o644))
+        } else {
+            fsio::write_atomic_volatile(&path, text.as_bytes(), Some(0o644))
+        }
     }
 
     fn lock(&self, alias: &str) -> Result<std::fs::File> {
@@ -140,7 +145,7 @@ impl ProfileStore for FileProfileStore {
                 std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700))
                     .map_err(|e| Error::io("setting permissions of", &home, e))?;
             }
-            self.write(&staging, profile)?;
+            self.write(&staging, profile, true)?;
             match std::fs::rename(&staging, &target) {
                 Ok(()) => Ok(()),
                 Err(_) if target.exists() => Err(Error::ProfileExists {
@@ -158,7 +163,7 @@ impl ProfileStore for FileProfileStore {
     fn update(&self, profile: &Profile) -> Result<()> {
         self.read(&profile.alias)?;
         let _lock = self.lock(&profile.alias)?;
-        self.write(&self.profile_dir(&profile.alias), profile)
+        self.write(&self.profile_dir(&profile.alias), profile, true)
     }
 
     fn delete(&self, alias: &str) -> Result<()> {
@@ -182,7 +187,9 @@ impl ProfileStore for FileProfileStore {
         profile.metadata.total_runs += 1;
         profile.metadata.last_used =
             Some(profile.metadata.last_used.map_or(at, |prev| prev.max(at)));
-        self.write(&self.profile_dir(alias), &profile)?;
+        // Run counters are bookkeeping: losing the last increment to a power cut is acceptable,
+        // an fsync on every launch is not.
+        self.write(&self.profile_dir(alias), &profile, false)?;
         Ok(profile)
     }
 
