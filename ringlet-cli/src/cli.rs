@@ -75,7 +75,7 @@ pub enum ProvidersCmd {
 #[derive(Debug, Subcommand)]
 pub enum ProfilesCmd {
     /// Create a profile: an agent bound to a provider, a key alias and its own HOME.
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// List profiles.
     List(JsonFlag),
     /// Show one profile.

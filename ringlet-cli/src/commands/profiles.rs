@@ -10,7 +10,7 @@ use crate::prompt;
 
 pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
     match cmd {
-        ProfilesCmd::Create(args) => create(ringlet, args),
+        ProfilesCmd::Create(args) => create(ringlet, *args),
         ProfilesCmd::List(j) => {
             let profiles = ringlet.profiles()?;
             if j.json {
