@@ -33,7 +33,7 @@ fn block(turn: &Turn) -> (Value, &'static str) {
         Reply::ToolUse { name, input } => (
             json!({
                 "type": "tool_use",
-                "id": format!("toolu_fake_{:06}", turn.seq),
+                "id": format!("toolu_{}", turn.id),
                 "name": name,
                 "input": input
             }),
@@ -46,7 +46,7 @@ fn block(turn: &Turn) -> (Value, &'static str) {
 
 /// Answer for `POST /v1/messages`.
 pub(crate) fn messages(turn: &Turn, stream: bool) -> Answer {
-    let id = format!("msg_fake_{:06}", turn.seq);
+    let id = format!("msg_{}", turn.id);
     let (block, stop_reason) = block(turn);
     if !stream {
         return Answer::json(

@@ -37,7 +37,7 @@ fn response(turn: &Turn) -> Value {
         }],
         "usageMetadata": usage_metadata(turn.usage),
         "modelVersion": turn.model,
-        "responseId": format!("fake-{:06}", turn.seq)
+        "responseId": turn.id.clone()
     })
 }
 

@@ -174,6 +174,23 @@ pub(crate) struct Shared {
     pub(crate) record_file: Option<Mutex<File>>,
     /// Source of unique ids (message ids, tool call ids) across responses.
     pub(crate) next_seq: AtomicU64,
+    /// Distinguishes this instance's ids from another instance's (see `server::Turn::id`).
+    pub(crate) instance: String,
+}
+
+/// Eight hex digits that differ between fake API instances (clock and process id mixed).
+fn instance_tag() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or_default();
+    let mixed = nanos
+        ^ (u64::from(std::process::id()) << 32)
+        ^ COUNTER
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    format!("{:08x}", (mixed ^ (mixed >> 32)) as u32)
 }
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it: the fake API must keep
@@ -238,6 +255,7 @@ impl FakeApi {
             arrived: Condvar::new(),
             record_file,
             next_seq: AtomicU64::new(1),
+            instance: instance_tag(),
         });
 
         // Bind with std so a bind error reaches the caller synchronously, then hand the socket

@@ -45,15 +45,15 @@ fn response_item(turn: &Turn) -> Value {
     match turn.reply {
         Reply::ToolUse { name, input } => json!({
             "type": "function_call",
-            "id": format!("fc_fake_{:06}", turn.seq),
-            "call_id": format!("call_fake_{:06}", turn.seq),
+            "id": format!("fc_{}", turn.id),
+            "call_id": format!("call_{}", turn.id),
             "name": name,
             "arguments": input.to_string(),
             "status": "completed"
         }),
         reply => json!({
             "type": "message",
-            "id": format!("msg_fake_{:06}", turn.seq),
+            "id": format!("msg_{}", turn.id),
             "status": "completed",
             "role": "assistant",
             "content": [{
@@ -67,7 +67,7 @@ fn response_item(turn: &Turn) -> Value {
 
 fn response_object(turn: &Turn, status: &str, output: Vec<Value>, usage: Value) -> Value {
     json!({
-        "id": format!("resp_fake_{:06}", turn.seq),
+        "id": format!("resp_{}", turn.id),
         "object": "response",
         "created_at": turn.created,
         "status": status,
@@ -197,14 +197,14 @@ pub(crate) fn responses(turn: &Turn, stream: bool) -> Answer {
 /// with empty `choices` only if the client asked for it with `stream_options.include_usage`,
 /// as the real API does.
 pub(crate) fn chat(turn: &Turn, stream: bool, include_usage: bool) -> Answer {
-    let id = format!("chatcmpl-fake-{:06}", turn.seq);
+    let id = format!("chatcmpl-{}", turn.id);
     let (message, finish_reason) = match turn.reply {
         Reply::ToolUse { name, input } => (
             json!({
                 "role": "assistant",
                 "content": null,
                 "tool_calls": [{
-                    "id": format!("call_fake_{:06}", turn.seq),
+                    "id": format!("call_{}", turn.id),
                     "type": "function",
                     "function": {"name": name, "arguments": input.to_string()}
                 }]

@@ -150,8 +150,10 @@ pub(crate) struct Turn<'a> {
     /// Text or tool call (errors never reach the renderers).
     pub reply: &'a Reply,
     pub usage: &'a Usage,
-    /// Unique number for ids in this response.
-    pub seq: u64,
+    /// Unique suffix for the ids in this response (`fake_<instance>_<n>`): unique across fake API
+    /// instances too, so usage importers that deduplicate by message id don't merge the responses
+    /// of two test runs.
+    pub id: String,
     /// Unix seconds.
     pub created: u64,
 }
@@ -290,7 +292,11 @@ fn answer(
                 model: model_or_default,
                 reply: &reply,
                 usage: &shared.usage,
-                seq: shared.next_seq.fetch_add(1, Ordering::Relaxed),
+                id: format!(
+                    "fake_{}_{:06}",
+                    shared.instance,
+                    shared.next_seq.fetch_add(1, Ordering::Relaxed)
+                ),
                 created,
             };
             let stream = body.get("stream").and_then(Value::as_bool) == Some(true);

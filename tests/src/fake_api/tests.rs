@@ -769,3 +769,17 @@ fn drop_stops_the_server() {
     drop(api);
     assert!(TcpStream::connect(addr).is_err(), "port closed after drop");
 }
+
+#[test]
+fn response_ids_differ_across_instances() {
+    // Usage importers deduplicate by message id; two test runs must not look like one response.
+    let req = json!({"model": "m"});
+    let a = start();
+    let b = start();
+    let id_a = http(&a, "POST", "/v1/messages", &[], Some(&req)).json()["id"].clone();
+    let id_a2 = http(&a, "POST", "/v1/messages", &[], Some(&req)).json()["id"].clone();
+    let id_b = http(&b, "POST", "/v1/messages", &[], Some(&req)).json()["id"].clone();
+    assert!(id_a.as_str().is_some_and(|id| id.starts_with("msg_fake_")));
+    assert_ne!(id_a, id_a2);
+    assert_ne!(id_a, id_b);
+}
