@@ -175,6 +175,15 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The usage ledger (SQLite) could not be opened, read or written.
+    #[error("usage ledger {path}: {message}", path = path.display())]
+    UsageStore {
+        /// The database file (`:memory:` for an in-memory ledger).
+        path: PathBuf,
+        /// What went wrong and what to do about it.
+        message: String,
+    },
+
     /// No usable home/config directory could be determined.
     #[error("cannot determine where ringlet keeps its files: {0}; set RINGLET_HOME to a directory")]
     NoHome(String),
@@ -209,6 +218,7 @@ impl Error {
             Error::Credential { .. } => "credential",
             Error::Io { .. } => "io",
             Error::Spawn { .. } => "spawn",
+            Error::UsageStore { .. } => "usage_store",
             Error::NoHome(_) => "no_home",
         }
     }

@@ -42,6 +42,7 @@ mod provider;
 mod registry;
 mod ringlet;
 mod script;
+mod usage;
 mod wire;
 
 pub use agent::{Agent, AgentEnv, AgentManifest, Detection, LogLocation, ManifestAgent};
@@ -65,4 +66,13 @@ pub use provider::{
 pub use registry::Registry;
 pub use ringlet::{AgentInfo, InitReport, NewProfile, ProviderInfo, Ringlet, RingletBuilder};
 pub use script::{KEY_PLACEHOLDER, ScriptContext, ScriptOutput};
+pub use usage::{
+    Attribution, ClaudeImporter, CodexImporter, CostSource, DroidImporter, FileFailure,
+    FileIdentity, FileReport, GeminiImporter, ImportOptions, ImportState, ImportSummary, Importer,
+    Malformed, MatchKind, ModelPrice, NANOS_PER_USD, OpenCodeImporter, ParsedUsage, PriceBook,
+    PriceMatch, Rate, RecordOutcome, RepriceOutcome, RunEnd, RunSession, RunStart, ScanContext,
+    SqliteUsageStore, Tier, TokenCounts, UsageEvent, UsageFilter, UsageGroup, UsageRow,
+    UsageStore, builtin_importers, import_logs, importer_for, ingest_home, nanos_to_usd,
+    normalize_model,
+};
 pub use wire::WireShape;

@@ -1,0 +1,437 @@
+//! The suite every [`UsageStore`] implementation runs. It pins the semantics frontends rely on:
+//! deduplication and ranked replacement, exact totals under every grouping and filter, import
+//! positions, repricing, and run records.
+
+use chrono::Duration;
+
+use super::event::CostSource;
+use super::price::PriceBook;
+use super::store::{
+    FileIdentity, ImportState, RecordOutcome, RunEnd, RunStart, UsageFilter, UsageGroup, UsageStore,
+};
+use super::tests::{event, fixed_time};
+
+/// Runs the whole suite against an empty store.
+pub fn run(store: &dyn UsageStore) {
+    empty_total(store);
+    dedup_and_rank(store);
+    grouping_and_filters(store);
+    import_positions(store);
+    export_and_reprice(store);
+    runs(store);
+}
+
+fn total(store: &dyn UsageStore, filter: &UsageFilter) -> super::store::UsageRow {
+    let rows = store.query(filter, UsageGroup::Total).expect("total");
+    assert_eq!(rows.len(), 1, "Total is always one row");
+    rows.into_iter().next().expect("one row")
+}
+
+/// The other sections' events lie before the window `grouping_and_filters` checks exactly.
+fn before_window() -> chrono::DateTime<chrono::Utc> {
+    fixed_time() - Duration::days(10)
+}
+
+fn empty_total(store: &dyn UsageStore) {
+    let t = total(store, &UsageFilter::new());
+    assert_eq!(t.key, "total");
+    assert_eq!((t.events, t.total_tokens, t.cost_nanos), (0, 0, 0));
+    assert!(
+        store
+            .query(&UsageFilter::new(), UsageGroup::Day)
+            .expect("days")
+            .is_empty()
+    );
+    assert_eq!(
+        store.record(&[]).expect("nothing"),
+        RecordOutcome::default()
+    );
+}
+
+fn dedup_and_rank(store: &dyn UsageStore) {
+    let f = UsageFilter::new().profile("dedup");
+    let mk = |key: &str, input: u64, rank: i64| {
+        let mut ev = event(key, "m", input, rank);
+        ev.profile = "dedup".into();
+        ev.time = before_window();
+        ev
+    };
+    let out = store
+        .record(&[mk("d1", 10, 1), mk("d2", 20, 1), mk("d1", 10, 1)])
+        .expect("record");
+    assert_eq!(
+        out,
+        RecordOutcome {
+            inserted: 2,
+            replaced: 0,
+            duplicates: 1
+        }
+    );
+    // A duplicate with a lower or equal rank changes nothing, whatever its tokens.
+    let out = store
+        .record(&[mk("d1", 99, 0), mk("d1", 98, 1)])
+        .expect("record");
+    assert_eq!(out.duplicates, 2);
+    assert_eq!(total(store, &f).input, 30);
+    // A higher rank replaces: totals move by the difference, the event count does not.
+    let out = store.record(&[mk("d1", 15, 2)]).expect("record");
+    assert_eq!(out.replaced, 1);
+    let t = total(store, &f);
+    assert_eq!((t.events, t.input), (2, 35));
+    let keys: Vec<_> = store
+        .events(&f, None)
+        .expect("events")
+        .into_iter()
+        .map(|e| (e.dedup_key, e.tokens.input, e.rank))
+        .collect();
+    assert!(keys.contains(&("d1".into(), 15, 2)), "{keys:?}");
+}
+
+fn grouping_and_filters(store: &dyn UsageStore) {
+    let t0 = fixed_time(); // 2026-05-01T00:00:00Z, a Friday
+    let mut events = Vec::new();
+    // (profile, agent, provider, model, hours after t0, input, cost)
+    type Spec<'a> = (&'a str, &'a str, &'a str, &'a str, i64, u64, Option<i64>);
+    let specs: [Spec<'_>; 6] = [
+        (
+            "g-work",
+            "claude",
+            "anthropic",
+            "sonnet",
+            1,
+            100,
+            Some(1_000),
+        ),
+        (
+            "g-work",
+            "claude",
+            "anthropic",
+            "opus",
+            25,
+            200,
+            Some(2_000),
+        ),
+        (
+            "g-work",
+            "codex",
+            "openai",
+            "gpt",
+            24 * 3 + 1,
+            300,
+            Some(3_000),
+        ),
+        (
+            "g-home",
+            "claude",
+            "minimax",
+            "sonnet",
+            24 * 31 + 2,
+            400,
+            None,
+        ),
+        (
+            "g-home",
+            "gemini",
+            "google",
+            "flash",
+            24 * 31 + 23,
+            500,
+            Some(5_000),
+        ),
+        (
+            "g-home",
+            "gemini",
+            "google",
+            "flash",
+            24 * 60,
+            600,
+            Some(6_000),
+        ),
+    ];
+    for (i, (profile, agent, provider, model, hours, input, cost)) in specs.iter().enumerate() {
+        let mut ev = event(&format!("g{i}"), model, *input, 0);
+        ev.profile = (*profile).into();
+        ev.agent = (*agent).into();
+        ev.provider = (*provider).into();
+        ev.time = t0 + Duration::hours(*hours);
+        ev.tokens.output = 1;
+        ev.tokens.cache_read = 2;
+        ev.tokens.cache_creation = 4;
+        ev.tokens.cache_creation_1h = 3;
+        ev.tokens.reasoning = 1;
+        ev.session_id = Some(format!("s{}", i % 2));
+        ev.cost_nanos = *cost;
+        ev.cost_source = if cost.is_some() {
+            CostSource::Computed
+        } else {
+            CostSource::Unpriced
+        };
+        events.push(ev);
+    }
+    store.record(&events).expect("record");
+    let g = |f: UsageFilter, group| store.query(&f, group).expect("query");
+    let all = || UsageFilter::new().since(t0).until(t0 + Duration::days(365));
+
+    let t = &g(all(), UsageGroup::Total)[0];
+    assert_eq!(t.events, 6);
+    assert_eq!(t.input, 2100);
+    assert_eq!((t.output, t.cache_read, t.cache_creation), (6, 12, 24));
+    assert_eq!(
+        (t.cache_creation_1h, t.cache_creation_5m, t.reasoning),
+        (18, 0, 6)
+    );
+    assert_eq!(t.total_tokens, 2100 + 6 + 12 + 24);
+    assert_eq!(
+        (t.cost_nanos, t.priced_events, t.unpriced_events),
+        (17_000, 5, 1)
+    );
+    assert!((t.cost_usd - 17e-6).abs() < 1e-15);
+
+    let keys = |rows: Vec<super::store::UsageRow>| {
+        rows.into_iter()
+            .map(|r| (r.key, r.input))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        keys(g(all(), UsageGroup::Day)),
+        vec![
+            ("2026-05-01".into(), 100),
+            ("2026-05-02".into(), 200),
+            ("2026-05-04".into(), 300),
+            ("2026-06-01".into(), 400 + 500),
+            ("2026-06-30".into(), 600)
+        ]
+    );
+    // Nine hours east, the 23:00 UTC event falls on the next day.
+    assert_eq!(
+        keys(g(all().utc_offset_minutes(9 * 60), UsageGroup::Day))[3..].to_vec(),
+        vec![
+            ("2026-06-01".into(), 400),
+            ("2026-06-02".into(), 500),
+            ("2026-06-30".into(), 600)
+        ]
+    );
+    assert_eq!(
+        keys(g(all(), UsageGroup::Week)),
+        vec![
+            ("2026-W18".into(), 300),
+            ("2026-W19".into(), 300),
+            ("2026-W23".into(), 900),
+            ("2026-W27".into(), 600)
+        ]
+    );
+    assert_eq!(
+        keys(g(all(), UsageGroup::Month)),
+        vec![("2026-05".into(), 600), ("2026-06".into(), 1500)]
+    );
+    assert_eq!(
+        keys(g(all(), UsageGroup::Model)),
+        vec![
+            ("flash".into(), 1100),
+            ("gpt".into(), 300),
+            ("opus".into(), 200),
+            ("sonnet".into(), 500)
+        ]
+    );
+    let by_profile = g(all(), UsageGroup::Profile);
+    assert_eq!(by_profile.len(), 2);
+    assert_eq!(
+        (by_profile[0].key.as_str(), by_profile[0].unpriced_events),
+        ("g-home", 1)
+    );
+    assert_eq!(keys(g(all(), UsageGroup::Agent)).len(), 3);
+    assert_eq!(keys(g(all(), UsageGroup::Provider)).len(), 4);
+    assert_eq!(
+        keys(g(all(), UsageGroup::Session)),
+        vec![
+            ("s0".into(), 100 + 300 + 500),
+            ("s1".into(), 200 + 400 + 600)
+        ]
+    );
+
+    // Filters.
+    assert_eq!(total(store, &all().profile("g-work")).input, 600);
+    assert_eq!(total(store, &all().agent("gemini")).input, 1100);
+    assert_eq!(total(store, &all().provider("anthropic")).input, 300);
+    assert_eq!(total(store, &all().model("sonnet")).input, 500);
+    assert_eq!(total(store, &all().profile("nobody")).events, 0);
+    let may = UsageFilter::new().since(t0).until(t0 + Duration::days(31));
+    assert_eq!(total(store, &may).input, 600);
+    // `until` is exclusive; an unaligned bound still counts exactly.
+    let first_hour = UsageFilter::new()
+        .since(t0 + Duration::hours(1))
+        .until(t0 + Duration::hours(25));
+    assert_eq!(total(store, &first_hour).input, 100);
+    let odd = UsageFilter::new()
+        .since(t0 + Duration::hours(1) + Duration::milliseconds(1))
+        .until(t0 + Duration::hours(25) + Duration::milliseconds(1));
+    assert_eq!(total(store, &odd).input, 200);
+}
+
+fn state(path: &str, offset: u64) -> ImportState {
+    ImportState {
+        path: path.into(),
+        format: "claude-jsonl".into(),
+        identity: FileIdentity {
+            dev: u64::MAX,
+            inode: 42,
+            head_len: 10,
+            head_hash: 0xdead_beef_dead_beef,
+        },
+        size: 1234,
+        mtime_ns: -5,
+        offset,
+        line: 7,
+        context: Some("{\"model\":\"m\"}".into()),
+        updated_at: fixed_time(),
+    }
+}
+
+fn import_positions(store: &dyn UsageStore) {
+    assert!(store.import_state("/h/a.jsonl").expect("get").is_none());
+    let mut ev = event("imp1", "m", 5, 0);
+    ev.profile = "imports".into();
+    ev.time = before_window();
+    let out = store
+        .commit_import(&[ev.clone()], &state("/h/a.jsonl", 100))
+        .expect("commit");
+    assert_eq!(out.inserted, 1);
+    // The same batch again (a re-run after a crash between two commits): a duplicate, and the
+    // position is simply written again.
+    let out = store
+        .commit_import(&[ev], &state("/h/a.jsonl", 200))
+        .expect("commit");
+    assert_eq!(out.duplicates, 1);
+    assert_eq!(
+        store.import_state("/h/a.jsonl").expect("get"),
+        Some(state("/h/a.jsonl", 200))
+    );
+    store
+        .commit_import(&[], &state("/h/sub/b.jsonl", 1))
+        .expect("commit");
+    store
+        .commit_import(&[], &state("/h2/c.jsonl", 1))
+        .expect("commit");
+    store.commit_import(&[], &state("/h", 1)).expect("commit");
+    let mut under: Vec<_> = store
+        .import_states("/h")
+        .expect("list")
+        .into_iter()
+        .map(|s| s.path)
+        .collect();
+    under.sort();
+    assert_eq!(under, vec!["/h", "/h/a.jsonl", "/h/sub/b.jsonl"]);
+    assert_eq!(store.import_states("/h/").expect("list").len(), 3);
+    assert_eq!(store.forget_import_states("/h").expect("forget"), 3);
+    assert!(store.import_state("/h/a.jsonl").expect("get").is_none());
+    assert!(store.import_state("/h2/c.jsonl").expect("get").is_some());
+    let f = UsageFilter::new().profile("imports");
+    assert_eq!(
+        total(store, &f).input,
+        5,
+        "forgetting positions keeps events"
+    );
+}
+
+fn export_and_reprice(store: &dyn UsageStore) {
+    let f = UsageFilter::new().profile("export");
+    let mut evs = Vec::new();
+    for (i, model) in ["claude-sonnet-4-5", "no-such-model", "claude-sonnet-4-5"]
+        .iter()
+        .enumerate()
+    {
+        let mut ev = event(&format!("x{i}"), model, 1_000, 0);
+        ev.profile = "export".into();
+        ev.time = before_window() + Duration::minutes(10 - i as i64);
+        ev.origin = format!("file:/logs/{i}.jsonl");
+        ev.cost_nanos = None;
+        ev.cost_source = CostSource::Unpriced;
+        evs.push(ev);
+    }
+    evs[2].cost_nanos = Some(7);
+    evs[2].cost_source = CostSource::Reported;
+    store.record(&evs).expect("record");
+    let listed = store.events(&f, None).expect("events");
+    assert_eq!(
+        listed
+            .iter()
+            .map(|e| e.dedup_key.as_str())
+            .collect::<Vec<_>>(),
+        vec!["x2", "x1", "x0"],
+        "oldest first"
+    );
+    assert_eq!(listed[0], evs[2], "an event round-trips unchanged");
+    assert_eq!(store.events(&f, Some(1)).expect("limit").len(), 1);
+
+    let out = store.reprice(&PriceBook::builtin()).expect("reprice");
+    assert!(out.examined >= 2 && out.updated >= 1, "{out:?}");
+    let after = store.events(&f, None).expect("events");
+    let by_key = |k: &str| after.iter().find(|e| e.dedup_key == k).expect("present");
+    assert_eq!(by_key("x0").cost_source, CostSource::Computed);
+    assert_eq!(by_key("x0").cost_nanos, Some(3_000_000));
+    assert_eq!(by_key("x1").cost_source, CostSource::Unpriced);
+    assert_eq!(by_key("x1").cost_nanos, None);
+    assert_eq!(by_key("x2").cost_nanos, Some(7), "reported costs are kept");
+    let t = total(store, &f);
+    assert_eq!(
+        (t.cost_nanos, t.priced_events, t.unpriced_events),
+        (3_000_007, 2, 1)
+    );
+    // Repricing again changes nothing.
+    let again = store.reprice(&PriceBook::builtin()).expect("reprice");
+    assert_eq!(again.updated, 0);
+}
+
+fn runs(store: &dyn UsageStore) {
+    let start = |profile: &str, minutes| RunStart {
+        profile: profile.into(),
+        agent: "claude".into(),
+        provider: "anthropic".into(),
+        model: Some("claude-sonnet-4-5".into()),
+        started_at: fixed_time() + Duration::minutes(minutes),
+    };
+    let a = store.start_run(&start("r-work", 0)).expect("start");
+    let b = store.start_run(&start("r-work", 5)).expect("start");
+    let _c = store.start_run(&start("r-home", 6)).expect("start");
+    store
+        .finish_run(
+            a,
+            &RunEnd {
+                ended_at: Some(fixed_time() + Duration::seconds(90)),
+                exit_code: Some(0),
+                peak_rss_bytes: Some(123_456_789),
+                cpu_user_ms: Some(1500),
+                cpu_system_ms: Some(200),
+            },
+        )
+        .expect("finish");
+    assert!(store.finish_run(999_999, &RunEnd::default()).is_err());
+    let listed = store
+        .runs(&UsageFilter::new().profile("r-work"), None)
+        .expect("runs");
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].id, b, "newest first");
+    assert_eq!(listed[0].ended_at, None);
+    let first = &listed[1];
+    assert_eq!(first.duration_ms, Some(90_000));
+    assert_eq!(first.exit_code, Some(0));
+    assert_eq!(first.peak_rss_bytes, Some(123_456_789));
+    assert_eq!(
+        (first.cpu_user_ms, first.cpu_system_ms),
+        (Some(1500), Some(200))
+    );
+    let recent = store
+        .runs(
+            &UsageFilter::new().since(fixed_time() + Duration::minutes(5)),
+            Some(10),
+        )
+        .expect("runs");
+    assert_eq!(recent.len(), 2);
+    assert_eq!(
+        store
+            .runs(&UsageFilter::new(), Some(1))
+            .expect("runs")
+            .len(),
+        1
+    );
+}

@@ -1,0 +1,97 @@
+//! Usage and cost accounting: the ledger ([`UsageStore`], SQLite by default), the importers that
+//! read each agent's own logs from a profile HOME, and the [`PriceBook`] that prices tokens.
+//!
+//! The flow after `ringlet profiles run`:
+//!
+//! ```no_run
+//! use ringlet::{Attribution, LogLocation, PriceBook, SqliteUsageStore, UsageFilter, UsageGroup,
+//!     UsageStore, ingest_home};
+//!
+//! let store = SqliteUsageStore::open("/tmp/ringlet/usage.db")?;
+//! let prices = PriceBook::builtin();
+//! let logs = vec![LogLocation { path: ".claude/projects".into(), format: "claude-jsonl".into() }];
+//! let who = Attribution::new("work", "claude", "anthropic");
+//! let summary = ingest_home(&store, &prices, &who, &logs, "/tmp/profiles/work/home".as_ref())?;
+//! println!("{} new events, {} malformed lines", summary.inserted, summary.malformed_lines);
+//! for day in store.query(&UsageFilter::new().profile("work"), UsageGroup::Day)? {
+//!     println!("{} {} tokens ${:.2}", day.key, day.total_tokens, day.cost_usd);
+//! }
+//! # Ok::<(), ringlet::Error>(())
+//! ```
+
+mod event;
+mod import;
+mod price;
+mod schema;
+mod sqlite;
+mod store;
+
+pub use event::{CostSource, NANOS_PER_USD, TokenCounts, UsageEvent, nanos_to_usd};
+pub use import::{
+    Attribution, ClaudeImporter, CodexImporter, DroidImporter, FileFailure, FileReport,
+    GeminiImporter, ImportOptions, ImportSummary, Importer, Malformed, OpenCodeImporter,
+    ParsedUsage, ScanContext, builtin_importers, import_logs, importer_for, ingest_home,
+};
+pub use price::{MatchKind, ModelPrice, PriceBook, PriceMatch, Rate, Tier, normalize_model};
+pub use sqlite::SqliteUsageStore;
+pub use store::{
+    FileIdentity, ImportState, RecordOutcome, RepriceOutcome, RunEnd, RunSession, RunStart,
+    UsageFilter, UsageGroup, UsageRow, UsageStore,
+};
+
+#[cfg(test)]
+pub(crate) mod conformance;
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! Helpers shared by the usage tests.
+    use std::path::PathBuf;
+
+    use chrono::{DateTime, TimeZone, Utc};
+
+    use super::*;
+
+    /// `<repo>/../shared/data`: the real agent logs and the LiteLLM feed, read in place.
+    pub fn shared_data() -> PathBuf {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
+        assert!(
+            dir.is_dir(),
+            "the shared samples are missing: expected {} (shared/ beside the repository)",
+            dir.display()
+        );
+        dir
+    }
+
+    /// A real agent log sample.
+    pub fn sample(name: &str) -> PathBuf {
+        shared_data().join("agent-logs").join(name)
+    }
+
+    /// 2026-05-01T00:00:00Z.
+    pub fn fixed_time() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0)
+            .single()
+            .expect("valid date")
+    }
+
+    /// A computed-cost event with `input` tokens.
+    pub fn event(key: &str, model: &str, input: u64, rank: i64) -> UsageEvent {
+        UsageEvent {
+            time: fixed_time(),
+            profile: "work".into(),
+            agent: "claude".into(),
+            provider: "anthropic".into(),
+            model: model.into(),
+            tokens: TokenCounts {
+                input,
+                ..TokenCounts::default()
+            },
+            cost_nanos: Some(0),
+            cost_source: CostSource::Computed,
+            session_id: None,
+            origin: "test".into(),
+            dedup_key: key.into(),
+            rank,
+        }
+    }
+}

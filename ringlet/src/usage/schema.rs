@@ -1,0 +1,163 @@
+//! The SQLite ledger's schema, as numbered migrations applied in order and recorded in
+//! `PRAGMA user_version`. Never edit a released migration: append a new one.
+
+/// Events are rolled up into buckets of this many milliseconds. Every real time zone offset is a
+/// multiple of 15 minutes, so day boundaries in any zone fall on bucket boundaries and by-day
+/// reports read the (small) rollup table instead of every event.
+pub(crate) const BUCKET_MS: i64 = 900_000;
+
+/// The migrations; `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`.
+pub(crate) const MIGRATIONS: &[&str] = &[V1];
+
+const V1: &str = r#"
+CREATE TABLE origins (
+    id INTEGER PRIMARY KEY,
+    origin TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE usage_events (
+    id INTEGER PRIMARY KEY,
+    ts_ms INTEGER NOT NULL,
+    profile TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    input INTEGER NOT NULL,
+    output INTEGER NOT NULL,
+    cache_creation INTEGER NOT NULL,
+    cache_creation_5m INTEGER NOT NULL,
+    cache_creation_1h INTEGER NOT NULL,
+    cache_read INTEGER NOT NULL,
+    reasoning INTEGER NOT NULL,
+    cost_nanos INTEGER,
+    cost_source TEXT NOT NULL,
+    session_id TEXT,
+    origin_id INTEGER NOT NULL REFERENCES origins(id),
+    dedup_key TEXT NOT NULL UNIQUE,
+    rank INTEGER NOT NULL
+);
+CREATE INDEX usage_events_time ON usage_events(ts_ms);
+CREATE INDEX usage_events_session ON usage_events(session_id);
+
+-- Per 15-minute bucket and dimension: kept exact by the triggers below, so that reports over
+-- millions of events aggregate a few thousand rows.
+CREATE TABLE usage_rollup (
+    bucket INTEGER NOT NULL,
+    profile TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    input INTEGER NOT NULL,
+    output INTEGER NOT NULL,
+    cache_creation INTEGER NOT NULL,
+    cache_creation_5m INTEGER NOT NULL,
+    cache_creation_1h INTEGER NOT NULL,
+    cache_read INTEGER NOT NULL,
+    reasoning INTEGER NOT NULL,
+    cost_nanos INTEGER NOT NULL,
+    priced INTEGER NOT NULL,
+    PRIMARY KEY (bucket, profile, agent, provider, model)
+) WITHOUT ROWID;
+
+CREATE TRIGGER usage_events_rollup_insert AFTER INSERT ON usage_events BEGIN
+    INSERT INTO usage_rollup VALUES (
+        new.ts_ms / 900000, new.profile, new.agent, new.provider, new.model, 1,
+        new.input, new.output, new.cache_creation, new.cache_creation_5m, new.cache_creation_1h,
+        new.cache_read, new.reasoning, coalesce(new.cost_nanos, 0), new.cost_nanos IS NOT NULL)
+    ON CONFLICT (bucket, profile, agent, provider, model) DO UPDATE SET
+        events = events + 1,
+        input = input + excluded.input,
+        output = output + excluded.output,
+        cache_creation = cache_creation + excluded.cache_creation,
+        cache_creation_5m = cache_creation_5m + excluded.cache_creation_5m,
+        cache_creation_1h = cache_creation_1h + excluded.cache_creation_1h,
+        cache_read = cache_read + excluded.cache_read,
+        reasoning = reasoning + excluded.reasoning,
+        cost_nanos = cost_nanos + excluded.cost_nanos,
+        priced = priced + excluded.priced;
+END;
+
+CREATE TRIGGER usage_events_rollup_delete AFTER DELETE ON usage_events BEGIN
+    UPDATE usage_rollup SET
+        events = events - 1,
+        input = input - old.input,
+        output = output - old.output,
+        cache_creation = cache_creation - old.cache_creation,
+        cache_creation_5m = cache_creation_5m - old.cache_creation_5m,
+        cache_creation_1h = cache_creation_1h - old.cache_creation_1h,
+        cache_read = cache_read - old.cache_read,
+        reasoning = reasoning - old.reasoning,
+        cost_nanos = cost_nanos - coalesce(old.cost_nanos, 0),
+        priced = priced - (old.cost_nanos IS NOT NULL)
+    WHERE bucket = old.ts_ms / 900000 AND profile = old.profile AND agent = old.agent
+        AND provider = old.provider AND model = old.model;
+    DELETE FROM usage_rollup
+    WHERE bucket = old.ts_ms / 900000 AND profile = old.profile AND agent = old.agent
+        AND provider = old.provider AND model = old.model AND events = 0;
+END;
+
+CREATE TRIGGER usage_events_rollup_update AFTER UPDATE ON usage_events BEGIN
+    UPDATE usage_rollup SET
+        events = events - 1,
+        input = input - old.input,
+        output = output - old.output,
+        cache_creation = cache_creation - old.cache_creation,
+        cache_creation_5m = cache_creation_5m - old.cache_creation_5m,
+        cache_creation_1h = cache_creation_1h - old.cache_creation_1h,
+        cache_read = cache_read - old.cache_read,
+        reasoning = reasoning - old.reasoning,
+        cost_nanos = cost_nanos - coalesce(old.cost_nanos, 0),
+        priced = priced - (old.cost_nanos IS NOT NULL)
+    WHERE bucket = old.ts_ms / 900000 AND profile = old.profile AND agent = old.agent
+        AND provider = old.provider AND model = old.model;
+    DELETE FROM usage_rollup
+    WHERE bucket = old.ts_ms / 900000 AND profile = old.profile AND agent = old.agent
+        AND provider = old.provider AND model = old.model AND events = 0;
+    INSERT INTO usage_rollup VALUES (
+        new.ts_ms / 900000, new.profile, new.agent, new.provider, new.model, 1,
+        new.input, new.output, new.cache_creation, new.cache_creation_5m, new.cache_creation_1h,
+        new.cache_read, new.reasoning, coalesce(new.cost_nanos, 0), new.cost_nanos IS NOT NULL)
+    ON CONFLICT (bucket, profile, agent, provider, model) DO UPDATE SET
+        events = events + 1,
+        input = input + excluded.input,
+        output = output + excluded.output,
+        cache_creation = cache_creation + excluded.cache_creation,
+        cache_creation_5m = cache_creation_5m + excluded.cache_creation_5m,
+        cache_creation_1h = cache_creation_1h + excluded.cache_creation_1h,
+        cache_read = cache_read + excluded.cache_read,
+        reasoning = reasoning + excluded.reasoning,
+        cost_nanos = cost_nanos + excluded.cost_nanos,
+        priced = priced + excluded.priced;
+END;
+
+CREATE TABLE import_state (
+    path TEXT PRIMARY KEY,
+    format TEXT NOT NULL,
+    dev INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    head_len INTEGER NOT NULL,
+    head_hash INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    line INTEGER NOT NULL,
+    context TEXT,
+    updated_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE run_sessions (
+    id INTEGER PRIMARY KEY,
+    profile TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT,
+    started_ms INTEGER NOT NULL,
+    ended_ms INTEGER,
+    exit_code INTEGER,
+    peak_rss_bytes INTEGER,
+    cpu_user_ms INTEGER,
+    cpu_system_ms INTEGER
+);
+CREATE INDEX run_sessions_started ON run_sessions(started_ms);
+"#;

@@ -1,0 +1,347 @@
+//! The `UsageStore` trait: the ledger's seam, and the plain data that crosses it.
+
+use std::fmt::Debug;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::event::{UsageEvent, nanos_to_usd};
+use super::price::PriceBook;
+use crate::error::Result;
+
+/// The token and cost ledger. SQLite by default ([`SqliteUsageStore`](crate::SqliteUsageStore));
+/// the trait lets a team point many machines at a shared backend.
+///
+/// Synchronous on purpose: SQLite is a blocking API, and async frontends call the core on
+/// blocking threads. Every implementation must pass the shared conformance suite
+/// (`usage::conformance`), which pins the semantics below.
+pub trait UsageStore: Send + Sync + Debug {
+    /// Records events. An event whose `dedup_key` is already stored is a duplicate: a no-op,
+    /// unless its `rank` is strictly higher, in which case it replaces the stored one. Atomic: all
+    /// or nothing.
+    fn record(&self, events: &[UsageEvent]) -> Result<RecordOutcome>;
+
+    /// Records events and the import position that covers them, in one transaction: after a
+    /// crash, either both are there or neither is, so re-running the import gives exact totals.
+    fn commit_import(&self, events: &[UsageEvent], state: &ImportState) -> Result<RecordOutcome>;
+
+    /// The import position of one log file, by the path it was read from.
+    fn import_state(&self, path: &str) -> Result<Option<ImportState>>;
+
+    /// The import positions of `root` itself and of every file below it (`root/…`).
+    fn import_states(&self, root: &str) -> Result<Vec<ImportState>>;
+
+    /// Forgets the import positions of `root` and everything below it, so the next import reads
+    /// those files from the start (events already stored stay and deduplicate). Returns how many
+    /// were forgotten.
+    fn forget_import_states(&self, root: &str) -> Result<u64>;
+
+    /// Aggregated totals matching `filter`, one row per group (one row for
+    /// [`UsageGroup::Total`], even when nothing matches).
+    fn query(&self, filter: &UsageFilter, group: UsageGroup) -> Result<Vec<UsageRow>>;
+
+    /// The events matching `filter`, oldest first, for export.
+    fn events(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>>;
+
+    /// Prices again every event whose cost was computed or unknown (never a reported one), after
+    /// the price book changed (`ringlet pricing update`).
+    fn reprice(&self, prices: &PriceBook) -> Result<RepriceOutcome>;
+
+    /// Records the start of a `profiles run`; returns its id for [`UsageStore::finish_run`].
+    fn start_run(&self, start: &RunStart) -> Result<i64>;
+
+    /// Records how a run ended. Unknown ids are an error.
+    fn finish_run(&self, id: i64, end: &RunEnd) -> Result<()>;
+
+    /// Runs matching `filter` (profile, agent, provider, model, start time), newest first.
+    fn runs(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<RunSession>>;
+}
+
+/// What [`UsageStore::record`] did with each event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordOutcome {
+    /// New events stored.
+    pub inserted: u64,
+    /// Stored events replaced by a higher-ranked duplicate.
+    pub replaced: u64,
+    /// Duplicates that changed nothing.
+    pub duplicates: u64,
+}
+
+impl RecordOutcome {
+    /// Adds another outcome to this one.
+    pub fn add(&mut self, other: RecordOutcome) {
+        self.inserted += other.inserted;
+        self.replaced += other.replaced;
+        self.duplicates += other.duplicates;
+    }
+}
+
+/// What [`UsageStore::reprice`] changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepriceOutcome {
+    /// Events looked at (computed or unpriced).
+    pub examined: u64,
+    /// Events whose cost or cost source changed.
+    pub updated: u64,
+    /// Events still without a price.
+    pub unpriced: u64,
+}
+
+/// Identifies a file across renames and rewrites: where it lives on disk, plus a hash of its
+/// first bytes so that a new file that reuses an inode is not mistaken for the old one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileIdentity {
+    /// Device id (0 where the platform has none).
+    pub dev: u64,
+    /// Inode number (0 where the platform has none).
+    pub inode: u64,
+    /// How many leading bytes `head_hash` covers.
+    pub head_len: u64,
+    /// FNV-1a hash of the first `head_len` bytes.
+    pub head_hash: u64,
+}
+
+/// How far one log file has been imported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportState {
+    /// The path it was read from (the key).
+    pub path: String,
+    /// The log format (`claude-jsonl`, …).
+    pub format: String,
+    /// Who the file was when it was read.
+    pub identity: FileIdentity,
+    /// Its size when last read; with `mtime_ns`, an unchanged file is skipped without opening.
+    pub size: u64,
+    /// Its modification time when last read, nanoseconds since the epoch.
+    pub mtime_ns: i64,
+    /// Bytes consumed: the next read starts here. Never inside a line. For SQLite sources, the
+    /// importer's cursor (OpenCode: the last `time_updated` seen).
+    pub offset: u64,
+    /// Lines consumed, so that messages about later lines name the right line number.
+    pub line: u64,
+    /// Importer-specific state that must survive between reads (Codex: the current model and
+    /// the last cumulative totals), as JSON.
+    pub context: Option<String>,
+    /// When this state was written.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which events a query covers. Empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageFilter {
+    /// Only this profile.
+    pub profile: Option<String>,
+    /// Only this agent.
+    pub agent: Option<String>,
+    /// Only this provider.
+    pub provider: Option<String>,
+    /// Only this model (exact id as logged).
+    pub model: Option<String>,
+    /// Only events at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only events strictly before this time (a CLI `--until DAY` passes the next midnight).
+    pub until: Option<DateTime<Utc>>,
+    /// The offset of the reader's time zone, in minutes east of UTC, for day, week and month
+    /// boundaries (`Local::now().offset()`); 0 groups by UTC days.
+    pub utc_offset_minutes: i32,
+}
+
+impl UsageFilter {
+    /// A filter that matches everything.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Only this profile.
+    pub fn profile(mut self, profile: impl Into<String>) -> Self {
+        self.profile = Some(profile.into());
+        self
+    }
+
+    /// Only this agent.
+    pub fn agent(mut self, agent: impl Into<String>) -> Self {
+        self.agent = Some(agent.into());
+        self
+    }
+
+    /// Only this provider.
+    pub fn provider(mut self, provider: impl Into<String>) -> Self {
+        self.provider = Some(provider.into());
+        self
+    }
+
+    /// Only this model.
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// Only events at or after `since`.
+    pub fn since(mut self, since: DateTime<Utc>) -> Self {
+        self.since = Some(since);
+        self
+    }
+
+    /// Only events before `until`.
+    pub fn until(mut self, until: DateTime<Utc>) -> Self {
+        self.until = Some(until);
+        self
+    }
+
+    /// Day boundaries in a time zone `minutes` east of UTC.
+    pub fn utc_offset_minutes(mut self, minutes: i32) -> Self {
+        self.utc_offset_minutes = minutes;
+        self
+    }
+}
+
+/// How [`UsageStore::query`] groups events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum UsageGroup {
+    /// One row with the grand total (key `total`).
+    Total,
+    /// One row per calendar day (`2026-05-01`) in the filter's time zone.
+    Day,
+    /// One row per ISO week (`2026-W18`).
+    Week,
+    /// One row per month (`2026-05`).
+    Month,
+    /// One row per model.
+    Model,
+    /// One row per profile.
+    Profile,
+    /// One row per agent.
+    Agent,
+    /// One row per provider.
+    Provider,
+    /// One row per agent session id (events without one share the key `""`).
+    Session,
+}
+
+/// Aggregated usage for one group.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageRow {
+    /// The group: a date, week, month, model, profile, agent, provider or session id.
+    pub key: String,
+    /// Events in the group.
+    pub events: u64,
+    /// Uncached input tokens.
+    pub input: u64,
+    /// Output tokens (reasoning included).
+    pub output: u64,
+    /// Cache-write tokens, all lifetimes.
+    pub cache_creation: u64,
+    /// Of which known 5-minute writes.
+    pub cache_creation_5m: u64,
+    /// Of which known 1-hour writes.
+    pub cache_creation_1h: u64,
+    /// Cache-read tokens.
+    pub cache_read: u64,
+    /// Reasoning tokens (part of output).
+    pub reasoning: u64,
+    /// input + output + cache writes + cache reads.
+    pub total_tokens: u64,
+    /// Cost of the priced events, nano-dollars. Unpriced events add nothing here: see
+    /// `unpriced_events`.
+    pub cost_nanos: i64,
+    /// `cost_nanos` in dollars.
+    pub cost_usd: f64,
+    /// Events with a cost (computed or reported).
+    pub priced_events: u64,
+    /// Events without a price: the true cost is higher than `cost_usd` when this is not 0.
+    pub unpriced_events: u64,
+}
+
+impl UsageRow {
+    /// An empty row for `key`.
+    pub fn empty(key: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Adds another row's numbers to this one (keeps this key).
+    pub fn absorb(&mut self, other: &UsageRow) {
+        self.events += other.events;
+        self.input += other.input;
+        self.output += other.output;
+        self.cache_creation += other.cache_creation;
+        self.cache_creation_5m += other.cache_creation_5m;
+        self.cache_creation_1h += other.cache_creation_1h;
+        self.cache_read += other.cache_read;
+        self.reasoning += other.reasoning;
+        self.priced_events += other.priced_events;
+        self.unpriced_events += other.unpriced_events;
+        self.cost_nanos += other.cost_nanos;
+        self.finish();
+    }
+
+    /// Recomputes the derived fields (`total_tokens`, `cost_usd`).
+    pub fn finish(&mut self) {
+        self.total_tokens = self.input + self.output + self.cache_creation + self.cache_read;
+        self.cost_usd = nanos_to_usd(self.cost_nanos);
+    }
+}
+
+/// The start of one `profiles run`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunStart {
+    /// The profile alias.
+    pub profile: String,
+    /// The agent id.
+    pub agent: String,
+    /// The provider id.
+    pub provider: String,
+    /// The model the profile asked for, if any.
+    pub model: Option<String>,
+    /// When the agent was started.
+    pub started_at: DateTime<Utc>,
+}
+
+/// How one `profiles run` ended. The launcher fills what the platform can measure.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunEnd {
+    /// When the agent exited.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Its exit code (128+N for a signal death).
+    pub exit_code: Option<i32>,
+    /// The child's peak resident set size, bytes.
+    pub peak_rss_bytes: Option<u64>,
+    /// User CPU time of the child, milliseconds.
+    pub cpu_user_ms: Option<u64>,
+    /// System CPU time of the child, milliseconds.
+    pub cpu_system_ms: Option<u64>,
+}
+
+/// One recorded `profiles run`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSession {
+    /// The ledger's id for it.
+    pub id: i64,
+    /// The profile alias.
+    pub profile: String,
+    /// The agent id.
+    pub agent: String,
+    /// The provider id.
+    pub provider: String,
+    /// The model the profile asked for, if any.
+    pub model: Option<String>,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended; `None` while running, or if ringlet itself was killed.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// `ended_at - started_at`, milliseconds.
+    pub duration_ms: Option<u64>,
+    /// The agent's exit code.
+    pub exit_code: Option<i32>,
+    /// Peak resident set size, bytes.
+    pub peak_rss_bytes: Option<u64>,
+    /// User CPU time, milliseconds.
+    pub cpu_user_ms: Option<u64>,
+    /// System CPU time, milliseconds.
+    pub cpu_system_ms: Option<u64>,
+}
