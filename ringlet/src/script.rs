@@ -59,6 +59,9 @@ pub struct ScriptOutput {
     /// Files to write into the profile HOME.
     #[serde(default)]
     pub files: Vec<ScriptFile>,
+    /// Directories to create inside the profile HOME (for example a private `TMPDIR`).
+    #[serde(default)]
+    pub dirs: Vec<String>,
     /// Arguments placed before the profile's and the caller's.
     #[serde(default)]
     pub args: Vec<String>,

@@ -10,6 +10,9 @@ use crate::script::KEY_PLACEHOLDER;
 /// Writes every file of `plan`. Files that hold the key need `key`; all are written 0600 since
 /// they live in a private HOME and may hold provider settings.
 pub fn materialise(plan: &LaunchPlan, key: Option<&Secret>) -> Result<()> {
+    for dir in &plan.dirs {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
+    }
     for file in &plan.files {
         write_one(plan, file, key)?;
     }

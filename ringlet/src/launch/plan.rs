@@ -43,6 +43,9 @@ pub struct LaunchPlan {
     /// Inherited variables removed because they would leak another provider's settings or move
     /// the agent's state out of its HOME.
     pub env_remove: Vec<String>,
+    /// Directories created inside the HOME before the agent starts.
+    #[serde(default)]
+    pub dirs: Vec<PathBuf>,
     /// Files written into the HOME before the agent starts.
     pub files: Vec<PlannedFile>,
 }
@@ -212,6 +215,20 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<LaunchPlan> {
         .map(|f| plan_file(&home, f, &agent.script))
         .collect::<Result<Vec<_>>>()?;
 
+    let dirs = script
+        .dirs
+        .iter()
+        .map(|d| {
+            join_inside(&home, d).ok_or_else(|| Error::Script {
+                script: agent.script.clone(),
+                message: format!(
+                    "directory '{}' must be relative and stay inside the profile HOME",
+                    d.escape_debug()
+                ),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+
     let mut args = script.args;
     args.extend(profile.args.iter().cloned());
     args.extend(extra_args.iter().cloned());
@@ -233,6 +250,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<LaunchPlan> {
         env,
         secret_env,
         env_remove: remove.into_iter().collect(),
+        dirs,
         files,
     })
 }
