@@ -12,12 +12,66 @@ cd "$REPO"
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# The keychain tests run against a real Secret Service: gnome-keyring on a private D-Bus session
+# (dbus-run-session). Installs the Debian packages when they are missing; CI is root on
+# Debian 12 with no stdin, so apt must never ask anything.
+ensure_keychain_packages() {
+  local missing=()
+  command -v gnome-keyring-daemon >/dev/null 2>&1 || missing+=(gnome-keyring)
+  if ! command -v dbus-run-session >/dev/null 2>&1 || ! command -v dbus-send >/dev/null 2>&1 \
+    || ! command -v dbus-daemon >/dev/null 2>&1; then
+    missing+=(dbus)
+  fi
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "tests/run.sh: the keychain tests need ${missing[*]} (Debian: apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  step "installing ${missing[*]} for the keychain tests"
+  apt-get update -qq </dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+}
+
+# Runs the keychain tests (and the keychain store's unit tests) inside a private D-Bus session
+# with a throwaway gnome-keyring: its own HOME and XDG dirs in a temp dir, its login keyring
+# created and unlocked with a throwaway password (an empty one does not work headless: the
+# daemon then wants to prompt for a new password and has no display to prompt on).
+run_keychain_tests() {
+  local tmp
+  tmp="$(mktemp -d)"
+  mkdir -p "$tmp/home" "$tmp/data" "$tmp/config" "$tmp/cache" "$tmp/runtime"
+  chmod 700 "$tmp/runtime"
+  local status=0
+  # cargo and rustup keep finding the toolchain although HOME moves.
+  env CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" \
+    HOME="$tmp/home" XDG_DATA_HOME="$tmp/data" XDG_CONFIG_HOME="$tmp/config" \
+    XDG_CACHE_HOME="$tmp/cache" XDG_RUNTIME_DIR="$tmp/runtime" \
+    RINGLET_KEYCHAIN_REQUIRED=1 RINGLET_TEST_KEYRING_PASSWORD="ringlet-test-$$" \
+    dbus-run-session -- bash -c '
+      set -euo pipefail
+      printf %s "$RINGLET_TEST_KEYRING_PASSWORD" \
+        | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+      for _ in $(seq 100); do
+        dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+          org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null \
+          | grep -q "boolean true" && break
+        sleep 0.1
+      done
+      cargo test --locked -p ringlet --lib credentials::
+      cargo test --locked -p ringlet-tests --test keychain
+    ' </dev/null || status=$?
+  rm -rf "$tmp"
+  return "$status"
+}
+
 for tool in cargo node npm; do
   command -v "$tool" >/dev/null 2>&1 || { echo "tests/run.sh: $tool is required" >&2; exit 1; }
 done
 
 step "installing the real agent CLIs into .tools/npm"
 bash tests/install-agents.sh
+
+ensure_keychain_packages
 
 step "rustfmt"
 cargo fmt --all -- --check
@@ -31,7 +85,12 @@ cargo build --workspace --all-targets --locked
 step "tests"
 # The end-to-end tests must not skip here: the agents were just installed.
 export RINGLET_E2E_REQUIRED=1
-cargo test --workspace --locked --no-fail-fast
+# Without a session bus the keychain tests skip here; they run for real in the next step, so a
+# developer's own keyring is never used by the test suite.
+env -u DBUS_SESSION_BUS_ADDRESS cargo test --workspace --locked --no-fail-fast
+
+step "keychain tests against a real Secret Service (gnome-keyring on a private D-Bus session)"
+run_keychain_tests
 
 step "examples"
 cargo run --quiet --locked -p ringlet --example plan_a_launch

@@ -29,7 +29,7 @@ pub enum Command {
     /// Create, inspect, run and delete profiles.
     #[command(subcommand)]
     Profiles(ProfilesCmd),
-    /// Store API keys (names only are ever shown).
+    /// Store API keys in the OS keychain or the 0600 file (names only are ever shown).
     #[command(subcommand)]
     Keychain(KeychainCmd),
     /// Print a shell completion script.
@@ -181,4 +181,6 @@ pub enum KeychainCmd {
         /// The key alias.
         alias: String,
     },
+    /// Move the keys in credentials.toml into the OS keychain, then remove them from the file.
+    Migrate(JsonFlag),
 }

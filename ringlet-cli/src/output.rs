@@ -1,6 +1,7 @@
 //! Rendering: aligned tables for people, JSON for scripts.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
@@ -40,4 +41,25 @@ pub fn fields(rows: &[(&str, String)]) {
 /// `-` for missing values.
 pub fn or_dash(v: Option<impl ToString>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
+}
+
+/// How many of the facade's warnings have been printed already.
+static WARNINGS_SHOWN: AtomicUsize = AtomicUsize::new(0);
+
+/// Prints the facade's warnings not printed yet, one line each on stderr (a JSON object per
+/// line with `--json`, like errors).
+pub fn warnings(ringlet: &ringlet::Ringlet, json: bool) {
+    let all = ringlet.warnings();
+    let shown = WARNINGS_SHOWN.swap(all.len(), Ordering::SeqCst);
+    for w in all.iter().skip(shown) {
+        let message = w.message.replace('\n', " ");
+        if json {
+            eprintln!(
+                "{}",
+                serde_json::json!({ "warning": { "code": w.code, "message": message } })
+            );
+        } else {
+            eprintln!("ringlet: warning: {message}");
+        }
+    }
 }

@@ -1,5 +1,8 @@
 //! `config.toml`: user settings.
 
+use std::fmt;
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -18,21 +21,105 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct CredentialsConfig {
-    /// `file` (the 0600 credentials.toml) or `env` (read-only `RINGLET_KEY_*` variables).
+    /// `system` (the OS keychain, else the 0600 credentials.toml with a warning; the default),
+    /// `system-only` (the OS keychain or nothing), `file` (the 0600 credentials.toml only) or
+    /// `env` (read-only `RINGLET_KEY_*` variables). See [`CredentialBackend`].
     #[serde(default = "default_backend")]
     pub backend: String,
+
+    /// Appends one JSON line per key lookup (time, profile, provider/alias, backend, found) to
+    /// this file, never the key itself. A relative path is taken from the config directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_log: Option<PathBuf>,
 }
 
 impl Default for CredentialsConfig {
     fn default() -> Self {
         Self {
             backend: default_backend(),
+            audit_log: None,
         }
     }
 }
 
 fn default_backend() -> String {
-    "file".into()
+    CredentialBackend::System.as_str().into()
+}
+
+/// The credential backends `[credentials] backend` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CredentialBackend {
+    /// The OS keychain when one is reachable; otherwise the 0600 credentials file, with a
+    /// warning saying why.
+    System,
+    /// The OS keychain; ringlet refuses to work without it.
+    SystemOnly,
+    /// The 0600 credentials file; the keychain is never touched.
+    File,
+    /// Read-only `RINGLET_KEY_<PROVIDER>_<ALIAS>` variables.
+    Env,
+}
+
+impl CredentialBackend {
+    /// Every backend, in the order they are documented.
+    pub const ALL: [CredentialBackend; 4] = [
+        CredentialBackend::System,
+        CredentialBackend::SystemOnly,
+        CredentialBackend::File,
+        CredentialBackend::Env,
+    ];
+
+    /// The name used in `config.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialBackend::System => "system",
+            CredentialBackend::SystemOnly => "system-only",
+            CredentialBackend::File => "file",
+            CredentialBackend::Env => "env",
+        }
+    }
+
+    /// Parses a `config.toml` name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.as_str() == name)
+    }
+
+    /// Whether this backend uses the OS keychain.
+    pub fn uses_keychain(self) -> bool {
+        matches!(
+            self,
+            CredentialBackend::System | CredentialBackend::SystemOnly
+        )
+    }
+}
+
+impl fmt::Display for CredentialBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl CredentialsConfig {
+    /// The configured backend; `config_file` is named in the error for an unknown one.
+    pub fn backend(&self, config_file: &std::path::Path) -> Result<CredentialBackend> {
+        CredentialBackend::from_name(&self.backend).ok_or_else(|| Error::Parse {
+            path: config_file.to_path_buf(),
+            line: None,
+            message: format!(
+                "[credentials] backend '{}' is not one of: {}",
+                self.backend.escape_debug(),
+                CredentialBackend::ALL
+                    .map(CredentialBackend::as_str)
+                    .join(", ")
+            ),
+        })
+    }
+
+    /// The audit log file, resolved against the config directory.
+    pub fn audit_log_path(&self, paths: &Paths) -> Option<PathBuf> {
+        self.audit_log.as_ref().map(|p| paths.config_dir().join(p))
+    }
 }
 
 impl Config {
@@ -44,5 +131,49 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(Error::io("reading", &path, e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backends_parse_and_default_to_system() {
+        let c: Config = toml::from_str("").expect("empty");
+        let file = std::path::Path::new("config.toml");
+        assert_eq!(
+            c.credentials.backend(file).expect("default"),
+            CredentialBackend::System
+        );
+        for b in CredentialBackend::ALL {
+            let c: Config =
+                toml::from_str(&format!("[credentials]\nbackend = \"{b}\"\n")).expect("parses");
+            assert_eq!(c.credentials.backend(file).expect("known"), b);
+        }
+        let c: Config = toml::from_str("[credentials]\nbackend = \"keychain\"\n").expect("toml");
+        let err = c.credentials.backend(file).expect_err("unknown");
+        assert!(
+            err.to_string()
+                .contains("'keychain' is not one of: system, system-only, file, env"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn audit_log_is_relative_to_the_config_dir() {
+        let c: Config =
+            toml::from_str("[credentials]\naudit-log = \"audit.jsonl\"\n").expect("parses");
+        let paths = Paths::under("/r");
+        assert_eq!(
+            c.credentials.audit_log_path(&paths),
+            Some(PathBuf::from("/r/config/audit.jsonl"))
+        );
+        let c: Config =
+            toml::from_str("[credentials]\naudit-log = \"/var/log/k.jsonl\"\n").expect("parses");
+        assert_eq!(
+            c.credentials.audit_log_path(&paths),
+            Some(PathBuf::from("/var/log/k.jsonl"))
+        );
     }
 }

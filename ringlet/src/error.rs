@@ -115,6 +115,53 @@ pub enum Error {
         backend: String,
     },
 
+    /// `keychain remove` (or another key operation) named a key that is not stored.
+    #[error(
+        "no key stored for {provider}/{alias} (backend: {backend}); see `ringlet keychain list`"
+    )]
+    KeyNotFound {
+        /// The provider id.
+        provider: String,
+        /// The key alias.
+        alias: String,
+        /// The credential backend that was asked.
+        backend: String,
+    },
+
+    /// The key is still in the credentials file, but the configured backend is the keychain.
+    #[error(
+        "the key for {provider}/{alias} is in {file} but the credential backend is the system keychain; move it there with `ringlet keychain migrate` (or set `[credentials] backend = \"file\"` in config.toml)", file = file.display()
+    )]
+    KeyNotMigrated {
+        /// The provider id.
+        provider: String,
+        /// The key alias.
+        alias: String,
+        /// The credentials file that holds it.
+        file: PathBuf,
+    },
+
+    /// The OS keychain cannot be reached at all (no D-Bus session, no Secret Service, no
+    /// default keyring).
+    #[error("the system keychain is not available: {reason}; {fix}")]
+    KeychainUnavailable {
+        /// Why, as specifically as the platform says.
+        reason: String,
+        /// What to do about it on this platform.
+        fix: String,
+    },
+
+    /// The OS keychain is there but locked, and unlocking it was refused or impossible here.
+    #[error(
+        "the system keychain is locked, so {what} cannot be read or written ({detail}); unlock it (log in to your desktop session, or open Passwords and Keys; headless: `gnome-keyring-daemon --replace --unlock` with the password on stdin) and run the command again"
+    )]
+    KeychainLocked {
+        /// What was being accessed (`anthropic/work`, `the key list`).
+        what: String,
+        /// The platform's own words.
+        detail: String,
+    },
+
     /// A file ringlet reads could not be parsed.
     #[error("{path}{location}: {message}", path = path.display(), location = line.map(|l| format!(":{l}")).unwrap_or_default())]
     Parse {
@@ -212,6 +259,10 @@ impl Error {
             Error::InvalidInput(_) => "invalid_input",
             Error::AgentNotInstalled { .. } => "agent_not_installed",
             Error::MissingKey { .. } => "missing_key",
+            Error::KeyNotFound { .. } => "key_not_found",
+            Error::KeyNotMigrated { .. } => "key_not_migrated",
+            Error::KeychainUnavailable { .. } => "keychain_unavailable",
+            Error::KeychainLocked { .. } => "keychain_locked",
             Error::Parse { .. } => "parse",
             Error::InsecurePermissions { .. } => "insecure_permissions",
             Error::Script { .. } => "script",

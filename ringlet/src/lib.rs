@@ -43,14 +43,16 @@ mod registry;
 mod ringlet;
 mod script;
 mod usage;
+mod warning;
 mod wire;
 
 pub use agent::{Agent, AgentEnv, AgentManifest, Detection, LogLocation, ManifestAgent};
 pub use alias::{MAX_ALIAS_LEN, validate_alias};
-pub use config::{Config, CredentialsConfig};
+pub use config::{Config, CredentialBackend, CredentialsConfig};
 pub use credentials::{
-    CredentialKey, CredentialStore, EnvCredentialStore, FileCredentialStore, MemoryCredentialStore,
-    Secret,
+    AuditedCredentialStore, CredentialKey, CredentialStore, EnvCredentialStore,
+    FileCredentialStore, KEYCHAIN_SERVICE, MemoryCredentialStore, MigrationReport, Secret,
+    SystemCredentialStore, migrate_credentials,
 };
 pub use error::{Error, Result};
 pub use launch::{
@@ -71,8 +73,8 @@ pub use usage::{
     FileIdentity, FileReport, GeminiImporter, ImportOptions, ImportState, ImportSummary, Importer,
     Malformed, MatchKind, ModelPrice, NANOS_PER_USD, OpenCodeImporter, ParsedUsage, PriceBook,
     PriceMatch, Rate, RecordOutcome, RepriceOutcome, RunEnd, RunSession, RunStart, ScanContext,
-    SqliteUsageStore, Tier, TokenCounts, UsageEvent, UsageFilter, UsageGroup, UsageRow,
-    UsageStore, builtin_importers, import_logs, importer_for, ingest_home, nanos_to_usd,
-    normalize_model,
+    SqliteUsageStore, Tier, TokenCounts, UsageEvent, UsageFilter, UsageGroup, UsageRow, UsageStore,
+    builtin_importers, import_logs, importer_for, ingest_home, nanos_to_usd, normalize_model,
 };
+pub use warning::Warning;
 pub use wire::WireShape;

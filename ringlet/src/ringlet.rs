@@ -11,7 +11,8 @@ use crate::agent::{Agent, Detection, detect_all};
 use crate::alias::validate_alias;
 use crate::config::Config;
 use crate::credentials::{
-    CredentialKey, CredentialStore, EnvCredentialStore, FileCredentialStore, Secret,
+    AuditedCredentialStore, CredentialKey, CredentialStore, FileCredentialStore, MigrationReport,
+    Secret, SystemCredentialStore, migrate_credentials,
 };
 use crate::error::{Error, Result};
 use crate::launch::{
@@ -23,6 +24,7 @@ use crate::profile::{FileProfileStore, Profile, ProfileMetadata, ProfileStore};
 use crate::provider::Provider;
 use crate::registry::Registry;
 use crate::script::{KEY_PLACEHOLDER, Script, ScriptContext, ScriptSource};
+use crate::warning::{Warning, Warnings};
 use crate::wire::WireShape;
 
 /// ringlet as a library: agents, providers, profiles, credentials and launching, assembled from
@@ -39,6 +41,8 @@ struct Inner {
     profiles: Arc<dyn ProfileStore>,
     credentials: Arc<dyn CredentialStore>,
     launcher: Arc<dyn Launcher>,
+    config: Config,
+    warnings: Warnings,
 }
 
 /// Builds a [`Ringlet`] with some parts replaced (a memory credential store in tests, a PTY
@@ -99,23 +103,15 @@ impl RingletBuilder {
             Some(r) => r,
             None => Registry::load(&paths)?,
         };
-        let credentials: Arc<dyn CredentialStore> = match self.credentials {
+        let warnings = Warnings::default();
+        let backend = config.credentials.backend(&paths.config_file())?;
+        let mut credentials: Arc<dyn CredentialStore> = match self.credentials {
             Some(c) => c,
-            None => match config.credentials.backend.as_str() {
-                "file" => Arc::new(FileCredentialStore::new(paths.credentials_file())),
-                "env" => Arc::new(EnvCredentialStore),
-                other => {
-                    return Err(Error::Parse {
-                        path: paths.config_file(),
-                        line: None,
-                        message: format!(
-                            "[credentials] backend '{}' is not one of: file, env",
-                            other.escape_debug()
-                        ),
-                    });
-                }
-            },
+            None => crate::credentials::open_configured(backend, &paths, &warnings)?,
         };
+        if let Some(log) = config.credentials.audit_log_path(&paths) {
+            credentials = Arc::new(AuditedCredentialStore::new(credentials, log));
+        }
         let profiles = self
             .profiles
             .unwrap_or_else(|| Arc::new(FileProfileStore::new(paths.profiles_dir())));
@@ -129,6 +125,8 @@ impl RingletBuilder {
                 profiles,
                 credentials,
                 launcher,
+                config,
+                warnings,
             }),
         })
     }
@@ -296,6 +294,20 @@ impl Ringlet {
     /// The credential store in use.
     pub fn credentials(&self) -> &dyn CredentialStore {
         self.inner.credentials.as_ref()
+    }
+
+    /// Warnings recorded so far, oldest first: for example that keys are kept in the file
+    /// because no OS keychain could be reached, and why. Frontends show each once; the library
+    /// never prints.
+    pub fn warnings(&self) -> Vec<Warning> {
+        self.inner.warnings.all()
+    }
+
+    /// Makes sure the credential backend can be used now (connecting to the keychain, or
+    /// settling on the file and recording the warning), so a frontend can report that before
+    /// starting an agent. Key operations do this themselves.
+    pub fn check_credentials(&self) -> Result<()> {
+        self.credentials().ensure_ready()
     }
 
     /// Creates ringlet's directories and detects agents.
@@ -549,7 +561,7 @@ impl Ringlet {
                 return Err(Error::InvalidInput("the API key given is empty".into()));
             }
             let name = CredentialKey::new(profile.provider.clone(), alias.clone());
-            match self.credentials().get(&name)? {
+            match self.credentials().get_for(&name, Some(&profile.alias))? {
                 Some(existing) if existing != *key => {
                     return Err(Error::InvalidInput(format!(
                         "a different key is already stored for {name}; replace it with `ringlet keychain set {} {} --replace` or choose another --key-alias",
@@ -684,18 +696,56 @@ impl Ringlet {
             .manifest()
             .auth
             .required;
-        match self.credentials().get(&CredentialKey::new(
-            secret.provider.clone(),
-            secret.alias.clone(),
-        ))? {
+        let name = CredentialKey::new(secret.provider.clone(), secret.alias.clone());
+        match self.credentials().get_for(&name, Some(&plan.profile))? {
             Some(key) => Ok(Some(key)),
             None if !required => Ok(None),
+            None if self.key_left_in_file(&name) => Err(Error::KeyNotMigrated {
+                provider: name.provider,
+                alias: name.alias,
+                file: self.paths().credentials_file(),
+            }),
             None => Err(Error::MissingKey {
                 provider: secret.provider.clone(),
                 alias: secret.alias.clone(),
                 backend: self.credentials().backend().to_string(),
             }),
         }
+    }
+
+    /// Whether a key the keychain lacks is still in the credentials file (from before the
+    /// keychain was the backend), so the error can point at `keychain migrate`.
+    fn key_left_in_file(&self, key: &CredentialKey) -> bool {
+        self.credentials().backend() == "system"
+            && FileCredentialStore::new(self.paths().credentials_file())
+                .get(key)
+                .is_ok_and(|found| found.is_some())
+    }
+
+    /// Moves the keys in the credentials file into the OS keychain and removes them from the
+    /// file (`ringlet keychain migrate`). Needs `[credentials] backend` = `system` or
+    /// `system-only`, and a reachable keychain. A key the keychain already holds with a
+    /// different value is left in the file and reported as a conflict.
+    pub fn migrate_keys(&self) -> Result<MigrationReport> {
+        let config_file = self.paths().config_file();
+        let backend = self.inner.config.credentials.backend(&config_file)?;
+        if !backend.uses_keychain() {
+            return Err(Error::InvalidInput(format!(
+                "the credential backend is \"{backend}\", and migrate moves keys from {} into the system keychain; set `[credentials] backend = \"system\"` in {} first",
+                self.paths().credentials_file().display(),
+                config_file.display()
+            )));
+        }
+        let system = SystemCredentialStore::new();
+        system.connect()?;
+        let mut from: Arc<dyn CredentialStore> =
+            Arc::new(FileCredentialStore::new(self.paths().credentials_file()));
+        let mut to: Arc<dyn CredentialStore> = Arc::new(system);
+        if let Some(log) = self.inner.config.credentials.audit_log_path(self.paths()) {
+            from = Arc::new(AuditedCredentialStore::new(from, &log));
+            to = Arc::new(AuditedCredentialStore::new(to, log));
+        }
+        migrate_credentials(from.as_ref(), to.as_ref())
     }
 
     /// Stores a key. Refuses to overwrite an existing one unless `replace`.
@@ -718,9 +768,11 @@ impl Ringlet {
         if self.credentials().delete(key)? {
             Ok(())
         } else {
-            Err(Error::InvalidInput(format!(
-                "no key stored for {key}; see `ringlet keychain list`"
-            )))
+            Err(Error::KeyNotFound {
+                provider: key.provider.clone(),
+                alias: key.alias.clone(),
+                backend: self.credentials().backend().to_string(),
+            })
         }
     }
 

@@ -70,7 +70,8 @@ impl Run {
         self
     }
 
-    /// Asserts failure with exactly one stderr line containing `needle`.
+    /// Asserts failure with exactly one stderr line containing `needle` (warning lines, which
+    /// may come before it, aside).
     pub fn fails_with(self, needle: &str) -> Self {
         assert_ne!(
             self.code, 0,
@@ -80,7 +81,7 @@ impl Run {
         let lines: Vec<&str> = self
             .stderr
             .lines()
-            .filter(|l| !l.trim().is_empty())
+            .filter(|l| !l.trim().is_empty() && !is_warning(l))
             .collect();
         assert_eq!(
             lines.len(),
@@ -96,11 +97,20 @@ impl Run {
         self
     }
 
+    /// The warning lines on stderr (`ringlet: warning: …`, or `{"warning": …}` with `--json`).
+    pub fn warnings(&self) -> Vec<&str> {
+        self.stderr.lines().filter(|l| is_warning(l)).collect()
+    }
+
     /// Parses stdout as JSON.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
     }
+}
+
+fn is_warning(line: &str) -> bool {
+    line.starts_with("ringlet: warning: ") || line.starts_with("{\"warning\":")
 }
 
 impl From<Output> for Run {

@@ -42,7 +42,50 @@ pub fn run(ringlet: &Ringlet, cmd: KeychainCmd) -> anyhow::Result<ExitCode> {
         KeychainCmd::Remove { provider, alias } => {
             let key = CredentialKey::new(provider, alias);
             ringlet.remove_key(&key)?;
-            eprintln!("Removed key {key}.");
+            eprintln!(
+                "Removed key {key} ({} backend).",
+                ringlet.credentials().backend()
+            );
+        }
+        KeychainCmd::Migrate(j) => {
+            let report = ringlet.migrate_keys()?;
+            let file = ringlet.paths().credentials_file();
+            if j.json {
+                output::json(&serde_json::json!({
+                    "moved": report.moved,
+                    "already_present": report.already_present,
+                    "conflicts": report.conflicts,
+                    "counts": {
+                        "moved": report.moved.len(),
+                        "already_present": report.already_present.len(),
+                        "conflicts": report.conflicts.len(),
+                    },
+                }))?;
+            } else {
+                println!(
+                    "Moved {} key(s) from {} into the system keychain; {} were already there; {} conflict(s).",
+                    report.moved.len(),
+                    file.display(),
+                    report.already_present.len(),
+                    report.conflicts.len()
+                );
+                for k in &report.moved {
+                    println!("moved     {k}");
+                }
+                for k in &report.already_present {
+                    println!("present   {k}");
+                }
+                for k in &report.conflicts {
+                    println!("conflict  {k}");
+                }
+            }
+            if !report.is_complete() {
+                eprintln!(
+                    "The keychain already holds a different key for each conflict, so those stay in {}. To keep the keychain's, delete the entry from that file; to keep the file's, run `ringlet keychain remove <provider> <alias>` and migrate again.",
+                    file.display()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

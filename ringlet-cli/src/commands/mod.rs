@@ -29,7 +29,7 @@ impl Cli {
                 | ProfilesCmd::Inspect { json: j, .. }
                 | ProfilesCmd::Env { json: j, .. },
             ) => j.json,
-            Command::Keychain(KeychainCmd::List(j)) => j.json,
+            Command::Keychain(KeychainCmd::List(j) | KeychainCmd::Migrate(j)) => j.json,
             _ => false,
         }
     }
@@ -54,13 +54,17 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    let json = cli.wants_json();
     let ringlet = open(cli.home)?;
-    match cli.command {
+    let result = match cli.command {
         Command::Init(j) => init::run(&ringlet, j.json),
         Command::Agents(cmd) => agents::run(&ringlet, cmd),
         Command::Providers(cmd) => providers::run(&ringlet, cmd),
         Command::Profiles(cmd) => profiles::run(&ringlet, cmd),
         Command::Keychain(cmd) => keychain::run(&ringlet, cmd),
         Command::Completions { .. } => Ok(ExitCode::SUCCESS),
-    }
+    };
+    // Before the error line, if any, so the error is the last thing said.
+    crate::output::warnings(&ringlet, json);
+    result
 }

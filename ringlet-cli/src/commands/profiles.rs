@@ -70,6 +70,12 @@ pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ProfilesCmd::Run { alias, args } => {
+            // Settle the credential backend now, so a fallback warning comes before the agent
+            // takes over the terminal rather than after it exits.
+            if ringlet.profile(&alias)?.key_alias.is_some() {
+                ringlet.check_credentials()?;
+                output::warnings(ringlet, false);
+            }
             let outcome = ringlet.run(&alias, &args, RunOptions::default())?;
             Ok(ExitCode::from(u8::try_from(outcome.exit_code).unwrap_or(1)))
         }

@@ -1,21 +1,33 @@
 //! Credentials: API keys stored by (provider, alias). Profiles hold only the alias; the key is
 //! looked up at launch and travels only in the agent's environment.
 
+mod audit;
 mod env;
+mod fallback;
 mod file;
 mod memory;
+mod migrate;
 mod secret;
+mod system;
 
 use std::fmt::{self, Debug};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use audit::AuditedCredentialStore;
 pub use env::EnvCredentialStore;
+pub(crate) use fallback::KeychainOrFileStore;
 pub use file::FileCredentialStore;
 pub use memory::MemoryCredentialStore;
+pub use migrate::{MigrationReport, migrate_credentials};
 pub use secret::Secret;
+pub use system::{KEYCHAIN_SERVICE, SystemCredentialStore};
 
+use crate::config::CredentialBackend;
 use crate::error::Result;
+use crate::paths::Paths;
+use crate::warning::Warnings;
 
 /// Names one stored key: `<provider>/<alias>`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -58,6 +70,45 @@ pub trait CredentialStore: Send + Sync + Debug {
 
     /// The names of all stored keys, sorted.
     fn list(&self) -> Result<Vec<CredentialKey>>;
+
+    /// [`get`](Self::get) for a lookup made on behalf of a profile, so a wrapping store (the
+    /// audit log) can record which one.
+    fn get_for(&self, key: &CredentialKey, profile: Option<&str>) -> Result<Option<Secret>> {
+        let _ = profile;
+        self.get(key)
+    }
+
+    /// Makes sure the backend can be used, connecting if that is done lazily, so a frontend
+    /// can report a fallback before it starts something long-running. A no-op by default.
+    fn ensure_ready(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The store `[credentials] backend` selects. `system-only` fails here when the keychain
+/// certainly cannot be reached; `system` falls back to the file, recording the warning in
+/// `warnings` the first time a key is used.
+pub(crate) fn open_configured(
+    backend: CredentialBackend,
+    paths: &Paths,
+    warnings: &Warnings,
+) -> Result<Arc<dyn CredentialStore>> {
+    Ok(match backend {
+        CredentialBackend::File => Arc::new(FileCredentialStore::new(paths.credentials_file())),
+        CredentialBackend::Env => Arc::new(EnvCredentialStore),
+        CredentialBackend::SystemOnly => {
+            if let Some(reason) = SystemCredentialStore::unavailable_reason() {
+                return Err(system::unavailable(reason));
+            }
+            Arc::new(SystemCredentialStore::new())
+        }
+        CredentialBackend::System => Arc::new(KeychainOrFileStore::new(
+            SystemCredentialStore::new(),
+            FileCredentialStore::new(paths.credentials_file()),
+            paths.config_file(),
+            warnings.clone(),
+        )),
+    })
 }
 
 #[cfg(test)]
