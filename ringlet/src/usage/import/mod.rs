@@ -439,7 +439,13 @@ pub fn import_logs(
         summary.unknown_formats.push(format.to_string());
         return Ok(summary);
     };
-    let files = importer.discover(root)?;
+    // A file named explicitly (`ringlet import --from FILE`, a manifest location that is one
+    // file) is read whatever its name: the user said what it is. Directories are discovered.
+    let files = if root.is_file() {
+        vec![root.to_path_buf()]
+    } else {
+        importer.discover(root)?
+    };
     let states: HashMap<String, ImportState> = store
         .import_states(&path_key(root))?
         .into_iter()
