@@ -224,7 +224,7 @@ pub struct PricingStatus {
 /// Run statistics for one profile (or everything, in [`StatsReport::total`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatsRow {
-    /// The profile (`total` for the total row).
+    /// The profile (`total` for the total row; empty in per-agent rows).
     pub profile: String,
     /// Its agent (empty in the total row when several).
     pub agent: String,
@@ -255,7 +255,7 @@ pub struct StatsRow {
 /// `ringlet stats`: runs, session time and resources per profile.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatsReport {
-    /// One row per profile with runs, sorted by profile.
+    /// One row per profile (or agent) with runs, sorted by it.
     pub rows: Vec<StatsRow>,
     /// All of them.
     pub total: StatsRow,
@@ -267,6 +267,8 @@ pub struct StatsReport {
 pub(crate) struct UsageSession {
     id: Option<i64>,
     before: Option<ChildUsage>,
+    /// The ledger could not be reached at the start (already warned): do not try again.
+    unavailable: bool,
 }
 
 impl Ringlet {
@@ -564,9 +566,9 @@ impl Ringlet {
         })
     }
 
-    /// Runs per profile: how many, how long, how they ended, peak memory and CPU time. Takes
-    /// the same filters as [`Ringlet::usage`] (the model filter matches the profile's model;
-    /// grouping is ignored).
+    /// Runs per profile (or per agent, with `group` = [`UsageGroup::Agent`]): how many, how
+    /// long, how they ended, peak memory and CPU time. Takes the same filters as
+    /// [`Ringlet::usage`] (the model filter matches the profile's model).
     pub fn stats(&self, query: &UsageQuery) -> Result<StatsReport> {
         let filter = self.usage_filter(query)?;
         let runs = self.usage_store()?.runs(&filter, None)?;
@@ -578,15 +580,31 @@ impl Ringlet {
             profile: "total".into(),
             ..StatsRow::default()
         };
+        let by_agent = match query.group {
+            None | Some(UsageGroup::Profile) => false,
+            Some(UsageGroup::Agent) => true,
+            Some(other) => {
+                return Err(Error::InvalidInput(format!(
+                    "stats are grouped by profile or agent, not by {}",
+                    group_name(other)
+                )));
+            }
+        };
         for run in &runs {
-            let row = by_profile
-                .entry(run.profile.clone())
-                .or_insert_with(|| StatsRow {
-                    profile: run.profile.clone(),
-                    agent: run.agent.clone(),
-                    provider: run.provider.clone(),
-                    ..StatsRow::default()
-                });
+            let key = if by_agent { &run.agent } else { &run.profile };
+            let row = by_profile.entry(key.clone()).or_insert_with(|| StatsRow {
+                profile: if by_agent {
+                    String::new()
+                } else {
+                    run.profile.clone()
+                },
+                agent: run.agent.clone(),
+                provider: run.provider.clone(),
+                ..StatsRow::default()
+            });
+            if row.provider != run.provider {
+                row.provider.clear();
+            }
             add_run(row, run);
             add_run(&mut total, run);
         }
@@ -620,13 +638,14 @@ impl Ringlet {
             Ok(id) => Some(id),
             Err(e) => {
                 self.warn_usage(format!(
-                    "this run of '{}' is not recorded in the usage ledger: {e}",
+                    "this run of '{}' and its usage are not recorded: {e}; once that is fixed, `ringlet usage sync` reads the usage from the agent's logs",
                     profile.alias
                 ));
                 None
             }
         };
         UsageSession {
+            unavailable: id.is_none(),
             id,
             before: ChildUsage::now(),
         }
@@ -661,7 +680,7 @@ impl Ringlet {
                 ));
             }
         }
-        if outcome.is_none() {
+        if outcome.is_none() || session.unavailable {
             return;
         }
         let ingested = self.usage_store().and_then(|store| {

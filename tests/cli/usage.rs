@@ -127,6 +127,11 @@ fn a_run_records_its_session_and_its_usage() {
     // `usage sync` finds nothing new: runs already ingested everything.
     let sync = sb.run(["usage", "sync", "--json"]).ok().json();
     assert_eq!(sync["total"]["inserted"], 0);
+    let by_agent = sb.run(["stats", "--by-agent", "--json"]).ok().json();
+    assert_eq!(by_agent["rows"][0]["agent"], "claude");
+    assert_eq!(by_agent["rows"][0]["runs"], 2);
+    let table = sb.run(["stats", "--by-agent"]).ok().stdout;
+    assert!(table.starts_with("AGENT"), "{table}");
     let table = sb.run(["stats"]).ok().stdout;
     assert!(
         table.starts_with("PROFILE") && table.contains("TOTAL"),
@@ -450,6 +455,16 @@ fn a_corrupt_ledger_is_named_and_never_changes_a_run_exit_code() {
 
     let out = run_agent(&sb, "work", &["--claude-log", "1", "--exit", "3"]);
     assert_eq!(out.code, 3, "the agent's exit code: {}", out.stderr);
+    // One warning for one cause.
+    assert_eq!(
+        out.warnings()
+            .iter()
+            .filter(|w| w.contains("usage"))
+            .count(),
+        1,
+        "{}",
+        out.stderr
+    );
     let warnings = out.warnings();
     assert!(
         warnings

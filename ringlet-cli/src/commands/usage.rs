@@ -131,6 +131,9 @@ pub enum PricingCmd {
 pub struct StatsArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
+    /// One row per agent instead of per profile.
+    #[arg(long)]
+    pub by_agent: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -522,7 +525,8 @@ fn import_notes(s: &ringlet::ImportSummary, explicit: bool) {
 }
 
 fn stats(ringlet: &Ringlet, a: StatsArgs) -> anyhow::Result<ExitCode> {
-    let report = ringlet.stats(&a.filter.query(None))?;
+    let group = a.by_agent.then_some(UsageGroup::Agent);
+    let report = ringlet.stats(&a.filter.query(group))?;
     if a.json {
         output::json(&report)?;
         return Ok(ExitCode::SUCCESS);
@@ -531,11 +535,15 @@ fn stats(ringlet: &Ringlet, a: StatsArgs) -> anyhow::Result<ExitCode> {
         eprintln!("No runs recorded yet. `ringlet profiles run <alias>` records each run.");
         return Ok(ExitCode::SUCCESS);
     }
-    let mut t = output::table(&[
+    let mut header = vec![
         "PROFILE", "AGENT", "RUNS", "FAILED", "TIME", "AVG", "PEAK RSS", "CPU", "LAST RUN",
-    ]);
+    ];
+    if a.by_agent {
+        header.remove(0);
+    }
+    let mut t = output::table(&header);
     let row = |r: &StatsRow| {
-        vec![
+        let mut cells = vec![
             r.profile.clone(),
             r.agent.clone(),
             r.runs.to_string(),
@@ -549,7 +557,11 @@ fn stats(ringlet: &Ringlet, a: StatsArgs) -> anyhow::Result<ExitCode> {
                     .format("%Y-%m-%d %H:%M")
                     .to_string()
             })),
-        ]
+        ];
+        if a.by_agent {
+            cells.remove(0);
+        }
+        cells
     };
     for r in &report.rows {
         t.add_row(row(r));
