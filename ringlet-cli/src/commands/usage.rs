@@ -349,7 +349,9 @@ fn compact(n: u64) -> String {
 
 /// Dollars, with unpriced usage said out loud rather than shown as $0.
 fn cost(r: &UsageRow) -> String {
-    let dollars = if r.cost_usd > 0.0 && r.cost_usd < 0.01 {
+    let dollars = if r.cost_nanos > 0 && r.cost_usd < 0.0001 {
+        "<$0.0001".to_string()
+    } else if r.cost_usd > 0.0 && r.cost_usd < 0.01 {
         format!("${:.4}", r.cost_usd)
     } else {
         format!("${:.2}", r.cost_usd)
@@ -660,6 +662,9 @@ mod tests {
         r.unpriced_events = 0;
         r.cost_usd = 0.0012;
         assert_eq!(cost(&r), "$0.0012");
+        r.cost_nanos = 44_625;
+        r.cost_usd = 0.000044625;
+        assert_eq!(cost(&r), "<$0.0001");
         assert_eq!(duration(61_000), "1m01s");
         assert_eq!(bytes(3 * 1024 * 1024), "3 MB");
     }
