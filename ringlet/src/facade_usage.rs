@@ -1019,3 +1019,65 @@ mod tests {
         assert!(err.to_string().contains("does not exist"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod facade_tests {
+    use super::*;
+    use crate::credentials::MemoryCredentialStore;
+    use crate::usage::tests::event;
+
+    #[test]
+    fn a_store_from_the_builder_is_used_and_no_file_is_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(SqliteUsageStore::open_in_memory().expect("store"));
+        let mut unpriced = event("b", "mystery-model", 5, 0);
+        unpriced.cost_nanos = None;
+        unpriced.cost_source = crate::usage::CostSource::Unpriced;
+        store
+            .record(&[event("a", "claude-sonnet-4-5", 10, 0), unpriced])
+            .expect("record");
+        let ringlet = Ringlet::builder()
+            .home(dir.path())
+            .credential_store(Arc::new(MemoryCredentialStore::default()))
+            .usage_store(store)
+            .build()
+            .expect("build");
+        let day = ringlet
+            .usage(&UsageQuery {
+                group: Some(UsageGroup::Day),
+                utc_offset_minutes: Some(0),
+                ..UsageQuery::default()
+            })
+            .expect("by day");
+        assert_eq!(day.group, "day");
+        assert_eq!(day.rows.len(), 1);
+        assert_eq!(day.rows[0].usage.key, "2026-05-01");
+        assert_eq!((day.total.events, day.total.unpriced_events), (2, 1));
+        let per_profile = ringlet.usage(&UsageQuery::default()).expect("default");
+        let row = &per_profile.rows[0];
+        assert_eq!(
+            (
+                row.profile.as_deref(),
+                row.agent.as_deref(),
+                row.provider.as_deref()
+            ),
+            (Some("work"), Some("claude"), Some("anthropic"))
+        );
+        // The profile does not exist, but it has usage: still reported.
+        let work = ringlet
+            .usage(&UsageQuery {
+                profile: Some("work".into()),
+                ..UsageQuery::default()
+            })
+            .expect("deleted profile's usage");
+        assert_eq!(work.total.events, 2);
+        let err = ringlet
+            .stats(&UsageQuery {
+                group: Some(UsageGroup::Model),
+                ..UsageQuery::default()
+            })
+            .expect_err("stats by model");
+        assert!(err.to_string().contains("by profile or agent"), "{err}");
+        assert!(!ringlet.usage_db_path().exists());
+    }
+}
