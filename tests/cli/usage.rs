@@ -528,3 +528,56 @@ fn concurrent_runs_and_syncs_lose_and_duplicate_nothing() {
         .sum();
     assert_eq!(runs, 6);
 }
+
+/// Serves `responses` (status line, body) to one request each on 127.0.0.1, then stops.
+fn serve(responses: Vec<(&'static str, Vec<u8>)>) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let handle = std::thread::spawn(move || {
+        for (status, body) in responses {
+            let (mut stream, _) = listener.accept().expect("accept");
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            // The request line and headers, up to the blank line.
+            while reader.read_line(&mut line).expect("read") > 2 {
+                line.clear();
+            }
+            let head = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            stream.write_all(head.as_bytes()).expect("head");
+            stream.write_all(&body).expect("body");
+        }
+    });
+    (url, handle)
+}
+
+#[test]
+fn pricing_update_downloads_the_feed_over_http() {
+    let sb = sandbox();
+    let feed = std::fs::read(shared_data().join("litellm_model_prices.json")).expect("feed");
+    let (url, server) = serve(vec![("200 OK", feed), ("404 Not Found", b"{}".to_vec())]);
+    let prices = format!("{url}/model_prices_and_context_window.json");
+    let report = sb
+        .run(["pricing", "update", "--from", &prices, "--json"])
+        .ok()
+        .json();
+    assert_eq!(report["source"], prices.as_str());
+    assert!(
+        report["models"].as_u64().expect("models") > 1000,
+        "{report}"
+    );
+    assert!(
+        sb.ringlet_home()
+            .join("cache/pricing/litellm.json")
+            .is_file()
+    );
+    sb.run(["pricing", "update", "--from", &prices])
+        .fails_with("404");
+    server.join().expect("server");
+    // The failed download kept the snapshot.
+    let show = sb.run(["pricing", "show", "--json"]).ok().json();
+    assert!(show["snapshot"].is_string(), "{show}");
+}
