@@ -454,9 +454,13 @@ pub fn import_logs(
     let cx = ScanContext::new(store, prices, attribution, options);
     for file in files {
         summary.files_seen += 1;
-        let previous = states.get(&path_key(&file));
+        // A position is only meaningful to the importer that wrote it: a file read before as
+        // another format (a mixed directory given to `ringlet import --from`) is read from the
+        // start, or this format's usage in it would be skipped as already read.
+        let previous = states
+            .get(&path_key(&file))
+            .filter(|state| state.format == format);
         if let Some(state) = previous
-            && state.format == format
             && !importer.changed(&file, state)
         {
             summary.files_unchanged += 1;
