@@ -32,6 +32,15 @@ pub enum Command {
     /// Store API keys in the OS keychain or the 0600 file (names only are ever shown).
     #[command(subcommand)]
     Keychain(KeychainCmd),
+    /// Tokens and cost per profile, agent and provider; `usage sync` reads new logs.
+    Usage(Box<crate::commands::usage::UsageArgs>),
+    /// Import an agent's existing usage logs (from your HOME by default) into a profile.
+    Import(crate::commands::usage::ImportArgs),
+    /// The prices usage is costed with.
+    #[command(subcommand)]
+    Pricing(crate::commands::usage::PricingCmd),
+    /// Runs per profile: count, session time, peak memory and CPU time.
+    Stats(crate::commands::usage::StatsArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.

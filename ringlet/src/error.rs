@@ -231,6 +231,15 @@ pub enum Error {
         message: String,
     },
 
+    /// Downloading something (the pricing feed) failed.
+    #[error("downloading {url}: {message}")]
+    Download {
+        /// What was being downloaded.
+        url: String,
+        /// What went wrong and what to do about it.
+        message: String,
+    },
+
     /// No usable home/config directory could be determined.
     #[error("cannot determine where ringlet keeps its files: {0}; set RINGLET_HOME to a directory")]
     NoHome(String),
@@ -270,6 +279,7 @@ impl Error {
             Error::Io { .. } => "io",
             Error::Spawn { .. } => "spawn",
             Error::UsageStore { .. } => "usage_store",
+            Error::Download { .. } => "download",
             Error::NoHome(_) => "no_home",
         }
     }

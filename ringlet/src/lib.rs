@@ -66,6 +66,11 @@ pub use provider::{
     AuthScheme, ManifestProvider, Provider, ProviderAuth, ProviderManifest, ProviderModels,
 };
 pub use registry::Registry;
+pub use ringlet::facade_usage::{
+    ImportCandidate, ImportProgress, ImportReport, ImportRequest, LITELLM_PRICES_URL,
+    PricingReport, PricingStatus, ProfileSync, StatsReport, StatsRow, SyncReport, UsageLine,
+    UsageQuery, UsageReport,
+};
 pub use ringlet::{AgentInfo, InitReport, NewProfile, ProviderInfo, Ringlet, RingletBuilder};
 pub use script::{KEY_PLACEHOLDER, ScriptContext, ScriptOutput};
 pub use usage::{

@@ -27,6 +27,11 @@ use crate::script::{KEY_PLACEHOLDER, Script, ScriptContext, ScriptSource};
 use crate::warning::{Warning, Warnings};
 use crate::wire::WireShape;
 
+// The usage methods of the facade live in their own file (a child module, so they can reach
+// `Inner`).
+#[path = "facade_usage.rs"]
+pub(crate) mod facade_usage;
+
 /// ringlet as a library: agents, providers, profiles, credentials and launching, assembled from
 /// [`Paths`]. Cheap to clone; safe to share between threads.
 #[derive(Debug, Clone)]
@@ -43,6 +48,7 @@ struct Inner {
     launcher: Arc<dyn Launcher>,
     config: Config,
     warnings: Warnings,
+    usage: facade_usage::UsageState,
 }
 
 /// Builds a [`Ringlet`] with some parts replaced (a memory credential store in tests, a PTY
@@ -54,6 +60,7 @@ pub struct RingletBuilder {
     profiles: Option<Arc<dyn ProfileStore>>,
     credentials: Option<Arc<dyn CredentialStore>>,
     launcher: Option<Arc<dyn Launcher>>,
+    usage_store: Option<Arc<dyn crate::usage::UsageStore>>,
 }
 
 impl RingletBuilder {
@@ -92,6 +99,12 @@ impl RingletBuilder {
         self
     }
 
+    /// Uses this usage ledger instead of `<data>/usage.db`.
+    pub fn usage_store(mut self, store: Arc<dyn crate::usage::UsageStore>) -> Self {
+        self.usage_store = Some(store);
+        self
+    }
+
     /// Loads config and manifests and assembles the facade.
     pub fn build(self) -> Result<Ringlet> {
         let paths = match self.paths {
@@ -127,6 +140,7 @@ impl RingletBuilder {
                 launcher,
                 config,
                 warnings,
+                usage: facade_usage::UsageState::with_store(self.usage_store),
             }),
         })
     }
@@ -674,14 +688,20 @@ impl Ringlet {
     }
 
     /// Runs a profile's agent and waits for it: resolves the binary and the key, writes the
-    /// config files, starts the agent with its HOME and provider env, and counts the run.
+    /// config files, starts the agent with its HOME and provider env, and counts the run. The
+    /// run is recorded in the usage ledger (duration, exit code, peak memory, CPU time) and the
+    /// usage the agent logged is read afterwards; problems there become warnings and never
+    /// change the outcome.
     pub fn run(&self, alias: &str, args: &[String], options: RunOptions) -> Result<RunOutcome> {
         let mut plan = self.plan_run(alias, args)?;
         let profile = self.profile(alias)?;
         let agent = self.registry().agent(&profile.agent)?;
         plan.program = agent.locate(profile.binary.as_deref(), std::env::var_os("PATH"))?;
         let key = self.key_for(&plan)?;
-        let outcome = self.inner.launcher.run(&plan, key.as_ref(), options)?;
+        let session = self.usage_run_started(&profile);
+        let outcome = self.inner.launcher.run(&plan, key.as_ref(), options);
+        self.usage_run_finished(&profile, session, outcome.as_ref().ok());
+        let outcome = outcome?;
         self.inner.profiles.record_run(alias, outcome.started_at)?;
         Ok(outcome)
     }

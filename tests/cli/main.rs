@@ -5,6 +5,7 @@ mod agents;
 mod errors;
 mod keys;
 mod profiles;
+mod usage;
 
 use ringlet_tests::harness::{Sandbox, fake_agent_bin};
 

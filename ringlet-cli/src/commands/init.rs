@@ -39,5 +39,6 @@ pub fn run(ringlet: &Ringlet, json: bool) -> anyhow::Result<ExitCode> {
     println!("  ringlet providers list");
     println!("  ringlet profiles create {example} work --provider <provider>");
     println!("  ringlet profiles run work");
+    super::usage::offer_imports(ringlet)?;
     Ok(ExitCode::SUCCESS)
 }

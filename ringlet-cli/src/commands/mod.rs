@@ -5,6 +5,7 @@ mod init;
 mod keychain;
 mod profiles;
 mod providers;
+pub mod usage;
 
 use std::process::ExitCode;
 
@@ -30,6 +31,10 @@ impl Cli {
                 | ProfilesCmd::Env { json: j, .. },
             ) => j.json,
             Command::Keychain(KeychainCmd::List(j) | KeychainCmd::Migrate(j)) => j.json,
+            cmd @ (Command::Usage(_)
+            | Command::Import(_)
+            | Command::Pricing(_)
+            | Command::Stats(_)) => usage::wants_json(cmd),
             _ => false,
         }
     }
@@ -62,6 +67,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Providers(cmd) => providers::run(&ringlet, cmd),
         Command::Profiles(cmd) => profiles::run(&ringlet, cmd),
         Command::Keychain(cmd) => keychain::run(&ringlet, cmd),
+        cmd
+        @ (Command::Usage(_) | Command::Import(_) | Command::Pricing(_) | Command::Stats(_)) => {
+            usage::run(&ringlet, cmd)
+        }
         Command::Completions { .. } => Ok(ExitCode::SUCCESS),
     };
     // Before the error line, if any, so the error is the last thing said.

@@ -22,6 +22,7 @@
 mod event;
 mod import;
 mod price;
+pub(crate) mod rusage;
 mod schema;
 mod sqlite;
 mod store;

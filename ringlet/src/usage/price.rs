@@ -576,7 +576,7 @@ pub fn normalize_model(model: &str) -> String {
         s = s[idx + 1..].to_string();
     }
     if let Some(rest) = s.strip_prefix("custom:") {
-        s = rest.to_string();
+        s = strip_droid_display_suffix(rest).to_string();
     }
     if s.ends_with(']')
         && let Some(idx) = s.rfind('[')
@@ -596,6 +596,26 @@ pub fn normalize_model(model: &str) -> String {
     s.chars()
         .map(|c| if c == '.' || c == '_' { '-' } else { c })
         .collect()
+}
+
+/// Droid logs a custom model as `custom:<displayName with spaces as '-'>-<index>`, and ringlet's
+/// Droid script names the model `<model> (<provider>)`: `claude-sonnet-4-5-(anthropic)-0` is
+/// `claude-sonnet-4-5`. Only the parenthesised form is stripped, so a model whose own name ends
+/// in `-<digits>` (`gpt-5`) stays whole.
+fn strip_droid_display_suffix(s: &str) -> &str {
+    let Some((head, index)) = s.rsplit_once('-') else {
+        return s;
+    };
+    if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
+        return s;
+    }
+    let Some(head) = head.strip_suffix(')') else {
+        return s;
+    };
+    match head.find("-(") {
+        Some(idx) if idx > 0 => &head[..idx],
+        _ => s,
+    }
 }
 
 fn strip_date_suffix(s: &mut String) {
@@ -962,6 +982,16 @@ mod tests {
         assert_eq!(normalize_model("models/gemini-2.5-pro"), "gemini-2-5-pro");
         assert_eq!(normalize_model("claude-opus-4-6[1m]"), "claude-opus-4-6");
         assert_eq!(normalize_model("custom:Fake-0"), "fake-0");
+        assert_eq!(
+            normalize_model("custom:claude-sonnet-4-5-(Anthropic)-0"),
+            "claude-sonnet-4-5"
+        );
+        assert_eq!(
+            normalize_model("custom:gpt-5.5-(OpenAI-Compatible-(EU))-12"),
+            "gpt-5-5"
+        );
+        assert_eq!(normalize_model("custom:gpt-5"), "gpt-5");
+        assert_eq!(normalize_model("custom:-(x)-0"), "-(x)-0");
         assert_eq!(normalize_model("MiniMax-M2.5"), "minimax-m2-5");
         assert_eq!(normalize_model("gpt-4o-latest"), "gpt-4o");
         assert_eq!(normalize_model("claude-opus-5-5"), "claude-opus-5-5");

@@ -7,6 +7,10 @@
 //! - `$FAKE_AGENT_RECORD` (a file path): the record is written there.
 //! - `--exit N` exits with N; `--sleep-ms N` sleeps first; `--touch REL` creates `$HOME/REL`;
 //!   `--kill-self` ends by SIGKILL (to test exit-code mapping).
+//! - `--claude-log N` writes a Claude Code style transcript with N responses (1000 input and 100
+//!   output tokens each, message ids unique across processes) to
+//!   `$HOME/.claude/projects/-fake/<session>.jsonl`, in the model `$ANTHROPIC_MODEL` (or the one
+//!   given with `--claude-model M`); `--alloc-mb N` touches N MiB (a known peak RSS).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -19,6 +23,10 @@ fn main() -> ExitCode {
     }
     let mut exit = 0u8;
     let mut kill_self = false;
+    let mut claude_log = 0u32;
+    let mut claude_model =
+        std::env::var("ANTHROPIC_MODEL").unwrap_or_else(|_| "claude-test-1".into());
+    let mut hold: Vec<u8> = Vec::new();
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.as_str() {
@@ -37,9 +45,24 @@ fn main() -> ExitCode {
                 }
             }
             "--kill-self" => kill_self = true,
+            "--claude-log" => claude_log = iter.next().and_then(|v| v.parse().ok()).unwrap_or(1),
+            "--claude-model" => {
+                if let Some(m) = iter.next() {
+                    claude_model = m.clone();
+                }
+            }
+            "--alloc-mb" => {
+                let mb: usize = iter.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+                // Written, not just reserved, so the pages count as resident.
+                hold = vec![1u8; mb << 20];
+            }
             _ => {}
         }
     }
+    if claude_log > 0 {
+        write_claude_log(claude_log, &claude_model);
+    }
+    std::hint::black_box(&hold);
     if let Some(path) = std::env::var_os("FAKE_AGENT_RECORD") {
         let env: BTreeMap<String, String> = std::env::vars().collect();
         let record = serde_json::json!({
@@ -56,4 +79,40 @@ fn main() -> ExitCode {
             .status();
     }
     ExitCode::from(exit)
+}
+
+/// Writes a transcript the way Claude Code does: a user line, then per response an assistant
+/// line carrying `message.usage` (repeated on a second content-block line, as Claude Code does,
+/// which must still count once).
+fn write_claude_log(responses: u32, model: &str) {
+    use std::io::Write;
+    let Some(home) = std::env::var_os("HOME") else {
+        return;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let session = format!("fake-{}-{nanos}", std::process::id());
+    let dir = std::path::Path::new(&home).join(".claude/projects/-fake");
+    let _ = std::fs::create_dir_all(&dir);
+    let Ok(mut f) = std::fs::File::create(dir.join(format!("{session}.jsonl"))) else {
+        return;
+    };
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let user = serde_json::json!({"type": "user", "sessionId": session, "timestamp": now,
+        "message": {"role": "user", "content": "hello"}});
+    let _ = writeln!(f, "{user}");
+    for i in 0..responses {
+        let line = serde_json::json!({
+            "type": "assistant", "sessionId": session, "timestamp": now,
+            "isSidechain": false, "requestId": format!("req_{session}_{i}"),
+            "message": {"id": format!("msg_{session}_{i}"), "type": "message",
+                "role": "assistant", "model": model,
+                "content": [{"type": "text", "text": "pong"}],
+                "usage": {"input_tokens": 1000, "output_tokens": 100,
+                    "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}}
+        });
+        let _ = writeln!(f, "{line}");
+        let _ = writeln!(f, "{line}");
+    }
 }

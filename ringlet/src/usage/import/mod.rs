@@ -439,7 +439,13 @@ pub fn import_logs(
         summary.unknown_formats.push(format.to_string());
         return Ok(summary);
     };
-    let files = importer.discover(root)?;
+    // A file named explicitly (`ringlet import --from FILE`, a manifest location that is one
+    // file) is read whatever its name: the user said what it is. Directories are discovered.
+    let files = if root.is_file() {
+        vec![root.to_path_buf()]
+    } else {
+        importer.discover(root)?
+    };
     let states: HashMap<String, ImportState> = store
         .import_states(&path_key(root))?
         .into_iter()
@@ -448,9 +454,13 @@ pub fn import_logs(
     let cx = ScanContext::new(store, prices, attribution, options);
     for file in files {
         summary.files_seen += 1;
-        let previous = states.get(&path_key(&file));
+        // A position is only meaningful to the importer that wrote it: a file read before as
+        // another format (a mixed directory given to `ringlet import --from`) is read from the
+        // start, or this format's usage in it would be skipped as already read.
+        let previous = states
+            .get(&path_key(&file))
+            .filter(|state| state.format == format);
         if let Some(state) = previous
-            && state.format == format
             && !importer.changed(&file, state)
         {
             summary.files_unchanged += 1;

@@ -1088,3 +1088,48 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_file_read_as_another_format_is_read_again_from_the_start() {
+    // `ringlet import claude --from DIR` on a directory that also holds a Codex rollout reads it
+    // as Claude (finding nothing) and records a position at its end; importing the rollout as
+    // Codex afterwards must still find its usage.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rollout = dir.path().join("rollout-mixed.jsonl");
+    fs::copy(sample("codex-rollout.jsonl"), &rollout).expect("copy");
+    let store = mem_store();
+    let opts = ImportOptions::default();
+    let prices = PriceBook::builtin();
+    let as_claude = import_logs(
+        &store,
+        &prices,
+        &who("claude"),
+        "claude-jsonl",
+        dir.path(),
+        &opts,
+    )
+    .expect("claude");
+    assert_eq!((as_claude.files_scanned, as_claude.inserted), (1, 0));
+    let as_codex = import_logs(
+        &store,
+        &prices,
+        &who("codex"),
+        "codex-rollout",
+        &rollout,
+        &opts,
+    )
+    .expect("codex");
+    assert_eq!((as_codex.files_scanned, as_codex.inserted), (1, 1));
+    // And back: the Claude read starts over too, and still finds nothing to count twice.
+    let again = import_logs(
+        &store,
+        &prices,
+        &who("claude"),
+        "claude-jsonl",
+        dir.path(),
+        &opts,
+    )
+    .expect("claude again");
+    assert_eq!((again.files_scanned, again.inserted), (1, 0));
+    assert_eq!(total(&store).events, 1);
+}

@@ -1,0 +1,671 @@
+//! `usage`, `usage sync`, `import`, `pricing` and `stats`: arguments in, facade calls, rendering
+//! out. Filtering, grouping, date parsing and costing all happen in the library.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{ArgGroup, Args, Subcommand, ValueEnum};
+use ringlet::{
+    ImportProgress, ImportReport, ImportRequest, Ringlet, StatsRow, UsageEvent, UsageGroup,
+    UsageQuery, UsageRow,
+};
+
+use crate::cli::{Command, JsonFlag};
+use crate::output;
+use crate::prompt;
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+#[command(group(ArgGroup::new("grouping").multiple(false)))]
+pub struct UsageArgs {
+    #[command(subcommand)]
+    pub command: Option<UsageCmd>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// One row per day (in your time zone).
+    #[arg(long, group = "grouping")]
+    pub by_day: bool,
+    /// One row per ISO week.
+    #[arg(long, group = "grouping")]
+    pub by_week: bool,
+    /// One row per month.
+    #[arg(long, group = "grouping")]
+    pub by_month: bool,
+    /// One row per model.
+    #[arg(long, group = "grouping")]
+    pub by_model: bool,
+    /// One row per profile (without the agent and provider columns).
+    #[arg(long, group = "grouping")]
+    pub by_profile: bool,
+    /// One row per agent session.
+    #[arg(long, group = "grouping")]
+    pub by_session: bool,
+    /// Print every matching event instead of totals, as CSV or JSON.
+    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
+    pub export: Option<ExportFormat>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsageCmd {
+    /// Read new usage from every profile's HOME now (runs do this automatically).
+    Sync(JsonFlag),
+}
+
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// Only this profile.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Only this agent.
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// Only this provider.
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Only this model (as the agent logged it).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// From this day (YYYY-MM-DD), time (RFC 3339), today, yesterday or Nd (N days ago).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Up to and including this day, or before this time (RFC 3339).
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+}
+
+impl FilterArgs {
+    fn query(self, group: Option<UsageGroup>) -> UsageQuery {
+        UsageQuery {
+            profile: self.profile,
+            agent: self.agent,
+            provider: self.provider,
+            model: self.model,
+            since: self.since,
+            until: self.until,
+            group,
+            utc_offset_minutes: None,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The agent whose logs to import (claude, codex, opencode, gemini, droid).
+    pub agent: String,
+    /// The profile the usage is attributed to.
+    #[arg(long, value_name = "PROFILE")]
+    pub to: String,
+    /// A HOME, log directory or log file to read instead of your own HOME.
+    #[arg(long, value_name = "DIR")]
+    pub from: Option<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PricingCmd {
+    /// Download LiteLLM's price list (or read it from a file) and re-price recorded usage.
+    Update {
+        /// A file or URL with LiteLLM's model_prices_and_context_window.json.
+        #[arg(long, value_name = "FILE|URL")]
+        from: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Where prices come from now.
+    Show(JsonFlag),
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// One row per agent instead of per profile.
+    #[arg(long)]
+    pub by_agent: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn wants_json(cmd: &Command) -> bool {
+    match cmd {
+        Command::Usage(a) => match &a.command {
+            Some(UsageCmd::Sync(j)) => j.json,
+            None => a.json || matches!(a.export, Some(ExportFormat::Json)),
+        },
+        Command::Import(a) => a.json,
+        Command::Pricing(PricingCmd::Update { json, .. } | PricingCmd::Show(json)) => json.json,
+        Command::Stats(a) => a.json,
+        _ => false,
+    }
+}
+
+pub fn run(ringlet: &Ringlet, cmd: Command) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Command::Usage(a) => usage(ringlet, *a),
+        Command::Import(a) => import(ringlet, a),
+        Command::Pricing(PricingCmd::Update { from, json }) => {
+            let report = ringlet.update_pricing(from.as_deref())?;
+            if json.json {
+                output::json(&report)?;
+            } else {
+                println!(
+                    "Prices updated from {}: {} models ({} entries skipped), saved to {}.",
+                    report.source,
+                    report.models,
+                    report.skipped,
+                    report.snapshot.display()
+                );
+                println!(
+                    "Re-priced {} recorded events: {} changed, {} still without a price.",
+                    report.repriced.examined, report.repriced.updated, report.repriced.unpriced
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Pricing(PricingCmd::Show(j)) => {
+            let status = ringlet.pricing_status()?;
+            if j.json {
+                output::json(&status)?;
+            } else {
+                output::fields(&[
+                    (
+                        "snapshot",
+                        status.snapshot.as_ref().map_or_else(
+                            || "none (built-in prices; run `ringlet pricing update`)".into(),
+                            |p| p.display().to_string(),
+                        ),
+                    ),
+                    (
+                        "updated",
+                        output::or_dash(status.updated_at.map(|t| t.format("%Y-%m-%d %H:%M"))),
+                    ),
+                    ("models", status.models.to_string()),
+                ]);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Stats(a) => stats(ringlet, a),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
+    if let Some(UsageCmd::Sync(j)) = a.command {
+        let report = ringlet.sync_usage()?;
+        for p in &report.profiles {
+            if let Some(e) = &p.error {
+                eprintln!(
+                    "ringlet: warning: profile '{}' was not read: {}",
+                    p.profile,
+                    e.replace('\n', " ")
+                );
+            }
+        }
+        if j.json {
+            output::json(&report)?;
+        } else {
+            let t = &report.total;
+            println!(
+                "Read {} profile(s): {} log files ({} unchanged), {} new events, {} duplicates skipped.",
+                report.profiles.len(),
+                t.files_seen,
+                t.files_unchanged,
+                t.inserted,
+                t.duplicates
+            );
+            import_notes(t, false);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let group = [
+        (a.by_day, UsageGroup::Day),
+        (a.by_week, UsageGroup::Week),
+        (a.by_month, UsageGroup::Month),
+        (a.by_model, UsageGroup::Model),
+        (a.by_profile, UsageGroup::Profile),
+        (a.by_session, UsageGroup::Session),
+    ]
+    .into_iter()
+    .find_map(|(on, g)| on.then_some(g));
+    let query = a.filter.query(group);
+    match a.export {
+        Some(ExportFormat::Json) => {
+            output::json(&ringlet.usage_events(&query)?)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(ExportFormat::Csv) => {
+            write_csv(&ringlet.usage_events(&query)?)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        None => {}
+    }
+    let report = ringlet.usage(&query)?;
+    if a.json {
+        output::json(&report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if report.rows.is_empty() {
+        eprintln!(
+            "No usage recorded{}. Runs through `ringlet profiles run` are recorded automatically; `ringlet import <agent> --to <profile>` brings in older logs.",
+            if query == UsageQuery::default() {
+                ""
+            } else {
+                " for this filter"
+            }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let tokens = |r: &UsageRow| {
+        format!(
+            "{} / {}",
+            compact(r.input + r.cache_creation + r.cache_read),
+            compact(r.output)
+        )
+    };
+    let mut t = match group {
+        None => output::table(&[
+            "PROFILE",
+            "AGENT",
+            "PROVIDER",
+            "EVENTS",
+            "TOKENS IN / OUT",
+            "COST",
+        ]),
+        Some(g) => output::table(&[group_header(g), "EVENTS", "TOKENS IN / OUT", "COST"]),
+    };
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    for line in &report.rows {
+        let r = &line.usage;
+        let mut cells = match group {
+            None => vec![dash(&line.profile), dash(&line.agent), dash(&line.provider)],
+            Some(_) => vec![if r.key.is_empty() {
+                "(none)".into()
+            } else {
+                r.key.clone()
+            }],
+        };
+        cells.extend([r.events.to_string(), tokens(r), cost(r)]);
+        t.add_row(cells);
+    }
+    let r = &report.total;
+    let mut cells = vec!["TOTAL".to_string()];
+    if group.is_none() {
+        cells.extend([String::new(), String::new()]);
+    }
+    cells.extend([r.events.to_string(), tokens(r), cost(r)]);
+    t.add_row(cells);
+    output::print_table(&t);
+    if report.total.unpriced_events > 0 {
+        eprintln!(
+            "note: {} events use models without a known price, so their cost is not included; `ringlet pricing update` may know them.",
+            report.total.unpriced_events
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn group_header(g: UsageGroup) -> &'static str {
+    match g {
+        UsageGroup::Day => "DATE",
+        UsageGroup::Week => "WEEK",
+        UsageGroup::Month => "MONTH",
+        UsageGroup::Model => "MODEL",
+        UsageGroup::Profile => "PROFILE",
+        UsageGroup::Session => "SESSION",
+        UsageGroup::Agent => "AGENT",
+        UsageGroup::Provider => "PROVIDER",
+        _ => "GROUP",
+    }
+}
+
+/// `1.21M`, `340K`, `950`.
+fn compact(n: u64) -> String {
+    let trim = |s: String| {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    match n {
+        0..1_000 => n.to_string(),
+        1_000..1_000_000 => format!("{}K", trim(format!("{:.1}", n as f64 / 1e3))),
+        _ => format!("{}M", trim(format!("{:.2}", n as f64 / 1e6))),
+    }
+}
+
+/// Dollars, with unpriced usage said out loud rather than shown as $0.
+fn cost(r: &UsageRow) -> String {
+    let dollars = if r.cost_nanos > 0 && r.cost_usd < 0.0001 {
+        "<$0.0001".to_string()
+    } else if r.cost_usd > 0.0 && r.cost_usd < 0.01 {
+        format!("${:.4}", r.cost_usd)
+    } else {
+        format!("${:.2}", r.cost_usd)
+    };
+    match (r.priced_events, r.unpriced_events) {
+        (_, 0) => dollars,
+        (0, _) => "unpriced".into(),
+        (_, n) => format!("{dollars} + {n} unpriced"),
+    }
+}
+
+fn write_csv(events: &[UsageEvent]) -> anyhow::Result<()> {
+    fn field(s: &str) -> String {
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    writeln!(
+        out,
+        "time,profile,agent,provider,model,input,output,cache_creation,cache_creation_5m,cache_creation_1h,cache_read,reasoning,total_tokens,cost_usd,cost_source,session_id"
+    )?;
+    for e in events {
+        let t = &e.tokens;
+        let cost = e
+            .cost_nanos
+            .map(|n| format!("{:.9}", ringlet::nanos_to_usd(n)))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            e.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            field(&e.profile),
+            field(&e.agent),
+            field(&e.provider),
+            field(&e.model),
+            t.input,
+            t.output,
+            t.cache_creation,
+            t.cache_creation_5m,
+            t.cache_creation_1h,
+            t.cache_read,
+            t.reasoning,
+            t.total(),
+            cost,
+            e.cost_source.as_str(),
+            field(e.session_id.as_deref().unwrap_or("")),
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn import(ringlet: &Ringlet, a: ImportArgs) -> anyhow::Result<ExitCode> {
+    let req = ImportRequest {
+        agent: a.agent,
+        profile: a.to,
+        from: a.from,
+    };
+    let report = run_import(ringlet, &req, !a.json)?;
+    if a.json {
+        output::json(&report)?;
+    } else {
+        print_import(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs an import, with a progress bar on stderr when it is a terminal.
+fn run_import(ringlet: &Ringlet, req: &ImportRequest, show: bool) -> anyhow::Result<ImportReport> {
+    if !(show && std::io::stderr().is_terminal()) {
+        return Ok(ringlet.import_usage(req, None)?);
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} importing [{bar:30}] {pos}/{len} files, {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let mut tick = |p: &ImportProgress| {
+        bar.set_length(p.files_total);
+        bar.set_position(p.files_done);
+        bar.set_message(format!("{} new events", p.inserted));
+    };
+    let result = ringlet.import_usage(req, Some(&mut tick));
+    bar.finish_and_clear();
+    Ok(result?)
+}
+
+fn print_import(r: &ImportReport) {
+    let s = &r.summary;
+    println!(
+        "Imported {} logs into profile '{}' from {}.",
+        r.agent,
+        r.profile,
+        r.sources
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let range = match (r.first_event, r.last_event) {
+        (Some(a), Some(b)) => format!(
+            " (history {} to {})",
+            a.format("%Y-%m-%d"),
+            b.format("%Y-%m-%d")
+        ),
+        _ => String::new(),
+    };
+    let cost = if r.unpriced_events > 0 && r.cost_nanos == 0 {
+        format!(
+            "unpriced: {} new events use models without a known price{range}",
+            r.unpriced_events
+        )
+    } else if r.unpriced_events > 0 {
+        format!(
+            "${:.2} reconstructed, plus {} events without a known price{range}",
+            r.cost_usd, r.unpriced_events
+        )
+    } else {
+        format!("${:.2} reconstructed{range}", r.cost_usd)
+    };
+    output::fields(&[
+        (
+            "files",
+            format!(
+                "{} found, {} read, {} unchanged since the last import, {} unreadable",
+                s.files_seen,
+                s.files_scanned,
+                s.files_unchanged,
+                s.failures.len()
+            ),
+        ),
+        (
+            "events",
+            format!(
+                "{} read, {} new, {} replaced, {} duplicates skipped",
+                s.records, s.inserted, s.replaced, s.duplicates
+            ),
+        ),
+        ("cost", cost),
+    ]);
+    import_notes(s, true);
+}
+
+/// Lines worth a look after an import: malformed lines and unreadable files.
+fn import_notes(s: &ringlet::ImportSummary, explicit: bool) {
+    if s.malformed_lines > 0 {
+        let first = s
+            .malformed_samples
+            .first()
+            .map(|m| format!(" (first: {}:{}: {})", m.path.display(), m.line, m.reason))
+            .unwrap_or_default();
+        eprintln!(
+            "note: {} malformed lines were skipped{first}",
+            s.malformed_lines
+        );
+    }
+    for f in &s.failures {
+        eprintln!(
+            "ringlet: warning: {} was not read: {}",
+            f.path.display(),
+            f.message
+        );
+    }
+    if explicit && s.files_seen == 0 {
+        eprintln!("note: no log files were found there.");
+    }
+}
+
+fn stats(ringlet: &Ringlet, a: StatsArgs) -> anyhow::Result<ExitCode> {
+    let group = a.by_agent.then_some(UsageGroup::Agent);
+    let report = ringlet.stats(&a.filter.query(group))?;
+    if a.json {
+        output::json(&report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if report.rows.is_empty() {
+        eprintln!("No runs recorded yet. `ringlet profiles run <alias>` records each run.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut header = vec![
+        "PROFILE", "AGENT", "RUNS", "FAILED", "TIME", "AVG", "PEAK RSS", "CPU", "LAST RUN",
+    ];
+    if a.by_agent {
+        header.remove(0);
+    }
+    let mut t = output::table(&header);
+    let row = |r: &StatsRow| {
+        let mut cells = vec![
+            r.profile.clone(),
+            r.agent.clone(),
+            r.runs.to_string(),
+            r.failed.to_string(),
+            duration(r.total_duration_ms),
+            duration(r.avg_duration_ms),
+            output::or_dash(r.peak_rss_bytes.map(bytes)),
+            duration(r.cpu_user_ms + r.cpu_system_ms),
+            output::or_dash(r.last_run.map(|t| {
+                t.with_timezone(&chrono::Local)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })),
+        ];
+        if a.by_agent {
+            cells.remove(0);
+        }
+        cells
+    };
+    for r in &report.rows {
+        t.add_row(row(r));
+    }
+    let mut total = row(&report.total);
+    total[0] = "TOTAL".into();
+    t.add_row(total);
+    output::print_table(&t);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `1h02m`, `3m05s`, `4.2s`, `120ms`.
+fn duration(ms: u64) -> String {
+    match ms {
+        0..1_000 => format!("{ms}ms"),
+        1_000..60_000 => format!("{:.1}s", ms as f64 / 1e3),
+        60_000..3_600_000 => format!("{}m{:02}s", ms / 60_000, ms / 1000 % 60),
+        _ => format!("{}h{:02}m", ms / 3_600_000, ms / 60_000 % 60),
+    }
+}
+
+/// `512 MB`, `1.3 GB`.
+fn bytes(b: u64) -> String {
+    const MB: f64 = 1024.0 * 1024.0;
+    let mb = b as f64 / MB;
+    if mb >= 1024.0 {
+        format!("{:.1} GB", mb / 1024.0)
+    } else {
+        format!("{mb:.0} MB")
+    }
+}
+
+/// After `init`: offers to import the logs of agents used before ringlet. Asks only when a
+/// person is at the terminal and a profile for the agent exists; otherwise prints the command.
+pub fn offer_imports(ringlet: &Ringlet) -> anyhow::Result<()> {
+    let candidates = ringlet.import_candidates()?;
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    println!();
+    println!(
+        "Existing usage logs found (import them so `ringlet usage` starts with your history):"
+    );
+    for c in &candidates {
+        let paths = c
+            .paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        println!("  {} ({} files in {paths})", c.name, c.files);
+        match c.profiles.as_slice() {
+            [only] if prompt::interactive() => {
+                if prompt::confirm(&format!("Import {} usage into profile '{only}'?", c.name))? {
+                    let req = ImportRequest {
+                        agent: c.agent.clone(),
+                        profile: only.clone(),
+                        from: None,
+                    };
+                    print_import(&run_import(ringlet, &req, true)?);
+                }
+            }
+            [only] => println!("    ringlet import {} --to {only}", c.agent),
+            [] => println!(
+                "    ringlet profiles create {} <alias> --provider <provider>, then: ringlet import {} --to <alias>",
+                c.agent, c.agent
+            ),
+            many => println!(
+                "    ringlet import {} --to <profile>   (one of: {})",
+                c.agent,
+                many.join(", ")
+            ),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_numbers_and_costs() {
+        assert_eq!(compact(950), "950");
+        assert_eq!(compact(340_000), "340K");
+        assert_eq!(compact(12_345), "12.3K");
+        assert_eq!(compact(1_210_000), "1.21M");
+        let mut r = UsageRow::empty("x");
+        r.events = 2;
+        r.unpriced_events = 2;
+        assert_eq!(cost(&r), "unpriced");
+        r.priced_events = 1;
+        r.unpriced_events = 1;
+        r.cost_usd = 1.5;
+        assert_eq!(cost(&r), "$1.50 + 1 unpriced");
+        r.unpriced_events = 0;
+        r.cost_usd = 0.0012;
+        assert_eq!(cost(&r), "$0.0012");
+        r.cost_nanos = 44_625;
+        r.cost_usd = 0.000044625;
+        assert_eq!(cost(&r), "<$0.0001");
+        assert_eq!(duration(61_000), "1m01s");
+        assert_eq!(bytes(3 * 1024 * 1024), "3 MB");
+    }
+}

@@ -1,0 +1,1083 @@
+//! The usage side of the [`Ringlet`] facade: the ledger (`usage.db` in the data dir, opened on
+//! first use), queries, imports, `profiles run` sessions, pricing updates and run statistics.
+//!
+//! Every method takes and returns owned, serialisable data, so the CLI, an HTTP server and the
+//! language bindings wrap them thinly. Kept apart from `ringlet.rs` so that the facade can grow
+//! on several branches at once.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, FixedOffset, Local, NaiveDate, NaiveTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::Ringlet;
+use crate::agent::LogLocation;
+use crate::alias::validate_alias;
+use crate::error::{Error, Result};
+use crate::launch::RunOutcome;
+use crate::profile::Profile;
+use crate::usage::rusage::ChildUsage;
+use crate::usage::{
+    Attribution, ImportOptions, ImportSummary, PriceBook, RepriceOutcome, RunEnd, RunSession,
+    RunStart, SqliteUsageStore, UsageEvent, UsageFilter, UsageGroup, UsageRow, UsageStore,
+    import_logs, importer_for, ingest_home, nanos_to_usd,
+};
+
+/// Where `ringlet pricing update` downloads prices from by default: LiteLLM's model database.
+pub const LITELLM_PRICES_URL: &str =
+    "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json";
+
+/// The pricing feed is ~1.5 MB today; anything past this is not a price list.
+const MAX_FEED_BYTES: u64 = 64 << 20;
+
+/// The facade's lazily opened usage parts. Opening SQLite and parsing prices cost a few
+/// milliseconds, which commands that never touch usage (and the launch path before the agent
+/// starts) should not pay twice.
+#[derive(Debug, Default)]
+pub(crate) struct UsageState {
+    store: Mutex<Option<Arc<dyn UsageStore>>>,
+    prices: Mutex<Option<Arc<PriceBook>>>,
+}
+
+impl UsageState {
+    /// State that uses `store` instead of opening `usage.db`.
+    pub(crate) fn with_store(store: Option<Arc<dyn UsageStore>>) -> Self {
+        Self {
+            store: Mutex::new(store),
+            prices: Mutex::new(None),
+        }
+    }
+}
+
+/// Which usage a report covers and how it is grouped. Empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UsageQuery {
+    /// Only this profile.
+    pub profile: Option<String>,
+    /// Only this agent.
+    pub agent: Option<String>,
+    /// Only this provider.
+    pub provider: Option<String>,
+    /// Only this model (as the agent logged it).
+    pub model: Option<String>,
+    /// From this day (`2026-05-01`, midnight in the reader's zone), time (RFC 3339) or `Nd`
+    /// (N days ago, at midnight).
+    pub since: Option<String>,
+    /// Up to and including this day, or strictly before this time (RFC 3339).
+    pub until: Option<String>,
+    /// How rows are grouped; `None` gives one row per profile, agent and provider.
+    pub group: Option<UsageGroup>,
+    /// The reader's zone, minutes east of UTC, for dates and day boundaries; `None` uses the
+    /// machine's local zone.
+    pub utc_offset_minutes: Option<i32>,
+}
+
+/// One row of a [`UsageReport`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageLine {
+    /// The profile (per-profile rows only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// The agent (per-profile rows only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// The provider (per-profile rows only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The numbers; `key` is the group (a profile, a day, a model…).
+    #[serde(flatten)]
+    pub usage: UsageRow,
+}
+
+/// Aggregated usage: rows and their total.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageReport {
+    /// The grouping: `profile` (with agent and provider), `day`, `week`, `month`, `model`,
+    /// `session`, …
+    pub group: String,
+    /// The start of the range, when limited.
+    pub since: Option<DateTime<Utc>>,
+    /// The (exclusive) end of the range, when limited.
+    pub until: Option<DateTime<Utc>>,
+    /// One row per group, sorted by key.
+    pub rows: Vec<UsageLine>,
+    /// Everything in the range. `unpriced_events > 0` means the true cost is higher than
+    /// `cost_usd`.
+    pub total: UsageRow,
+}
+
+/// What `sync_usage` read for one profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileSync {
+    /// The profile.
+    pub profile: String,
+    /// Its agent.
+    pub agent: String,
+    /// What was read.
+    pub summary: ImportSummary,
+    /// Why this profile could not be read (the others still were).
+    pub error: Option<String>,
+}
+
+/// What `sync_usage` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    /// One entry per profile.
+    pub profiles: Vec<ProfileSync>,
+    /// All profiles together.
+    pub total: ImportSummary,
+}
+
+/// A request to import an agent's existing logs into a profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImportRequest {
+    /// The agent whose logs these are.
+    pub agent: String,
+    /// The profile the usage is attributed to (it must run that agent).
+    pub profile: String,
+    /// A HOME holding the agent's logs at their usual places, a log directory or one log
+    /// file; `None` reads the current user's real HOME.
+    pub from: Option<PathBuf>,
+}
+
+/// Progress of an import, for a progress bar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportProgress {
+    /// Files finished.
+    pub files_done: u64,
+    /// Files found.
+    pub files_total: u64,
+    /// The file being read next (or just read, when `files_done == files_total`).
+    pub path: PathBuf,
+    /// New events so far.
+    pub inserted: u64,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportReport {
+    /// The agent.
+    pub agent: String,
+    /// The profile the usage went to.
+    pub profile: String,
+    /// The log locations read.
+    pub sources: Vec<PathBuf>,
+    /// Files, lines, events, new, duplicates skipped, malformed, failures.
+    pub summary: ImportSummary,
+    /// What the new events cost, nano-dollars (priced events only).
+    pub cost_nanos: i64,
+    /// `cost_nanos` in dollars.
+    pub cost_usd: f64,
+    /// New events without a price.
+    pub unpriced_events: u64,
+    /// The oldest event of the profile's agent, after the import.
+    pub first_event: Option<DateTime<Utc>>,
+    /// The newest.
+    pub last_event: Option<DateTime<Utc>>,
+}
+
+/// Existing logs of an agent found in the user's HOME, which `ringlet init` offers to import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportCandidate {
+    /// The agent id.
+    pub agent: String,
+    /// Its display name.
+    pub name: String,
+    /// The log locations that hold files.
+    pub paths: Vec<PathBuf>,
+    /// How many log files.
+    pub files: u64,
+    /// Profiles running this agent, which the logs could be imported into.
+    pub profiles: Vec<String>,
+}
+
+/// What `update_pricing` did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PricingReport {
+    /// The file or URL read.
+    pub source: String,
+    /// Where the snapshot was saved.
+    pub snapshot: PathBuf,
+    /// Models priced by the new snapshot.
+    pub models: usize,
+    /// Feed entries that could not be used.
+    pub skipped: usize,
+    /// What re-pricing the ledger changed.
+    pub repriced: RepriceOutcome,
+}
+
+/// Where prices come from now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PricingStatus {
+    /// The snapshot file, when one was downloaded.
+    pub snapshot: Option<PathBuf>,
+    /// When it was written.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Models priced (built-in table and snapshot together).
+    pub models: usize,
+}
+
+/// Run statistics for one profile (or everything, in [`StatsReport::total`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsRow {
+    /// The profile (`total` for the total row; empty in per-agent rows).
+    pub profile: String,
+    /// Its agent (empty in the total row when several).
+    pub agent: String,
+    /// Its provider (empty in the total row when several).
+    pub provider: String,
+    /// `profiles run` invocations recorded.
+    pub runs: u64,
+    /// Of which ended with exit code 0.
+    pub succeeded: u64,
+    /// Of which ended otherwise.
+    pub failed: u64,
+    /// Of which have no end (still running, or ringlet was killed).
+    pub unfinished: u64,
+    /// Wall-clock time of the finished runs, milliseconds.
+    pub total_duration_ms: u64,
+    /// Their average, milliseconds.
+    pub avg_duration_ms: u64,
+    /// The highest peak RSS of any run, bytes.
+    pub peak_rss_bytes: Option<u64>,
+    /// User CPU time of all runs, milliseconds.
+    pub cpu_user_ms: u64,
+    /// System CPU time of all runs, milliseconds.
+    pub cpu_system_ms: u64,
+    /// When the latest run started.
+    pub last_run: Option<DateTime<Utc>>,
+}
+
+/// `ringlet stats`: runs, session time and resources per profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsReport {
+    /// One row per profile (or agent) with runs, sorted by it.
+    pub rows: Vec<StatsRow>,
+    /// All of them.
+    pub total: StatsRow,
+}
+
+/// A run in progress, between [`Ringlet::usage_run_started`] and
+/// [`Ringlet::usage_run_finished`].
+#[derive(Debug)]
+pub(crate) struct UsageSession {
+    id: Option<i64>,
+    before: Option<ChildUsage>,
+    /// The ledger could not be reached at the start (already warned): do not try again.
+    unavailable: bool,
+}
+
+impl Ringlet {
+    /// The usage ledger: `<data>/usage.db`, opened (and migrated) on first use, or the store the
+    /// builder was given.
+    pub fn usage_store(&self) -> Result<Arc<dyn UsageStore>> {
+        let mut slot = self
+            .inner
+            .usage
+            .store
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(store) = slot.as_ref() {
+            return Ok(Arc::clone(store));
+        }
+        let store: Arc<dyn UsageStore> = Arc::new(SqliteUsageStore::open(
+            SqliteUsageStore::default_path(self.paths()),
+        )?);
+        *slot = Some(Arc::clone(&store));
+        Ok(store)
+    }
+
+    /// Where the ledger lives (when it is the default SQLite file).
+    pub fn usage_db_path(&self) -> PathBuf {
+        SqliteUsageStore::default_path(self.paths())
+    }
+
+    /// The prices usage is costed with: the built-in table overlaid with the snapshot that
+    /// `update_pricing` saved, when there is one.
+    pub fn price_book(&self) -> Result<Arc<PriceBook>> {
+        let mut slot = self
+            .inner
+            .usage
+            .prices
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(book) = slot.as_ref() {
+            return Ok(Arc::clone(book));
+        }
+        let book = Arc::new(PriceBook::load(self.paths())?);
+        *slot = Some(Arc::clone(&book));
+        Ok(book)
+    }
+
+    /// Aggregated usage: per profile (with agent and provider) by default, or grouped by day,
+    /// week, month, model, session… Asking for a profile, agent or provider that neither exists
+    /// nor has usage is an error (a typo should not read as "nothing spent").
+    pub fn usage(&self, query: &UsageQuery) -> Result<UsageReport> {
+        let filter = self.usage_filter(query)?;
+        let store = self.usage_store()?;
+        let total = first_row(store.query(&filter, UsageGroup::Total)?);
+        if total.events == 0 {
+            self.check_names(query)?;
+        }
+        let rows = match query.group {
+            None => per_profile(store.as_ref(), &filter)?,
+            Some(group) => store
+                .query(&filter, group)?
+                .into_iter()
+                .map(|usage| UsageLine {
+                    profile: None,
+                    agent: None,
+                    provider: None,
+                    usage,
+                })
+                .collect(),
+        };
+        Ok(UsageReport {
+            group: query
+                .group
+                .map_or_else(|| "profile".to_string(), group_name),
+            since: filter.since,
+            until: filter.until,
+            rows,
+            total,
+        })
+    }
+
+    /// The events behind a report, oldest first (for CSV or JSON export).
+    pub fn usage_events(&self, query: &UsageQuery) -> Result<Vec<UsageEvent>> {
+        let filter = self.usage_filter(query)?;
+        let events = self.usage_store()?.events(&filter, None)?;
+        if events.is_empty() {
+            self.check_names(query)?;
+        }
+        Ok(events)
+    }
+
+    /// Reads new usage from every profile's HOME (what runs do automatically, for profiles
+    /// whose agent was also started outside ringlet, or after a failed ingestion).
+    pub fn sync_usage(&self) -> Result<SyncReport> {
+        let store = self.usage_store()?;
+        let prices = self.price_book()?;
+        let mut report = SyncReport::default();
+        for profile in self.profiles()? {
+            let (summary, error) = match self.ingest_profile(store.as_ref(), &prices, &profile) {
+                Ok(summary) => (summary, None),
+                // The ledger itself failing stops everything; a profile's own problem does not.
+                Err(e @ Error::UsageStore { .. }) => return Err(e),
+                Err(e) => (ImportSummary::default(), Some(e.to_string())),
+            };
+            report.total.merge(summary.clone());
+            report.profiles.push(ProfileSync {
+                profile: profile.alias,
+                agent: profile.agent,
+                summary,
+                error,
+            });
+        }
+        Ok(report)
+    }
+
+    /// Imports an agent's existing logs (by default from the user's real HOME) into a profile,
+    /// so its history is costed from day one. Incremental: importing again reads only what is
+    /// new, and nothing is counted twice. `progress` is called before each file and at the end.
+    pub fn import_usage(
+        &self,
+        req: &ImportRequest,
+        mut progress: Option<&mut dyn FnMut(&ImportProgress)>,
+    ) -> Result<ImportReport> {
+        let agent = Arc::clone(self.registry().agent(&req.agent)?);
+        let profile = self.profile(&req.profile)?;
+        if profile.agent != agent.id() {
+            return Err(Error::InvalidInput(format!(
+                "profile '{}' runs {}, not {}; import into a {} profile (create one with `ringlet profiles create {} <alias> --provider <provider>`)",
+                profile.alias,
+                profile.agent,
+                agent.id(),
+                agent.id(),
+                agent.id()
+            )));
+        }
+        let logs = &agent.manifest().logs;
+        if logs.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "{} keeps no usage logs ringlet can read; its usage is recorded only by runs through ringlet",
+                agent.id()
+            )));
+        }
+        let sources = import_sources(logs, req.from.as_deref(), &user_home()?)?;
+        let store = self.usage_store()?;
+        let prices = self.price_book()?;
+        let who = Attribution::new(&profile.alias, &profile.agent, &profile.provider);
+        let scope = UsageFilter::new()
+            .profile(&profile.alias)
+            .agent(&profile.agent);
+        let before = first_row(store.query(&scope, UsageGroup::Total)?);
+
+        let mut files = Vec::new();
+        for (format, root) in &sources {
+            if let Some(importer) = importer_for(format) {
+                let found = if root.is_file() {
+                    vec![root.clone()]
+                } else {
+                    importer.discover(root)?
+                };
+                files.extend(found.into_iter().map(|f| (format.as_str(), f)));
+            }
+        }
+        let total = files.len() as u64;
+        let mut summary = ImportSummary::default();
+        for (done, (format, file)) in files.iter().enumerate() {
+            if let Some(cb) = progress.as_mut() {
+                cb(&ImportProgress {
+                    files_done: done as u64,
+                    files_total: total,
+                    path: file.clone(),
+                    inserted: summary.inserted,
+                });
+            }
+            summary.merge(import_logs(
+                store.as_ref(),
+                &prices,
+                &who,
+                format,
+                file,
+                &ImportOptions::default(),
+            )?);
+        }
+        if let Some(cb) = progress.as_mut() {
+            cb(&ImportProgress {
+                files_done: total,
+                files_total: total,
+                path: files.last().map(|(_, f)| f.clone()).unwrap_or_default(),
+                inserted: summary.inserted,
+            });
+        }
+        let after = first_row(store.query(&scope, UsageGroup::Total)?);
+        let range = store.events(&scope, Some(1))?;
+        let last = self.last_event_time(store.as_ref(), &scope)?;
+        let cost_nanos = after.cost_nanos - before.cost_nanos;
+        Ok(ImportReport {
+            agent: profile.agent,
+            profile: profile.alias,
+            sources: sources.into_iter().map(|(_, root)| root).collect(),
+            summary,
+            cost_nanos,
+            cost_usd: nanos_to_usd(cost_nanos),
+            unpriced_events: after.unpriced_events.saturating_sub(before.unpriced_events),
+            first_event: range.first().map(|e| e.time),
+            last_event: last,
+        })
+    }
+
+    /// Agents whose logs are in the user's real HOME, for `ringlet init` to offer an import.
+    pub fn import_candidates(&self) -> Result<Vec<ImportCandidate>> {
+        let home = user_home()?;
+        // Profiles are informational here: a corrupt one must not hide the offer.
+        let profiles = self.profiles().unwrap_or_default();
+        let mut out = Vec::new();
+        for agent in self.registry().agents() {
+            let m = agent.manifest();
+            let mut paths = Vec::new();
+            let mut files = 0u64;
+            for loc in &m.logs {
+                let Some(importer) = importer_for(&loc.format) else {
+                    continue;
+                };
+                let root = home.join(&loc.path);
+                let found = importer.discover(&root).unwrap_or_default().len() as u64;
+                if found > 0 {
+                    files += found;
+                    paths.push(root);
+                }
+            }
+            if files > 0 {
+                out.push(ImportCandidate {
+                    agent: m.id.clone(),
+                    name: m.name.clone(),
+                    paths,
+                    files,
+                    profiles: profiles
+                        .iter()
+                        .filter(|p| p.agent == m.id)
+                        .map(|p| p.alias.clone())
+                        .collect(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Replaces the pricing snapshot with LiteLLM's feed read from `source` (a file path or an
+    /// http(s) URL; LiteLLM's own URL when `None`), then re-prices the ledger's computed and
+    /// unpriced events with it. A feed that does not parse or prices nothing leaves the old
+    /// snapshot in place.
+    pub fn update_pricing(&self, source: Option<&str>) -> Result<PricingReport> {
+        let source = source
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(LITELLM_PRICES_URL);
+        let text = if source.starts_with("http://") || source.starts_with("https://") {
+            download(source)?
+        } else {
+            let path = Path::new(source);
+            if !path.is_file() {
+                return Err(Error::InvalidInput(format!(
+                    "pricing source {} is not a file nor an http(s) URL; give LiteLLM's model_prices_and_context_window.json",
+                    path.display()
+                )));
+            }
+            crate::fsio::read_to_string(path)?
+        };
+        let snapshot = PriceBook::snapshot_path(self.paths());
+        let feed = PriceBook::save_snapshot(&snapshot, &text)?;
+        let (models, skipped) = (feed.len(), feed.skipped().len());
+        let book = Arc::new(PriceBook::builtin().overlay(feed));
+        *self
+            .inner
+            .usage
+            .prices
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&book));
+        let repriced = self.usage_store()?.reprice(&book)?;
+        Ok(PricingReport {
+            source: source.to_string(),
+            snapshot,
+            models,
+            skipped,
+            repriced,
+        })
+    }
+
+    /// Where prices come from now.
+    pub fn pricing_status(&self) -> Result<PricingStatus> {
+        let path = PriceBook::snapshot_path(self.paths());
+        let updated_at = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .ok()
+            .map(DateTime::<Utc>::from);
+        Ok(PricingStatus {
+            snapshot: updated_at.is_some().then_some(path),
+            updated_at,
+            models: self.price_book()?.len(),
+        })
+    }
+
+    /// Runs per profile (or per agent, with `group` = [`UsageGroup::Agent`]): how many, how
+    /// long, how they ended, peak memory and CPU time. Takes the same filters as
+    /// [`Ringlet::usage`] (the model filter matches the profile's model).
+    pub fn stats(&self, query: &UsageQuery) -> Result<StatsReport> {
+        let filter = self.usage_filter(query)?;
+        let runs = self.usage_store()?.runs(&filter, None)?;
+        if runs.is_empty() {
+            self.check_names(query)?;
+        }
+        let mut by_profile: BTreeMap<String, StatsRow> = BTreeMap::new();
+        let mut total = StatsRow {
+            profile: "total".into(),
+            ..StatsRow::default()
+        };
+        let by_agent = match query.group {
+            None | Some(UsageGroup::Profile) => false,
+            Some(UsageGroup::Agent) => true,
+            Some(other) => {
+                return Err(Error::InvalidInput(format!(
+                    "stats are grouped by profile or agent, not by {}",
+                    group_name(other)
+                )));
+            }
+        };
+        for run in &runs {
+            let key = if by_agent { &run.agent } else { &run.profile };
+            let row = by_profile.entry(key.clone()).or_insert_with(|| StatsRow {
+                profile: if by_agent {
+                    String::new()
+                } else {
+                    run.profile.clone()
+                },
+                agent: run.agent.clone(),
+                provider: run.provider.clone(),
+                ..StatsRow::default()
+            });
+            if row.provider != run.provider {
+                row.provider.clear();
+            }
+            add_run(row, run);
+            add_run(&mut total, run);
+        }
+        let rows: Vec<StatsRow> = by_profile.into_values().map(finish_stats).collect();
+        let same = |f: fn(&StatsRow) -> &str| {
+            rows.first()
+                .map(f)
+                .filter(|v| rows.iter().all(|r| f(r) == *v))
+                .unwrap_or_default()
+                .to_string()
+        };
+        total.agent = same(|r| &r.agent);
+        total.provider = same(|r| &r.provider);
+        Ok(StatsReport {
+            total: finish_stats(total),
+            rows,
+        })
+    }
+
+    /// Records the start of a run in the ledger. Never fails: a ledger problem becomes a
+    /// warning, and the agent still runs.
+    pub(crate) fn usage_run_started(&self, profile: &Profile) -> UsageSession {
+        let start = RunStart {
+            profile: profile.alias.clone(),
+            agent: profile.agent.clone(),
+            provider: profile.provider.clone(),
+            model: profile.model.clone(),
+            started_at: Utc::now(),
+        };
+        let id = match self.usage_store().and_then(|s| s.start_run(&start)) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                self.warn_usage(format!(
+                    "this run of '{}' and its usage are not recorded: {e}; once that is fixed, `ringlet usage sync` reads the usage from the agent's logs",
+                    profile.alias
+                ));
+                None
+            }
+        };
+        UsageSession {
+            unavailable: id.is_none(),
+            id,
+            before: ChildUsage::now(),
+        }
+    }
+
+    /// Records how the run ended (exit code, duration, peak memory, CPU time) and reads the
+    /// usage the agent logged in the profile HOME. Never fails, so that nothing here can change
+    /// the agent's exit code; problems become warnings.
+    pub(crate) fn usage_run_finished(
+        &self,
+        profile: &Profile,
+        session: UsageSession,
+        outcome: Option<&RunOutcome>,
+    ) {
+        if let Some(id) = session.id {
+            let used = match (ChildUsage::now(), session.before) {
+                (Some(after), Some(before)) if outcome.is_some() => after.since(before),
+                _ => Default::default(),
+            };
+            let end = RunEnd {
+                ended_at: Some(outcome.map_or_else(Utc::now, |o| o.ended_at)),
+                exit_code: outcome.map(|o| o.exit_code),
+                peak_rss_bytes: used.peak_rss_bytes,
+                cpu_user_ms: used.cpu_user_ms,
+                cpu_system_ms: used.cpu_system_ms,
+            };
+            let finished = self.usage_store().and_then(|s| s.finish_run(id, &end));
+            if let Err(e) = finished {
+                self.warn_usage(format!(
+                    "the end of this run of '{}' is not recorded in the usage ledger: {e}",
+                    profile.alias
+                ));
+            }
+        }
+        if outcome.is_none() || session.unavailable {
+            return;
+        }
+        let ingested = self.usage_store().and_then(|store| {
+            let prices = self.price_book()?;
+            self.ingest_profile(store.as_ref(), &prices, profile)
+        });
+        match ingested {
+            Ok(summary) => {
+                if let Some(failure) = summary.failures.first() {
+                    self.warn_usage(format!(
+                        "{} of the agent's log files could not be read for usage (first: {}: {}); run `ringlet usage sync` to retry",
+                        summary.failures.len(),
+                        failure.path.display(),
+                        failure.message
+                    ));
+                }
+            }
+            Err(e) => self.warn_usage(format!(
+                "usage of this run of '{}' was not recorded: {e}; run `ringlet usage sync` once that is fixed",
+                profile.alias
+            )),
+        }
+    }
+
+    fn warn_usage(&self, message: String) {
+        self.inner.warnings.push("usage", message);
+    }
+
+    fn ingest_profile(
+        &self,
+        store: &dyn UsageStore,
+        prices: &PriceBook,
+        profile: &Profile,
+    ) -> Result<ImportSummary> {
+        let agent = self.registry().agent(&profile.agent)?;
+        let who = Attribution::new(&profile.alias, &profile.agent, &profile.provider);
+        let home = self.profile_home(&profile.alias)?;
+        ingest_home(store, prices, &who, &agent.manifest().logs, &home)
+    }
+
+    fn last_event_time(
+        &self,
+        store: &dyn UsageStore,
+        scope: &UsageFilter,
+    ) -> Result<Option<DateTime<Utc>>> {
+        // The ledger lists events oldest first; the day rows tell where the last one is.
+        let days = store.query(scope, UsageGroup::Day)?;
+        let Some(day) = days.last() else {
+            return Ok(None);
+        };
+        let start = NaiveDate::parse_from_str(&day.key, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| {
+                d.and_time(NaiveTime::MIN)
+                    .and_utc()
+                    .checked_sub_signed(Duration::days(1))
+            });
+        let mut tail = scope.clone();
+        tail.since = start;
+        Ok(store.events(&tail, None)?.last().map(|e| e.time))
+    }
+
+    fn usage_filter(&self, q: &UsageQuery) -> Result<UsageFilter> {
+        let offset_minutes = q
+            .utc_offset_minutes
+            .unwrap_or_else(|| Local::now().offset().local_minus_utc() / 60);
+        let zone = FixedOffset::east_opt(offset_minutes * 60).ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "time zone offset {offset_minutes} minutes is out of range"
+            ))
+        })?;
+        let since = clean(&q.since)
+            .map(|s| parse_bound(s, zone, false, "--since"))
+            .transpose()?;
+        let until = clean(&q.until)
+            .map(|s| parse_bound(s, zone, true, "--until"))
+            .transpose()?;
+        if let (Some(a), Some(b)) = (since, until)
+            && a >= b
+        {
+            return Err(Error::InvalidInput(format!(
+                "--since ({}) is not before --until ({}); swap them",
+                a.with_timezone(&zone).format("%Y-%m-%d %H:%M"),
+                b.with_timezone(&zone).format("%Y-%m-%d %H:%M")
+            )));
+        }
+        if let Some(p) = clean(&q.profile) {
+            validate_alias(p)?;
+        }
+        Ok(UsageFilter {
+            profile: clean(&q.profile).map(str::to_string),
+            agent: clean(&q.agent).map(str::to_string),
+            provider: clean(&q.provider).map(str::to_string),
+            model: clean(&q.model).map(str::to_string),
+            since,
+            until,
+            utc_offset_minutes: offset_minutes,
+        })
+    }
+
+    /// When a filter matched nothing: errors for names that do not exist at all, so a typo
+    /// reads as a typo.
+    fn check_names(&self, q: &UsageQuery) -> Result<()> {
+        if let Some(p) = q.profile.as_deref().filter(|p| !p.is_empty())
+            && !self.has_profile(p)?
+        {
+            return Err(Error::ProfileNotFound {
+                alias: p.to_string(),
+            });
+        }
+        if let Some(a) = q.agent.as_deref().filter(|a| !a.is_empty()) {
+            self.registry().agent(a)?;
+        }
+        if let Some(p) = q.provider.as_deref().filter(|p| !p.is_empty()) {
+            self.registry().provider(p)?;
+        }
+        Ok(())
+    }
+}
+
+/// A filter value with blanks meaning "not given".
+fn clean(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn first_row(rows: Vec<UsageRow>) -> UsageRow {
+    rows.into_iter()
+        .next()
+        .unwrap_or_else(|| UsageRow::empty("total"))
+}
+
+fn group_name(g: UsageGroup) -> String {
+    serde_json::to_value(g)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{g:?}").to_lowercase())
+}
+
+/// One row per profile, agent and provider. A profile normally has one of each, but a profile
+/// deleted and created again with another agent keeps its old usage under the old agent.
+fn per_profile(store: &dyn UsageStore, filter: &UsageFilter) -> Result<Vec<UsageLine>> {
+    let mut out = Vec::new();
+    for p in store.query(filter, UsageGroup::Profile)? {
+        let fp = UsageFilter {
+            profile: Some(p.key.clone()),
+            ..filter.clone()
+        };
+        for a in store.query(&fp, UsageGroup::Agent)? {
+            let fa = UsageFilter {
+                agent: Some(a.key.clone()),
+                ..fp.clone()
+            };
+            for usage in store.query(&fa, UsageGroup::Provider)? {
+                out.push(UsageLine {
+                    profile: Some(p.key.clone()),
+                    agent: Some(a.key.clone()),
+                    provider: Some(usage.key.clone()),
+                    usage: UsageRow {
+                        key: p.key.clone(),
+                        ..usage
+                    },
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Parses a `--since`/`--until` value: a day (midnight in `zone`; for `until`, the next
+/// midnight, so the day is included), an RFC 3339 time, `today`, `yesterday` or `Nd`.
+fn parse_bound(s: &str, zone: FixedOffset, until: bool, flag: &str) -> Result<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let today = Utc::now().with_timezone(&zone).date_naive();
+    let day = match s {
+        "today" => Some(today),
+        "yesterday" => today.pred_opt(),
+        _ => match s.strip_suffix('d').map(str::parse::<u32>) {
+            Some(Ok(n)) => today.checked_sub_days(chrono::Days::new(u64::from(n))),
+            _ => NaiveDate::parse_from_str(s, "%Y-%m-%d").ok(),
+        },
+    };
+    let day = day.ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "{flag} '{}' is not a date; use YYYY-MM-DD, an RFC 3339 time (2026-05-01T09:00:00Z), today, yesterday or Nd (N days ago)",
+            s.escape_debug()
+        ))
+    })?;
+    let day = if until {
+        day.succ_opt().unwrap_or(day)
+    } else {
+        day
+    };
+    zone.from_local_datetime(&day.and_time(NaiveTime::MIN))
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| Error::InvalidInput(format!("{flag} '{s}' is out of range")))
+}
+
+/// The current user's real HOME (not a profile's): where `ringlet import` looks by default.
+fn user_home() -> Result<PathBuf> {
+    directories::BaseDirs::new()
+        .map(|d| d.home_dir().to_path_buf())
+        .ok_or_else(|| {
+            Error::NoHome("no home directory for the current user; pass --from DIR".into())
+        })
+}
+
+/// The `(format, path)` pairs an import reads. `from` may be a HOME (the agent's log locations
+/// are looked up below it), a log directory or a log file; without it, the user's HOME.
+fn import_sources(
+    logs: &[LogLocation],
+    from: Option<&Path>,
+    home: &Path,
+) -> Result<Vec<(String, PathBuf)>> {
+    let in_home = |home: &Path| -> Vec<(String, PathBuf)> {
+        logs.iter()
+            .map(|l| (l.format.clone(), home.join(&l.path)))
+            .collect()
+    };
+    let Some(from) = from else {
+        return Ok(in_home(home));
+    };
+    let from = std::path::absolute(from).map_err(|e| Error::io("resolving", from, e))?;
+    if !from.exists() {
+        return Err(Error::InvalidInput(format!(
+            "--from {} does not exist; give the HOME, log directory or log file to import",
+            from.display()
+        )));
+    }
+    let as_home = in_home(&from);
+    if from.is_dir() && as_home.iter().any(|(_, p)| p.exists()) {
+        return Ok(as_home);
+    }
+    let mut formats: Vec<String> = logs.iter().map(|l| l.format.clone()).collect();
+    formats.dedup();
+    Ok(formats.into_iter().map(|f| (f, from.clone())).collect())
+}
+
+/// Downloads a pricing feed with a bounded size and time.
+fn download(url: &str) -> Result<String> {
+    let fail = |message: String| Error::Download {
+        url: url.to_string(),
+        message,
+    };
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(60)))
+        .user_agent(concat!("ringlet/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into();
+    let mut response = agent.get(url).call().map_err(|e| {
+        fail(format!(
+            "{e}; check the network, or download it yourself and run `ringlet pricing update --from FILE`"
+        ))
+    })?;
+    response
+        .body_mut()
+        .with_config()
+        .limit(MAX_FEED_BYTES)
+        .read_to_string()
+        .map_err(|e| {
+            fail(format!(
+                "{e}; try again, or use `ringlet pricing update --from FILE`"
+            ))
+        })
+}
+
+fn add_run(row: &mut StatsRow, run: &RunSession) {
+    row.runs += 1;
+    match (run.ended_at, run.exit_code) {
+        (None, _) => row.unfinished += 1,
+        (Some(_), Some(0)) => row.succeeded += 1,
+        (Some(_), _) => row.failed += 1,
+    }
+    row.total_duration_ms += run.duration_ms.unwrap_or(0);
+    row.peak_rss_bytes = match (row.peak_rss_bytes, run.peak_rss_bytes) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    row.cpu_user_ms += run.cpu_user_ms.unwrap_or(0);
+    row.cpu_system_ms += run.cpu_system_ms.unwrap_or(0);
+    row.last_run = row.last_run.max(Some(run.started_at));
+}
+
+fn finish_stats(mut row: StatsRow) -> StatsRow {
+    let finished = row.succeeded + row.failed;
+    row.avg_duration_ms = row.total_duration_ms.checked_div(finished).unwrap_or(0);
+    row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zone(min: i32) -> FixedOffset {
+        FixedOffset::east_opt(min * 60).expect("offset")
+    }
+
+    #[test]
+    fn days_are_local_midnights_and_until_includes_its_day() {
+        let since = parse_bound("2026-05-01", zone(120), false, "--since").expect("since");
+        assert_eq!(since.to_rfc3339(), "2026-04-30T22:00:00+00:00");
+        let until = parse_bound("2026-05-01", zone(0), true, "--until").expect("until");
+        assert_eq!(until.to_rfc3339(), "2026-05-02T00:00:00+00:00");
+        let exact = parse_bound("2026-05-01T09:30:00Z", zone(0), true, "--until").expect("rfc");
+        assert_eq!(exact.to_rfc3339(), "2026-05-01T09:30:00+00:00");
+        let week = parse_bound("7d", zone(0), false, "--since").expect("7d");
+        assert!(Utc::now() - week <= Duration::days(8) && Utc::now() - week >= Duration::days(7));
+        let err = parse_bound("May 1st", zone(0), false, "--since").expect_err("bad");
+        assert!(err.to_string().contains("YYYY-MM-DD"), "{err}");
+    }
+
+    #[test]
+    fn import_sources_accept_a_home_a_log_dir_or_a_file() {
+        let logs = vec![LogLocation {
+            path: ".claude/projects".into(),
+            format: "claude-jsonl".into(),
+        }];
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(home.join(".claude/projects")).expect("mkdir");
+        let got = import_sources(&logs, Some(&home), Path::new("/nowhere")).expect("home");
+        assert_eq!(
+            got,
+            [("claude-jsonl".into(), home.join(".claude/projects"))]
+        );
+        let plain = dir.path().join("logs");
+        std::fs::create_dir_all(&plain).expect("mkdir");
+        let got = import_sources(&logs, Some(&plain), Path::new("/nowhere")).expect("dir");
+        assert_eq!(got, [("claude-jsonl".into(), plain.clone())]);
+        let got = import_sources(&logs, None, &home).expect("default");
+        assert_eq!(got[0].1, home.join(".claude/projects"));
+        let err =
+            import_sources(&logs, Some(&dir.path().join("missing")), &home).expect_err("missing");
+        assert!(err.to_string().contains("does not exist"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod facade_tests {
+    use super::*;
+    use crate::credentials::MemoryCredentialStore;
+    use crate::usage::tests::event;
+
+    #[test]
+    fn a_store_from_the_builder_is_used_and_no_file_is_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(SqliteUsageStore::open_in_memory().expect("store"));
+        let mut unpriced = event("b", "mystery-model", 5, 0);
+        unpriced.cost_nanos = None;
+        unpriced.cost_source = crate::usage::CostSource::Unpriced;
+        store
+            .record(&[event("a", "claude-sonnet-4-5", 10, 0), unpriced])
+            .expect("record");
+        let ringlet = Ringlet::builder()
+            .home(dir.path())
+            .credential_store(Arc::new(MemoryCredentialStore::default()))
+            .usage_store(store)
+            .build()
+            .expect("build");
+        let day = ringlet
+            .usage(&UsageQuery {
+                group: Some(UsageGroup::Day),
+                utc_offset_minutes: Some(0),
+                ..UsageQuery::default()
+            })
+            .expect("by day");
+        assert_eq!(day.group, "day");
+        assert_eq!(day.rows.len(), 1);
+        assert_eq!(day.rows[0].usage.key, "2026-05-01");
+        assert_eq!((day.total.events, day.total.unpriced_events), (2, 1));
+        let per_profile = ringlet.usage(&UsageQuery::default()).expect("default");
+        let row = &per_profile.rows[0];
+        assert_eq!(
+            (
+                row.profile.as_deref(),
+                row.agent.as_deref(),
+                row.provider.as_deref()
+            ),
+            (Some("work"), Some("claude"), Some("anthropic"))
+        );
+        // The profile does not exist, but it has usage: still reported.
+        let work = ringlet
+            .usage(&UsageQuery {
+                profile: Some("work".into()),
+                ..UsageQuery::default()
+            })
+            .expect("deleted profile's usage");
+        assert_eq!(work.total.events, 2);
+        let err = ringlet
+            .stats(&UsageQuery {
+                group: Some(UsageGroup::Model),
+                ..UsageQuery::default()
+            })
+            .expect_err("stats by model");
+        assert!(err.to_string().contains("by profile or agent"), "{err}");
+        assert!(!ringlet.usage_db_path().exists());
+    }
+}
