@@ -20,9 +20,9 @@ use crate::launch::RunOutcome;
 use crate::profile::Profile;
 use crate::usage::rusage::ChildUsage;
 use crate::usage::{
-    Attribution, ImportOptions, ImportSummary, PriceBook, RepriceOutcome, RunEnd, RunSession,
-    RunStart, SqliteUsageStore, UsageEvent, UsageFilter, UsageGroup, UsageRow, UsageStore,
-    import_logs, importer_for, ingest_home, nanos_to_usd,
+    Attribution, ImportOptions, ImportSummary, LazyPriceBook, PriceBook, PriceSource,
+    RepriceOutcome, RunEnd, RunSession, RunStart, SqliteUsageStore, UsageEvent, UsageFilter,
+    UsageGroup, UsageRow, UsageStore, import_logs, importer_for, ingest_home, nanos_to_usd,
 };
 
 /// Where `ringlet pricing update` downloads prices from by default: LiteLLM's model database.
@@ -361,7 +361,7 @@ impl Ringlet {
     /// whose agent was also started outside ringlet, or after a failed ingestion).
     pub fn sync_usage(&self) -> Result<SyncReport> {
         let store = self.usage_store()?;
-        let prices = self.price_book()?;
+        let prices = self.lazy_price_book();
         let mut report = SyncReport::default();
         for profile in self.profiles()? {
             let (summary, error) = match self.ingest_profile(store.as_ref(), &prices, &profile) {
@@ -441,7 +441,7 @@ impl Ringlet {
             }
             summary.merge(import_logs(
                 store.as_ref(),
-                &prices,
+                prices.as_ref(),
                 &who,
                 format,
                 file,
@@ -684,8 +684,7 @@ impl Ringlet {
             return;
         }
         let ingested = self.usage_store().and_then(|store| {
-            let prices = self.price_book()?;
-            self.ingest_profile(store.as_ref(), &prices, profile)
+            self.ingest_profile(store.as_ref(), &self.lazy_price_book(), profile)
         });
         match ingested {
             Ok(summary) => {
@@ -709,10 +708,18 @@ impl Ringlet {
         self.inner.warnings.push("usage", message);
     }
 
+    /// The price book, loaded only if an import finds something to price: parsing the
+    /// built-in table and a LiteLLM snapshot costs more than the rest of a launch.
+    fn lazy_price_book(
+        &self,
+    ) -> LazyPriceBook<impl Fn() -> Result<Arc<PriceBook>> + Send + Sync + '_> {
+        LazyPriceBook::new(|| self.price_book())
+    }
+
     fn ingest_profile(
         &self,
         store: &dyn UsageStore,
-        prices: &PriceBook,
+        prices: &dyn PriceSource,
         profile: &Profile,
     ) -> Result<ImportSummary> {
         let agent = self.registry().agent(&profile.agent)?;

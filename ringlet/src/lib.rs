@@ -76,10 +76,11 @@ pub use script::{KEY_PLACEHOLDER, ScriptContext, ScriptOutput};
 pub use usage::{
     Attribution, ClaudeImporter, CodexImporter, CostSource, DroidImporter, FileFailure,
     FileIdentity, FileReport, GeminiImporter, ImportOptions, ImportState, ImportSummary, Importer,
-    Malformed, MatchKind, ModelPrice, NANOS_PER_USD, OpenCodeImporter, ParsedUsage, PriceBook,
-    PriceMatch, Rate, RecordOutcome, RepriceOutcome, RunEnd, RunSession, RunStart, ScanContext,
-    SqliteUsageStore, Tier, TokenCounts, UsageEvent, UsageFilter, UsageGroup, UsageRow, UsageStore,
-    builtin_importers, import_logs, importer_for, ingest_home, nanos_to_usd, normalize_model,
+    LazyPriceBook, Malformed, MatchKind, ModelPrice, NANOS_PER_USD, OpenCodeImporter, ParsedUsage,
+    PriceBook, PriceMatch, PriceSource, Rate, RecordOutcome, RepriceOutcome, RunEnd, RunSession,
+    RunStart, ScanContext, SqliteUsageStore, Tier, TokenCounts, UsageEvent, UsageFilter,
+    UsageGroup, UsageRow, UsageStore, builtin_importers, import_logs, importer_for, ingest_home,
+    nanos_to_usd, normalize_model,
 };
 pub use warning::Warning;
 pub use wire::WireShape;

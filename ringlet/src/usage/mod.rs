@@ -33,7 +33,10 @@ pub use import::{
     GeminiImporter, ImportOptions, ImportSummary, Importer, Malformed, OpenCodeImporter,
     ParsedUsage, ScanContext, builtin_importers, import_logs, importer_for, ingest_home,
 };
-pub use price::{MatchKind, ModelPrice, PriceBook, PriceMatch, Rate, Tier, normalize_model};
+pub use price::{
+    LazyPriceBook, MatchKind, ModelPrice, PriceBook, PriceMatch, PriceSource, Rate, Tier,
+    normalize_model,
+};
 pub use sqlite::SqliteUsageStore;
 pub use store::{
     FileIdentity, ImportState, RecordOutcome, RepriceOutcome, RunEnd, RunSession, RunStart,

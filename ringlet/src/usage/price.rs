@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -162,6 +163,59 @@ pub struct PriceMatch<'a> {
     pub kind: MatchKind,
     /// The prices.
     pub price: &'a ModelPrice,
+}
+
+/// Where an import gets its prices. A [`PriceBook`] is one; [`LazyPriceBook`] is another that
+/// loads the book only when an event actually needs pricing, so a re-scan that finds nothing
+/// new (the common case after `profiles run`) never parses a price table.
+pub trait PriceSource: Send + Sync + std::fmt::Debug {
+    /// The book; loading it may fail.
+    fn book(&self) -> Result<&PriceBook>;
+}
+
+impl PriceSource for PriceBook {
+    fn book(&self) -> Result<&PriceBook> {
+        Ok(self)
+    }
+}
+
+/// A [`PriceSource`] that calls its loader the first time a price is needed, and keeps the book.
+pub struct LazyPriceBook<F> {
+    load: F,
+    book: OnceLock<Arc<PriceBook>>,
+}
+
+impl<F> std::fmt::Debug for LazyPriceBook<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyPriceBook")
+            .field("loaded", &self.book.get().is_some())
+            .finish()
+    }
+}
+
+impl<F: Fn() -> Result<Arc<PriceBook>> + Send + Sync> LazyPriceBook<F> {
+    /// A source that runs `load` on first use.
+    pub fn new(load: F) -> Self {
+        Self {
+            load,
+            book: OnceLock::new(),
+        }
+    }
+
+    /// Whether the loader has run (and succeeded).
+    pub fn is_loaded(&self) -> bool {
+        self.book.get().is_some()
+    }
+}
+
+impl<F: Fn() -> Result<Arc<PriceBook>> + Send + Sync> PriceSource for LazyPriceBook<F> {
+    fn book(&self) -> Result<&PriceBook> {
+        if let Some(book) = self.book.get() {
+            return Ok(book);
+        }
+        let loaded = (self.load)()?;
+        Ok(self.book.get_or_init(|| loaded))
+    }
 }
 
 /// Prices for many models, and the lookup from logged model ids to them.

@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::event::{CostSource, TokenCounts, UsageEvent};
-use super::price::PriceBook;
+use super::price::PriceSource;
 use super::store::{FileIdentity, ImportState, RecordOutcome, UsageStore};
 use crate::agent::LogLocation;
 use crate::error::{Error, Result};
@@ -261,7 +261,7 @@ impl ImportSummary {
 #[derive(Debug)]
 pub struct ScanContext<'a> {
     store: &'a dyn UsageStore,
-    prices: &'a PriceBook,
+    prices: &'a dyn PriceSource,
     attribution: &'a Attribution,
     options: &'a ImportOptions,
 }
@@ -270,7 +270,7 @@ impl<'a> ScanContext<'a> {
     /// Bundles what an importer needs.
     pub fn new(
         store: &'a dyn UsageStore,
-        prices: &'a PriceBook,
+        prices: &'a dyn PriceSource,
         attribution: &'a Attribution,
         options: &'a ImportOptions,
     ) -> Self {
@@ -316,6 +316,12 @@ impl<'a> ScanContext<'a> {
             }
         }
         let origin = format!("file:{}", file.display());
+        // Only now, with something to price, is the price book needed (and maybe loaded).
+        let prices = if kept.is_empty() {
+            None
+        } else {
+            Some(self.prices.book()?)
+        };
         let events: Vec<UsageEvent> = kept
             .into_iter()
             .flatten()
@@ -338,7 +344,9 @@ impl<'a> ScanContext<'a> {
                     dedup_key: r.dedup_key,
                     rank: r.rank,
                 };
-                self.prices.price_event(&mut ev);
+                if let Some(prices) = prices {
+                    prices.price_event(&mut ev);
+                }
                 if ev.cost_source == CostSource::Unpriced {
                     report.unpriced_models.insert(ev.model.clone());
                 }
@@ -403,7 +411,7 @@ pub fn importer_for(format: &str) -> Option<&'static dyn Importer> {
 /// calls after the agent exits, and what `ringlet import` calls for a profile.
 pub fn ingest_home(
     store: &dyn UsageStore,
-    prices: &PriceBook,
+    prices: &dyn PriceSource,
     attribution: &Attribution,
     logs: &[LogLocation],
     home: &Path,
@@ -428,7 +436,7 @@ pub fn ingest_home(
 /// `~/.claude/projects`.
 pub fn import_logs(
     store: &dyn UsageStore,
-    prices: &PriceBook,
+    prices: &dyn PriceSource,
     attribution: &Attribution,
     format: &str,
     root: &Path,

@@ -16,6 +16,7 @@ use super::gemini::GeminiLines;
 use super::jsonl::LineParser;
 use super::*;
 use crate::agent::AgentManifest;
+use crate::usage::price::PriceBook;
 use crate::usage::sqlite::SqliteUsageStore;
 use crate::usage::store::{UsageFilter, UsageGroup, UsageRow};
 use crate::usage::tests::sample;
@@ -794,7 +795,7 @@ fn threads_importing_and_recording_together_lose_and_duplicate_nothing() {
             };
             let s = import_logs(
                 &store,
-                &prices,
+                prices.as_ref(),
                 &who("claude"),
                 "claude-jsonl",
                 &file,
@@ -1132,4 +1133,62 @@ fn a_file_read_as_another_format_is_read_again_from_the_start() {
     .expect("claude again");
     assert_eq!((again.files_scanned, again.inserted), (1, 0));
     assert_eq!(total(&store).events, 1);
+}
+
+#[test]
+fn a_lazy_price_book_is_loaded_only_when_something_needs_pricing() {
+    let (home, dir) = claude_home();
+    let store = SqliteUsageStore::open_in_memory().expect("store");
+    let loads = std::sync::atomic::AtomicUsize::new(0);
+    let prices = crate::usage::LazyPriceBook::new(|| {
+        loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(Arc::new(PriceBook::builtin()))
+    });
+    let logs = manifest("claude").logs;
+
+    // Nothing logged yet: a re-scan after a run that wrote nothing parses no price table.
+    ingest_home(&store, &prices, &who("claude"), &logs, home.path()).expect("empty");
+    assert!(!prices.is_loaded());
+
+    fs::write(
+        dir.join("sess.jsonl"),
+        claude_line("msg_lazy", "2026-05-01T10:00:00Z", false, 100, 50),
+    )
+    .expect("write");
+    let s = ingest_home(&store, &prices, &who("claude"), &logs, home.path()).expect("new");
+    assert_eq!(s.inserted, 1);
+    assert!(prices.is_loaded());
+    assert!(total(&store).cost_usd > 0.0, "the new event was priced");
+
+    // Nothing new again: the book is not loaded a second time.
+    ingest_home(&store, &prices, &who("claude"), &logs, home.path()).expect("rescan");
+    assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_price_book_that_fails_to_load_fails_only_an_import_with_something_to_price() {
+    let (home, dir) = claude_home();
+    let store = SqliteUsageStore::open_in_memory().expect("store");
+    let prices = crate::usage::LazyPriceBook::new(|| {
+        Err(Error::Parse {
+            path: "prices.json".into(),
+            line: None,
+            message: "corrupt".into(),
+        })
+    });
+    let logs = manifest("claude").logs;
+    ingest_home(&store, &prices, &who("claude"), &logs, home.path()).expect("nothing to price");
+    fs::write(
+        dir.join("sess.jsonl"),
+        claude_line("msg_bad", "2026-05-01T10:00:00Z", false, 100, 50),
+    )
+    .expect("write");
+    // The file's import fails, by name and reason; the rest of the scan goes on.
+    let s = ingest_home(&store, &prices, &who("claude"), &logs, home.path()).expect("scan");
+    assert_eq!(s.inserted, 0);
+    assert_eq!(s.failures.len(), 1, "{s:?}");
+    assert!(s.failures[0].message.contains("prices.json"), "{s:?}");
+    // Nothing was half-recorded: a later import with working prices records the event.
+    let s = ingest(&store, "claude", home.path());
+    assert_eq!(s.inserted, 1);
 }
