@@ -27,6 +27,10 @@ use crate::script::{KEY_PLACEHOLDER, Script, ScriptContext, ScriptSource};
 use crate::warning::{Warning, Warnings};
 use crate::wire::WireShape;
 
+#[path = "facade_hooks.rs"]
+mod facade_hooks;
+pub use facade_hooks::{HookImportReport, HookTestReport, NewHook, RUN_STARTED_ENV};
+
 /// ringlet as a library: agents, providers, profiles, credentials and launching, assembled from
 /// [`Paths`]. Cheap to clone; safe to share between threads.
 #[derive(Debug, Clone)]
@@ -658,6 +662,7 @@ impl Ringlet {
             key_placeholder: KEY_PLACEHOLDER.into(),
             home: home.display().to_string(),
             working_dir: cwd.display().to_string(),
+            hook_command: self.hook_command(&profile.alias).unwrap_or_default(),
         };
         let script = self.script_for(agent.as_ref())?.run(&ctx)?;
         let conflicting = self.registry().conflicting_env();
@@ -681,7 +686,9 @@ impl Ringlet {
         let agent = self.registry().agent(&profile.agent)?;
         plan.program = agent.locate(profile.binary.as_deref(), std::env::var_os("PATH"))?;
         let key = self.key_for(&plan)?;
+        let started = self.fire_start(&mut plan);
         let outcome = self.inner.launcher.run(&plan, key.as_ref(), options)?;
+        self.fire_stop(&plan, &outcome, started);
         self.inner.profiles.record_run(alias, outcome.started_at)?;
         Ok(outcome)
     }

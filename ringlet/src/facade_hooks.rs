@@ -1,0 +1,587 @@
+//! The hooks part of the [`Ringlet`] facade: managing rules, dispatching agents' hook calls,
+//! firing `start`/`stop` around a launch, and the scheduled `cost-threshold` / `daily-rollup`
+//! checks.
+
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::Ringlet;
+use crate::error::{Error, Result};
+use crate::hooks::{
+    self, Decision, DispatchOutcome, FireReport, FiredLedger, Firing, HookAction, HookContext,
+    HookEntry, HookEvent, HookRule, HookStore, Period, ProfileRef, ShellMode, Threshold,
+};
+use crate::launch::{LaunchPlan, RunOutcome};
+use crate::usage::{SqliteUsageStore, UsageStore};
+
+/// The variable the launcher sets in the agent's environment with the launch time (ms since
+/// the Unix epoch), so `stop` hooks dispatched by the agent can report `RINGLET_DURATION_MS`.
+pub const RUN_STARTED_ENV: &str = "RINGLET_RUN_STARTED_MS";
+
+/// A request to add a hook (`ringlet hooks add`). Exactly one of `shell`, `rhai_file`,
+/// `rhai_script` and `webhook` is set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NewHook {
+    /// The profile the hook belongs to; `None` for every profile (`--all-profiles`).
+    pub profile: Option<String>,
+    /// The event (`pre-tool-use`, `tool-use`, `stop`, `start`, `notify`, `cost-threshold`,
+    /// `daily-rollup`).
+    pub event: String,
+    /// A shell command.
+    pub shell: Option<String>,
+    /// A Rhai gate script file (read now and stored in the rule).
+    pub rhai_file: Option<PathBuf>,
+    /// A Rhai gate script's source.
+    pub rhai_script: Option<String>,
+    /// A webhook URL.
+    pub webhook: Option<String>,
+    /// The webhook's JSON template.
+    pub webhook_template: Option<String>,
+    /// Tool matcher for tool events.
+    pub matcher: Option<String>,
+    /// Timeout in ms (default 2000).
+    pub timeout_ms: Option<u64>,
+    /// `day` or `month`, for `cost-threshold`.
+    pub period: Option<String>,
+    /// USD threshold, for `cost-threshold`.
+    pub threshold: Option<f64>,
+    /// The budget the threshold is part of, for `cost-threshold`.
+    pub of: Option<f64>,
+}
+
+/// What `hooks test` found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HookTestReport {
+    /// The rule tested.
+    pub hook: HookEntry,
+    /// The event it was given.
+    pub context: HookContext,
+    /// Whether the rule applies to this payload (its matcher and scope).
+    pub applies: bool,
+    /// For `pre-tool-use`: the decision.
+    pub decision: Option<Decision>,
+    /// For other events: what the action did (run to completion, not detached).
+    pub fired: Option<FireReport>,
+}
+
+/// What `hooks import` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookImportReport {
+    /// Ids added.
+    pub added: Vec<String>,
+    /// Ids already present with the same content.
+    pub unchanged: Vec<String>,
+}
+
+/// The export format: a list of rules with their scopes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HookBundle {
+    #[serde(default)]
+    hooks: Vec<HookEntry>,
+}
+
+/// Started `start` hooks, joined when the agent exits.
+#[derive(Debug)]
+pub(crate) struct StartedHooks(Option<JoinHandle<Vec<FireReport>>>);
+
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+impl Ringlet {
+    fn hook_store(&self) -> HookStore {
+        HookStore::new(
+            self.paths().config_dir().join(hooks::HOOKS_DIR),
+            self.paths().profiles_dir(),
+        )
+    }
+
+    /// Variables removed from a hook's environment: every provider key and setting an agent
+    /// reads (the agent's own environment holds its API key; a hook never gets it).
+    fn hook_scrub(&self) -> Vec<String> {
+        self.registry().conflicting_env().into_iter().collect()
+    }
+
+    /// Every hook rule: global ones, then each profile's.
+    pub fn hooks(&self) -> Result<Vec<HookEntry>> {
+        self.hook_store().all()
+    }
+
+    /// The rules that apply to one profile (global ones first).
+    pub fn hooks_for(&self, alias: &str) -> Result<Vec<HookEntry>> {
+        self.hook_store().for_profile(alias)
+    }
+
+    /// Adds a hook and returns it with its new id.
+    pub fn add_hook(&self, req: &NewHook) -> Result<HookEntry> {
+        let event = HookEvent::parse(req.event.trim())?;
+        if let Some(alias) = &req.profile
+            && !self.has_profile(alias)?
+        {
+            return Err(Error::ProfileNotFound {
+                alias: alias.clone(),
+            });
+        }
+        let given = [
+            req.shell.is_some(),
+            req.rhai_file.is_some(),
+            req.rhai_script.is_some(),
+            req.webhook.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if given != 1 {
+            return Err(Error::InvalidInput(
+                "give exactly one action: --shell CMD, --rhai FILE or --webhook URL".into(),
+            ));
+        }
+        if req.webhook_template.is_some() && req.webhook.is_none() {
+            return Err(Error::InvalidInput(
+                "--webhook-template needs --webhook URL".into(),
+            ));
+        }
+        let action = if let Some(command) = &req.shell {
+            HookAction::Shell {
+                command: command.clone(),
+            }
+        } else if let Some(path) = &req.rhai_file {
+            let abs = std::path::absolute(path).map_err(|e| Error::io("resolving", path, e))?;
+            HookAction::Rhai {
+                script: crate::fsio::read_to_string(&abs)?,
+                source: Some(abs.display().to_string()),
+            }
+        } else if let Some(script) = &req.rhai_script {
+            HookAction::Rhai {
+                script: script.clone(),
+                source: None,
+            }
+        } else {
+            HookAction::Webhook {
+                url: req.webhook.clone().unwrap_or_default(),
+                template: req.webhook_template.clone(),
+            }
+        };
+        let threshold = match (&req.period, req.threshold, req.of) {
+            (None, None, None) => None,
+            (Some(period), Some(usd), of) => Some(Threshold {
+                period: Period::parse(period)?,
+                usd,
+                of_usd: of,
+            }),
+            (None, Some(_), _) => {
+                return Err(Error::InvalidInput(
+                    "--threshold needs --period day|month".into(),
+                ));
+            }
+            (_, None, _) => {
+                return Err(Error::InvalidInput(
+                    "--period and --of need --threshold USD".into(),
+                ));
+            }
+        };
+        let entry = HookEntry {
+            profile: req.profile.clone(),
+            rule: HookRule {
+                id: hooks::new_id(),
+                event,
+                matcher: req.matcher.clone().filter(|m| !m.trim().is_empty()),
+                timeout_ms: req.timeout_ms,
+                threshold,
+                action,
+            },
+        };
+        self.hook_store().add(&entry)?;
+        Ok(entry)
+    }
+
+    /// Removes a hook.
+    pub fn remove_hook(&self, id: &str) -> Result<HookEntry> {
+        self.hook_store().remove(id)
+    }
+
+    /// Every rule as one TOML document (`hooks export`), for a dotfiles repo or another machine.
+    pub fn export_hooks(&self) -> Result<String> {
+        let bundle = HookBundle {
+            hooks: self.hooks()?,
+        };
+        toml::to_string_pretty(&bundle)
+            .map_err(|e| Error::InvalidInput(format!("serialising hooks: {e}")))
+    }
+
+    /// Adds the rules of an exported document. Rules whose id exists with the same content are
+    /// skipped; a different rule under an existing id, or a rule for a profile that does not
+    /// exist, stops the import before anything is written.
+    pub fn import_hooks(&self, text: &str) -> Result<HookImportReport> {
+        let bundle: HookBundle =
+            toml::from_str(text).map_err(|e| Error::toml("<hooks import>", text, &e))?;
+        let existing = self.hooks()?;
+        let mut report = HookImportReport::default();
+        let mut todo = Vec::new();
+        for entry in bundle.hooks {
+            entry.rule.validate()?;
+            if let Some(alias) = &entry.profile
+                && !self.has_profile(alias)?
+            {
+                return Err(Error::ProfileNotFound {
+                    alias: alias.clone(),
+                });
+            }
+            match existing.iter().find(|e| e.rule.id == entry.rule.id) {
+                Some(e) if *e == entry => report.unchanged.push(entry.rule.id.clone()),
+                Some(_) => {
+                    return Err(Error::Hook {
+                        hook: entry.rule.id.clone(),
+                        message: "a different hook with this id exists; remove it first (`ringlet hooks remove`) or change the id in the file".into(),
+                    });
+                }
+                None if todo.iter().any(|t: &HookEntry| t.rule.id == entry.rule.id) => {
+                    return Err(Error::Hook {
+                        hook: entry.rule.id.clone(),
+                        message: "the file holds this id twice".into(),
+                    });
+                }
+                None => todo.push(entry),
+            }
+        }
+        for entry in todo {
+            self.hook_store().add(&entry)?;
+            report.added.push(entry.rule.id);
+        }
+        Ok(report)
+    }
+
+    fn profile_ref(&self, alias: &str) -> ProfileRef {
+        match self.profile(alias) {
+            Ok(p) => ProfileRef {
+                alias: p.alias,
+                agent: p.agent,
+                provider: p.provider,
+            },
+            Err(_) => ProfileRef {
+                alias: alias.to_string(),
+                agent: String::new(),
+                provider: String::new(),
+            },
+        }
+    }
+
+    /// Runs one hook against a payload (JSON in the agent's hook shape or ringlet's own field
+    /// names) and reports what it decided or did. Actions really run; nothing reaches an agent.
+    pub fn test_hook(
+        &self,
+        id: &str,
+        payload: &serde_json::Value,
+        profile: Option<&str>,
+    ) -> Result<HookTestReport> {
+        let entry = self.hook_store().find(id)?;
+        let alias = entry
+            .profile
+            .clone()
+            .or_else(|| profile.map(str::to_string))
+            .unwrap_or_else(|| "test".into());
+        let who = self.profile_ref(&alias);
+        let mut ctx = HookContext::new(entry.rule.event, &who.alias, &who.agent, &who.provider);
+        ctx.absorb_agent_json(payload);
+        let applies = entry.rule.matches_tool(ctx.tool.as_deref());
+        let scrub = self.hook_scrub();
+        let (decision, fired) = if entry.rule.event.is_gating() {
+            let decision = if applies {
+                hooks::gate_one(&entry.rule, &ctx, &scrub)
+            } else {
+                Decision::Allow
+            };
+            (Some(decision), None)
+        } else if applies {
+            (
+                None,
+                Some(hooks::fire_one(
+                    &entry.rule,
+                    &ctx,
+                    &scrub,
+                    ShellMode::Waited,
+                )),
+            )
+        } else {
+            (None, None)
+        };
+        Ok(HookTestReport {
+            hook: entry,
+            context: ctx,
+            applies,
+            decision,
+            fired,
+        })
+    }
+
+    /// Handles an agent's hook call (`ringlet hooks dispatch`): `input` is the agent's hook
+    /// JSON. For `pre-tool-use` the profile's gates decide; a denied call is also reported to
+    /// `tool-use` hooks (the agent will not report it). Never fails: anything that goes wrong
+    /// denies a gating event and lets any other through.
+    pub fn dispatch_hook(&self, alias: &str, event: &str, input: &str) -> DispatchOutcome {
+        let event = match HookEvent::parse(event) {
+            Ok(e) => e,
+            // Unknown events cannot be told apart from gating ones: fail closed.
+            Err(e) => return DispatchOutcome::failed(HookEvent::PreToolUse, &e.to_string()),
+        };
+        match self.try_dispatch(alias, event, input) {
+            Ok(outcome) => outcome,
+            Err(e) => DispatchOutcome::failed(event, &e.to_string()),
+        }
+    }
+
+    fn try_dispatch(&self, alias: &str, event: HookEvent, input: &str) -> Result<DispatchOutcome> {
+        let rules = self.hook_store().for_profile(alias)?;
+        let input = hooks::parse_agent_input(input).map_err(Error::InvalidInput)?;
+        let who = {
+            let p = self.profile(alias)?;
+            ProfileRef {
+                alias: p.alias,
+                agent: p.agent,
+                provider: p.provider,
+            }
+        };
+        let mut ctx = HookContext::new(event, &who.alias, &who.agent, &who.provider);
+        ctx.absorb_agent_json(&input);
+        if event == HookEvent::Stop && ctx.duration_ms.is_none() {
+            ctx.duration_ms = std::env::var(RUN_STARTED_ENV)
+                .ok()
+                .and_then(|s| s.parse::<i64>().ok())
+                .map(|started| (Utc::now().timestamp_millis() - started).max(0) as u64);
+        }
+        let scrub = self.hook_scrub();
+        if !event.is_gating() {
+            return Ok(DispatchOutcome {
+                event,
+                decision: Decision::Allow,
+                fired: hooks::fire(&rules, &ctx, &scrub, ShellMode::Detached),
+            });
+        }
+        let decision = hooks::gate(&rules, &ctx, &scrub);
+        let mut fired = Vec::new();
+        if let Some(message) = decision.message() {
+            let mut after = ctx.clone();
+            after.event = HookEvent::ToolUse;
+            after.tool_result = Some(message);
+            after.tool_error = Some(true);
+            fired = hooks::fire(&rules, &after, &scrub, ShellMode::Detached);
+        }
+        Ok(DispatchOutcome {
+            event,
+            decision,
+            fired,
+        })
+    }
+
+    /// The command an agent's own hooks run to call back into ringlet, without the trailing
+    /// event name: `'<ringlet>' hooks dispatch --config-dir … --data-dir … --cache-dir …
+    /// --profile <alias> --event`. `None` when no ringlet executable can be found (ringlet
+    /// embedded in another program with no `ringlet` on PATH): agents then get no hooks wired.
+    pub(crate) fn hook_command(&self, alias: &str) -> Option<String> {
+        let exe = hook_program()?;
+        let p = self.paths();
+        Some(format!(
+            "{} hooks dispatch --config-dir {} --data-dir {} --cache-dir {} --profile {} --event",
+            sh_quote(&exe.display().to_string()),
+            sh_quote(&p.config_dir().display().to_string()),
+            sh_quote(&p.data_dir().display().to_string()),
+            sh_quote(&p.cache_dir().display().to_string()),
+            sh_quote(alias),
+        ))
+    }
+
+    fn warn_hooks(&self, what: &str, e: &Error) {
+        self.inner
+            .warnings
+            .push("hooks", format!("{what}: {e}; see `ringlet hooks list`"));
+    }
+
+    fn warn_failed(&self, reports: &[FireReport]) {
+        for r in reports.iter().filter(|r| !r.ok) {
+            self.inner.warnings.push(
+                "hook_failed",
+                format!("hook {} failed: {}", r.hook, r.detail),
+            );
+        }
+    }
+
+    /// Fires `start` for a launch (in the background: the agent does not wait) and stamps the
+    /// launch time into the plan's environment for `stop` hooks dispatched by the agent.
+    pub(crate) fn fire_start(&self, plan: &mut LaunchPlan) -> StartedHooks {
+        plan.env.insert(
+            RUN_STARTED_ENV.into(),
+            Utc::now().timestamp_millis().to_string(),
+        );
+        let rules = match self.hook_store().for_profile(&plan.profile) {
+            Ok(r) => r,
+            Err(e) => {
+                self.warn_hooks("hooks not run", &e);
+                return StartedHooks(None);
+            }
+        };
+        if !rules.iter().any(|e| e.rule.event == HookEvent::Start) {
+            return StartedHooks(None);
+        }
+        let ctx = HookContext::new(HookEvent::Start, &plan.profile, &plan.agent, &plan.provider);
+        let scrub = self.hook_scrub();
+        StartedHooks(Some(std::thread::spawn(move || {
+            hooks::fire(&rules, &ctx, &scrub, ShellMode::Detached)
+        })))
+    }
+
+    /// Fires `stop` after the agent exited — unless the agent reports its own stops (Claude
+    /// Code's `Stop` hook, at the end of every turn) — and collects the `start` hooks.
+    pub(crate) fn fire_stop(&self, plan: &LaunchPlan, outcome: &RunOutcome, started: StartedHooks) {
+        if let Some(handle) = started.0
+            && let Ok(reports) = handle.join()
+        {
+            self.warn_failed(&reports);
+        }
+        if plan
+            .native_events
+            .iter()
+            .any(|e| e == HookEvent::Stop.as_str())
+        {
+            return;
+        }
+        let rules = match self.hook_store().for_profile(&plan.profile) {
+            Ok(r) => r,
+            Err(e) => return self.warn_hooks("hooks not run", &e),
+        };
+        let mut ctx = HookContext::new(HookEvent::Stop, &plan.profile, &plan.agent, &plan.provider);
+        ctx.duration_ms = Some(u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX));
+        ctx.exit_code = Some(outcome.exit_code);
+        let reports = hooks::fire(&rules, &ctx, &self.hook_scrub(), ShellMode::Detached);
+        self.warn_failed(&reports);
+    }
+
+    fn all_profile_refs(&self) -> Vec<ProfileRef> {
+        self.profiles()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| ProfileRef {
+                alias: p.alias,
+                agent: p.agent,
+                provider: p.provider,
+            })
+            .collect()
+    }
+
+    fn hook_ledger(&self) -> Result<FiredLedger> {
+        FiredLedger::open(self.paths().data_dir().join(hooks::STATE_FILE))
+    }
+
+    fn fire_all(&self, firings: Vec<Firing>) -> Vec<FireReport> {
+        let scrub = self.hook_scrub();
+        let reports: Vec<FireReport> = firings
+            .iter()
+            .map(|f| hooks::fire_one(&f.entry.rule, &f.context, &scrub, ShellMode::Detached))
+            .collect();
+        self.warn_failed(&reports);
+        reports
+    }
+
+    /// Checks every `cost-threshold` rule against `store` and fires those that passed their
+    /// threshold this period and have not fired yet (in any process).
+    pub fn check_cost_hooks(
+        &self,
+        store: &dyn UsageStore,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<FireReport>> {
+        let rules = self.hooks()?;
+        if !rules
+            .iter()
+            .any(|e| e.rule.event == HookEvent::CostThreshold)
+        {
+            return Ok(Vec::new());
+        }
+        let firings = hooks::check_cost_thresholds(
+            store,
+            &rules,
+            &self.all_profile_refs(),
+            &self.hook_ledger()?,
+            now,
+        )?;
+        Ok(self.fire_all(firings))
+    }
+
+    /// Fires the `daily-rollup` rules for yesterday if it is past 00:05 UTC and no ringlet
+    /// process has fired them today.
+    pub fn check_rollup_hooks(
+        &self,
+        store: &dyn UsageStore,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<FireReport>> {
+        let rules = self.hooks()?;
+        if !rules.iter().any(|e| e.rule.event == HookEvent::DailyRollup) {
+            return Ok(Vec::new());
+        }
+        let firings = hooks::check_daily_rollup(
+            store,
+            &rules,
+            &self.all_profile_refs(),
+            &self.hook_ledger()?,
+            now,
+        )?;
+        Ok(self.fire_all(firings))
+    }
+
+    /// Runs the scheduled checks (`cost-threshold`, `daily-rollup`) against the usage ledger in
+    /// the data dir (`usage.db`), if there is one and any scheduled rule exists. Frontends call
+    /// this once per invocation; it is cheap when there is nothing to do. Problems become
+    /// warnings: a scheduled hook must never break the command it rides on.
+    pub fn run_scheduled_hooks(&self, now: DateTime<Utc>) -> Vec<FireReport> {
+        let rules = match self.hooks() {
+            Ok(r) => r,
+            Err(e) => {
+                self.warn_hooks("scheduled hooks not checked", &e);
+                return Vec::new();
+            }
+        };
+        let scheduled = |ev| rules.iter().any(|e| e.rule.event == ev);
+        if !scheduled(HookEvent::CostThreshold) && !scheduled(HookEvent::DailyRollup) {
+            return Vec::new();
+        }
+        let db = SqliteUsageStore::default_path(self.paths());
+        if !db.is_file() {
+            return Vec::new();
+        }
+        let result = SqliteUsageStore::open(&db).and_then(|store| {
+            let mut out = self.check_cost_hooks(&store, now)?;
+            out.extend(self.check_rollup_hooks(&store, now)?);
+            Ok(out)
+        });
+        result.unwrap_or_else(|e| {
+            self.warn_hooks("scheduled hooks not checked", &e);
+            Vec::new()
+        })
+    }
+}
+
+/// The ringlet executable agents' hooks call: this process when it is the `ringlet` binary,
+/// else `ringlet` on PATH.
+fn hook_program() -> Option<PathBuf> {
+    let is_ringlet = |p: &Path| p.file_stem().is_some_and(|s| s == "ringlet");
+    if let Ok(exe) = std::env::current_exe()
+        && is_ringlet(&exe)
+    {
+        return Some(exe);
+    }
+    which::which("ringlet").ok().filter(|p| is_ringlet(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting_survives_quotes_and_spaces() {
+        assert_eq!(sh_quote("/a b/c"), "'/a b/c'");
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+    }
+}
