@@ -32,6 +32,9 @@ pub enum Command {
     /// Store API keys in the OS keychain or the 0600 file (names only are ever shown).
     #[command(subcommand)]
     Keychain(KeychainCmd),
+    /// Audit, gate and alert on agent events: shell, Rhai or webhook hooks.
+    #[command(subcommand)]
+    Hooks(crate::commands::hooks::HooksCmd),
     /// Print a shell completion script.
     Completions {
         /// The shell.

@@ -535,7 +535,12 @@ impl Ringlet {
     /// the data dir (`usage.db`), if there is one and any scheduled rule exists. Frontends call
     /// this once per invocation; it is cheap when there is nothing to do. Problems become
     /// warnings: a scheduled hook must never break the command it rides on.
-    pub fn run_scheduled_hooks(&self, now: DateTime<Utc>) -> Vec<FireReport> {
+    pub fn run_scheduled_hooks(&self) -> Vec<FireReport> {
+        self.run_scheduled_hooks_at(Utc::now())
+    }
+
+    /// [`Ringlet::run_scheduled_hooks`] as if it were `now`.
+    pub fn run_scheduled_hooks_at(&self, now: DateTime<Utc>) -> Vec<FireReport> {
         let rules = match self.hooks() {
             Ok(r) => r,
             Err(e) => {

@@ -1,6 +1,7 @@
 //! One module per command group; each turns arguments into facade calls and renders results.
 
 mod agents;
+pub mod hooks;
 mod init;
 mod keychain;
 mod profiles;
@@ -30,6 +31,7 @@ impl Cli {
                 | ProfilesCmd::Env { json: j, .. },
             ) => j.json,
             Command::Keychain(KeychainCmd::List(j) | KeychainCmd::Migrate(j)) => j.json,
+            Command::Hooks(cmd) => cmd.wants_json(),
             _ => false,
         }
     }
@@ -54,6 +56,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    // An agent is waiting on this one: it must answer even when ringlet cannot open.
+    if let Command::Hooks(hooks::HooksCmd::Dispatch(args)) = &cli.command {
+        return Ok(hooks::dispatch(args, cli.home.clone()));
+    }
     let json = cli.wants_json();
     let ringlet = open(cli.home)?;
     let result = match cli.command {
@@ -62,8 +68,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Providers(cmd) => providers::run(&ringlet, cmd),
         Command::Profiles(cmd) => profiles::run(&ringlet, cmd),
         Command::Keychain(cmd) => keychain::run(&ringlet, cmd),
+        Command::Hooks(cmd) => hooks::run(&ringlet, cmd),
         Command::Completions { .. } => Ok(ExitCode::SUCCESS),
     };
+    hooks::scheduled(&ringlet);
     // Before the error line, if any, so the error is the last thing said.
     crate::output::warnings(&ringlet, json);
     result
