@@ -13,20 +13,31 @@ use serde_json::{Value, json};
 
 use crate::{KEY, add_hook, wait_lines};
 
-fn claude_bin_dir() -> Option<PathBuf> {
-    let dir = agents_bin_dir().filter(|d| d.join("claude").exists());
+/// The directory holding the installed `binary`, or `None` (the test then skips) — unless
+/// `RINGLET_E2E_REQUIRED=1`, when a missing agent fails the test.
+pub fn agent_bin_dir(binary: &str) -> Option<PathBuf> {
+    let dir = agents_bin_dir().filter(|d| d.join(binary).exists());
     if dir.is_none() {
         assert!(
             std::env::var_os("RINGLET_E2E_REQUIRED").is_none_or(|v| v != "1"),
-            "RINGLET_E2E_REQUIRED=1 but Claude Code is not installed; run `bash tests/install-agents.sh`"
+            "RINGLET_E2E_REQUIRED=1 but {binary} is not installed; run `bash tests/install-agents.sh`"
         );
-        eprintln!("skipping: Claude Code is not installed (run `bash tests/install-agents.sh`)");
+        eprintln!("skipping: {binary} is not installed (run `bash tests/install-agents.sh`)");
     }
     dir
 }
 
-/// A sandbox with a claude profile `work` pointed at `api`, starting in `<root>/project`.
+fn claude_bin_dir() -> Option<PathBuf> {
+    agent_bin_dir("claude")
+}
+
 fn claude_sandbox(api: &FakeApi, bin: &std::path::Path) -> Sandbox {
+    agent_sandbox("claude", api, bin)
+}
+
+/// A sandbox with an `agent` profile `work` pointed at `api` (Anthropic wire format), starting
+/// in `<root>/project`, with `bin` first on PATH.
+pub fn agent_sandbox(agent: &str, api: &FakeApi, bin: &std::path::Path) -> Sandbox {
     let mut sb = Sandbox::new();
     let path = std::env::join_paths(std::iter::once(bin.to_path_buf()).chain(
         std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
@@ -38,7 +49,7 @@ fn claude_sandbox(api: &FakeApi, bin: &std::path::Path) -> Sandbox {
     sb.run([
         "profiles",
         "create",
-        "claude",
+        agent,
         "work",
         "--provider",
         "anthropic",
@@ -63,7 +74,7 @@ fn rm_reply(victim: &std::path::Path) -> Reply {
 }
 
 /// The `tool_result` blocks of the last generation request (the one after the tool call).
-fn tool_results(requests: &[RecordedRequest]) -> Vec<Value> {
+pub fn tool_results(requests: &[RecordedRequest]) -> Vec<Value> {
     requests
         .iter()
         .rev()

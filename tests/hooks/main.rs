@@ -4,6 +4,7 @@
 
 mod claude;
 mod cli;
+mod droid;
 mod receiver;
 mod scheduled;
 
