@@ -50,7 +50,6 @@ pub struct ScriptContext {
     /// The shell command that calls back into ringlet for a hook event, to be completed with
     /// the event name (`<hook_command> pre-tool-use`); it reads the agent's hook JSON on stdin
     /// and exits 2 with the reason on stderr to deny. "" when hooks cannot be wired.
-    #[serde(default)]
     pub hook_command: String,
 }
 

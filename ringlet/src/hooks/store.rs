@@ -69,6 +69,11 @@ impl HookStore {
                     ),
                 });
             }
+            rule.validate().map_err(|e| Error::Parse {
+                path: path.clone(),
+                line: None,
+                message: e.to_string(),
+            })?;
             out.push(HookEntry {
                 profile: scope.profile.clone(),
                 rule,
@@ -234,6 +239,20 @@ mod tests {
         .expect("write");
         let msg = store.for_profile("w").expect_err("broken").to_string();
         assert!(msg.contains("x.toml:2"), "{msg}");
+    }
+
+    #[test]
+    fn a_hand_edited_rule_that_does_not_validate_is_refused_naming_its_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = HookStore::new(dir.path().join("hooks"), dir.path().join("profiles"));
+        std::fs::create_dir_all(dir.path().join("hooks")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("hooks/x.toml"),
+            "id = \"x\"\nevent = \"stop\"\ntimeout_ms = 0\n[action]\ntype = \"shell\"\ncommand = \"true\"\n",
+        )
+        .expect("write");
+        let msg = store.all().expect_err("invalid").to_string();
+        assert!(msg.contains("x.toml") && msg.contains("timeout"), "{msg}");
     }
 
     #[test]
