@@ -138,8 +138,9 @@ pub fn check_daily_rollup(
         .iter()
         .filter(|e| e.rule.event == HookEvent::DailyRollup)
     {
+        // Claim first: the claim alone decides which process fires, however they interleave.
         let claim = format!("daily-rollup|{}|{}", entry.rule.id, day);
-        if ledger.has_fired(&claim)? {
+        if !ledger.claim(&claim, now)? {
             continue;
         }
         let mut filter = UsageFilter::new().since(since).until(until);
@@ -157,9 +158,6 @@ pub fn check_daily_rollup(
             .iter()
             .filter_map(|r| r.duration_ms)
             .sum();
-        if !ledger.claim(&claim, now)? {
-            continue;
-        }
         let mut ctx = match &entry.profile {
             Some(alias) => {
                 let who = profiles.iter().find(|p| &p.alias == alias);
