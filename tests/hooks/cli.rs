@@ -572,6 +572,8 @@ fn claude_profiles_get_settings_that_call_back_into_this_ringlet() {
             cmd.contains(&sb.ringlet_home().join("config").display().to_string()),
             "{cmd}"
         );
+        // Far above ringlet's own limits: Claude timing a hook out would let the tool run.
+        assert_eq!(hooks[claude_event][0]["hooks"][0]["timeout"], 3600);
     }
     // Run exactly as Claude Code would: through a shell, with a HOME that is the profile's and
     // no RINGLET_HOME.

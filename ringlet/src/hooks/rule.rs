@@ -10,8 +10,10 @@ use crate::error::{Error, Result};
 /// The default time a hook may take, in milliseconds.
 pub const DEFAULT_TIMEOUT_MS: u64 = 2_000;
 
-/// The longest timeout a hook may ask for (a gating hook holds the agent that long).
-pub const MAX_TIMEOUT_MS: u64 = 600_000;
+/// The longest timeout a hook may ask for (a gating hook holds the agent that long). Agents'
+/// own hook timeouts are set far above this (an hour), so ringlet's gate always answers first:
+/// an agent that timed out a hook itself would let the tool run.
+pub const MAX_TIMEOUT_MS: u64 = 120_000;
 
 /// A lifecycle event a hook can fire on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
