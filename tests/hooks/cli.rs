@@ -596,3 +596,18 @@ fn claude_profiles_get_settings_that_call_back_into_this_ringlet() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains(&guard));
 }
+
+#[test]
+fn dispatch_needs_no_keychain() {
+    let sb = sandbox_with_fake_profile();
+    add_hook(&sb, &["work", "--on", "pre-tool-use", "--shell", GUARD]);
+    // No D-Bus session here: a keychain-only backend cannot be reached, yet gates still decide.
+    std::fs::write(
+        sb.ringlet_home().join("config/config.toml"),
+        "[credentials]\nbackend = \"system-only\"\n",
+    )
+    .expect("config");
+    sb.run(["keychain", "list"]).fails_with("keychain");
+    assert_eq!(dispatch(&sb, "work", "pre-tool-use", BASH_LS).code, 0);
+    assert_eq!(dispatch(&sb, "work", "pre-tool-use", BASH_RM).code, 2);
+}

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use ringlet::{DispatchOutcome, HookEvent, NewHook, Paths, Ringlet};
+use ringlet::{DispatchOutcome, HookEvent, MemoryCredentialStore, NewHook, Paths, Ringlet};
 
 use crate::cli::JsonFlag;
 use crate::output::{self, or_dash};
@@ -293,7 +293,9 @@ fn failed(event: &str, why: &str) -> DispatchOutcome {
 }
 
 fn open(args: &DispatchArgs, home: Option<PathBuf>) -> anyhow::Result<Ringlet> {
-    let builder = Ringlet::builder();
+    // Dispatch never touches keys: an unreachable keychain must not deny every tool call.
+    let builder =
+        Ringlet::builder().credential_store(std::sync::Arc::new(MemoryCredentialStore::new()));
     let builder = match (&args.config_dir, &args.data_dir, &args.cache_dir, home) {
         (Some(c), Some(d), Some(k), _) => builder.paths(Paths::from_dirs(c, d, k)),
         (_, _, _, Some(home)) => builder.home(std::path::absolute(home)?),
