@@ -232,6 +232,28 @@ fn a_pre_tool_use_hook_stops_rm_rf_inside_claude_code_and_an_allow_lets_it_run()
             .is_some_and(|i| i.contains("rm -rf")),
         "{ran}"
     );
+
+    // 3. A call that runs and fails is audited with its error (Claude's PostToolUseFailure).
+    api.push_reply(Reply::ToolUse {
+        name: "Bash".into(),
+        input: json!({"command": "ls /nonexistent-ringlet-dir", "description": "List"}),
+    });
+    let out = run_claude(&sb);
+    assert_eq!(
+        out.code, 0,
+        "claude failed:\n{}\n{}",
+        out.stdout, out.stderr
+    );
+    let lines = wait_lines(&audit, 3, Duration::from_secs(10));
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let failed: Value = serde_json::from_str(&lines[2]).expect("audit line is JSON");
+    assert_eq!(failed["tool_error"], true, "{failed}");
+    assert!(
+        failed["tool_result"]
+            .as_str()
+            .is_some_and(|r| r.contains("nonexistent-ringlet-dir")),
+        "{failed}"
+    );
 }
 
 #[test]

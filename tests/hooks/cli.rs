@@ -611,3 +611,33 @@ fn dispatch_needs_no_keychain() {
     assert_eq!(dispatch(&sb, "work", "pre-tool-use", BASH_LS).code, 0);
     assert_eq!(dispatch(&sb, "work", "pre-tool-use", BASH_RM).code, 2);
 }
+
+#[test]
+fn notify_hooks_get_the_agents_message() {
+    let sb = sandbox_with_fake_profile();
+    let log = sb.root().join("notify.log");
+    add_hook(
+        &sb,
+        &[
+            "--all-profiles",
+            "--on",
+            "notify",
+            "--shell",
+            &format!(
+                r#"echo "$RINGLET_PROFILE: $RINGLET_MESSAGE" >> '{}'"#,
+                log.display()
+            ),
+        ],
+    );
+    let out = dispatch(
+        &sb,
+        "work",
+        "notify",
+        r#"{"session_id":"s","hook_event_name":"Notification","message":"Claude needs your permission to use Bash"}"#,
+    );
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    assert_eq!(
+        wait_lines(&log, 1, Duration::from_secs(10)),
+        ["work: Claude needs your permission to use Bash"]
+    );
+}
