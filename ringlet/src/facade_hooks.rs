@@ -210,8 +210,12 @@ impl Ringlet {
         let bundle = HookBundle {
             hooks: self.hooks()?,
         };
-        toml::to_string_pretty(&bundle)
-            .map_err(|e| Error::InvalidInput(format!("serialising hooks: {e}")))
+        let mut text = toml::to_string_pretty(&bundle)
+            .map_err(|e| Error::InvalidInput(format!("serialising hooks: {e}")))?;
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        Ok(text)
     }
 
     /// Adds the rules of an exported document. Rules whose id exists with the same content are
