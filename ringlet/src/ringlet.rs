@@ -680,6 +680,7 @@ impl Ringlet {
 
     /// Runs a profile's agent and waits for it: resolves the binary and the key, writes the
     /// config files, starts the agent with its HOME and provider env, and counts the run.
+    /// `start` and `stop` hooks fire around the agent, and the scheduled hook checks run after.
     pub fn run(&self, alias: &str, args: &[String], options: RunOptions) -> Result<RunOutcome> {
         let mut plan = self.plan_run(alias, args)?;
         let profile = self.profile(alias)?;
@@ -690,6 +691,8 @@ impl Ringlet {
         let outcome = self.inner.launcher.run(&plan, key.as_ref(), options)?;
         self.fire_stop(&plan, &outcome, started);
         self.inner.profiles.record_run(alias, outcome.started_at)?;
+        // After the run's usage is in the ledger: cost thresholds it crossed fire now.
+        self.run_scheduled_hooks();
         Ok(outcome)
     }
 
