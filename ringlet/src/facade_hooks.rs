@@ -389,12 +389,18 @@ impl Ringlet {
     pub(crate) fn hook_command(&self, alias: &str) -> Option<String> {
         let exe = hook_program()?;
         let p = self.paths();
+        // The agent runs hooks from its own working directory: every path must be absolute.
+        let abs = |d: &Path| {
+            std::path::absolute(d)
+                .map(|a| sh_quote(&a.display().to_string()))
+                .ok()
+        };
         Some(format!(
             "{} hooks dispatch --config-dir {} --data-dir {} --cache-dir {} --profile {} --event",
             sh_quote(&exe.display().to_string()),
-            sh_quote(&p.config_dir().display().to_string()),
-            sh_quote(&p.data_dir().display().to_string()),
-            sh_quote(&p.cache_dir().display().to_string()),
+            abs(p.config_dir())?,
+            abs(p.data_dir())?,
+            abs(p.cache_dir())?,
             sh_quote(alias),
         ))
     }
