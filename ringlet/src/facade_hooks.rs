@@ -592,7 +592,156 @@ fn hook_program() -> Option<PathBuf> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::credentials::{MemoryCredentialStore, Secret};
+    use crate::ringlet::NewProfile;
+    use crate::usage::{CostSource, NANOS_PER_USD, TokenCounts, UsageEvent};
+
+    fn ringlet(dir: &Path) -> Ringlet {
+        let r = Ringlet::builder()
+            .home(dir)
+            .credential_store(Arc::new(MemoryCredentialStore::new()))
+            .build()
+            .expect("opens");
+        r.create_profile(
+            &NewProfile::new("codex", "work", "openai").model("gpt-test"),
+            Some(&Secret::new("sk-unit")),
+        )
+        .expect("profile");
+        r
+    }
+
+    #[test]
+    fn the_facade_gates_and_reports_denied_calls_to_tool_use_hooks() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let r = ringlet(dir.path());
+        let audit = dir.path().join("audit.jsonl");
+        r.add_hook(&NewHook {
+            profile: Some("work".into()),
+            event: "tool-use".into(),
+            shell: Some(format!("{{ cat; echo; }} >> '{}'", audit.display())),
+            ..NewHook::default()
+        })
+        .expect("audit hook");
+        let gate = r
+            .add_hook(&NewHook {
+                profile: None,
+                event: "pre-tool-use".into(),
+                rhai_script: Some(
+                    r#"fn on_pre_tool_use(ctx) { if ctx.tool_input.contains("rm -rf") { deny("no") } else { allow() } }"#.into(),
+                ),
+                matcher: Some("Bash".into()),
+                ..NewHook::default()
+            })
+            .expect("gate");
+        let ok = r.dispatch_hook(
+            "work",
+            "pre-tool-use",
+            r#"{"tool_name":"Bash","tool_input":{"command":"ls"}}"#,
+        );
+        assert_eq!((ok.exit_code(), ok.stderr()), (0, None));
+        let no = r.dispatch_hook(
+            "work",
+            "pre-tool-use",
+            r#"{"tool_name":"Bash","tool_input":{"command":"rm -rf /"}}"#,
+        );
+        assert_eq!(no.exit_code(), crate::hooks::DENY_EXIT_CODE);
+        assert_eq!(
+            no.stderr(),
+            Some(format!("denied by ringlet hook {}: no", gate.rule.id))
+        );
+        assert_eq!(no.fired.len(), 1, "the denied call went to the audit hook");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let line = loop {
+            let text = std::fs::read_to_string(&audit).unwrap_or_default();
+            if text.ends_with('\n') || std::time::Instant::now() > deadline {
+                break text;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let v: serde_json::Value = serde_json::from_str(line.trim()).expect("one JSON line");
+        assert_eq!(
+            (v["tool"].as_str(), v["tool_error"].as_bool()),
+            (Some("Bash"), Some(true))
+        );
+    }
+
+    #[test]
+    fn cost_hooks_fire_once_through_the_facade() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let r = ringlet(dir.path());
+        r.add_hook(&NewHook {
+            profile: Some("work".into()),
+            event: "cost-threshold".into(),
+            shell: Some("true".into()),
+            period: Some("day".into()),
+            threshold: Some(1.0),
+            ..NewHook::default()
+        })
+        .expect("hook");
+        let store = SqliteUsageStore::open_in_memory().expect("store");
+        let now = Utc::now();
+        let check = || r.check_cost_hooks(&store, now).expect("checks");
+        assert!(check().is_empty());
+        store
+            .record(&[UsageEvent {
+                time: now,
+                profile: "work".into(),
+                agent: "codex".into(),
+                provider: "openai".into(),
+                model: "gpt-test".into(),
+                tokens: TokenCounts::default(),
+                cost_nanos: Some(2 * NANOS_PER_USD),
+                cost_source: CostSource::Computed,
+                session_id: None,
+                origin: "test".into(),
+                dedup_key: "k".into(),
+                rank: 0,
+            }])
+            .expect("records");
+        let fired = check();
+        assert_eq!(fired.len(), 1);
+        assert!(fired[0].ok, "{fired:?}");
+        assert!(check().is_empty(), "once");
+        assert!(
+            dir.path()
+                .join("data")
+                .join(crate::hooks::STATE_FILE)
+                .is_file()
+        );
+    }
+
+    #[test]
+    fn add_hook_needs_exactly_one_action_and_a_known_profile() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let r = ringlet(dir.path());
+        let two = NewHook {
+            profile: Some("work".into()),
+            event: "stop".into(),
+            shell: Some("true".into()),
+            webhook: Some("http://x".into()),
+            ..NewHook::default()
+        };
+        assert!(
+            r.add_hook(&two)
+                .expect_err("two")
+                .to_string()
+                .contains("exactly one action")
+        );
+        let ghost = NewHook {
+            profile: Some("ghost".into()),
+            event: "stop".into(),
+            shell: Some("true".into()),
+            ..NewHook::default()
+        };
+        assert_eq!(
+            r.add_hook(&ghost).expect_err("ghost").code(),
+            "profile_not_found"
+        );
+        assert!(r.hooks().expect("list").is_empty());
+    }
 
     #[test]
     fn shell_quoting_survives_quotes_and_spaces() {
