@@ -93,6 +93,15 @@ fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// The `pre-tool-use` callback: exit 0 allows, and everything else becomes exit 2 (deny) —
+/// also when ringlet cannot run at all (moved, deleted, crashed), since agents treat any exit
+/// code but 2 as "go ahead".
+pub(crate) fn gate_command(hook_command: &str) -> String {
+    format!(
+        "{{ {hook_command} pre-tool-use; }} || {{ s=$?; [ \"$s\" -eq 2 ] || echo \"ringlet hooks dispatch could not run (exit $s); denying the tool call\" >&2; exit 2; }}"
+    )
+}
+
 impl Ringlet {
     fn hook_store(&self) -> HookStore {
         HookStore::new(
@@ -741,6 +750,26 @@ mod tests {
             "profile_not_found"
         );
         assert!(r.hooks().expect("list").is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_gate_command_denies_when_ringlet_cannot_run() {
+        let run = |prefix: &str| {
+            std::process::Command::new("sh")
+                .arg("-c")
+                .arg(gate_command(prefix))
+                .output()
+                .expect("sh runs")
+        };
+        let gone = run("'/nonexistent/ringlet' hooks dispatch --event");
+        assert_eq!(gone.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&gone.stderr).contains("could not run"));
+        let denied = run("f() { echo reason >&2; return 2; }; f");
+        assert_eq!(denied.status.code(), Some(2));
+        assert_eq!(String::from_utf8_lossy(&denied.stderr), "reason\n");
+        assert_eq!(run("true").status.code(), Some(0));
+        assert_eq!(run("f() { return 1; }; f").status.code(), Some(2));
     }
 
     #[test]

@@ -663,6 +663,10 @@ impl Ringlet {
             home: home.display().to_string(),
             working_dir: cwd.display().to_string(),
             hook_command: self.hook_command(&profile.alias).unwrap_or_default(),
+            hook_gate_command: self
+                .hook_command(&profile.alias)
+                .map(|c| facade_hooks::gate_command(&c))
+                .unwrap_or_default(),
         };
         let script = self.script_for(agent.as_ref())?.run(&ctx)?;
         let conflicting = self.registry().conflicting_env();

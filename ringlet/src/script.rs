@@ -51,6 +51,10 @@ pub struct ScriptContext {
     /// the event name (`<hook_command> pre-tool-use`); it reads the agent's hook JSON on stdin
     /// and exits 2 with the reason on stderr to deny. "" when hooks cannot be wired.
     pub hook_command: String,
+    /// The complete command for `pre-tool-use`: `hook_command pre-tool-use`, wrapped so that it
+    /// also exits 2 (deny) when ringlet itself cannot run — agents treat other exit codes as
+    /// "go ahead". "" when hooks cannot be wired.
+    pub hook_gate_command: String,
 }
 
 /// What a config script returns.
@@ -199,6 +203,7 @@ mod tests {
             home: "/h".into(),
             working_dir: "/w".into(),
             hook_command: String::new(),
+            hook_gate_command: String::new(),
         }
     }
 

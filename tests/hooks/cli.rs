@@ -560,10 +560,16 @@ fn claude_profiles_get_settings_that_call_back_into_this_ringlet() {
         let cmd = hooks[claude_event][0]["hooks"][0]["command"]
             .as_str()
             .expect("command");
-        assert!(cmd.ends_with(&format!("--event {ours}")), "{cmd}");
+        // The gate is wrapped so that it denies even when ringlet cannot run.
+        let (start, end) = if ours == "pre-tool-use" {
+            ("{ '", format!("--event {ours}; }}"))
+        } else {
+            ("'", format!("--event {ours}"))
+        };
+        assert!(cmd.contains(&end), "{cmd}");
         assert!(
             cmd.starts_with(&format!(
-                "'{}' hooks dispatch",
+                "{start}{}' hooks dispatch",
                 ringlet_tests::harness::ringlet_bin().display()
             )),
             "{cmd}"
@@ -594,7 +600,24 @@ fn claude_profiles_get_settings_that_call_back_into_this_ringlet() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains(&guard));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&guard) && !stderr.contains("could not run"),
+        "{stderr}"
+    );
+
+    // With the ringlet binary gone, the gate still denies.
+    let gone = cmd.replace(
+        &ringlet_tests::harness::ringlet_bin().display().to_string(),
+        "/nonexistent/ringlet",
+    );
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("printf '%s' '{BASH_LS}' | {gone}"))
+        .output()
+        .expect("sh runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("could not run"));
 }
 
 #[test]
