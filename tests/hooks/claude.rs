@@ -32,12 +32,12 @@ fn claude_bin_dir() -> Option<PathBuf> {
 }
 
 fn claude_sandbox(api: &FakeApi, bin: &std::path::Path) -> Sandbox {
-    agent_sandbox("claude", api, bin)
+    agent_sandbox("claude", "anthropic", api, bin)
 }
 
-/// A sandbox with an `agent` profile `work` pointed at `api` (Anthropic wire format), starting
-/// in `<root>/project`, with `bin` first on PATH.
-pub fn agent_sandbox(agent: &str, api: &FakeApi, bin: &std::path::Path) -> Sandbox {
+/// A sandbox with an `agent` profile `work` on `provider`'s wire format pointed at `api`,
+/// starting in `<root>/project`, with `bin` first on PATH.
+pub fn agent_sandbox(agent: &str, provider: &str, api: &FakeApi, bin: &std::path::Path) -> Sandbox {
     let mut sb = Sandbox::new();
     let path = std::env::join_paths(std::iter::once(bin.to_path_buf()).chain(
         std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
@@ -52,7 +52,7 @@ pub fn agent_sandbox(agent: &str, api: &FakeApi, bin: &std::path::Path) -> Sandb
         agent,
         "work",
         "--provider",
-        "anthropic",
+        provider,
         "--custom-endpoint",
         &api.base_url(),
         "--model",

@@ -21,7 +21,7 @@ fn a_pre_tool_use_hook_stops_rm_rf_inside_droid() {
         ..FakeApiConfig::default()
     })
     .expect("fake API");
-    let sb = agent_sandbox("droid", &api, &bin);
+    let sb = agent_sandbox("droid", "anthropic", &api, &bin);
     let victim = sb.root().join("victim");
     std::fs::create_dir_all(&victim).expect("victim");
     let audit = sb.root().join("audit.jsonl");

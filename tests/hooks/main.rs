@@ -5,6 +5,7 @@
 mod claude;
 mod cli;
 mod droid;
+mod gemini;
 mod receiver;
 mod scheduled;
 

@@ -130,7 +130,13 @@ impl HookContext {
         if let Some(v) = field(&["tool_response", "tool_result", "error"]) {
             self.tool_result = Some(text(v));
         }
-        if input.get("error").is_some_and(|v| !v.is_null()) {
+        // Claude Code's PostToolUseFailure carries `error`; Gemini CLI's AfterTool puts it in
+        // `tool_response.error`.
+        let response_error = input
+            .get("tool_response")
+            .and_then(|r| r.get("error"))
+            .is_some_and(|e| !e.is_null() && e != &Value::Bool(false));
+        if response_error || input.get("error").is_some_and(|v| !v.is_null()) {
             self.tool_error = Some(true);
         } else if let Some(b) = input.get("tool_error").and_then(Value::as_bool) {
             self.tool_error = Some(b);
@@ -237,6 +243,35 @@ mod tests {
         assert_eq!(env["RINGLET_TOOL_INPUT"], r#"{"command":"rm -rf /tmp/x"}"#);
         assert!(!env.contains_key("RINGLET_TOOL_RESULT"));
         assert_eq!(ctx.payload()["tool"], "Bash");
+    }
+
+    #[test]
+    fn tool_errors_are_recognised_in_claude_and_gemini_shapes() {
+        let error = |v: Value| {
+            let mut ctx = HookContext::new(HookEvent::ToolUse, "w", "a", "p");
+            ctx.absorb_agent_json(&v);
+            ctx.tool_error
+        };
+        assert_eq!(
+            error(json!({"tool_name":"Bash","error":"Exit code 2"})),
+            Some(true)
+        );
+        assert_eq!(
+            error(
+                json!({"tool_name":"run_shell_command","tool_response":{"llmContent":"x","error":{"message":"boom"}}})
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            error(
+                json!({"tool_name":"run_shell_command","tool_response":{"llmContent":"x","error":null}})
+            ),
+            None
+        );
+        assert_eq!(
+            error(json!({"tool_name":"Bash","tool_response":{"stdout":"ok"}})),
+            None
+        );
     }
 
     #[test]
