@@ -6,6 +6,7 @@ mod claude;
 mod cli;
 mod droid;
 mod gemini;
+mod opencode;
 mod receiver;
 mod scheduled;
 
