@@ -414,6 +414,18 @@ impl Ringlet {
         ))
     }
 
+    /// `(hook_command, hook_gate_command)` for a config script; both "" when no ringlet
+    /// executable can be found.
+    pub(crate) fn hook_commands(&self, alias: &str) -> (String, String) {
+        match self.hook_command(alias) {
+            Some(c) => {
+                let gate = gate_command(&c);
+                (c, gate)
+            }
+            None => (String::new(), String::new()),
+        }
+    }
+
     fn warn_hooks(&self, what: &str, e: &Error) {
         self.inner
             .warnings

@@ -641,6 +641,7 @@ impl Ringlet {
         };
         let base_url = self.base_url(&profile, provider.as_ref())?;
         let manifest = agent.manifest();
+        let (hook_command, hook_gate_command) = self.hook_commands(&profile.alias);
         let ctx = ScriptContext {
             alias: profile.alias.clone(),
             agent: manifest.id.clone(),
@@ -662,11 +663,8 @@ impl Ringlet {
             key_placeholder: KEY_PLACEHOLDER.into(),
             home: home.display().to_string(),
             working_dir: cwd.display().to_string(),
-            hook_command: self.hook_command(&profile.alias).unwrap_or_default(),
-            hook_gate_command: self
-                .hook_command(&profile.alias)
-                .map(|c| facade_hooks::gate_command(&c))
-                .unwrap_or_default(),
+            hook_command,
+            hook_gate_command,
         };
         let script = self.script_for(agent.as_ref())?.run(&ctx)?;
         let conflicting = self.registry().conflicting_env();
