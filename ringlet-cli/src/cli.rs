@@ -41,6 +41,9 @@ pub enum Command {
     Pricing(crate::commands::usage::PricingCmd),
     /// Runs per profile: count, session time, peak memory and CPU time.
     Stats(crate::commands::usage::StatsArgs),
+    /// Audit, gate and alert on agent events: shell, Rhai or webhook hooks.
+    #[command(subcommand)]
+    Hooks(crate::commands::hooks::HooksCmd),
     /// Print a shell completion script.
     Completions {
         /// The shell.

@@ -240,6 +240,32 @@ pub enum Error {
         message: String,
     },
 
+    /// A hook rule is invalid, or a hook failed to run.
+    #[error("hook {hook}: {message}")]
+    Hook {
+        /// The hook id.
+        hook: String,
+        /// What is wrong and what to do about it.
+        message: String,
+    },
+
+    /// No hook with this id exists.
+    #[error("no hook with id '{id}'; see `ringlet hooks list`")]
+    HookNotFound {
+        /// The id that was asked for.
+        id: String,
+    },
+
+    /// The state that makes `cost-threshold` and `daily-rollup` fire once could not be read or
+    /// written.
+    #[error("hook state {path}: {message}", path = path.display())]
+    HookState {
+        /// The database file.
+        path: PathBuf,
+        /// What went wrong and what to do about it.
+        message: String,
+    },
+
     /// No usable home/config directory could be determined.
     #[error("cannot determine where ringlet keeps its files: {0}; set RINGLET_HOME to a directory")]
     NoHome(String),
@@ -280,6 +306,9 @@ impl Error {
             Error::Spawn { .. } => "spawn",
             Error::UsageStore { .. } => "usage_store",
             Error::Download { .. } => "download",
+            Error::Hook { .. } => "hook",
+            Error::HookNotFound { .. } => "hook_not_found",
+            Error::HookState { .. } => "hook_state",
             Error::NoHome(_) => "no_home",
         }
     }

@@ -291,6 +291,23 @@ impl Ringlet {
         Ok(store)
     }
 
+    /// The ledger if there is one already (the builder's, or an existing `usage.db`), without
+    /// creating a file: for readers that have nothing to do on a fresh install.
+    pub(crate) fn existing_usage_store(&self) -> Result<Option<Arc<dyn UsageStore>>> {
+        let opened = self
+            .inner
+            .usage
+            .store
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some();
+        if opened || self.usage_db_path().is_file() {
+            self.usage_store().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     /// Where the ledger lives (when it is the default SQLite file).
     pub fn usage_db_path(&self) -> PathBuf {
         SqliteUsageStore::default_path(self.paths())

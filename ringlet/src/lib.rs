@@ -34,6 +34,7 @@ mod config;
 mod credentials;
 mod error;
 mod fsio;
+mod hooks;
 mod launch;
 mod manifest;
 mod paths;
@@ -55,6 +56,12 @@ pub use credentials::{
     SystemCredentialStore, migrate_credentials,
 };
 pub use error::{Error, Result};
+pub use hooks::{
+    DEFAULT_TIMEOUT_MS, DENY_EXIT_CODE, Decision, DispatchOutcome, FireReport, FiredLedger, Firing,
+    HOOKS_DIR, HookAction, HookContext, HookEntry, HookEvent, HookRule, HookScope, HookStore,
+    MAX_TIMEOUT_MS, Period, ProfileRef, ROLLUP_AFTER, STATE_FILE, Threshold, check_cost_thresholds,
+    check_daily_rollup,
+};
 pub use launch::{
     EnvEntry, FileFormat, LaunchPlan, Launcher, MergeMode, PlannedFile, ProcessLauncher,
     RunOptions, RunOutcome, SecretEnv,
@@ -71,7 +78,10 @@ pub use ringlet::facade_usage::{
     PricingReport, PricingStatus, ProfileSync, StatsReport, StatsRow, SyncReport, UsageLine,
     UsageQuery, UsageReport,
 };
-pub use ringlet::{AgentInfo, InitReport, NewProfile, ProviderInfo, Ringlet, RingletBuilder};
+pub use ringlet::{
+    AgentInfo, HookImportReport, HookTestReport, InitReport, NewHook, NewProfile, ProviderInfo,
+    RUN_STARTED_ENV, Ringlet, RingletBuilder,
+};
 pub use script::{KEY_PLACEHOLDER, ScriptContext, ScriptOutput};
 pub use usage::{
     Attribution, ClaudeImporter, CodexImporter, CostSource, DroidImporter, FileFailure,

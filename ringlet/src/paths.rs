@@ -47,6 +47,20 @@ impl Paths {
         }
     }
 
+    /// Explicit roots (how `ringlet hooks dispatch`, run by an agent whose HOME is the profile's,
+    /// is told where ringlet's files are).
+    pub fn from_dirs(
+        config: impl Into<PathBuf>,
+        data: impl Into<PathBuf>,
+        cache: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            config: config.into(),
+            data: data.into(),
+            cache: cache.into(),
+        }
+    }
+
     /// All three roots under one directory: `<root>/config`, `<root>/data`, `<root>/cache`.
     pub fn under(root: impl AsRef<Path>) -> Self {
         let root = root.as_ref();

@@ -29,8 +29,11 @@ use crate::wire::WireShape;
 
 // The usage methods of the facade live in their own file (a child module, so they can reach
 // `Inner`).
+#[path = "facade_hooks.rs"]
+mod facade_hooks;
 #[path = "facade_usage.rs"]
 pub(crate) mod facade_usage;
+pub use facade_hooks::{HookImportReport, HookTestReport, NewHook, RUN_STARTED_ENV};
 
 /// ringlet as a library: agents, providers, profiles, credentials and launching, assembled from
 /// [`Paths`]. Cheap to clone; safe to share between threads.
@@ -651,6 +654,7 @@ impl Ringlet {
         };
         let base_url = self.base_url(&profile, provider.as_ref())?;
         let manifest = agent.manifest();
+        let (hook_command, hook_gate_command) = self.hook_commands(&profile.alias);
         let ctx = ScriptContext {
             alias: profile.alias.clone(),
             agent: manifest.id.clone(),
@@ -672,6 +676,8 @@ impl Ringlet {
             key_placeholder: KEY_PLACEHOLDER.into(),
             home: home.display().to_string(),
             working_dir: cwd.display().to_string(),
+            hook_command,
+            hook_gate_command,
         };
         let script = self.script_for(agent.as_ref())?.run(&ctx)?;
         let conflicting = self.registry().conflicting_env();
@@ -688,21 +694,28 @@ impl Ringlet {
     }
 
     /// Runs a profile's agent and waits for it: resolves the binary and the key, writes the
-    /// config files, starts the agent with its HOME and provider env, and counts the run. The
-    /// run is recorded in the usage ledger (duration, exit code, peak memory, CPU time) and the
-    /// usage the agent logged is read afterwards; problems there become warnings and never
-    /// change the outcome.
+    /// config files, starts the agent with its HOME and provider env, and counts the run.
+    /// `start` and `stop` hooks fire around the agent. The run is recorded in the usage ledger
+    /// (duration, exit code, peak memory, CPU time) and the usage the agent logged is read
+    /// afterwards; problems there become warnings and never change the outcome. The scheduled
+    /// hook checks (cost thresholds the new usage crossed, the daily rollup) run last.
     pub fn run(&self, alias: &str, args: &[String], options: RunOptions) -> Result<RunOutcome> {
         let mut plan = self.plan_run(alias, args)?;
         let profile = self.profile(alias)?;
         let agent = self.registry().agent(&profile.agent)?;
         plan.program = agent.locate(profile.binary.as_deref(), std::env::var_os("PATH"))?;
         let key = self.key_for(&plan)?;
+        let started = self.fire_start(&mut plan);
         let session = self.usage_run_started(&profile);
         let outcome = self.inner.launcher.run(&plan, key.as_ref(), options);
+        if let Ok(outcome) = &outcome {
+            self.fire_stop(&plan, outcome, started);
+        }
         self.usage_run_finished(&profile, session, outcome.as_ref().ok());
         let outcome = outcome?;
         self.inner.profiles.record_run(alias, outcome.started_at)?;
+        // After the run's usage is in the ledger: cost thresholds it crossed fire now.
+        self.run_scheduled_hooks();
         Ok(outcome)
     }
 

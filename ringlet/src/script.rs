@@ -47,6 +47,14 @@ pub struct ScriptContext {
     pub home: String,
     /// The directory the agent starts in (absolute).
     pub working_dir: String,
+    /// The shell command that calls back into ringlet for a hook event, to be completed with
+    /// the event name (`<hook_command> pre-tool-use`); it reads the agent's hook JSON on stdin
+    /// and exits 2 with the reason on stderr to deny. "" when hooks cannot be wired.
+    pub hook_command: String,
+    /// The complete command for `pre-tool-use`: `hook_command pre-tool-use`, wrapped so that it
+    /// also exits 2 (deny) when ringlet itself cannot run — agents treat other exit codes as
+    /// "go ahead". "" when hooks cannot be wired.
+    pub hook_gate_command: String,
 }
 
 /// What a config script returns.
@@ -69,6 +77,10 @@ pub struct ScriptOutput {
     /// `ANTHROPIC_AUTH_TOKEN` for gateways that want a bearer token).
     #[serde(default)]
     pub key_env: Option<String>,
+    /// Hook events the agent reports itself through `hook_command` (so the launcher does not
+    /// fire them too), for example `["stop"]` for Claude Code.
+    #[serde(default)]
+    pub native_events: Vec<String>,
 }
 
 /// One file a script wants written.
@@ -190,6 +202,8 @@ mod tests {
             key_placeholder: KEY_PLACEHOLDER.into(),
             home: "/h".into(),
             working_dir: "/w".into(),
+            hook_command: String::new(),
+            hook_gate_command: String::new(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! One module per command group; each turns arguments into facade calls and renders results.
 
 mod agents;
+pub mod hooks;
 mod init;
 mod keychain;
 mod profiles;
@@ -35,6 +36,7 @@ impl Cli {
             | Command::Import(_)
             | Command::Pricing(_)
             | Command::Stats(_)) => usage::wants_json(cmd),
+            Command::Hooks(cmd) => cmd.wants_json(),
             _ => false,
         }
     }
@@ -59,6 +61,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    // An agent is waiting on this one: it must answer even when ringlet cannot open.
+    if let Command::Hooks(hooks::HooksCmd::Dispatch(args)) = &cli.command {
+        return Ok(hooks::dispatch(args, cli.home.clone()));
+    }
     let json = cli.wants_json();
     let ringlet = open(cli.home)?;
     let result = match cli.command {
@@ -71,8 +77,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         @ (Command::Usage(_) | Command::Import(_) | Command::Pricing(_) | Command::Stats(_)) => {
             usage::run(&ringlet, cmd)
         }
+        Command::Hooks(cmd) => hooks::run(&ringlet, cmd),
         Command::Completions { .. } => Ok(ExitCode::SUCCESS),
     };
+    hooks::scheduled(&ringlet);
     // Before the error line, if any, so the error is the last thing said.
     crate::output::warnings(&ringlet, json);
     result

@@ -48,6 +48,9 @@ pub struct LaunchPlan {
     pub dirs: Vec<PathBuf>,
     /// Files written into the HOME before the agent starts.
     pub files: Vec<PlannedFile>,
+    /// Hook events the agent reports itself (see `ScriptOutput::native_events`).
+    #[serde(default)]
+    pub native_events: Vec<String>,
 }
 
 /// The variable that carries the key and the credential it comes from.
@@ -252,6 +255,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<LaunchPlan> {
         env_remove: remove.into_iter().collect(),
         dirs,
         files,
+        native_events: script.native_events,
     })
 }
 

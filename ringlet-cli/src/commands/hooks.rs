@@ -1,0 +1,310 @@
+//! `ringlet hooks …`: add, list, remove, test, export and import hook rules, and `dispatch`,
+//! the callback agents' own hooks run.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use ringlet::{DispatchOutcome, HookEvent, MemoryCredentialStore, NewHook, Paths, Ringlet};
+
+use crate::cli::JsonFlag;
+use crate::output::{self, or_dash};
+
+#[derive(Debug, Subcommand)]
+pub enum HooksCmd {
+    /// Add a hook: a shell command, Rhai gate or webhook on a lifecycle event.
+    Add(Box<AddArgs>),
+    /// List hooks (webhook URLs shown without their path).
+    List(JsonFlag),
+    /// Remove a hook by id.
+    Remove {
+        /// The hook id (see `ringlet hooks list`).
+        id: String,
+    },
+    /// Run one hook against a sample event and show what it decided or did.
+    Test {
+        /// The hook id.
+        id: String,
+        /// JSON event: Claude Code's hook shape (tool_name, tool_input, …) or ringlet's field
+        /// names; `-` reads stdin.
+        #[arg(long, value_name = "FILE")]
+        payload: Option<PathBuf>,
+        /// The profile to report for a global hook (default `test`).
+        #[arg(long)]
+        profile: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Print every hook as one TOML document.
+    Export,
+    /// Add the hooks of an exported TOML document (`-` reads stdin).
+    Import {
+        /// The file.
+        file: PathBuf,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Internal: called by an agent's own hooks with its event JSON on stdin; exits 2 with the
+    /// reason on stderr when a pre-tool-use hook denies.
+    #[command(hide = true)]
+    Dispatch(DispatchArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["alias", "all_profiles"])))]
+#[command(group(clap::ArgGroup::new("action").required(true).args(["shell", "rhai", "webhook"])))]
+pub struct AddArgs {
+    /// The profile the hook belongs to.
+    pub alias: Option<String>,
+    /// A global hook, for every profile.
+    #[arg(long)]
+    pub all_profiles: bool,
+    /// The event: pre-tool-use, tool-use, stop, start, notify, cost-threshold, daily-rollup.
+    #[arg(long, value_name = "EVENT")]
+    pub on: String,
+    /// Run this shell command (RINGLET_* variables set, the event JSON on stdin). On
+    /// pre-tool-use, exit 0 allows and anything else denies.
+    #[arg(long, value_name = "CMD")]
+    pub shell: Option<String>,
+    /// A Rhai script with `fn on_pre_tool_use(ctx)` returning allow() or deny(msg).
+    #[arg(long, value_name = "FILE")]
+    pub rhai: Option<PathBuf>,
+    /// POST to this URL.
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<String>,
+    /// The webhook body: JSON with $RINGLET_* variables inside strings.
+    #[arg(long, value_name = "JSON", requires = "webhook")]
+    pub webhook_template: Option<String>,
+    /// Tools the hook applies to (pre-tool-use, tool-use): `Bash`, `Write|Edit`, `mcp__*`.
+    #[arg(long, value_name = "PATTERN")]
+    pub matcher: Option<String>,
+    /// How long the hook may take, ms (default 2000); a pre-tool-use hook that takes longer
+    /// denies.
+    #[arg(long, value_name = "MS")]
+    pub timeout: Option<u64>,
+    /// cost-threshold: the UTC period the spend is counted over.
+    #[arg(long, value_parser = ["day", "month"])]
+    pub period: Option<String>,
+    /// cost-threshold: fire when the spend reaches this many USD.
+    #[arg(long, value_name = "USD")]
+    pub threshold: Option<f64>,
+    /// cost-threshold: the budget the threshold is part of (`--threshold 160 --of 200`).
+    #[arg(long, value_name = "USD")]
+    pub of: Option<f64>,
+    /// Print the added hook as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DispatchArgs {
+    /// The profile alias.
+    #[arg(long)]
+    pub profile: String,
+    /// The ringlet event.
+    #[arg(long)]
+    pub event: String,
+    /// ringlet's config dir (the agent's HOME is the profile's, so it is passed explicitly).
+    #[arg(long, requires_all = ["data_dir", "cache_dir"])]
+    pub config_dir: Option<PathBuf>,
+    /// ringlet's data dir.
+    #[arg(long, requires_all = ["config_dir", "cache_dir"])]
+    pub data_dir: Option<PathBuf>,
+    /// ringlet's cache dir.
+    #[arg(long, requires_all = ["config_dir", "data_dir"])]
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl HooksCmd {
+    /// Whether the command asked for JSON.
+    pub fn wants_json(&self) -> bool {
+        match self {
+            HooksCmd::Add(a) => a.json,
+            HooksCmd::List(j)
+            | HooksCmd::Test { json: j, .. }
+            | HooksCmd::Import { json: j, .. } => j.json,
+            _ => false,
+        }
+    }
+}
+
+fn read_input(path: &PathBuf) -> anyhow::Result<String> {
+    if path.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading stdin")?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    }
+}
+
+pub fn run(ringlet: &Ringlet, cmd: HooksCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        HooksCmd::Add(a) => {
+            let req = NewHook {
+                profile: a.alias,
+                event: a.on,
+                shell: a.shell,
+                rhai_file: a.rhai,
+                rhai_script: None,
+                webhook: a.webhook,
+                webhook_template: a.webhook_template,
+                matcher: a.matcher,
+                timeout_ms: a.timeout,
+                period: a.period,
+                threshold: a.threshold,
+                of: a.of,
+            };
+            let entry = ringlet.add_hook(&req)?;
+            if a.json {
+                output::json(&entry)?;
+            } else {
+                println!("{}", entry.rule.id);
+                eprintln!(
+                    "Added hook {} on {} for {}.",
+                    entry.rule.id,
+                    entry.rule.event,
+                    entry.profile.as_deref().unwrap_or("every profile")
+                );
+            }
+        }
+        HooksCmd::List(j) => {
+            let hooks = ringlet.hooks()?;
+            if j.json {
+                output::json(&hooks)?;
+            } else if hooks.is_empty() {
+                eprintln!(
+                    "No hooks yet. Add one with `ringlet hooks add <alias> --on tool-use --shell CMD`."
+                );
+            } else {
+                let mut t =
+                    output::table(&["ID", "PROFILE", "EVENT", "MATCHER", "TIMEOUT", "ACTION"]);
+                for e in &hooks {
+                    let event = match &e.rule.threshold {
+                        Some(th) => format!(
+                            "{} ({} ${}{})",
+                            e.rule.event,
+                            th.period.as_str(),
+                            th.usd,
+                            th.of_usd.map(|o| format!(" of ${o}")).unwrap_or_default()
+                        ),
+                        None => e.rule.event.to_string(),
+                    };
+                    t.add_row([
+                        e.rule.id.clone(),
+                        e.scope().to_string(),
+                        event,
+                        or_dash(e.rule.matcher.as_deref()),
+                        format!("{} ms", e.rule.timeout().as_millis()),
+                        e.rule.action.summary(),
+                    ]);
+                }
+                output::print_table(&t);
+            }
+        }
+        HooksCmd::Remove { id } => {
+            let entry = ringlet.remove_hook(&id)?;
+            eprintln!("Removed hook {} ({}).", entry.rule.id, entry.rule.event);
+        }
+        HooksCmd::Test {
+            id,
+            payload,
+            profile,
+            json,
+        } => {
+            let payload = match &payload {
+                Some(path) => {
+                    let text = read_input(path)?;
+                    serde_json::from_str(&text)
+                        .with_context(|| format!("{} is not JSON", path.display()))?
+                }
+                None => serde_json::Value::Null,
+            };
+            let report = ringlet.test_hook(&id, &payload, profile.as_deref())?;
+            if json.json {
+                output::json(&report)?;
+            } else if !report.applies {
+                println!(
+                    "not applicable: the matcher '{}' does not match tool '{}'",
+                    report.hook.rule.matcher.as_deref().unwrap_or("*"),
+                    report.context.tool.as_deref().unwrap_or("")
+                );
+            } else if let Some(d) = &report.decision {
+                match d.message() {
+                    None => println!("allow"),
+                    Some(m) => println!("deny: {m}"),
+                }
+            } else if let Some(f) = &report.fired {
+                println!("{}: {}", if f.ok { "ok" } else { "failed" }, f.detail);
+            }
+            let failed = report.fired.as_ref().is_some_and(|f| !f.ok);
+            return Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            });
+        }
+        HooksCmd::Export => print!("{}", ringlet.export_hooks()?),
+        HooksCmd::Import { file, json } => {
+            let report = ringlet.import_hooks(&read_input(&file)?)?;
+            if json.json {
+                output::json(&report)?;
+            } else {
+                eprintln!(
+                    "Imported {} hook(s); {} already present.",
+                    report.added.len(),
+                    report.unchanged.len()
+                );
+            }
+        }
+        HooksCmd::Dispatch(_) => {
+            anyhow::bail!("`hooks dispatch` is run by agents; it is handled before this point")
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `hooks dispatch`: never fails in a way an agent would read as "go ahead". Whatever goes
+/// wrong (ringlet's files unreadable, bad input) denies a pre-tool-use call (exit 2, reason on
+/// stderr); other events exit 0.
+pub fn dispatch(args: &DispatchArgs, home: Option<PathBuf>) -> ExitCode {
+    let mut input = String::new();
+    let outcome = match std::io::stdin().read_to_string(&mut input) {
+        Err(e) => failed(&args.event, &format!("reading the hook input: {e}")),
+        Ok(_) => match open(args, home) {
+            Ok(ringlet) => ringlet.dispatch_hook(&args.profile, &args.event, &input),
+            Err(e) => failed(&args.event, &format!("{e:#}")),
+        },
+    };
+    if let Some(message) = outcome.stderr() {
+        eprintln!("{message}");
+    }
+    ExitCode::from(u8::try_from(outcome.exit_code()).unwrap_or(1))
+}
+
+fn failed(event: &str, why: &str) -> DispatchOutcome {
+    // An unknown event name is treated as gating: fail closed.
+    let event = HookEvent::parse(event).unwrap_or(HookEvent::PreToolUse);
+    DispatchOutcome::failed(event, why)
+}
+
+fn open(args: &DispatchArgs, home: Option<PathBuf>) -> anyhow::Result<Ringlet> {
+    // Dispatch never touches keys: an unreachable keychain must not deny every tool call.
+    let builder =
+        Ringlet::builder().credential_store(std::sync::Arc::new(MemoryCredentialStore::new()));
+    let builder = match (&args.config_dir, &args.data_dir, &args.cache_dir, home) {
+        (Some(c), Some(d), Some(k), _) => builder.paths(Paths::from_dirs(c, d, k)),
+        (_, _, _, Some(home)) => builder.home(std::path::absolute(home)?),
+        _ => builder,
+    };
+    Ok(builder.build()?)
+}
+
+/// The scheduled checks every invocation makes (`cost-threshold`, `daily-rollup`).
+pub fn scheduled(ringlet: &Ringlet) {
+    ringlet.run_scheduled_hooks();
+}

@@ -1,0 +1,666 @@
+//! `ringlet hooks …` through the binary: managing rules, dispatch as an agent calls it,
+//! webhooks, the Rhai sandbox, and the launcher's `start`/`stop`.
+
+use std::time::{Duration, Instant};
+
+use ringlet_tests::harness::fake_agent_bin;
+use serde_json::{Value, json};
+
+use crate::receiver::Receiver;
+use crate::{KEY, add_hook, dispatch, sandbox_with_fake_profile, wait_lines};
+
+const BASH_RM: &str = r#"{"session_id":"s1","cwd":"/tmp","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"rm -rf /tmp/important"},"tool_use_id":"t1"}"#;
+const BASH_LS: &str = r#"{"session_id":"s1","cwd":"/tmp","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls"},"tool_use_id":"t2"}"#;
+const GUARD: &str = r#"case "$RINGLET_TOOL_INPUT" in *"rm -rf"*) echo "rm -rf is blocked on $RINGLET_PROFILE" >&2; exit 1 ;; *) exit 0 ;; esac"#;
+
+#[test]
+fn add_list_test_remove_export_and_import() {
+    let sb = sandbox_with_fake_profile();
+    let guard = add_hook(
+        &sb,
+        &[
+            "work",
+            "--on",
+            "pre-tool-use",
+            "--matcher",
+            "Bash",
+            "--shell",
+            GUARD,
+        ],
+    );
+    let rollup = add_hook(
+        &sb,
+        &[
+            "--all-profiles",
+            "--on",
+            "daily-rollup",
+            "--webhook",
+            "https://hooks.example.test/services/T0/B0/very-secret",
+            "--webhook-template",
+            r#"{"text":"Yesterday: $RINGLET_TOTAL_USD across $RINGLET_PROFILE_COUNT profiles"}"#,
+        ],
+    );
+    assert!(
+        sb.profile_dir("work")
+            .join(format!("hooks/{guard}.toml"))
+            .is_file()
+    );
+    assert!(
+        sb.ringlet_home()
+            .join(format!("config/hooks/{rollup}.toml"))
+            .is_file()
+    );
+
+    let list = sb.run(["hooks", "list", "--json"]).ok().json();
+    let ids: Vec<&str> = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| e["rule"]["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids, [rollup.as_str(), guard.as_str()]);
+    assert_eq!(list[1]["profile"], "work");
+    assert_eq!(list[1]["rule"]["matcher"], "Bash");
+    let table = sb.run(["hooks", "list"]).ok().stdout;
+    assert!(table.starts_with("ID"), "{table}");
+    assert!(table.contains("https://hooks.example.test/…"), "{table}");
+    assert!(
+        !table.contains("very-secret"),
+        "webhook secrets stay out of listings: {table}"
+    );
+
+    // Dry runs show the decision.
+    let payload = sb.root().join("rm.json");
+    std::fs::write(&payload, BASH_RM).expect("payload");
+    let out = sb
+        .run([
+            "hooks",
+            "test",
+            &guard,
+            "--payload",
+            payload.to_str().expect("utf-8"),
+        ])
+        .ok();
+    assert_eq!(
+        out.stdout.trim(),
+        format!("deny: denied by ringlet hook {guard}: rm -rf is blocked on work")
+    );
+    std::fs::write(&payload, BASH_LS).expect("payload");
+    let out = sb
+        .run([
+            "hooks",
+            "test",
+            &guard,
+            "--payload",
+            payload.to_str().expect("utf-8"),
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(out["decision"]["decision"], "allow");
+    std::fs::write(&payload, r#"{"tool_name":"Write","tool_input":{}}"#).expect("payload");
+    let out = sb
+        .run([
+            "hooks",
+            "test",
+            &guard,
+            "--payload",
+            payload.to_str().expect("utf-8"),
+        ])
+        .ok();
+    assert!(out.stdout.starts_with("not applicable"), "{}", out.stdout);
+
+    // Export, remove everything, import: the same rules come back; a second import adds nothing.
+    let exported = sb.run(["hooks", "export"]).ok().stdout;
+    assert!(
+        exported.contains("[[hooks]]") && exported.contains("very-secret"),
+        "{exported}"
+    );
+    let file = sb.root().join("hooks.toml");
+    std::fs::write(&file, &exported).expect("export file");
+    sb.run(["hooks", "remove", &guard]).ok();
+    sb.run(["hooks", "remove", &rollup]).ok();
+    assert_eq!(sb.run(["hooks", "list", "--json"]).ok().json(), json!([]));
+    sb.run(["hooks", "remove", &guard])
+        .fails_with("no hook with id");
+    let report = sb
+        .run(["hooks", "import", file.to_str().expect("utf-8"), "--json"])
+        .ok()
+        .json();
+    assert_eq!(report["added"].as_array().map(Vec::len), Some(2));
+    assert_eq!(sb.run(["hooks", "list", "--json"]).ok().json(), list);
+    let report = sb
+        .run(["hooks", "import", file.to_str().expect("utf-8"), "--json"])
+        .ok()
+        .json();
+    assert_eq!(report["unchanged"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn bad_hooks_are_refused_with_what_to_do() {
+    let sb = sandbox_with_fake_profile();
+    sb.run(["hooks", "add", "nope", "--on", "stop", "--shell", "true"])
+        .fails_with("profile 'nope' not found");
+    sb.run([
+        "hooks", "add", "work", "--on", "pre-tool", "--shell", "true",
+    ])
+    .fails_with("unknown hook event 'pre-tool'");
+    sb.run([
+        "hooks",
+        "add",
+        "work",
+        "--on",
+        "stop",
+        "--matcher",
+        "Bash",
+        "--shell",
+        "true",
+    ])
+    .fails_with("a matcher applies to pre-tool-use and tool-use hooks");
+    sb.run([
+        "hooks",
+        "add",
+        "work",
+        "--on",
+        "cost-threshold",
+        "--shell",
+        "true",
+    ])
+    .fails_with("needs --period and --threshold");
+    sb.run([
+        "hooks",
+        "add",
+        "work",
+        "--on",
+        "cost-threshold",
+        "--period",
+        "month",
+        "--threshold",
+        "160",
+        "--of",
+        "100",
+        "--shell",
+        "true",
+    ])
+    .fails_with("--of 100 must be a budget");
+    sb.run([
+        "hooks",
+        "add",
+        "work",
+        "--on",
+        "tool-use",
+        "--webhook",
+        "http://x",
+        "--webhook-template",
+        "{\"a\": $RINGLET_TOOL}",
+    ])
+    .fails_with("not JSON");
+    let script = sb.root().join("g.rhai");
+    std::fs::write(&script, "fn on_pre_tool_use(ctx) { allow() }").expect("script");
+    sb.run([
+        "hooks",
+        "add",
+        "work",
+        "--on",
+        "stop",
+        "--rhai",
+        script.to_str().expect("utf-8"),
+    ])
+    .fails_with("Rhai hooks decide pre-tool-use calls");
+    let json = sb.run([
+        "hooks", "add", "work", "--on", "nope", "--shell", "true", "--json",
+    ]);
+    assert_ne!(json.code, 0);
+    let err: Value = serde_json::from_str(json.stderr.trim()).expect("JSON error");
+    assert_eq!(err["error"]["code"], "invalid_input");
+    assert_eq!(sb.run(["hooks", "list", "--json"]).ok().json(), json!([]));
+}
+
+#[test]
+fn dispatch_denies_with_exit_2_and_never_hands_the_key_to_a_hook() {
+    let mut sb = sandbox_with_fake_profile();
+    // The agent's own environment holds its key; the hook must not inherit it.
+    let agent_key = "sk-agent-env-canary-19f3";
+    sb.env("OPENAI_API_KEY", agent_key)
+        .env("ANTHROPIC_API_KEY", agent_key);
+    let env_dump = sb.root().join("hook-env.txt");
+    let guard = add_hook(
+        &sb,
+        &[
+            "work",
+            "--on",
+            "pre-tool-use",
+            "--shell",
+            &format!("env > '{}'; {GUARD}", env_dump.display()),
+        ],
+    );
+    let out = dispatch(&sb, "work", "pre-tool-use", BASH_RM);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(
+        out.stderr.trim(),
+        format!("denied by ringlet hook {guard}: rm -rf is blocked on work")
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "Claude Code reads stdout as JSON: {}",
+        out.stdout
+    );
+    let env = std::fs::read_to_string(&env_dump).expect("hook ran");
+    assert!(env.contains("RINGLET_TOOL=Bash"), "{env}");
+    assert!(
+        env.contains(r#"RINGLET_TOOL_INPUT={"command":"rm -rf /tmp/important"}"#),
+        "{env}"
+    );
+    assert!(
+        env.contains("RINGLET_AGENT=codex") && env.contains("RINGLET_PROVIDER=openai"),
+        "{env}"
+    );
+    assert!(
+        !env.contains(agent_key),
+        "the agent's API key reached a hook"
+    );
+
+    let out = dispatch(&sb, "work", "pre-tool-use", BASH_LS);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+}
+
+#[test]
+fn dispatch_fails_closed_when_it_cannot_decide() {
+    let sb = sandbox_with_fake_profile();
+    let dir = sb.profile_dir("work").join("hooks");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("broken.toml"), "id = \"broken\"\nevent = \n").expect("write");
+    let out = dispatch(&sb, "work", "pre-tool-use", BASH_LS);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("broken.toml"), "{}", out.stderr);
+    // Not a gate: the agent goes on.
+    assert_eq!(dispatch(&sb, "work", "stop", "{}").code, 0);
+    std::fs::remove_file(dir.join("broken.toml")).expect("rm");
+
+    // Garbage on stdin, unknown profiles and unknown events deny too.
+    let out = dispatch(&sb, "work", "pre-tool-use", "{not json");
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("not JSON"), "{}", out.stderr);
+    assert_eq!(dispatch(&sb, "ghost", "pre-tool-use", BASH_LS).code, 2);
+    assert_eq!(dispatch(&sb, "work", "pre-tool-usage", BASH_LS).code, 2);
+    // ringlet's own files unreadable: config.toml broken.
+    std::fs::write(sb.ringlet_home().join("config/config.toml"), "[[[").expect("write");
+    let out = dispatch(&sb, "work", "pre-tool-use", BASH_LS);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("config.toml"), "{}", out.stderr);
+}
+
+#[test]
+fn rhai_gates_are_sandboxed_and_bounded() {
+    let sb = sandbox_with_fake_profile();
+    let write = |name: &str, text: &str| {
+        let p = sb.root().join(name);
+        std::fs::write(&p, text).expect("script");
+        p.display().to_string()
+    };
+    let guard = write(
+        "guard.rhai",
+        r#"fn on_pre_tool_use(ctx) {
+            if ctx.tool == "Bash" && ctx.tool_input.contains("rm -rf") {
+                return deny(`Pattern 'rm -rf' is blocked on ${ctx.profile}.`);
+            }
+            allow()
+        }"#,
+    );
+    let id = add_hook(&sb, &["work", "--on", "pre-tool-use", "--rhai", &guard]);
+    let out = dispatch(&sb, "work", "pre-tool-use", BASH_RM);
+    assert_eq!(out.code, 2);
+    assert_eq!(
+        out.stderr.trim(),
+        format!("denied by ringlet hook {id}: Pattern 'rm -rf' is blocked on work.")
+    );
+    assert_eq!(dispatch(&sb, "work", "pre-tool-use", BASH_LS).code, 0);
+    sb.run(["hooks", "remove", &id]).ok();
+
+    // An infinite loop ends at the operation limit and denies, naming the hook.
+    let looping = write("loop.rhai", "fn on_pre_tool_use(ctx) { loop { } }");
+    let id = add_hook(
+        &sb,
+        &[
+            "work",
+            "--on",
+            "pre-tool-use",
+            "--rhai",
+            &looping,
+            "--timeout",
+            "60000",
+        ],
+    );
+    let started = Instant::now();
+    let out = dispatch(&sb, "work", "pre-tool-use", BASH_LS);
+    assert_eq!(out.code, 2);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(
+        out.stderr.contains(&id) && out.stderr.to_lowercase().contains("operations"),
+        "{}",
+        out.stderr
+    );
+    sb.run(["hooks", "remove", &id]).ok();
+
+    // A script cannot read files: there is no function for it, and the gate fails closed.
+    let secret = sb.root().join("secret.txt");
+    std::fs::write(&secret, "top secret").expect("secret");
+    let reader = write(
+        "read.rhai",
+        &format!(
+            r#"fn on_pre_tool_use(ctx) {{ let f = open_file("{}"); deny(f.read_string()) }}"#,
+            secret.display()
+        ),
+    );
+    let id = add_hook(&sb, &["work", "--on", "pre-tool-use", "--rhai", &reader]);
+    let out = dispatch(&sb, "work", "pre-tool-use", BASH_LS);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("open_file") && !out.stderr.contains("top secret"),
+        "{}",
+        out.stderr
+    );
+    sb.run(["hooks", "remove", &id]).ok();
+}
+
+#[test]
+fn a_webhook_gets_the_substituted_template() {
+    let sb = sandbox_with_fake_profile();
+    let rx = Receiver::start(200, "{}", Duration::ZERO);
+    add_hook(
+        &sb,
+        &[
+            "work",
+            "--on",
+            "tool-use",
+            "--webhook",
+            &rx.url,
+            "--webhook-template",
+            r#"{"text":"$RINGLET_PROFILE ran $RINGLET_TOOL: ${RINGLET_TOOL_INPUT} $(id) $HOME","agent":"$RINGLET_AGENT"}"#,
+        ],
+    );
+    let post = r#"{"hook_event_name":"PostToolUse","tool_name":"Bash","tool_input":{"command":"echo \"hi\""},"tool_response":{"stdout":"hi"}}"#;
+    let out = dispatch(&sb, "work", "tool-use", post);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let got = rx.wait(1, Duration::from_secs(10));
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].path, "/hook/secret-token");
+    assert_eq!(got[0].content_type.as_deref(), Some("application/json"));
+    let body: Value = serde_json::from_str(&got[0].body).expect("the body is JSON");
+    assert_eq!(
+        body["text"],
+        r#"work ran Bash: {"command":"echo \"hi\""} $(id) $HOME"#
+    );
+    assert_eq!(body["agent"], "codex");
+}
+
+#[test]
+fn a_gating_webhook_that_times_out_denies_naming_the_hook() {
+    let sb = sandbox_with_fake_profile();
+    let slow = Receiver::start(200, "{}", Duration::from_secs(10));
+    let id = add_hook(
+        &sb,
+        &[
+            "work",
+            "--on",
+            "pre-tool-use",
+            "--webhook",
+            &slow.url,
+            "--timeout",
+            "300",
+        ],
+    );
+    let started = Instant::now();
+    let out = dispatch(&sb, "work", "pre-tool-use", BASH_LS);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains(&id) && out.stderr.contains("timed out after 300 ms"),
+        "{}",
+        out.stderr
+    );
+    sb.run(["hooks", "remove", &id]).ok();
+
+    // A 2xx answer allows unless it says deny; other statuses fail closed.
+    let deny = Receiver::start(
+        200,
+        r#"{"decision":"deny","reason":"change freeze"}"#,
+        Duration::ZERO,
+    );
+    let id = add_hook(
+        &sb,
+        &["work", "--on", "pre-tool-use", "--webhook", &deny.url],
+    );
+    let out = dispatch(&sb, "work", "pre-tool-use", BASH_LS);
+    assert_eq!(
+        (out.code, out.stderr.trim()),
+        (
+            2,
+            format!("denied by ringlet hook {id}: change freeze").as_str()
+        )
+    );
+    sb.run(["hooks", "remove", &id]).ok();
+    let broken = Receiver::start(500, "{}", Duration::ZERO);
+    let id = add_hook(
+        &sb,
+        &["work", "--on", "pre-tool-use", "--webhook", &broken.url],
+    );
+    let out = dispatch(&sb, "work", "pre-tool-use", BASH_LS);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("HTTP 500"), "{}", out.stderr);
+    sb.run(["hooks", "remove", &id]).ok();
+    let ok = Receiver::start(204, "", Duration::ZERO);
+    add_hook(&sb, &["work", "--on", "pre-tool-use", "--webhook", &ok.url]);
+    assert_eq!(dispatch(&sb, "work", "pre-tool-use", BASH_LS).code, 0);
+}
+
+#[test]
+fn a_non_gating_hook_never_holds_the_agent() {
+    let sb = sandbox_with_fake_profile();
+    let done = sb.root().join("done.txt");
+    add_hook(
+        &sb,
+        &[
+            "work",
+            "--on",
+            "tool-use",
+            "--shell",
+            &format!("sleep 2; echo done > '{}'", done.display()),
+        ],
+    );
+    let started = Instant::now();
+    let out = dispatch(
+        &sb,
+        "work",
+        "tool-use",
+        r#"{"tool_name":"Bash","tool_input":{}}"#,
+    );
+    assert_eq!(out.code, 0);
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "dispatch waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(wait_lines(&done, 1, Duration::from_secs(10)), ["done"]);
+}
+
+#[test]
+fn the_launcher_fires_start_and_stop_for_any_agent() {
+    let sb = sandbox_with_fake_profile();
+    let log = sb.root().join("events.log");
+    let line = format!(
+        r#"echo "$RINGLET_EVENT $RINGLET_PROFILE $RINGLET_AGENT $RINGLET_PROVIDER ${{RINGLET_EXIT_CODE:-none}} ${{RINGLET_DURATION_MS:-none}}" >> '{}'"#,
+        log.display()
+    );
+    add_hook(&sb, &["work", "--on", "start", "--shell", &line]);
+    add_hook(&sb, &["--all-profiles", "--on", "stop", "--shell", &line]);
+    let out = sb.run([
+        "profiles",
+        "run",
+        "work",
+        "--",
+        "--sleep-ms",
+        "300",
+        "--exit",
+        "3",
+    ]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let mut lines = wait_lines(&log, 2, Duration::from_secs(10));
+    lines.sort();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0], "start work codex openai none none");
+    let stop: Vec<&str> = lines[1].split(' ').collect();
+    assert_eq!(stop[..5], ["stop", "work", "codex", "openai", "3"]);
+    let ms: u64 = stop[5].parse().expect("duration");
+    assert!((300..60_000).contains(&ms), "{ms}");
+}
+
+#[test]
+fn claude_profiles_get_settings_that_call_back_into_this_ringlet() {
+    let mut sb = ringlet_tests::harness::Sandbox::new();
+    sb.env("TEST_KEY", KEY);
+    sb.run([
+        "profiles",
+        "create",
+        "claude",
+        "cc",
+        "--provider",
+        "anthropic",
+        "--model",
+        "m",
+        "--key-from-env",
+        "TEST_KEY",
+        "--binary",
+        fake_agent_bin().to_str().expect("utf-8"),
+    ])
+    .ok();
+    let guard = add_hook(&sb, &["cc", "--on", "pre-tool-use", "--shell", GUARD]);
+    sb.run(["profiles", "run", "cc"]).ok();
+    let settings: Value = serde_json::from_str(
+        &std::fs::read_to_string(sb.profile_home("cc").join(".claude/settings.json"))
+            .expect("settings"),
+    )
+    .expect("JSON");
+    assert_eq!(
+        settings["env"]["DISABLE_TELEMETRY"], "1",
+        "the existing settings stay"
+    );
+    let hooks = &settings["hooks"];
+    for (claude_event, ours) in [
+        ("PreToolUse", "pre-tool-use"),
+        ("PostToolUse", "tool-use"),
+        ("PostToolUseFailure", "tool-use"),
+        ("Stop", "stop"),
+        ("Notification", "notify"),
+    ] {
+        let cmd = hooks[claude_event][0]["hooks"][0]["command"]
+            .as_str()
+            .expect("command");
+        // The gate is wrapped so that it denies even when ringlet cannot run.
+        let (start, end) = if ours == "pre-tool-use" {
+            ("{ '", format!("--event {ours}; }}"))
+        } else {
+            ("'", format!("--event {ours}"))
+        };
+        assert!(cmd.contains(&end), "{cmd}");
+        assert!(
+            cmd.starts_with(&format!(
+                "{start}{}' hooks dispatch",
+                ringlet_tests::harness::ringlet_bin().display()
+            )),
+            "{cmd}"
+        );
+        assert!(
+            cmd.contains(&sb.ringlet_home().join("config").display().to_string()),
+            "{cmd}"
+        );
+        // Far above ringlet's own limits: Claude timing a hook out would let the tool run.
+        assert_eq!(hooks[claude_event][0]["hooks"][0]["timeout"], 3600);
+    }
+    // Run exactly as Claude Code would: through a shell, with a HOME that is the profile's and
+    // no RINGLET_HOME.
+    let cmd = hooks["PreToolUse"][0]["hooks"][0]["command"]
+        .as_str()
+        .expect("command");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("printf '%s' '{BASH_RM}' | {cmd}"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", sb.profile_home("cc"))
+        .output()
+        .expect("sh runs");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&guard) && !stderr.contains("could not run"),
+        "{stderr}"
+    );
+
+    // With the ringlet binary gone, the gate still denies.
+    let gone = cmd.replace(
+        &ringlet_tests::harness::ringlet_bin().display().to_string(),
+        "/nonexistent/ringlet",
+    );
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("printf '%s' '{BASH_LS}' | {gone}"))
+        .output()
+        .expect("sh runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("could not run"));
+}
+
+#[test]
+fn dispatch_needs_no_keychain() {
+    let sb = sandbox_with_fake_profile();
+    add_hook(&sb, &["work", "--on", "pre-tool-use", "--shell", GUARD]);
+    // No D-Bus session here: a keychain-only backend cannot be reached, yet gates still decide.
+    std::fs::write(
+        sb.ringlet_home().join("config/config.toml"),
+        "[credentials]\nbackend = \"system-only\"\n",
+    )
+    .expect("config");
+    sb.run(["keychain", "list"]).fails_with("keychain");
+    assert_eq!(dispatch(&sb, "work", "pre-tool-use", BASH_LS).code, 0);
+    assert_eq!(dispatch(&sb, "work", "pre-tool-use", BASH_RM).code, 2);
+}
+
+#[test]
+fn notify_hooks_get_the_agents_message() {
+    let sb = sandbox_with_fake_profile();
+    let log = sb.root().join("notify.log");
+    add_hook(
+        &sb,
+        &[
+            "--all-profiles",
+            "--on",
+            "notify",
+            "--shell",
+            &format!(
+                r#"echo "$RINGLET_PROFILE: $RINGLET_MESSAGE" >> '{}'"#,
+                log.display()
+            ),
+        ],
+    );
+    let out = dispatch(
+        &sb,
+        "work",
+        "notify",
+        r#"{"session_id":"s","hook_event_name":"Notification","message":"Claude needs your permission to use Bash"}"#,
+    );
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    assert_eq!(
+        wait_lines(&log, 1, Duration::from_secs(10)),
+        ["work: Claude needs your permission to use Bash"]
+    );
+}
