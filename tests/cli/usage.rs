@@ -581,3 +581,56 @@ fn pricing_update_downloads_the_feed_over_http() {
     let show = sb.run(["pricing", "show", "--json"]).ok().json();
     assert!(show["snapshot"].is_string(), "{show}");
 }
+
+/// Waits until `path` has at least `n` lines (a detached hook writes it) or `timeout` passes.
+fn lines_after(path: &Path, n: usize, timeout: std::time::Duration) -> Vec<String> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let got: Vec<String> = text.lines().map(str::to_string).collect();
+        if got.len() >= n || std::time::Instant::now() >= deadline {
+            return got;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn usage_a_run_logs_fires_the_cost_threshold_it_crosses_once() {
+    let sb = sandbox();
+    profile(&sb, "claude", "work", "anthropic", "claude-sonnet-4-5");
+    let alerts = sb.root().join("alerts.log");
+    sb.run([
+        "hooks",
+        "add",
+        "work",
+        "--on",
+        "cost-threshold",
+        "--period",
+        "day",
+        "--threshold",
+        "0.01",
+        "--shell",
+        &format!(
+            r#"echo "$RINGLET_PROFILE $RINGLET_COST_USD" >> '{}'"#,
+            alerts.display()
+        ),
+    ])
+    .ok();
+
+    // $0.009: below the threshold, nothing fires.
+    run_agent(&sb, "work", &["--claude-log", "2"]).ok();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(!alerts.exists(), "fired below the threshold");
+
+    // The run's own usage, ingested when the agent exits, crosses $0.01: the hook fires.
+    run_agent(&sb, "work", &["--claude-log", "1"]).ok();
+    let lines = lines_after(&alerts, 1, std::time::Duration::from_secs(10));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("work "), "{lines:?}");
+
+    // More spend the same day does not fire it again.
+    run_agent(&sb, "work", &["--claude-log", "1"]).ok();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(lines_after(&alerts, 2, std::time::Duration::ZERO).len(), 1);
+}
