@@ -261,7 +261,14 @@ pub struct StatsReport {
     pub total: StatsRow,
 }
 
-/// A run in progress, between [`Ringlet::usage_run_started`] and
+/// A run about to start, not yet in the ledger.
+#[derive(Debug)]
+pub(crate) struct PendingSession {
+    start: RunStart,
+    before: Option<ChildUsage>,
+}
+
+/// A run in progress, between [`Ringlet::usage_record_start`] and
 /// [`Ringlet::usage_run_finished`].
 #[derive(Debug)]
 pub(crate) struct UsageSession {
@@ -643,20 +650,30 @@ impl Ringlet {
 
     /// Records the start of a run in the ledger. Never fails: a ledger problem becomes a
     /// warning, and the agent still runs.
-    pub(crate) fn usage_run_started(&self, profile: &Profile) -> UsageSession {
-        let start = RunStart {
-            profile: profile.alias.clone(),
-            agent: profile.agent.clone(),
-            provider: profile.provider.clone(),
-            model: profile.model.clone(),
-            started_at: Utc::now(),
-        };
-        let id = match self.usage_store().and_then(|s| s.start_run(&start)) {
+    /// What is known when a run starts, taken without I/O just before the agent is spawned (the
+    /// children's resource use so far, so that only this agent's is counted).
+    pub(crate) fn usage_run_starting(&self, profile: &Profile) -> PendingSession {
+        PendingSession {
+            start: RunStart {
+                profile: profile.alias.clone(),
+                agent: profile.agent.clone(),
+                provider: profile.provider.clone(),
+                model: profile.model.clone(),
+                started_at: Utc::now(),
+            },
+            before: ChildUsage::now(),
+        }
+    }
+
+    /// Records the start of a run in the ledger. [`Ringlet::run`] does this on a second thread
+    /// while the agent starts, so opening the ledger never delays the agent.
+    pub(crate) fn usage_record_start(&self, pending: PendingSession) -> UsageSession {
+        let alias = pending.start.profile.clone();
+        let id = match self.usage_store().and_then(|s| s.start_run(&pending.start)) {
             Ok(id) => Some(id),
             Err(e) => {
                 self.warn_usage(format!(
-                    "this run of '{}' and its usage are not recorded: {e}; once that is fixed, `ringlet usage sync` reads the usage from the agent's logs",
-                    profile.alias
+                    "this run of '{alias}' and its usage are not recorded: {e}; once that is fixed, `ringlet usage sync` reads the usage from the agent's logs"
                 ));
                 None
             }
@@ -664,7 +681,21 @@ impl Ringlet {
         UsageSession {
             unavailable: id.is_none(),
             id,
-            before: ChildUsage::now(),
+            before: pending.before,
+        }
+    }
+
+    /// The session of a run whose start could not be recorded for a reason already past
+    /// (the recording thread died): warns, and the run is not recorded.
+    pub(crate) fn usage_session_lost(&self, profile: &Profile) -> UsageSession {
+        self.warn_usage(format!(
+            "this run of '{}' is not recorded (recording its start failed unexpectedly); `ringlet usage sync` reads its usage from the agent's logs",
+            profile.alias
+        ));
+        UsageSession {
+            id: None,
+            before: None,
+            unavailable: true,
         }
     }
 

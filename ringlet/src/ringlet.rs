@@ -644,7 +644,11 @@ impl Ringlet {
 
     /// The launch plan for a profile: program, args, env, files. Writes nothing; holds no secret.
     pub fn plan_run(&self, alias: &str, args: &[String]) -> Result<LaunchPlan> {
-        let profile = self.profile(alias)?;
+        self.plan_for(&self.profile(alias)?, args)
+    }
+
+    fn plan_for(&self, profile: &Profile, args: &[String]) -> Result<LaunchPlan> {
+        let alias = profile.alias.as_str();
         let agent = self.registry().agent(&profile.agent)?;
         let provider = self.registry().provider(&profile.provider)?;
         let home = self.inner.profiles.home_dir(alias);
@@ -652,7 +656,7 @@ impl Ringlet {
             Some(d) => d.clone(),
             None => std::env::current_dir().map_err(|e| Error::io("reading", ".", e))?,
         };
-        let base_url = self.base_url(&profile, provider.as_ref())?;
+        let base_url = self.base_url(profile, provider.as_ref())?;
         let manifest = agent.manifest();
         let (hook_command, hook_gate_command) = self.hook_commands(&profile.alias);
         let ctx = ScriptContext {
@@ -682,7 +686,7 @@ impl Ringlet {
         let script = self.script_for(agent.as_ref())?.run(&ctx)?;
         let conflicting = self.registry().conflicting_env();
         build_plan(PlanInput {
-            profile: &profile,
+            profile,
             agent: manifest,
             base_url,
             home,
@@ -700,14 +704,23 @@ impl Ringlet {
     /// afterwards; problems there become warnings and never change the outcome. The scheduled
     /// hook checks (cost thresholds the new usage crossed, the daily rollup) run last.
     pub fn run(&self, alias: &str, args: &[String], options: RunOptions) -> Result<RunOutcome> {
-        let mut plan = self.plan_run(alias, args)?;
         let profile = self.profile(alias)?;
+        let mut plan = self.plan_for(&profile, args)?;
         let agent = self.registry().agent(&profile.agent)?;
         plan.program = agent.locate(profile.binary.as_deref(), std::env::var_os("PATH"))?;
         let key = self.key_for(&plan)?;
         let started = self.fire_start(&mut plan);
-        let session = self.usage_run_started(&profile);
-        let outcome = self.inner.launcher.run(&plan, key.as_ref(), options);
+        let pending = self.usage_run_starting(&profile);
+        let (session, outcome) = std::thread::scope(|scope| {
+            // The ledger is opened and the start recorded while the agent starts, so the agent
+            // never waits for SQLite.
+            let recording = scope.spawn(|| self.usage_record_start(pending));
+            let outcome = self.inner.launcher.run(&plan, key.as_ref(), options);
+            (recording.join(), outcome)
+        });
+        // A panic there is a bug, but it must not change the agent's outcome: the run goes
+        // unrecorded, as when the ledger cannot be opened.
+        let session = session.unwrap_or_else(|_| self.usage_session_lost(&profile));
         if let Ok(outcome) = &outcome {
             self.fire_stop(&plan, outcome, started);
         }
