@@ -49,8 +49,7 @@ impl PyRinglet {
         let fields = to_py(py, &base)?.cast_into::<PyDict>()?;
         for (name, value) in options.iter() {
             let name: String = name.extract()?;
-            if !fields.contains(&name)? || matches!(name.as_str(), "agent" | "alias" | "provider")
-            {
+            if !fields.contains(&name)? || matches!(name.as_str(), "agent" | "alias" | "provider") {
                 return Err(PyTypeError::new_err(format!(
                     "unexpected profile option '{name}'"
                 )));
@@ -85,9 +84,10 @@ impl PyRinglet {
     fn paths<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let paths = self.inner.paths();
         let dict = PyDict::new(py);
-        dict.set_item("config_dir", paths.config_dir())?;
-        dict.set_item("data_dir", paths.data_dir())?;
-        dict.set_item("cache_dir", paths.cache_dir())?;
+        // Strings, like every path in the dicts the other methods return.
+        dict.set_item("config_dir", paths.config_dir().to_string_lossy())?;
+        dict.set_item("data_dir", paths.data_dir().to_string_lossy())?;
+        dict.set_item("cache_dir", paths.cache_dir().to_string_lossy())?;
         Ok(dict)
     }
 
@@ -144,8 +144,9 @@ impl PyRinglet {
     }
 
     /// The profile's HOME directory.
-    fn profile_home(&self, py: Python<'_>, alias: &str) -> PyResult<PathBuf> {
-        py.detach(|| self.inner.profile_home(alias)).py_err()
+    fn profile_home(&self, py: Python<'_>, alias: &str) -> PyResult<String> {
+        let home = py.detach(|| self.inner.profile_home(alias)).py_err()?;
+        Ok(home.to_string_lossy().into_owned())
     }
 
     /// Whether a profile exists (even one whose manifest is unreadable).
@@ -272,7 +273,7 @@ impl PyRinglet {
     }
 
     fn __repr__(&self) -> String {
-        format!("Ringlet(home={:?})", self.inner.paths().config_dir())
+        format!("Ringlet(config_dir={:?})", self.inner.paths().config_dir())
     }
 }
 
