@@ -39,6 +39,7 @@ python3 -m venv "$tmp/venv"
   # The dev profile shares the workspace's debug build; a plain `pip install` builds release.
   MATURIN_PEP517_ARGS="--profile dev" pip install --disable-pip-version-check \
     --no-build-isolation ./bindings/python </dev/null
+  python examples/python/plan_and_run.py "$RINGLET_FAKE_AGENT" </dev/null
   cd bindings/python
   python -m pytest -q tests </dev/null
 )
@@ -55,6 +56,7 @@ step "Node: npm ci, napi build, node --test"
     exit 1
   fi
   npm test </dev/null
+  node ../../examples/node/extension.js --demo "$RINGLET_FAKE_AGENT" </dev/null
 )
 
 step "Swift: regenerate the sources (fail if stale), compile-check the C header"
