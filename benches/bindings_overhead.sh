@@ -38,6 +38,8 @@ for i in range(100):
 PY
 
 RESULTS="$WORK/results.jsonl"
+# Rust, Python and Node in turn, twice, so a burst of load from elsewhere hits all three alike.
+for _ in 1 2; do
 cargo bench --quiet --locked -p ringlet --bench profiles_list -- "$HOME_DIR" "$ROUNDS" "$CALLS" \
   2>/dev/null >>"$RESULTS"
 
@@ -46,42 +48,63 @@ import json, sys, time
 import ringlet
 home, rounds, calls = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 r = ringlet.Ringlet(home=home)
-n = len(r.profiles())
-for _ in range(calls // 4):
-    r.profiles()
-out = []
-for _ in range(rounds):
-    start = time.perf_counter()
-    for _ in range(calls):
-        r.profiles()
-    out.append(round((time.perf_counter() - start) * 1e6 / calls, 2))
-print(json.dumps({"lang": "python", "profiles": n, "us_per_call": out}))
+
+def measure(op, f, calls):
+    for _ in range(calls // 4):
+        f()
+    wall, cpu = [], []
+    for _ in range(rounds):
+        start, start_cpu = time.perf_counter(), time.thread_time_ns()
+        for _ in range(calls):
+            f()
+        wall.append(round((time.perf_counter() - start) * 1e6 / calls, 2))
+        cpu.append(round((time.thread_time_ns() - start_cpu) / 1e3 / calls, 2))
+    print(json.dumps({"lang": "python", "op": op, "wall_us": wall, "cpu_us": cpu}))
+
+measure("profiles", r.profiles, calls)
+measure("has_profile", lambda: r.has_profile("p000"), calls * 10)
 PY
 
 node - "$HOME_DIR" "$ROUNDS" "$CALLS" >>"$RESULTS" <<'JS'
 const { Ringlet } = require(process.cwd() + '/bindings/node')
 const [home, rounds, calls] = [process.argv[2], +process.argv[3], +process.argv[4]]
-;(async () => {
-  const r = await Ringlet.open(home)
-  const n = (await r.profiles()).length
-  for (let i = 0; i < calls / 4; i++) await r.profiles()
-  const out = []
+async function measure (op, f, calls) {
+  for (let i = 0; i < calls / 4; i++) await f()
+  const wall = []
+  const cpu = []
   for (let k = 0; k < rounds; k++) {
     const start = process.hrtime.bigint()
-    for (let i = 0; i < calls; i++) await r.profiles()
-    out.push(Math.round(Number(process.hrtime.bigint() - start) / calls / 10) / 100)
+    const startCpu = process.cpuUsage()
+    for (let i = 0; i < calls; i++) await f()
+    wall.push(Math.round(Number(process.hrtime.bigint() - start) / calls / 10) / 100)
+    const used = process.cpuUsage(startCpu)
+    cpu.push(Math.round((used.user + used.system) / calls * 100) / 100)
   }
-  console.log(JSON.stringify({ lang: 'node', profiles: n, us_per_call: out }))
+  console.log(JSON.stringify({ lang: 'node', op, wall_us: wall, cpu_us: cpu }))
+}
+;(async () => {
+  const r = await Ringlet.open(home)
+  await measure('profiles', () => r.profiles(), calls)
+  await measure('has_profile', () => r.hasProfile('p000'), calls * 10)
 })()
 JS
+done
 
 python3 - "$RESULTS" <<'PY'
 import json, statistics, sys
-rows = {r["lang"]: r for r in map(json.loads, open(sys.argv[1]))}
-base = statistics.median(rows["rust"]["us_per_call"])
-print(f"profiles() with {rows['rust']['profiles']} profiles, median µs per call over rounds:")
-for lang in ("rust", "python", "node"):
-    med = statistics.median(rows[lang]["us_per_call"])
-    extra = "" if lang == "rust" else f"   overhead {med - base:+8.1f} µs"
-    print(f"  {lang:<7}{med:10.1f} µs{extra}   rounds: {rows[lang]['us_per_call']}")
+from collections import defaultdict
+runs = defaultdict(lambda: {"wall_us": [], "cpu_us": []})
+for row in map(json.loads, open(sys.argv[1])):
+    for k in ("wall_us", "cpu_us"):
+        runs[(row["op"], row["lang"])][k] += row[k]
+print("median µs per call (every round of both passes); overhead = binding − Rust")
+print("Node's CPU time counts every thread of the process (the call runs on a worker thread).")
+for op, title in (("profiles", "profiles() with 100 profiles"), ("has_profile", "has_profile() (one stat)")):
+    print(f"\n{title}")
+    base = {k: statistics.median(runs[(op, "rust")][k]) for k in ("wall_us", "cpu_us")}
+    for lang in ("rust", "python", "node"):
+        m = {k: statistics.median(runs[(op, lang)][k]) for k in ("wall_us", "cpu_us")}
+        extra = "" if lang == "rust" else (
+            f"   overhead: wall {m['wall_us'] - base['wall_us']:+8.1f}, cpu {m['cpu_us'] - base['cpu_us']:+8.1f}")
+        print(f"  {lang:<7} wall {m['wall_us']:9.1f}  cpu {m['cpu_us']:9.1f}{extra}")
 PY
