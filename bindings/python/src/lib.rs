@@ -54,6 +54,10 @@ impl PyRinglet {
                     "unexpected profile option '{name}'"
                 )));
             }
+            // None means "not given", as the stubs say, for every option.
+            if value.is_none() {
+                continue;
+            }
             // Accept pathlib.Path (and any os.PathLike) where the core takes a path.
             let value = if value.hasattr("__fspath__")? {
                 value.call_method0("__fspath__")?

@@ -57,6 +57,11 @@ def test_agents_providers_and_keys(r: ringlet.Ringlet, fake_agent: str) -> None:
         r.remove_key("minimax", "k")
     assert err.value.code == "key_not_found"
     assert r.resolve_profile("claude", "x", "minimax", model="MiniMax-M2")["alias"] == "x"
+    # None is "not given" for every option, as the stubs say.
+    resolved = r.resolve_profile(
+        "claude", "x", "minimax", model="MiniMax-M2", env=None, args=None, endpoint=None
+    )
+    assert "env" not in resolved and "args" not in resolved
     assert not r.has_profile("x")
     assert isinstance(r.warnings(), list)
     assert r.init()["config_dir"] == r.paths()["config_dir"]
