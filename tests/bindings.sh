@@ -31,6 +31,15 @@ step "parity: every facade method in every binding"
 python3 tests/bindings/parity.py
 
 step "Python: fresh venv, pip install ./bindings/python, pytest"
+# Debian ships venv's ensurepip separately (python3-venv); CI is root there with no stdin.
+if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "tests/bindings.sh: python3 -m venv needs ensurepip (Debian: apt-get install python3-venv)" >&2
+    exit 1
+  fi
+  apt-get update -qq </dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv </dev/null
+fi
 python3 -m venv "$tmp/venv"
 (
   # The venv's bin first: pip's build backend (maturin) is found there.
