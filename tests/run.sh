@@ -95,4 +95,7 @@ run_keychain_tests
 step "examples"
 cargo run --quiet --locked -p ringlet --example plan_a_launch
 
+step "language bindings (Python, Node, Swift) from source"
+bash tests/bindings.sh
+
 step "all tests passed"

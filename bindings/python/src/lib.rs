@@ -1,0 +1,290 @@
+//! Python bindings for ringlet: `ringlet.Ringlet`, a thin shell over [`ringlet::Ringlet`].
+//!
+//! Each method converts its arguments, calls the facade with the GIL released, and converts the
+//! result to plain Python data (dicts, lists, strings) with `pythonize`. Errors become the
+//! exception hierarchy in [`error`]. No ringlet logic lives here.
+
+mod error;
+
+use std::path::PathBuf;
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use ringlet::{CredentialKey, NewProfile, RunOptions, Secret};
+use serde::Serialize;
+
+use crate::error::IntoPy;
+
+/// Converts serde data (a profile, a plan) into Python dicts and lists.
+fn to_py<'py, T: Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
+    Ok(pythonize::pythonize(py, value)?)
+}
+
+/// ringlet as a library: agents, providers, profiles, keys and launching.
+///
+/// `Ringlet(home=None)` opens ringlet under `home` (like `RINGLET_HOME`), else under
+/// `RINGLET_HOME` or the platform's directories. Safe to share between threads; every method
+/// releases the GIL while it works.
+#[pyclass(frozen, module = "ringlet._ringlet", name = "Ringlet")]
+#[derive(Debug)]
+struct PyRinglet {
+    inner: ringlet::Ringlet,
+}
+
+impl PyRinglet {
+    /// Builds a [`NewProfile`] from the required fields and keyword options, refusing an option
+    /// the core does not know (serde would silently ignore it).
+    fn new_profile(
+        agent: String,
+        alias: String,
+        provider: String,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<NewProfile> {
+        let base = NewProfile::new(agent, alias, provider);
+        let Some(options) = options else {
+            return Ok(base);
+        };
+        let py = options.py();
+        let fields = to_py(py, &base)?.cast_into::<PyDict>()?;
+        for (name, value) in options.iter() {
+            let name: String = name.extract()?;
+            if !fields.contains(&name)? || matches!(name.as_str(), "agent" | "alias" | "provider") {
+                return Err(PyTypeError::new_err(format!(
+                    "unexpected profile option '{name}'"
+                )));
+            }
+            // None means "not given", as the stubs say, for every option.
+            if value.is_none() {
+                continue;
+            }
+            // Accept pathlib.Path (and any os.PathLike) where the core takes a path.
+            let value = if value.hasattr("__fspath__")? {
+                value.call_method0("__fspath__")?
+            } else {
+                value
+            };
+            fields.set_item(name, value)?;
+        }
+        Ok(pythonize::depythonize(fields.as_any())?)
+    }
+}
+
+#[pymethods]
+impl PyRinglet {
+    #[new]
+    #[pyo3(signature = (home=None))]
+    fn new(py: Python<'_>, home: Option<PathBuf>) -> PyResult<Self> {
+        let inner = py
+            .detach(|| match home {
+                Some(home) => ringlet::Ringlet::builder().home(home).build(),
+                None => ringlet::Ringlet::open(),
+            })
+            .py_err()?;
+        Ok(Self { inner })
+    }
+
+    /// The directories in use: `config_dir`, `data_dir`, `cache_dir`.
+    fn paths<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let paths = self.inner.paths();
+        let dict = PyDict::new(py);
+        // Strings, like every path in the dicts the other methods return.
+        dict.set_item("config_dir", paths.config_dir().to_string_lossy())?;
+        dict.set_item("data_dir", paths.data_dir().to_string_lossy())?;
+        dict.set_item("cache_dir", paths.cache_dir().to_string_lossy())?;
+        Ok(dict)
+    }
+
+    /// Warnings recorded so far (`code`, `message`), oldest first.
+    fn warnings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.inner.warnings())
+    }
+
+    /// Makes sure the credential backend can be used now.
+    fn check_credentials(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.inner.check_credentials()).py_err()
+    }
+
+    /// Creates ringlet's directories and detects agents.
+    fn init<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let report = py.detach(|| self.inner.init()).py_err()?;
+        to_py(py, &report)
+    }
+
+    /// Every agent with its detection result.
+    fn agents<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let agents = py.detach(|| self.inner.agents()).py_err()?;
+        to_py(py, &agents)
+    }
+
+    /// One agent with its detection result.
+    fn agent<'py>(&self, py: Python<'py>, id: &str) -> PyResult<Bound<'py, PyAny>> {
+        let agent = py.detach(|| self.inner.agent(id)).py_err()?;
+        to_py(py, &agent)
+    }
+
+    /// Every provider.
+    fn providers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let providers = py.detach(|| self.inner.providers());
+        to_py(py, &providers)
+    }
+
+    /// One provider.
+    fn provider<'py>(&self, py: Python<'py>, id: &str) -> PyResult<Bound<'py, PyAny>> {
+        let provider = py.detach(|| self.inner.provider(id)).py_err()?;
+        to_py(py, &provider)
+    }
+
+    /// Every profile, sorted by alias.
+    fn profiles<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let profiles = py.detach(|| self.inner.profiles()).py_err()?;
+        to_py(py, &profiles)
+    }
+
+    /// One profile.
+    fn profile<'py>(&self, py: Python<'py>, alias: &str) -> PyResult<Bound<'py, PyAny>> {
+        let profile = py.detach(|| self.inner.profile(alias)).py_err()?;
+        to_py(py, &profile)
+    }
+
+    /// The profile's HOME directory.
+    fn profile_home(&self, py: Python<'_>, alias: &str) -> PyResult<String> {
+        let home = py.detach(|| self.inner.profile_home(alias)).py_err()?;
+        Ok(home.to_string_lossy().into_owned())
+    }
+
+    /// Whether a profile exists (even one whose manifest is unreadable).
+    fn has_profile(&self, py: Python<'_>, alias: &str) -> PyResult<bool> {
+        py.detach(|| self.inner.has_profile(alias)).py_err()
+    }
+
+    /// The profile a request would create, validated, without writing anything.
+    #[pyo3(signature = (agent, alias, provider, **options))]
+    fn resolve_profile<'py>(
+        &self,
+        py: Python<'py>,
+        agent: String,
+        alias: String,
+        provider: String,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let req = Self::new_profile(agent, alias, provider, options)?;
+        let profile = py.detach(|| self.inner.resolve_profile(&req)).py_err()?;
+        to_py(py, &profile)
+    }
+
+    /// The key a request would need that is not stored yet (`provider`, `alias`), or None.
+    #[pyo3(signature = (agent, alias, provider, **options))]
+    fn missing_key<'py>(
+        &self,
+        py: Python<'py>,
+        agent: String,
+        alias: String,
+        provider: String,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let req = Self::new_profile(agent, alias, provider, options)?;
+        let key = py.detach(|| self.inner.missing_key(&req)).py_err()?;
+        to_py(py, &key)
+    }
+
+    /// Creates a profile; `key` is stored under its key alias first.
+    #[pyo3(signature = (agent, alias, provider, *, key=None, **options))]
+    fn create_profile<'py>(
+        &self,
+        py: Python<'py>,
+        agent: String,
+        alias: String,
+        provider: String,
+        key: Option<String>,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let req = Self::new_profile(agent, alias, provider, options)?;
+        let key = key.map(Secret::new);
+        let profile = py
+            .detach(|| self.inner.create_profile(&req, key.as_ref()))
+            .py_err()?;
+        to_py(py, &profile)
+    }
+
+    /// Deletes a profile and its HOME.
+    fn delete_profile(&self, py: Python<'_>, alias: &str) -> PyResult<()> {
+        py.detach(|| self.inner.delete_profile(alias)).py_err()
+    }
+
+    /// The launch plan for a profile, as a dict. Writes nothing and holds no secret: the key is
+    /// only named (`secret_env`) and shown masked in `masked_env`.
+    #[pyo3(signature = (alias, args=Vec::new()))]
+    fn plan_run<'py>(
+        &self,
+        py: Python<'py>,
+        alias: &str,
+        args: Vec<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let plan = py.detach(|| self.inner.plan_run(alias, &args)).py_err()?;
+        let dict = to_py(py, &plan)?.cast_into::<PyDict>()?;
+        dict.set_item("masked_env", to_py(py, &plan.masked_env())?)?;
+        Ok(dict.into_any())
+    }
+
+    /// Runs a profile's agent and waits for it, with the GIL released; the agent inherits this
+    /// process's stdin, stdout and stderr. Installs no signal handlers.
+    #[pyo3(signature = (alias, args=Vec::new()))]
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        alias: &str,
+        args: Vec<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let outcome = py
+            .detach(|| self.inner.run(alias, &args, RunOptions::embedded()))
+            .py_err()?;
+        to_py(py, &outcome)
+    }
+
+    /// Moves the keys in the credentials file into the OS keychain.
+    fn migrate_keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let report = py.detach(|| self.inner.migrate_keys()).py_err()?;
+        to_py(py, &report)
+    }
+
+    /// Stores a key; refuses to overwrite one unless `replace`.
+    #[pyo3(signature = (provider, alias, secret, *, replace=false))]
+    fn set_key(
+        &self,
+        py: Python<'_>,
+        provider: String,
+        alias: String,
+        secret: String,
+        replace: bool,
+    ) -> PyResult<()> {
+        let key = CredentialKey::new(provider, alias);
+        let secret = Secret::new(secret);
+        py.detach(|| self.inner.set_key(&key, &secret, replace))
+            .py_err()
+    }
+
+    /// Removes a key.
+    fn remove_key(&self, py: Python<'_>, provider: String, alias: String) -> PyResult<()> {
+        let key = CredentialKey::new(provider, alias);
+        py.detach(|| self.inner.remove_key(&key)).py_err()
+    }
+
+    /// The names of stored keys (`provider`, `alias`); never their values.
+    fn list_keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let keys = py.detach(|| self.inner.list_keys()).py_err()?;
+        Ok(to_py(py, &keys)?.cast_into::<PyList>()?)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Ringlet(config_dir={:?})", self.inner.paths().config_dir())
+    }
+}
+
+#[pymodule]
+fn _ringlet(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyRinglet>()?;
+    error::register(m)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,179 @@
+"""Glue tests: each facade call reaches the core and comes back as the documented Python data or
+exception. The logic itself is tested in Rust."""
+
+import json
+import os
+import threading
+import time
+
+import pytest
+
+import ringlet
+
+KEY = "sk-canary-python-7d1f"
+
+
+def make_profile(r: ringlet.Ringlet, alias: str, fake_agent: str) -> dict:
+    return r.create_profile(
+        "claude", alias, "minimax", key=KEY, model="MiniMax-M2", binary=fake_agent
+    )
+
+
+def test_create_list_get_delete(r: ringlet.Ringlet, fake_agent: str) -> None:
+    created = make_profile(r, "work", fake_agent)
+    assert created["alias"] == "work"
+    assert created["agent"] == "claude"
+    assert created["provider"] == "minimax"
+    assert created["binary"] == fake_agent
+    assert created["metadata"]["total_runs"] == 0
+    assert [p["alias"] for p in r.profiles()] == ["work"]
+    assert r.profile("work") == created
+    assert r.has_profile("work")
+    assert r.profile_home("work").endswith(os.path.join("work", "home"))
+    with pytest.raises(ringlet.ProfileExists):
+        make_profile(r, "work", fake_agent)
+    r.delete_profile("work")
+    assert r.profiles() == []
+    assert not r.has_profile("work")
+
+
+def test_agents_providers_and_keys(r: ringlet.Ringlet, fake_agent: str) -> None:
+    assert "claude" in [a["id"] for a in r.agents()]
+    assert r.agent("claude")["name"]
+    assert r.provider("minimax")["needs_key"] is True
+    assert "anthropic" in [p["id"] for p in r.providers()]
+    assert r.missing_key("claude", "k", "minimax", model="MiniMax-M2") == {
+        "provider": "minimax",
+        "alias": "k",
+    }
+    r.set_key("minimax", "k", "sk-other-value")
+    assert r.list_keys() == [{"provider": "minimax", "alias": "k"}]
+    assert r.missing_key("claude", "k", "minimax", model="MiniMax-M2") is None
+    with pytest.raises(ringlet.InvalidInput):
+        r.set_key("minimax", "k", "sk-again")
+    r.set_key("minimax", "k", "sk-again", replace=True)
+    r.remove_key("minimax", "k")
+    with pytest.raises(ringlet.KeyNotFound) as err:
+        r.remove_key("minimax", "k")
+    assert err.value.code == "key_not_found"
+    assert r.resolve_profile("claude", "x", "minimax", model="MiniMax-M2")["alias"] == "x"
+    # None is "not given" for every option, as the stubs say.
+    resolved = r.resolve_profile(
+        "claude", "x", "minimax", model="MiniMax-M2", env=None, args=None, endpoint=None
+    )
+    assert "env" not in resolved and "args" not in resolved
+    assert not r.has_profile("x")
+    assert isinstance(r.warnings(), list)
+    assert r.init()["config_dir"] == r.paths()["config_dir"]
+
+
+def test_plan_run_has_env_and_home_but_no_secret(r: ringlet.Ringlet, fake_agent: str) -> None:
+    make_profile(r, "work", fake_agent)
+    plan = r.plan_run("work", ["-p", "hello"])
+    assert plan["profile"] == "work"
+    assert plan["home"] == r.profile_home("work")
+    assert plan["env"]["HOME"] == r.profile_home("work")
+    assert plan["args"][-2:] == ["-p", "hello"]
+    assert plan["base_url"].startswith("https://")
+    assert plan["secret_env"]["alias"] == "work"
+    masked = {e["name"]: e for e in plan["masked_env"]}
+    assert masked[plan["secret_env"]["var"]]["secret"] is True
+    assert masked[plan["secret_env"]["var"]]["value"] == "********"
+    assert KEY not in json.dumps(plan)
+
+
+def test_run_fake_agent_returns_its_exit_code(
+    r: ringlet.Ringlet, fake_agent: str, tmp_path, monkeypatch
+) -> None:
+    make_profile(r, "work", fake_agent)
+    record = tmp_path / "record.json"
+    monkeypatch.setenv("FAKE_AGENT_RECORD", str(record))
+    outcome = r.run("work", ["--exit", "7"])
+    assert outcome["exit_code"] == 7
+    assert outcome["pid"] > 0
+    seen = json.loads(record.read_text())
+    assert seen["env"]["HOME"] == r.profile_home("work")
+    assert r.profile("work")["metadata"]["total_runs"] == 1
+
+
+def test_typed_errors(r: ringlet.Ringlet, fake_agent: str) -> None:
+    with pytest.raises(ringlet.ProfileNotFound) as err:
+        r.plan_run("nobody")
+    assert err.value.code == "profile_not_found"
+    assert isinstance(err.value, ringlet.RingletError)
+    assert "nobody" in str(err.value)
+    with pytest.raises(ringlet.InvalidAlias) as err:
+        r.create_profile("claude", "../evil", "minimax", key=KEY, model="MiniMax-M2")
+    assert err.value.code == "invalid_alias"
+    with pytest.raises(ringlet.InvalidAlias):
+        r.profile_home("../evil")
+    with pytest.raises(ringlet.UnknownAgent):
+        r.create_profile("no-such-agent", "a", "minimax")
+    with pytest.raises(TypeError, match="unexpected profile option 'modle'"):
+        r.create_profile("claude", "a", "minimax", modle="x")
+
+
+def test_missing_binary_is_agent_not_installed(r: ringlet.Ringlet, tmp_path) -> None:
+    r.create_profile(
+        "claude", "gone", "minimax", key=KEY, model="MiniMax-M2", binary=tmp_path / "no" / "agent"
+    )
+    with pytest.raises(ringlet.AgentNotInstalled) as err:
+        r.run("gone")
+    assert err.value.code == "agent_not_installed"
+
+
+def test_io_error_keeps_its_cause(home, fake_agent: str) -> None:
+    # An unreadable profiles directory: the core's Io error arrives with an OSError as __cause__.
+    (home / "data").mkdir()
+    (home / "data" / "profiles").write_text("not a directory")
+    r = ringlet.Ringlet(home=home)
+    with pytest.raises(ringlet.RingletError) as err:
+        make_profile(r, "work", fake_agent)
+    assert err.value.code == "io"
+    assert isinstance(err.value, ringlet.IoError)
+    assert isinstance(err.value.__cause__, OSError)
+    assert err.value.__cause__.errno is not None
+
+
+def test_two_threads_run_at_once(r: ringlet.Ringlet, fake_agent: str) -> None:
+    make_profile(r, "a", fake_agent)
+    make_profile(r, "b", fake_agent)
+    results: dict[str, int] = {}
+
+    def run(alias: str, code: str) -> None:
+        results[alias] = r.run(alias, ["--sleep-ms", "700", "--exit", code])["exit_code"]
+
+    threads = [threading.Thread(target=run, args=a) for a in (("a", "3"), ("b", "4"))]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    elapsed = time.monotonic() - start
+    assert not any(t.is_alive() for t in threads), "a run deadlocked"
+    assert results == {"a": 3, "b": 4}
+    # Serialised runs would take at least 1.4 s.
+    assert elapsed < 1.3, f"the two runs did not overlap ({elapsed:.2f}s)"
+
+
+def test_gil_is_released_during_run(r: ringlet.Ringlet, fake_agent: str) -> None:
+    make_profile(r, "slow", fake_agent)
+    done = threading.Event()
+    thread = threading.Thread(
+        target=lambda: (r.run("slow", ["--sleep-ms", "800"]), done.set())
+    )
+    thread.start()
+    # Pure-Python work on this thread while the other one is inside run(): if run() held the
+    # GIL, this loop would stall for the agent's whole 800 ms.
+    ticks, longest, last = 0, 0.0, time.monotonic()
+    while not done.is_set() and ticks < 10_000_000:
+        now = time.monotonic()
+        longest = max(longest, now - last)
+        last = now
+        ticks += 1
+    # The gap that ends the loop counts too: a held GIL shows up as exactly that gap.
+    longest = max(longest, time.monotonic() - last)
+    thread.join(timeout=30)
+    assert done.is_set()
+    assert longest < 0.3, f"this thread was blocked for {longest:.2f}s during run()"
+    assert ticks > 100_000, f"only {ticks} iterations ran beside run()"

@@ -1,0 +1,43 @@
+"""The .pyi stubs describe the module as it is: the same methods and exception classes."""
+
+import ast
+import inspect
+from pathlib import Path
+
+import ringlet
+import ringlet._ringlet as native
+
+STUB = Path(ringlet.__file__).with_name("_ringlet.pyi")
+
+
+def stub_tree() -> ast.Module:
+    return ast.parse(STUB.read_text())
+
+
+def test_stub_methods_match_runtime() -> None:
+    cls = next(
+        n for n in stub_tree().body if isinstance(n, ast.ClassDef) and n.name == "Ringlet"
+    )
+    stubbed = {f.name for f in cls.body if isinstance(f, ast.FunctionDef)} - {"__init__"}
+    runtime = {n for n, _ in inspect.getmembers(native.Ringlet) if not n.startswith("_")}
+    assert stubbed == runtime
+
+
+def test_stub_exceptions_match_runtime() -> None:
+    stubbed = {
+        n.name
+        for n in stub_tree().body
+        if isinstance(n, ast.ClassDef)
+        and any(isinstance(b, ast.Name) and b.id in ("RingletError", "Exception") for b in n.bases)
+    }
+    runtime = {
+        n
+        for n, v in vars(native).items()
+        if isinstance(v, type) and issubclass(v, native.RingletError)
+    }
+    assert stubbed == runtime
+    assert set(ringlet.__all__) >= runtime
+    for name in runtime - {"RingletError"}:
+        cls = getattr(ringlet, name)
+        assert cls.__module__ == "ringlet"
+        assert isinstance(cls.code, str) and cls.code

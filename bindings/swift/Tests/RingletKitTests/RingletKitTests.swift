@@ -1,0 +1,104 @@
+// Glue tests for the Swift binding: each call reaches the Rust core and comes back as the
+// generated records or RingletError cases. Needs the fake agent:
+//   cargo build -p ringlet-tests --bin fake-agent   (or set RINGLET_FAKE_AGENT)
+import Foundation
+import XCTest
+
+@testable import RingletKit
+
+final class RingletKitTests: XCTestCase {
+    static let key = "sk-canary-swift-93aa"
+
+    var home: URL!
+    var ringlet: Ringlet!
+
+    var fakeAgent: String {
+        if let path = ProcessInfo.processInfo.environment["RINGLET_FAKE_AGENT"] { return path }
+        let repo = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        return repo.appendingPathComponent("target/debug/fake-agent").path
+    }
+
+    override func setUpWithError() throws {
+        home = FileManager.default.temporaryDirectory
+            .appendingPathComponent("ringlet-swift-\(UUID().uuidString)")
+        let config = home.appendingPathComponent("config")
+        try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
+        // The file backend: the tests never touch the developer's keychain.
+        try "[credentials]\nbackend = \"file\"\n".write(
+            to: config.appendingPathComponent("config.toml"), atomically: true, encoding: .utf8)
+        ringlet = try Ringlet(home: home.path)
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: fakeAgent),
+                      "build the fake agent: cargo build -p ringlet-tests --bin fake-agent")
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: home)
+    }
+
+    @discardableResult
+    func makeProfile(_ alias: String) throws -> Profile {
+        try ringlet.createProfile(
+            req: NewProfile(agent: "claude", alias: alias, provider: "minimax",
+                            model: "MiniMax-M2", binary: fakeAgent),
+            key: Self.key)
+    }
+
+    func testCreateListGetDelete() throws {
+        let created = try makeProfile("work")
+        XCTAssertEqual(created.alias, "work")
+        XCTAssertEqual(created.binary, fakeAgent)
+        XCTAssertEqual(try ringlet.profiles().map(\.alias), ["work"])
+        XCTAssertEqual(try ringlet.profile(alias: "work").agent, "claude")
+        XCTAssertTrue(try ringlet.hasProfile(alias: "work"))
+        try ringlet.deleteProfile(alias: "work")
+        XCTAssertEqual(try ringlet.profiles().count, 0)
+    }
+
+    func testPlanHasHomeAndNoSecret() throws {
+        try makeProfile("work")
+        let plan = try ringlet.planRun(alias: "work", args: ["-p", "hello"])
+        let home = try ringlet.profileHome(alias: "work")
+        XCTAssertEqual(plan.home, home)
+        XCTAssertEqual(plan.env["HOME"], home)
+        XCTAssertEqual(Array(plan.args.suffix(2)), ["-p", "hello"])
+        XCTAssertFalse(String(describing: plan).contains(Self.key))
+        let masked = plan.maskedEnv.first { $0.secret }
+        XCTAssertEqual(masked?.value, "********")
+    }
+
+    func testRunReturnsTheExitCode() throws {
+        try makeProfile("work")
+        let outcome = try ringlet.run(alias: "work", args: ["--exit", "7"])
+        XCTAssertEqual(outcome.exitCode, 7)
+        XCTAssertEqual(try ringlet.profile(alias: "work").totalRuns, 1)
+    }
+
+    func testTypedErrors() throws {
+        XCTAssertThrowsError(try ringlet.profile(alias: "nobody")) { error in
+            guard case RingletError.ProfileNotFound(let message) = error else {
+                return XCTFail("expected ProfileNotFound, got \(error)")
+            }
+            XCTAssertTrue(message.contains("nobody"))
+        }
+        XCTAssertThrowsError(try makeProfile("../evil")) { error in
+            guard case RingletError.InvalidAlias = error else {
+                return XCTFail("expected InvalidAlias, got \(error)")
+            }
+        }
+        XCTAssertThrowsError(try ringlet.removeKey(provider: "minimax", alias: "none")) { error in
+            guard case RingletError.Key(let code, _) = error else {
+                return XCTFail("expected Key, got \(error)")
+            }
+            XCTAssertEqual(code, "key_not_found")
+        }
+    }
+
+    func testKeys() throws {
+        try ringlet.setKey(provider: "minimax", alias: "k", secret: "sk-other")
+        XCTAssertEqual(try ringlet.listKeys(), [CredentialKey(provider: "minimax", alias: "k")])
+        try ringlet.removeKey(provider: "minimax", alias: "k")
+        XCTAssertEqual(try ringlet.listKeys().count, 0)
+    }
+}
