@@ -628,10 +628,8 @@ fn a_sparse_two_gigabyte_file_is_read_in_bounded_memory() {
         &claude_line("msg_c", "2026-05-01T10:00:00Z", false, 4, 1),
     );
     let before = peak_rss_kib();
-    let started = std::time::Instant::now();
     let store = mem_store();
     let s = ingest(&store, "claude", home.path());
-    let elapsed = started.elapsed();
     assert_eq!((s.inserted, s.malformed_lines), (3, 1));
     assert!(
         s.malformed_samples[0].reason.contains("longer than"),
@@ -648,7 +646,8 @@ fn a_sparse_two_gigabyte_file_is_read_in_bounded_memory() {
             after - before
         );
     }
-    assert!(elapsed.as_secs() < 20, "took {elapsed:?}");
+    // How fast is a benchmark's question (benches/usage_ledger.rs), not this test's: under a
+    // loaded CI machine a time limit here only makes the test flaky.
 }
 
 // ---------------------------------------------------------------------------------------------
