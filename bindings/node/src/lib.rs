@@ -265,9 +265,7 @@ impl Ringlet {
     #[napi(ts_return_type = "Promise<UsageReport>")]
     pub fn usage<'env>(&self, env: &'env Env, query: Option<UsageQuery>) -> Result<Object<'env>> {
         let r = self.inner.clone();
-        promise::<_, UsageReport, _>(env, move || {
-            r.usage(&query.unwrap_or_default().try_into()?)
-        })
+        promise::<_, UsageReport, _>(env, move || r.usage(&query.unwrap_or_default().try_into()?))
     }
 
     /// The events behind a usage report, oldest first.
@@ -328,9 +326,7 @@ impl Ringlet {
     #[napi(ts_return_type = "Promise<StatsReport>")]
     pub fn stats<'env>(&self, env: &'env Env, query: Option<UsageQuery>) -> Result<Object<'env>> {
         let r = self.inner.clone();
-        promise::<_, StatsReport, _>(env, move || {
-            r.stats(&query.unwrap_or_default().try_into()?)
-        })
+        promise::<_, StatsReport, _>(env, move || r.stats(&query.unwrap_or_default().try_into()?))
     }
 
     /// Where the usage ledger lives (no I/O).

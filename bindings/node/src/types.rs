@@ -990,7 +990,10 @@ impl From<ringlet::HookEntry> for HookEntry {
                 script = Some(s);
                 script_source = source;
             }
-            ringlet::HookAction::Webhook { url: u, template: t } => {
+            ringlet::HookAction::Webhook {
+                url: u,
+                template: t,
+            } => {
                 url = Some(u);
                 template = t;
             }

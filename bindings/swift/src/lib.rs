@@ -403,12 +403,19 @@ mod tests {
         assert_eq!(added.command.as_deref(), Some("true"));
         assert_eq!(r.hooks().expect("list").len(), 1);
         let tested = r
-            .test_hook(added.id.clone(), Some(r#"{"session_id":"s1"}"#.into()), None)
+            .test_hook(
+                added.id.clone(),
+                Some(r#"{"session_id":"s1"}"#.into()),
+                None,
+            )
             .expect("test");
         assert!(tested.applies);
         assert!(tested.fired.is_some_and(|f| f.ok));
         assert!(tested.context_json.contains("\"s1\""));
-        assert_eq!(r.remove_hook(added.id.clone()).expect("remove").id, added.id);
+        assert_eq!(
+            r.remove_hook(added.id.clone()).expect("remove").id,
+            added.id
+        );
         assert!(r.hooks().expect("list").is_empty());
         assert!(matches!(
             r.remove_hook(added.id),
