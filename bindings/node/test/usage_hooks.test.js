@@ -2,6 +2,8 @@
 // Glue tests for the usage ledger and hooks: the calls resolve to the documented objects and
 // reject with coded errors. The logic itself is tested in Rust.
 const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
 const { test } = require('node:test')
 
 const { makeProfile, open } = require('./helpers')
@@ -73,4 +75,29 @@ test('add, list, test and remove a hook; an unknown id is hook_not_found', async
     r.addHook({ event: 'stop', shell: 'true', webhook: 'http://127.0.0.1:9/' }),
     { code: 'invalid_input' }
   )
+})
+
+test('import from another home, update pricing from a file, a download error', async () => {
+  const { r, home } = await open()
+  await makeProfile(r, 'work')
+  await r.run('work', ['--claude-log', '2'])
+  const other = (await open()).r
+  await makeProfile(other, 'copy')
+  const from = await r.profileHome('work')
+  const report = await other.importUsage({ agent: 'claude', profile: 'copy', from })
+  assert.equal(report.profile, 'copy')
+  assert.equal(report.summary.inserted, 2)
+  assert.equal((await other.usage()).total.events, 2)
+  await assert.rejects(other.importUsage({ agent: 'codex', profile: 'copy', from }), {
+    code: 'invalid_input'
+  })
+  const feed = path.join(home, 'prices.json')
+  fs.writeFileSync(feed, JSON.stringify({
+    'claude-bindings-test': { input_cost_per_token: 1e-6, output_cost_per_token: 2e-6 }
+  }))
+  const priced = await r.updatePricing(feed)
+  assert.equal(priced.source, feed)
+  assert.equal(priced.models, 1)
+  assert.equal((await r.pricingStatus()).snapshot, priced.snapshot)
+  await assert.rejects(r.updatePricing('http://127.0.0.1:9/prices.json'), { code: 'download' })
 })

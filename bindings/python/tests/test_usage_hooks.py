@@ -1,6 +1,8 @@
 """Glue tests for the usage ledger and hooks: the calls reach the core and come back as the
 documented dicts and exceptions. The logic itself is tested in Rust."""
 
+from pathlib import Path
+
 import pytest
 
 import ringlet
@@ -81,3 +83,35 @@ def test_hook_errors_are_typed(r: ringlet.Ringlet) -> None:
         r.add_hook("stop", shell="true", webhook="http://127.0.0.1:9/")
     with pytest.raises(ringlet.ParseError):
         r.import_hooks("not = [toml")
+
+
+def test_import_from_another_home_and_pricing(
+    r: ringlet.Ringlet, fake_agent: str, tmp_path: Path
+) -> None:
+    make_profile(r, "work", fake_agent)
+    r.run("work", ["--claude-log", "2"])
+    # A second ringlet home imports the first profile's Claude logs into its own profile.
+    other_home = tmp_path / "other"
+    (other_home / "config").mkdir(parents=True)
+    (other_home / "config" / "config.toml").write_text('[credentials]\nbackend = "file"\n')
+    other = ringlet.Ringlet(home=other_home)
+    make_profile(other, "copy", fake_agent)
+    report = other.import_usage("claude", "copy", source=Path(r.profile_home("work")))
+    assert report["profile"] == "copy"
+    assert report["summary"]["inserted"] == 2
+    assert other.usage()["total"]["events"] == 2
+    assert other.import_usage("claude", "copy", r.profile_home("work"))["summary"]["inserted"] == 0
+    with pytest.raises(ringlet.InvalidInput):
+        other.import_usage("codex", "copy", r.profile_home("work"))
+
+    feed = tmp_path / "prices.json"
+    feed.write_text(
+        '{"claude-bindings-test": {"input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}}'
+    )
+    priced = r.update_pricing(feed)
+    assert priced["source"] == str(feed)
+    assert priced["models"] == 1
+    assert r.pricing_status()["snapshot"] == priced["snapshot"]
+    with pytest.raises(ringlet.DownloadError) as err:
+        r.update_pricing("http://127.0.0.1:9/prices.json")
+    assert err.value.code == "download"
