@@ -66,7 +66,13 @@ fn request<T: Serialize + DeserializeOwned>(
         };
         fields.set_item(name, value)?;
     }
-    Ok(pythonize::depythonize(fields.as_any())?)
+    // A value of the wrong type or an unknown name (`group="fortnight"`) is the caller's input,
+    // as in the other bindings: `InvalidInput`, with serde's message naming what is accepted.
+    pythonize::depythonize(fields.as_any()).map_err(|e| {
+        error::to_py(ringlet::Error::InvalidInput(format!(
+            "invalid {what} option: {e}"
+        )))
+    })
 }
 
 fn new_profile(

@@ -19,6 +19,8 @@ def test_usage_on_a_fresh_home_is_an_empty_report(r: ringlet.Ringlet) -> None:
     assert r.usage_db_path().endswith("usage.db")
     with pytest.raises(TypeError, match="unexpected usage query option 'profil'"):
         r.usage(profil="work")
+    with pytest.raises(ringlet.InvalidInput, match="fortnight"):
+        r.usage(group="fortnight")
     # A filter naming a profile that does not exist is an error, not "nothing spent".
     with pytest.raises(ringlet.ProfileNotFound):
         r.usage(profile="nobody")
