@@ -58,6 +58,49 @@ export declare class Ringlet {
   removeKey(provider: string, alias: string): Promise<void>
   /** The names of stored keys; never their values. */
   listKeys(): Promise<Array<CredentialKey>>
+  /** Aggregated usage (tokens, cost) per profile, or grouped by `query.group`. */
+  usage(query?: UsageQuery | undefined | null): Promise<UsageReport>
+  /** The events behind a usage report, oldest first. */
+  usageEvents(query?: UsageQuery | undefined | null): Promise<Array<UsageEvent>>
+  /** Reads new usage from every profile's HOME. */
+  syncUsage(): Promise<SyncReport>
+  /** Imports an agent's existing logs into a profile (from `req.from`, else the user's HOME). */
+  importUsage(req: ImportRequest): Promise<ImportReport>
+  /** Agents whose logs are in the user's real HOME, which could be imported. */
+  importCandidates(): Promise<Array<ImportCandidate>>
+  /**
+   * Replaces the pricing snapshot with LiteLLM's feed from `source` (a file or an http(s)
+   * URL; LiteLLM's own URL when unset) and re-prices the ledger.
+   */
+  updatePricing(source?: string | undefined | null): Promise<PricingReport>
+  /** Where prices come from now. */
+  pricingStatus(): Promise<PricingStatus>
+  /** Run statistics per profile (or per agent with `group: 'agent'`). */
+  stats(query?: UsageQuery | undefined | null): Promise<StatsReport>
+  /** Where the usage ledger lives (no I/O). */
+  usageDbPath(): string
+  /** Every hook rule: global ones, then each profile's. */
+  hooks(): Promise<Array<HookEntry>>
+  /** The rules that apply to one profile (global ones first). */
+  hooksFor(alias: string): Promise<Array<HookEntry>>
+  /** Adds a hook and resolves with it and its new id. */
+  addHook(req: NewHook): Promise<HookEntry>
+  /** Removes a hook and resolves with it. */
+  removeHook(id: string): Promise<HookEntry>
+  /** Every rule as one TOML document. */
+  exportHooks(): Promise<string>
+  /** Adds the rules of an exported TOML document. */
+  importHooks(text: string): Promise<HookImportReport>
+  /**
+   * Runs one hook against a payload (JSON text in the agent's hook shape or ringlet's field
+   * names; `{}` when unset) and reports what it decided or did. Actions really run.
+   */
+  testHook(id: string, payloadJson?: string | undefined | null, profile?: string | undefined | null): Promise<HookTestReport>
+  /**
+   * Runs the scheduled `cost-threshold` and `daily-rollup` checks now; resolves with what
+   * fired. Problems become warnings, never rejections.
+   */
+  runScheduledHooks(): Promise<Array<FireReport>>
 }
 
 /** An agent and whether (and where) it is installed. */
@@ -87,6 +130,119 @@ export interface EnvEntry {
   name: string
   value: string
   secret: boolean
+}
+
+/** What one non-gating hook did. */
+export interface FireReport {
+  hook: string
+  ok: boolean
+  /** `started`, `exit 0`, `HTTP 200`, `timed out after 2000 ms`, … */
+  detail: string
+}
+
+/** A hook rule with where it lives. */
+export interface HookEntry {
+  id: string
+  /** The profile; unset for a global rule (every profile). */
+  profile?: string
+  event: string
+  matcher?: string
+  timeoutMs?: number
+  /** `cost-threshold`: `day` or `month`. */
+  period?: string
+  /** `cost-threshold`: USD. */
+  threshold?: number
+  /** `cost-threshold`: the budget. */
+  of?: number
+  /** `shell`, `rhai` or `webhook`. */
+  action: string
+  /** A one-line description safe to show (webhook URLs lose their path). */
+  summary: string
+  /** `shell`: the command. */
+  command?: string
+  /** `rhai`: the script source and where it was read from. */
+  script?: string
+  scriptSource?: string
+  /** `webhook`: the URL and JSON template. */
+  url?: string
+  template?: string
+}
+
+/** What `importHooks` did. */
+export interface HookImportReport {
+  added: Array<string>
+  unchanged: Array<string>
+}
+
+/** What `testHook` found. */
+export interface HookTestReport {
+  hook: HookEntry
+  /** The event the hook was given, as the JSON a shell hook reads on stdin. */
+  contextJson: string
+  /** Whether the rule applies to this payload (its matcher and scope). */
+  applies: boolean
+  /** `pre-tool-use`: whether the call may go ahead. */
+  allowed?: boolean
+  /** `pre-tool-use`: the deny message. */
+  denied?: string
+  /** Other events: what the action did. */
+  fired?: FireReport
+}
+
+/** Existing logs of an agent in the user's HOME. */
+export interface ImportCandidate {
+  agent: string
+  name: string
+  paths: Array<string>
+  files: number
+  profiles: Array<string>
+}
+
+/** What an import did. */
+export interface ImportReport {
+  agent: string
+  profile: string
+  sources: Array<string>
+  summary: ImportSummary
+  costNanos: number
+  costUsd: number
+  unpricedEvents: number
+  /** RFC 3339. */
+  firstEvent?: string
+  /** RFC 3339. */
+  lastEvent?: string
+}
+
+/** A request to import an agent's existing logs into a profile. */
+export interface ImportRequest {
+  agent: string
+  profile: string
+  /**
+   * A HOME holding the agent's logs, a log directory or one log file; unset reads the
+   * user's real HOME.
+   */
+  from?: string
+}
+
+/** What reading logs did, over all files. */
+export interface ImportSummary {
+  filesSeen: number
+  filesScanned: number
+  filesUnchanged: number
+  filesRestarted: number
+  bytesRead: number
+  lines: number
+  records: number
+  inserted: number
+  replaced: number
+  duplicates: number
+  malformedLines: number
+  ignoredLines: number
+  pendingTails: number
+  unpricedModels: Array<string>
+  /** Files that could not be read: `path: message`. */
+  failures: Array<string>
+  unknownFormats: Array<string>
 }
 
 /** What `init` did. */
@@ -127,6 +283,30 @@ export interface MigrationReport {
   conflicts: Array<CredentialKey>
 }
 
+/** A request to add a hook. Exactly one of `shell`, `rhaiFile`, `rhaiScript` and `webhook`. */
+export interface NewHook {
+  /** The profile; unset for every profile. */
+  profile?: string
+  /**
+   * `pre-tool-use`, `tool-use`, `stop`, `start`, `notify`, `cost-threshold` or
+   * `daily-rollup`.
+   */
+  event: string
+  shell?: string
+  rhaiFile?: string
+  rhaiScript?: string
+  webhook?: string
+  webhookTemplate?: string
+  matcher?: string
+  timeoutMs?: number
+  /** `day` or `month`, for `cost-threshold`. */
+  period?: string
+  /** USD, for `cost-threshold`. */
+  threshold?: number
+  /** The budget the threshold is part of, for `cost-threshold`. */
+  of?: number
+}
+
 /** A request to create a profile. Only agent, alias and provider are required. */
 export interface NewProfile {
   agent: string
@@ -162,6 +342,26 @@ export interface PlannedFile {
   holdsKey: boolean
 }
 
+/** What `updatePricing` did. */
+export interface PricingReport {
+  source: string
+  snapshot: string
+  models: number
+  skipped: number
+  /** Events re-priced: looked at, changed, still unpriced. */
+  repricedExamined: number
+  repricedUpdated: number
+  repricedUnpriced: number
+}
+
+/** Where prices come from now. */
+export interface PricingStatus {
+  snapshot?: string
+  /** RFC 3339. */
+  updatedAt?: string
+  models: number
+}
+
 /** A profile: agent + provider + key alias (never the key) + its own HOME. */
 export interface Profile {
   alias: string
@@ -186,6 +386,15 @@ export interface ProfileMetadata {
   /** RFC 3339. */
   lastUsed?: string
   totalRuns: number
+}
+
+/** What `syncUsage` read for one profile. */
+export interface ProfileSync {
+  profile: string
+  agent: string
+  summary: ImportSummary
+  /** Why this profile could not be read (the others still were). */
+  error?: string
 }
 
 /** A provider: its endpoints (wire shape → base URL), auth and models. */
@@ -226,6 +435,118 @@ export interface SecretEnv {
 export interface Source {
   kind: string
   path?: string
+}
+
+/** Runs, session time and resources per profile. */
+export interface StatsReport {
+  rows: Array<StatsRow>
+  total: StatsRow
+}
+
+/** Run statistics for one profile (or agent), or all of them. */
+export interface StatsRow {
+  profile: string
+  agent: string
+  provider: string
+  runs: number
+  succeeded: number
+  failed: number
+  unfinished: number
+  totalDurationMs: number
+  avgDurationMs: number
+  peakRssBytes?: number
+  cpuUserMs: number
+  cpuSystemMs: number
+  /** RFC 3339. */
+  lastRun?: string
+}
+
+/** What `syncUsage` did. */
+export interface SyncReport {
+  profiles: Array<ProfileSync>
+  total: ImportSummary
+}
+
+/** One model response attributed to a profile. */
+export interface UsageEvent {
+  /** RFC 3339. */
+  time: string
+  profile: string
+  agent: string
+  provider: string
+  model: string
+  input: number
+  output: number
+  cacheCreation: number
+  cacheCreation5M: number
+  cacheCreation1H: number
+  cacheRead: number
+  reasoning: number
+  /** Nano-dollars; null when unpriced. */
+  costNanos?: number
+  /** `computed`, `reported` or `unpriced`. */
+  costSource: string
+  sessionId?: string
+  origin: string
+  dedupKey: string
+  rank: number
+}
+
+/** Which usage a report covers and how it is grouped; every field is optional. */
+export interface UsageQuery {
+  profile?: string
+  agent?: string
+  provider?: string
+  model?: string
+  /** A day (`2026-05-01`), an RFC 3339 time, `today` or `Nd` (N days ago). */
+  since?: string
+  /** Up to and including this day, or strictly before this time. */
+  until?: string
+  /**
+   * `total`, `day`, `week`, `month`, `model`, `profile`, `agent`, `provider` or `session`;
+   * unset gives one row per profile with its agent and provider.
+   */
+  group?: string
+  /** The reader's zone, minutes east of UTC; unset uses the machine's zone. */
+  utcOffsetMinutes?: number
+}
+
+/** Aggregated usage: rows and their total. */
+export interface UsageReport {
+  /** `profile`, `day`, `week`, `month`, `model`, `session`, … */
+  group: string
+  /** RFC 3339. */
+  since?: string
+  /** RFC 3339 (exclusive). */
+  until?: string
+  rows: Array<UsageRow>
+  total: UsageRow
+}
+
+/**
+ * Aggregated usage for one group (`key`); per-profile rows also name the profile, agent and
+ * provider.
+ */
+export interface UsageRow {
+  key: string
+  profile?: string
+  agent?: string
+  provider?: string
+  events: number
+  input: number
+  output: number
+  cacheCreation: number
+  cacheCreation5M: number
+  cacheCreation1H: number
+  cacheRead: number
+  reasoning: number
+  totalTokens: number
+  /** Nano-dollars, priced events only. */
+  costNanos: number
+  costUsd: number
+  pricedEvents: number
+  /** Events without a price: the true cost is higher than `costUsd` when this is not 0. */
+  unpricedEvents: number
 }
 
 /** Something worth telling the user that is not an error. */

@@ -1,7 +1,7 @@
 'use strict'
 // The shape of an editor extension using ringlet from Node: on activation it lists the profiles
-// with their agents, shows today's usage when this build has it, and launches a profile — with
-// every call awaited, so the editor's event loop never waits on the disk or the agent.
+// with their agents, shows today's usage, and launches a profile — with every call awaited, so
+// the editor's event loop never waits on the disk or the agent.
 //
 // Run (after `npm ci && npm run build` in bindings/node):
 //   node examples/node/extension.js [PROFILE]          your real ringlet home
@@ -40,14 +40,21 @@ async function showProfiles (r) {
   return profiles
 }
 
-// Usage accounting is being added to the facade on another branch; until this build of the
-// binding has it, say so instead of failing.
+// The status-bar item: today's tokens and cost per profile, from the usage ledger (which runs
+// fill automatically from the agents' own logs). An empty ledger is an empty report.
 async function showUsage (r) {
-  if (typeof r.usageToday !== 'function') {
-    console.log('Usage today: not available in this build of @ringlet/node')
-    return
+  const today = await r.usage({ since: 'today' })
+  if (today.rows.length === 0) {
+    console.log('Usage today: nothing yet')
+    return today
   }
-  console.log('Usage today:', JSON.stringify(await r.usageToday()))
+  const cost = (row) => `$${row.costUsd.toFixed(4)}${row.unpricedEvents ? ' + unpriced' : ''}`
+  console.log(`Usage today: ${today.total.totalTokens} tokens, ${cost(today.total)}`)
+  for (const row of today.rows) {
+    console.log(`  ${row.profile} (${row.agent} via ${row.provider}): ${row.events} responses, ` +
+      `${row.totalTokens} tokens, ${cost(row)}`)
+  }
+  return today
 }
 
 async function launch (r, alias, args) {
@@ -78,7 +85,8 @@ async function main () {
   if (argv[0] === '--demo') {
     if (!argv[1]) throw new Error('usage: extension.js --demo AGENT_BINARY')
     ;({ home, r } = await demoHome(argv[1]))
-    args = ['--sleep-ms', '300']
+    // The fake agent also writes a Claude transcript of two responses, as claude would.
+    args = ['--sleep-ms', '300', '--claude-log', '2']
   } else {
     r = await Ringlet.open()
   }
@@ -91,7 +99,10 @@ async function main () {
       console.log('No profiles yet: create one with `ringlet profiles create`')
       return 0
     }
-    return await launch(r, alias, args)
+    const code = await launch(r, alias, args)
+    // The run's usage was read from the agent's logs when it exited.
+    await showUsage(r)
+    return code
   } finally {
     if (home) fs.rmSync(home, { recursive: true, force: true })
   }

@@ -47,9 +47,15 @@ def main() -> int:
             print(f"typed error: {type(err).__name__} ({err.code})")
 
         if binary:
-            outcome = r.run("work", ["--exit", "0"])
+            # (--claude-log is the fake agent's: it writes a Claude transcript, as claude would.)
+            outcome = r.run("work", ["--exit", "0", "--claude-log", "2"])
             print(f"ran {profile['agent']}: exit code {outcome['exit_code']} "
                   f"in {outcome['duration']} ms")
+            # The run's usage was read from the agent's own logs when it exited.
+            today = r.usage(since="today")
+            for row in today["rows"]:
+                print(f"usage today: {row['profile']} {row['events']} responses, "
+                      f"{row['total_tokens']} tokens, ${row['cost_usd']:.4f}")
             return outcome["exit_code"]
     return 0
 

@@ -14,8 +14,10 @@ use napi_derive::napi;
 use ringlet::{CredentialKey, RunOptions, Secret};
 
 use crate::types::{
-    AgentInfo, InitReport, LaunchPlan, MigrationReport, NewProfile, Paths, Profile, ProviderInfo,
-    RunOutcome, Warning,
+    AgentInfo, FireReport, HookEntry, HookImportReport, HookTestReport, ImportCandidate,
+    ImportReport, ImportRequest, InitReport, LaunchPlan, MigrationReport, NewHook, NewProfile,
+    Paths, PricingReport, PricingStatus, Profile, ProviderInfo, RunOutcome, StatsReport,
+    SyncReport, UsageEvent, UsageQuery, UsageReport, Warning,
 };
 
 /// Runs `work` on a blocking thread and returns a promise settled with its result, converted
@@ -257,5 +259,151 @@ impl Ringlet {
     pub fn list_keys<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         let r = self.inner.clone();
         promise::<_, Vec<types::CredentialKey>, _>(env, move || r.list_keys().map(each))
+    }
+
+    /// Aggregated usage (tokens, cost) per profile, or grouped by `query.group`.
+    #[napi(ts_return_type = "Promise<UsageReport>")]
+    pub fn usage<'env>(&self, env: &'env Env, query: Option<UsageQuery>) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        promise::<_, UsageReport, _>(env, move || r.usage(&query.unwrap_or_default().try_into()?))
+    }
+
+    /// The events behind a usage report, oldest first.
+    #[napi(ts_return_type = "Promise<Array<UsageEvent>>")]
+    pub fn usage_events<'env>(
+        &self,
+        env: &'env Env,
+        query: Option<UsageQuery>,
+    ) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        promise::<_, Vec<UsageEvent>, _>(env, move || {
+            r.usage_events(&query.unwrap_or_default().try_into()?)
+                .map(each)
+        })
+    }
+
+    /// Reads new usage from every profile's HOME.
+    #[napi(ts_return_type = "Promise<SyncReport>")]
+    pub fn sync_usage<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        promise::<_, SyncReport, _>(env, move || r.sync_usage())
+    }
+
+    /// Imports an agent's existing logs into a profile (from `req.from`, else the user's HOME).
+    #[napi(ts_return_type = "Promise<ImportReport>")]
+    pub fn import_usage<'env>(&self, env: &'env Env, req: ImportRequest) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        promise::<_, ImportReport, _>(env, move || r.import_usage(&req.into(), None))
+    }
+
+    /// Agents whose logs are in the user's real HOME, which could be imported.
+    #[napi(ts_return_type = "Promise<Array<ImportCandidate>>")]
+    pub fn import_candidates<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        promise::<_, Vec<ImportCandidate>, _>(env, move || r.import_candidates().map(each))
+    }
+
+    /// Replaces the pricing snapshot with LiteLLM's feed from `source` (a file or an http(s)
+    /// URL; LiteLLM's own URL when unset) and re-prices the ledger.
+    #[napi(ts_return_type = "Promise<PricingReport>")]
+    pub fn update_pricing<'env>(
+        &self,
+        env: &'env Env,
+        source: Option<String>,
+    ) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        promise::<_, PricingReport, _>(env, move || r.update_pricing(source.as_deref()))
+    }
+
+    /// Where prices come from now.
+    #[napi(ts_return_type = "Promise<PricingStatus>")]
+    pub fn pricing_status<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        promise::<_, PricingStatus, _>(env, move || r.pricing_status())
+    }
+
+    /// Run statistics per profile (or per agent with `group: 'agent'`).
+    #[napi(ts_return_type = "Promise<StatsReport>")]
+    pub fn stats<'env>(&self, env: &'env Env, query: Option<UsageQuery>) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        promise::<_, StatsReport, _>(env, move || r.stats(&query.unwrap_or_default().try_into()?))
+    }
+
+    /// Where the usage ledger lives (no I/O).
+    #[napi]
+    pub fn usage_db_path(&self) -> String {
+        self.inner.usage_db_path().to_string_lossy().into_owned()
+    }
+
+    /// Every hook rule: global ones, then each profile's.
+    #[napi(ts_return_type = "Promise<Array<HookEntry>>")]
+    pub fn hooks<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        promise::<_, Vec<HookEntry>, _>(env, move || r.hooks().map(each))
+    }
+
+    /// The rules that apply to one profile (global ones first).
+    #[napi(ts_return_type = "Promise<Array<HookEntry>>")]
+    pub fn hooks_for<'env>(&self, env: &'env Env, alias: String) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        promise::<_, Vec<HookEntry>, _>(env, move || r.hooks_for(&alias).map(each))
+    }
+
+    /// Adds a hook and resolves with it and its new id.
+    #[napi(ts_return_type = "Promise<HookEntry>")]
+    pub fn add_hook<'env>(&self, env: &'env Env, req: NewHook) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        promise::<_, HookEntry, _>(env, move || r.add_hook(&req.into()))
+    }
+
+    /// Removes a hook and resolves with it.
+    #[napi(ts_return_type = "Promise<HookEntry>")]
+    pub fn remove_hook<'env>(&self, env: &'env Env, id: String) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        promise::<_, HookEntry, _>(env, move || r.remove_hook(&id))
+    }
+
+    /// Every rule as one TOML document.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn export_hooks<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        promise::<_, String, _>(env, move || r.export_hooks())
+    }
+
+    /// Adds the rules of an exported TOML document.
+    #[napi(ts_return_type = "Promise<HookImportReport>")]
+    pub fn import_hooks<'env>(&self, env: &'env Env, text: String) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        promise::<_, HookImportReport, _>(env, move || r.import_hooks(&text))
+    }
+
+    /// Runs one hook against a payload (JSON text in the agent's hook shape or ringlet's field
+    /// names; `{}` when unset) and reports what it decided or did. Actions really run.
+    #[napi(ts_return_type = "Promise<HookTestReport>")]
+    pub fn test_hook<'env>(
+        &self,
+        env: &'env Env,
+        id: String,
+        payload_json: Option<String>,
+        profile: Option<String>,
+    ) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        promise::<_, HookTestReport, _>(env, move || {
+            let payload = match payload_json.as_deref() {
+                Some(text) => serde_json::from_str(text).map_err(|e| {
+                    ringlet::Error::InvalidInput(format!("the hook payload is not JSON: {e}"))
+                })?,
+                None => serde_json::Value::Object(serde_json::Map::new()),
+            };
+            r.test_hook(&id, &payload, profile.as_deref())
+        })
+    }
+
+    /// Runs the scheduled `cost-threshold` and `daily-rollup` checks now; resolves with what
+    /// fired. Problems become warnings, never rejections.
+    #[napi(ts_return_type = "Promise<Array<FireReport>>")]
+    pub fn run_scheduled_hooks<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        promise::<_, Vec<FireReport>, _>(env, move || Ok(each(r.run_scheduled_hooks())))
     }
 }

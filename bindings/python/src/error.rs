@@ -65,6 +65,10 @@ exceptions! {
     IoError = "io": "An I/O operation on a named path failed.";
     SpawnError = "spawn": "Starting or waiting for the agent process failed.";
     UsageStoreError = "usage_store": "The usage ledger could not be used.";
+    DownloadError = "download": "Downloading something (the pricing feed) failed.";
+    HookError = "hook": "A hook rule is invalid, or a hook failed to run.";
+    HookNotFound = "hook_not_found": "No hook with this id exists.";
+    HookStateError = "hook_state": "The state of once-only hooks could not be used.";
     NoHome = "no_home": "No directory for ringlet's files could be determined.";
 }
 

@@ -11,8 +11,9 @@ use std::path::PathBuf;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use ringlet::{CredentialKey, NewProfile, RunOptions, Secret};
+use ringlet::{CredentialKey, ImportRequest, NewHook, NewProfile, RunOptions, Secret, UsageQuery};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::error::IntoPy;
 
@@ -32,42 +33,61 @@ struct PyRinglet {
     inner: ringlet::Ringlet,
 }
 
-impl PyRinglet {
-    /// Builds a [`NewProfile`] from the required fields and keyword options, refusing an option
-    /// the core does not know (serde would silently ignore it).
-    fn new_profile(
-        agent: String,
-        alias: String,
-        provider: String,
-        options: Option<&Bound<'_, PyDict>>,
-    ) -> PyResult<NewProfile> {
-        let base = NewProfile::new(agent, alias, provider);
-        let Some(options) = options else {
-            return Ok(base);
-        };
-        let py = options.py();
-        let fields = to_py(py, &base)?.cast_into::<PyDict>()?;
-        for (name, value) in options.iter() {
-            let name: String = name.extract()?;
-            if !fields.contains(&name)? || matches!(name.as_str(), "agent" | "alias" | "provider") {
-                return Err(PyTypeError::new_err(format!(
-                    "unexpected profile option '{name}'"
-                )));
-            }
-            // None means "not given", as the stubs say, for every option.
-            if value.is_none() {
-                continue;
-            }
-            // Accept pathlib.Path (and any os.PathLike) where the core takes a path.
-            let value = if value.hasattr("__fspath__")? {
-                value.call_method0("__fspath__")?
-            } else {
-                value
-            };
-            fields.set_item(name, value)?;
+/// Builds a core request from its required fields (`base`) and keyword options, refusing an
+/// option the core does not know (serde would silently ignore it) or one of the `fixed` fields
+/// (given positionally).
+fn request<T: Serialize + DeserializeOwned>(
+    base: T,
+    what: &str,
+    fixed: &[&str],
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<T> {
+    let Some(options) = options else {
+        return Ok(base);
+    };
+    let py = options.py();
+    let fields = to_py(py, &base)?.cast_into::<PyDict>()?;
+    for (name, value) in options.iter() {
+        let name: String = name.extract()?;
+        if !fields.contains(&name)? || fixed.contains(&name.as_str()) {
+            return Err(PyTypeError::new_err(format!(
+                "unexpected {what} option '{name}'"
+            )));
         }
-        Ok(pythonize::depythonize(fields.as_any())?)
+        // None means "not given", as the stubs say, for every option.
+        if value.is_none() {
+            continue;
+        }
+        // Accept pathlib.Path (and any os.PathLike) where the core takes a path.
+        let value = if value.hasattr("__fspath__")? {
+            value.call_method0("__fspath__")?
+        } else {
+            value
+        };
+        fields.set_item(name, value)?;
     }
+    // A value of the wrong type or an unknown name (`group="fortnight"`) is the caller's input,
+    // as in the other bindings: `InvalidInput`, with serde's message naming what is accepted.
+    pythonize::depythonize(fields.as_any()).map_err(|e| {
+        error::to_py(ringlet::Error::InvalidInput(format!(
+            "invalid {what} option: {e}"
+        )))
+    })
+}
+
+fn new_profile(
+    agent: String,
+    alias: String,
+    provider: String,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<NewProfile> {
+    let base = NewProfile::new(agent, alias, provider);
+    request(base, "profile", &["agent", "alias", "provider"], options)
+}
+
+/// A [`UsageQuery`] from keyword filters (`profile`, `since`, `group`, …).
+fn usage_query(options: Option<&Bound<'_, PyDict>>) -> PyResult<UsageQuery> {
+    request(UsageQuery::default(), "usage query", &[], options)
 }
 
 #[pymethods]
@@ -168,7 +188,7 @@ impl PyRinglet {
         provider: String,
         options: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let req = Self::new_profile(agent, alias, provider, options)?;
+        let req = new_profile(agent, alias, provider, options)?;
         let profile = py.detach(|| self.inner.resolve_profile(&req)).py_err()?;
         to_py(py, &profile)
     }
@@ -183,7 +203,7 @@ impl PyRinglet {
         provider: String,
         options: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let req = Self::new_profile(agent, alias, provider, options)?;
+        let req = new_profile(agent, alias, provider, options)?;
         let key = py.detach(|| self.inner.missing_key(&req)).py_err()?;
         to_py(py, &key)
     }
@@ -199,7 +219,7 @@ impl PyRinglet {
         key: Option<String>,
         options: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let req = Self::new_profile(agent, alias, provider, options)?;
+        let req = new_profile(agent, alias, provider, options)?;
         let key = key.map(Secret::new);
         let profile = py
             .detach(|| self.inner.create_profile(&req, key.as_ref()))
@@ -274,6 +294,176 @@ impl PyRinglet {
     fn list_keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let keys = py.detach(|| self.inner.list_keys()).py_err()?;
         Ok(to_py(py, &keys)?.cast_into::<PyList>()?)
+    }
+
+    /// Aggregated usage (tokens, cost) per profile, or grouped by `group` (`day`, `week`,
+    /// `month`, `model`, `session`, …). Keyword filters: `profile`, `agent`, `provider`, `model`,
+    /// `since`, `until` (`2026-05-01`, RFC 3339, `today`, `7d`), `utc_offset_minutes`.
+    #[pyo3(signature = (**query))]
+    fn usage<'py>(
+        &self,
+        py: Python<'py>,
+        query: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let query = usage_query(query)?;
+        let report = py.detach(|| self.inner.usage(&query)).py_err()?;
+        to_py(py, &report)
+    }
+
+    /// The events behind a usage report, oldest first; the same filters as `usage`.
+    #[pyo3(signature = (**query))]
+    fn usage_events<'py>(
+        &self,
+        py: Python<'py>,
+        query: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let query = usage_query(query)?;
+        let events = py.detach(|| self.inner.usage_events(&query)).py_err()?;
+        to_py(py, &events)
+    }
+
+    /// Reads new usage from every profile's HOME.
+    fn sync_usage<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let report = py.detach(|| self.inner.sync_usage()).py_err()?;
+        to_py(py, &report)
+    }
+
+    /// Imports an agent's existing logs into a profile: from `source` (a HOME, a log directory
+    /// or one log file), else from the user's real HOME.
+    #[pyo3(signature = (agent, profile, source=None))]
+    fn import_usage<'py>(
+        &self,
+        py: Python<'py>,
+        agent: String,
+        profile: String,
+        source: Option<PathBuf>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let req = ImportRequest {
+            agent,
+            profile,
+            from: source,
+        };
+        let report = py.detach(|| self.inner.import_usage(&req, None)).py_err()?;
+        to_py(py, &report)
+    }
+
+    /// Agents whose logs are in the user's real HOME, which could be imported.
+    fn import_candidates<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let candidates = py.detach(|| self.inner.import_candidates()).py_err()?;
+        to_py(py, &candidates)
+    }
+
+    /// Replaces the pricing snapshot with LiteLLM's feed from `source` (a file or an http(s)
+    /// URL; LiteLLM's own URL when None) and re-prices the ledger.
+    #[pyo3(signature = (source=None))]
+    fn update_pricing<'py>(
+        &self,
+        py: Python<'py>,
+        source: Option<PathBuf>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let source = source.map(|s| s.to_string_lossy().into_owned());
+        let report = py
+            .detach(|| self.inner.update_pricing(source.as_deref()))
+            .py_err()?;
+        to_py(py, &report)
+    }
+
+    /// Where prices come from now.
+    fn pricing_status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let status = py.detach(|| self.inner.pricing_status()).py_err()?;
+        to_py(py, &status)
+    }
+
+    /// Run statistics per profile (or per agent with `group="agent"`); the same filters as
+    /// `usage`.
+    #[pyo3(signature = (**query))]
+    fn stats<'py>(
+        &self,
+        py: Python<'py>,
+        query: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let query = usage_query(query)?;
+        let report = py.detach(|| self.inner.stats(&query)).py_err()?;
+        to_py(py, &report)
+    }
+
+    /// Where the usage ledger lives.
+    fn usage_db_path(&self) -> String {
+        self.inner.usage_db_path().to_string_lossy().into_owned()
+    }
+
+    /// Every hook rule: global ones, then each profile's.
+    fn hooks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let hooks = py.detach(|| self.inner.hooks()).py_err()?;
+        to_py(py, &hooks)
+    }
+
+    /// The rules that apply to one profile (global ones first).
+    fn hooks_for<'py>(&self, py: Python<'py>, alias: &str) -> PyResult<Bound<'py, PyAny>> {
+        let hooks = py.detach(|| self.inner.hooks_for(alias)).py_err()?;
+        to_py(py, &hooks)
+    }
+
+    /// Adds a hook on `event` and returns it with its new id. Exactly one action: `shell`,
+    /// `rhai_file`, `rhai_script` or `webhook`; `profile=None` applies it to every profile.
+    #[pyo3(signature = (event, **options))]
+    fn add_hook<'py>(
+        &self,
+        py: Python<'py>,
+        event: String,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let base = NewHook {
+            event,
+            ..NewHook::default()
+        };
+        let req = request(base, "hook", &["event"], options)?;
+        let entry = py.detach(|| self.inner.add_hook(&req)).py_err()?;
+        to_py(py, &entry)
+    }
+
+    /// Removes a hook and returns it.
+    fn remove_hook<'py>(&self, py: Python<'py>, id: &str) -> PyResult<Bound<'py, PyAny>> {
+        let entry = py.detach(|| self.inner.remove_hook(id)).py_err()?;
+        to_py(py, &entry)
+    }
+
+    /// Every rule as one TOML document.
+    fn export_hooks(&self, py: Python<'_>) -> PyResult<String> {
+        py.detach(|| self.inner.export_hooks()).py_err()
+    }
+
+    /// Adds the rules of an exported TOML document.
+    fn import_hooks<'py>(&self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+        let report = py.detach(|| self.inner.import_hooks(text)).py_err()?;
+        to_py(py, &report)
+    }
+
+    /// Runs one hook against `payload` (a dict in the agent's hook shape or ringlet's field
+    /// names) and reports what it decided or did. Actions really run.
+    #[pyo3(signature = (id, payload=None, profile=None))]
+    fn test_hook<'py>(
+        &self,
+        py: Python<'py>,
+        id: &str,
+        payload: Option<&Bound<'py, PyAny>>,
+        profile: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let payload: serde_json::Value = match payload {
+            Some(p) => pythonize::depythonize(p)?,
+            None => serde_json::Value::Object(serde_json::Map::new()),
+        };
+        let report = py
+            .detach(|| self.inner.test_hook(id, &payload, profile))
+            .py_err()?;
+        to_py(py, &report)
+    }
+
+    /// Runs the scheduled `cost-threshold` and `daily-rollup` checks now; returns what fired.
+    /// Problems become warnings, never exceptions.
+    fn run_scheduled_hooks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let fired = py.detach(|| self.inner.run_scheduled_hooks());
+        to_py(py, &fired)
     }
 
     fn __repr__(&self) -> String {

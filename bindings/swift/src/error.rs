@@ -26,7 +26,10 @@ pub enum RingletError {
     /// An API key is missing or not stored under that name.
     #[error("{message}")]
     Key { code: String, message: String },
-    /// Any other failure (I/O, keychain, scripts, …): `code` is the core's stable code.
+    /// No hook with this id exists.
+    #[error("{message}")]
+    HookNotFound { message: String },
+    /// Any other failure (I/O, keychain, scripts, the usage ledger, downloads, hooks, …): `code` is the core's stable code.
     #[error("{message}")]
     Other { code: String, message: String },
 }
@@ -55,6 +58,7 @@ impl From<ringlet::Error> for RingletError {
                 code: code.into(),
                 message,
             },
+            "hook_not_found" => Self::HookNotFound { message },
             _ => Self::Other {
                 code: code.into(),
                 message,

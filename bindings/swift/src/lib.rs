@@ -15,8 +15,11 @@ use ringlet::{RunOptions, Secret};
 
 pub use crate::error::RingletError;
 pub use crate::types::{
-    AgentInfo, CredentialKey, EnvEntry, InitReport, LaunchPlan, MigrationReport, NewProfile, Paths,
-    PlannedFile, Profile, ProviderInfo, RunOutcome, SecretEnv, Warning,
+    AgentInfo, CredentialKey, EnvEntry, FireReport, HookEntry, HookImportReport, HookTestReport,
+    ImportCandidate, ImportReport, ImportRequest, ImportSummary, InitReport, LaunchPlan,
+    MigrationReport, NewHook, NewProfile, Paths, PlannedFile, PricingReport, PricingStatus,
+    Profile, ProfileSync, ProviderInfo, RunOutcome, SecretEnv, StatsReport, StatsRow, SyncReport,
+    UsageEvent, UsageQuery, UsageReport, UsageRow, Warning,
 };
 
 uniffi::setup_scaffolding!();
@@ -176,6 +179,115 @@ impl Ringlet {
     pub fn list_keys(&self) -> Result<Vec<CredentialKey>> {
         Ok(each(self.inner.list_keys()?))
     }
+    /// Aggregated usage (tokens, cost) per profile, or grouped by `query.group`.
+    #[uniffi::method(default(query = None))]
+    pub fn usage(&self, query: Option<UsageQuery>) -> Result<UsageReport> {
+        let query = query.unwrap_or_default().try_into()?;
+        Ok(self.inner.usage(&query)?.into())
+    }
+
+    /// The events behind a usage report, oldest first.
+    #[uniffi::method(default(query = None))]
+    pub fn usage_events(&self, query: Option<UsageQuery>) -> Result<Vec<UsageEvent>> {
+        let query = query.unwrap_or_default().try_into()?;
+        Ok(each(self.inner.usage_events(&query)?))
+    }
+
+    /// Reads new usage from every profile's HOME.
+    pub fn sync_usage(&self) -> Result<SyncReport> {
+        Ok(self.inner.sync_usage()?.into())
+    }
+
+    /// Imports an agent's existing logs into a profile (from `req.from`, else the user's HOME).
+    pub fn import_usage(&self, req: ImportRequest) -> Result<ImportReport> {
+        Ok(self.inner.import_usage(&req.into(), None)?.into())
+    }
+
+    /// Agents whose logs are in the user's real HOME, which could be imported.
+    pub fn import_candidates(&self) -> Result<Vec<ImportCandidate>> {
+        Ok(each(self.inner.import_candidates()?))
+    }
+
+    /// Replaces the pricing snapshot with LiteLLM's feed from `source` (a file or an http(s)
+    /// URL; LiteLLM's own URL when nil) and re-prices the ledger.
+    #[uniffi::method(default(source = None))]
+    pub fn update_pricing(&self, source: Option<String>) -> Result<PricingReport> {
+        Ok(self.inner.update_pricing(source.as_deref())?.into())
+    }
+
+    /// Where prices come from now.
+    pub fn pricing_status(&self) -> Result<PricingStatus> {
+        Ok(self.inner.pricing_status()?.into())
+    }
+
+    /// Run statistics per profile (or per agent with `group: "agent"`).
+    #[uniffi::method(default(query = None))]
+    pub fn stats(&self, query: Option<UsageQuery>) -> Result<StatsReport> {
+        let query = query.unwrap_or_default().try_into()?;
+        Ok(self.inner.stats(&query)?.into())
+    }
+
+    /// Where the usage ledger lives.
+    pub fn usage_db_path(&self) -> String {
+        self.inner.usage_db_path().to_string_lossy().into_owned()
+    }
+
+    /// Every hook rule: global ones, then each profile's.
+    pub fn hooks(&self) -> Result<Vec<HookEntry>> {
+        Ok(each(self.inner.hooks()?))
+    }
+
+    /// The rules that apply to one profile (global ones first).
+    pub fn hooks_for(&self, alias: String) -> Result<Vec<HookEntry>> {
+        Ok(each(self.inner.hooks_for(&alias)?))
+    }
+
+    /// Adds a hook and returns it with its new id.
+    pub fn add_hook(&self, req: NewHook) -> Result<HookEntry> {
+        Ok(self.inner.add_hook(&req.into())?.into())
+    }
+
+    /// Removes a hook and returns it.
+    pub fn remove_hook(&self, id: String) -> Result<HookEntry> {
+        Ok(self.inner.remove_hook(&id)?.into())
+    }
+
+    /// Every rule as one TOML document.
+    pub fn export_hooks(&self) -> Result<String> {
+        Ok(self.inner.export_hooks()?)
+    }
+
+    /// Adds the rules of an exported TOML document.
+    pub fn import_hooks(&self, text: String) -> Result<HookImportReport> {
+        Ok(self.inner.import_hooks(&text)?.into())
+    }
+
+    /// Runs one hook against a payload (JSON text in the agent's hook shape or ringlet's field
+    /// names; `{}` when nil) and reports what it decided or did. Actions really run.
+    #[uniffi::method(default(payload_json = None, profile = None))]
+    pub fn test_hook(
+        &self,
+        id: String,
+        payload_json: Option<String>,
+        profile: Option<String>,
+    ) -> Result<HookTestReport> {
+        let payload = match payload_json.as_deref() {
+            Some(text) => serde_json::from_str(text).map_err(|e| {
+                ringlet::Error::InvalidInput(format!("the hook payload is not JSON: {e}"))
+            })?,
+            None => serde_json::Value::Object(serde_json::Map::new()),
+        };
+        Ok(self
+            .inner
+            .test_hook(&id, &payload, profile.as_deref())?
+            .into())
+    }
+
+    /// Runs the scheduled `cost-threshold` and `daily-rollup` checks now; returns what fired.
+    /// Problems become warnings, never errors.
+    pub fn run_scheduled_hooks(&self) -> Vec<FireReport> {
+        each(self.inner.run_scheduled_hooks())
+    }
 }
 
 #[cfg(test)]
@@ -246,6 +358,68 @@ mod tests {
         assert!(matches!(
             r.remove_key("minimax".into(), "none".into()),
             Err(RingletError::Key { code, .. }) if code == "key_not_found"
+        ));
+    }
+
+    #[test]
+    fn usage_is_empty_on_a_fresh_home() {
+        let (_dir, r) = open();
+        let report = r.usage(None).expect("usage");
+        assert_eq!(report.group, "profile");
+        assert!(report.rows.is_empty());
+        assert_eq!(report.total.events, 0);
+        assert!(r.usage_events(None).expect("events").is_empty());
+        assert!(r.stats(None).expect("stats").rows.is_empty());
+        let by_day = UsageQuery {
+            group: Some("day".into()),
+            since: Some("today".into()),
+            ..UsageQuery::default()
+        };
+        assert_eq!(r.usage(Some(by_day)).expect("by day").group, "day");
+        let bad = UsageQuery {
+            group: Some("fortnight".into()),
+            ..UsageQuery::default()
+        };
+        assert!(matches!(
+            r.usage(Some(bad)),
+            Err(RingletError::InvalidInput { .. })
+        ));
+    }
+
+    #[test]
+    fn hooks_add_list_remove_and_the_typed_not_found() {
+        let (_dir, r) = open();
+        r.create_profile(req("work"), Some("sk-canary-swift".into()))
+            .expect("create");
+        let added = r
+            .add_hook(NewHook {
+                profile: Some("work".into()),
+                event: "stop".into(),
+                shell: Some("true".into()),
+                ..NewHook::default()
+            })
+            .expect("add");
+        assert_eq!(added.action, "shell");
+        assert_eq!(added.command.as_deref(), Some("true"));
+        assert_eq!(r.hooks().expect("list").len(), 1);
+        let tested = r
+            .test_hook(
+                added.id.clone(),
+                Some(r#"{"session_id":"s1"}"#.into()),
+                None,
+            )
+            .expect("test");
+        assert!(tested.applies);
+        assert!(tested.fired.is_some_and(|f| f.ok));
+        assert!(tested.context_json.contains("\"s1\""));
+        assert_eq!(
+            r.remove_hook(added.id.clone()).expect("remove").id,
+            added.id
+        );
+        assert!(r.hooks().expect("list").is_empty());
+        assert!(matches!(
+            r.remove_hook(added.id),
+            Err(RingletError::HookNotFound { .. })
         ));
     }
 }

@@ -400,3 +400,643 @@ impl From<ringlet::RunOutcome> for RunOutcome {
         }
     }
 }
+
+fn n(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn time<T: Into<SystemTime>>(t: Option<T>) -> Option<SystemTime> {
+    t.map(Into::into)
+}
+
+/// Which usage a report covers and how it is grouped; every field is optional.
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct UsageQuery {
+    #[uniffi(default = None)]
+    pub profile: Option<String>,
+    #[uniffi(default = None)]
+    pub agent: Option<String>,
+    #[uniffi(default = None)]
+    pub provider: Option<String>,
+    #[uniffi(default = None)]
+    pub model: Option<String>,
+    /// A day (`2026-05-01`), an RFC 3339 time, `today` or `Nd` (N days ago).
+    #[uniffi(default = None)]
+    pub since: Option<String>,
+    /// Up to and including this day, or strictly before this time.
+    #[uniffi(default = None)]
+    pub until: Option<String>,
+    /// `total`, `day`, `week`, `month`, `model`, `profile`, `agent`, `provider` or `session`;
+    /// unset gives one row per profile with its agent and provider.
+    #[uniffi(default = None)]
+    pub group: Option<String>,
+    /// The reader's zone, minutes east of UTC; unset uses the machine's zone.
+    #[uniffi(default = None)]
+    pub utc_offset_minutes: Option<i32>,
+}
+
+impl TryFrom<UsageQuery> for ringlet::UsageQuery {
+    type Error = ringlet::Error;
+
+    fn try_from(q: UsageQuery) -> ringlet::Result<Self> {
+        // The group's names are the core's serde names: one source of truth.
+        let group = q
+            .group
+            .map(|g| {
+                serde_json::from_value(serde_json::Value::String(g.clone())).map_err(|_| {
+                    ringlet::Error::InvalidInput(format!(
+                        "unknown usage group '{}'; groups: total, day, week, month, model, profile, agent, provider, session",
+                        g.escape_debug()
+                    ))
+                })
+            })
+            .transpose()?;
+        Ok(Self {
+            profile: q.profile,
+            agent: q.agent,
+            provider: q.provider,
+            model: q.model,
+            since: q.since,
+            until: q.until,
+            group,
+            utc_offset_minutes: q.utc_offset_minutes,
+        })
+    }
+}
+
+/// Aggregated usage for one group (`key`); per-profile rows also name the profile, agent and
+/// provider.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct UsageRow {
+    pub key: String,
+    pub profile: Option<String>,
+    pub agent: Option<String>,
+    pub provider: Option<String>,
+    pub events: i64,
+    pub input: i64,
+    pub output: i64,
+    pub cache_creation: i64,
+    pub cache_creation_5m: i64,
+    pub cache_creation_1h: i64,
+    pub cache_read: i64,
+    pub reasoning: i64,
+    pub total_tokens: i64,
+    /// Nano-dollars, priced events only.
+    pub cost_nanos: i64,
+    pub cost_usd: f64,
+    pub priced_events: i64,
+    /// Events without a price: the true cost is higher than `cost_usd` when this is not 0.
+    pub unpriced_events: i64,
+}
+
+impl From<ringlet::UsageRow> for UsageRow {
+    fn from(r: ringlet::UsageRow) -> Self {
+        Self {
+            key: r.key,
+            profile: None,
+            agent: None,
+            provider: None,
+            events: n(r.events),
+            input: n(r.input),
+            output: n(r.output),
+            cache_creation: n(r.cache_creation),
+            cache_creation_5m: n(r.cache_creation_5m),
+            cache_creation_1h: n(r.cache_creation_1h),
+            cache_read: n(r.cache_read),
+            reasoning: n(r.reasoning),
+            total_tokens: n(r.total_tokens),
+            cost_nanos: r.cost_nanos,
+            cost_usd: r.cost_usd,
+            priced_events: n(r.priced_events),
+            unpriced_events: n(r.unpriced_events),
+        }
+    }
+}
+
+impl From<ringlet::UsageLine> for UsageRow {
+    fn from(l: ringlet::UsageLine) -> Self {
+        Self {
+            profile: l.profile,
+            agent: l.agent,
+            provider: l.provider,
+            ..l.usage.into()
+        }
+    }
+}
+
+/// Aggregated usage: rows and their total.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct UsageReport {
+    /// `profile`, `day`, `week`, `month`, `model`, `session`, …
+    pub group: String,
+    pub since: Option<SystemTime>,
+    /// Exclusive.
+    pub until: Option<SystemTime>,
+    pub rows: Vec<UsageRow>,
+    pub total: UsageRow,
+}
+
+impl From<ringlet::UsageReport> for UsageReport {
+    fn from(r: ringlet::UsageReport) -> Self {
+        Self {
+            group: r.group,
+            since: time(r.since),
+            until: time(r.until),
+            rows: r.rows.into_iter().map(Into::into).collect(),
+            total: r.total.into(),
+        }
+    }
+}
+
+/// One model response attributed to a profile.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct UsageEvent {
+    pub time: SystemTime,
+    pub profile: String,
+    pub agent: String,
+    pub provider: String,
+    pub model: String,
+    pub input: i64,
+    pub output: i64,
+    pub cache_creation: i64,
+    pub cache_creation_5m: i64,
+    pub cache_creation_1h: i64,
+    pub cache_read: i64,
+    pub reasoning: i64,
+    /// Nano-dollars; null when unpriced.
+    pub cost_nanos: Option<i64>,
+    /// `computed`, `reported` or `unpriced`.
+    pub cost_source: String,
+    pub session_id: Option<String>,
+    pub origin: String,
+    pub dedup_key: String,
+    pub rank: i64,
+}
+
+impl From<ringlet::UsageEvent> for UsageEvent {
+    fn from(e: ringlet::UsageEvent) -> Self {
+        Self {
+            time: e.time.into(),
+            profile: e.profile,
+            agent: e.agent,
+            provider: e.provider,
+            model: e.model,
+            input: n(e.tokens.input),
+            output: n(e.tokens.output),
+            cache_creation: n(e.tokens.cache_creation),
+            cache_creation_5m: n(e.tokens.cache_creation_5m),
+            cache_creation_1h: n(e.tokens.cache_creation_1h),
+            cache_read: n(e.tokens.cache_read),
+            reasoning: n(e.tokens.reasoning),
+            cost_nanos: e.cost_nanos,
+            cost_source: e.cost_source.as_str().to_string(),
+            session_id: e.session_id,
+            origin: e.origin,
+            dedup_key: e.dedup_key,
+            rank: e.rank,
+        }
+    }
+}
+
+/// What reading logs did, over all files.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ImportSummary {
+    pub files_seen: i64,
+    pub files_scanned: i64,
+    pub files_unchanged: i64,
+    pub files_restarted: i64,
+    pub bytes_read: i64,
+    pub lines: i64,
+    pub records: i64,
+    pub inserted: i64,
+    pub replaced: i64,
+    pub duplicates: i64,
+    pub malformed_lines: i64,
+    pub ignored_lines: i64,
+    pub pending_tails: i64,
+    pub unpriced_models: Vec<String>,
+    /// Files that could not be read: `path: message`.
+    pub failures: Vec<String>,
+    pub unknown_formats: Vec<String>,
+}
+
+impl From<ringlet::ImportSummary> for ImportSummary {
+    fn from(s: ringlet::ImportSummary) -> Self {
+        Self {
+            files_seen: n(s.files_seen),
+            files_scanned: n(s.files_scanned),
+            files_unchanged: n(s.files_unchanged),
+            files_restarted: n(s.files_restarted),
+            bytes_read: n(s.bytes_read),
+            lines: n(s.lines),
+            records: n(s.records),
+            inserted: n(s.inserted),
+            replaced: n(s.replaced),
+            duplicates: n(s.duplicates),
+            malformed_lines: n(s.malformed_lines),
+            ignored_lines: n(s.ignored_lines),
+            pending_tails: n(s.pending_tails),
+            unpriced_models: s.unpriced_models.into_iter().collect(),
+            failures: s
+                .failures
+                .into_iter()
+                .map(|f| format!("{}: {}", f.path.display(), f.message))
+                .collect(),
+            unknown_formats: s.unknown_formats,
+        }
+    }
+}
+
+/// What `sync_usage` read for one profile.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ProfileSync {
+    pub profile: String,
+    pub agent: String,
+    pub summary: ImportSummary,
+    /// Why this profile could not be read (the others still were).
+    pub error: Option<String>,
+}
+
+/// What `sync_usage` did.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct SyncReport {
+    pub profiles: Vec<ProfileSync>,
+    pub total: ImportSummary,
+}
+
+impl From<ringlet::SyncReport> for SyncReport {
+    fn from(r: ringlet::SyncReport) -> Self {
+        Self {
+            profiles: r
+                .profiles
+                .into_iter()
+                .map(|p| ProfileSync {
+                    profile: p.profile,
+                    agent: p.agent,
+                    summary: p.summary.into(),
+                    error: p.error,
+                })
+                .collect(),
+            total: r.total.into(),
+        }
+    }
+}
+
+/// A request to import an agent's existing logs into a profile.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ImportRequest {
+    pub agent: String,
+    pub profile: String,
+    /// A HOME holding the agent's logs, a log directory or one log file; unset reads the
+    /// user's real HOME.
+    #[uniffi(default = None)]
+    pub from: Option<String>,
+}
+
+impl From<ImportRequest> for ringlet::ImportRequest {
+    fn from(r: ImportRequest) -> Self {
+        Self {
+            agent: r.agent,
+            profile: r.profile,
+            from: r.from.map(Into::into),
+        }
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ImportReport {
+    pub agent: String,
+    pub profile: String,
+    pub sources: Vec<String>,
+    pub summary: ImportSummary,
+    pub cost_nanos: i64,
+    pub cost_usd: f64,
+    pub unpriced_events: i64,
+    pub first_event: Option<SystemTime>,
+    pub last_event: Option<SystemTime>,
+}
+
+impl From<ringlet::ImportReport> for ImportReport {
+    fn from(r: ringlet::ImportReport) -> Self {
+        Self {
+            agent: r.agent,
+            profile: r.profile,
+            sources: r.sources.iter().map(|p| path(p)).collect(),
+            summary: r.summary.into(),
+            cost_nanos: r.cost_nanos,
+            cost_usd: r.cost_usd,
+            unpriced_events: n(r.unpriced_events),
+            first_event: time(r.first_event),
+            last_event: time(r.last_event),
+        }
+    }
+}
+
+/// Existing logs of an agent in the user's HOME.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ImportCandidate {
+    pub agent: String,
+    pub name: String,
+    pub paths: Vec<String>,
+    pub files: i64,
+    pub profiles: Vec<String>,
+}
+
+impl From<ringlet::ImportCandidate> for ImportCandidate {
+    fn from(c: ringlet::ImportCandidate) -> Self {
+        Self {
+            agent: c.agent,
+            name: c.name,
+            paths: c.paths.iter().map(|p| path(p)).collect(),
+            files: n(c.files),
+            profiles: c.profiles,
+        }
+    }
+}
+
+/// What `update_pricing` did.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct PricingReport {
+    pub source: String,
+    pub snapshot: String,
+    pub models: u32,
+    pub skipped: u32,
+    /// Events re-priced: looked at, changed, still unpriced.
+    pub repriced_examined: i64,
+    pub repriced_updated: i64,
+    pub repriced_unpriced: i64,
+}
+
+impl From<ringlet::PricingReport> for PricingReport {
+    fn from(r: ringlet::PricingReport) -> Self {
+        Self {
+            source: r.source,
+            snapshot: path(&r.snapshot),
+            models: count(r.models),
+            skipped: count(r.skipped),
+            repriced_examined: n(r.repriced.examined),
+            repriced_updated: n(r.repriced.updated),
+            repriced_unpriced: n(r.repriced.unpriced),
+        }
+    }
+}
+
+/// Where prices come from now.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct PricingStatus {
+    pub snapshot: Option<String>,
+    pub updated_at: Option<SystemTime>,
+    pub models: u32,
+}
+
+impl From<ringlet::PricingStatus> for PricingStatus {
+    fn from(s: ringlet::PricingStatus) -> Self {
+        Self {
+            snapshot: s.snapshot.as_deref().map(path),
+            updated_at: time(s.updated_at),
+            models: count(s.models),
+        }
+    }
+}
+
+/// Run statistics for one profile (or agent), or all of them.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct StatsRow {
+    pub profile: String,
+    pub agent: String,
+    pub provider: String,
+    pub runs: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub unfinished: i64,
+    pub total_duration_ms: i64,
+    pub avg_duration_ms: i64,
+    pub peak_rss_bytes: Option<i64>,
+    pub cpu_user_ms: i64,
+    pub cpu_system_ms: i64,
+    pub last_run: Option<SystemTime>,
+}
+
+impl From<ringlet::StatsRow> for StatsRow {
+    fn from(r: ringlet::StatsRow) -> Self {
+        Self {
+            profile: r.profile,
+            agent: r.agent,
+            provider: r.provider,
+            runs: n(r.runs),
+            succeeded: n(r.succeeded),
+            failed: n(r.failed),
+            unfinished: n(r.unfinished),
+            total_duration_ms: n(r.total_duration_ms),
+            avg_duration_ms: n(r.avg_duration_ms),
+            peak_rss_bytes: r.peak_rss_bytes.map(n),
+            cpu_user_ms: n(r.cpu_user_ms),
+            cpu_system_ms: n(r.cpu_system_ms),
+            last_run: time(r.last_run),
+        }
+    }
+}
+
+/// Runs, session time and resources per profile.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct StatsReport {
+    pub rows: Vec<StatsRow>,
+    pub total: StatsRow,
+}
+
+impl From<ringlet::StatsReport> for StatsReport {
+    fn from(r: ringlet::StatsReport) -> Self {
+        Self {
+            rows: r.rows.into_iter().map(Into::into).collect(),
+            total: r.total.into(),
+        }
+    }
+}
+
+/// A request to add a hook. Exactly one of `shell`, `rhai_file`, `rhai_script` and `webhook`.
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct NewHook {
+    /// The profile; unset for every profile.
+    #[uniffi(default = None)]
+    pub profile: Option<String>,
+    /// `pre-tool-use`, `tool-use`, `stop`, `start`, `notify`, `cost-threshold` or
+    /// `daily-rollup`.
+    pub event: String,
+    #[uniffi(default = None)]
+    pub shell: Option<String>,
+    #[uniffi(default = None)]
+    pub rhai_file: Option<String>,
+    #[uniffi(default = None)]
+    pub rhai_script: Option<String>,
+    #[uniffi(default = None)]
+    pub webhook: Option<String>,
+    #[uniffi(default = None)]
+    pub webhook_template: Option<String>,
+    #[uniffi(default = None)]
+    pub matcher: Option<String>,
+    #[uniffi(default = None)]
+    pub timeout_ms: Option<u32>,
+    /// `day` or `month`, for `cost-threshold`.
+    #[uniffi(default = None)]
+    pub period: Option<String>,
+    /// USD, for `cost-threshold`.
+    #[uniffi(default = None)]
+    pub threshold: Option<f64>,
+    /// The budget the threshold is part of, for `cost-threshold`.
+    #[uniffi(default = None)]
+    pub of: Option<f64>,
+}
+
+impl From<NewHook> for ringlet::NewHook {
+    fn from(h: NewHook) -> Self {
+        Self {
+            profile: h.profile,
+            event: h.event,
+            shell: h.shell,
+            rhai_file: h.rhai_file.map(Into::into),
+            rhai_script: h.rhai_script,
+            webhook: h.webhook,
+            webhook_template: h.webhook_template,
+            matcher: h.matcher,
+            timeout_ms: h.timeout_ms.map(u64::from),
+            period: h.period,
+            threshold: h.threshold,
+            of: h.of,
+        }
+    }
+}
+
+/// A hook rule with where it lives.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct HookEntry {
+    pub id: String,
+    /// The profile; unset for a global rule (every profile).
+    pub profile: Option<String>,
+    pub event: String,
+    pub matcher: Option<String>,
+    pub timeout_ms: Option<i64>,
+    /// `cost-threshold`: `day` or `month`.
+    pub period: Option<String>,
+    /// `cost-threshold`: USD.
+    pub threshold: Option<f64>,
+    /// `cost-threshold`: the budget.
+    pub of: Option<f64>,
+    /// `shell`, `rhai` or `webhook`.
+    pub action: String,
+    /// A one-line description safe to show (webhook URLs lose their path).
+    pub summary: String,
+    /// `shell`: the command.
+    pub command: Option<String>,
+    /// `rhai`: the script source and where it was read from.
+    pub script: Option<String>,
+    pub script_source: Option<String>,
+    /// `webhook`: the URL and JSON template.
+    pub url: Option<String>,
+    pub template: Option<String>,
+}
+
+impl From<ringlet::HookEntry> for HookEntry {
+    fn from(e: ringlet::HookEntry) -> Self {
+        let rule = e.rule;
+        let summary = rule.action.summary();
+        let action = rule.action.kind().to_string();
+        let (mut command, mut script, mut script_source, mut url, mut template) =
+            (None, None, None, None, None);
+        match rule.action {
+            ringlet::HookAction::Shell { command: c } => command = Some(c),
+            ringlet::HookAction::Rhai { script: s, source } => {
+                script = Some(s);
+                script_source = source;
+            }
+            ringlet::HookAction::Webhook {
+                url: u,
+                template: t,
+            } => {
+                url = Some(u);
+                template = t;
+            }
+        }
+        Self {
+            id: rule.id,
+            profile: e.profile,
+            event: rule.event.as_str().to_string(),
+            matcher: rule.matcher,
+            timeout_ms: rule.timeout_ms.map(n),
+            period: rule.threshold.map(|t| t.period.as_str().to_string()),
+            threshold: rule.threshold.map(|t| t.usd),
+            of: rule.threshold.and_then(|t| t.of_usd),
+            action,
+            summary,
+            command,
+            script,
+            script_source,
+            url,
+            template,
+        }
+    }
+}
+
+/// What `import_hooks` did.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct HookImportReport {
+    pub added: Vec<String>,
+    pub unchanged: Vec<String>,
+}
+
+impl From<ringlet::HookImportReport> for HookImportReport {
+    fn from(r: ringlet::HookImportReport) -> Self {
+        Self {
+            added: r.added,
+            unchanged: r.unchanged,
+        }
+    }
+}
+
+/// What one non-gating hook did.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct FireReport {
+    pub hook: String,
+    pub ok: bool,
+    /// `started`, `exit 0`, `HTTP 200`, `timed out after 2000 ms`, …
+    pub detail: String,
+}
+
+impl From<ringlet::FireReport> for FireReport {
+    fn from(r: ringlet::FireReport) -> Self {
+        Self {
+            hook: r.hook,
+            ok: r.ok,
+            detail: r.detail,
+        }
+    }
+}
+
+/// What `test_hook` found.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct HookTestReport {
+    pub hook: HookEntry,
+    /// The event the hook was given, as the JSON a shell hook reads on stdin.
+    pub context_json: String,
+    /// Whether the rule applies to this payload (its matcher and scope).
+    pub applies: bool,
+    /// `pre-tool-use`: whether the call may go ahead.
+    pub allowed: Option<bool>,
+    /// `pre-tool-use`: the deny message.
+    pub denied: Option<String>,
+    /// Other events: what the action did.
+    pub fired: Option<FireReport>,
+}
+
+impl From<ringlet::HookTestReport> for HookTestReport {
+    fn from(r: ringlet::HookTestReport) -> Self {
+        Self {
+            hook: r.hook.into(),
+            context_json: serde_json::to_string(&r.context).unwrap_or_default(),
+            applies: r.applies,
+            allowed: r.decision.as_ref().map(ringlet::Decision::allowed),
+            denied: r.decision.as_ref().and_then(ringlet::Decision::message),
+            fired: r.fired.map(Into::into),
+        }
+    }
+}

@@ -16,6 +16,10 @@ Errors are subclasses of :class:`RingletError`; each has a stable ``code``.
 from ringlet._ringlet import (
     AgentNotInstalled,
     CredentialError,
+    DownloadError,
+    HookError,
+    HookNotFound,
+    HookStateError,
     Incompatible,
     InsecurePermissions,
     InvalidAlias,
@@ -44,6 +48,10 @@ from ringlet._ringlet import (
 __all__ = [
     "AgentNotInstalled",
     "CredentialError",
+    "DownloadError",
+    "HookError",
+    "HookNotFound",
+    "HookStateError",
     "Incompatible",
     "InsecurePermissions",
     "InvalidAlias",

@@ -130,6 +130,225 @@ class RunOutcome(TypedDict):
     """Milliseconds."""
     pid: int
 
+UsageGroup = Literal[
+    "total", "day", "week", "month", "model", "profile", "agent", "provider", "session"
+]
+
+class UsageRow(TypedDict):
+    key: str
+    events: int
+    input: int
+    output: int
+    cache_creation: int
+    cache_creation_5m: int
+    cache_creation_1h: int
+    cache_read: int
+    reasoning: int
+    total_tokens: int
+    cost_nanos: int
+    cost_usd: float
+    priced_events: int
+    unpriced_events: int
+
+class UsageLine(UsageRow):
+    profile: NotRequired[str]
+    agent: NotRequired[str]
+    provider: NotRequired[str]
+
+class UsageReport(TypedDict):
+    group: str
+    since: str | None
+    until: str | None
+    rows: list[UsageLine]
+    total: UsageRow
+
+class UsageEvent(TypedDict):
+    time: str
+    profile: str
+    agent: str
+    provider: str
+    model: str
+    input: int
+    output: int
+    cache_creation: int
+    cache_creation_5m: int
+    cache_creation_1h: int
+    cache_read: int
+    reasoning: int
+    cost_nanos: int | None
+    cost_source: Literal["computed", "reported", "unpriced"]
+    session_id: str | None
+    origin: str
+    dedup_key: str
+    rank: int
+
+class Malformed(TypedDict):
+    path: str
+    line: int
+    reason: str
+
+class FileFailure(TypedDict):
+    path: str
+    message: str
+
+class ImportSummary(TypedDict):
+    files_seen: int
+    files_scanned: int
+    files_unchanged: int
+    files_restarted: int
+    bytes_read: int
+    lines: int
+    records: int
+    inserted: int
+    replaced: int
+    duplicates: int
+    malformed_lines: int
+    malformed_samples: list[Malformed]
+    ignored_lines: int
+    pending_tails: int
+    unpriced_models: list[str]
+    failures: list[FileFailure]
+    unknown_formats: list[str]
+
+class ProfileSync(TypedDict):
+    profile: str
+    agent: str
+    summary: ImportSummary
+    error: str | None
+
+class SyncReport(TypedDict):
+    profiles: list[ProfileSync]
+    total: ImportSummary
+
+class ImportReport(TypedDict):
+    agent: str
+    profile: str
+    sources: list[str]
+    summary: ImportSummary
+    cost_nanos: int
+    cost_usd: float
+    unpriced_events: int
+    first_event: str | None
+    last_event: str | None
+
+class ImportCandidate(TypedDict):
+    agent: str
+    name: str
+    paths: list[str]
+    files: int
+    profiles: list[str]
+
+class RepriceOutcome(TypedDict):
+    examined: int
+    updated: int
+    unpriced: int
+
+class PricingReport(TypedDict):
+    source: str
+    snapshot: str
+    models: int
+    skipped: int
+    repriced: RepriceOutcome
+
+class PricingStatus(TypedDict):
+    snapshot: str | None
+    updated_at: str | None
+    models: int
+
+class StatsRow(TypedDict):
+    profile: str
+    agent: str
+    provider: str
+    runs: int
+    succeeded: int
+    failed: int
+    unfinished: int
+    total_duration_ms: int
+    avg_duration_ms: int
+    peak_rss_bytes: int | None
+    cpu_user_ms: int
+    cpu_system_ms: int
+    last_run: str | None
+
+class StatsReport(TypedDict):
+    rows: list[StatsRow]
+    total: StatsRow
+
+HookEvent = Literal[
+    "pre-tool-use", "tool-use", "stop", "start", "notify", "cost-threshold", "daily-rollup"
+]
+
+class HookAction(TypedDict):
+    type: Literal["shell", "rhai", "webhook"]
+    command: NotRequired[str]
+    script: NotRequired[str]
+    source: NotRequired[str]
+    url: NotRequired[str]
+    template: NotRequired[str]
+
+class Threshold(TypedDict):
+    period: Literal["day", "month"]
+    usd: float
+    of_usd: NotRequired[float]
+
+class HookRule(TypedDict):
+    id: str
+    event: HookEvent
+    matcher: NotRequired[str]
+    timeout_ms: NotRequired[int]
+    threshold: NotRequired[Threshold]
+    action: HookAction
+
+class HookEntry(TypedDict):
+    profile: NotRequired[str]
+    rule: HookRule
+
+class HookImportReport(TypedDict):
+    added: list[str]
+    unchanged: list[str]
+
+class FireReport(TypedDict):
+    hook: str
+    ok: bool
+    detail: str
+
+class Decision(TypedDict):
+    decision: Literal["allow", "deny"]
+    hook: NotRequired[str]
+    reason: NotRequired[str]
+    failed: NotRequired[bool]
+
+class HookContext(TypedDict):
+    event: HookEvent
+    profile: str
+    agent: str
+    provider: str
+    tool: NotRequired[str]
+    tool_input: NotRequired[str]
+    tool_result: NotRequired[str]
+    tool_error: NotRequired[bool]
+    message: NotRequired[str]
+    cost_usd: NotRequired[float]
+    threshold_usd: NotRequired[float]
+    budget_usd: NotRequired[float]
+    period: NotRequired[str]
+    period_key: NotRequired[str]
+    duration_ms: NotRequired[int]
+    exit_code: NotRequired[int]
+    total_usd: NotRequired[float]
+    profile_count: NotRequired[int]
+    top_profile: NotRequired[str]
+    top_usd: NotRequired[float]
+    session_id: NotRequired[str]
+    cwd: NotRequired[str]
+
+class HookTestReport(TypedDict):
+    hook: HookEntry
+    context: HookContext
+    applies: bool
+    decision: Decision | None
+    fired: FireReport | None
+
 _Path = str | PathLike[str]
 
 class Ringlet:
@@ -206,6 +425,75 @@ class Ringlet:
     def set_key(self, provider: str, alias: str, secret: str, *, replace: bool = False) -> None: ...
     def remove_key(self, provider: str, alias: str) -> None: ...
     def list_keys(self) -> list[CredentialKey]: ...
+    def usage(
+        self,
+        *,
+        profile: str | None = None,
+        agent: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        group: UsageGroup | None = None,
+        utc_offset_minutes: int | None = None,
+    ) -> UsageReport: ...
+    def usage_events(
+        self,
+        *,
+        profile: str | None = None,
+        agent: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        group: UsageGroup | None = None,
+        utc_offset_minutes: int | None = None,
+    ) -> list[UsageEvent]: ...
+    def sync_usage(self) -> SyncReport: ...
+    def import_usage(
+        self, agent: str, profile: str, source: _Path | None = None
+    ) -> ImportReport: ...
+    def import_candidates(self) -> list[ImportCandidate]: ...
+    def update_pricing(self, source: _Path | None = None) -> PricingReport: ...
+    def pricing_status(self) -> PricingStatus: ...
+    def stats(
+        self,
+        *,
+        profile: str | None = None,
+        agent: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        group: UsageGroup | None = None,
+        utc_offset_minutes: int | None = None,
+    ) -> StatsReport: ...
+    def usage_db_path(self) -> str: ...
+    def hooks(self) -> list[HookEntry]: ...
+    def hooks_for(self, alias: str) -> list[HookEntry]: ...
+    def add_hook(
+        self,
+        event: HookEvent,
+        *,
+        profile: str | None = None,
+        shell: str | None = None,
+        rhai_file: _Path | None = None,
+        rhai_script: str | None = None,
+        webhook: str | None = None,
+        webhook_template: str | None = None,
+        matcher: str | None = None,
+        timeout_ms: int | None = None,
+        period: Literal["day", "month"] | None = None,
+        threshold: float | None = None,
+        of: float | None = None,
+    ) -> HookEntry: ...
+    def remove_hook(self, id: str) -> HookEntry: ...
+    def export_hooks(self) -> str: ...
+    def import_hooks(self, text: str) -> HookImportReport: ...
+    def test_hook(
+        self, id: str, payload: dict[str, object] | None = None, profile: str | None = None
+    ) -> HookTestReport: ...
+    def run_scheduled_hooks(self) -> list[FireReport]: ...
 
 class RingletError(Exception):
     """Base class of every ringlet error."""
@@ -233,4 +521,8 @@ class CredentialError(RingletError): ...
 class IoError(RingletError): ...
 class SpawnError(RingletError): ...
 class UsageStoreError(RingletError): ...
+class DownloadError(RingletError): ...
+class HookError(RingletError): ...
+class HookNotFound(RingletError): ...
+class HookStateError(RingletError): ...
 class NoHome(RingletError): ...

@@ -513,6 +513,38 @@ fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterInt64: FfiConverterPrimitive {
+    typealias FfiType = Int64
+    typealias SwiftType = Int64
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int64 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: Int64, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterDouble: FfiConverterPrimitive {
+    typealias FfiType = Double
+    typealias SwiftType = Double
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Double {
+        return try lift(readDouble(&buf))
+    }
+
+    public static func write(_ value: Double, into buf: inout [UInt8]) {
+        writeDouble(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterBool : FfiConverter {
     typealias FfiType = Int8
     typealias SwiftType = Bool
@@ -660,6 +692,11 @@ fileprivate struct FfiConverterDuration: FfiConverterRustBuffer {
 public protocol RingletProtocol: AnyObject, Sendable {
     
     /**
+     * Adds a hook and returns it with its new id.
+     */
+    func addHook(req: NewHook) throws  -> HookEntry
+    
+    /**
      * One agent with its detection result.
      */
     func agent(id: String) throws  -> AgentInfo
@@ -685,9 +722,39 @@ public protocol RingletProtocol: AnyObject, Sendable {
     func deleteProfile(alias: String) throws 
     
     /**
+     * Every rule as one TOML document.
+     */
+    func exportHooks() throws  -> String
+    
+    /**
      * Whether a profile exists (even one whose manifest is unreadable).
      */
     func hasProfile(alias: String) throws  -> Bool
+    
+    /**
+     * Every hook rule: global ones, then each profile's.
+     */
+    func hooks() throws  -> [HookEntry]
+    
+    /**
+     * The rules that apply to one profile (global ones first).
+     */
+    func hooksFor(alias: String) throws  -> [HookEntry]
+    
+    /**
+     * Agents whose logs are in the user's real HOME, which could be imported.
+     */
+    func importCandidates() throws  -> [ImportCandidate]
+    
+    /**
+     * Adds the rules of an exported TOML document.
+     */
+    func importHooks(text: String) throws  -> HookImportReport
+    
+    /**
+     * Imports an agent's existing logs into a profile (from `req.from`, else the user's HOME).
+     */
+    func importUsage(req: ImportRequest) throws  -> ImportReport
     
     /**
      * Creates ringlet's directories and detects agents.
@@ -720,6 +787,11 @@ public protocol RingletProtocol: AnyObject, Sendable {
     func planRun(alias: String, args: [String]) throws  -> LaunchPlan
     
     /**
+     * Where prices come from now.
+     */
+    func pricingStatus() throws  -> PricingStatus
+    
+    /**
      * One profile.
      */
     func profile(alias: String) throws  -> Profile
@@ -745,6 +817,11 @@ public protocol RingletProtocol: AnyObject, Sendable {
     func providers()  -> [ProviderInfo]
     
     /**
+     * Removes a hook and returns it.
+     */
+    func removeHook(id: String) throws  -> HookEntry
+    
+    /**
      * Removes a key.
      */
     func removeKey(provider: String, alias: String) throws 
@@ -761,9 +838,52 @@ public protocol RingletProtocol: AnyObject, Sendable {
     func run(alias: String, args: [String]) throws  -> RunOutcome
     
     /**
+     * Runs the scheduled `cost-threshold` and `daily-rollup` checks now; returns what fired.
+     * Problems become warnings, never errors.
+     */
+    func runScheduledHooks()  -> [FireReport]
+    
+    /**
      * Stores a key; refuses to overwrite one unless `replace`.
      */
     func setKey(provider: String, alias: String, secret: String, replace: Bool) throws 
+    
+    /**
+     * Run statistics per profile (or per agent with `group: "agent"`).
+     */
+    func stats(query: UsageQuery?) throws  -> StatsReport
+    
+    /**
+     * Reads new usage from every profile's HOME.
+     */
+    func syncUsage() throws  -> SyncReport
+    
+    /**
+     * Runs one hook against a payload (JSON text in the agent's hook shape or ringlet's field
+     * names; `{}` when nil) and reports what it decided or did. Actions really run.
+     */
+    func testHook(id: String, payloadJson: String?, profile: String?) throws  -> HookTestReport
+    
+    /**
+     * Replaces the pricing snapshot with LiteLLM's feed from `source` (a file or an http(s)
+     * URL; LiteLLM's own URL when nil) and re-prices the ledger.
+     */
+    func updatePricing(source: String?) throws  -> PricingReport
+    
+    /**
+     * Aggregated usage (tokens, cost) per profile, or grouped by `query.group`.
+     */
+    func usage(query: UsageQuery?) throws  -> UsageReport
+    
+    /**
+     * Where the usage ledger lives.
+     */
+    func usageDbPath()  -> String
+    
+    /**
+     * The events behind a usage report, oldest first.
+     */
+    func usageEvents(query: UsageQuery?) throws  -> [UsageEvent]
     
     /**
      * Warnings recorded so far, oldest first.
@@ -841,6 +961,19 @@ public convenience init(home: String? = nil)throws  {
 
     
     /**
+     * Adds a hook and returns it with its new id.
+     */
+open func addHook(req: NewHook)throws  -> HookEntry  {
+    return try  FfiConverterTypeHookEntry_lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_add_hook(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeNewHook_lower(req),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * One agent with its detection result.
      */
 open func agent(id: String)throws  -> AgentInfo  {
@@ -903,6 +1036,18 @@ open func deleteProfile(alias: String)throws   {try rustCallWithError(FfiConvert
 }
     
     /**
+     * Every rule as one TOML document.
+     */
+open func exportHooks()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_export_hooks(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Whether a profile exists (even one whose manifest is unreadable).
      */
 open func hasProfile(alias: String)throws  -> Bool  {
@@ -911,6 +1056,69 @@ open func hasProfile(alias: String)throws  -> Bool  {
     uniffi_ringlet_ffi_fn_method_ringlet_has_profile(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(alias),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Every hook rule: global ones, then each profile's.
+     */
+open func hooks()throws  -> [HookEntry]  {
+    return try  FfiConverterSequenceTypeHookEntry.lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_hooks(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The rules that apply to one profile (global ones first).
+     */
+open func hooksFor(alias: String)throws  -> [HookEntry]  {
+    return try  FfiConverterSequenceTypeHookEntry.lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_hooks_for(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(alias),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Agents whose logs are in the user's real HOME, which could be imported.
+     */
+open func importCandidates()throws  -> [ImportCandidate]  {
+    return try  FfiConverterSequenceTypeImportCandidate.lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_import_candidates(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Adds the rules of an exported TOML document.
+     */
+open func importHooks(text: String)throws  -> HookImportReport  {
+    return try  FfiConverterTypeHookImportReport_lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_import_hooks(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(text),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Imports an agent's existing logs into a profile (from `req.from`, else the user's HOME).
+     */
+open func importUsage(req: ImportRequest)throws  -> ImportReport  {
+    return try  FfiConverterTypeImportReport_lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_import_usage(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeImportRequest_lower(req),uniffiCallStatus
     )
 })
 }
@@ -991,6 +1199,18 @@ open func planRun(alias: String, args: [String] = [])throws  -> LaunchPlan  {
 }
     
     /**
+     * Where prices come from now.
+     */
+open func pricingStatus()throws  -> PricingStatus  {
+    return try  FfiConverterTypePricingStatus_lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_pricing_status(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * One profile.
      */
 open func profile(alias: String)throws  -> Profile  {
@@ -1054,6 +1274,19 @@ open func providers() -> [ProviderInfo]  {
 }
     
     /**
+     * Removes a hook and returns it.
+     */
+open func removeHook(id: String)throws  -> HookEntry  {
+    return try  FfiConverterTypeHookEntry_lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_remove_hook(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(id),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Removes a key.
      */
 open func removeKey(provider: String, alias: String)throws   {try rustCallWithError(FfiConverterTypeRingletError_lift) {
@@ -1095,6 +1328,19 @@ open func run(alias: String, args: [String] = [])throws  -> RunOutcome  {
 }
     
     /**
+     * Runs the scheduled `cost-threshold` and `daily-rollup` checks now; returns what fired.
+     * Problems become warnings, never errors.
+     */
+open func runScheduledHooks() -> [FireReport]  {
+    return try!  FfiConverterSequenceTypeFireReport.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_run_scheduled_hooks(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Stores a key; refuses to overwrite one unless `replace`.
      */
 open func setKey(provider: String, alias: String, secret: String, replace: Bool = false)throws   {try rustCallWithError(FfiConverterTypeRingletError_lift) {
@@ -1107,6 +1353,99 @@ open func setKey(provider: String, alias: String, secret: String, replace: Bool 
         FfiConverterBool.lower(replace),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * Run statistics per profile (or per agent with `group: "agent"`).
+     */
+open func stats(query: UsageQuery? = nil)throws  -> StatsReport  {
+    return try  FfiConverterTypeStatsReport_lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_stats(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeUsageQuery.lower(query),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Reads new usage from every profile's HOME.
+     */
+open func syncUsage()throws  -> SyncReport  {
+    return try  FfiConverterTypeSyncReport_lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_sync_usage(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Runs one hook against a payload (JSON text in the agent's hook shape or ringlet's field
+     * names; `{}` when nil) and reports what it decided or did. Actions really run.
+     */
+open func testHook(id: String, payloadJson: String? = nil, profile: String? = nil)throws  -> HookTestReport  {
+    return try  FfiConverterTypeHookTestReport_lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_test_hook(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(id),
+        FfiConverterOptionString.lower(payloadJson),
+        FfiConverterOptionString.lower(profile),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Replaces the pricing snapshot with LiteLLM's feed from `source` (a file or an http(s)
+     * URL; LiteLLM's own URL when nil) and re-prices the ledger.
+     */
+open func updatePricing(source: String? = nil)throws  -> PricingReport  {
+    return try  FfiConverterTypePricingReport_lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_update_pricing(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(source),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Aggregated usage (tokens, cost) per profile, or grouped by `query.group`.
+     */
+open func usage(query: UsageQuery? = nil)throws  -> UsageReport  {
+    return try  FfiConverterTypeUsageReport_lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_usage(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeUsageQuery.lower(query),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Where the usage ledger lives.
+     */
+open func usageDbPath() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_usage_db_path(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The events behind a usage report, oldest first.
+     */
+open func usageEvents(query: UsageQuery? = nil)throws  -> [UsageEvent]  {
+    return try  FfiConverterSequenceTypeUsageEvent.lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_usage_events(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeUsageQuery.lower(query),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -1387,6 +1726,738 @@ public func FfiConverterTypeEnvEntry_lower(_ value: EnvEntry) -> RustBuffer {
 
 
 /**
+ * What one non-gating hook did.
+ */
+public struct FireReport: Equatable, Hashable {
+    public var hook: String
+    public var ok: Bool
+    /**
+     * `started`, `exit 0`, `HTTP 200`, `timed out after 2000 ms`, …
+     */
+    public var detail: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(hook: String, ok: Bool, 
+        /**
+         * `started`, `exit 0`, `HTTP 200`, `timed out after 2000 ms`, …
+         */detail: String) {
+        self.hook = hook
+        self.ok = ok
+        self.detail = detail
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FireReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFireReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FireReport {
+        return
+            try FireReport(
+                hook: FfiConverterString.read(from: &buf), 
+                ok: FfiConverterBool.read(from: &buf), 
+                detail: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FireReport, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.hook, into: &buf)
+        FfiConverterBool.write(value.ok, into: &buf)
+        FfiConverterString.write(value.detail, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFireReport_lift(_ buf: RustBuffer) throws -> FireReport {
+    return try FfiConverterTypeFireReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFireReport_lower(_ value: FireReport) -> RustBuffer {
+    return FfiConverterTypeFireReport.lower(value)
+}
+
+
+/**
+ * A hook rule with where it lives.
+ */
+public struct HookEntry: Equatable, Hashable {
+    public var id: String
+    /**
+     * The profile; unset for a global rule (every profile).
+     */
+    public var profile: String?
+    public var event: String
+    public var matcher: String?
+    public var timeoutMs: Int64?
+    /**
+     * `cost-threshold`: `day` or `month`.
+     */
+    public var period: String?
+    /**
+     * `cost-threshold`: USD.
+     */
+    public var threshold: Double?
+    /**
+     * `cost-threshold`: the budget.
+     */
+    public var of: Double?
+    /**
+     * `shell`, `rhai` or `webhook`.
+     */
+    public var action: String
+    /**
+     * A one-line description safe to show (webhook URLs lose their path).
+     */
+    public var summary: String
+    /**
+     * `shell`: the command.
+     */
+    public var command: String?
+    /**
+     * `rhai`: the script source and where it was read from.
+     */
+    public var script: String?
+    public var scriptSource: String?
+    /**
+     * `webhook`: the URL and JSON template.
+     */
+    public var url: String?
+    public var template: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, 
+        /**
+         * The profile; unset for a global rule (every profile).
+         */profile: String?, event: String, matcher: String?, timeoutMs: Int64?, 
+        /**
+         * `cost-threshold`: `day` or `month`.
+         */period: String?, 
+        /**
+         * `cost-threshold`: USD.
+         */threshold: Double?, 
+        /**
+         * `cost-threshold`: the budget.
+         */of: Double?, 
+        /**
+         * `shell`, `rhai` or `webhook`.
+         */action: String, 
+        /**
+         * A one-line description safe to show (webhook URLs lose their path).
+         */summary: String, 
+        /**
+         * `shell`: the command.
+         */command: String?, 
+        /**
+         * `rhai`: the script source and where it was read from.
+         */script: String?, scriptSource: String?, 
+        /**
+         * `webhook`: the URL and JSON template.
+         */url: String?, template: String?) {
+        self.id = id
+        self.profile = profile
+        self.event = event
+        self.matcher = matcher
+        self.timeoutMs = timeoutMs
+        self.period = period
+        self.threshold = threshold
+        self.of = of
+        self.action = action
+        self.summary = summary
+        self.command = command
+        self.script = script
+        self.scriptSource = scriptSource
+        self.url = url
+        self.template = template
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HookEntry: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHookEntry: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HookEntry {
+        return
+            try HookEntry(
+                id: FfiConverterString.read(from: &buf), 
+                profile: FfiConverterOptionString.read(from: &buf), 
+                event: FfiConverterString.read(from: &buf), 
+                matcher: FfiConverterOptionString.read(from: &buf), 
+                timeoutMs: FfiConverterOptionInt64.read(from: &buf), 
+                period: FfiConverterOptionString.read(from: &buf), 
+                threshold: FfiConverterOptionDouble.read(from: &buf), 
+                of: FfiConverterOptionDouble.read(from: &buf), 
+                action: FfiConverterString.read(from: &buf), 
+                summary: FfiConverterString.read(from: &buf), 
+                command: FfiConverterOptionString.read(from: &buf), 
+                script: FfiConverterOptionString.read(from: &buf), 
+                scriptSource: FfiConverterOptionString.read(from: &buf), 
+                url: FfiConverterOptionString.read(from: &buf), 
+                template: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HookEntry, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterOptionString.write(value.profile, into: &buf)
+        FfiConverterString.write(value.event, into: &buf)
+        FfiConverterOptionString.write(value.matcher, into: &buf)
+        FfiConverterOptionInt64.write(value.timeoutMs, into: &buf)
+        FfiConverterOptionString.write(value.period, into: &buf)
+        FfiConverterOptionDouble.write(value.threshold, into: &buf)
+        FfiConverterOptionDouble.write(value.of, into: &buf)
+        FfiConverterString.write(value.action, into: &buf)
+        FfiConverterString.write(value.summary, into: &buf)
+        FfiConverterOptionString.write(value.command, into: &buf)
+        FfiConverterOptionString.write(value.script, into: &buf)
+        FfiConverterOptionString.write(value.scriptSource, into: &buf)
+        FfiConverterOptionString.write(value.url, into: &buf)
+        FfiConverterOptionString.write(value.template, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHookEntry_lift(_ buf: RustBuffer) throws -> HookEntry {
+    return try FfiConverterTypeHookEntry.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHookEntry_lower(_ value: HookEntry) -> RustBuffer {
+    return FfiConverterTypeHookEntry.lower(value)
+}
+
+
+/**
+ * What `import_hooks` did.
+ */
+public struct HookImportReport: Equatable, Hashable {
+    public var added: [String]
+    public var unchanged: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(added: [String], unchanged: [String]) {
+        self.added = added
+        self.unchanged = unchanged
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HookImportReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHookImportReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HookImportReport {
+        return
+            try HookImportReport(
+                added: FfiConverterSequenceString.read(from: &buf), 
+                unchanged: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HookImportReport, into buf: inout [UInt8]) {
+        FfiConverterSequenceString.write(value.added, into: &buf)
+        FfiConverterSequenceString.write(value.unchanged, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHookImportReport_lift(_ buf: RustBuffer) throws -> HookImportReport {
+    return try FfiConverterTypeHookImportReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHookImportReport_lower(_ value: HookImportReport) -> RustBuffer {
+    return FfiConverterTypeHookImportReport.lower(value)
+}
+
+
+/**
+ * What `test_hook` found.
+ */
+public struct HookTestReport: Equatable, Hashable {
+    public var hook: HookEntry
+    /**
+     * The event the hook was given, as the JSON a shell hook reads on stdin.
+     */
+    public var contextJson: String
+    /**
+     * Whether the rule applies to this payload (its matcher and scope).
+     */
+    public var applies: Bool
+    /**
+     * `pre-tool-use`: whether the call may go ahead.
+     */
+    public var allowed: Bool?
+    /**
+     * `pre-tool-use`: the deny message.
+     */
+    public var denied: String?
+    /**
+     * Other events: what the action did.
+     */
+    public var fired: FireReport?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(hook: HookEntry, 
+        /**
+         * The event the hook was given, as the JSON a shell hook reads on stdin.
+         */contextJson: String, 
+        /**
+         * Whether the rule applies to this payload (its matcher and scope).
+         */applies: Bool, 
+        /**
+         * `pre-tool-use`: whether the call may go ahead.
+         */allowed: Bool?, 
+        /**
+         * `pre-tool-use`: the deny message.
+         */denied: String?, 
+        /**
+         * Other events: what the action did.
+         */fired: FireReport?) {
+        self.hook = hook
+        self.contextJson = contextJson
+        self.applies = applies
+        self.allowed = allowed
+        self.denied = denied
+        self.fired = fired
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HookTestReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHookTestReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HookTestReport {
+        return
+            try HookTestReport(
+                hook: FfiConverterTypeHookEntry.read(from: &buf), 
+                contextJson: FfiConverterString.read(from: &buf), 
+                applies: FfiConverterBool.read(from: &buf), 
+                allowed: FfiConverterOptionBool.read(from: &buf), 
+                denied: FfiConverterOptionString.read(from: &buf), 
+                fired: FfiConverterOptionTypeFireReport.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HookTestReport, into buf: inout [UInt8]) {
+        FfiConverterTypeHookEntry.write(value.hook, into: &buf)
+        FfiConverterString.write(value.contextJson, into: &buf)
+        FfiConverterBool.write(value.applies, into: &buf)
+        FfiConverterOptionBool.write(value.allowed, into: &buf)
+        FfiConverterOptionString.write(value.denied, into: &buf)
+        FfiConverterOptionTypeFireReport.write(value.fired, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHookTestReport_lift(_ buf: RustBuffer) throws -> HookTestReport {
+    return try FfiConverterTypeHookTestReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHookTestReport_lower(_ value: HookTestReport) -> RustBuffer {
+    return FfiConverterTypeHookTestReport.lower(value)
+}
+
+
+/**
+ * Existing logs of an agent in the user's HOME.
+ */
+public struct ImportCandidate: Equatable, Hashable {
+    public var agent: String
+    public var name: String
+    public var paths: [String]
+    public var files: Int64
+    public var profiles: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(agent: String, name: String, paths: [String], files: Int64, profiles: [String]) {
+        self.agent = agent
+        self.name = name
+        self.paths = paths
+        self.files = files
+        self.profiles = profiles
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ImportCandidate: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeImportCandidate: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ImportCandidate {
+        return
+            try ImportCandidate(
+                agent: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                paths: FfiConverterSequenceString.read(from: &buf), 
+                files: FfiConverterInt64.read(from: &buf), 
+                profiles: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ImportCandidate, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.agent, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterSequenceString.write(value.paths, into: &buf)
+        FfiConverterInt64.write(value.files, into: &buf)
+        FfiConverterSequenceString.write(value.profiles, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImportCandidate_lift(_ buf: RustBuffer) throws -> ImportCandidate {
+    return try FfiConverterTypeImportCandidate.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImportCandidate_lower(_ value: ImportCandidate) -> RustBuffer {
+    return FfiConverterTypeImportCandidate.lower(value)
+}
+
+
+/**
+ * What an import did.
+ */
+public struct ImportReport: Equatable, Hashable {
+    public var agent: String
+    public var profile: String
+    public var sources: [String]
+    public var summary: ImportSummary
+    public var costNanos: Int64
+    public var costUsd: Double
+    public var unpricedEvents: Int64
+    public var firstEvent: Date?
+    public var lastEvent: Date?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(agent: String, profile: String, sources: [String], summary: ImportSummary, costNanos: Int64, costUsd: Double, unpricedEvents: Int64, firstEvent: Date?, lastEvent: Date?) {
+        self.agent = agent
+        self.profile = profile
+        self.sources = sources
+        self.summary = summary
+        self.costNanos = costNanos
+        self.costUsd = costUsd
+        self.unpricedEvents = unpricedEvents
+        self.firstEvent = firstEvent
+        self.lastEvent = lastEvent
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ImportReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeImportReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ImportReport {
+        return
+            try ImportReport(
+                agent: FfiConverterString.read(from: &buf), 
+                profile: FfiConverterString.read(from: &buf), 
+                sources: FfiConverterSequenceString.read(from: &buf), 
+                summary: FfiConverterTypeImportSummary.read(from: &buf), 
+                costNanos: FfiConverterInt64.read(from: &buf), 
+                costUsd: FfiConverterDouble.read(from: &buf), 
+                unpricedEvents: FfiConverterInt64.read(from: &buf), 
+                firstEvent: FfiConverterOptionTimestamp.read(from: &buf), 
+                lastEvent: FfiConverterOptionTimestamp.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ImportReport, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.agent, into: &buf)
+        FfiConverterString.write(value.profile, into: &buf)
+        FfiConverterSequenceString.write(value.sources, into: &buf)
+        FfiConverterTypeImportSummary.write(value.summary, into: &buf)
+        FfiConverterInt64.write(value.costNanos, into: &buf)
+        FfiConverterDouble.write(value.costUsd, into: &buf)
+        FfiConverterInt64.write(value.unpricedEvents, into: &buf)
+        FfiConverterOptionTimestamp.write(value.firstEvent, into: &buf)
+        FfiConverterOptionTimestamp.write(value.lastEvent, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImportReport_lift(_ buf: RustBuffer) throws -> ImportReport {
+    return try FfiConverterTypeImportReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImportReport_lower(_ value: ImportReport) -> RustBuffer {
+    return FfiConverterTypeImportReport.lower(value)
+}
+
+
+/**
+ * A request to import an agent's existing logs into a profile.
+ */
+public struct ImportRequest: Equatable, Hashable {
+    public var agent: String
+    public var profile: String
+    /**
+     * A HOME holding the agent's logs, a log directory or one log file; unset reads the
+     * user's real HOME.
+     */
+    public var from: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(agent: String, profile: String, 
+        /**
+         * A HOME holding the agent's logs, a log directory or one log file; unset reads the
+         * user's real HOME.
+         */from: String? = nil) {
+        self.agent = agent
+        self.profile = profile
+        self.from = from
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ImportRequest: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeImportRequest: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ImportRequest {
+        return
+            try ImportRequest(
+                agent: FfiConverterString.read(from: &buf), 
+                profile: FfiConverterString.read(from: &buf), 
+                from: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ImportRequest, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.agent, into: &buf)
+        FfiConverterString.write(value.profile, into: &buf)
+        FfiConverterOptionString.write(value.from, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImportRequest_lift(_ buf: RustBuffer) throws -> ImportRequest {
+    return try FfiConverterTypeImportRequest.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImportRequest_lower(_ value: ImportRequest) -> RustBuffer {
+    return FfiConverterTypeImportRequest.lower(value)
+}
+
+
+/**
+ * What reading logs did, over all files.
+ */
+public struct ImportSummary: Equatable, Hashable {
+    public var filesSeen: Int64
+    public var filesScanned: Int64
+    public var filesUnchanged: Int64
+    public var filesRestarted: Int64
+    public var bytesRead: Int64
+    public var lines: Int64
+    public var records: Int64
+    public var inserted: Int64
+    public var replaced: Int64
+    public var duplicates: Int64
+    public var malformedLines: Int64
+    public var ignoredLines: Int64
+    public var pendingTails: Int64
+    public var unpricedModels: [String]
+    /**
+     * Files that could not be read: `path: message`.
+     */
+    public var failures: [String]
+    public var unknownFormats: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(filesSeen: Int64, filesScanned: Int64, filesUnchanged: Int64, filesRestarted: Int64, bytesRead: Int64, lines: Int64, records: Int64, inserted: Int64, replaced: Int64, duplicates: Int64, malformedLines: Int64, ignoredLines: Int64, pendingTails: Int64, unpricedModels: [String], 
+        /**
+         * Files that could not be read: `path: message`.
+         */failures: [String], unknownFormats: [String]) {
+        self.filesSeen = filesSeen
+        self.filesScanned = filesScanned
+        self.filesUnchanged = filesUnchanged
+        self.filesRestarted = filesRestarted
+        self.bytesRead = bytesRead
+        self.lines = lines
+        self.records = records
+        self.inserted = inserted
+        self.replaced = replaced
+        self.duplicates = duplicates
+        self.malformedLines = malformedLines
+        self.ignoredLines = ignoredLines
+        self.pendingTails = pendingTails
+        self.unpricedModels = unpricedModels
+        self.failures = failures
+        self.unknownFormats = unknownFormats
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ImportSummary: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeImportSummary: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ImportSummary {
+        return
+            try ImportSummary(
+                filesSeen: FfiConverterInt64.read(from: &buf), 
+                filesScanned: FfiConverterInt64.read(from: &buf), 
+                filesUnchanged: FfiConverterInt64.read(from: &buf), 
+                filesRestarted: FfiConverterInt64.read(from: &buf), 
+                bytesRead: FfiConverterInt64.read(from: &buf), 
+                lines: FfiConverterInt64.read(from: &buf), 
+                records: FfiConverterInt64.read(from: &buf), 
+                inserted: FfiConverterInt64.read(from: &buf), 
+                replaced: FfiConverterInt64.read(from: &buf), 
+                duplicates: FfiConverterInt64.read(from: &buf), 
+                malformedLines: FfiConverterInt64.read(from: &buf), 
+                ignoredLines: FfiConverterInt64.read(from: &buf), 
+                pendingTails: FfiConverterInt64.read(from: &buf), 
+                unpricedModels: FfiConverterSequenceString.read(from: &buf), 
+                failures: FfiConverterSequenceString.read(from: &buf), 
+                unknownFormats: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ImportSummary, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.filesSeen, into: &buf)
+        FfiConverterInt64.write(value.filesScanned, into: &buf)
+        FfiConverterInt64.write(value.filesUnchanged, into: &buf)
+        FfiConverterInt64.write(value.filesRestarted, into: &buf)
+        FfiConverterInt64.write(value.bytesRead, into: &buf)
+        FfiConverterInt64.write(value.lines, into: &buf)
+        FfiConverterInt64.write(value.records, into: &buf)
+        FfiConverterInt64.write(value.inserted, into: &buf)
+        FfiConverterInt64.write(value.replaced, into: &buf)
+        FfiConverterInt64.write(value.duplicates, into: &buf)
+        FfiConverterInt64.write(value.malformedLines, into: &buf)
+        FfiConverterInt64.write(value.ignoredLines, into: &buf)
+        FfiConverterInt64.write(value.pendingTails, into: &buf)
+        FfiConverterSequenceString.write(value.unpricedModels, into: &buf)
+        FfiConverterSequenceString.write(value.failures, into: &buf)
+        FfiConverterSequenceString.write(value.unknownFormats, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImportSummary_lift(_ buf: RustBuffer) throws -> ImportSummary {
+    return try FfiConverterTypeImportSummary.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImportSummary_lower(_ value: ImportSummary) -> RustBuffer {
+    return FfiConverterTypeImportSummary.lower(value)
+}
+
+
+/**
  * What `init` did.
  */
 public struct InitReport: Equatable, Hashable {
@@ -1623,6 +2694,135 @@ public func FfiConverterTypeMigrationReport_lift(_ buf: RustBuffer) throws -> Mi
 #endif
 public func FfiConverterTypeMigrationReport_lower(_ value: MigrationReport) -> RustBuffer {
     return FfiConverterTypeMigrationReport.lower(value)
+}
+
+
+/**
+ * A request to add a hook. Exactly one of `shell`, `rhai_file`, `rhai_script` and `webhook`.
+ */
+public struct NewHook: Equatable, Hashable {
+    /**
+     * The profile; unset for every profile.
+     */
+    public var profile: String?
+    /**
+     * `pre-tool-use`, `tool-use`, `stop`, `start`, `notify`, `cost-threshold` or
+     * `daily-rollup`.
+     */
+    public var event: String
+    public var shell: String?
+    public var rhaiFile: String?
+    public var rhaiScript: String?
+    public var webhook: String?
+    public var webhookTemplate: String?
+    public var matcher: String?
+    public var timeoutMs: UInt32?
+    /**
+     * `day` or `month`, for `cost-threshold`.
+     */
+    public var period: String?
+    /**
+     * USD, for `cost-threshold`.
+     */
+    public var threshold: Double?
+    /**
+     * The budget the threshold is part of, for `cost-threshold`.
+     */
+    public var of: Double?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The profile; unset for every profile.
+         */profile: String? = nil, 
+        /**
+         * `pre-tool-use`, `tool-use`, `stop`, `start`, `notify`, `cost-threshold` or
+         * `daily-rollup`.
+         */event: String, shell: String? = nil, rhaiFile: String? = nil, rhaiScript: String? = nil, webhook: String? = nil, webhookTemplate: String? = nil, matcher: String? = nil, timeoutMs: UInt32? = nil, 
+        /**
+         * `day` or `month`, for `cost-threshold`.
+         */period: String? = nil, 
+        /**
+         * USD, for `cost-threshold`.
+         */threshold: Double? = nil, 
+        /**
+         * The budget the threshold is part of, for `cost-threshold`.
+         */of: Double? = nil) {
+        self.profile = profile
+        self.event = event
+        self.shell = shell
+        self.rhaiFile = rhaiFile
+        self.rhaiScript = rhaiScript
+        self.webhook = webhook
+        self.webhookTemplate = webhookTemplate
+        self.matcher = matcher
+        self.timeoutMs = timeoutMs
+        self.period = period
+        self.threshold = threshold
+        self.of = of
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NewHook: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNewHook: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NewHook {
+        return
+            try NewHook(
+                profile: FfiConverterOptionString.read(from: &buf), 
+                event: FfiConverterString.read(from: &buf), 
+                shell: FfiConverterOptionString.read(from: &buf), 
+                rhaiFile: FfiConverterOptionString.read(from: &buf), 
+                rhaiScript: FfiConverterOptionString.read(from: &buf), 
+                webhook: FfiConverterOptionString.read(from: &buf), 
+                webhookTemplate: FfiConverterOptionString.read(from: &buf), 
+                matcher: FfiConverterOptionString.read(from: &buf), 
+                timeoutMs: FfiConverterOptionUInt32.read(from: &buf), 
+                period: FfiConverterOptionString.read(from: &buf), 
+                threshold: FfiConverterOptionDouble.read(from: &buf), 
+                of: FfiConverterOptionDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NewHook, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.profile, into: &buf)
+        FfiConverterString.write(value.event, into: &buf)
+        FfiConverterOptionString.write(value.shell, into: &buf)
+        FfiConverterOptionString.write(value.rhaiFile, into: &buf)
+        FfiConverterOptionString.write(value.rhaiScript, into: &buf)
+        FfiConverterOptionString.write(value.webhook, into: &buf)
+        FfiConverterOptionString.write(value.webhookTemplate, into: &buf)
+        FfiConverterOptionString.write(value.matcher, into: &buf)
+        FfiConverterOptionUInt32.write(value.timeoutMs, into: &buf)
+        FfiConverterOptionString.write(value.period, into: &buf)
+        FfiConverterOptionDouble.write(value.threshold, into: &buf)
+        FfiConverterOptionDouble.write(value.of, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNewHook_lift(_ buf: RustBuffer) throws -> NewHook {
+    return try FfiConverterTypeNewHook.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNewHook_lower(_ value: NewHook) -> RustBuffer {
+    return FfiConverterTypeNewHook.lower(value)
 }
 
 
@@ -1872,6 +3072,150 @@ public func FfiConverterTypePlannedFile_lower(_ value: PlannedFile) -> RustBuffe
 
 
 /**
+ * What `update_pricing` did.
+ */
+public struct PricingReport: Equatable, Hashable {
+    public var source: String
+    public var snapshot: String
+    public var models: UInt32
+    public var skipped: UInt32
+    /**
+     * Events re-priced: looked at, changed, still unpriced.
+     */
+    public var repricedExamined: Int64
+    public var repricedUpdated: Int64
+    public var repricedUnpriced: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(source: String, snapshot: String, models: UInt32, skipped: UInt32, 
+        /**
+         * Events re-priced: looked at, changed, still unpriced.
+         */repricedExamined: Int64, repricedUpdated: Int64, repricedUnpriced: Int64) {
+        self.source = source
+        self.snapshot = snapshot
+        self.models = models
+        self.skipped = skipped
+        self.repricedExamined = repricedExamined
+        self.repricedUpdated = repricedUpdated
+        self.repricedUnpriced = repricedUnpriced
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PricingReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePricingReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PricingReport {
+        return
+            try PricingReport(
+                source: FfiConverterString.read(from: &buf), 
+                snapshot: FfiConverterString.read(from: &buf), 
+                models: FfiConverterUInt32.read(from: &buf), 
+                skipped: FfiConverterUInt32.read(from: &buf), 
+                repricedExamined: FfiConverterInt64.read(from: &buf), 
+                repricedUpdated: FfiConverterInt64.read(from: &buf), 
+                repricedUnpriced: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PricingReport, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.source, into: &buf)
+        FfiConverterString.write(value.snapshot, into: &buf)
+        FfiConverterUInt32.write(value.models, into: &buf)
+        FfiConverterUInt32.write(value.skipped, into: &buf)
+        FfiConverterInt64.write(value.repricedExamined, into: &buf)
+        FfiConverterInt64.write(value.repricedUpdated, into: &buf)
+        FfiConverterInt64.write(value.repricedUnpriced, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePricingReport_lift(_ buf: RustBuffer) throws -> PricingReport {
+    return try FfiConverterTypePricingReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePricingReport_lower(_ value: PricingReport) -> RustBuffer {
+    return FfiConverterTypePricingReport.lower(value)
+}
+
+
+/**
+ * Where prices come from now.
+ */
+public struct PricingStatus: Equatable, Hashable {
+    public var snapshot: String?
+    public var updatedAt: Date?
+    public var models: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(snapshot: String?, updatedAt: Date?, models: UInt32) {
+        self.snapshot = snapshot
+        self.updatedAt = updatedAt
+        self.models = models
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PricingStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePricingStatus: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PricingStatus {
+        return
+            try PricingStatus(
+                snapshot: FfiConverterOptionString.read(from: &buf), 
+                updatedAt: FfiConverterOptionTimestamp.read(from: &buf), 
+                models: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PricingStatus, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.snapshot, into: &buf)
+        FfiConverterOptionTimestamp.write(value.updatedAt, into: &buf)
+        FfiConverterUInt32.write(value.models, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePricingStatus_lift(_ buf: RustBuffer) throws -> PricingStatus {
+    return try FfiConverterTypePricingStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePricingStatus_lower(_ value: PricingStatus) -> RustBuffer {
+    return FfiConverterTypePricingStatus.lower(value)
+}
+
+
+/**
  * A profile: agent + provider + key alias (never the key) + its own HOME.
  */
 public struct Profile: Equatable, Hashable {
@@ -1977,6 +3321,77 @@ public func FfiConverterTypeProfile_lift(_ buf: RustBuffer) throws -> Profile {
 #endif
 public func FfiConverterTypeProfile_lower(_ value: Profile) -> RustBuffer {
     return FfiConverterTypeProfile.lower(value)
+}
+
+
+/**
+ * What `sync_usage` read for one profile.
+ */
+public struct ProfileSync: Equatable, Hashable {
+    public var profile: String
+    public var agent: String
+    public var summary: ImportSummary
+    /**
+     * Why this profile could not be read (the others still were).
+     */
+    public var error: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(profile: String, agent: String, summary: ImportSummary, 
+        /**
+         * Why this profile could not be read (the others still were).
+         */error: String?) {
+        self.profile = profile
+        self.agent = agent
+        self.summary = summary
+        self.error = error
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ProfileSync: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeProfileSync: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ProfileSync {
+        return
+            try ProfileSync(
+                profile: FfiConverterString.read(from: &buf), 
+                agent: FfiConverterString.read(from: &buf), 
+                summary: FfiConverterTypeImportSummary.read(from: &buf), 
+                error: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ProfileSync, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.profile, into: &buf)
+        FfiConverterString.write(value.agent, into: &buf)
+        FfiConverterTypeImportSummary.write(value.summary, into: &buf)
+        FfiConverterOptionString.write(value.error, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProfileSync_lift(_ buf: RustBuffer) throws -> ProfileSync {
+    return try FfiConverterTypeProfileSync.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProfileSync_lower(_ value: ProfileSync) -> RustBuffer {
+    return FfiConverterTypeProfileSync.lower(value)
 }
 
 
@@ -2216,6 +3631,672 @@ public func FfiConverterTypeSecretEnv_lower(_ value: SecretEnv) -> RustBuffer {
 
 
 /**
+ * Runs, session time and resources per profile.
+ */
+public struct StatsReport: Equatable, Hashable {
+    public var rows: [StatsRow]
+    public var total: StatsRow
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(rows: [StatsRow], total: StatsRow) {
+        self.rows = rows
+        self.total = total
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StatsReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStatsReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StatsReport {
+        return
+            try StatsReport(
+                rows: FfiConverterSequenceTypeStatsRow.read(from: &buf), 
+                total: FfiConverterTypeStatsRow.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StatsReport, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeStatsRow.write(value.rows, into: &buf)
+        FfiConverterTypeStatsRow.write(value.total, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStatsReport_lift(_ buf: RustBuffer) throws -> StatsReport {
+    return try FfiConverterTypeStatsReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStatsReport_lower(_ value: StatsReport) -> RustBuffer {
+    return FfiConverterTypeStatsReport.lower(value)
+}
+
+
+/**
+ * Run statistics for one profile (or agent), or all of them.
+ */
+public struct StatsRow: Equatable, Hashable {
+    public var profile: String
+    public var agent: String
+    public var provider: String
+    public var runs: Int64
+    public var succeeded: Int64
+    public var failed: Int64
+    public var unfinished: Int64
+    public var totalDurationMs: Int64
+    public var avgDurationMs: Int64
+    public var peakRssBytes: Int64?
+    public var cpuUserMs: Int64
+    public var cpuSystemMs: Int64
+    public var lastRun: Date?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(profile: String, agent: String, provider: String, runs: Int64, succeeded: Int64, failed: Int64, unfinished: Int64, totalDurationMs: Int64, avgDurationMs: Int64, peakRssBytes: Int64?, cpuUserMs: Int64, cpuSystemMs: Int64, lastRun: Date?) {
+        self.profile = profile
+        self.agent = agent
+        self.provider = provider
+        self.runs = runs
+        self.succeeded = succeeded
+        self.failed = failed
+        self.unfinished = unfinished
+        self.totalDurationMs = totalDurationMs
+        self.avgDurationMs = avgDurationMs
+        self.peakRssBytes = peakRssBytes
+        self.cpuUserMs = cpuUserMs
+        self.cpuSystemMs = cpuSystemMs
+        self.lastRun = lastRun
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StatsRow: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStatsRow: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StatsRow {
+        return
+            try StatsRow(
+                profile: FfiConverterString.read(from: &buf), 
+                agent: FfiConverterString.read(from: &buf), 
+                provider: FfiConverterString.read(from: &buf), 
+                runs: FfiConverterInt64.read(from: &buf), 
+                succeeded: FfiConverterInt64.read(from: &buf), 
+                failed: FfiConverterInt64.read(from: &buf), 
+                unfinished: FfiConverterInt64.read(from: &buf), 
+                totalDurationMs: FfiConverterInt64.read(from: &buf), 
+                avgDurationMs: FfiConverterInt64.read(from: &buf), 
+                peakRssBytes: FfiConverterOptionInt64.read(from: &buf), 
+                cpuUserMs: FfiConverterInt64.read(from: &buf), 
+                cpuSystemMs: FfiConverterInt64.read(from: &buf), 
+                lastRun: FfiConverterOptionTimestamp.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StatsRow, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.profile, into: &buf)
+        FfiConverterString.write(value.agent, into: &buf)
+        FfiConverterString.write(value.provider, into: &buf)
+        FfiConverterInt64.write(value.runs, into: &buf)
+        FfiConverterInt64.write(value.succeeded, into: &buf)
+        FfiConverterInt64.write(value.failed, into: &buf)
+        FfiConverterInt64.write(value.unfinished, into: &buf)
+        FfiConverterInt64.write(value.totalDurationMs, into: &buf)
+        FfiConverterInt64.write(value.avgDurationMs, into: &buf)
+        FfiConverterOptionInt64.write(value.peakRssBytes, into: &buf)
+        FfiConverterInt64.write(value.cpuUserMs, into: &buf)
+        FfiConverterInt64.write(value.cpuSystemMs, into: &buf)
+        FfiConverterOptionTimestamp.write(value.lastRun, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStatsRow_lift(_ buf: RustBuffer) throws -> StatsRow {
+    return try FfiConverterTypeStatsRow.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStatsRow_lower(_ value: StatsRow) -> RustBuffer {
+    return FfiConverterTypeStatsRow.lower(value)
+}
+
+
+/**
+ * What `sync_usage` did.
+ */
+public struct SyncReport: Equatable, Hashable {
+    public var profiles: [ProfileSync]
+    public var total: ImportSummary
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(profiles: [ProfileSync], total: ImportSummary) {
+        self.profiles = profiles
+        self.total = total
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SyncReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncReport {
+        return
+            try SyncReport(
+                profiles: FfiConverterSequenceTypeProfileSync.read(from: &buf), 
+                total: FfiConverterTypeImportSummary.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SyncReport, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeProfileSync.write(value.profiles, into: &buf)
+        FfiConverterTypeImportSummary.write(value.total, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncReport_lift(_ buf: RustBuffer) throws -> SyncReport {
+    return try FfiConverterTypeSyncReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncReport_lower(_ value: SyncReport) -> RustBuffer {
+    return FfiConverterTypeSyncReport.lower(value)
+}
+
+
+/**
+ * One model response attributed to a profile.
+ */
+public struct UsageEvent: Equatable, Hashable {
+    public var time: Date
+    public var profile: String
+    public var agent: String
+    public var provider: String
+    public var model: String
+    public var input: Int64
+    public var output: Int64
+    public var cacheCreation: Int64
+    public var cacheCreation5m: Int64
+    public var cacheCreation1h: Int64
+    public var cacheRead: Int64
+    public var reasoning: Int64
+    /**
+     * Nano-dollars; null when unpriced.
+     */
+    public var costNanos: Int64?
+    /**
+     * `computed`, `reported` or `unpriced`.
+     */
+    public var costSource: String
+    public var sessionId: String?
+    public var origin: String
+    public var dedupKey: String
+    public var rank: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(time: Date, profile: String, agent: String, provider: String, model: String, input: Int64, output: Int64, cacheCreation: Int64, cacheCreation5m: Int64, cacheCreation1h: Int64, cacheRead: Int64, reasoning: Int64, 
+        /**
+         * Nano-dollars; null when unpriced.
+         */costNanos: Int64?, 
+        /**
+         * `computed`, `reported` or `unpriced`.
+         */costSource: String, sessionId: String?, origin: String, dedupKey: String, rank: Int64) {
+        self.time = time
+        self.profile = profile
+        self.agent = agent
+        self.provider = provider
+        self.model = model
+        self.input = input
+        self.output = output
+        self.cacheCreation = cacheCreation
+        self.cacheCreation5m = cacheCreation5m
+        self.cacheCreation1h = cacheCreation1h
+        self.cacheRead = cacheRead
+        self.reasoning = reasoning
+        self.costNanos = costNanos
+        self.costSource = costSource
+        self.sessionId = sessionId
+        self.origin = origin
+        self.dedupKey = dedupKey
+        self.rank = rank
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension UsageEvent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUsageEvent: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UsageEvent {
+        return
+            try UsageEvent(
+                time: FfiConverterTimestamp.read(from: &buf), 
+                profile: FfiConverterString.read(from: &buf), 
+                agent: FfiConverterString.read(from: &buf), 
+                provider: FfiConverterString.read(from: &buf), 
+                model: FfiConverterString.read(from: &buf), 
+                input: FfiConverterInt64.read(from: &buf), 
+                output: FfiConverterInt64.read(from: &buf), 
+                cacheCreation: FfiConverterInt64.read(from: &buf), 
+                cacheCreation5m: FfiConverterInt64.read(from: &buf), 
+                cacheCreation1h: FfiConverterInt64.read(from: &buf), 
+                cacheRead: FfiConverterInt64.read(from: &buf), 
+                reasoning: FfiConverterInt64.read(from: &buf), 
+                costNanos: FfiConverterOptionInt64.read(from: &buf), 
+                costSource: FfiConverterString.read(from: &buf), 
+                sessionId: FfiConverterOptionString.read(from: &buf), 
+                origin: FfiConverterString.read(from: &buf), 
+                dedupKey: FfiConverterString.read(from: &buf), 
+                rank: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: UsageEvent, into buf: inout [UInt8]) {
+        FfiConverterTimestamp.write(value.time, into: &buf)
+        FfiConverterString.write(value.profile, into: &buf)
+        FfiConverterString.write(value.agent, into: &buf)
+        FfiConverterString.write(value.provider, into: &buf)
+        FfiConverterString.write(value.model, into: &buf)
+        FfiConverterInt64.write(value.input, into: &buf)
+        FfiConverterInt64.write(value.output, into: &buf)
+        FfiConverterInt64.write(value.cacheCreation, into: &buf)
+        FfiConverterInt64.write(value.cacheCreation5m, into: &buf)
+        FfiConverterInt64.write(value.cacheCreation1h, into: &buf)
+        FfiConverterInt64.write(value.cacheRead, into: &buf)
+        FfiConverterInt64.write(value.reasoning, into: &buf)
+        FfiConverterOptionInt64.write(value.costNanos, into: &buf)
+        FfiConverterString.write(value.costSource, into: &buf)
+        FfiConverterOptionString.write(value.sessionId, into: &buf)
+        FfiConverterString.write(value.origin, into: &buf)
+        FfiConverterString.write(value.dedupKey, into: &buf)
+        FfiConverterInt64.write(value.rank, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUsageEvent_lift(_ buf: RustBuffer) throws -> UsageEvent {
+    return try FfiConverterTypeUsageEvent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUsageEvent_lower(_ value: UsageEvent) -> RustBuffer {
+    return FfiConverterTypeUsageEvent.lower(value)
+}
+
+
+/**
+ * Which usage a report covers and how it is grouped; every field is optional.
+ */
+public struct UsageQuery: Equatable, Hashable {
+    public var profile: String?
+    public var agent: String?
+    public var provider: String?
+    public var model: String?
+    /**
+     * A day (`2026-05-01`), an RFC 3339 time, `today` or `Nd` (N days ago).
+     */
+    public var since: String?
+    /**
+     * Up to and including this day, or strictly before this time.
+     */
+    public var until: String?
+    /**
+     * `total`, `day`, `week`, `month`, `model`, `profile`, `agent`, `provider` or `session`;
+     * unset gives one row per profile with its agent and provider.
+     */
+    public var group: String?
+    /**
+     * The reader's zone, minutes east of UTC; unset uses the machine's zone.
+     */
+    public var utcOffsetMinutes: Int32?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(profile: String? = nil, agent: String? = nil, provider: String? = nil, model: String? = nil, 
+        /**
+         * A day (`2026-05-01`), an RFC 3339 time, `today` or `Nd` (N days ago).
+         */since: String? = nil, 
+        /**
+         * Up to and including this day, or strictly before this time.
+         */until: String? = nil, 
+        /**
+         * `total`, `day`, `week`, `month`, `model`, `profile`, `agent`, `provider` or `session`;
+         * unset gives one row per profile with its agent and provider.
+         */group: String? = nil, 
+        /**
+         * The reader's zone, minutes east of UTC; unset uses the machine's zone.
+         */utcOffsetMinutes: Int32? = nil) {
+        self.profile = profile
+        self.agent = agent
+        self.provider = provider
+        self.model = model
+        self.since = since
+        self.until = until
+        self.group = group
+        self.utcOffsetMinutes = utcOffsetMinutes
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension UsageQuery: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUsageQuery: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UsageQuery {
+        return
+            try UsageQuery(
+                profile: FfiConverterOptionString.read(from: &buf), 
+                agent: FfiConverterOptionString.read(from: &buf), 
+                provider: FfiConverterOptionString.read(from: &buf), 
+                model: FfiConverterOptionString.read(from: &buf), 
+                since: FfiConverterOptionString.read(from: &buf), 
+                until: FfiConverterOptionString.read(from: &buf), 
+                group: FfiConverterOptionString.read(from: &buf), 
+                utcOffsetMinutes: FfiConverterOptionInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: UsageQuery, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.profile, into: &buf)
+        FfiConverterOptionString.write(value.agent, into: &buf)
+        FfiConverterOptionString.write(value.provider, into: &buf)
+        FfiConverterOptionString.write(value.model, into: &buf)
+        FfiConverterOptionString.write(value.since, into: &buf)
+        FfiConverterOptionString.write(value.until, into: &buf)
+        FfiConverterOptionString.write(value.group, into: &buf)
+        FfiConverterOptionInt32.write(value.utcOffsetMinutes, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUsageQuery_lift(_ buf: RustBuffer) throws -> UsageQuery {
+    return try FfiConverterTypeUsageQuery.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUsageQuery_lower(_ value: UsageQuery) -> RustBuffer {
+    return FfiConverterTypeUsageQuery.lower(value)
+}
+
+
+/**
+ * Aggregated usage: rows and their total.
+ */
+public struct UsageReport: Equatable, Hashable {
+    /**
+     * `profile`, `day`, `week`, `month`, `model`, `session`, …
+     */
+    public var group: String
+    public var since: Date?
+    /**
+     * Exclusive.
+     */
+    public var until: Date?
+    public var rows: [UsageRow]
+    public var total: UsageRow
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `profile`, `day`, `week`, `month`, `model`, `session`, …
+         */group: String, since: Date?, 
+        /**
+         * Exclusive.
+         */until: Date?, rows: [UsageRow], total: UsageRow) {
+        self.group = group
+        self.since = since
+        self.until = until
+        self.rows = rows
+        self.total = total
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension UsageReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUsageReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UsageReport {
+        return
+            try UsageReport(
+                group: FfiConverterString.read(from: &buf), 
+                since: FfiConverterOptionTimestamp.read(from: &buf), 
+                until: FfiConverterOptionTimestamp.read(from: &buf), 
+                rows: FfiConverterSequenceTypeUsageRow.read(from: &buf), 
+                total: FfiConverterTypeUsageRow.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: UsageReport, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.group, into: &buf)
+        FfiConverterOptionTimestamp.write(value.since, into: &buf)
+        FfiConverterOptionTimestamp.write(value.until, into: &buf)
+        FfiConverterSequenceTypeUsageRow.write(value.rows, into: &buf)
+        FfiConverterTypeUsageRow.write(value.total, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUsageReport_lift(_ buf: RustBuffer) throws -> UsageReport {
+    return try FfiConverterTypeUsageReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUsageReport_lower(_ value: UsageReport) -> RustBuffer {
+    return FfiConverterTypeUsageReport.lower(value)
+}
+
+
+/**
+ * Aggregated usage for one group (`key`); per-profile rows also name the profile, agent and
+ * provider.
+ */
+public struct UsageRow: Equatable, Hashable {
+    public var key: String
+    public var profile: String?
+    public var agent: String?
+    public var provider: String?
+    public var events: Int64
+    public var input: Int64
+    public var output: Int64
+    public var cacheCreation: Int64
+    public var cacheCreation5m: Int64
+    public var cacheCreation1h: Int64
+    public var cacheRead: Int64
+    public var reasoning: Int64
+    public var totalTokens: Int64
+    /**
+     * Nano-dollars, priced events only.
+     */
+    public var costNanos: Int64
+    public var costUsd: Double
+    public var pricedEvents: Int64
+    /**
+     * Events without a price: the true cost is higher than `cost_usd` when this is not 0.
+     */
+    public var unpricedEvents: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(key: String, profile: String?, agent: String?, provider: String?, events: Int64, input: Int64, output: Int64, cacheCreation: Int64, cacheCreation5m: Int64, cacheCreation1h: Int64, cacheRead: Int64, reasoning: Int64, totalTokens: Int64, 
+        /**
+         * Nano-dollars, priced events only.
+         */costNanos: Int64, costUsd: Double, pricedEvents: Int64, 
+        /**
+         * Events without a price: the true cost is higher than `cost_usd` when this is not 0.
+         */unpricedEvents: Int64) {
+        self.key = key
+        self.profile = profile
+        self.agent = agent
+        self.provider = provider
+        self.events = events
+        self.input = input
+        self.output = output
+        self.cacheCreation = cacheCreation
+        self.cacheCreation5m = cacheCreation5m
+        self.cacheCreation1h = cacheCreation1h
+        self.cacheRead = cacheRead
+        self.reasoning = reasoning
+        self.totalTokens = totalTokens
+        self.costNanos = costNanos
+        self.costUsd = costUsd
+        self.pricedEvents = pricedEvents
+        self.unpricedEvents = unpricedEvents
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension UsageRow: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUsageRow: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UsageRow {
+        return
+            try UsageRow(
+                key: FfiConverterString.read(from: &buf), 
+                profile: FfiConverterOptionString.read(from: &buf), 
+                agent: FfiConverterOptionString.read(from: &buf), 
+                provider: FfiConverterOptionString.read(from: &buf), 
+                events: FfiConverterInt64.read(from: &buf), 
+                input: FfiConverterInt64.read(from: &buf), 
+                output: FfiConverterInt64.read(from: &buf), 
+                cacheCreation: FfiConverterInt64.read(from: &buf), 
+                cacheCreation5m: FfiConverterInt64.read(from: &buf), 
+                cacheCreation1h: FfiConverterInt64.read(from: &buf), 
+                cacheRead: FfiConverterInt64.read(from: &buf), 
+                reasoning: FfiConverterInt64.read(from: &buf), 
+                totalTokens: FfiConverterInt64.read(from: &buf), 
+                costNanos: FfiConverterInt64.read(from: &buf), 
+                costUsd: FfiConverterDouble.read(from: &buf), 
+                pricedEvents: FfiConverterInt64.read(from: &buf), 
+                unpricedEvents: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: UsageRow, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.key, into: &buf)
+        FfiConverterOptionString.write(value.profile, into: &buf)
+        FfiConverterOptionString.write(value.agent, into: &buf)
+        FfiConverterOptionString.write(value.provider, into: &buf)
+        FfiConverterInt64.write(value.events, into: &buf)
+        FfiConverterInt64.write(value.input, into: &buf)
+        FfiConverterInt64.write(value.output, into: &buf)
+        FfiConverterInt64.write(value.cacheCreation, into: &buf)
+        FfiConverterInt64.write(value.cacheCreation5m, into: &buf)
+        FfiConverterInt64.write(value.cacheCreation1h, into: &buf)
+        FfiConverterInt64.write(value.cacheRead, into: &buf)
+        FfiConverterInt64.write(value.reasoning, into: &buf)
+        FfiConverterInt64.write(value.totalTokens, into: &buf)
+        FfiConverterInt64.write(value.costNanos, into: &buf)
+        FfiConverterDouble.write(value.costUsd, into: &buf)
+        FfiConverterInt64.write(value.pricedEvents, into: &buf)
+        FfiConverterInt64.write(value.unpricedEvents, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUsageRow_lift(_ buf: RustBuffer) throws -> UsageRow {
+    return try FfiConverterTypeUsageRow.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUsageRow_lower(_ value: UsageRow) -> RustBuffer {
+    return FfiConverterTypeUsageRow.lower(value)
+}
+
+
+/**
  * Something worth telling the user that is not an error.
  */
 public struct Warning: Equatable, Hashable {
@@ -2317,7 +4398,12 @@ enum RingletError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case Key(code: String, message: String
     )
     /**
-     * Any other failure (I/O, keychain, scripts, …): `code` is the core's stable code.
+     * No hook with this id exists.
+     */
+    case HookNotFound(message: String
+    )
+    /**
+     * Any other failure (I/O, keychain, scripts, the usage ledger, downloads, hooks, …): `code` is the core's stable code.
      */
     case Other(code: String, message: String
     )
@@ -2373,7 +4459,10 @@ public struct FfiConverterTypeRingletError: FfiConverterRustBuffer {
             code: try FfiConverterString.read(from: &buf), 
             message: try FfiConverterString.read(from: &buf)
             )
-        case 8: return .Other(
+        case 8: return .HookNotFound(
+            message: try FfiConverterString.read(from: &buf)
+            )
+        case 9: return .Other(
             code: try FfiConverterString.read(from: &buf), 
             message: try FfiConverterString.read(from: &buf)
             )
@@ -2426,8 +4515,13 @@ public struct FfiConverterTypeRingletError: FfiConverterRustBuffer {
             FfiConverterString.write(message, into: &buf)
             
         
-        case let .Other(code,message):
+        case let .HookNotFound(message):
             writeInt(&buf, Int32(8))
+            FfiConverterString.write(message, into: &buf)
+            
+        
+        case let .Other(code,message):
+            writeInt(&buf, Int32(9))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(message, into: &buf)
             
@@ -2448,6 +4542,126 @@ public func FfiConverterTypeRingletError_lift(_ buf: RustBuffer) throws -> Ringl
 #endif
 public func FfiConverterTypeRingletError_lower(_ value: RingletError) -> RustBuffer {
     return FfiConverterTypeRingletError.lower(value)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = UInt32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionInt32: FfiConverterRustBuffer {
+    typealias SwiftType = Int32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
+    typealias SwiftType = Int64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
+    typealias SwiftType = Double?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterDouble.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterDouble.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionBool: FfiConverterRustBuffer {
+    typealias SwiftType = Bool?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterBool.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterBool.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
 }
 
 #if swift(>=5.8)
@@ -2525,6 +4739,30 @@ fileprivate struct FfiConverterOptionTypeCredentialKey: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeFireReport: FfiConverterRustBuffer {
+    typealias SwiftType = FireReport?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeFireReport.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeFireReport.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeSecretEnv: FfiConverterRustBuffer {
     typealias SwiftType = SecretEnv?
 
@@ -2541,6 +4779,30 @@ fileprivate struct FfiConverterOptionTypeSecretEnv: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeSecretEnv.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeUsageQuery: FfiConverterRustBuffer {
+    typealias SwiftType = UsageQuery?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeUsageQuery.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeUsageQuery.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -2649,6 +4911,81 @@ fileprivate struct FfiConverterSequenceTypeEnvEntry: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeFireReport: FfiConverterRustBuffer {
+    typealias SwiftType = [FireReport]
+
+    public static func write(_ value: [FireReport], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFireReport.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FireReport] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FireReport]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFireReport.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeHookEntry: FfiConverterRustBuffer {
+    typealias SwiftType = [HookEntry]
+
+    public static func write(_ value: [HookEntry], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeHookEntry.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [HookEntry] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [HookEntry]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeHookEntry.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeImportCandidate: FfiConverterRustBuffer {
+    typealias SwiftType = [ImportCandidate]
+
+    public static func write(_ value: [ImportCandidate], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeImportCandidate.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ImportCandidate] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ImportCandidate]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeImportCandidate.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypePlannedFile: FfiConverterRustBuffer {
     typealias SwiftType = [PlannedFile]
 
@@ -2699,6 +5036,31 @@ fileprivate struct FfiConverterSequenceTypeProfile: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeProfileSync: FfiConverterRustBuffer {
+    typealias SwiftType = [ProfileSync]
+
+    public static func write(_ value: [ProfileSync], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeProfileSync.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ProfileSync] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ProfileSync]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeProfileSync.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeProviderInfo: FfiConverterRustBuffer {
     typealias SwiftType = [ProviderInfo]
 
@@ -2716,6 +5078,81 @@ fileprivate struct FfiConverterSequenceTypeProviderInfo: FfiConverterRustBuffer 
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeProviderInfo.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeStatsRow: FfiConverterRustBuffer {
+    typealias SwiftType = [StatsRow]
+
+    public static func write(_ value: [StatsRow], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeStatsRow.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [StatsRow] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [StatsRow]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeStatsRow.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeUsageEvent: FfiConverterRustBuffer {
+    typealias SwiftType = [UsageEvent]
+
+    public static func write(_ value: [UsageEvent], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeUsageEvent.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [UsageEvent] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [UsageEvent]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeUsageEvent.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeUsageRow: FfiConverterRustBuffer {
+    typealias SwiftType = [UsageRow]
+
+    public static func write(_ value: [UsageRow], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeUsageRow.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [UsageRow] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [UsageRow]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeUsageRow.read(from: &buf))
         }
         return seq
     }
@@ -2813,6 +5250,9 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_add_hook() != 45335) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_agent() != 2379) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -2828,7 +5268,25 @@ private let initializationResult: InitializationResult = {
     if (uniffi_ringlet_ffi_checksum_method_ringlet_delete_profile() != 57490) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_export_hooks() != 23752) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_has_profile() != 13399) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_hooks() != 38612) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_hooks_for() != 45795) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_import_candidates() != 61756) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_import_hooks() != 37516) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_import_usage() != 21649) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_init() != 39220) {
@@ -2849,6 +5307,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_ringlet_ffi_checksum_method_ringlet_plan_run() != 23217) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_pricing_status() != 64478) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_profile() != 37030) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -2864,6 +5325,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_ringlet_ffi_checksum_method_ringlet_providers() != 40010) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_remove_hook() != 20281) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_remove_key() != 56163) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -2873,7 +5337,31 @@ private let initializationResult: InitializationResult = {
     if (uniffi_ringlet_ffi_checksum_method_ringlet_run() != 53667) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_run_scheduled_hooks() != 18135) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_set_key() != 5731) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_stats() != 6814) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_sync_usage() != 18440) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_test_hook() != 62122) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_update_pricing() != 32265) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_usage() != 15339) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_usage_db_path() != 60264) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_usage_events() != 22650) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_warnings() != 60946) {

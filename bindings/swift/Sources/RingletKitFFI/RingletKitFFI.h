@@ -258,6 +258,11 @@ void uniffi_ringlet_ffi_fn_free_ringlet(uint64_t handle, RustCallStatus *_Nonnul
 uint64_t uniffi_ringlet_ffi_fn_constructor_ringlet_new(RustBuffer home, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_ADD_HOOK
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_ADD_HOOK
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_add_hook(uint64_t ptr, RustBuffer req, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_AGENT
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_AGENT
 RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_agent(uint64_t ptr, RustBuffer id, RustCallStatus *_Nonnull out_status
@@ -283,9 +288,39 @@ RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_create_profile(uint64_t ptr, Rus
 void uniffi_ringlet_ffi_fn_method_ringlet_delete_profile(uint64_t ptr, RustBuffer alias, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_EXPORT_HOOKS
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_EXPORT_HOOKS
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_export_hooks(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_HAS_PROFILE
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_HAS_PROFILE
 int8_t uniffi_ringlet_ffi_fn_method_ringlet_has_profile(uint64_t ptr, RustBuffer alias, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_HOOKS
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_HOOKS
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_hooks(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_HOOKS_FOR
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_HOOKS_FOR
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_hooks_for(uint64_t ptr, RustBuffer alias, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_IMPORT_CANDIDATES
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_IMPORT_CANDIDATES
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_import_candidates(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_IMPORT_HOOKS
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_IMPORT_HOOKS
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_import_hooks(uint64_t ptr, RustBuffer text, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_IMPORT_USAGE
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_IMPORT_USAGE
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_import_usage(uint64_t ptr, RustBuffer req, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_INIT
@@ -318,6 +353,11 @@ RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_paths(uint64_t ptr, RustCallStat
 RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_plan_run(uint64_t ptr, RustBuffer alias, RustBuffer args, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_PRICING_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_PRICING_STATUS
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_pricing_status(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_PROFILE
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_PROFILE
 RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_profile(uint64_t ptr, RustBuffer alias, RustCallStatus *_Nonnull out_status
@@ -343,6 +383,11 @@ RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_provider(uint64_t ptr, RustBuffe
 RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_providers(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_REMOVE_HOOK
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_REMOVE_HOOK
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_remove_hook(uint64_t ptr, RustBuffer id, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_REMOVE_KEY
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_REMOVE_KEY
 void uniffi_ringlet_ffi_fn_method_ringlet_remove_key(uint64_t ptr, RustBuffer provider, RustBuffer alias, RustCallStatus *_Nonnull out_status
@@ -358,9 +403,49 @@ RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_resolve_profile(uint64_t ptr, Ru
 RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_run(uint64_t ptr, RustBuffer alias, RustBuffer args, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_RUN_SCHEDULED_HOOKS
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_RUN_SCHEDULED_HOOKS
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_run_scheduled_hooks(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_SET_KEY
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_SET_KEY
 void uniffi_ringlet_ffi_fn_method_ringlet_set_key(uint64_t ptr, RustBuffer provider, RustBuffer alias, RustBuffer secret, int8_t replace, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_STATS
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_STATS
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_stats(uint64_t ptr, RustBuffer query, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_SYNC_USAGE
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_SYNC_USAGE
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_sync_usage(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_TEST_HOOK
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_TEST_HOOK
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_test_hook(uint64_t ptr, RustBuffer id, RustBuffer payload_json, RustBuffer profile, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_UPDATE_PRICING
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_UPDATE_PRICING
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_update_pricing(uint64_t ptr, RustBuffer source, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_USAGE
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_USAGE
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_usage(uint64_t ptr, RustBuffer query, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_USAGE_DB_PATH
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_USAGE_DB_PATH
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_usage_db_path(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_USAGE_EVENTS
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_USAGE_EVENTS
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_usage_events(uint64_t ptr, RustBuffer query, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_WARNINGS
@@ -628,6 +713,12 @@ void ffi_ringlet_ffi_rust_future_free_void(uint64_t handle
 void ffi_ringlet_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_ADD_HOOK
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_ADD_HOOK
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_add_hook(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_AGENT
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_AGENT
 uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_agent(void
@@ -658,9 +749,45 @@ uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_delete_profile(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_EXPORT_HOOKS
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_EXPORT_HOOKS
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_export_hooks(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_HAS_PROFILE
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_HAS_PROFILE
 uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_has_profile(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_HOOKS
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_HOOKS
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_hooks(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_HOOKS_FOR
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_HOOKS_FOR
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_hooks_for(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_IMPORT_CANDIDATES
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_IMPORT_CANDIDATES
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_import_candidates(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_IMPORT_HOOKS
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_IMPORT_HOOKS
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_import_hooks(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_IMPORT_USAGE
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_IMPORT_USAGE
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_import_usage(void
     
 );
 #endif
@@ -700,6 +827,12 @@ uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_plan_run(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_PRICING_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_PRICING_STATUS
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_pricing_status(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_PROFILE
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_PROFILE
 uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_profile(void
@@ -730,6 +863,12 @@ uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_providers(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_REMOVE_HOOK
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_REMOVE_HOOK
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_remove_hook(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_REMOVE_KEY
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_REMOVE_KEY
 uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_remove_key(void
@@ -748,9 +887,57 @@ uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_run(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_RUN_SCHEDULED_HOOKS
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_RUN_SCHEDULED_HOOKS
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_run_scheduled_hooks(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_SET_KEY
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_SET_KEY
 uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_set_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_STATS
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_STATS
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_stats(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_SYNC_USAGE
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_SYNC_USAGE
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_sync_usage(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_TEST_HOOK
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_TEST_HOOK
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_test_hook(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_UPDATE_PRICING
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_UPDATE_PRICING
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_update_pricing(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_USAGE
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_USAGE
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_usage(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_USAGE_DB_PATH
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_USAGE_DB_PATH
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_usage_db_path(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_USAGE_EVENTS
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_USAGE_EVENTS
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_usage_events(void
     
 );
 #endif

@@ -101,4 +101,31 @@ final class RingletKitTests: XCTestCase {
         try ringlet.removeKey(provider: "minimax", alias: "k")
         XCTAssertEqual(try ringlet.listKeys().count, 0)
     }
+
+    func testUsageIsEmptyThenShowsARun() throws {
+        let empty = try ringlet.usage(query: nil)
+        XCTAssertEqual(empty.group, "profile")
+        XCTAssertEqual(empty.rows.count, 0)
+        XCTAssertEqual(empty.total.events, 0)
+        try makeProfile("work")
+        _ = try ringlet.run(alias: "work", args: ["--claude-log", "3"])
+        let report = try ringlet.usage(query: UsageQuery(since: "today"))
+        XCTAssertEqual(report.rows.map(\.profile), ["work"])
+        XCTAssertEqual(report.total.events, 3)
+        XCTAssertEqual(try ringlet.usageEvents(query: UsageQuery(profile: "work")).count, 3)
+    }
+
+    func testHooksAddListRemove() throws {
+        try makeProfile("work")
+        let added = try ringlet.addHook(req: NewHook(profile: "work", event: "stop", shell: "true"))
+        XCTAssertEqual(added.action, "shell")
+        XCTAssertEqual(try ringlet.hooks().map(\.id), [added.id])
+        XCTAssertEqual(try ringlet.removeHook(id: added.id).id, added.id)
+        XCTAssertEqual(try ringlet.hooks().count, 0)
+        XCTAssertThrowsError(try ringlet.removeHook(id: added.id)) { error in
+            guard case RingletError.HookNotFound = error else {
+                return XCTFail("expected HookNotFound, got \(error)")
+            }
+        }
+    }
 }
