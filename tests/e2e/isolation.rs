@@ -64,6 +64,51 @@ fn two_claude_profiles_run_at_once_each_with_its_own_key_model_and_home() {
         gens.iter().map(|r| &r.api_key).collect::<Vec<_>>()
     );
 
+    // The usage each real agent logged was read from its own HOME after the run: each profile
+    // has exactly the tokens the fake API reported for its own requests (Claude Code counts
+    // input, output, cache creation and cache read apart, as the API reports them).
+    let usage = sb.run(["usage", "--json"]).ok().json();
+    let usage_rows = usage["rows"].as_array().expect("rows");
+    let per_request = ringlet_tests::Usage::default();
+    for (alias, key, model) in profiles {
+        let requests = gens
+            .iter()
+            .filter(|r| r.api_key.as_deref() == Some(key))
+            .count() as u64;
+        let row = usage_rows
+            .iter()
+            .find(|r| r["profile"] == alias)
+            .unwrap_or_else(|| panic!("no usage row for {alias}: {usage}"));
+        assert_eq!(row["agent"], "claude", "{row}");
+        assert_eq!(row["provider"], "anthropic", "{row}");
+        assert_eq!(
+            row["events"], requests,
+            "{alias}: one event per response: {row}"
+        );
+        assert_eq!(row["input"], requests * per_request.input_tokens, "{row}");
+        assert_eq!(row["output"], requests * per_request.output_tokens, "{row}");
+        assert_eq!(
+            row["cache_read"],
+            requests * per_request.cache_read_input_tokens,
+            "{row}"
+        );
+        assert_eq!(
+            row["cache_creation"],
+            requests * per_request.cache_creation_input_tokens,
+            "{row}"
+        );
+        assert_eq!(
+            row["unpriced_events"], 0,
+            "{alias}'s model is priced: {row}"
+        );
+        assert!(row["cost_nanos"].as_i64() > Some(0), "{row}");
+        let by_model = sb
+            .run(["usage", "--json", "--by-model", "--profile", alias])
+            .ok()
+            .json();
+        assert_eq!(by_model["rows"][0]["key"], model, "{by_model}");
+    }
+
     // Each HOME holds exactly its own transcript.
     for (alias, _, _) in profiles {
         let transcripts: Vec<_> = tree(&sb.profile_home(alias).join(".claude/projects"))
