@@ -68,9 +68,7 @@ impl SqliteUsageStore {
             // Readers never block the writer and the writer never blocks readers; NORMAL sync is
             // durable against a crash of the process (power loss may drop the last commit, and
             // the import state goes with it, so a re-import restores it exactly).
-            let mode: String = conn
-                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-                .map_err(err)?;
+            let mode = switch_to_wal(&conn).map_err(err)?;
             if !mode.eq_ignore_ascii_case("wal") {
                 return Err(Error::UsageStore {
                     path,
@@ -705,6 +703,27 @@ fn day_key(day: i64, group: UsageGroup) -> String {
 }
 
 /// Turns a SQLite error into one that says what to do.
+/// `PRAGMA journal_mode = WAL`, retried while another process holds the lock. Switching the
+/// journal mode needs an exclusive lock and SQLite does not call the busy handler for it, so
+/// two ringlet processes creating a fresh ledger at the same moment (two first runs started
+/// together) would otherwise fail at once with "database is locked".
+fn switch_to_wal(conn: &Connection) -> rusqlite::Result<String> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn db_error(path: &Path, e: rusqlite::Error) -> Error {
     let message = match &e {
         rusqlite::Error::SqliteFailure(f, _) => match f.code {
@@ -840,6 +859,30 @@ mod tests {
                     store.query(&raw, group).expect("raw"),
                     "{group:?} at {offset}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn processes_creating_a_fresh_ledger_together_all_open_it() {
+        // Two first runs started together both create usage.db; switching a fresh database to
+        // WAL is not covered by SQLite's busy handler, so this raced before `switch_to_wal`.
+        for round in 0..10 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("usage.db");
+            let start = std::sync::Arc::new(std::sync::Barrier::new(6));
+            let handles: Vec<_> = (0..6)
+                .map(|_| {
+                    let (path, start) = (path.clone(), std::sync::Arc::clone(&start));
+                    std::thread::spawn(move || {
+                        start.wait();
+                        SqliteUsageStore::open(&path).map(|_| ())
+                    })
+                })
+                .collect();
+            for h in handles {
+                let opened = h.join().expect("no panic");
+                assert!(opened.is_ok(), "round {round}: {opened:?}");
             }
         }
     }
