@@ -8,10 +8,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ringlet_tests::harness::Sandbox;
-use ringlet_tests::{FakeApi, FakeApiConfig, RecordedRequest, Reply, agents_bin_dir};
+use ringlet_tests::{FakeApi, RecordedRequest, Reply, agents_bin_dir};
 use serde_json::{Value, json};
 
-use crate::{KEY, add_hook, wait_lines};
+use crate::{KEY, add_audit_hook, add_hook, add_rm_rf_guard, tool_api, wait_lines};
 
 /// The directory holding the installed `binary`, or `None` (the test then skips) — unless
 /// `RINGLET_E2E_REQUIRED=1`, when a missing agent fails the test.
@@ -109,40 +109,15 @@ fn run_claude(sb: &Sandbox) -> ringlet_tests::harness::Run {
 #[test]
 fn a_pre_tool_use_hook_stops_rm_rf_inside_claude_code_and_an_allow_lets_it_run() {
     let Some(bin) = claude_bin_dir() else { return };
-    let api = FakeApi::start_with(FakeApiConfig {
-        script_only_tool_requests: true,
-        ..FakeApiConfig::default()
-    })
-    .expect("fake API");
+    let api = tool_api();
     let sb = claude_sandbox(&api, &bin);
     let victim = sb.root().join("victim");
     std::fs::create_dir_all(victim.join("sub")).expect("victim");
     std::fs::write(victim.join("sub/data.txt"), "keep me").expect("victim file");
 
     // The audit recipe from docs/hooks.md: one JSON line per tool call.
-    let audit = sb.root().join("audit.jsonl");
-    add_hook(
-        &sb,
-        &[
-            "work",
-            "--on",
-            "tool-use",
-            "--shell",
-            &format!("{{ cat; echo; }} >> '{}'", audit.display()),
-        ],
-    );
-    let guard = add_hook(
-        &sb,
-        &[
-            "work",
-            "--on",
-            "pre-tool-use",
-            "--matcher",
-            "Bash",
-            "--shell",
-            r#"case "$RINGLET_TOOL_INPUT" in *"rm -rf"*) echo "rm -rf is blocked on profile $RINGLET_PROFILE" >&2; exit 1 ;; esac"#,
-        ],
-    );
+    let audit = add_audit_hook(&sb);
+    let guard = add_rm_rf_guard(&sb, "Bash");
 
     // 1. Denied: the directory survives and the model is told why.
     api.push_reply(rm_reply(&victim));
@@ -259,11 +234,7 @@ fn a_pre_tool_use_hook_stops_rm_rf_inside_claude_code_and_an_allow_lets_it_run()
 #[test]
 fn a_rhai_gate_and_a_stop_hook_inside_claude_code() {
     let Some(bin) = claude_bin_dir() else { return };
-    let api = FakeApi::start_with(FakeApiConfig {
-        script_only_tool_requests: true,
-        ..FakeApiConfig::default()
-    })
-    .expect("fake API");
+    let api = tool_api();
     let sb = claude_sandbox(&api, &bin);
     let victim = sb.root().join("victim");
     std::fs::create_dir_all(&victim).expect("victim");

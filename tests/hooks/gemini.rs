@@ -5,36 +5,22 @@
 
 use std::time::Duration;
 
-use ringlet_tests::{FakeApi, FakeApiConfig, Reply};
+use ringlet_tests::Reply;
 use serde_json::{Value, json};
 
 use crate::claude::{agent_bin_dir, agent_sandbox};
-use crate::{KEY, add_hook, wait_lines};
+use crate::{KEY, add_audit_hook, add_hook, add_rm_rf_guard, tool_api, wait_lines};
 
 #[test]
 fn a_pre_tool_use_hook_stops_rm_rf_inside_gemini_cli() {
     let Some(bin) = agent_bin_dir("gemini") else {
         return;
     };
-    let api = FakeApi::start_with(FakeApiConfig {
-        script_only_tool_requests: true,
-        ..FakeApiConfig::default()
-    })
-    .expect("fake API");
+    let api = tool_api();
     let sb = agent_sandbox("gemini", "google", &api, &bin);
     let victim = sb.root().join("victim");
     std::fs::create_dir_all(&victim).expect("victim");
-    let audit = sb.root().join("audit.jsonl");
-    add_hook(
-        &sb,
-        &[
-            "work",
-            "--on",
-            "tool-use",
-            "--shell",
-            &format!("{{ cat; echo; }} >> '{}'", audit.display()),
-        ],
-    );
+    let audit = add_audit_hook(&sb);
     let stops = sb.root().join("stops.log");
     add_hook(
         &sb,
@@ -46,18 +32,7 @@ fn a_pre_tool_use_hook_stops_rm_rf_inside_gemini_cli() {
             &format!(r#"echo "$RINGLET_AGENT" >> '{}'"#, stops.display()),
         ],
     );
-    let guard = add_hook(
-        &sb,
-        &[
-            "work",
-            "--on",
-            "pre-tool-use",
-            "--matcher",
-            "run_shell_command",
-            "--shell",
-            r#"case "$RINGLET_TOOL_INPUT" in *"rm -rf"*) echo "rm -rf is blocked on profile $RINGLET_PROFILE" >&2; exit 1 ;; esac"#,
-        ],
-    );
+    let guard = add_rm_rf_guard(&sb, "run_shell_command");
     api.push_reply(Reply::ToolUse {
         name: "run_shell_command".into(),
         input: json!({"command": format!("rm -rf {}", victim.display())}),

@@ -49,6 +49,50 @@ pub fn add_hook(sb: &Sandbox, args: &[&str]) -> String {
     run.stdout.trim().to_string()
 }
 
+/// A fake API whose scripted tool calls go only to requests that offer tools (agents' side
+/// calls, such as titles, must not take them).
+pub fn tool_api() -> ringlet_tests::FakeApi {
+    ringlet_tests::FakeApi::start_with(ringlet_tests::FakeApiConfig {
+        script_only_tool_requests: true,
+        ..ringlet_tests::FakeApiConfig::default()
+    })
+    .expect("fake API")
+}
+
+/// The audit recipe of docs/hooks.md on profile `work`: one JSON line per tool call, appended to
+/// the returned file.
+pub fn add_audit_hook(sb: &Sandbox) -> std::path::PathBuf {
+    let audit = sb.root().join("audit.jsonl");
+    add_hook(
+        sb,
+        &[
+            "work",
+            "--on",
+            "tool-use",
+            "--shell",
+            &format!("{{ cat; echo; }} >> '{}'", audit.display()),
+        ],
+    );
+    audit
+}
+
+/// A `pre-tool-use` shell hook on profile `work` that denies any `matcher` tool call whose input
+/// mentions `rm -rf`; returns its id.
+pub fn add_rm_rf_guard(sb: &Sandbox, matcher: &str) -> String {
+    add_hook(
+        sb,
+        &[
+            "work",
+            "--on",
+            "pre-tool-use",
+            "--matcher",
+            matcher,
+            "--shell",
+            r#"case "$RINGLET_TOOL_INPUT" in *"rm -rf"*) echo "rm -rf is blocked on profile $RINGLET_PROFILE" >&2; exit 1 ;; esac"#,
+        ],
+    )
+}
+
 /// Runs `ringlet hooks dispatch` the way an agent's hook does: JSON on stdin.
 pub fn dispatch(sb: &Sandbox, profile: &str, event: &str, stdin: &str) -> Run {
     use std::io::Write;

@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use ringlet_tests::{FakeApi, FakeApiConfig, Reply};
+use ringlet_tests::Reply;
 use serde_json::{Value, json};
 
 use crate::claude::{agent_bin_dir, agent_sandbox, tool_results};
-use crate::{KEY, add_hook, wait_lines};
+use crate::{KEY, add_audit_hook, add_rm_rf_guard, tool_api, wait_lines};
 
 #[test]
 fn a_pre_tool_use_hook_stops_rm_rf_inside_opencode() {
@@ -17,37 +17,12 @@ fn a_pre_tool_use_hook_stops_rm_rf_inside_opencode() {
         return;
     };
     // OpenCode's tool-less title call must not take the scripted tool call.
-    let api = FakeApi::start_with(FakeApiConfig {
-        script_only_tool_requests: true,
-        ..FakeApiConfig::default()
-    })
-    .expect("fake API");
+    let api = tool_api();
     let sb = agent_sandbox("opencode", "anthropic", &api, &bin);
     let victim = sb.root().join("victim");
     std::fs::create_dir_all(&victim).expect("victim");
-    let audit = sb.root().join("audit.jsonl");
-    add_hook(
-        &sb,
-        &[
-            "work",
-            "--on",
-            "tool-use",
-            "--shell",
-            &format!("{{ cat; echo; }} >> '{}'", audit.display()),
-        ],
-    );
-    let guard = add_hook(
-        &sb,
-        &[
-            "work",
-            "--on",
-            "pre-tool-use",
-            "--matcher",
-            "bash",
-            "--shell",
-            r#"case "$RINGLET_TOOL_INPUT" in *"rm -rf"*) echo "rm -rf is blocked on profile $RINGLET_PROFILE" >&2; exit 1 ;; esac"#,
-        ],
-    );
+    let audit = add_audit_hook(&sb);
+    let guard = add_rm_rf_guard(&sb, "bash");
     api.push_reply(Reply::ToolUse {
         name: "bash".into(),
         input: json!({"command": format!("rm -rf {}", victim.display()), "description": "Delete the directory"}),
