@@ -58,9 +58,9 @@ pub use credentials::{
 pub use error::{Error, Result};
 pub use hooks::{
     DEFAULT_TIMEOUT_MS, DENY_EXIT_CODE, Decision, DispatchOutcome, FireReport, FiredLedger, Firing,
-    HOOKS_DIR, HookAction, HookContext, HookEntry, HookEvent, HookRule, HookScope, HookStore,
-    MAX_TIMEOUT_MS, Period, ProfileRef, ROLLUP_AFTER, STATE_FILE, Threshold, check_cost_thresholds,
-    check_daily_rollup,
+    HOOKS_DIR, HookAction, HookActionFields, HookContext, HookEntry, HookEvent, HookRule,
+    HookScope, HookStore, MAX_TIMEOUT_MS, Period, ProfileRef, ROLLUP_AFTER, STATE_FILE, Threshold,
+    check_cost_thresholds, check_daily_rollup,
 };
 pub use launch::{
     EnvEntry, FileFormat, LaunchPlan, Launcher, MergeMode, PlannedFile, ProcessLauncher,

@@ -471,17 +471,10 @@ impl TryFrom<UsageQuery> for ringlet::UsageQuery {
     type Error = ringlet::Error;
 
     fn try_from(q: UsageQuery) -> ringlet::Result<Self> {
-        // The group's names are the core's serde names: one source of truth.
         let group = q
             .group
-            .map(|g| {
-                serde_json::from_value(serde_json::Value::String(g.clone())).map_err(|_| {
-                    ringlet::Error::InvalidInput(format!(
-                        "unknown usage group '{}'; groups: total, day, week, month, model, profile, agent, provider, session",
-                        g.escape_debug()
-                    ))
-                })
-            })
+            .as_deref()
+            .map(ringlet::UsageGroup::parse)
             .transpose()?;
         Ok(Self {
             profile: q.profile,
@@ -982,22 +975,13 @@ impl From<ringlet::HookEntry> for HookEntry {
         let rule = e.rule;
         let summary = rule.action.summary();
         let action = rule.action.kind().to_string();
-        let (mut command, mut script, mut script_source, mut url, mut template) =
-            (None, None, None, None, None);
-        match rule.action {
-            ringlet::HookAction::Shell { command: c } => command = Some(c),
-            ringlet::HookAction::Rhai { script: s, source } => {
-                script = Some(s);
-                script_source = source;
-            }
-            ringlet::HookAction::Webhook {
-                url: u,
-                template: t,
-            } => {
-                url = Some(u);
-                template = t;
-            }
-        }
+        let ringlet::HookActionFields {
+            command,
+            script,
+            script_source,
+            url,
+            template,
+        } = rule.action.into_fields();
         Self {
             id: rule.id,
             profile: e.profile,

@@ -33,8 +33,8 @@ pub use agent_io::{DENY_EXIT_CODE, DispatchOutcome};
 pub use context::HookContext;
 pub use ledger::{FiredLedger, STATE_FILE};
 pub use rule::{
-    DEFAULT_TIMEOUT_MS, HookAction, HookEntry, HookEvent, HookRule, HookScope, MAX_TIMEOUT_MS,
-    Period, Threshold,
+    DEFAULT_TIMEOUT_MS, HookAction, HookActionFields, HookEntry, HookEvent, HookRule, HookScope,
+    MAX_TIMEOUT_MS, Period, Threshold,
 };
 pub use run::{Decision, FireReport};
 pub use schedule::{Firing, ProfileRef, ROLLUP_AFTER, check_cost_thresholds, check_daily_rollup};

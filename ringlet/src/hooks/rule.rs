@@ -122,7 +122,43 @@ pub enum HookAction {
     },
 }
 
+/// A [`HookAction`] as optional fields, for frontends whose data model has no tagged enums
+/// (the Node and Swift bindings).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HookActionFields {
+    /// The shell command (`shell`).
+    pub command: Option<String>,
+    /// The script source (`rhai`).
+    pub script: Option<String>,
+    /// Where the script was read from (`rhai`).
+    pub script_source: Option<String>,
+    /// The URL (`webhook`).
+    pub url: Option<String>,
+    /// The JSON template (`webhook`).
+    pub template: Option<String>,
+}
+
 impl HookAction {
+    /// The action's fields, one set per kind ([`HookAction::kind`] says which).
+    pub fn into_fields(self) -> HookActionFields {
+        match self {
+            HookAction::Shell { command } => HookActionFields {
+                command: Some(command),
+                ..HookActionFields::default()
+            },
+            HookAction::Rhai { script, source } => HookActionFields {
+                script: Some(script),
+                script_source: source,
+                ..HookActionFields::default()
+            },
+            HookAction::Webhook { url, template } => HookActionFields {
+                url: Some(url),
+                template,
+                ..HookActionFields::default()
+            },
+        }
+    }
+
     /// `shell`, `rhai` or `webhook`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -533,5 +569,24 @@ mod tests {
         let text = toml::to_string_pretty(&r).expect("serialises");
         let back: HookRule = toml::from_str(&text).expect("parses");
         assert_eq!(back, r);
+    }
+
+    #[test]
+    fn actions_flatten_into_the_fields_of_their_kind() {
+        let rhai = HookAction::Rhai {
+            script: "fn on_pre_tool_use(ctx) { allow() }".into(),
+            source: Some("gate.rhai".into()),
+        };
+        assert_eq!(rhai.kind(), "rhai");
+        let f = rhai.into_fields();
+        assert_eq!(f.script_source.as_deref(), Some("gate.rhai"));
+        assert!(f.script.is_some() && f.command.is_none() && f.url.is_none());
+        let hook = HookAction::Webhook {
+            url: "http://127.0.0.1/x".into(),
+            template: None,
+        }
+        .into_fields();
+        assert_eq!(hook.url.as_deref(), Some("http://127.0.0.1/x"));
+        assert!(hook.template.is_none() && hook.script.is_none());
     }
 }

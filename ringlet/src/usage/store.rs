@@ -221,6 +221,19 @@ pub enum UsageGroup {
     Session,
 }
 
+impl UsageGroup {
+    /// Parses a group by its name (`total`, `day`, `week`, `month`, `model`, `profile`,
+    /// `agent`, `provider`, `session`): the names serde uses, so there is one list of them.
+    pub fn parse(name: &str) -> crate::error::Result<Self> {
+        serde_json::from_value(serde_json::Value::String(name.to_string())).map_err(|_| {
+            crate::error::Error::InvalidInput(format!(
+                "unknown usage group '{}'; groups: total, day, week, month, model, profile, agent, provider, session",
+                name.escape_debug()
+            ))
+        })
+    }
+}
+
 /// Aggregated usage for one group.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UsageRow {
@@ -344,4 +357,17 @@ pub struct RunSession {
     pub cpu_user_ms: Option<u64>,
     /// System CPU time, milliseconds.
     pub cpu_system_ms: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_groups_parse_by_their_serde_names() {
+        assert_eq!(UsageGroup::parse("week").ok(), Some(UsageGroup::Week));
+        let err = UsageGroup::parse("fortnight").expect_err("unknown group");
+        assert_eq!(err.code(), "invalid_input");
+        assert!(err.to_string().contains("fortnight"), "{err}");
+    }
 }
