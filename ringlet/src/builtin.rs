@@ -20,6 +20,58 @@ pub(crate) const PROVIDERS: &[(&str, &str)] = embed!("providers":
 pub(crate) const SCRIPTS: &[(&str, &str)] = embed!("scripts":
     "claude.rhai", "codex.rhai", "opencode.rhai", "grok.rhai", "gemini.rhai", "droid.rhai");
 
+/// Every variable a built-in agent or provider reads for its provider settings (see
+/// [`crate::Registry::conflicting_env`]), listed so that a launch need not parse every
+/// manifest to know them. `builtin::tests` fails when a manifest and this list disagree.
+pub(crate) const PROVIDER_ENV: &[&str] = &[
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_BASE_URL",
+    "ANTHROPIC_CUSTOM_HEADERS",
+    "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+    "ANTHROPIC_DEFAULT_OPUS_MODEL",
+    "ANTHROPIC_DEFAULT_SONNET_MODEL",
+    "ANTHROPIC_MODEL",
+    "ANTHROPIC_SMALL_FAST_MODEL",
+    "AWS_BEARER_TOKEN_BEDROCK",
+    "CLAUDE_CODE_USE_BEDROCK",
+    "CLAUDE_CODE_USE_VERTEX",
+    "CLAUDE_CONFIG_DIR",
+    "CODEX_API_KEY",
+    "CODEX_HOME",
+    "CUSTOM_API_KEY",
+    "DEEPSEEK_API_KEY",
+    "FACTORY_API_KEY",
+    "FACTORY_HOME_OVERRIDE",
+    "GEMINI_API_KEY",
+    "GEMINI_CLI_HOME",
+    "GEMINI_MODEL",
+    "GOOGLE_API_KEY",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "GOOGLE_CLOUD_LOCATION",
+    "GOOGLE_CLOUD_PROJECT",
+    "GOOGLE_GEMINI_BASE_URL",
+    "GOOGLE_GENAI_USE_VERTEXAI",
+    "GROK_API_KEY",
+    "GROK_BASE_URL",
+    "GROK_MODEL",
+    "GROQ_API_KEY",
+    "MINIMAX_API_KEY",
+    "MOONSHOT_API_KEY",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+    "OPENCODE_CONFIG",
+    "OPENCODE_CONFIG_CONTENT",
+    "OPENCODE_CONFIG_DIR",
+    "OPENROUTER_API_KEY",
+    "RINGLET_DROID_API_KEY",
+    "RINGLET_OPENCODE_API_KEY",
+    "XAI_API_KEY",
+    "ZAI_API_KEY",
+];
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -28,7 +80,7 @@ mod tests {
     use crate::agent::AgentManifest;
     use crate::manifest::parse;
     use crate::provider::ProviderManifest;
-    use crate::script::{Script, ScriptSource};
+    use crate::script::Script;
 
     #[test]
     fn every_builtin_manifest_parses_and_names_an_existing_script() {
@@ -40,7 +92,7 @@ mod tests {
                 .iter()
                 .find(|(n, _)| *n == m.script)
                 .unwrap_or_else(|| panic!("{name}: script {} is not built in", m.script));
-            Script::load(&ScriptSource::BuiltIn(script.0, script.1)).expect(script.0);
+            Script::compile(script.0.to_string(), script.1).expect(script.0);
         }
         for (name, text) in PROVIDERS {
             let m: ProviderManifest = parse(Path::new(name), text).expect(name);
@@ -52,6 +104,25 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn provider_env_lists_what_the_manifests_read() {
+        let mut vars = std::collections::BTreeSet::new();
+        for (name, text) in AGENTS {
+            let m: AgentManifest = parse(Path::new(name), text).expect(name);
+            vars.extend(crate::registry::agent_env(&m));
+        }
+        for (name, text) in PROVIDERS {
+            let m: ProviderManifest = parse(Path::new(name), text).expect(name);
+            vars.extend(m.auth.env);
+        }
+        let listed: std::collections::BTreeSet<String> =
+            PROVIDER_ENV.iter().map(|v| v.to_string()).collect();
+        assert_eq!(
+            listed, vars,
+            "builtin::PROVIDER_ENV is out of date; it should be {vars:#?}"
+        );
     }
 
     #[test]

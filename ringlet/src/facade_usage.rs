@@ -665,8 +665,8 @@ impl Ringlet {
         }
     }
 
-    /// Records the start of a run in the ledger. [`Ringlet::run`] does this on a second thread
-    /// while the agent starts, so opening the ledger never delays the agent.
+    /// Records the start of a run in the ledger. [`Ringlet::run`] does this once the agent has
+    /// started, while it runs, so opening the ledger never delays the agent.
     pub(crate) fn usage_record_start(&self, pending: PendingSession) -> UsageSession {
         let alias = pending.start.profile.clone();
         let id = match self.usage_store().and_then(|s| s.start_run(&pending.start)) {
@@ -682,20 +682,6 @@ impl Ringlet {
             unavailable: id.is_none(),
             id,
             before: pending.before,
-        }
-    }
-
-    /// The session of a run whose start could not be recorded for a reason already past
-    /// (the recording thread died): warns, and the run is not recorded.
-    pub(crate) fn usage_session_lost(&self, profile: &Profile) -> UsageSession {
-        self.warn_usage(format!(
-            "this run of '{}' is not recorded (recording its start failed unexpectedly); `ringlet usage sync` reads its usage from the agent's logs",
-            profile.alias
-        ));
-        UsageSession {
-            id: None,
-            before: None,
-            unavailable: true,
         }
     }
 

@@ -43,6 +43,7 @@ mod provider;
 mod registry;
 mod ringlet;
 mod script;
+mod script_cache;
 mod usage;
 mod warning;
 mod wire;
@@ -64,7 +65,7 @@ pub use hooks::{
 };
 pub use launch::{
     EnvEntry, FileFormat, LaunchPlan, Launcher, MergeMode, PlannedFile, ProcessLauncher,
-    RunOptions, RunOutcome, SecretEnv,
+    RunOptions, RunOutcome, RunningAgent, SecretEnv,
 };
 pub use manifest::Source;
 pub use paths::{Paths, RINGLET_HOME_ENV};

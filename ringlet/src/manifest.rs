@@ -28,16 +28,12 @@ pub(crate) fn parse<T: DeserializeOwned>(origin: &Path, text: &str) -> Result<T>
     toml::from_str(text).map_err(|e| Error::toml(origin, text, &e))
 }
 
-/// Loads built-ins, then every `*.toml` in `dir` (sorted, so overrides are deterministic).
-pub(crate) fn load_all<T: DeserializeOwned + HasId>(
-    builtins: &[(&str, &str)],
+/// Loads every `*.toml` in `dir`, keyed by id (sorted by file name, so when two files share an
+/// id the later one wins, deterministically).
+pub(crate) fn load_user<T: DeserializeOwned + HasId>(
     dir: &Path,
 ) -> Result<BTreeMap<String, (T, Source)>> {
     let mut out = BTreeMap::new();
-    for (name, text) in builtins {
-        let manifest: T = parse(Path::new(&format!("<built-in>/{name}")), text)?;
-        out.insert(manifest.id().to_string(), (manifest, Source::BuiltIn));
-    }
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),

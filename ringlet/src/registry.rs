@@ -1,11 +1,12 @@
 //! The agents and providers known to this installation: built-ins plus user manifests.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use crate::agent::{Agent, AgentManifest, ManifestAgent};
 use crate::error::{Error, Result};
-use crate::manifest::load_all;
+use crate::manifest::{Source, load_user, parse};
 use crate::paths::Paths;
 use crate::provider::{ManifestProvider, Provider, ProviderManifest};
 use crate::wire::{self, WireShape};
@@ -13,61 +14,135 @@ use crate::wire::{self, WireShape};
 /// Known agents and providers, keyed by id.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
-    agents: BTreeMap<String, Arc<dyn Agent>>,
-    providers: BTreeMap<String, Arc<dyn Provider>>,
+    agents: BTreeMap<String, Slot<dyn Agent>>,
+    providers: BTreeMap<String, Slot<dyn Provider>>,
+}
+
+/// A registry entry. Built-in manifests are parsed when first asked for: a launch needs one
+/// agent and one provider, and parsing all 18 built-ins took 1 M instructions, a sixth of a
+/// whole `profiles run`.
+#[derive(Debug)]
+enum Slot<T: ?Sized> {
+    Ready(Arc<T>),
+    BuiltIn {
+        file: &'static str,
+        text: &'static str,
+        parsed: OnceLock<Arc<T>>,
+    },
+}
+
+// By hand: derive(Clone) would ask for `T: Clone`, which a trait object is not.
+impl<T: ?Sized> Clone for Slot<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Ready(it) => Self::Ready(Arc::clone(it)),
+            Self::BuiltIn { file, text, parsed } => Self::BuiltIn {
+                file,
+                text,
+                parsed: parsed.clone(),
+            },
+        }
+    }
+}
+
+impl<T: ?Sized> Slot<T> {
+    fn built_in(file: &'static str, text: &'static str) -> Self {
+        Self::BuiltIn {
+            file,
+            text,
+            parsed: OnceLock::new(),
+        }
+    }
+
+    fn get(&self, make: fn(&'static str, &'static str) -> Arc<T>) -> &Arc<T> {
+        match self {
+            Self::Ready(it) => it,
+            Self::BuiltIn { file, text, parsed } => parsed.get_or_init(|| make(file, text)),
+        }
+    }
+}
+
+fn builtin_agent(file: &'static str, text: &'static str) -> Arc<dyn Agent> {
+    let m: AgentManifest = parse(Path::new(file), text)
+        .expect("built-in agent manifests parse (checked by builtin::tests)");
+    Arc::new(ManifestAgent::new(m, Source::BuiltIn))
+}
+
+fn builtin_provider(file: &'static str, text: &'static str) -> Arc<dyn Provider> {
+    let m: ProviderManifest = parse(Path::new(file), text)
+        .expect("built-in provider manifests parse (checked by builtin::tests)");
+    Arc::new(ManifestProvider::new(m, Source::BuiltIn))
+}
+
+/// The built-ins keyed by id, which is their file name without `.toml` (checked by
+/// builtin::tests).
+fn builtins<T: ?Sized>(files: &[(&'static str, &'static str)]) -> BTreeMap<String, Slot<T>> {
+    files
+        .iter()
+        .map(|&(file, text)| {
+            let id = file.strip_suffix(".toml").unwrap_or(file);
+            (id.to_string(), Slot::built_in(file, text))
+        })
+        .collect()
 }
 
 impl Registry {
-    /// Built-ins plus `agents.d/` and `providers.d/` under `paths`.
+    /// Built-ins plus `agents.d/` and `providers.d/` under `paths`. User manifests are read
+    /// and checked now; built-ins are parsed on first use.
     pub fn load(paths: &Paths) -> Result<Self> {
-        let mut reg = Self::default();
-        for (id, (m, source)) in
-            load_all::<AgentManifest>(crate::builtin::AGENTS, &paths.agents_dir())?
-        {
+        let mut reg = Self {
+            agents: builtins(crate::builtin::AGENTS),
+            providers: builtins(crate::builtin::PROVIDERS),
+        };
+        for (id, (m, source)) in load_user::<AgentManifest>(&paths.agents_dir())? {
             reg.agents
-                .insert(id, Arc::new(ManifestAgent::new(m, source)));
+                .insert(id, Slot::Ready(Arc::new(ManifestAgent::new(m, source))));
         }
-        for (id, (m, source)) in
-            load_all::<ProviderManifest>(crate::builtin::PROVIDERS, &paths.providers_dir())?
-        {
+        for (id, (m, source)) in load_user::<ProviderManifest>(&paths.providers_dir())? {
             reg.providers
-                .insert(id, Arc::new(ManifestProvider::new(m, source)));
+                .insert(id, Slot::Ready(Arc::new(ManifestProvider::new(m, source))));
         }
         Ok(reg)
     }
 
     /// Adds or replaces an agent (for embedders with their own implementations).
     pub fn add_agent(&mut self, agent: Arc<dyn Agent>) {
-        self.agents.insert(agent.id().to_string(), agent);
+        self.agents
+            .insert(agent.id().to_string(), Slot::Ready(agent));
     }
 
     /// Adds or replaces a provider.
     pub fn add_provider(&mut self, provider: Arc<dyn Provider>) {
-        self.providers.insert(provider.id().to_string(), provider);
+        self.providers
+            .insert(provider.id().to_string(), Slot::Ready(provider));
     }
 
     /// All agents, sorted by id.
     pub fn agents(&self) -> impl Iterator<Item = &Arc<dyn Agent>> {
-        self.agents.values()
+        self.agents.values().map(|s| s.get(builtin_agent))
     }
 
     /// All providers, sorted by id.
     pub fn providers(&self) -> impl Iterator<Item = &Arc<dyn Provider>> {
-        self.providers.values()
+        self.providers.values().map(|s| s.get(builtin_provider))
     }
 
     /// One agent.
     pub fn agent(&self, id: &str) -> Result<&Arc<dyn Agent>> {
-        self.agents.get(id).ok_or_else(|| Error::UnknownAgent {
-            id: id.escape_debug().to_string(),
-            known: self.agents.keys().cloned().collect::<Vec<_>>().join(", "),
-        })
+        self.agents
+            .get(id)
+            .map(|s| s.get(builtin_agent))
+            .ok_or_else(|| Error::UnknownAgent {
+                id: id.escape_debug().to_string(),
+                known: self.agents.keys().cloned().collect::<Vec<_>>().join(", "),
+            })
     }
 
     /// One provider.
     pub fn provider(&self, id: &str) -> Result<&Arc<dyn Provider>> {
         self.providers
             .get(id)
+            .map(|s| s.get(builtin_provider))
             .ok_or_else(|| Error::UnknownProvider {
                 id: id.escape_debug().to_string(),
                 known: self
@@ -107,8 +182,7 @@ impl Registry {
 
     /// Providers with at least one endpoint in a shape the agent speaks (plus `custom`).
     pub fn compatible_providers(&self, agent: &dyn Agent) -> Vec<String> {
-        self.providers
-            .values()
+        self.providers()
             .filter(|p| {
                 p.manifest().endpoints.is_empty()
                     || p.shapes(None).iter().any(|s| agent.speaks().contains(s))
@@ -121,20 +195,35 @@ impl Registry {
     /// removes them all from the inherited environment unless the plan sets them, so a stale
     /// `OPENAI_BASE_URL` in the shell can never reach an agent.
     pub fn conflicting_env(&self) -> BTreeSet<String> {
-        let mut vars = BTreeSet::new();
-        for agent in self.agents.values() {
-            let env = &agent.manifest().env;
-            vars.extend(env.reads.iter().cloned());
-            vars.extend(
-                [&env.api_key, &env.base_url, &env.model]
-                    .into_iter()
-                    .flatten()
-                    .cloned(),
-            );
+        // The built-ins' variables are listed in the binary, so this parses no manifest. An
+        // overridden built-in's variables stay in: removing one more stale variable is safe.
+        let mut vars: BTreeSet<String> = crate::builtin::PROVIDER_ENV
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        for slot in self.agents.values() {
+            if let Slot::Ready(agent) = slot {
+                vars.extend(agent_env(agent.manifest()));
+            }
         }
-        for provider in self.providers.values() {
-            vars.extend(provider.manifest().auth.env.iter().cloned());
+        for slot in self.providers.values() {
+            if let Slot::Ready(provider) = slot {
+                vars.extend(provider.manifest().auth.env.iter().cloned());
+            }
         }
         vars
     }
+}
+
+/// The variables an agent reads for its provider settings.
+pub(crate) fn agent_env(m: &AgentManifest) -> impl Iterator<Item = String> + '_ {
+    let env = &m.env;
+    env.reads
+        .iter()
+        .chain(
+            [&env.api_key, &env.base_url, &env.model]
+                .into_iter()
+                .flatten(),
+        )
+        .cloned()
 }

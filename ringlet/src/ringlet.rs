@@ -23,7 +23,8 @@ use crate::paths::Paths;
 use crate::profile::{FileProfileStore, Profile, ProfileMetadata, ProfileStore};
 use crate::provider::Provider;
 use crate::registry::Registry;
-use crate::script::{KEY_PLACEHOLDER, Script, ScriptContext, ScriptSource};
+use crate::script::{KEY_PLACEHOLDER, Script, ScriptContext, ScriptOutput, ScriptSource};
+use crate::script_cache::ScriptCache;
 use crate::warning::{Warning, Warnings};
 use crate::wire::WireShape;
 
@@ -600,28 +601,51 @@ impl Ringlet {
 
     /// Deletes a profile and its HOME.
     pub fn delete_profile(&self, alias: &str) -> Result<()> {
-        self.inner.profiles.delete(alias)
+        self.inner.profiles.delete(alias)?;
+        ScriptCache::new(self.paths().cache_dir()).remove(alias);
+        Ok(())
     }
 
-    fn script_for(&self, agent: &dyn Agent) -> Result<Script> {
+    /// Where the agent's config script comes from: `scripts/<name>` when the user has one,
+    /// else the built-in.
+    fn script_source(&self, agent: &dyn Agent) -> Result<ScriptSource> {
         let name = &agent.manifest().script;
         let user = self.paths().scripts_dir().join(name);
         if user.is_file() {
-            return Script::load(&ScriptSource::File(user));
+            return Ok(ScriptSource::File(user));
         }
         crate::builtin::SCRIPTS
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(n, text)| Script::load(&ScriptSource::BuiltIn(n, text)))
-            .unwrap_or_else(|| {
-                Err(Error::Script {
-                    script: name.clone(),
-                    message: format!(
-                        "not found in {} nor built in",
-                        self.paths().scripts_dir().display()
-                    ),
-                })
+            .map(|(n, text)| ScriptSource::BuiltIn(n, text))
+            .ok_or_else(|| Error::Script {
+                script: name.clone(),
+                message: format!(
+                    "not found in {} nor built in",
+                    self.paths().scripts_dir().display()
+                ),
             })
+    }
+
+    /// Runs the agent's config script, or reuses its last output for the same source and
+    /// context (see [`ScriptCache`]). Only a run remembers a new output: planning writes
+    /// nothing.
+    fn script_output(
+        &self,
+        agent: &dyn Agent,
+        ctx: &ScriptContext,
+        remember: bool,
+    ) -> Result<ScriptOutput> {
+        let (name, text) = self.script_source(agent)?.read()?;
+        let cache = ScriptCache::new(self.paths().cache_dir());
+        if let Some(output) = cache.get(&ctx.alias, &name, &text, ctx) {
+            return Ok(output);
+        }
+        let output = Script::compile(name.clone(), &text)?.run(ctx)?;
+        if remember {
+            cache.put(&ctx.alias, &name, &text, ctx, &output);
+        }
+        Ok(output)
     }
 
     fn base_url(&self, profile: &Profile, provider: &dyn Provider) -> Result<String> {
@@ -644,10 +668,10 @@ impl Ringlet {
 
     /// The launch plan for a profile: program, args, env, files. Writes nothing; holds no secret.
     pub fn plan_run(&self, alias: &str, args: &[String]) -> Result<LaunchPlan> {
-        self.plan_for(&self.profile(alias)?, args)
+        self.plan_for(&self.profile(alias)?, args, false)
     }
 
-    fn plan_for(&self, profile: &Profile, args: &[String]) -> Result<LaunchPlan> {
+    fn plan_for(&self, profile: &Profile, args: &[String], remember: bool) -> Result<LaunchPlan> {
         let alias = profile.alias.as_str();
         let agent = self.registry().agent(&profile.agent)?;
         let provider = self.registry().provider(&profile.provider)?;
@@ -683,7 +707,7 @@ impl Ringlet {
             hook_command,
             hook_gate_command,
         };
-        let script = self.script_for(agent.as_ref())?.run(&ctx)?;
+        let script = self.script_output(agent.as_ref(), &ctx, remember)?;
         let conflicting = self.registry().conflicting_env();
         build_plan(PlanInput {
             profile,
@@ -705,28 +729,26 @@ impl Ringlet {
     /// hook checks (cost thresholds the new usage crossed, the daily rollup) run last.
     pub fn run(&self, alias: &str, args: &[String], options: RunOptions) -> Result<RunOutcome> {
         let profile = self.profile(alias)?;
-        let mut plan = self.plan_for(&profile, args)?;
+        let mut plan = self.plan_for(&profile, args, true)?;
         let agent = self.registry().agent(&profile.agent)?;
         plan.program = agent.locate(profile.binary.as_deref(), std::env::var_os("PATH"))?;
         let key = self.key_for(&plan)?;
         let started = self.fire_start(&mut plan);
         let pending = self.usage_run_starting(&profile);
-        let (session, outcome) = std::thread::scope(|scope| {
-            // The ledger is opened and the start recorded while the agent starts, so the agent
-            // never waits for SQLite.
-            let recording = scope.spawn(|| self.usage_record_start(pending));
-            let outcome = self.inner.launcher.run(&plan, key.as_ref(), options);
-            (recording.join(), outcome)
-        });
-        // A panic there is a bug, but it must not change the agent's outcome: the run goes
-        // unrecorded, as when the ledger cannot be opened.
-        let session = session.unwrap_or_else(|_| self.usage_session_lost(&profile));
+        // An agent that could not be started is no run: nothing is recorded.
+        let running = self.inner.launcher.start(&plan, key.as_ref(), options)?;
+        // The bookkeeping is done while the agent runs, so the agent never waits for SQLite or
+        // for profile.toml. Its errors wait until the agent has ended: the agent must be waited
+        // for whatever happens here.
+        let session = self.usage_record_start(pending);
+        let counted = self.inner.profiles.record_run(alias, running.started_at());
+        let outcome = running.wait();
         if let Ok(outcome) = &outcome {
             self.fire_stop(&plan, outcome, started);
         }
         self.usage_run_finished(&profile, session, outcome.as_ref().ok());
         let outcome = outcome?;
-        self.inner.profiles.record_run(alias, outcome.started_at)?;
+        counted?;
         // After the run's usage is in the ledger: cost thresholds it crossed fire now.
         self.run_scheduled_hooks();
         Ok(outcome)

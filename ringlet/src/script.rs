@@ -19,7 +19,7 @@ pub const KEY_PLACEHOLDER: &str = "{{ringlet:api_key}}";
 const MAX_OPERATIONS: u64 = 2_000_000;
 
 /// What a config script is given.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScriptContext {
     /// The profile alias.
     pub alias: String,
@@ -148,10 +148,10 @@ fn engine() -> Engine {
     engine
 }
 
-impl Script {
-    /// Compiles a script from its source.
-    pub fn load(source: &ScriptSource) -> Result<Self> {
-        let (name, text) = match source {
+impl ScriptSource {
+    /// The script's name in messages and its text.
+    pub fn read(&self) -> Result<(String, String)> {
+        Ok(match self {
             ScriptSource::BuiltIn(name, text) => {
                 (format!("<built-in>/{name}"), (*text).to_string())
             }
@@ -159,9 +159,15 @@ impl Script {
                 path.display().to_string(),
                 crate::fsio::read_to_string(path)?,
             ),
-        };
+        })
+    }
+}
+
+impl Script {
+    /// Compiles a script's text; `name` is what errors call it.
+    pub fn compile(name: String, text: &str) -> Result<Self> {
         let engine = engine();
-        let ast = engine.compile(&text).map_err(|e| Error::Script {
+        let ast = engine.compile(text).map_err(|e| Error::Script {
             script: name.clone(),
             message: e.to_string(),
         })?;
@@ -194,10 +200,10 @@ impl Script {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn ctx() -> ScriptContext {
+    pub(crate) fn ctx() -> ScriptContext {
         ScriptContext {
             alias: "w".into(),
             agent: "claude".into(),
@@ -218,7 +224,7 @@ mod tests {
     }
 
     fn builtin(text: &'static str) -> Result<Script> {
-        Script::load(&ScriptSource::BuiltIn("t.rhai", text))
+        Script::compile("<built-in>/t.rhai".into(), text)
     }
 
     #[test]

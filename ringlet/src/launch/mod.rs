@@ -65,13 +65,37 @@ pub struct RunOutcome {
 /// Runs launch plans. [`ProcessLauncher`] runs them as a child process with the terminal
 /// inherited; a server can run them in a PTY, or a sandbox.
 pub trait Launcher: Send + Sync + Debug {
+    /// Writes the plan's files and starts the program. The caller may do other work while the
+    /// agent runs (ringlet records the run's start then) and must call
+    /// [`RunningAgent::wait`].
+    fn start(
+        &self,
+        plan: &LaunchPlan,
+        key: Option<&Secret>,
+        options: RunOptions,
+    ) -> Result<Box<dyn RunningAgent>>;
+
     /// Writes the plan's files, starts the program, waits for it.
     fn run(
         &self,
         plan: &LaunchPlan,
         key: Option<&Secret>,
         options: RunOptions,
-    ) -> Result<RunOutcome>;
+    ) -> Result<RunOutcome> {
+        self.start(plan, key, options)?.wait()
+    }
+}
+
+/// An agent a [`Launcher`] started and nobody has waited for yet.
+pub trait RunningAgent: Send + Debug {
+    /// The agent's process id.
+    fn pid(&self) -> u32;
+
+    /// When the agent started.
+    fn started_at(&self) -> DateTime<Utc>;
+
+    /// Waits for the agent to end (forwarding signals meanwhile, when the run asked for it).
+    fn wait(self: Box<Self>) -> Result<RunOutcome>;
 }
 
 mod duration_ms {

@@ -1,12 +1,13 @@
 //! Running a plan as a plain child process that owns the terminal.
 
-use std::process::Command;
+use std::path::PathBuf;
+use std::process::{Child, Command};
 use std::time::Instant;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::plan::LaunchPlan;
-use super::{Launcher, RunOptions, RunOutcome, materialise};
+use super::{Launcher, RunOptions, RunOutcome, RunningAgent, materialise};
 use crate::credentials::Secret;
 use crate::error::{Error, Result};
 
@@ -22,12 +23,12 @@ impl ProcessLauncher {
 }
 
 impl Launcher for ProcessLauncher {
-    fn run(
+    fn start(
         &self,
         plan: &LaunchPlan,
         key: Option<&Secret>,
         options: RunOptions,
-    ) -> Result<RunOutcome> {
+    ) -> Result<Box<dyn RunningAgent>> {
         std::fs::create_dir_all(&plan.home).map_err(|e| Error::io("creating", &plan.home, e))?;
         materialise(plan, key)?;
 
@@ -41,28 +42,61 @@ impl Launcher for ProcessLauncher {
             cmd.env(&secret.var, key.expose());
         }
 
-        // Install the signal handling before the child exists, so no signal falls in between.
-        let forwarder = if options.forward_signals {
+        // Installed before the child exists, so no signal falls in between.
+        let signals = if options.forward_signals {
             Some(signals::Forwarder::install()?)
         } else {
             None
         };
         let started_at = Utc::now();
         let clock = Instant::now();
-        let mut child = cmd.spawn().map_err(|source| Error::Spawn {
+        let child = cmd.spawn().map_err(|source| Error::Spawn {
             program: plan.program.clone(),
             source,
         })?;
-        let pid = child.id();
-        if let Some(f) = &forwarder {
-            f.target(pid);
-        }
-        let status = child.wait().map_err(|source| Error::Spawn {
+        Ok(Box::new(ChildAgent {
+            child,
             program: plan.program.clone(),
-            source,
-        });
-        drop(forwarder);
-        let status = status?;
+            signals,
+            started_at,
+            clock,
+        }))
+    }
+}
+
+/// A started child process.
+#[derive(Debug)]
+struct ChildAgent {
+    child: Child,
+    program: PathBuf,
+    signals: Option<signals::Forwarder>,
+    started_at: DateTime<Utc>,
+    clock: Instant,
+}
+
+impl RunningAgent for ChildAgent {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn started_at(&self) -> DateTime<Utc> {
+        self.started_at
+    }
+
+    fn wait(self: Box<Self>) -> Result<RunOutcome> {
+        let Self {
+            mut child,
+            program,
+            signals,
+            started_at,
+            clock,
+        } = *self;
+        let pid = child.id();
+        let status = match signals {
+            Some(mut forwarder) => forwarder.wait(&mut child),
+            None => child.wait(),
+        }
+        .map_err(|source| Error::Spawn { program, source })?;
         Ok(RunOutcome {
             exit_code: exit_code(status),
             started_at,
@@ -92,65 +126,60 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
 mod signals {
     //! While the agent runs, ringlet must not die of the terminal's SIGINT (the agent gets it
     //! too and decides what it means), and signals sent to ringlet itself must reach the agent.
+    //! The waiting thread does both: SIGCHLD joins the forwarded signals, so one blocking read
+    //! of signal-hook's self-pipe wakes it for either, and no extra thread is started, which
+    //! on a short run costs more than the run (a thread's start and join are two cross-CPU
+    //! wake-ups).
 
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicI32, Ordering};
-    use std::thread::JoinHandle;
+    use std::io;
+    use std::process::{Child, ExitStatus};
 
     use nix::sys::signal::{Signal, kill};
     use nix::unistd::Pid;
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
-    use signal_hook::iterator::{Handle, Signals};
+    use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+    use signal_hook::iterator::Signals;
 
     use crate::error::{Error, Result};
 
+    #[derive(Debug)]
     pub struct Forwarder {
-        handle: Handle,
-        thread: Option<JoinHandle<()>>,
-        pid: Arc<AtomicI32>,
+        signals: Signals,
     }
 
     impl Forwarder {
         pub fn install() -> Result<Self> {
-            let mut signals = Signals::new([SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2])
-                .map_err(|e| Error::io("installing signal handlers for", "ringlet", e))?;
-            let handle = signals.handle();
-            let pid = Arc::new(AtomicI32::new(0));
-            let target = Arc::clone(&pid);
-            let thread = std::thread::spawn(move || {
-                for sig in signals.forever() {
-                    // The terminal delivers SIGINT/SIGQUIT to the whole foreground group;
-                    // forwarding them would hit the agent twice.
-                    if sig == SIGINT || sig == SIGQUIT {
-                        continue;
-                    }
-                    let pid = target.load(Ordering::SeqCst);
-                    if pid > 0
-                        && let Ok(signal) = Signal::try_from(sig)
-                    {
-                        let _ = kill(Pid::from_raw(pid), signal);
-                    }
-                }
-            });
-            Ok(Self {
-                handle,
-                thread: Some(thread),
-                pid,
-            })
+            let signals =
+                Signals::new([SIGCHLD, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2])
+                    .map_err(|e| Error::io("installing signal handlers for", "ringlet", e))?;
+            Ok(Self { signals })
         }
 
-        pub fn target(&self, pid: u32) {
-            self.pid
-                .store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
+        /// Forwards signals to `child` until it ends. SIGCHLD can come from another child of
+        /// this process too, so it only means "look again".
+        pub fn wait(&mut self, child: &mut Child) -> io::Result<ExitStatus> {
+            let pid = i32::try_from(child.id()).ok().map(Pid::from_raw);
+            loop {
+                if let Some(status) = child.try_wait()? {
+                    return Ok(status);
+                }
+                for sig in self.signals.wait() {
+                    // The terminal delivers SIGINT/SIGQUIT to the whole foreground group;
+                    // forwarding them would hit the agent twice.
+                    if matches!(sig, SIGCHLD | SIGINT | SIGQUIT) {
+                        continue;
+                    }
+                    if let (Some(pid), Ok(signal)) = (pid, Signal::try_from(sig)) {
+                        let _ = kill(pid, signal);
+                    }
+                }
+            }
         }
     }
 
     impl Drop for Forwarder {
         fn drop(&mut self) {
-            self.handle.close();
-            if let Some(t) = self.thread.take() {
-                let _ = t.join();
-            }
+            // Restores the handlers that were there before.
+            self.signals.handle().close();
         }
     }
 }
@@ -160,6 +189,7 @@ mod signals {
     //! Console control events reach the child directly on Windows; nothing to forward.
     use crate::error::Result;
 
+    #[derive(Debug)]
     pub struct Forwarder;
 
     impl Forwarder {
@@ -167,6 +197,8 @@ mod signals {
             Ok(Self)
         }
 
-        pub fn target(&self, _pid: u32) {}
+        pub fn wait(&mut self, child: &mut Child) -> std::io::Result<ExitStatus> {
+            child.wait()
+        }
     }
 }
