@@ -8,10 +8,8 @@ mod prompt;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_args();
     let json = cli.wants_json();
     match commands::dispatch(cli) {
         Ok(code) => code,
