@@ -364,3 +364,49 @@ fn concurrent_runs_count_every_run() {
         .json();
     assert_eq!(p["metadata"]["total_runs"], 6);
 }
+
+/// `ringlet profiles run` stands between a terminal (or a supervisor) and the agent: SIGTERM
+/// sent to ringlet reaches the agent, and a SIGINT meant for the foreground group does not end
+/// ringlet while the agent decides what to do with it.
+#[test]
+fn signals_sent_to_ringlet_reach_the_agent_and_sigint_does_not_end_ringlet() {
+    let sb = sandbox_with_profile();
+    let started = sb.profile_home("work").join("started");
+    let mut child = sb
+        .command([
+            "profiles",
+            "run",
+            "work",
+            "--",
+            "--touch",
+            "started",
+            "--sleep-ms",
+            "30000",
+        ])
+        .spawn()
+        .expect("ringlet starts");
+    // Readiness, not timing: the agent has started once it has touched its file.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !started.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the agent never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let signal = |name: &str| {
+        let sent = std::process::Command::new("kill")
+            .args([format!("-{name}"), child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -{name}");
+    };
+    signal("INT");
+    signal("TERM");
+    let status = child.wait().expect("ringlet ends");
+    assert_eq!(
+        status.code(),
+        Some(128 + 15),
+        "ringlet survives SIGINT and reports the agent's death by the forwarded SIGTERM: {status:?}"
+    );
+}

@@ -20,8 +20,14 @@ pub fn materialise(plan: &LaunchPlan, key: Option<&Secret>) -> Result<()> {
 }
 
 fn write_one(plan: &LaunchPlan, file: &PlannedFile, key: Option<&Secret>) -> Result<()> {
-    let exists = file.path.exists();
-    if file.merge == MergeMode::Create && exists {
+    // Read once: for merging, and to skip the write when nothing changed (the steady state of
+    // a profile that is run again and again).
+    let existing = match std::fs::read(&file.path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io("reading", &file.path, e)),
+    };
+    if file.merge == MergeMode::Create && existing.is_some() {
         return Ok(());
     }
     let content = if file.holds_key {
@@ -43,37 +49,39 @@ fn write_one(plan: &LaunchPlan, file: &PlannedFile, key: Option<&Secret>) -> Res
     } else {
         file.content.clone()
     };
-    let content = if file.merge == MergeMode::Merge && exists {
-        merge_existing(file, &content)?
-    } else {
-        content
+    let content = match &existing {
+        Some(old) if file.merge == MergeMode::Merge => merge_existing(file, old, &content)?,
+        _ => content,
     };
-    if exists && unchanged(&file.path, &content) {
+    if existing.is_some_and(|old| old == content.as_bytes()) && private(&file.path) {
         return Ok(());
     }
     fsio::write_atomic_volatile(&file.path, content.as_bytes(), Some(0o600))
 }
 
-/// Whether the file already holds exactly `content` with mode 0600 (the steady state of a
-/// profile that is run again and again: no write needed).
-fn unchanged(path: &std::path::Path, content: &str) -> bool {
+/// Whether the file has mode 0600 (so an unchanged one needs no write).
+fn private(path: &std::path::Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        match std::fs::metadata(path) {
-            Ok(m) if m.permissions().mode() & 0o777 == 0o600 => {}
-            _ => return false,
-        }
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o777 == 0o600)
     }
-    std::fs::read(path).is_ok_and(|old| old == content.as_bytes())
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        true
+    }
 }
 
-fn merge_existing(file: &PlannedFile, planned: &str) -> Result<String> {
-    let existing = fsio::read_to_string(&file.path)?;
+fn merge_existing(file: &PlannedFile, existing: &[u8], planned: &str) -> Result<String> {
     let keep_backup = || -> Result<()> {
         // The agent's file is unreadable; keep it beside ours rather than lose it.
         let backup = file.path.with_extension("ringlet-bak");
-        fsio::write_atomic_volatile(&backup, existing.as_bytes(), Some(0o600))
+        fsio::write_atomic_volatile(&backup, existing, Some(0o600))
+    };
+    let Ok(existing) = std::str::from_utf8(existing) else {
+        keep_backup()?;
+        return Ok(planned.to_string());
     };
     match file.format {
         FileFormat::Json => {
@@ -83,7 +91,7 @@ fn merge_existing(file: &PlannedFile, planned: &str) -> Result<String> {
                     line: Some(e.line()),
                     message: e.to_string(),
                 })?;
-            let Ok(mut old) = serde_json::from_str::<serde_json::Value>(&existing) else {
+            let Ok(mut old) = serde_json::from_str::<serde_json::Value>(existing) else {
                 keep_backup()?;
                 return Ok(planned.to_string());
             };
@@ -93,7 +101,7 @@ fn merge_existing(file: &PlannedFile, planned: &str) -> Result<String> {
         FileFormat::Toml => {
             let new: toml::Table =
                 toml::from_str(planned).map_err(|e| Error::toml(&file.path, planned, &e))?;
-            let Ok(mut old) = toml::from_str::<toml::Table>(&existing) else {
+            let Ok(mut old) = toml::from_str::<toml::Table>(existing) else {
                 keep_backup()?;
                 return Ok(planned.to_string());
             };
@@ -161,5 +169,74 @@ mod tests {
         assert_eq!(old["model"].as_str(), Some("b"));
         assert!(old.contains_key("projects"));
         assert!(old.contains_key("analytics"));
+    }
+
+    fn plan() -> LaunchPlan {
+        serde_json::from_value(json!({
+            "profile": "w", "agent": "claude", "provider": "anthropic", "shape": "anthropic",
+            "base_url": "http://x", "model": null, "program": "/bin/true", "args": [],
+            "cwd": "/", "home": "/h", "env": {}, "secret_env": null, "env_remove": [],
+            "dirs": [], "files": [], "native_events": []
+        }))
+        .expect("a plan")
+    }
+
+    fn planned(path: std::path::PathBuf) -> PlannedFile {
+        PlannedFile {
+            path,
+            format: FileFormat::Json,
+            merge: MergeMode::Merge,
+            content: r#"{"ours": 1}"#.into(),
+            holds_key: false,
+        }
+    }
+
+    #[test]
+    fn an_unreadable_agent_file_is_kept_aside_and_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("settings.json");
+        std::fs::write(&path, b"\xff\xfe not utf-8").expect("write");
+        let file = planned(path.clone());
+        let plan = plan();
+        write_one(&plan, &file, None).expect("written");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            r#"{"ours": 1}"#
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("settings.ringlet-bak")).expect("backup"),
+            b"\xff\xfe not utf-8"
+        );
+    }
+
+    #[test]
+    fn a_merged_file_keeps_the_agents_keys_and_an_unchanged_one_is_not_rewritten() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("settings.json");
+        std::fs::write(&path, r#"{"theirs": 2}"#).expect("write");
+        let file = planned(path.clone());
+        let plan = plan();
+        write_one(&plan, &file, None).expect("written");
+        let merged: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+        assert_eq!(merged, json!({"theirs": 2, "ours": 1}));
+        let before = std::fs::metadata(&path)
+            .expect("stat")
+            .modified()
+            .expect("mtime");
+        let inode = |p: &std::path::Path| {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(p).expect("stat").ino()
+        };
+        let ino = inode(&path);
+        write_one(&plan, &file, None).expect("written again");
+        assert_eq!(inode(&path), ino, "an unchanged file is not replaced");
+        assert_eq!(
+            std::fs::metadata(&path)
+                .expect("stat")
+                .modified()
+                .expect("mtime"),
+            before
+        );
     }
 }

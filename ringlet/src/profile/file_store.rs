@@ -181,7 +181,14 @@ impl ProfileStore for FileProfileStore {
     }
 
     fn record_run(&self, alias: &str, at: DateTime<Utc>) -> Result<Profile> {
-        self.read(alias)?;
+        // The lock file is created in the profile's directory: make sure there is a profile
+        // first (a stat; the read under the lock parses the file).
+        validate_alias(alias)?;
+        if !self.manifest_path(alias).is_file() {
+            return Err(Error::ProfileNotFound {
+                alias: alias.to_string(),
+            });
+        }
         let _lock = self.lock(alias)?;
         let mut profile = self.read(alias)?;
         profile.metadata.total_runs += 1;
