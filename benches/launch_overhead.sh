@@ -26,10 +26,20 @@ hyperfine --warmup 20 --runs "$RUNS" -N \
   "$AGENT -p hello" \
   "$RINGLET profiles run bench -- -p hello"
 
-python3 - "$WORK/result.json" <<'PY'
+# The first run after the profile or its config script changed runs the script (Rhai) instead
+# of reusing its remembered output: the same launch with that cache removed before each run.
+hyperfine --warmup 5 --runs "$((RUNS / 5))" -N \
+  --export-json "$WORK/cold.json" \
+  --prepare "rm -f $RINGLET_HOME/cache/scripts/bench.json" \
+  "$RINGLET profiles run bench -- -p hello"
+
+python3 - "$WORK/result.json" "$WORK/cold.json" <<'PY'
 import json, statistics, sys
 r = json.load(open(sys.argv[1]))["results"]
 direct, via = (statistics.median(x["times"]) * 1000 for x in r)
+cold = statistics.median(json.load(open(sys.argv[2]))["results"][0]["times"]) * 1000
 print(f"median direct: {direct:.2f} ms, via ringlet: {via:.2f} ms, "
       f"added: {via - direct:.2f} ms ({via / direct:.1f}x)")
+print(f"first run after a profile or script change (config script executed): {cold:.2f} ms, "
+      f"added: {cold - direct:.2f} ms")
 PY
