@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
+use super::run_stats::{self, RunStats};
 use super::{Profile, ProfileStore};
 use crate::alias::validate_alias;
 use crate::error::{Error, Result};
@@ -28,6 +29,17 @@ impl FileProfileStore {
     }
 
     fn read(&self, alias: &str) -> Result<Profile> {
+        let mut profile = self.read_manifest(alias)?;
+        // The counters live in run-stats; a profile.toml written before they moved there
+        // still holds its own, which count until the first run or edit carries them over.
+        if let Some(stats) = run_stats::read(&self.profile_dir(alias))? {
+            stats.apply(&mut profile.metadata);
+        }
+        Ok(profile)
+    }
+
+    /// profile.toml alone, without the counters in run-stats (whose lock the caller may hold).
+    fn read_manifest(&self, alias: &str) -> Result<Profile> {
         validate_alias(alias)?;
         let path = self.manifest_path(alias);
         let text = match std::fs::read_to_string(&path) {
@@ -66,15 +78,18 @@ impl FileProfileStore {
         Ok(profile)
     }
 
-    fn write(&self, dir: &Path, profile: &Profile, durable: bool) -> Result<()> {
-        let text = toml::to_string_pretty(profile)
-            .map_err(|e| Error::InvalidInput(format!("cannot serialise profile: {e}")))?;
-        let path = dir.join(MANIFEST);
-        if durable {
-            fsio::write_atomic(&path, text.as_bytes(), Some(0o644))
-        } else {
-            fsio::write_atomic_volatile(&path, text.as_bytes(), Some(0o644))
+    /// Writes profile.toml without the run counters, which live in run-stats.
+    fn write(&self, dir: &Path, profile: &Profile) -> Result<()> {
+        let cannot = |e: &dyn std::fmt::Display| {
+            Error::InvalidInput(format!("cannot serialise profile: {e}"))
+        };
+        let mut table = toml::Table::try_from(profile).map_err(|e| cannot(&e))?;
+        if let Some(toml::Value::Table(metadata)) = table.get_mut("metadata") {
+            metadata.remove("total_runs");
+            metadata.remove("last_used");
         }
+        let text = toml::to_string_pretty(&table).map_err(|e| cannot(&e))?;
+        fsio::write_atomic(&dir.join(MANIFEST), text.as_bytes(), Some(0o644))
     }
 
     fn lock(&self, alias: &str) -> Result<std::fs::File> {
@@ -145,7 +160,7 @@ impl ProfileStore for FileProfileStore {
                 std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700))
                     .map_err(|e| Error::io("setting permissions of", &home, e))?;
             }
-            self.write(&staging, profile, true)?;
+            self.write(&staging, profile)?;
             match std::fs::rename(&staging, &target) {
                 Ok(()) => Ok(()),
                 Err(_) if target.exists() => Err(Error::ProfileExists {
@@ -161,9 +176,13 @@ impl ProfileStore for FileProfileStore {
     }
 
     fn update(&self, profile: &Profile) -> Result<()> {
-        self.read(&profile.alias)?;
+        let current = self.read_manifest(&profile.alias)?;
         let _lock = self.lock(&profile.alias)?;
-        self.write(&self.profile_dir(&profile.alias), profile, true)
+        let dir = self.profile_dir(&profile.alias);
+        // The counters are run-stats' to keep (runs may have been counted since `profile` was
+        // read); an old profile.toml's own are carried there before it is rewritten without.
+        run_stats::carry_over(&dir, RunStats::of(&current.metadata))?;
+        self.write(&dir, profile)
     }
 
     fn delete(&self, alias: &str) -> Result<()> {
@@ -180,24 +199,21 @@ impl ProfileStore for FileProfileStore {
         std::fs::remove_dir_all(&trash).map_err(|e| Error::io("removing", &trash, e))
     }
 
-    fn record_run(&self, alias: &str, at: DateTime<Utc>) -> Result<Profile> {
-        // The lock file is created in the profile's directory: make sure there is a profile
-        // first (a stat; the read under the lock parses the file).
+    fn record_run(&self, alias: &str, at: DateTime<Utc>) -> Result<()> {
+        // The counters file is created in the profile's directory: make sure there is a
+        // profile first (a stat, not a parse).
         validate_alias(alias)?;
-        if !self.manifest_path(alias).is_file() {
+        let manifest = self.manifest_path(alias);
+        if !manifest.is_file() {
             return Err(Error::ProfileNotFound {
                 alias: alias.to_string(),
             });
         }
-        let _lock = self.lock(alias)?;
-        let mut profile = self.read(alias)?;
-        profile.metadata.total_runs += 1;
-        profile.metadata.last_used =
-            Some(profile.metadata.last_used.map_or(at, |prev| prev.max(at)));
-        // Run counters are bookkeeping: losing the last increment to a power cut is acceptable,
-        // an fsync on every launch is not.
-        self.write(&self.profile_dir(alias), &profile, false)?;
-        Ok(profile)
+        // profile.toml is parsed only for a profile that has never been counted in run-stats:
+        // its own counters (from before they moved) are where the count starts.
+        run_stats::count(&self.profile_dir(alias), at, || {
+            Ok(RunStats::of(&self.read_manifest(alias)?.metadata))
+        })
     }
 
     fn profile_dir(&self, alias: &str) -> PathBuf {
@@ -309,6 +325,52 @@ mod tests {
         let p = store.get("w").expect("get");
         assert_eq!(p.metadata.total_runs, 40);
         assert!(p.metadata.last_used.is_some());
+    }
+
+    #[test]
+    fn counters_stay_out_of_profile_toml_and_survive_edits() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FileProfileStore::new(dir.path());
+        store.create(&profile("w")).expect("create");
+        let stale = store.get("w").expect("get");
+        store.record_run("w", Utc::now()).expect("record");
+        store.record_run("w", Utc::now()).expect("record");
+        // An edit made from a copy read before those runs does not undo them.
+        store.update(&stale).expect("update");
+        let p = store.get("w").expect("get");
+        assert_eq!(p.metadata.total_runs, 2);
+        assert!(p.metadata.last_used.is_some());
+        let text = std::fs::read_to_string(store.manifest_path("w")).expect("read");
+        assert!(
+            !text.contains("total_runs") && !text.contains("last_used"),
+            "{text}"
+        );
+        assert!(text.starts_with("alias = \"w\""), "{text}");
+    }
+
+    #[test]
+    fn counters_of_an_older_profile_toml_carry_over() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FileProfileStore::new(dir.path());
+        store.create(&profile("a")).expect("create a");
+        store.create(&profile("b")).expect("create b");
+        // profile.toml as written before the counters moved to run-stats.
+        let mut old = profile("a");
+        old.metadata.total_runs = 7;
+        old.metadata.last_used = Some(Utc::now());
+        for alias in ["a", "b"] {
+            old.alias = alias.into();
+            let text = toml::to_string_pretty(&old).expect("toml");
+            std::fs::write(store.manifest_path(alias), text).expect("write");
+            assert_eq!(store.get(alias).expect("get").metadata.total_runs, 7);
+        }
+        // The first run counts on from them; so does an edit made before any run.
+        store.record_run("a", Utc::now()).expect("record");
+        assert_eq!(store.get("a").expect("get").metadata.total_runs, 8);
+        store.update(&profile("b")).expect("update");
+        assert_eq!(store.get("b").expect("get").metadata.total_runs, 7);
+        store.record_run("b", Utc::now()).expect("record");
+        assert_eq!(store.get("b").expect("get").metadata.total_runs, 8);
     }
 
     #[test]

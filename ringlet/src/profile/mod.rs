@@ -2,6 +2,7 @@
 //! keeps them.
 
 mod file_store;
+mod run_stats;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -57,7 +58,8 @@ pub struct Profile {
     pub metadata: ProfileMetadata,
 }
 
-/// Bookkeeping kept up to date by ringlet.
+/// Bookkeeping kept up to date by ringlet. The file store keeps `last_used` and `total_runs`
+/// out of `profile.toml`, in the profile's `run-stats` file, which every run rewrites in place.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileMetadata {
@@ -94,7 +96,7 @@ pub trait ProfileStore: Send + Sync + Debug {
 
     /// Counts a run that started at `at`: bumps `total_runs` and sets `last_used`, safely against
     /// concurrent runs of the same profile.
-    fn record_run(&self, alias: &str, at: DateTime<Utc>) -> Result<Profile>;
+    fn record_run(&self, alias: &str, at: DateTime<Utc>) -> Result<()>;
 
     /// The directory holding the profile (its manifest, `home/`, `hooks/`).
     fn profile_dir(&self, alias: &str) -> PathBuf;
