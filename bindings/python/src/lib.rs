@@ -1,10 +1,13 @@
 //! Python bindings for ringlet: `ringlet.Ringlet`, a thin shell over [`ringlet::Ringlet`].
 //!
 //! Each method converts its arguments, calls the facade with the GIL released, and converts the
-//! result to plain Python data (dicts, lists, strings) with `pythonize`. Errors become the
-//! exception hierarchy in [`error`]. No ringlet logic lives here.
+//! result to plain Python data (dicts, lists, strings) with `pythonize`, except profiles: those
+//! are [`profile::PyProfile`] objects that hold the Rust value and convert a field when it is
+//! read (listing 100 profiles as dicts cost ≈ 1 µs each; see docs/performance.md). Errors
+//! become the exception hierarchy in [`error`]. No ringlet logic lives here.
 
 mod error;
+mod profile;
 
 use std::path::PathBuf;
 
@@ -16,6 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::IntoPy;
+use crate::profile::PyProfile;
 
 /// Converts serde data (a profile, a plan) into Python dicts and lists.
 fn to_py<'py, T: Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
@@ -155,16 +159,16 @@ impl PyRinglet {
         to_py(py, &provider)
     }
 
-    /// Every profile, sorted by alias.
-    fn profiles<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    /// Every profile, sorted by alias, as `Profile` objects.
+    fn profiles(&self, py: Python<'_>) -> PyResult<Vec<PyProfile>> {
         let profiles = py.detach(|| self.inner.profiles()).py_err()?;
-        to_py(py, &profiles)
+        Ok(profiles.into_iter().map(PyProfile::from).collect())
     }
 
     /// One profile.
-    fn profile<'py>(&self, py: Python<'py>, alias: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn profile(&self, py: Python<'_>, alias: &str) -> PyResult<PyProfile> {
         let profile = py.detach(|| self.inner.profile(alias)).py_err()?;
-        to_py(py, &profile)
+        Ok(profile.into())
     }
 
     /// The profile's HOME directory.
@@ -187,10 +191,10 @@ impl PyRinglet {
         alias: String,
         provider: String,
         options: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    ) -> PyResult<PyProfile> {
         let req = new_profile(agent, alias, provider, options)?;
         let profile = py.detach(|| self.inner.resolve_profile(&req)).py_err()?;
-        to_py(py, &profile)
+        Ok(profile.into())
     }
 
     /// The key a request would need that is not stored yet (`provider`, `alias`), or None.
@@ -218,13 +222,13 @@ impl PyRinglet {
         provider: String,
         key: Option<String>,
         options: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    ) -> PyResult<PyProfile> {
         let req = new_profile(agent, alias, provider, options)?;
         let key = key.map(Secret::new);
         let profile = py
             .detach(|| self.inner.create_profile(&req, key.as_ref()))
             .py_err()?;
-        to_py(py, &profile)
+        Ok(profile.into())
     }
 
     /// Deletes a profile and its HOME.
@@ -474,6 +478,7 @@ impl PyRinglet {
 #[pymodule]
 fn _ringlet(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRinglet>()?;
+    m.add_class::<PyProfile>()?;
     error::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -13,7 +13,7 @@ import ringlet
 KEY = "sk-canary-python-7d1f"
 
 
-def make_profile(r: ringlet.Ringlet, alias: str, fake_agent: str) -> dict:
+def make_profile(r: ringlet.Ringlet, alias: str, fake_agent: str) -> ringlet.Profile:
     return r.create_profile(
         "claude", alias, "minimax", key=KEY, model="MiniMax-M2", binary=fake_agent
     )
@@ -35,6 +35,41 @@ def test_create_list_get_delete(r: ringlet.Ringlet, fake_agent: str) -> None:
     r.delete_profile("work")
     assert r.profiles() == []
     assert not r.has_profile("work")
+
+
+def test_profile_object(r: ringlet.Ringlet, fake_agent: str) -> None:
+    created = make_profile(r, "work", fake_agent)
+    assert isinstance(created, ringlet.Profile)
+    # Attributes: None / [] / {} for what is unset.
+    assert (created.alias, created.agent, created.provider) == ("work", "claude", "minimax")
+    assert created.model == "MiniMax-M2"
+    assert created.binary == fake_agent
+    assert created.endpoint_url is None and created.working_dir is None
+    assert created.args == [] and created.env == {}
+    assert created.shape in ("anthropic", "openai-chat", "openai-responses", "gemini")
+    assert created.metadata["total_runs"] == 0 and "last_used" not in created.metadata
+    # The mapping view is to_dict(): unset options are absent keys, as in the old dicts.
+    as_dict = created.to_dict()
+    assert isinstance(as_dict, dict)
+    assert as_dict["alias"] == "work" and "working_dir" not in as_dict
+    assert list(created) == created.keys() == list(as_dict)
+    assert dict(created) == as_dict and len(created) == len(as_dict)
+    assert "model" in created and "working_dir" not in created
+    assert created.get("working_dir") is None and created.get("working_dir", 1) == 1
+    with pytest.raises(KeyError):
+        created["working_dir"]
+    with pytest.raises(KeyError):
+        created["no_such_field"]
+    with pytest.raises(AttributeError):
+        created.alias = "other"  # type: ignore[misc]
+    # Equality with a Profile or its dict; not hashable, like the dict it replaced.
+    assert r.profile("work") == created == as_dict
+    assert created != {**as_dict, "model": "other"}
+    with pytest.raises(TypeError):
+        hash(created)
+    assert repr(created) == "Profile(alias='work', agent='claude', provider='minimax', model='MiniMax-M2')"
+    # Round trip through JSON, via to_dict().
+    assert json.loads(json.dumps(created.to_dict())) == as_dict
 
 
 def test_agents_providers_and_keys(r: ringlet.Ringlet, fake_agent: str) -> None:

@@ -41,3 +41,23 @@ def test_stub_exceptions_match_runtime() -> None:
         cls = getattr(ringlet, name)
         assert cls.__module__ == "ringlet"
         assert isinstance(cls.code, str) and cls.code
+
+
+def test_stub_profile_matches_runtime() -> None:
+    cls = next(
+        n for n in stub_tree().body if isinstance(n, ast.ClassDef) and n.name == "Profile"
+    )
+    stubbed = {
+        f.name for f in cls.body if isinstance(f, ast.FunctionDef) and not f.name.startswith("_")
+    }
+    runtime = {n for n, _ in inspect.getmembers(native.Profile) if not n.startswith("_")}
+    assert stubbed == runtime
+    dict_keys = {
+        n.target.id
+        for n in next(
+            c for c in stub_tree().body if isinstance(c, ast.ClassDef) and c.name == "ProfileDict"
+        ).body
+        if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)
+    }
+    # Every to_dict() key is also an attribute.
+    assert dict_keys <= runtime

@@ -6,6 +6,7 @@ A thin binding over the Rust library. Everything goes through :class:`Ringlet`::
 
     r = ringlet.Ringlet(home="/tmp/ringlet-demo")
     r.create_profile("claude", "work", "anthropic", key="sk-ant-...")
+    print(r.profile("work").model)                  # a Profile: fields read on access
     plan = r.plan_run("work", ["-p", "hello"])      # a dict; never holds the key
     outcome = r.run("work", ["-p", "hello"])        # blocks, GIL released
     print(outcome["exit_code"])
@@ -32,6 +33,7 @@ from ringlet._ringlet import (
     MissingKey,
     NoHome,
     ParseError,
+    Profile,
     ProfileExists,
     ProfileNotFound,
     Ringlet,
@@ -64,6 +66,7 @@ __all__ = [
     "MissingKey",
     "NoHome",
     "ParseError",
+    "Profile",
     "ProfileExists",
     "ProfileNotFound",
     "Ringlet",

@@ -5,7 +5,8 @@ run time and vice versa).
 """
 
 from os import PathLike
-from typing import Literal, TypedDict
+from collections.abc import Iterator
+from typing import ClassVar, Literal, TypedDict
 
 from typing_extensions import NotRequired
 
@@ -63,7 +64,9 @@ class ProfileMetadata(TypedDict):
     last_used: NotRequired[str]
     total_runs: int
 
-class Profile(TypedDict):
+class ProfileDict(TypedDict):
+    """``Profile.to_dict()``: what ``profiles()`` returned before it returned ``Profile``."""
+
     alias: str
     agent: str
     provider: str
@@ -77,6 +80,50 @@ class Profile(TypedDict):
     args: NotRequired[list[str]]
     env: NotRequired[dict[str, str]]
     metadata: ProfileMetadata
+
+class Profile:
+    """One profile, read-only. Holds the Rust value and converts a field when it is read.
+
+    Read it as attributes (``p.model`` is None when unset, ``p.args`` [] when empty) or, like
+    the dict it replaced, as a read-only mapping with ``to_dict()``'s keys and values
+    (``p["alias"]``, ``"model" in p``, ``dict(p)``; KeyError for an unset option). Equal to a
+    ``Profile`` with the same fields or to its ``to_dict()``; not hashable."""
+
+    @property
+    def alias(self) -> str: ...
+    @property
+    def agent(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def endpoint(self) -> str | None: ...
+    @property
+    def endpoint_url(self) -> str | None: ...
+    @property
+    def shape(self) -> WireShape: ...
+    @property
+    def model(self) -> str | None: ...
+    @property
+    def key_alias(self) -> str | None: ...
+    @property
+    def binary(self) -> str | None: ...
+    @property
+    def working_dir(self) -> str | None: ...
+    @property
+    def args(self) -> list[str]: ...
+    @property
+    def env(self) -> dict[str, str]: ...
+    @property
+    def metadata(self) -> ProfileMetadata: ...
+    def to_dict(self) -> ProfileDict: ...
+    def keys(self) -> list[str]: ...
+    def get(self, key: str, default: object = None) -> object: ...
+    def __getitem__(self, key: str) -> object: ...
+    def __contains__(self, key: str) -> bool: ...
+    def __iter__(self) -> Iterator[str]: ...
+    def __len__(self) -> int: ...
+    def __eq__(self, other: object) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
 
 class CredentialKey(TypedDict):
     provider: str

@@ -1,0 +1,228 @@
+//! `ringlet.Profile`: a read-only view of one [`ringlet::Profile`].
+//!
+//! The object holds the Rust value and converts a field only when it is read, so listing many
+//! profiles creates one small object each instead of a tree of dicts. It reads both ways: as
+//! attributes (`p.alias`, `p.model` — `None` when unset) and, as profiles were plain dicts
+//! before, as a read-only mapping with the same keys and values as `to_dict()` (`p["alias"]`,
+//! `"model" in p`, `dict(p)`).
+
+use pyo3::exceptions::PyKeyError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString};
+
+use crate::to_py;
+
+/// The mapping keys in order, as `to_dict()` has them (serde's field order).
+const KEYS: [&str; 13] = [
+    "alias",
+    "agent",
+    "provider",
+    "endpoint",
+    "endpoint_url",
+    "shape",
+    "model",
+    "key_alias",
+    "binary",
+    "working_dir",
+    "args",
+    "env",
+    "metadata",
+];
+
+/// One profile: agent + provider + key alias (never the key) + its own HOME. Read-only.
+#[pyclass(frozen, module = "ringlet._ringlet", name = "Profile")]
+#[derive(Debug)]
+pub(crate) struct PyProfile {
+    inner: ringlet::Profile,
+}
+
+impl From<ringlet::Profile> for PyProfile {
+    fn from(inner: ringlet::Profile) -> Self {
+        Self { inner }
+    }
+}
+
+impl PyProfile {
+    /// The value under `key` as `to_dict()` has it, or None where `to_dict()` leaves the key
+    /// out (an unset option, no args, no env) or for a key a profile never has.
+    fn field<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let p = &self.inner;
+        let text = |s: &str| PyString::new(py, s).into_any();
+        let opt = |s: Option<&str>| s.map(text);
+        let path = |s: Option<&std::path::Path>| s.map(|s| text(&s.to_string_lossy()));
+        Ok(match key {
+            "alias" => Some(text(&p.alias)),
+            "agent" => Some(text(&p.agent)),
+            "provider" => Some(text(&p.provider)),
+            "endpoint" => opt(p.endpoint.as_deref()),
+            "endpoint_url" => opt(p.endpoint_url.as_deref()),
+            "shape" => Some(text(p.shape.as_str())),
+            "model" => opt(p.model.as_deref()),
+            "key_alias" => opt(p.key_alias.as_deref()),
+            "binary" => path(p.binary.as_deref()),
+            "working_dir" => path(p.working_dir.as_deref()),
+            "args" if !p.args.is_empty() => Some(PyList::new(py, &p.args)?.into_any()),
+            "env" if !p.env.is_empty() => Some(to_py(py, &p.env)?),
+            "metadata" => Some(to_py(py, &p.metadata)?),
+            _ => None,
+        })
+    }
+}
+
+#[pymethods]
+impl PyProfile {
+    /// The profile's name; also its directory name.
+    #[getter]
+    fn alias(&self) -> &str {
+        &self.inner.alias
+    }
+
+    /// The agent id.
+    #[getter]
+    fn agent(&self) -> &str {
+        &self.inner.agent
+    }
+
+    /// The provider id.
+    #[getter]
+    fn provider(&self) -> &str {
+        &self.inner.provider
+    }
+
+    /// The provider endpoint name, or None.
+    #[getter]
+    fn endpoint(&self) -> Option<&str> {
+        self.inner.endpoint.as_deref()
+    }
+
+    /// A base URL that overrides the endpoint's, or None.
+    #[getter]
+    fn endpoint_url(&self) -> Option<&str> {
+        self.inner.endpoint_url.as_deref()
+    }
+
+    /// The wire format the agent and provider talk.
+    #[getter]
+    fn shape(&self) -> &'static str {
+        self.inner.shape.as_str()
+    }
+
+    /// The pinned model, or None.
+    #[getter]
+    fn model(&self) -> Option<&str> {
+        self.inner.model.as_deref()
+    }
+
+    /// The alias the key is stored under, or None for a provider that needs no key.
+    #[getter]
+    fn key_alias(&self) -> Option<&str> {
+        self.inner.key_alias.as_deref()
+    }
+
+    /// A binary that overrides the agent manifest's, or None.
+    #[getter]
+    fn binary(&self) -> Option<String> {
+        let binary = self.inner.binary.as_deref();
+        binary.map(|p| p.to_string_lossy().into_owned())
+    }
+
+    /// The directory the agent starts in, or None (the caller's).
+    #[getter]
+    fn working_dir(&self) -> Option<String> {
+        let dir = self.inner.working_dir.as_deref();
+        dir.map(|p| p.to_string_lossy().into_owned())
+    }
+
+    /// Arguments always passed to the agent (a new list each time).
+    #[getter]
+    fn args<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(py, &self.inner.args)
+    }
+
+    /// Extra environment variables (a new dict each time).
+    #[getter]
+    fn env<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.inner.env)
+    }
+
+    /// `created_at`, `last_used` (absent until the first run), `total_runs` (a new dict each
+    /// time).
+    #[getter]
+    fn metadata<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.inner.metadata)
+    }
+
+    /// The profile as a plain dict (unset options left out), as `profiles()` returned before.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        Ok(to_py(py, &self.inner)?.cast_into::<PyDict>()?)
+    }
+
+    /// The keys `to_dict()` has, in its order.
+    fn keys(&self, py: Python<'_>) -> PyResult<Vec<&'static str>> {
+        let mut keys = Vec::with_capacity(KEYS.len());
+        for key in KEYS {
+            if self.field(py, key)?.is_some() {
+                keys.push(key);
+            }
+        }
+        Ok(keys)
+    }
+
+    /// `p[key]`, as on `to_dict()`: KeyError for an unset option.
+    fn __getitem__<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Bound<'py, PyAny>> {
+        self.field(py, key)?
+            .ok_or_else(|| PyKeyError::new_err(key.to_string()))
+    }
+
+    /// `p.get(key, default)`, as on `to_dict()`.
+    #[pyo3(signature = (key, default=None))]
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        key: &str,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        Ok(self.field(py, key)?.or(default))
+    }
+
+    fn __contains__(&self, py: Python<'_>, key: &str) -> PyResult<bool> {
+        Ok(self.field(py, key)?.is_some())
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(PyList::new(py, self.keys(py)?)?.try_iter()?.into_any())
+    }
+
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        Ok(self.keys(py)?.len())
+    }
+
+    /// Equal to another `Profile` with the same fields, or to its `to_dict()`.
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        if let Ok(other) = other.cast::<PyProfile>() {
+            let equal = self.inner == other.get().inner;
+            return Ok(equal.into_pyobject(py)?.to_owned().into_any().unbind());
+        }
+        if other.is_instance_of::<PyDict>() {
+            let equal = self.to_dict(py)?.eq(other)?;
+            return Ok(equal.into_pyobject(py)?.to_owned().into_any().unbind());
+        }
+        Ok(py.NotImplemented())
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let repr = |s: &str| -> PyResult<String> { Ok(PyString::new(py, s).repr()?.to_string()) };
+        let p = &self.inner;
+        let mut out = format!(
+            "Profile(alias={}, agent={}, provider={}",
+            repr(&p.alias)?,
+            repr(&p.agent)?,
+            repr(&p.provider)?
+        );
+        if let Some(model) = &p.model {
+            out.push_str(&format!(", model={}", repr(model)?));
+        }
+        out.push(')');
+        Ok(out)
+    }
+}
