@@ -40,6 +40,24 @@ where
     Ok(promise)
 }
 
+/// Like [`promise`], but the worker thread also serialises the converted result to JSON, and
+/// the promise settles with that text: one N-API call however large the result, where
+/// converting objects costs one call per property. index.js parses it (`JSON.parse`) before
+/// the caller sees it, so the method still resolves with `J`'s objects, as its
+/// `ts_return_type` says; only methods index.js wraps may use this.
+fn promise_json<'env, T, J, F>(env: &'env Env, work: F) -> Result<Object<'env>>
+where
+    F: FnOnce() -> ringlet::Result<T> + Send + 'static,
+    T: Into<J> + Send + 'static,
+    J: serde::Serialize,
+{
+    promise::<_, String, _>(env, move || {
+        let value: J = work()?.into();
+        serde_json::to_string(&value)
+            .map_err(|e| ringlet::Error::InvalidInput(format!("cannot serialise the result: {e}")))
+    })
+}
+
 /// Converts each element of a list result.
 fn each<T: Into<J>, J>(items: Vec<T>) -> Vec<J> {
     items.into_iter().map(Into::into).collect()
@@ -126,14 +144,14 @@ impl Ringlet {
     #[napi(ts_return_type = "Promise<Array<Profile>>")]
     pub fn profiles<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         let r = self.inner.clone();
-        promise::<_, Vec<Profile>, _>(env, move || r.profiles().map(each))
+        promise_json::<_, Vec<Profile>, _>(env, move || r.profiles().map(each))
     }
 
     /// One profile.
     #[napi(ts_return_type = "Promise<Profile>")]
     pub fn profile<'env>(&self, env: &'env Env, alias: String) -> Result<Object<'env>> {
         let r = self.inner.clone();
-        promise::<_, Profile, _>(env, move || r.profile(&alias))
+        promise_json::<_, Profile, _>(env, move || r.profile(&alias))
     }
 
     /// The profile's HOME directory.
@@ -157,7 +175,7 @@ impl Ringlet {
     #[napi(ts_return_type = "Promise<Profile>")]
     pub fn resolve_profile<'env>(&self, env: &'env Env, req: NewProfile) -> Result<Object<'env>> {
         let r = self.inner.clone();
-        promise::<_, Profile, _>(env, move || r.resolve_profile(&req.into()))
+        promise_json::<_, Profile, _>(env, move || r.resolve_profile(&req.into()))
     }
 
     /// The key a request would need that is not stored yet, or null.
@@ -179,7 +197,7 @@ impl Ringlet {
     ) -> Result<Object<'env>> {
         let r = self.inner.clone();
         let key = key.map(Secret::new);
-        promise::<_, Profile, _>(env, move || r.create_profile(&req.into(), key.as_ref()))
+        promise_json::<_, Profile, _>(env, move || r.create_profile(&req.into(), key.as_ref()))
     }
 
     /// Deletes a profile and its HOME.

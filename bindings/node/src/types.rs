@@ -215,29 +215,43 @@ impl From<NewProfile> for ringlet::NewProfile {
 }
 
 /// Bookkeeping kept up to date by ringlet.
+// Also serialised to JSON, as part of `Profile`.
 #[napi(object)]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ProfileMetadata {
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_used: Option<String>,
     pub total_runs: i64,
 }
 
 /// A profile: agent + provider + key alias (never the key) + its own HOME.
+// The methods that return profiles hand them to JavaScript as JSON text (serialised on the
+// worker thread, parsed by `JSON.parse` in index.js): one N-API call instead of one per
+// property. serde's camelCase names and left-out `None`s are what napi would set for this
+// struct, so the objects are the same either way (test/glue.test.js checks the shape).
 #[napi(object)]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Profile {
     pub alias: String,
     pub agent: String,
     pub provider: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint_url: Option<String>,
     pub shape: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key_alias: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub binary: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
     pub args: Vec<String>,
     pub env: HashMap<String, String>,

@@ -24,6 +24,47 @@ test('create, list, get and delete a profile', async () => {
   assert.deepEqual(await r.profiles(), [])
 })
 
+test('profiles cross as JSON: the same plain objects, unset options absent', async () => {
+  const { r } = await open()
+  const full = await r.createProfile(
+    {
+      agent: 'claude',
+      alias: 'full',
+      provider: 'custom',
+      customEndpoint: 'http://127.0.0.1:9',
+      shape: 'anthropic',
+      model: 'm',
+      workingDir: '/tmp',
+      binary: FAKE_AGENT,
+      args: ['--verbose'],
+      env: { FOO: 'bar' }
+    }
+  )
+  assert.equal(Object.getPrototypeOf(full), Object.prototype)
+  assert.deepEqual(Object.keys(full).sort(), [
+    'agent', 'alias', 'args', 'binary', 'endpointUrl', 'env', 'keyAlias', 'metadata', 'model',
+    'provider', 'shape', 'workingDir'
+  ])
+  assert.equal(full.endpointUrl, 'http://127.0.0.1:9')
+  assert.deepEqual(full.args, ['--verbose'])
+  assert.deepEqual(full.env, { FOO: 'bar' })
+  assert.equal(typeof full.metadata.totalRuns, 'number')
+  assert.ok(!Number.isNaN(Date.parse(full.metadata.createdAt)))
+  assert.ok(!('lastUsed' in full.metadata))
+  // A minimal profile: optional fields are left out (not null), as napi leaves them.
+  const min = await makeProfile(r, 'min')
+  for (const key of ['endpointUrl', 'workingDir']) assert.ok(!(key in min), key)
+  assert.deepEqual(min.args, [])
+  assert.deepEqual(min.env, {})
+  assert.deepEqual(await r.profiles(), [full, min].sort((a, b) => a.alias.localeCompare(b.alias)))
+  // The wrapped methods keep their names and still reject with coded errors.
+  assert.equal(r.profiles.name, 'profiles')
+  await assert.rejects(r.profile('nobody'), { code: 'profile_not_found' })
+  await assert.rejects(r.resolveProfile({ agent: 'nope', alias: 'a', provider: 'minimax' }), {
+    code: 'unknown_agent'
+  })
+})
+
 test('agents, providers and keys', async () => {
   const { r } = await open()
   assert.ok((await r.agents()).some((a) => a.id === 'claude'))
