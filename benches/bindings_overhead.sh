@@ -4,12 +4,19 @@
 # Python and Node calls take beyond it is the binding's cost (conversion, GIL release, thread
 # hand-off, promise settling). Target: < 50 µs per call.
 #
-# Usage: bash benches/bindings_overhead.sh [ROUNDS] [CALLS]     (release builds of everything)
+# `profiles_read` is the same listing followed by reading four fields (alias, agent, provider,
+# model) of every profile, as a listing shows them: a binding that converts lazily pays there.
+# Node's own `fs.promises.stat` is timed too, as the floor of any call that leaves the event loop
+# for a worker thread and comes back.
+#
+# Usage: bash benches/bindings_overhead.sh [ROUNDS] [CALLS] [PASSES]
+#        (release builds of everything; PASSES rounds of Rust, Python, Node in turn, default 2)
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 ROUNDS="${1:-7}"
 CALLS="${2:-200}"
+PASSES="${3:-2}"
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
@@ -38,8 +45,9 @@ for i in range(100):
 PY
 
 RESULTS="$WORK/results.jsonl"
-# Rust, Python and Node in turn, twice, so a burst of load from elsewhere hits all three alike.
-for _ in 1 2; do
+# Rust, Python and Node in turn, PASSES times, so a burst of load from elsewhere hits all three
+# alike.
+for _ in $(seq "$PASSES"); do
 cargo bench --quiet --locked -p ringlet --bench profiles_list -- "$HOME_DIR" "$ROUNDS" "$CALLS" \
   2>/dev/null >>"$RESULTS"
 
@@ -61,11 +69,17 @@ def measure(op, f, calls):
         cpu.append(round((time.thread_time_ns() - start_cpu) / 1e3 / calls, 2))
     print(json.dumps({"lang": "python", "op": op, "wall_us": wall, "cpu_us": cpu}))
 
+def profiles_read():
+    return sum(len(p.alias) + len(p.agent) + len(p.provider) + len(p.model or "")
+               for p in r.profiles())
+
 measure("profiles", r.profiles, calls)
+measure("profiles_read", profiles_read, calls)
 measure("has_profile", lambda: r.has_profile("p000"), calls * 10)
 PY
 
 node - "$HOME_DIR" "$ROUNDS" "$CALLS" >>"$RESULTS" <<'JS'
+const fs = require('node:fs')
 const { Ringlet } = require(process.cwd() + '/bindings/node')
 const [home, rounds, calls] = [process.argv[2], +process.argv[3], +process.argv[4]]
 async function measure (op, f, calls) {
@@ -84,8 +98,12 @@ async function measure (op, f, calls) {
 }
 ;(async () => {
   const r = await Ringlet.open(home)
+  const read = (ps) => ps.reduce((n, p) =>
+    n + p.alias.length + p.agent.length + p.provider.length + (p.model ?? '').length, 0)
   await measure('profiles', () => r.profiles(), calls)
+  await measure('profiles_read', () => r.profiles().then(read), calls)
   await measure('has_profile', () => r.hasProfile('p000'), calls * 10)
+  await measure('fs_stat', () => fs.promises.stat(home), calls * 10)
 })()
 JS
 done
@@ -99,7 +117,9 @@ for row in map(json.loads, open(sys.argv[1])):
         runs[(row["op"], row["lang"])][k] += row[k]
 print("median µs per call (every round of both passes); overhead = binding − Rust")
 print("Node's CPU time counts every thread of the process (the call runs on a worker thread).")
-for op, title in (("profiles", "profiles() with 100 profiles"), ("has_profile", "has_profile() (one stat)")):
+for op, title in (("profiles", "profiles() with 100 profiles"),
+                  ("profiles_read", "profiles() with 100 profiles, then 4 fields of each read"),
+                  ("has_profile", "has_profile() (one stat)")):
     print(f"\n{title}")
     base = {k: statistics.median(runs[(op, "rust")][k]) for k in ("wall_us", "cpu_us")}
     for lang in ("rust", "python", "node"):
@@ -107,4 +127,7 @@ for op, title in (("profiles", "profiles() with 100 profiles"), ("has_profile", 
         extra = "" if lang == "rust" else (
             f"   overhead: wall {m['wall_us'] - base['wall_us']:+8.1f}, cpu {m['cpu_us'] - base['cpu_us']:+8.1f}")
         print(f"  {lang:<7} wall {m['wall_us']:9.1f}  cpu {m['cpu_us']:9.1f}{extra}")
+    if op == "has_profile":
+        m = {k: statistics.median(runs[("fs_stat", "node")][k]) for k in ("wall_us", "cpu_us")}
+        print(f"  (Node's own fs.promises.stat: wall {m['wall_us']:.1f}  cpu {m['cpu_us']:.1f})")
 PY

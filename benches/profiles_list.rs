@@ -3,8 +3,9 @@
 //! (argument and result conversion, GIL release, thread hand-off, promise settling).
 //!
 //! Usage: cargo bench -p ringlet --bench profiles_list -- HOME [ROUNDS] [CALLS]
-//! Prints one JSON line per operation: {"lang":"rust","op":"profiles","wall_us":[…],
-//! "cpu_us":[…]}, the mean wall-clock and CPU time per call of each round.
+//! Prints one JSON line per operation (`profiles`, `profiles_read`, `has_profile`):
+//! {"lang":"rust","op":"profiles","wall_us":[…],"cpu_us":[…]}, the mean wall-clock and CPU time
+//! per call of each round.
 
 use std::time::Instant;
 
@@ -63,6 +64,18 @@ fn main() -> Result<(), ringlet::Error> {
     let calls: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(200);
     let ringlet = ringlet::Ringlet::builder().home(home).build()?;
     time("profiles", rounds, calls, || ringlet.profiles())?;
+    // The same listing, then four fields of every profile read, as a listing shows them: lazy
+    // bindings (Python's `Profile`) pay for conversion here rather than in the call.
+    time("profiles_read", rounds, calls, || {
+        ringlet.profiles().map(|ps| {
+            ps.iter()
+                .map(|p| {
+                    let model = p.model.as_deref().map_or(0, str::len);
+                    p.alias.len() + p.agent.len() + p.provider.len() + model
+                })
+                .sum::<usize>()
+        })
+    })?;
     time("has_profile", rounds, calls * 10, || {
         ringlet.has_profile("p000")
     })?;
