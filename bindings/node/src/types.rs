@@ -1,7 +1,7 @@
 //! The plain objects the binding hands to JavaScript (and takes from it), each converted from
 //! the core's serde type field by field. napi-derive generates their TypeScript interfaces.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use napi_derive::napi;
@@ -254,7 +254,7 @@ pub struct Profile {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
     pub args: Vec<String>,
-    pub env: HashMap<String, String>,
+    pub env: BTreeMap<String, String>,
     pub metadata: ProfileMetadata,
 }
 
@@ -272,7 +272,7 @@ impl From<ringlet::Profile> for Profile {
             binary: p.binary.as_deref().map(path),
             working_dir: p.working_dir.as_deref().map(path),
             args: p.args,
-            env: p.env.into_iter().collect(),
+            env: p.env,
             metadata: ProfileMetadata {
                 created_at: p.metadata.created_at.to_rfc3339(),
                 last_used: p.metadata.last_used.map(|t| t.to_rfc3339()),
