@@ -43,9 +43,30 @@ impl From<ringlet::Profile> for PyProfile {
 }
 
 impl PyProfile {
+    /// Whether `to_dict()` has `key`: every field but an unset option, empty args or an empty
+    /// env. Answered from the Rust value, so `keys()`, `len()` and `in` convert nothing.
+    fn has(&self, key: &str) -> bool {
+        let p = &self.inner;
+        match key {
+            "alias" | "agent" | "provider" | "shape" | "metadata" => true,
+            "endpoint" => p.endpoint.is_some(),
+            "endpoint_url" => p.endpoint_url.is_some(),
+            "model" => p.model.is_some(),
+            "key_alias" => p.key_alias.is_some(),
+            "binary" => p.binary.is_some(),
+            "working_dir" => p.working_dir.is_some(),
+            "args" => !p.args.is_empty(),
+            "env" => !p.env.is_empty(),
+            _ => false,
+        }
+    }
+
     /// The value under `key` as `to_dict()` has it, or None where `to_dict()` leaves the key
     /// out (an unset option, no args, no env) or for a key a profile never has.
     fn field<'py>(&self, py: Python<'py>, key: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if !self.has(key) {
+            return Ok(None);
+        }
         let p = &self.inner;
         let text = |s: &str| PyString::new(py, s).into_any();
         let opt = |s: Option<&str>| s.map(text);
@@ -61,8 +82,8 @@ impl PyProfile {
             "key_alias" => opt(p.key_alias.as_deref()),
             "binary" => path(p.binary.as_deref()),
             "working_dir" => path(p.working_dir.as_deref()),
-            "args" if !p.args.is_empty() => Some(PyList::new(py, &p.args)?.into_any()),
-            "env" if !p.env.is_empty() => Some(to_py(py, &p.env)?),
+            "args" => Some(PyList::new(py, &p.args)?.into_any()),
+            "env" => Some(to_py(py, &p.env)?),
             "metadata" => Some(to_py(py, &p.metadata)?),
             _ => None,
         })
@@ -158,14 +179,8 @@ impl PyProfile {
     }
 
     /// The keys `to_dict()` has, in its order.
-    fn keys(&self, py: Python<'_>) -> PyResult<Vec<&'static str>> {
-        let mut keys = Vec::with_capacity(KEYS.len());
-        for key in KEYS {
-            if self.field(py, key)?.is_some() {
-                keys.push(key);
-            }
-        }
-        Ok(keys)
+    fn keys(&self) -> Vec<&'static str> {
+        KEYS.into_iter().filter(|key| self.has(key)).collect()
     }
 
     /// `p[key]`, as on `to_dict()`: KeyError for an unset option.
@@ -185,16 +200,27 @@ impl PyProfile {
         Ok(self.field(py, key)?.or(default))
     }
 
-    fn __contains__(&self, py: Python<'_>, key: &str) -> PyResult<bool> {
-        Ok(self.field(py, key)?.is_some())
+    fn __contains__(&self, key: &str) -> bool {
+        self.has(key)
     }
 
     fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        Ok(PyList::new(py, self.keys(py)?)?.try_iter()?.into_any())
+        Ok(PyList::new(py, self.keys())?.try_iter()?.into_any())
     }
 
-    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
-        Ok(self.keys(py)?.len())
+    fn __len__(&self) -> usize {
+        self.keys().len()
+    }
+
+    /// A `Profile` is immutable, so a copy is the object itself (as for `str` or `tuple`);
+    /// without these `copy.copy` / `copy.deepcopy` would fail for want of a constructor, where
+    /// they worked on the dicts profiles used to be.
+    fn __copy__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __deepcopy__(slf: Py<Self>, _memo: &Bound<'_, PyAny>) -> Py<Self> {
+        slf
     }
 
     /// Equal to another `Profile` with the same fields, or to its `to_dict()`.

@@ -1,6 +1,7 @@
 """Glue tests: each facade call reaches the core and comes back as the documented Python data or
 exception. The logic itself is tested in Rust."""
 
+import copy
 import json
 import os
 import threading
@@ -68,6 +69,8 @@ def test_profile_object(r: ringlet.Ringlet, fake_agent: str) -> None:
     with pytest.raises(TypeError):
         hash(created)
     assert repr(created) == "Profile(alias='work', agent='claude', provider='minimax', model='MiniMax-M2')"
+    # Immutable, so copying gives the same object (as dicts, copies compare equal).
+    assert copy.copy(created) is created and copy.deepcopy([created]) == [as_dict]
     # Round trip through JSON, via to_dict().
     assert json.loads(json.dumps(created.to_dict())) == as_dict
 

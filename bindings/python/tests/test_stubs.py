@@ -52,6 +52,9 @@ def test_stub_profile_matches_runtime() -> None:
     }
     runtime = {n for n, _ in inspect.getmembers(native.Profile) if not n.startswith("_")}
     assert stubbed == runtime
+    # The protocol methods the stub promises (mapping, copy) are the class's own, not object's.
+    dunders = {f.name for f in cls.body if isinstance(f, ast.FunctionDef)} - stubbed
+    assert dunders and all(name in vars(native.Profile) for name in dunders), dunders
     dict_keys = {
         n.target.id
         for n in next(

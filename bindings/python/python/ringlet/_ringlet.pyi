@@ -4,8 +4,8 @@ Kept in step with the module by tests/test_stubs.py (every method and exception 
 run time and vice versa).
 """
 
-from os import PathLike
 from collections.abc import Iterator
+from os import PathLike
 from typing import ClassVar, Literal, TypedDict
 
 from typing_extensions import NotRequired
@@ -124,6 +124,8 @@ class Profile:
     def __len__(self) -> int: ...
     def __eq__(self, other: object) -> bool: ...
     __hash__: ClassVar[None]  # type: ignore[assignment]
+    def __copy__(self) -> Profile: ...
+    def __deepcopy__(self, memo: object) -> Profile: ...
 
 class CredentialKey(TypedDict):
     provider: str
