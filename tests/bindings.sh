@@ -23,9 +23,11 @@ target_dir="$(cargo metadata --format-version 1 --no-deps \
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-step "fake agent"
-cargo build --locked -p ringlet-tests --bin fake-agent
+step "fake agent and the ringlet CLI"
+# The CLI: the Python tests check a Profile against `ringlet profiles list --json`.
+cargo build --locked -p ringlet-tests -p ringlet-cli --bin fake-agent --bin ringlet
 export RINGLET_FAKE_AGENT="$target_dir/debug/fake-agent"
+export RINGLET_CLI="$target_dir/debug/ringlet"
 
 step "parity: every facade method in every binding"
 python3 tests/bindings/parity.py

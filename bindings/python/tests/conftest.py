@@ -1,5 +1,7 @@
 """Fixtures: a throwaway ringlet home with the file credential backend (never the developer's
-keychain) and the fake agent binary built by `cargo build -p ringlet-tests --bin fake-agent`."""
+keychain), the fake agent binary built by `cargo build -p ringlet-tests --bin fake-agent` and the
+`ringlet` CLI built by `cargo build -p ringlet-cli --bin ringlet` (tests/bindings.sh builds both
+and sets RINGLET_FAKE_AGENT and RINGLET_CLI)."""
 
 import os
 from pathlib import Path
@@ -18,6 +20,17 @@ def fake_agent() -> str:
         pytest.fail(
             f"{path} is missing: build it with `cargo build -p ringlet-tests --bin fake-agent` "
             "(or set RINGLET_FAKE_AGENT)"
+        )
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def ringlet_cli() -> str:
+    path = Path(os.environ.get("RINGLET_CLI", REPO / "target" / "debug" / "ringlet"))
+    if not path.is_file():
+        pytest.fail(
+            f"{path} is missing: build it with `cargo build -p ringlet-cli --bin ringlet` "
+            "(or set RINGLET_CLI)"
         )
     return str(path)
 

@@ -4,6 +4,7 @@ exception. The logic itself is tested in Rust."""
 import copy
 import json
 import os
+import subprocess
 import threading
 import time
 
@@ -12,6 +13,22 @@ import pytest
 import ringlet
 
 KEY = "sk-canary-python-7d1f"
+# A profile's fields, in the core's (and so the CLI's JSON) order.
+PROFILE_FIELDS = (
+    "alias",
+    "agent",
+    "provider",
+    "endpoint",
+    "endpoint_url",
+    "shape",
+    "model",
+    "key_alias",
+    "binary",
+    "working_dir",
+    "args",
+    "env",
+    "metadata",
+)
 
 
 def make_profile(r: ringlet.Ringlet, alias: str, fake_agent: str) -> ringlet.Profile:
@@ -73,6 +90,50 @@ def test_profile_object(r: ringlet.Ringlet, fake_agent: str) -> None:
     assert copy.copy(created) is created and copy.deepcopy([created]) == [as_dict]
     # Round trip through JSON, via to_dict().
     assert json.loads(json.dumps(created.to_dict())) == as_dict
+
+
+def test_profile_matches_cli_json(
+    r: ringlet.Ringlet, home, fake_agent: str, ringlet_cli: str, tmp_path
+) -> None:
+    """A Profile reads as the same data `ringlet profiles list/inspect --json` prints for it:
+    to_dict() is that JSON, and each attribute is its value (None / [] / {} where absent)."""
+    r.create_profile(
+        "claude",
+        "full",
+        "custom",
+        custom_endpoint="http://127.0.0.1:9",
+        shape="anthropic",
+        model="m",
+        key_alias="team",
+        working_dir=tmp_path,
+        binary=fake_agent,
+        args=["--verbose"],
+        env={"FOO": "bar", "ABC": "1"},
+    )
+    make_profile(r, "min", fake_agent)
+    # A run fills metadata.last_used and total_runs, so the timestamps are compared too.
+    assert r.run("min", ["--exit", "0"])["exit_code"] == 0
+
+    def cli(*args: str):
+        env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "RINGLET_HOME": str(home)}
+        out = subprocess.run(
+            [ringlet_cli, *args, "--json"], env=env, capture_output=True, text=True, check=True
+        )
+        return json.loads(out.stdout)
+
+    listed = r.profiles()
+    cli_listed = cli("profiles", "list")
+    assert [p.to_dict() for p in listed] == cli_listed
+    assert listed == cli_listed
+    assert "last_used" in cli_listed[1]["metadata"] and cli_listed[1]["metadata"]["total_runs"] == 1
+    # Between them the two profiles have every field, so every attribute is compared below.
+    assert set(cli_listed[0]) | set(cli_listed[1]) == set(PROFILE_FIELDS)
+    for profile, shown in zip(listed, cli_listed):
+        assert cli("profiles", "inspect", profile.alias) == r.profile(profile.alias).to_dict()
+        assert list(profile) == list(shown)
+        for key in PROFILE_FIELDS:
+            empty = {"args": [], "env": {}}.get(key)
+            assert getattr(profile, key) == shown.get(key, empty), key
 
 
 def test_agents_providers_and_keys(r: ringlet.Ringlet, fake_agent: str) -> None:
