@@ -115,7 +115,7 @@ runs = defaultdict(lambda: {"wall_us": [], "cpu_us": []})
 for row in map(json.loads, open(sys.argv[1])):
     for k in ("wall_us", "cpu_us"):
         runs[(row["op"], row["lang"])][k] += row[k]
-print("median µs per call (every round of both passes); overhead = binding − Rust")
+print("median µs per call (every round of every pass); overhead = binding − Rust")
 print("Node's CPU time counts every thread of the process (the call runs on a worker thread).")
 for op, title in (("profiles", "profiles() with 100 profiles"),
                   ("profiles_read", "profiles() with 100 profiles, then 4 fields of each read"),
