@@ -1,32 +1,38 @@
 //! Node.js bindings for ringlet: `Ringlet`, a thin shell over [`ringlet::Ringlet`].
 //!
 //! Every method that can touch the disk, the keychain or a process returns a Promise: the facade
-//! call runs on tokio's blocking thread pool and settles the promise from there, so the event
-//! loop never waits (a `run` lasts as long as the agent does). Results are converted to the
-//! plain objects in [`types`]; errors carry the core's stable `code` ([`error`]).
+//! call runs on another thread and settles the promise from there, so the event loop never waits
+//! (a `run` lasts as long as the agent does). Results are converted to the plain objects in
+//! [`types`], except profiles, which JavaScript reads lazily ([`profile`]); errors carry the
+//! core's stable `code` ([`error`]).
 
 mod error;
+mod profile;
 mod types;
 
-use napi::bindgen_prelude::{Object, spawn_blocking};
-use napi::{Env, Result};
+use std::marker::PhantomData;
+
+use napi::bindgen_prelude::{Object, PromiseRaw, ToNapiValue, TypeName, spawn_blocking};
+use napi::{Env, Result, Task};
 use napi_derive::napi;
 use ringlet::{CredentialKey, RunOptions, Secret};
 
 use crate::types::{
     AgentInfo, FireReport, HookEntry, HookImportReport, HookTestReport, ImportCandidate,
     ImportReport, ImportRequest, InitReport, LaunchPlan, MigrationReport, NewHook, NewProfile,
-    Paths, PricingReport, PricingStatus, Profile, ProviderInfo, RunOutcome, StatsReport,
-    SyncReport, UsageEvent, UsageQuery, UsageReport, Warning,
+    Paths, PricingReport, PricingStatus, ProviderInfo, RunOutcome, StatsReport, SyncReport,
+    UsageEvent, UsageQuery, UsageReport, Warning,
 };
 
-/// Runs `work` on a blocking thread and returns a promise settled with its result, converted
-/// with `Into`; a core error rejects it with a coded error.
+/// Runs `work` on tokio's blocking thread pool and returns a promise settled with its result,
+/// converted with `Into`; a core error rejects it with a coded error. For work that may take
+/// long (a run, a download, a keychain prompt, hooks): the pool grows as needed, so a long call
+/// holds up nothing else.
 fn promise<'env, T, J, F>(env: &'env Env, work: F) -> Result<Object<'env>>
 where
     F: FnOnce() -> ringlet::Result<T> + Send + 'static,
     T: Into<J> + Send + 'static,
-    J: napi::bindgen_prelude::ToNapiValue + 'static,
+    J: ToNapiValue + 'static,
 {
     let (deferred, promise) = env.create_deferred()?;
     spawn_blocking(move || {
@@ -40,22 +46,56 @@ where
     Ok(promise)
 }
 
-/// Like [`promise`], but the worker thread also serialises the converted result to JSON, and
-/// the promise settles with that text: one N-API call however large the result, where
-/// converting objects costs one call per property. index.js parses it (`JSON.parse`) before
-/// the caller sees it, so the method still resolves with `J`'s objects, as its
-/// `ts_return_type` says; only methods index.js wraps may use this.
-fn promise_json<'env, T, J, F>(env: &'env Env, work: F) -> Result<Object<'env>>
+/// Like [`promise`], for short reads of ringlet's own files (profiles): the work runs as napi
+/// async work on libuv's thread pool, the way Node's own `fs` calls do. Settling that way skips
+/// the thread-safe function [`promise`] creates and tears down per call (≈ 5–15 µs of
+/// `hasProfile`, whose ≈ 40 µs are otherwise all round trip). libuv's pool is small (4 threads)
+/// and shared with `fs`, dns and crypto, so nothing that can block for long may come here.
+fn quick<'env, T, J, F>(env: &'env Env, work: F) -> Result<PromiseRaw<'env, J>>
 where
     F: FnOnce() -> ringlet::Result<T> + Send + 'static,
     T: Into<J> + Send + 'static,
-    J: serde::Serialize,
+    J: ToNapiValue + TypeName + 'static,
 {
-    promise::<_, String, _>(env, move || {
-        let value: J = work()?.into();
-        serde_json::to_string(&value)
-            .map_err(|e| ringlet::Error::InvalidInput(format!("cannot serialise the result: {e}")))
-    })
+    let task = Quick {
+        work: Some(work),
+        result: PhantomData,
+    };
+    Ok(env.spawn(task)?.promise_object())
+}
+
+/// The napi task behind [`quick`].
+struct Quick<F, J> {
+    /// Taken by `compute`, which napi calls once.
+    work: Option<F>,
+    result: PhantomData<fn() -> J>,
+}
+
+impl<F, T, J> Task for Quick<F, J>
+where
+    F: FnOnce() -> ringlet::Result<T> + Send + 'static,
+    T: Into<J> + Send + 'static,
+    J: ToNapiValue + TypeName + 'static,
+{
+    type Output = ringlet::Result<T>;
+    type JsValue = J;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let work = self
+            .work
+            .take()
+            .ok_or_else(|| napi::Error::from_reason("the task ran twice"))?;
+        Ok(work())
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<J> {
+        output.map(Into::into).map_err(|e| error::to_js(env, e))
+    }
+}
+
+/// One profile as `profile::columns` text (a listing of one).
+fn one(profile: ringlet::Result<ringlet::Profile>) -> ringlet::Result<String> {
+    profile::columns(std::slice::from_ref(&profile?))
 }
 
 /// Converts each element of a list result.
@@ -141,24 +181,31 @@ impl Ringlet {
     }
 
     /// Every profile, sorted by alias.
+    // This and the other methods returning profiles settle with the text of
+    // `profile::columns`, made on the worker thread; index.js wraps it into `Profile` objects
+    // before the caller sees it.
     #[napi(ts_return_type = "Promise<Array<Profile>>")]
-    pub fn profiles<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+    pub fn profiles<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, String>> {
         let r = self.inner.clone();
-        promise_json::<_, Vec<Profile>, _>(env, move || r.profiles().map(each))
+        quick::<_, String, _>(env, move || profile::columns(&r.profiles()?))
     }
 
     /// One profile.
     #[napi(ts_return_type = "Promise<Profile>")]
-    pub fn profile<'env>(&self, env: &'env Env, alias: String) -> Result<Object<'env>> {
+    pub fn profile<'env>(&self, env: &'env Env, alias: String) -> Result<PromiseRaw<'env, String>> {
         let r = self.inner.clone();
-        promise_json::<_, Profile, _>(env, move || r.profile(&alias))
+        quick::<_, String, _>(env, move || one(r.profile(&alias)))
     }
 
     /// The profile's HOME directory.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn profile_home<'env>(&self, env: &'env Env, alias: String) -> Result<Object<'env>> {
+    pub fn profile_home<'env>(
+        &self,
+        env: &'env Env,
+        alias: String,
+    ) -> Result<PromiseRaw<'env, String>> {
         let r = self.inner.clone();
-        promise::<_, String, _>(env, move || {
+        quick::<_, String, _>(env, move || {
             r.profile_home(&alias)
                 .map(|p| p.to_string_lossy().into_owned())
         })
@@ -166,16 +213,24 @@ impl Ringlet {
 
     /// Whether a profile exists (even one whose manifest is unreadable).
     #[napi(ts_return_type = "Promise<boolean>")]
-    pub fn has_profile<'env>(&self, env: &'env Env, alias: String) -> Result<Object<'env>> {
+    pub fn has_profile<'env>(
+        &self,
+        env: &'env Env,
+        alias: String,
+    ) -> Result<PromiseRaw<'env, bool>> {
         let r = self.inner.clone();
-        promise::<_, bool, _>(env, move || r.has_profile(&alias))
+        quick::<_, bool, _>(env, move || r.has_profile(&alias))
     }
 
     /// The profile a request would create, validated, without writing anything.
     #[napi(ts_return_type = "Promise<Profile>")]
-    pub fn resolve_profile<'env>(&self, env: &'env Env, req: NewProfile) -> Result<Object<'env>> {
+    pub fn resolve_profile<'env>(
+        &self,
+        env: &'env Env,
+        req: NewProfile,
+    ) -> Result<PromiseRaw<'env, String>> {
         let r = self.inner.clone();
-        promise_json::<_, Profile, _>(env, move || r.resolve_profile(&req.into()))
+        quick::<_, String, _>(env, move || one(r.resolve_profile(&req.into())))
     }
 
     /// The key a request would need that is not stored yet, or null.
@@ -197,7 +252,11 @@ impl Ringlet {
     ) -> Result<Object<'env>> {
         let r = self.inner.clone();
         let key = key.map(Secret::new);
-        promise_json::<_, Profile, _>(env, move || r.create_profile(&req.into(), key.as_ref()))
+        // On tokio's pool, not libuv's: storing the key may wait on the keychain.
+        promise::<_, String, _>(
+            env,
+            move || one(r.create_profile(&req.into(), key.as_ref())),
+        )
     }
 
     /// Deletes a profile and its HOME.

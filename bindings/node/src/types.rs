@@ -1,7 +1,7 @@
 //! The plain objects the binding hands to JavaScript (and takes from it), each converted from
 //! the core's serde type field by field. napi-derive generates their TypeScript interfaces.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
 use napi_derive::napi;
@@ -211,74 +211,6 @@ impl From<NewProfile> for ringlet::NewProfile {
         req.binary = n.binary.map(Into::into);
         req.args = n.args.unwrap_or_default();
         req
-    }
-}
-
-/// Bookkeeping kept up to date by ringlet.
-// Also serialised to JSON, as part of `Profile`.
-#[napi(object)]
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProfileMetadata {
-    /// RFC 3339.
-    pub created_at: String,
-    /// RFC 3339.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_used: Option<String>,
-    pub total_runs: i64,
-}
-
-/// A profile: agent + provider + key alias (never the key) + its own HOME.
-// The methods that return profiles hand them to JavaScript as JSON text (serialised on the
-// worker thread, parsed by `JSON.parse` in index.js): one N-API call instead of one per
-// property. serde's camelCase names and left-out `None`s are what napi would set for this
-// struct, so the objects are the same either way (test/glue.test.js checks the shape).
-#[napi(object)]
-#[derive(Debug, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Profile {
-    pub alias: String,
-    pub agent: String,
-    pub provider: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub endpoint_url: Option<String>,
-    pub shape: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key_alias: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub binary: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub working_dir: Option<String>,
-    pub args: Vec<String>,
-    pub env: BTreeMap<String, String>,
-    pub metadata: ProfileMetadata,
-}
-
-impl From<ringlet::Profile> for Profile {
-    fn from(p: ringlet::Profile) -> Self {
-        Self {
-            alias: p.alias,
-            agent: p.agent,
-            provider: p.provider,
-            endpoint: p.endpoint,
-            endpoint_url: p.endpoint_url,
-            shape: p.shape.as_str().to_string(),
-            model: p.model,
-            key_alias: p.key_alias,
-            binary: p.binary.as_deref().map(path),
-            working_dir: p.working_dir.as_deref().map(path),
-            args: p.args,
-            env: p.env,
-            metadata: ProfileMetadata {
-                created_at: p.metadata.created_at.to_rfc3339(),
-                last_used: p.metadata.last_used.map(|t| t.to_rfc3339()),
-                total_runs: i64::try_from(p.metadata.total_runs).unwrap_or(i64::MAX),
-            },
-        }
     }
 }
 

@@ -5,8 +5,10 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
 const { test } = require('node:test')
+const util = require('node:util')
 
 const { FAKE_AGENT, KEY, Ringlet, makeProfile, open, tempHome } = require('./helpers')
+const { Profile } = require('..')
 
 test('create, list, get and delete a profile', async () => {
   const { r } = await open()
@@ -16,7 +18,7 @@ test('create, list, get and delete a profile', async () => {
   assert.equal(created.binary, FAKE_AGENT)
   assert.equal(created.metadata.totalRuns, 0)
   assert.deepEqual((await r.profiles()).map((p) => p.alias), ['work'])
-  assert.deepEqual(await r.profile('work'), created)
+  assert.deepEqual((await r.profile('work')).toJSON(), created.toJSON())
   assert.equal(await r.hasProfile('work'), true)
   assert.ok((await r.profileHome('work')).endsWith(path.join('work', 'home')))
   await assert.rejects(makeProfile(r, 'work'), { code: 'profile_exists' })
@@ -24,7 +26,7 @@ test('create, list, get and delete a profile', async () => {
   assert.deepEqual(await r.profiles(), [])
 })
 
-test('profiles cross as JSON: the same plain objects, unset options absent', async () => {
+test('profiles are Profile objects: fields read lazily, toJSON() the plain object', async () => {
   const { r } = await open()
   const full = await r.createProfile(
     {
@@ -40,23 +42,46 @@ test('profiles cross as JSON: the same plain objects, unset options absent', asy
       env: { FOO: 'bar' }
     }
   )
-  assert.equal(Object.getPrototypeOf(full), Object.prototype)
-  assert.deepEqual(Object.keys(full).sort(), [
-    'agent', 'alias', 'args', 'binary', 'endpointUrl', 'env', 'keyAlias', 'metadata', 'model',
-    'provider', 'shape', 'workingDir'
-  ])
+  assert.ok(full instanceof Profile)
   assert.equal(full.endpointUrl, 'http://127.0.0.1:9')
+  assert.equal(full.workingDir, '/tmp')
   assert.deepEqual(full.args, ['--verbose'])
   assert.deepEqual(full.env, { FOO: 'bar' })
   assert.equal(typeof full.metadata.totalRuns, 'number')
   assert.ok(!Number.isNaN(Date.parse(full.metadata.createdAt)))
   assert.ok(!('lastUsed' in full.metadata))
-  // A minimal profile: optional fields are left out (not null), as napi leaves them.
+  // toJSON(): a plain object with every set field, what JSON.stringify writes.
+  const plain = full.toJSON()
+  assert.equal(Object.getPrototypeOf(plain), Object.prototype)
+  assert.deepEqual(Object.keys(plain), [
+    'alias', 'agent', 'provider', 'endpointUrl', 'shape', 'model', 'keyAlias', 'binary',
+    'workingDir', 'args', 'env', 'metadata'
+  ])
+  assert.deepEqual(JSON.parse(JSON.stringify(full)), plain)
+  // A minimal profile: unset options read as undefined and are left out of toJSON().
   const min = await makeProfile(r, 'min')
-  for (const key of ['endpointUrl', 'workingDir']) assert.ok(!(key in min), key)
+  assert.equal(min.endpointUrl, undefined)
+  assert.equal(min.workingDir, undefined)
+  assert.ok(!('endpointUrl' in min.toJSON()) && !('workingDir' in min.toJSON()))
   assert.deepEqual(min.args, [])
   assert.deepEqual(min.env, {})
-  assert.deepEqual(await r.profiles(), [full, min].sort((a, b) => a.alias.localeCompare(b.alias)))
+  // Every field reads its own value (the text's lines and index.js's FIELDS in one order).
+  assert.deepEqual(
+    [min.alias, min.agent, min.provider, min.endpoint, min.shape, min.model, min.keyAlias],
+    ['min', 'claude', 'minimax', 'international', 'anthropic', 'MiniMax-M2', 'min']
+  )
+  assert.equal(min.binary, FAKE_AGENT)
+  // A listing: each profile reads its own row, whichever field is read first.
+  const listed = await r.profiles()
+  assert.deepEqual(listed.map((p) => p.model), ['m', 'MiniMax-M2'])
+  assert.deepEqual(listed.map((p) => p.toJSON()), [plain, min.toJSON()])
+  // A field read twice is the same value (a column is parsed once per result).
+  assert.equal(listed[0].args, listed[0].args)
+  // Read-only, and only ringlet makes them.
+  assert.throws(() => { listed[0].alias = 'other' }, TypeError)
+  assert.throws(() => new Profile(), TypeError)
+  // console.log shows the fields.
+  assert.match(util.inspect(min), /^Profile \{\n?\s*alias: 'min'/)
   // The wrapped methods keep their names and still reject with coded errors.
   assert.equal(r.profiles.name, 'profiles')
   await assert.rejects(r.profile('nobody'), { code: 'profile_not_found' })
