@@ -333,22 +333,46 @@ impl PyRinglet {
     }
 
     /// Imports an agent's existing logs into a profile: from `source` (a HOME, a log directory
-    /// or one log file), else from the user's real HOME.
-    #[pyo3(signature = (agent, profile, source=None))]
+    /// or one log file), else from the user's real HOME. `progress`, when given, is called with
+    /// an `ImportProgress` dict before each file and once at the end.
+    #[pyo3(signature = (agent, profile, source=None, progress=None))]
     fn import_usage<'py>(
         &self,
         py: Python<'py>,
         agent: String,
         profile: String,
         source: Option<PathBuf>,
+        progress: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let req = ImportRequest {
             agent,
             profile,
             from: source,
         };
-        let report = py.detach(|| self.inner.import_usage(&req, None)).py_err()?;
-        to_py(py, &report)
+        let Some(callback) = progress else {
+            let report = py.detach(|| self.inner.import_usage(&req, None)).py_err()?;
+            return to_py(py, &report);
+        };
+        // The import runs without the GIL; each report takes it back to call Python. The core's
+        // callback cannot stop an import, so the first exception the callback raises is kept,
+        // later reports are skipped, and it is raised once the import has finished (what was
+        // imported stays: importing again reads only what is new).
+        let mut raised: Option<PyErr> = None;
+        let mut report = |p: &ringlet::ImportProgress| {
+            if raised.is_none() {
+                Python::attach(|py| {
+                    if let Err(e) = to_py(py, p).and_then(|p| callback.call1(py, (p,))) {
+                        raised = Some(e);
+                    }
+                });
+            }
+        };
+        let result = py.detach(|| self.inner.import_usage(&req, Some(&mut report)));
+        let result = result.py_err()?;
+        if let Some(e) = raised {
+            return Err(e);
+        }
+        to_py(py, &result)
     }
 
     /// Agents whose logs are in the user's real HOME, which could be imported.

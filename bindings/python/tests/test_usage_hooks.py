@@ -98,10 +98,30 @@ def test_import_from_another_home_and_pricing(
     (other_home / "config" / "config.toml").write_text('[credentials]\nbackend = "file"\n')
     other = ringlet.Ringlet(home=other_home)
     make_profile(other, "copy", fake_agent)
-    report = other.import_usage("claude", "copy", source=Path(r.profile_home("work")))
+    seen: list[dict] = []
+    report = other.import_usage(
+        "claude", "copy", source=Path(r.profile_home("work")), progress=seen.append
+    )
     assert report["profile"] == "copy"
     assert report["summary"]["inserted"] == 2
     assert other.usage()["total"]["events"] == 2
+    # One report before each log file and one at the end, which counts what went in.
+    assert len(seen) >= 2
+    assert seen[-1]["files_done"] == seen[-1]["files_total"] == len(seen) - 1
+    assert seen[-1]["inserted"] == 2
+    assert [p["files_done"] for p in seen] == list(range(len(seen)))
+    assert all(p["path"].endswith(".jsonl") for p in seen)
+
+    # An exception in the callback reaches the caller, once the import has finished.
+    calls = []
+
+    def broken(p: dict) -> None:
+        calls.append(p)
+        raise KeyboardInterrupt("stop")
+
+    with pytest.raises(KeyboardInterrupt):
+        other.import_usage("claude", "copy", r.profile_home("work"), progress=broken)
+    assert len(calls) == 1
     assert other.import_usage("claude", "copy", r.profile_home("work"))["summary"]["inserted"] == 0
     with pytest.raises(ringlet.InvalidInput):
         other.import_usage("codex", "copy", r.profile_home("work"))

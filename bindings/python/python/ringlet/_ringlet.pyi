@@ -4,7 +4,7 @@ Kept in step with the module by tests/test_stubs.py (every method and exception 
 run time and vice versa).
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from os import PathLike
 from typing import ClassVar, Literal, TypedDict
 
@@ -269,6 +269,12 @@ class SyncReport(TypedDict):
     profiles: list[ProfileSync]
     total: ImportSummary
 
+class ImportProgress(TypedDict):
+    files_done: int
+    files_total: int
+    path: str
+    inserted: int
+
 class ImportReport(TypedDict):
     agent: str
     profile: str
@@ -500,7 +506,11 @@ class Ringlet:
     ) -> list[UsageEvent]: ...
     def sync_usage(self) -> SyncReport: ...
     def import_usage(
-        self, agent: str, profile: str, source: _Path | None = None
+        self,
+        agent: str,
+        profile: str,
+        source: _Path | None = None,
+        progress: Callable[[ImportProgress], object] | None = None,
     ) -> ImportReport: ...
     def import_candidates(self) -> list[ImportCandidate]: ...
     def update_pricing(self, source: _Path | None = None) -> PricingReport: ...
