@@ -123,8 +123,13 @@ export declare class Ringlet {
   usageEvents(query?: UsageQuery | undefined | null): Promise<Array<UsageEvent>>
   /** Reads new usage from every profile's HOME. */
   syncUsage(): Promise<SyncReport>
-  /** Imports an agent's existing logs into a profile (from `req.from`, else the user's HOME). */
-  importUsage(req: ImportRequest): Promise<ImportReport>
+  /**
+   * Imports an agent's existing logs into a profile (from `req.from`, else the user's HOME).
+   * `onProgress`, when given, is called on the event loop, in order, before each log file and
+   * once at the end. The import does not wait for it, so the last call can come just after
+   * the promise settles.
+   */
+  importUsage(req: ImportRequest, onProgress?: (progress: ImportProgress) => void): Promise<ImportReport>
   /** Agents whose logs are in the user's real HOME, which could be imported. */
   importCandidates(): Promise<Array<ImportCandidate>>
   /**
@@ -255,6 +260,16 @@ export interface ImportCandidate {
   paths: Array<string>
   files: number
   profiles: Array<string>
+}
+
+/** Progress of an import: reported before each log file and once at the end. */
+export interface ImportProgress {
+  filesDone: number
+  filesTotal: number
+  /** The file read next (the last one read, in the final report). */
+  path: string
+  /** New events so far. */
+  inserted: number
 }
 
 /** What an import did. */

@@ -13,16 +13,24 @@ mod types;
 use std::marker::PhantomData;
 
 use napi::bindgen_prelude::{Object, PromiseRaw, ToNapiValue, TypeName, spawn_blocking};
-use napi::{Env, Result, Task};
+use napi::threadsafe_function::{
+    ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue,
+};
+use napi::{Env, Result, Status, Task};
 use napi_derive::napi;
 use ringlet::{CredentialKey, RunOptions, Secret};
 
 use crate::types::{
     AgentInfo, FireReport, HookEntry, HookImportReport, HookTestReport, ImportCandidate,
-    ImportReport, ImportRequest, InitReport, LaunchPlan, MigrationReport, NewHook, NewProfile,
-    Paths, PricingReport, PricingStatus, ProviderInfo, RunOutcome, StatsReport, SyncReport,
-    UsageEvent, UsageQuery, UsageReport, Warning,
+    ImportProgress, ImportReport, ImportRequest, InitReport, LaunchPlan, MigrationReport, NewHook,
+    NewProfile, Paths, PricingReport, PricingStatus, ProviderInfo, RunOutcome, StatsReport,
+    SyncReport, UsageEvent, UsageQuery, UsageReport, Warning,
 };
+
+/// A JavaScript function called from the import's thread with one [`ImportProgress`]: not
+/// error-first (`CalleeHandled = false`), its return value ignored.
+type ProgressCallback =
+    ThreadsafeFunction<ImportProgress, UnknownReturnValue, ImportProgress, Status, false>;
 
 /// Runs `work` on tokio's blocking thread pool and returns a promise settled with its result,
 /// converted with `Into`; a core error rejects it with a coded error. For work that may take
@@ -367,10 +375,31 @@ impl Ringlet {
     }
 
     /// Imports an agent's existing logs into a profile (from `req.from`, else the user's HOME).
-    #[napi(ts_return_type = "Promise<ImportReport>")]
-    pub fn import_usage<'env>(&self, env: &'env Env, req: ImportRequest) -> Result<Object<'env>> {
+    /// `onProgress`, when given, is called on the event loop, in order, before each log file and
+    /// once at the end. The import does not wait for it, so the last call can come just after
+    /// the promise settles.
+    #[napi(
+        ts_args_type = "req: ImportRequest, onProgress?: (progress: ImportProgress) => void",
+        ts_return_type = "Promise<ImportReport>"
+    )]
+    pub fn import_usage<'env>(
+        &self,
+        env: &'env Env,
+        req: ImportRequest,
+        on_progress: Option<ProgressCallback>,
+    ) -> Result<Object<'env>> {
         let r = self.inner.clone();
-        promise::<_, ImportReport, _>(env, move || r.import_usage(&req.into(), None))
+        promise::<_, ImportReport, _>(env, move || {
+            let Some(callback) = on_progress else {
+                return r.import_usage(&req.into(), None);
+            };
+            // Queued to the event loop, never waited for: a slow callback cannot slow the import,
+            // and the import never blocks on a busy loop. The queue keeps every report in order.
+            let mut report = |p: &ringlet::ImportProgress| {
+                callback.call(p.into(), ThreadsafeFunctionCallMode::NonBlocking);
+            };
+            r.import_usage(&req.into(), Some(&mut report))
+        })
     }
 
     /// Agents whose logs are in the user's real HOME, which could be imported.

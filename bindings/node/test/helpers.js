@@ -18,8 +18,16 @@ if (!fs.existsSync(FAKE_AGENT)) {
   )
 }
 
+// Every home made here is removed when the test process exits (node --test runs each file in
+// its own process), so test runs leave nothing in the temp dir.
+const homes = []
+process.on('exit', () => {
+  for (const home of homes) fs.rmSync(home, { recursive: true, force: true })
+})
+
 function tempHome () {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ringlet-node-'))
+  homes.push(home)
   fs.mkdirSync(path.join(home, 'config'))
   fs.writeFileSync(path.join(home, 'config', 'config.toml'), '[credentials]\nbackend = "file"\n')
   return home

@@ -84,10 +84,19 @@ test('import from another home, update pricing from a file, a download error', a
   const other = (await open()).r
   await makeProfile(other, 'copy')
   const from = await r.profileHome('work')
-  const report = await other.importUsage({ agent: 'claude', profile: 'copy', from })
+  const seen = []
+  const report = await other.importUsage({ agent: 'claude', profile: 'copy', from }, (p) => seen.push(p))
   assert.equal(report.profile, 'copy')
   assert.equal(report.summary.inserted, 2)
   assert.equal((await other.usage()).total.events, 2)
+  // Reports come through the event loop, in order: one before each log file, one at the end.
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.ok(seen.length >= 2, JSON.stringify(seen))
+  assert.deepEqual(seen.map((p) => p.filesDone), [...seen.keys()])
+  const last = seen[seen.length - 1]
+  assert.equal(last.filesTotal, seen.length - 1)
+  assert.equal(last.inserted, 2)
+  assert.ok(seen.every((p) => p.path.endsWith('.jsonl')), JSON.stringify(seen))
   await assert.rejects(other.importUsage({ agent: 'codex', profile: 'copy', from }), {
     code: 'invalid_input'
   })
