@@ -16,10 +16,10 @@ use ringlet::{RunOptions, Secret};
 pub use crate::error::RingletError;
 pub use crate::types::{
     AgentInfo, CredentialKey, EnvEntry, FireReport, HookEntry, HookImportReport, HookTestReport,
-    ImportCandidate, ImportReport, ImportRequest, ImportSummary, InitReport, LaunchPlan,
-    MigrationReport, NewHook, NewProfile, Paths, PlannedFile, PricingReport, PricingStatus,
-    Profile, ProfileSync, ProviderInfo, RunOutcome, SecretEnv, StatsReport, StatsRow, SyncReport,
-    UsageEvent, UsageQuery, UsageReport, UsageRow, Warning,
+    ImportCandidate, ImportProgress, ImportReport, ImportRequest, ImportSummary, InitReport,
+    LaunchPlan, MigrationReport, NewHook, NewProfile, Paths, PlannedFile, PricingReport,
+    PricingStatus, Profile, ProfileSync, ProviderInfo, RunOutcome, SecretEnv, StatsReport,
+    StatsRow, SyncReport, UsageEvent, UsageQuery, UsageReport, UsageRow, Warning,
 };
 
 uniffi::setup_scaffolding!();
@@ -28,6 +28,14 @@ type Result<T> = std::result::Result<T, RingletError>;
 
 fn each<T: Into<J>, J>(items: Vec<T>) -> Vec<J> {
     items.into_iter().map(Into::into).collect()
+}
+
+/// Told an import's progress: implement it in Swift and pass it to `importUsage`. Called on the
+/// thread running the import, before each log file and once at the end.
+#[uniffi::export(with_foreign)]
+pub trait ImportProgressListener: Send + Sync {
+    /// One report.
+    fn on_progress(&self, progress: ImportProgress);
 }
 
 /// ringlet as a library: agents, providers, profiles, keys and launching. Thread-safe.
@@ -198,9 +206,23 @@ impl Ringlet {
         Ok(self.inner.sync_usage()?.into())
     }
 
-    /// Imports an agent's existing logs into a profile (from `req.from`, else the user's HOME).
-    pub fn import_usage(&self, req: ImportRequest) -> Result<ImportReport> {
-        Ok(self.inner.import_usage(&req.into(), None)?.into())
+    /// Imports an agent's existing logs into a profile (from `req.from`, else the user's HOME),
+    /// telling `progress`, when given, before each log file and once at the end.
+    #[uniffi::method(default(progress = None))]
+    pub fn import_usage(
+        &self,
+        req: ImportRequest,
+        progress: Option<Arc<dyn ImportProgressListener>>,
+    ) -> Result<ImportReport> {
+        let mut report = |p: &ringlet::ImportProgress| {
+            if let Some(listener) = &progress {
+                listener.on_progress(p.into());
+            }
+        };
+        Ok(self
+            .inner
+            .import_usage(&req.into(), Some(&mut report))?
+            .into())
     }
 
     /// Agents whose logs are in the user's real HOME, which could be imported.
@@ -342,6 +364,53 @@ mod tests {
                 alias: "work".into()
             }]
         );
+    }
+
+    #[test]
+    fn import_reports_progress_to_a_listener() {
+        #[derive(Default)]
+        struct Seen(std::sync::Mutex<Vec<ImportProgress>>);
+        impl ImportProgressListener for Seen {
+            fn on_progress(&self, progress: ImportProgress) {
+                self.0.lock().expect("not poisoned").push(progress);
+            }
+        }
+        let (dir, r) = open();
+        r.create_profile(req("work"), Some("sk-canary-swift".into()))
+            .expect("create");
+        // Two sessions of Claude Code logs, one response each.
+        let logs = dir.path().join("logs/.claude/projects/-p");
+        std::fs::create_dir_all(&logs).expect("log dir");
+        for (i, session) in ["a", "b"].iter().enumerate() {
+            let line = format!(
+                concat!(
+                    r#"{{"type":"assistant","sessionId":"{s}","timestamp":"2026-11-0{d}T10:00:00Z","#,
+                    r#""requestId":"req_{s}","message":{{"id":"msg_{s}","model":"claude-sonnet-4-5","#,
+                    r#""role":"assistant","content":[],"usage":{{"input_tokens":10,"output_tokens":5}}}}}}"#,
+                    "\n"
+                ),
+                s = session,
+                d = i + 1
+            );
+            std::fs::write(logs.join(format!("{session}.jsonl")), line).expect("log");
+        }
+        let seen = Arc::new(Seen::default());
+        let report = r
+            .import_usage(
+                ImportRequest {
+                    agent: "claude".into(),
+                    profile: "work".into(),
+                    from: Some(dir.path().join("logs").display().to_string()),
+                },
+                Some(seen.clone()),
+            )
+            .expect("import");
+        assert_eq!(report.summary.inserted, 2);
+        let seen = seen.0.lock().expect("not poisoned");
+        let done: Vec<i64> = seen.iter().map(|p| p.files_done).collect();
+        assert_eq!(done, [0, 1, 2]);
+        assert!(seen.iter().all(|p| p.files_total == 2));
+        assert_eq!(seen.last().map(|p| p.inserted), Some(2));
     }
 
     #[test]

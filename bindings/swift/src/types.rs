@@ -696,6 +696,28 @@ impl From<ImportRequest> for ringlet::ImportRequest {
     }
 }
 
+/// Progress of an import: reported before each log file and once at the end.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ImportProgress {
+    pub files_done: i64,
+    pub files_total: i64,
+    /// The file read next (the last one read, in the final report).
+    pub path: String,
+    /// New events so far.
+    pub inserted: i64,
+}
+
+impl From<&ringlet::ImportProgress> for ImportProgress {
+    fn from(p: &ringlet::ImportProgress) -> Self {
+        Self {
+            files_done: n(p.files_done),
+            files_total: n(p.files_total),
+            path: path(&p.path),
+            inserted: n(p.inserted),
+        }
+    }
+}
+
 /// What an import did.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct ImportReport {

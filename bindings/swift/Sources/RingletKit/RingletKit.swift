@@ -460,7 +460,13 @@ fileprivate final class UniffiHandleMap<T>: @unchecked Sendable {
 
 
 // Public interface members begin here.
-
+// Magic number for the Rust proxy to call using the same mechanism as every other method,
+// to free the callback once it's dropped by Rust.
+private let IDX_CALLBACK_FREE: Int32 = 0
+// Callback return codes
+private let UNIFFI_CALLBACK_SUCCESS: Int32 = 0
+private let UNIFFI_CALLBACK_ERROR: Int32 = 1
+private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
@@ -687,6 +693,218 @@ fileprivate struct FfiConverterDuration: FfiConverterRustBuffer {
 
 
 /**
+ * Told an import's progress: implement it in Swift and pass it to `importUsage`. Called on the
+ * thread running the import, before each log file and once at the end.
+ */
+public protocol ImportProgressListener: AnyObject, Sendable {
+    
+    /**
+     * One report.
+     */
+    func onProgress(progress: ImportProgress) 
+    
+}
+/**
+ * Told an import's progress: implement it in Swift and pass it to `importUsage`. Called on the
+ * thread running the import, before each log file and once at the end.
+ */
+open class ImportProgressListenerImpl: ImportProgressListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_ringlet_ffi_fn_clone_importprogresslistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_ringlet_ffi_fn_free_importprogresslistener(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * One report.
+     */
+open func onProgress(progress: ImportProgress)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_importprogresslistener_on_progress(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeImportProgress_lower(progress),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceImportProgressListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceImportProgressListener = UniffiVTableCallbackInterfaceImportProgressListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeImportProgressListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface ImportProgressListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeImportProgressListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface ImportProgressListener: handle missing in uniffiClone")
+            }
+        },
+        onProgress: { (
+            uniffiHandle: UInt64,
+            progress: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeImportProgressListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onProgress(
+                     progress: try FfiConverterTypeImportProgress_lift(progress)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceImportProgressListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceImportProgressListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitImportProgressListener() {
+    uniffi_ringlet_ffi_fn_init_callback_vtable_importprogresslistener(UniffiCallbackInterfaceImportProgressListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeImportProgressListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<ImportProgressListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = ImportProgressListener
+
+    public static func lift(_ handle: UInt64) throws -> ImportProgressListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return ImportProgressListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: ImportProgressListener) -> UInt64 {
+         if let rustImpl = value as? ImportProgressListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ImportProgressListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ImportProgressListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImportProgressListener_lift(_ handle: UInt64) throws -> ImportProgressListener {
+    return try FfiConverterTypeImportProgressListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImportProgressListener_lower(_ value: ImportProgressListener) -> UInt64 {
+    return FfiConverterTypeImportProgressListener.lower(value)
+}
+
+
+
+
+
+
+/**
  * ringlet as a library: agents, providers, profiles, keys and launching. Thread-safe.
  */
 public protocol RingletProtocol: AnyObject, Sendable {
@@ -752,9 +970,10 @@ public protocol RingletProtocol: AnyObject, Sendable {
     func importHooks(text: String) throws  -> HookImportReport
     
     /**
-     * Imports an agent's existing logs into a profile (from `req.from`, else the user's HOME).
+     * Imports an agent's existing logs into a profile (from `req.from`, else the user's HOME),
+     * telling `progress`, when given, before each log file and once at the end.
      */
-    func importUsage(req: ImportRequest) throws  -> ImportReport
+    func importUsage(req: ImportRequest, progress: ImportProgressListener?) throws  -> ImportReport
     
     /**
      * Creates ringlet's directories and detects agents.
@@ -1111,14 +1330,16 @@ open func importHooks(text: String)throws  -> HookImportReport  {
 }
     
     /**
-     * Imports an agent's existing logs into a profile (from `req.from`, else the user's HOME).
+     * Imports an agent's existing logs into a profile (from `req.from`, else the user's HOME),
+     * telling `progress`, when given, before each log file and once at the end.
      */
-open func importUsage(req: ImportRequest)throws  -> ImportReport  {
+open func importUsage(req: ImportRequest, progress: ImportProgressListener? = nil)throws  -> ImportReport  {
     return try  FfiConverterTypeImportReport_lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
         uniffiCallStatus in
     uniffi_ringlet_ffi_fn_method_ringlet_import_usage(
             self.uniffiCloneHandle(),
-        FfiConverterTypeImportRequest_lower(req),uniffiCallStatus
+        FfiConverterTypeImportRequest_lower(req),
+        FfiConverterOptionTypeImportProgressListener.lower(progress),uniffiCallStatus
     )
 })
 }
@@ -2181,6 +2402,83 @@ public func FfiConverterTypeImportCandidate_lift(_ buf: RustBuffer) throws -> Im
 #endif
 public func FfiConverterTypeImportCandidate_lower(_ value: ImportCandidate) -> RustBuffer {
     return FfiConverterTypeImportCandidate.lower(value)
+}
+
+
+/**
+ * Progress of an import: reported before each log file and once at the end.
+ */
+public struct ImportProgress: Equatable, Hashable {
+    public var filesDone: Int64
+    public var filesTotal: Int64
+    /**
+     * The file read next (the last one read, in the final report).
+     */
+    public var path: String
+    /**
+     * New events so far.
+     */
+    public var inserted: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(filesDone: Int64, filesTotal: Int64, 
+        /**
+         * The file read next (the last one read, in the final report).
+         */path: String, 
+        /**
+         * New events so far.
+         */inserted: Int64) {
+        self.filesDone = filesDone
+        self.filesTotal = filesTotal
+        self.path = path
+        self.inserted = inserted
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ImportProgress: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeImportProgress: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ImportProgress {
+        return
+            try ImportProgress(
+                filesDone: FfiConverterInt64.read(from: &buf), 
+                filesTotal: FfiConverterInt64.read(from: &buf), 
+                path: FfiConverterString.read(from: &buf), 
+                inserted: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ImportProgress, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.filesDone, into: &buf)
+        FfiConverterInt64.write(value.filesTotal, into: &buf)
+        FfiConverterString.write(value.path, into: &buf)
+        FfiConverterInt64.write(value.inserted, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImportProgress_lift(_ buf: RustBuffer) throws -> ImportProgress {
+    return try FfiConverterTypeImportProgress.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImportProgress_lower(_ value: ImportProgress) -> RustBuffer {
+    return FfiConverterTypeImportProgress.lower(value)
 }
 
 
@@ -4715,6 +5013,30 @@ fileprivate struct FfiConverterOptionTimestamp: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeImportProgressListener: FfiConverterRustBuffer {
+    typealias SwiftType = ImportProgressListener?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeImportProgressListener.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeImportProgressListener.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeCredentialKey: FfiConverterRustBuffer {
     typealias SwiftType = CredentialKey?
 
@@ -5250,6 +5572,9 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_ringlet_ffi_checksum_method_importprogresslistener_on_progress() != 38648) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_add_hook() != 45335) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5286,7 +5611,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_ringlet_ffi_checksum_method_ringlet_import_hooks() != 37516) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_ringlet_ffi_checksum_method_ringlet_import_usage() != 21649) {
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_import_usage() != 8213) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_init() != 39220) {
@@ -5371,6 +5696,7 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitImportProgressListener()
     return InitializationResult.ok
 }()
 

@@ -243,6 +243,42 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_IMPORT_PROGRESS_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_IMPORT_PROGRESS_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceImportProgressListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_IMPORT_PROGRESS_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_IMPORT_PROGRESS_LISTENER
+typedef struct UniffiVTableCallbackInterfaceImportProgressListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceImportProgressListenerMethod0 _Nonnull onProgress;
+} UniffiVTableCallbackInterfaceImportProgressListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_CLONE_IMPORTPROGRESSLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_CLONE_IMPORTPROGRESSLISTENER
+uint64_t uniffi_ringlet_ffi_fn_clone_importprogresslistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_FREE_IMPORTPROGRESSLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_FREE_IMPORTPROGRESSLISTENER
+void uniffi_ringlet_ffi_fn_free_importprogresslistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_INIT_CALLBACK_VTABLE_IMPORTPROGRESSLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_INIT_CALLBACK_VTABLE_IMPORTPROGRESSLISTENER
+void uniffi_ringlet_ffi_fn_init_callback_vtable_importprogresslistener(const UniffiVTableCallbackInterfaceImportProgressListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_IMPORTPROGRESSLISTENER_ON_PROGRESS
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_IMPORTPROGRESSLISTENER_ON_PROGRESS
+void uniffi_ringlet_ffi_fn_method_importprogresslistener_on_progress(uint64_t ptr, RustBuffer progress, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_CLONE_RINGLET
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_CLONE_RINGLET
 uint64_t uniffi_ringlet_ffi_fn_clone_ringlet(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -320,7 +356,7 @@ RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_import_hooks(uint64_t ptr, RustB
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_IMPORT_USAGE
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_IMPORT_USAGE
-RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_import_usage(uint64_t ptr, RustBuffer req, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_import_usage(uint64_t ptr, RustBuffer req, RustBuffer progress, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_INIT
@@ -711,6 +747,12 @@ void ffi_ringlet_ffi_rust_future_free_void(uint64_t handle
 #ifndef UNIFFI_FFIDEF_FFI_RINGLET_FFI_RUST_FUTURE_COMPLETE_VOID
 #define UNIFFI_FFIDEF_FFI_RINGLET_FFI_RUST_FUTURE_COMPLETE_VOID
 void ffi_ringlet_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_IMPORTPROGRESSLISTENER_ON_PROGRESS
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_IMPORTPROGRESSLISTENER_ON_PROGRESS
+uint16_t uniffi_ringlet_ffi_checksum_method_importprogresslistener_on_progress(void
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_ADD_HOOK

@@ -115,6 +115,33 @@ final class RingletKitTests: XCTestCase {
         XCTAssertEqual(try ringlet.usageEvents(query: UsageQuery(profile: "work")).count, 3)
     }
 
+    func testImportReportsProgressToAListener() throws {
+        try makeProfile("work")
+        _ = try ringlet.run(alias: "work", args: ["--claude-log", "2"])
+        // A second home imports the first profile's Claude Code logs.
+        let otherHome = home.appendingPathComponent("other")
+        let config = otherHome.appendingPathComponent("config")
+        try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
+        try "[credentials]\nbackend = \"file\"\n".write(
+            to: config.appendingPathComponent("config.toml"), atomically: true, encoding: .utf8)
+        let other = try Ringlet(home: otherHome.path)
+        _ = try other.createProfile(
+            req: NewProfile(agent: "claude", alias: "copy", provider: "minimax",
+                            model: "MiniMax-M2", binary: fakeAgent),
+            key: Self.key)
+        let recorder = ProgressRecorder()
+        let report = try other.importUsage(
+            req: ImportRequest(agent: "claude", profile: "copy",
+                               from: try ringlet.profileHome(alias: "work")),
+            progress: recorder)
+        XCTAssertEqual(report.summary.inserted, 2)
+        let seen = recorder.seen
+        XCTAssertGreaterThanOrEqual(seen.count, 2)
+        XCTAssertEqual(seen.map(\.filesDone), (0..<Int64(seen.count)).map { $0 })
+        XCTAssertEqual(seen.last?.filesTotal, Int64(seen.count - 1))
+        XCTAssertEqual(seen.last?.inserted, 2)
+    }
+
     func testHooksAddListRemove() throws {
         try makeProfile("work")
         let added = try ringlet.addHook(req: NewHook(profile: "work", event: "stop", shell: "true"))
@@ -127,5 +154,23 @@ final class RingletKitTests: XCTestCase {
                 return XCTFail("expected HookNotFound, got \(error)")
             }
         }
+    }
+}
+
+/// Keeps every progress report; called from the thread running the import.
+final class ProgressRecorder: ImportProgressListener, @unchecked Sendable {
+    private let lock = NSLock()
+    private var reports: [ImportProgress] = []
+
+    func onProgress(progress: ImportProgress) {
+        lock.lock()
+        defer { lock.unlock() }
+        reports.append(progress)
+    }
+
+    var seen: [ImportProgress] {
+        lock.lock()
+        defer { lock.unlock() }
+        return reports
     }
 }
