@@ -210,13 +210,26 @@ impl Cli {
             .unwrap_or_else(|| Self::parse_from(args))
     }
 
-    /// `profiles run <alias> [-- <args>...]` exactly, with UTF-8 arguments; `None` otherwise.
+    /// `[--home DIR] profiles run <alias> [-- <args>...]` exactly, with UTF-8 arguments; `None`
+    /// otherwise.
     fn launch_shortcut(args: &[OsString], home_env: Option<OsString>) -> Option<Self> {
         let args: Vec<&str> = args.iter().map(|a| a.to_str()).collect::<Option<_>>()?;
-        let (alias, rest) = match args.as_slice() {
-            [_, "profiles", "run", alias, rest @ ..] => (*alias, rest),
+        let (home_flag, words) = match args.as_slice() {
+            [_, "--home", dir, words @ ..] => (Some(*dir), words),
+            [_, words @ ..] => match words.first().and_then(|w| w.strip_prefix("--home=")) {
+                Some(dir) => (Some(dir), &words[1..]),
+                None => (None, words),
+            },
+            [] => return None,
+        };
+        let (alias, rest) = match words {
+            ["profiles", "run", alias, rest @ ..] => (*alias, rest),
             _ => return None,
         };
+        // A value clap would refuse or read as another option stays clap's, for its error.
+        if home_flag.is_some_and(|dir| dir.is_empty() || dir.starts_with('-')) {
+            return None;
+        }
         let agent_args = match rest {
             [] => &[][..],
             ["--", agent_args @ ..] => agent_args,
@@ -227,8 +240,11 @@ impl Cli {
             return None;
         }
         Some(Self {
-            // As clap's `env = "RINGLET_HOME"`: an empty value counts as unset.
-            home: home_env.filter(|h| !h.is_empty()).map(PathBuf::from),
+            // As clap's `env = "RINGLET_HOME"`: the flag wins, an empty value counts as unset.
+            home: match home_flag {
+                Some(dir) => Some(PathBuf::from(dir)),
+                None => home_env.filter(|h| !h.is_empty()).map(PathBuf::from),
+            },
             command: Command::Profiles(ProfilesCmd::Run {
                 alias: alias.to_string(),
                 args: agent_args.iter().map(|a| a.to_string()).collect(),
@@ -259,6 +275,8 @@ mod tests {
             ],
             &["profiles", "run", "help"],
             &["profiles", "run", "wörk", "--", ""],
+            &["--home", "/x", "profiles", "run", "work"],
+            &["--home=/x y", "profiles", "run", "work", "--", "-p"],
         ] {
             let args = argv(words);
             let fast = Cli::launch_shortcut(&args, home.clone()).expect("recognised");
@@ -276,7 +294,10 @@ mod tests {
             &["profiles", "run", "work", "--help"],
             &["profiles", "run", "work", "-p", "hello"],
             &["profiles", "run", "--home", "/x", "work"],
-            &["--home", "/x", "profiles", "run", "work"],
+            &["--home", "", "profiles", "run", "work"],
+            &["--home", "--help", "profiles", "run", "work"],
+            &["--home", "/x", "--home", "/y", "profiles", "run", "work"],
+            &["--home", "/x", "profiles", "list"],
             &["profiles", "list"],
             &["profiles", "run", ""],
         ] {
