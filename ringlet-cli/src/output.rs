@@ -8,10 +8,23 @@ use serde::Serialize;
 
 /// Prints `value` as pretty JSON followed by a newline.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    // Rust's stdout flushes at every newline, pipe or not: pretty JSON would be one write(2) a
+    // line (1,500 for 100 profiles). Buffered, it is a few.
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
+    out.flush()?;
     Ok(())
+}
+
+/// Prints a table, trimming the padding comfy-table leaves at line ends.
+pub fn print_table(t: &Table) {
+    let mut text = String::new();
+    for line in t.to_string().lines() {
+        text.push_str(line.strip_prefix(" ").unwrap_or(line).trim_end());
+        text.push('\n');
+    }
+    print!("{text}");
 }
 
 /// A borderless, aligned table with a header row.
@@ -21,13 +34,6 @@ pub fn table(header: &[&str]) -> Table {
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(header.iter().copied());
     t
-}
-
-/// Prints a table, trimming the padding comfy-table leaves at line ends.
-pub fn print_table(t: &Table) {
-    for line in t.to_string().lines() {
-        println!("{}", line.strip_prefix(" ").unwrap_or(line).trim_end());
-    }
 }
 
 /// Prints `label: value` rows with aligned values.
