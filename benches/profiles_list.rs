@@ -79,5 +79,29 @@ fn main() -> Result<(), ringlet::Error> {
     time("has_profile", rounds, calls * 10, || {
         ringlet.has_profile("p000")
     })?;
+    // The listing handed to another thread and awaited, one call at a time, the way an
+    // asynchronous binding (Node) makes it: what the thread hop and a freshly woken worker cost
+    // the Rust call itself, with no binding code at all.
+    let ringlet = std::sync::Arc::new(ringlet);
+    let (jobs, inbox) = std::sync::mpsc::channel::<std::sync::mpsc::Sender<usize>>();
+    let worker = {
+        let ringlet = std::sync::Arc::clone(&ringlet);
+        std::thread::spawn(move || {
+            for reply in inbox {
+                let n = ringlet.profiles().map_or(0, |ps| ps.len());
+                let _ = reply.send(n);
+            }
+        })
+    };
+    time("profiles_hop", rounds, calls, || {
+        let (reply, answer) = std::sync::mpsc::channel();
+        jobs.send(reply)
+            .map_err(|_| ringlet::Error::InvalidInput("the worker thread ended".into()))?;
+        answer
+            .recv()
+            .map_err(|_| ringlet::Error::InvalidInput("the worker thread ended".into()))
+    })?;
+    drop(jobs);
+    let _ = worker.join();
     Ok(())
 }
