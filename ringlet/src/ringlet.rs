@@ -637,13 +637,13 @@ impl Ringlet {
         remember: bool,
     ) -> Result<ScriptOutput> {
         let (name, text) = self.script_source(agent)?.read()?;
-        let cache = ScriptCache::new(self.paths().cache_dir());
-        if let Some(output) = cache.get(&ctx.alias, &name, &text, ctx) {
+        let remembered = ScriptCache::new(self.paths().cache_dir()).open(&ctx.alias, &name, &text);
+        if let Some(output) = remembered.get(ctx) {
             return Ok(output);
         }
-        let output = Script::compile(name.clone(), &text)?.run(ctx)?;
+        let output = Script::compile(name, &text)?.run(ctx)?;
         if remember {
-            cache.put(&ctx.alias, &name, &text, ctx, &output);
+            remembered.put(ctx, &output);
         }
         Ok(output)
     }

@@ -70,34 +70,10 @@ impl ScriptCache {
         serde_json::from_slice(&bytes).ok()
     }
 
-    /// The output remembered for exactly this script source and context.
-    pub(crate) fn get(
-        &self,
-        alias: &str,
-        script: &str,
-        source: &str,
-        context: &ScriptContext,
-    ) -> Option<ScriptOutput> {
-        let file = self.read(alias)?;
-        if !file.is_for(script, source) {
-            return None;
-        }
-        file.entries
-            .into_iter()
-            .find(|e| e.context == *context)
-            .map(|e| e.output)
-    }
-
-    /// Remembers an output. Best effort: a cache that cannot be written costs only speed.
-    pub(crate) fn put(
-        &self,
-        alias: &str,
-        script: &str,
-        source: &str,
-        context: &ScriptContext,
-        output: &ScriptOutput,
-    ) {
-        let mut file = match self.read(alias) {
+    /// A profile's remembered outputs for this script source, read once for both a lookup and
+    /// the store after a miss (none when there are none, or they are for another source).
+    pub(crate) fn open(&self, alias: &str, script: &str, source: &str) -> Remembered {
+        let file = match self.read(alias) {
             Some(file) if file.is_for(script, source) => file,
             _ => CacheFile {
                 format: FORMAT,
@@ -107,23 +83,50 @@ impl ScriptCache {
                 entries: Vec::new(),
             },
         };
-        file.entries.retain(|e| e.context != *context);
-        file.entries.insert(
-            0,
-            CacheEntry {
-                context: context.clone(),
-                output: output.clone(),
-            },
-        );
-        file.entries.truncate(ENTRIES);
-        if let Ok(bytes) = serde_json::to_vec(&file) {
-            let _ = crate::fsio::write_atomic_volatile(&self.path(alias), &bytes, Some(0o600));
+        Remembered {
+            path: self.path(alias),
+            file,
         }
     }
 
     /// Forgets a profile's entries (when the profile is deleted).
     pub(crate) fn remove(&self, alias: &str) {
         let _ = std::fs::remove_file(self.path(alias));
+    }
+}
+
+/// One profile's remembered outputs for one script source.
+#[derive(Debug)]
+pub(crate) struct Remembered {
+    path: PathBuf,
+    file: CacheFile,
+}
+
+impl Remembered {
+    /// The output remembered for exactly this context.
+    pub(crate) fn get(&self, context: &ScriptContext) -> Option<ScriptOutput> {
+        self.file
+            .entries
+            .iter()
+            .find(|e| e.context == *context)
+            .map(|e| e.output.clone())
+    }
+
+    /// Remembers an output. Best effort: a cache that cannot be written costs only speed.
+    pub(crate) fn put(mut self, context: &ScriptContext, output: &ScriptOutput) {
+        let entries = &mut self.file.entries;
+        entries.retain(|e| e.context != *context);
+        entries.insert(
+            0,
+            CacheEntry {
+                context: context.clone(),
+                output: output.clone(),
+            },
+        );
+        entries.truncate(ENTRIES);
+        if let Ok(bytes) = serde_json::to_vec(&self.file) {
+            let _ = crate::fsio::write_atomic_volatile(&self.path, &bytes, Some(0o600));
+        }
     }
 }
 
@@ -140,17 +143,20 @@ mod tests {
             args: vec!["--x".into()],
             ..ScriptOutput::default()
         };
-        assert_eq!(cache.get("w", "a.rhai", "src", &ctx()), None);
-        cache.put("w", "a.rhai", "src", &ctx(), &out);
-        assert_eq!(cache.get("w", "a.rhai", "src", &ctx()), Some(out.clone()));
-        assert_eq!(cache.get("w", "a.rhai", "src2", &ctx()), None);
-        assert_eq!(cache.get("w", "b.rhai", "src", &ctx()), None);
-        assert_eq!(cache.get("other", "a.rhai", "src", &ctx()), None);
+        assert_eq!(cache.open("w", "a.rhai", "src").get(&ctx()), None);
+        cache.open("w", "a.rhai", "src").put(&ctx(), &out);
+        assert_eq!(
+            cache.open("w", "a.rhai", "src").get(&ctx()),
+            Some(out.clone())
+        );
+        assert_eq!(cache.open("w", "a.rhai", "src2").get(&ctx()), None);
+        assert_eq!(cache.open("w", "b.rhai", "src").get(&ctx()), None);
+        assert_eq!(cache.open("other", "a.rhai", "src").get(&ctx()), None);
         let mut changed = ctx();
         changed.model = "other-model".into();
-        assert_eq!(cache.get("w", "a.rhai", "src", &changed), None);
+        assert_eq!(cache.open("w", "a.rhai", "src").get(&changed), None);
         cache.remove("w");
-        assert_eq!(cache.get("w", "a.rhai", "src", &ctx()), None);
+        assert_eq!(cache.open("w", "a.rhai", "src").get(&ctx()), None);
     }
 
     #[test]
@@ -166,19 +172,25 @@ mod tests {
             ..ScriptOutput::default()
         };
         for n in 0..=ENTRIES {
-            cache.put("w", "a.rhai", "src", &in_dir(n), &out(n));
+            cache.open("w", "a.rhai", "src").put(&in_dir(n), &out(n));
         }
         assert_eq!(
-            cache.get("w", "a.rhai", "src", &in_dir(0)),
+            cache.open("w", "a.rhai", "src").get(&in_dir(0)),
             None,
             "the oldest went"
         );
         for n in 1..=ENTRIES {
-            assert_eq!(cache.get("w", "a.rhai", "src", &in_dir(n)), Some(out(n)));
+            assert_eq!(
+                cache.open("w", "a.rhai", "src").get(&in_dir(n)),
+                Some(out(n))
+            );
         }
-        cache.put("w", "a.rhai", "edited", &in_dir(1), &out(1));
-        assert_eq!(cache.get("w", "a.rhai", "edited", &in_dir(1)), Some(out(1)));
-        assert_eq!(cache.get("w", "a.rhai", "edited", &in_dir(2)), None);
+        cache.open("w", "a.rhai", "edited").put(&in_dir(1), &out(1));
+        assert_eq!(
+            cache.open("w", "a.rhai", "edited").get(&in_dir(1)),
+            Some(out(1))
+        );
+        assert_eq!(cache.open("w", "a.rhai", "edited").get(&in_dir(2)), None);
     }
 
     #[test]
@@ -187,9 +199,9 @@ mod tests {
         let cache = ScriptCache::new(dir.path());
         std::fs::create_dir_all(dir.path().join("scripts")).expect("mkdir");
         std::fs::write(dir.path().join("scripts/w.json"), b"{not json").expect("write");
-        assert_eq!(cache.get("w", "a.rhai", "src", &ctx()), None);
+        assert_eq!(cache.open("w", "a.rhai", "src").get(&ctx()), None);
         let out = ScriptOutput::default();
-        cache.put("w", "a.rhai", "src", &ctx(), &out);
-        assert_eq!(cache.get("w", "a.rhai", "src", &ctx()), Some(out));
+        cache.open("w", "a.rhai", "src").put(&ctx(), &out);
+        assert_eq!(cache.open("w", "a.rhai", "src").get(&ctx()), Some(out));
     }
 }

@@ -390,13 +390,12 @@ impl Ringlet {
     ) -> Result<Object<'env>> {
         let r = self.inner.clone();
         promise::<_, ImportReport, _>(env, move || {
-            let Some(callback) = on_progress else {
-                return r.import_usage(&req.into(), None);
-            };
             // Queued to the event loop, never waited for: a slow callback cannot slow the import,
             // and the import never blocks on a busy loop. The queue keeps every report in order.
             let mut report = |p: &ringlet::ImportProgress| {
-                callback.call(p.into(), ThreadsafeFunctionCallMode::NonBlocking);
+                if let Some(callback) = &on_progress {
+                    callback.call(p.into(), ThreadsafeFunctionCallMode::NonBlocking);
+                }
             };
             r.import_usage(&req.into(), Some(&mut report))
         })

@@ -699,7 +699,7 @@ impl From<&ringlet::ImportProgress> for ImportProgress {
         Self {
             files_done: n(p.files_done),
             files_total: n(p.files_total),
-            path: p.path.display().to_string(),
+            path: path(&p.path),
             inserted: n(p.inserted),
         }
     }

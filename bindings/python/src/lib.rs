@@ -349,17 +349,15 @@ impl PyRinglet {
             profile,
             from: source,
         };
-        let Some(callback) = progress else {
-            let report = py.detach(|| self.inner.import_usage(&req, None)).py_err()?;
-            return to_py(py, &report);
-        };
         // The import runs without the GIL; each report takes it back to call Python. The core's
         // callback cannot stop an import, so the first exception the callback raises is kept,
         // later reports are skipped, and it is raised once the import has finished (what was
         // imported stays: importing again reads only what is new).
         let mut raised: Option<PyErr> = None;
         let mut report = |p: &ringlet::ImportProgress| {
-            if raised.is_none() {
+            if raised.is_none()
+                && let Some(callback) = &progress
+            {
                 Python::attach(|py| {
                     if let Err(e) = to_py(py, p).and_then(|p| callback.call1(py, (p,))) {
                         raised = Some(e);

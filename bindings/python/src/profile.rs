@@ -6,6 +6,7 @@
 //! before, as a read-only mapping with the same keys and values as `to_dict()` (`p["alias"]`,
 //! `"model" in p`, `dict(p)`).
 
+use pyo3::IntoPyObjectExt;
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
@@ -67,26 +68,24 @@ impl PyProfile {
         if !self.has(key) {
             return Ok(None);
         }
-        let p = &self.inner;
-        let text = |s: &str| PyString::new(py, s).into_any();
-        let opt = |s: Option<&str>| s.map(text);
-        let path = |s: Option<&std::path::Path>| s.map(|s| text(&s.to_string_lossy()));
-        Ok(match key {
-            "alias" => Some(text(&p.alias)),
-            "agent" => Some(text(&p.agent)),
-            "provider" => Some(text(&p.provider)),
-            "endpoint" => opt(p.endpoint.as_deref()),
-            "endpoint_url" => opt(p.endpoint_url.as_deref()),
-            "shape" => Some(text(p.shape.as_str())),
-            "model" => opt(p.model.as_deref()),
-            "key_alias" => opt(p.key_alias.as_deref()),
-            "binary" => path(p.binary.as_deref()),
-            "working_dir" => path(p.working_dir.as_deref()),
-            "args" => Some(PyList::new(py, &p.args)?.into_any()),
-            "env" => Some(to_py(py, &p.env)?),
-            "metadata" => Some(to_py(py, &p.metadata)?),
-            _ => None,
-        })
+        // The getters' own conversions: an option `has` let through is set, so none is None.
+        let value = match key {
+            "alias" => self.alias().into_bound_py_any(py)?,
+            "agent" => self.agent().into_bound_py_any(py)?,
+            "provider" => self.provider().into_bound_py_any(py)?,
+            "endpoint" => self.endpoint().into_bound_py_any(py)?,
+            "endpoint_url" => self.endpoint_url().into_bound_py_any(py)?,
+            "shape" => self.shape().into_bound_py_any(py)?,
+            "model" => self.model().into_bound_py_any(py)?,
+            "key_alias" => self.key_alias().into_bound_py_any(py)?,
+            "binary" => self.binary().into_bound_py_any(py)?,
+            "working_dir" => self.working_dir().into_bound_py_any(py)?,
+            "args" => self.args(py)?.into_any(),
+            "env" => self.env(py)?,
+            "metadata" => self.metadata(py)?,
+            _ => return Ok(None),
+        };
+        Ok(Some(value))
     }
 }
 

@@ -69,6 +69,12 @@ impl RunStats {
         text
     }
 
+    /// The counters in a file's bytes: `None` for anything but UTF-8 text [`RunStats::parse`]
+    /// accepts (a torn write included).
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        std::str::from_utf8(bytes).ok().and_then(Self::parse)
+    }
+
     /// Parses what [`RunStats::to_toml`] writes. It is read for every profile of a listing, so
     /// it is read by hand (a third of the cost of a TOML deserialiser); anything else, a torn
     /// write included, is `None`.
@@ -121,9 +127,7 @@ pub(super) fn read(dir: &Path) -> Result<Option<RunStats>> {
     if len == buf.len() {
         return Ok(None);
     }
-    Ok(std::str::from_utf8(&buf[..len])
-        .ok()
-        .and_then(RunStats::parse))
+    Ok(RunStats::from_bytes(&buf[..len]))
 }
 
 /// Counts one run in `dir`'s run-stats file, safely against concurrent runs. `legacy` gives the
@@ -179,7 +183,7 @@ impl Locked {
         let mut old = Vec::new();
         file.read_to_end(&mut old)
             .map_err(|e| Error::io("reading", &path, e))?;
-        let stats = std::str::from_utf8(&old).ok().and_then(RunStats::parse);
+        let stats = RunStats::from_bytes(&old);
         Ok(Self {
             file,
             path,

@@ -702,7 +702,6 @@ fn day_key(day: i64, group: UsageGroup) -> String {
     }
 }
 
-/// Turns a SQLite error into one that says what to do.
 /// `PRAGMA journal_mode = WAL`, retried while another process holds the lock. Switching the
 /// journal mode needs an exclusive lock and SQLite does not call the busy handler for it, so
 /// two ringlet processes creating a fresh ledger at the same moment (two first runs started
@@ -724,6 +723,7 @@ fn switch_to_wal(conn: &Connection) -> rusqlite::Result<String> {
     }
 }
 
+/// Turns a SQLite error into one that says what to do.
 fn db_error(path: &Path, e: rusqlite::Error) -> Error {
     let message = match &e {
         rusqlite::Error::SqliteFailure(f, _) => match f.code {
