@@ -88,6 +88,13 @@ export declare class Ringlet {
   provider(id: string): Promise<ProviderInfo>
   /** Every profile, sorted by alias. */
   profiles(): Promise<Array<Profile>>
+  /**
+   * Every profile, sorted by alias, if ringlet can give them from memory at once (nothing
+   * changed since the last listing; Linux): synchronous, for callers that must answer
+   * without waiting, such as a tree view. `null` means `await profiles()` must read them.
+   * `profiles()` itself settles from memory when it can.
+   */
+  cachedProfiles(): Array<Profile> | null
   /** One profile. */
   profile(alias: string): Promise<Profile>
   /** The profile's HOME directory. */

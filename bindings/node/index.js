@@ -110,20 +110,27 @@ const list = (text) => {
 }
 const one = (text) => new Profile(MAKE, new Columns(text), 0)
 
-const PROFILE_METHODS = { profiles: list, profile: one, createProfile: one, resolveProfile: one }
-
-for (const [name, wrap] of Object.entries(PROFILE_METHODS)) {
-  const native = addon.Ringlet.prototype[name]
+// The native methods that settle with profile text, replaced by the methods below, which wrap
+// it (method definitions, as the native ones: no `prototype`, not constructors).
+const native = {}
+const WRAPPED = {
+  profiles () {
+    // From memory when the core knows the last listing is current: no trip to a worker thread.
+    const text = native.cachedProfiles.call(this)
+    return text === null ? native.profiles.call(this).then(list) : Promise.resolve(list(text))
+  },
+  cachedProfiles () {
+    const text = native.cachedProfiles.call(this)
+    return text === null ? null : list(text)
+  },
+  profile (...args) { return native.profile.apply(this, args).then(one) },
+  createProfile (...args) { return native.createProfile.apply(this, args).then(one) },
+  resolveProfile (...args) { return native.resolveProfile.apply(this, args).then(one) }
+}
+for (const [name, value] of Object.entries(WRAPPED)) {
+  native[name] = addon.Ringlet.prototype[name]
   Object.defineProperty(addon.Ringlet.prototype, name, {
-    // A method definition (no `prototype`, not a constructor) with the native one's name.
-    value: {
-      [name] (...args) {
-        return native.apply(this, args).then(wrap)
-      }
-    }[name],
-    writable: true,
-    configurable: true,
-    enumerable: true
+    value, writable: true, configurable: true, enumerable: true
   })
 }
 

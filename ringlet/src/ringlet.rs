@@ -404,6 +404,15 @@ impl Ringlet {
         self.inner.profiles.list()
     }
 
+    /// Every profile, sorted by alias, if they can be given from memory at once: the store kept
+    /// the last listing and knows nothing changed since (on Linux, from the second listing on;
+    /// docs/profiles.md, "Listing"). `None` means [`profiles`](Self::profiles) must read the
+    /// files. For callers that must not wait, such as an event loop: this reads no file and
+    /// takes no lock another thread holds.
+    pub fn cached_profiles(&self) -> Option<Vec<Profile>> {
+        self.inner.profiles.list_cached()
+    }
+
     /// One profile.
     pub fn profile(&self, alias: &str) -> Result<Profile> {
         self.inner.profiles.get(alias)

@@ -198,6 +198,21 @@ impl Ringlet {
         quick::<_, String, _>(env, move || profile::columns(&r.profiles()?))
     }
 
+    /// Every profile, sorted by alias, if ringlet can give them from memory at once (nothing
+    /// changed since the last listing; Linux): synchronous, for callers that must answer
+    /// without waiting, such as a tree view. `null` means `await profiles()` must read them.
+    /// `profiles()` itself settles from memory when it can.
+    // Settles with the column text, like `profiles`; index.js wraps it. No I/O happens here:
+    // the core drains its inotify queue without blocking and never waits for its lock.
+    #[napi(ts_return_type = "Array<Profile> | null")]
+    pub fn cached_profiles(&self, env: Env) -> Result<Option<String>> {
+        self.inner
+            .cached_profiles()
+            .map(|list| profile::columns(&list))
+            .transpose()
+            .map_err(|e| error::to_js(env, e))
+    }
+
     /// One profile.
     #[napi(ts_return_type = "Promise<Profile>")]
     pub fn profile<'env>(&self, env: &'env Env, alias: String) -> Result<PromiseRaw<'env, String>> {

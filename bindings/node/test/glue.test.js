@@ -2,6 +2,7 @@
 // Glue tests: each facade call reaches the core and comes back as the documented objects or
 // coded errors, asynchronously. The logic itself is tested in Rust.
 const assert = require('node:assert/strict')
+const { execFileSync } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
 const { test } = require('node:test')
@@ -24,6 +25,46 @@ test('create, list, get and delete a profile', async () => {
   await assert.rejects(makeProfile(r, 'work'), { code: 'profile_exists' })
   await r.deleteProfile('work')
   assert.deepEqual(await r.profiles(), [])
+})
+
+test('listings come from memory while nothing changed, and see every change', async () => {
+  const { r } = await open()
+  await makeProfile(r, 'a')
+  assert.equal(r.cachedProfiles(), null, 'nothing kept before the first listings')
+  await r.profiles()
+  await r.profiles()
+  const cached = r.cachedProfiles()
+  assert.ok(Array.isArray(cached) && cached[0] instanceof Profile)
+  assert.deepEqual(cached.map((p) => p.toJSON()), (await r.profiles()).map((p) => p.toJSON()))
+  // A change from another process (the CLI, an editor) is seen by the next call.
+  const manifest = path.join(r.paths().dataDir, 'profiles', 'a', 'profile.toml')
+  const text = fs.readFileSync(manifest, 'utf8')
+  fs.writeFileSync(manifest, text.replace('model = "MiniMax-M2"', 'model = "edited"'))
+  assert.equal(r.cachedProfiles(), null)
+  assert.equal((await r.profiles())[0].model, 'edited')
+  await makeProfile(r, 'b')
+  assert.deepEqual((await r.profiles()).map((p) => p.alias), ['a', 'b'])
+  assert.deepEqual(r.cachedProfiles().map((p) => p.alias), ['a', 'b'])
+  // profiles() still returns a promise when it answers from memory.
+  const pending = r.profiles()
+  assert.ok(pending instanceof Promise)
+  assert.equal((await pending).length, 2)
+})
+
+test('RINGLET_PROFILE_CACHE=off keeps every listing reading the files', async () => {
+  const { home, r } = await open()
+  await makeProfile(r, 'a')
+  const script = `
+    const { Ringlet } = require(${JSON.stringify(path.resolve(__dirname, '..'))})
+    Ringlet.open(process.argv[1]).then(async (r) => {
+      for (let i = 0; i < 3; i++) await r.profiles()
+      process.stdout.write(JSON.stringify(r.cachedProfiles()))
+    })`
+  const run = (value) => execFileSync(process.execPath, ['-e', script, home], {
+    env: { ...process.env, RINGLET_PROFILE_CACHE: value }, encoding: 'utf8'
+  })
+  assert.equal(run('off'), 'null')
+  assert.equal(JSON.parse(run('on'))[0].alias, 'a')
 })
 
 test('profiles are Profile objects: fields read lazily, toJSON() the plain object', async () => {

@@ -165,6 +165,14 @@ impl PyRinglet {
         Ok(profiles.into_iter().map(PyProfile::from).collect())
     }
 
+    /// Every profile, sorted by alias, if ringlet can give them from memory at once (nothing
+    /// changed since the last listing; Linux), else `None`: then call `profiles()`. Reads no
+    /// file and never waits, so the GIL is kept.
+    fn cached_profiles(&self) -> Option<Vec<PyProfile>> {
+        let profiles = self.inner.cached_profiles()?;
+        Some(profiles.into_iter().map(PyProfile::from).collect())
+    }
+
     /// One profile.
     fn profile(&self, py: Python<'_>, alias: &str) -> PyResult<PyProfile> {
         let profile = py.detach(|| self.inner.profile(alias)).py_err()?;

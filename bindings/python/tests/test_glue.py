@@ -55,6 +55,27 @@ def test_create_list_get_delete(r: ringlet.Ringlet, fake_agent: str) -> None:
     assert not r.has_profile("work")
 
 
+def test_cached_profiles_follow_changes(r: ringlet.Ringlet, fake_agent: str) -> None:
+    make_profile(r, "a", fake_agent)
+    assert r.cached_profiles() is None
+    r.profiles()
+    r.profiles()
+    cached = r.cached_profiles()
+    assert cached is not None and [p.alias for p in cached] == ["a"]
+    assert cached == r.profiles()
+    # A change made behind the binding's back (another process, an editor) is seen at once.
+    manifest = os.path.join(r.paths()["data_dir"], "profiles", "a", "profile.toml")
+    with open(manifest) as f:
+        text = f.read()
+    with open(manifest, "w") as f:
+        f.write(text.replace('model = "MiniMax-M2"', 'model = "edited"'))
+    assert r.cached_profiles() is None
+    assert r.profiles()[0].model == "edited"
+    make_profile(r, "b", fake_agent)
+    assert [p.alias for p in r.profiles()] == ["a", "b"]
+    assert [p.alias for p in r.cached_profiles() or []] == ["a", "b"]
+
+
 def test_profile_object(r: ringlet.Ringlet, fake_agent: str) -> None:
     created = make_profile(r, "work", fake_agent)
     assert isinstance(created, ringlet.Profile)

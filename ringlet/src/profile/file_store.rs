@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
+use super::listing_cache::ListingCache;
 use super::run_stats::{self, RunStats};
 use super::{Profile, ProfileStore};
 use crate::alias::validate_alias;
@@ -13,15 +14,29 @@ use crate::fsio;
 const MANIFEST: &str = "profile.toml";
 
 /// Profiles as directories under one root.
-#[derive(Debug, Clone)]
+///
+/// On Linux, from its second listing on, the store keeps the listing in memory while inotify
+/// reports no change under the root (`listing_cache.rs` says when that is exact).
+#[derive(Debug)]
 pub struct FileProfileStore {
     root: PathBuf,
+    cache: ListingCache,
+}
+
+impl Clone for FileProfileStore {
+    /// A store on the same root with a cache of its own.
+    fn clone(&self) -> Self {
+        Self::new(self.root.clone())
+    }
 }
 
 impl FileProfileStore {
     /// A store rooted at `root` (normally `<data>/profiles`).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            root: root.into(),
+            cache: ListingCache::default(),
+        }
     }
 
     fn manifest_path(&self, alias: &str) -> PathBuf {
@@ -113,19 +128,49 @@ impl FileProfileStore {
 
 impl ProfileStore for FileProfileStore {
     fn list(&self) -> Result<Vec<Profile>> {
+        let mut reading = match self.cache.begin(&self.root) {
+            Ok(current) => return Ok(current),
+            Err(reading) => reading,
+        };
         let entries = match std::fs::read_dir(&self.root) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(Error::io("listing", &self.root, e)),
         };
-        let mut aliases: Vec<String> = entries
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().join(MANIFEST).is_file())
-            .filter_map(|e| e.file_name().to_str().map(str::to_string))
-            .filter(|name| validate_alias(name).is_ok())
-            .collect();
+        let mut aliases: Vec<String> = Vec::new();
+        for entry in entries.filter_map(|e| e.ok()) {
+            let Some(alias) = entry.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            if validate_alias(&alias).is_err() {
+                continue;
+            }
+            let dir = entry.path();
+            let manifest = dir.join(MANIFEST);
+            // lstat first: a symlinked profile.toml counts, but is not cached.
+            let Ok(meta) = manifest.symlink_metadata() else {
+                continue;
+            };
+            let is_link = meta.is_symlink();
+            if !(meta.is_file() || is_link && manifest.is_file()) {
+                continue;
+            }
+            if reading.watching() {
+                reading.watch(&dir, is_link);
+            }
+            aliases.push(alias);
+        }
         aliases.sort();
-        aliases.iter().map(|a| self.read(a)).collect()
+        let listing = aliases
+            .iter()
+            .map(|a| self.read(a))
+            .collect::<Result<Vec<_>>>()?;
+        reading.finish(&listing);
+        Ok(listing)
+    }
+
+    fn list_cached(&self) -> Option<Vec<Profile>> {
+        self.cache.try_current()
     }
 
     fn get(&self, alias: &str) -> Result<Profile> {
@@ -222,12 +267,12 @@ impl ProfileStore for FileProfileStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::profile::ProfileMetadata;
     use crate::wire::WireShape;
 
-    fn profile(alias: &str) -> Profile {
+    pub(in crate::profile) fn profile(alias: &str) -> Profile {
         Profile {
             alias: alias.into(),
             agent: "claude".into(),

@@ -2,6 +2,7 @@
 //! keeps them.
 
 mod file_store;
+mod listing_cache;
 mod run_stats;
 
 use std::collections::BTreeMap;
@@ -77,6 +78,14 @@ pub struct ProfileMetadata {
 pub trait ProfileStore: Send + Sync + Debug {
     /// Every profile, sorted by alias.
     fn list(&self) -> Result<Vec<Profile>>;
+
+    /// Every profile, sorted by alias, if the store can give them from memory without waiting
+    /// (no file read, no lock held by another thread) and knows them to be current; `None`
+    /// otherwise, and then [`list`](Self::list) is the call to make. Lets a caller that must
+    /// not block (an event loop) skip the trip to a worker thread. The default keeps nothing.
+    fn list_cached(&self) -> Option<Vec<Profile>> {
+        None
+    }
 
     /// One profile.
     fn get(&self, alias: &str) -> Result<Profile>;
