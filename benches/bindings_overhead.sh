@@ -88,6 +88,7 @@ def profiles_read():
 
 measure("profiles", r.profiles, calls)
 measure("profiles_read", profiles_read, calls)
+measure("cached_profiles", r.cached_profiles, calls)
 measure("has_profile", lambda: r.has_profile("p000"), calls * 10)
 PY
 
@@ -115,6 +116,7 @@ async function measure (op, f, calls) {
     n + p.alias.length + p.agent.length + p.provider.length + (p.model ?? '').length, 0)
   await measure('profiles', () => r.profiles(), calls)
   await measure('profiles_read', () => r.profiles().then(read), calls)
+  await measure('cached_profiles', () => r.cachedProfiles(), calls)
   await measure('has_profile', () => r.hasProfile('p000'), calls * 10)
   await measure('fs_stat', () => fs.promises.stat(home), calls * 10)
 })()
@@ -136,6 +138,7 @@ for cache, heading in (("on", "listing cache on (served from memory: nothing cha
     print(f"\n=== {heading}")
     for op, title in (("profiles", "profiles() with 100 profiles"),
                       ("profiles_read", "profiles() with 100 profiles, then 4 fields of each read"),
+                      ("cached_profiles", "cached_profiles() (None when the cache is off)"),
                       ("has_profile", "has_profile() (one stat)")):
         print(f"\n{title}")
         for lang in ("rust", "python", "node"):

@@ -3,7 +3,8 @@
 //! (argument and result conversion, GIL release, thread hand-off, promise settling).
 //!
 //! Usage: cargo bench -p ringlet --bench profiles_list -- HOME [ROUNDS] [CALLS]
-//! Prints one JSON line per operation (`profiles`, `profiles_read`, `has_profile`):
+//! Prints one JSON line per operation (`profiles`, `profiles_read`, `cached_profiles`,
+//! `has_profile`, `profiles_hop`):
 //! {"lang":"rust","op":"profiles","wall_us":[…],"cpu_us":[…]}, the mean wall-clock and CPU time
 //! per call of each round.
 
@@ -75,6 +76,11 @@ fn main() -> Result<(), ringlet::Error> {
                 })
                 .sum::<usize>()
         })
+    })?;
+    // The listing as the store keeps it in memory (shared, not copied); `None` when the cache
+    // is off.
+    time("cached_profiles", rounds, calls, || {
+        Ok(ringlet.cached_profiles().map_or(0, |ps| ps.len()))
     })?;
     time("has_profile", rounds, calls * 10, || {
         ringlet.has_profile("p000")

@@ -170,7 +170,7 @@ impl PyRinglet {
     /// file and never waits, so the GIL is kept.
     fn cached_profiles(&self) -> Option<Vec<PyProfile>> {
         let profiles = self.inner.cached_profiles()?;
-        Some(profiles.into_iter().map(PyProfile::from).collect())
+        Some(profiles.iter().cloned().map(PyProfile::from).collect())
     }
 
     /// One profile.

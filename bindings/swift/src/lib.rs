@@ -106,7 +106,8 @@ impl Ringlet {
     /// changed since the last listing; Linux), else `nil`: then call `profiles()`. Reads no
     /// file and never waits, so it may be called from the main thread.
     pub fn cached_profiles(&self) -> Option<Vec<Profile>> {
-        self.inner.cached_profiles().map(each)
+        let profiles = self.inner.cached_profiles()?;
+        Some(profiles.iter().cloned().map(Into::into).collect())
     }
 
     /// One profile.

@@ -169,7 +169,7 @@ impl ProfileStore for FileProfileStore {
         Ok(listing)
     }
 
-    fn list_cached(&self) -> Option<Vec<Profile>> {
+    fn list_cached(&self) -> Option<std::sync::Arc<[Profile]>> {
         self.cache.try_current()
     }
 

@@ -24,7 +24,7 @@
 //! (the CLI's `profiles list`) never pays for the watches.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::Profile;
 
@@ -42,12 +42,12 @@ struct State {
     off: bool,
     watch: Option<imp::Watch>,
     /// The last listing, while no event has arrived since its files were read.
-    current: Option<Vec<Profile>>,
+    current: Option<Arc<[Profile]>>,
 }
 
 impl State {
     /// The snapshot, if it is still current: drains the watch's events first.
-    fn current(&mut self) -> Option<&Vec<Profile>> {
+    fn current(&mut self) -> Option<&Arc<[Profile]>> {
         let watch = self.watch.as_ref()?;
         match watch.changed() {
             imp::Changed::No => {}
@@ -82,9 +82,9 @@ pub(super) struct Reading<'a> {
 impl ListingCache {
     /// The listing from memory, if it is known to be current. Never waits: `None` when
     /// another thread is busy with the cache or the files would have to be read.
-    pub(super) fn try_current(&self) -> Option<Vec<Profile>> {
+    pub(super) fn try_current(&self) -> Option<Arc<[Profile]>> {
         let mut state = self.state.try_lock().ok()?;
-        state.current().cloned()
+        state.current().map(Arc::clone)
     }
 
     /// The listing from memory if it is current (`Ok`), else a [`Reading`] to build it with:
@@ -97,7 +97,7 @@ impl ListingCache {
             state
         });
         if let Some(current) = state.current() {
-            return Ok(current.clone());
+            return Ok(current.to_vec());
         }
         state.reads = state.reads.saturating_add(1);
         if state.watch.is_none() && !state.off && state.reads >= 2 {
@@ -137,7 +137,7 @@ impl Reading<'_> {
     /// Keeps a successful listing while nothing changes.
     pub(super) fn finish(self, listing: &[Profile]) {
         if let Some(mut state) = self.state {
-            state.current = Some(listing.to_vec());
+            state.current = Some(Arc::from(listing));
         }
     }
 }
@@ -492,7 +492,7 @@ mod tests {
                 let listed = store.list().expect("list");
                 prop_assert_eq!(&listed, &fresh(dir.path()));
                 if let Some(cached) = store.list_cached() {
-                    prop_assert_eq!(&cached, &listed);
+                    prop_assert_eq!(&cached[..], &listed[..]);
                 }
             }
         }

@@ -8,6 +8,7 @@ mod run_stats;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -83,7 +84,7 @@ pub trait ProfileStore: Send + Sync + Debug {
     /// (no file read, no lock held by another thread) and knows them to be current; `None`
     /// otherwise, and then [`list`](Self::list) is the call to make. Lets a caller that must
     /// not block (an event loop) skip the trip to a worker thread. The default keeps nothing.
-    fn list_cached(&self) -> Option<Vec<Profile>> {
+    fn list_cached(&self) -> Option<Arc<[Profile]>> {
         None
     }
 
