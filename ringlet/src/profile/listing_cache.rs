@@ -16,11 +16,11 @@
 //!
 //! Where it is not exact, the cache stays off and every listing reads the files: outside Linux;
 //! on filesystems where another machine may write (NFS, SMB, FUSE… — only known local ones
-//! qualify); when a profile.toml is a symlink (its target's directory is not watched); and when
-//! the kernel refuses an instance or a watch (`fs.inotify.max_user_instances` / `max_user_watches`);
-//! and when `RINGLET_PROFILE_CACHE=off` is set.
-//! A change made through a hard link from outside `profiles/` is not seen; nothing ringlet or an
-//! editor does makes one. The cache arms on the second listing of a store, so a one-shot command
+//! qualify); when a profile.toml is a symlink (its target's directory is not watched); when the
+//! kernel refuses an instance or a watch (`fs.inotify.max_user_instances` / `max_user_watches`);
+//! and when `RINGLET_PROFILE_CACHE=off` is set. A change made through a hard link from outside
+//! `profiles/`, or through a shared memory map, is not seen; nothing ringlet or an editor does
+//! makes one. The cache arms on the second listing of a store, so a one-shot command
 //! (the CLI's `profiles list`) never pays for the watches.
 
 use std::path::Path;
@@ -142,7 +142,7 @@ impl Reading<'_> {
     }
 }
 
-/// `RINGLET_PROFILE_CACHE=off` (or `0`, `false`) keeps every listing reading the files: an
+/// `RINGLET_PROFILE_CACHE=off` (or `0`, `false`, `no`) keeps every listing reading the files: an
 /// escape hatch, and how benches/bindings_overhead.sh times the uncached path.
 const SWITCH: &str = "RINGLET_PROFILE_CACHE";
 
