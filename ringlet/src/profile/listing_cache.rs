@@ -199,8 +199,9 @@ mod imp {
         statfs::OVERLAYFS_SUPER_MAGIC,
         statfs::REISERFS_SUPER_MAGIC,
         statfs::NILFS_SUPER_MAGIC,
-        // ZFS has no constant in libc.
-        FsType(0x2fc1_2fc1),
+        // ZFS and bcachefs have no constants in libc (`as _`: the word is 32 bits on some targets).
+        FsType(0x2fc1_2fc1_u32 as _),
+        FsType(0xca45_1a4e_u32 as _),
     ];
 
     /// Every change a listing could see: entries created, removed, renamed, written or
