@@ -21,7 +21,9 @@
 //! and when `RINGLET_PROFILE_CACHE=off` is set. A change made through a hard link from outside
 //! `profiles/`, or through a shared memory map, is not seen; nothing ringlet or an editor does
 //! makes one. The cache arms on the second listing of a store, so a one-shot command
-//! (the CLI's `profiles list`) never pays for the watches.
+//! (the CLI's `profiles list`) never pays for the watches, and a process holds at most 16
+//! inotify instances (one per armed store; the per-user limit is shared with every other
+//! program): further stores read the files until one is dropped.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -103,7 +105,7 @@ impl ListingCache {
         if state.watch.is_none() && !state.off && state.reads >= 2 {
             match watch(root) {
                 Ok(watch) => state.watch = Some(watch),
-                // No `profiles/` yet: arm once there is one.
+                // No `profiles/` yet, or no instance free: try again on the next listing.
                 Err(imp::Refused::NotYet) => {}
                 Err(imp::Refused::Never) => state.off = true,
             }
@@ -160,7 +162,7 @@ fn watch(root: &Path) -> Result<imp::Watch, Refused> {
 #[derive(Debug)]
 #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
 enum Refused {
-    /// `profiles/` does not exist yet.
+    /// Not now: `profiles/` does not exist yet, or no inotify instance is to be had.
     NotYet,
     /// Not here: another OS, a network filesystem, no inotify instance left.
     Never,
@@ -182,6 +184,7 @@ enum Changed {
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod imp {
     use std::path::Path;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use nix::errno::Errno;
     use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
@@ -219,11 +222,43 @@ mod imp {
             | AddWatchFlags::IN_ONLYDIR
     }
 
+    /// Most inotify instances this process holds at once, one per armed store. The per-user
+    /// limit (`fs.inotify.max_user_instances`, often 128) is shared with every program the user
+    /// runs, editors' file watchers included, and an embedder with a garbage collector (Node)
+    /// may keep stores it no longer uses alive for a long while. Past this many, a store lists
+    /// from the files until another lets go of its instance.
+    pub(super) const MAX_INSTANCES: usize = 16;
+
+    /// Instances held now, by [`Slot`]s.
+    static INSTANCES: AtomicUsize = AtomicUsize::new(0);
+
+    /// One of the [`MAX_INSTANCES`], given back when dropped.
+    #[derive(Debug)]
+    struct Slot(());
+
+    impl Slot {
+        fn take() -> Option<Self> {
+            INSTANCES
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                    (n < MAX_INSTANCES).then_some(n + 1)
+                })
+                .ok()
+                .map(|_| Slot(()))
+        }
+    }
+
+    impl Drop for Slot {
+        fn drop(&mut self) {
+            INSTANCES.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
     #[derive(Debug)]
     pub(super) struct Watch {
         // Close-on-exec, so launched agents do not inherit it; non-blocking, so draining an
         // empty queue returns at once.
         inotify: Inotify,
+        _slot: Slot,
     }
 
     impl Watch {
@@ -237,10 +272,18 @@ mod imp {
             if !LOCAL.contains(&fs) {
                 return Err(Refused::Never);
             }
-            let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK)
-                .map_err(|_| Refused::Never)?;
+            // Out of instances, here or for the user: try again on a later listing.
+            let slot = Slot::take().ok_or(Refused::NotYet)?;
+            let inotify = match Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK) {
+                Ok(inotify) => inotify,
+                Err(Errno::EMFILE | Errno::ENFILE | Errno::ENOMEM) => return Err(Refused::NotYet),
+                Err(_) => return Err(Refused::Never),
+            };
             match inotify.add_watch(root, changes()) {
-                Ok(_) => Ok(Self { inotify }),
+                Ok(_) => Ok(Self {
+                    inotify,
+                    _slot: slot,
+                }),
                 Err(Errno::ENOENT) => Err(Refused::NotYet),
                 Err(_) => Err(Refused::Never),
             }
