@@ -114,10 +114,11 @@ const one = (text) => new Profile(MAKE, new Columns(text), 0)
 // it (method definitions, as the native ones: no `prototype`, not constructors).
 const native = {}
 const WRAPPED = {
-  profiles () {
+  // Async, so whatever goes wrong rejects the promise rather than throwing.
+  async profiles () {
     // From memory when the core knows the last listing is current: no trip to a worker thread.
     const text = native.cachedProfiles.call(this)
-    return text === null ? native.profiles.call(this).then(list) : Promise.resolve(list(text))
+    return list(text === null ? await native.profiles.call(this) : text)
   },
   cachedProfiles () {
     const text = native.cachedProfiles.call(this)
