@@ -509,6 +509,7 @@ impl PyRinglet {
 fn _ringlet(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRinglet>()?;
     m.add_class::<PyProfile>()?;
+    m.add_function(wrap_pyfunction!(profile::profile_from_dict, m)?)?;
     error::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -214,6 +214,18 @@ impl PyProfile {
     /// A `Profile` is immutable, so a copy is the object itself (as for `str` or `tuple`);
     /// without these `copy.copy` / `copy.deepcopy` would fail for want of a constructor, where
     /// they worked on the dicts profiles used to be.
+    /// Pickles as its `to_dict()`, rebuilt by `_profile_from_dict` (for `multiprocessing`,
+    /// caches): the same fields, no file read.
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyDict>,))> {
+        let rebuild = py
+            .import("ringlet._ringlet")?
+            .getattr("_profile_from_dict")?;
+        Ok((rebuild, (self.to_dict(py)?,)))
+    }
+
     fn __copy__(slf: Py<Self>) -> Py<Self> {
         slf
     }
@@ -250,4 +262,15 @@ impl PyProfile {
         out.push(')');
         Ok(out)
     }
+}
+
+/// Rebuilds a pickled `Profile` from its `to_dict()`. Not public API: what `__reduce__` names.
+#[pyfunction(name = "_profile_from_dict")]
+pub(crate) fn profile_from_dict(fields: &Bound<'_, PyDict>) -> PyResult<PyProfile> {
+    let profile: ringlet::Profile = pythonize::depythonize(fields.as_any()).map_err(|e| {
+        crate::error::to_py(ringlet::Error::InvalidInput(format!(
+            "not a pickled ringlet Profile: {e}"
+        )))
+    })?;
+    Ok(profile.into())
 }

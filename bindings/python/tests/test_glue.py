@@ -4,6 +4,7 @@ exception. The logic itself is tested in Rust."""
 import copy
 import json
 import os
+import pickle
 import subprocess
 import threading
 import time
@@ -111,6 +112,19 @@ def test_profile_object(r: ringlet.Ringlet, fake_agent: str) -> None:
     assert copy.copy(created) is created and copy.deepcopy([created]) == [as_dict]
     # Round trip through JSON, via to_dict().
     assert json.loads(json.dumps(created.to_dict())) == as_dict
+    # Pickles (multiprocessing, caches) into an equal Profile, whatever the fields set.
+    full = r.create_profile(
+        "claude", "full", "custom", key=KEY, custom_endpoint="http://127.0.0.1:9",
+        shape="anthropic", model="m", binary=fake_agent, working_dir="/tmp",
+        args=["--verbose"], env={"FOO": "bar"},
+    )
+    r.run("full", [])
+    for p in (created, r.profile("full")):
+        back = pickle.loads(pickle.dumps(p))
+        assert isinstance(back, ringlet.Profile) and back == p and back.to_dict() == p.to_dict()
+    assert r.profile("full").metadata["total_runs"] == 1
+    with pytest.raises(ringlet.InvalidInput):
+        ringlet._ringlet._profile_from_dict({"alias": "x"})
 
 
 def test_profile_matches_cli_json(
