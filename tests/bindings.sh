@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and tests the language bindings from source, the way a user installs them:
-#   Python  a fresh venv, `pip install ./bindings/python`, pytest
+#   Python  a fresh venv, `maturin build` (an abi3 wheel with its typing files), `pip install
+#           ./bindings/python`, pytest
 #   Node    a fresh node_modules (`npm ci`), `npm run build` (napi build), node --test
 #   Swift   regenerate the Swift sources and fail if the committed ones are stale; compile and
 #           link the generated C header with gcc (no Swift compiler is needed)
@@ -47,6 +48,19 @@ python3 -m venv "$tmp/venv"
   # The venv's bin first: pip's build backend (maturin) is found there.
   export PATH="$tmp/venv/bin:$PATH"
   pip install --quiet --disable-pip-version-check maturin pytest </dev/null
+  # `maturin build` makes an abi3 wheel holding the typing files (README, bindings/python).
+  maturin build --quiet --profile dev -m bindings/python/Cargo.toml --out "$tmp/wheels" </dev/null
+  python - "$tmp/wheels" <<'PY'
+import sys, zipfile
+from pathlib import Path
+wheels = list(Path(sys.argv[1]).glob("ringlet-*-cp310-abi3-*.whl"))
+assert len(wheels) == 1, f"expected one abi3 (py310+) wheel, found {[w.name for w in wheels]}"
+names = set(zipfile.ZipFile(wheels[0]).namelist())
+missing = {"ringlet/__init__.py", "ringlet/_ringlet.pyi", "ringlet/py.typed"} - names
+assert not missing, f"{wheels[0].name} lacks {sorted(missing)}"
+assert any(n.startswith("ringlet/_ringlet.") and n.endswith(".so") for n in names), names
+print(f"wheel: {wheels[0].name}")
+PY
   # The dev profile shares the workspace's debug build; a plain `pip install` builds release.
   MATURIN_PEP517_ARGS="--profile dev" pip install --disable-pip-version-check \
     --no-build-isolation ./bindings/python </dev/null
