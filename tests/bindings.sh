@@ -47,7 +47,7 @@ python3 -m venv "$tmp/venv"
 (
   # The venv's bin first: pip's build backend (maturin) is found there.
   export PATH="$tmp/venv/bin:$PATH"
-  pip install --quiet --disable-pip-version-check maturin pytest </dev/null
+  pip install --quiet --disable-pip-version-check maturin mypy pytest </dev/null
   # `maturin build` makes an abi3 wheel holding the typing files (README, bindings/python).
   maturin build --quiet --profile dev -m bindings/python/Cargo.toml --out "$tmp/wheels" </dev/null
   python - "$tmp/wheels" <<'PY'
@@ -65,6 +65,8 @@ PY
   MATURIN_PEP517_ARGS="--profile dev" pip install --disable-pip-version-check \
     --no-build-isolation ./bindings/python </dev/null
   python examples/python/plan_and_run.py "$RINGLET_FAKE_AGENT" </dev/null
+  # The stubs are what a user's type checker sees: the example passes mypy --strict with them.
+  (cd "$tmp" && python -m mypy --strict --no-incremental "$REPO/examples/python" </dev/null)
   cd bindings/python
   python -m pytest -q tests </dev/null
 )

@@ -25,11 +25,10 @@ def main() -> int:
         (Path(home) / "config" / "config.toml").write_text('[credentials]\nbackend = "file"\n')
         r = ringlet.Ringlet(home=home)
 
-        options = {"model": "MiniMax-M2"}
-        if binary:
-            options["binary"] = binary
+        # None means "not given" for every option: the agent manifest's binary then.
         profile = r.create_profile(
-            "claude", "work", "minimax", key="sk-example-not-real", **options
+            "claude", "work", "minimax", key="sk-example-not-real", model="MiniMax-M2",
+            binary=binary,
         )
         print(f"profile {profile.alias}: {profile.agent} via {profile.provider}")
 
