@@ -2,7 +2,8 @@
 # Builds and tests the language bindings from source, the way a user installs them:
 #   Python  a fresh venv, `maturin build` (an abi3 wheel with its typing files), `pip install
 #           ./bindings/python`, pytest
-#   Node    a fresh node_modules (`npm ci`), `npm run build` (napi build), node --test
+#   Node    a fresh node_modules (`npm ci`), `npm run build` (napi build), node --test, tsc on
+#           a TypeScript use of index.d.ts
 #   Swift   regenerate the Swift sources and fail if the committed ones are stale; compile and
 #           link the generated C header with gcc (no Swift compiler is needed)
 #   parity  every facade method is in every binding or excluded with a reason (docs/bindings.md)
@@ -83,6 +84,8 @@ step "Node: npm ci, napi build, node --test"
     exit 1
   fi
   npm test </dev/null
+  # index.d.ts is valid TypeScript and fits an extension's use of it (test/usage.ts).
+  npm run --silent typecheck </dev/null
   node ../../examples/node/extension.js --demo "$RINGLET_FAKE_AGENT" </dev/null
 )
 

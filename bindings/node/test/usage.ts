@@ -1,0 +1,37 @@
+// Type-checked, never run: `tsc` (tests/bindings.sh) holds index.d.ts to how an editor
+// extension written in TypeScript uses the package, so a declaration that stops being valid
+// TypeScript, or stops matching this use, fails the build. test/types.test.js holds the same
+// declarations to the runtime.
+import { Profile, Ringlet } from '..'
+
+export async function treeView (home?: string): Promise<string[]> {
+  const r: Ringlet = await Ringlet.open(home)
+  // A tree view may answer at once from memory, else with a promise.
+  const children: Profile[] | Promise<Profile[]> = r.cachedProfiles() ?? r.profiles()
+  const profiles = await children
+  const agents = new Map((await r.agents()).map((a) => [a.id, a]))
+  return profiles.map((p) => {
+    const agent = agents.get(p.agent)
+    const runs: number = p.metadata.totalRuns
+    const model: string = p.model ?? 'default model'
+    return `${p.alias} ${agent?.name ?? p.agent} ${model} ${runs}`
+  })
+}
+
+export async function launch (r: Ringlet, alias: string): Promise<number | undefined> {
+  const plan = await r.planRun(alias, ['--help'])
+  const home: string = plan.home
+  const outcome = await r.run(alias, [])
+  void home
+  return outcome.exitCode ?? undefined
+}
+
+export async function handle (r: Ringlet): Promise<string> {
+  try {
+    await r.profile('nobody')
+    return 'found'
+  } catch (err) {
+    // Errors carry the core's stable code.
+    return (err as { code?: string }).code ?? 'unknown'
+  }
+}
