@@ -77,6 +77,32 @@ def test_cached_profiles_follow_changes(r: ringlet.Ringlet, fake_agent: str) -> 
     assert [p.alias for p in r.cached_profiles() or []] == ["a", "b"]
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_a_forked_child_leaves_the_parents_listing_current(
+    r: ringlet.Ringlet, fake_agent: str
+) -> None:
+    make_profile(r, "a", fake_agent)
+    r.profiles()
+    r.profiles()
+    manifest = os.path.join(r.paths()["data_dir"], "profiles", "a", "profile.toml")
+    # multiprocessing's fork start method: the child inherits the Ringlet, changes a profile
+    # and lists. Its listing must not eat the change's event out from under the parent.
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            with open(manifest) as f:
+                text = f.read()
+            with open(manifest, "w") as f:
+                f.write(text.replace('model = "MiniMax-M2"', 'model = "forked"'))
+            code = 0 if r.profiles()[0].model == "forked" else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert r.profiles()[0].model == "forked"
+
+
 def test_profile_object(r: ringlet.Ringlet, fake_agent: str) -> None:
     created = make_profile(r, "work", fake_agent)
     assert isinstance(created, ringlet.Profile)

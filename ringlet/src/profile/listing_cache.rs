@@ -258,6 +258,9 @@ mod imp {
         // Close-on-exec, so launched agents do not inherit it; non-blocking, so draining an
         // empty queue returns at once.
         inotify: Inotify,
+        /// The process that made the instance. A forked child (Python's `multiprocessing`)
+        /// shares its queue: were the child to drain it, the parent would miss the events.
+        owner: u32,
         _slot: Slot,
     }
 
@@ -282,6 +285,7 @@ mod imp {
             match inotify.add_watch(root, changes()) {
                 Ok(_) => Ok(Self {
                     inotify,
+                    owner: std::process::id(),
                     _slot: slot,
                 }),
                 Err(Errno::ENOENT) => Err(Refused::NotYet),
@@ -300,6 +304,11 @@ mod imp {
 
         /// What arrived since the last call.
         pub(super) fn changed(&self) -> Changed {
+            // In a forked child: leave the shared queue to the parent, whose events they are
+            // as much as ours, and watch afresh with an instance of this process's own.
+            if std::process::id() != self.owner {
+                return Changed::Rewatch;
+            }
             let mut changed = Changed::No;
             loop {
                 match self.inotify.read_events() {
