@@ -2,7 +2,7 @@
 //! kernel says nothing under `profiles/` has changed since it was read.
 //!
 //! Listing 100 profiles opens and parses 200 small files (≈ 0.7 ms). A long-lived embedder — an
-//! editor extension, the server's dashboard — lists again and again while nothing changes. Here
+//! editor extension, a dashboard, a launcher menu — lists again and again while nothing changes. Here
 //! an inotify instance watches `profiles/` and every profile's directory (not recursively: an
 //! agent writing under `home/` is not a change), and the listing is served from memory until any
 //! event arrives. File mtimes cannot do this job: ext4 stamps them from a clock that ticks every
@@ -20,7 +20,8 @@
 //! kernel refuses an instance or a watch (`fs.inotify.max_user_instances` / `max_user_watches`);
 //! and when `RINGLET_PROFILE_CACHE=off` is set. A change made through a hard link from outside
 //! `profiles/`, or through a shared memory map, is not seen; nothing ringlet or an editor does
-//! makes one. The cache arms on the second listing of a store, so a one-shot command
+//! makes one. A forked child watches with an instance of its own, leaving the shared queue to
+//! its parent. The cache arms on the second listing of a store, so a one-shot command
 //! (the CLI's `profiles list`) never pays for the watches, and a process holds at most 16
 //! inotify instances (one per armed store; the per-user limit is shared with every other
 //! program): further stores read the files until one is dropped.
@@ -164,7 +165,7 @@ fn watch(root: &Path) -> Result<imp::Watch, Refused> {
 enum Refused {
     /// Not now: `profiles/` does not exist yet, or no inotify instance is to be had.
     NotYet,
-    /// Not here: another OS, a network filesystem, no inotify instance left.
+    /// Not here: another OS, a network filesystem, inotify refused for good, switched off.
     Never,
 }
 
@@ -175,7 +176,8 @@ enum Changed {
     No,
     /// Something under `profiles/` changed.
     Yes,
-    /// A watched directory went away, or the kernel dropped events: watch afresh.
+    /// A watched directory went away, the kernel dropped events, or this is a forked child of
+    /// the instance's owner: watch afresh.
     Rewatch,
     /// The events cannot be read: give up watching.
     Unreadable,
