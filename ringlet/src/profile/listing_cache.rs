@@ -2,11 +2,11 @@
 //! kernel says nothing under `profiles/` has changed since it was read.
 //!
 //! Listing 100 profiles opens and parses 200 small files (≈ 0.7 ms). A long-lived embedder — an
-//! editor extension, a dashboard, a launcher menu — lists again and again while nothing changes. Here
-//! an inotify instance watches `profiles/` and every profile's directory (not recursively: an
-//! agent writing under `home/` is not a change), and the listing is served from memory until any
-//! event arrives. File mtimes cannot do this job: ext4 stamps them from a clock that ticks every
-//! few milliseconds, so two writes in one tick look like one.
+//! editor extension, a dashboard, a launcher menu — lists again and again while nothing
+//! changes. Here an inotify instance watches `profiles/` and every profile's directory (not
+//! recursively: an agent writing under `home/` is not a change), and the listing is served from
+//! memory until any event arrives. File mtimes cannot do this job: ext4 stamps them from a
+//! clock that ticks every few milliseconds, so two writes in one tick look like one.
 //!
 //! Why it is exact: the kernel queues an inotify event inside the writing system call (rename,
 //! write, unlink…), before that call returns to the writer. Every listing first drains the
