@@ -98,8 +98,15 @@ def test_a_forked_child_leaves_the_parents_listing_current(
             code = 0 if r.profiles()[0].model == "forked" else 2
         finally:
             os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    # Never wait forever on a child that hangs (a lock held across fork): kill it and fail.
+    deadline = time.monotonic() + 30
+    while (waited := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if waited[0] == 0:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child did not finish in 30 s")
+    assert os.waitstatus_to_exitcode(waited[1]) == 0
     assert r.profiles()[0].model == "forked"
 
 
