@@ -1,4 +1,5 @@
-//! Small filesystem helpers: atomic writes with explicit modes, and permission checks.
+//! Small filesystem helpers: atomic writes with explicit modes, locked files, and permission
+//! checks.
 
 use std::io::Write;
 use std::path::Path;
@@ -79,6 +80,20 @@ pub fn ensure_private(path: &Path) -> Result<()> {
 #[cfg(not(unix))]
 pub fn ensure_private(_path: &Path) -> Result<()> {
     Ok(())
+}
+
+/// Opens `path` for reading and writing, creating it empty if missing (never truncating), and
+/// waits for an exclusive `flock` on it, held until the file is dropped.
+pub fn open_locked(path: &Path) -> Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| Error::io("opening", path, e))?;
+    file.lock().map_err(|e| Error::io("locking", path, e))?;
+    Ok(file)
 }
 
 /// Reads a file to a string, naming the path on failure.

@@ -8,7 +8,9 @@ const path = require('node:path')
 const { test } = require('node:test')
 const util = require('node:util')
 
-const { FAKE_AGENT, KEY, Ringlet, makeProfile, open, tempHome } = require('./helpers')
+const {
+  FAKE_AGENT, KEY, Ringlet, makeFullProfile, makeProfile, open, tempHome
+} = require('./helpers')
 const { Profile } = require('..')
 
 test('create, list, get and delete a profile', async () => {
@@ -69,20 +71,7 @@ test('RINGLET_PROFILE_CACHE=off keeps every listing reading the files', async ()
 
 test('profiles are Profile objects: fields read lazily, toJSON() the plain object', async () => {
   const { r } = await open()
-  const full = await r.createProfile(
-    {
-      agent: 'claude',
-      alias: 'full',
-      provider: 'custom',
-      customEndpoint: 'http://127.0.0.1:9',
-      shape: 'anthropic',
-      model: 'm',
-      workingDir: '/tmp',
-      binary: FAKE_AGENT,
-      args: ['--verbose'],
-      env: { FOO: 'bar' }
-    }
-  )
+  const full = await makeFullProfile(r)
   assert.ok(full instanceof Profile)
   assert.equal(full.endpointUrl, 'http://127.0.0.1:9')
   assert.equal(full.workingDir, '/tmp')

@@ -45,4 +45,21 @@ function makeProfile (r, alias) {
   )
 }
 
-module.exports = { FAKE_AGENT, KEY, REPO, Ringlet, makeProfile, open, tempHome }
+// A profile with every optional field set (`full`), keyless: a custom endpoint.
+function makeFullProfile (r) {
+  return r.createProfile({
+    agent: 'claude',
+    alias: 'full',
+    provider: 'custom',
+    customEndpoint: 'http://127.0.0.1:9',
+    shape: 'anthropic',
+    model: 'm',
+    keyAlias: 'team',
+    workingDir: '/tmp',
+    binary: FAKE_AGENT,
+    args: ['--verbose'],
+    env: { FOO: 'bar' }
+  })
+}
+
+module.exports = { FAKE_AGENT, KEY, REPO, Ringlet, makeFullProfile, makeProfile, open, tempHome }

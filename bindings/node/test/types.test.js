@@ -3,12 +3,11 @@
 // Profile objects index.js makes have exactly the fields it declares.
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
-const os = require('node:os')
 const path = require('node:path')
 const { test } = require('node:test')
 
 const { Profile, Ringlet } = require('..')
-const { FAKE_AGENT, makeProfile, open } = require('./helpers')
+const { makeFullProfile, makeProfile, open } = require('./helpers')
 
 test('index.d.ts declares every Ringlet method and no other', () => {
   const dts = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8')
@@ -39,19 +38,7 @@ function declaredFields (dts, head) {
 test('Profile objects have the fields index.d.ts declares', async () => {
   const dts = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8')
   const { r } = await open()
-  await r.createProfile({
-    agent: 'claude',
-    alias: 'full',
-    provider: 'custom',
-    customEndpoint: 'http://127.0.0.1:9',
-    shape: 'anthropic',
-    model: 'm',
-    keyAlias: 'team',
-    workingDir: os.tmpdir(),
-    binary: FAKE_AGENT,
-    args: ['--verbose'],
-    env: { FOO: 'bar' }
-  })
+  await makeFullProfile(r)
   await makeProfile(r, 'min')
   // A run sets metadata.lastUsed, the one optional metadata field.
   assert.equal((await r.run('min', ['--exit', '0'])).exitCode, 0)

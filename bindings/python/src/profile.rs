@@ -30,6 +30,11 @@ const KEYS: [&str; 13] = [
     "metadata",
 ];
 
+/// A path as Python gets every path: a `str` (lossy for a non-UTF-8 path).
+fn lossy(path: Option<&std::path::Path>) -> Option<String> {
+    path.map(|p| p.to_string_lossy().into_owned())
+}
+
 /// One profile: agent + provider + key alias (never the key) + its own HOME. Read-only.
 #[pyclass(frozen, module = "ringlet._ringlet", name = "Profile")]
 #[derive(Debug)]
@@ -142,15 +147,13 @@ impl PyProfile {
     /// A binary that overrides the agent manifest's, or None.
     #[getter]
     fn binary(&self) -> Option<String> {
-        let binary = self.inner.binary.as_deref();
-        binary.map(|p| p.to_string_lossy().into_owned())
+        lossy(self.inner.binary.as_deref())
     }
 
     /// The directory the agent starts in, or None (the caller's).
     #[getter]
     fn working_dir(&self) -> Option<String> {
-        let dir = self.inner.working_dir.as_deref();
-        dir.map(|p| p.to_string_lossy().into_owned())
+        lossy(self.inner.working_dir.as_deref())
     }
 
     /// Arguments always passed to the agent (a new list each time).

@@ -13,26 +13,25 @@ import ringlet
 REPO = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture(scope="session")
-def fake_agent() -> str:
-    path = Path(os.environ.get("RINGLET_FAKE_AGENT", REPO / "target" / "debug" / "fake-agent"))
+def built(variable: str, package: str, binary: str) -> str:
+    """The path in `variable`, else the workspace's debug build of `binary`; fails if missing."""
+    path = Path(os.environ.get(variable, REPO / "target" / "debug" / binary))
     if not path.is_file():
         pytest.fail(
-            f"{path} is missing: build it with `cargo build -p ringlet-tests --bin fake-agent` "
-            "(or set RINGLET_FAKE_AGENT)"
+            f"{path} is missing: build it with `cargo build -p {package} --bin {binary}` "
+            f"(or set {variable})"
         )
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def fake_agent() -> str:
+    return built("RINGLET_FAKE_AGENT", "ringlet-tests", "fake-agent")
 
 
 @pytest.fixture(scope="session")
 def ringlet_cli() -> str:
-    path = Path(os.environ.get("RINGLET_CLI", REPO / "target" / "debug" / "ringlet"))
-    if not path.is_file():
-        pytest.fail(
-            f"{path} is missing: build it with `cargo build -p ringlet-cli --bin ringlet` "
-            "(or set RINGLET_CLI)"
-        )
-    return str(path)
+    return built("RINGLET_CLI", "ringlet-cli", "ringlet")
 
 
 @pytest.fixture

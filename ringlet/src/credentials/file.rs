@@ -50,14 +50,7 @@ impl FileCredentialStore {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
         }
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| Error::io("opening", &lock_path, e))?;
-        lock.lock()
-            .map_err(|e| Error::io("locking", &lock_path, e))?;
+        let _lock = fsio::open_locked(&lock_path)?;
         let mut table = self.read()?;
         let out = f(&mut table);
         table.retain(|_, aliases| !aliases.is_empty());

@@ -108,15 +108,7 @@ impl FileProfileStore {
     }
 
     fn lock(&self, alias: &str) -> Result<std::fs::File> {
-        let path = self.profile_dir(alias).join(".lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io("opening", &path, e))?;
-        file.lock().map_err(|e| Error::io("locking", &path, e))?;
-        Ok(file)
+        fsio::open_locked(&self.profile_dir(alias).join(".lock"))
     }
 
     fn scratch(&self, kind: &str, alias: &str) -> PathBuf {
@@ -155,9 +147,7 @@ impl ProfileStore for FileProfileStore {
             if !(meta.is_file() || is_link && manifest.is_file()) {
                 continue;
             }
-            if reading.watching() {
-                reading.watch(&dir, is_link);
-            }
+            reading.watch(&dir, is_link);
             aliases.push(alias);
         }
         aliases.sort();

@@ -119,12 +119,7 @@ impl ListingCache {
 }
 
 impl Reading<'_> {
-    /// Whether profiles are being watched (else [`Reading::watch`] and the snapshot are skipped).
-    pub(super) fn watching(&self) -> bool {
-        self.state.is_some()
-    }
-
-    /// Watches a profile's directory, before it is read. `manifest_is_link`: its profile.toml
+    /// Watches a profile's directory, before it is read (nothing when not watching). `manifest_is_link`: its profile.toml
     /// is a symlink, whose target's changes would go unseen, so the cache turns off.
     pub(super) fn watch(&mut self, dir: &Path, manifest_is_link: bool) {
         let Some(state) = self.state.as_mut() else {

@@ -172,14 +172,7 @@ struct Locked {
 impl Locked {
     fn open(dir: &Path) -> Result<Self> {
         let path = dir.join(FILE);
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io("opening", &path, e))?;
-        file.lock().map_err(|e| Error::io("locking", &path, e))?;
+        let mut file = crate::fsio::open_locked(&path)?;
         let mut old = Vec::new();
         file.read_to_end(&mut old)
             .map_err(|e| Error::io("reading", &path, e))?;
