@@ -27,29 +27,28 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod agent;
 mod alias;
-mod builtin;
+mod catalog;
 mod config;
 mod credentials;
 mod error;
+mod facade;
 mod fsio;
 mod hooks;
 mod launch;
-mod manifest;
 mod paths;
 mod profile;
-mod provider;
-mod registry;
-mod ringlet;
-mod script;
-mod script_cache;
 mod usage;
 mod warning;
-mod wire;
 
-pub use agent::{Agent, AgentEnv, AgentManifest, Detection, LogLocation, ManifestAgent};
 pub use alias::{MAX_ALIAS_LEN, validate_alias};
+pub use catalog::agent::{Agent, AgentEnv, AgentManifest, Detection, LogLocation, ManifestAgent};
+pub use catalog::manifest::Source;
+pub use catalog::provider::{
+    AuthScheme, ManifestProvider, Provider, ProviderAuth, ProviderManifest, ProviderModels,
+};
+pub use catalog::registry::Registry;
+pub use catalog::wire::WireShape;
 pub use config::{Config, CredentialBackend, CredentialsConfig};
 pub use credentials::{
     AuditedCredentialStore, CredentialKey, CredentialStore, EnvCredentialStore,
@@ -57,33 +56,28 @@ pub use credentials::{
     SystemCredentialStore, migrate_credentials,
 };
 pub use error::{Error, Result};
+pub use facade::usage::{
+    ImportCandidate, ImportProgress, ImportReport, ImportRequest, LITELLM_PRICES_URL,
+    PricingReport, PricingStatus, ProfileSync, StatsReport, StatsRow, SyncReport, UsageLine,
+    UsageQuery, UsageReport,
+};
+pub use facade::{
+    AgentInfo, HookImportReport, HookTestReport, InitReport, NewHook, NewProfile, ProviderInfo,
+    RUN_STARTED_ENV, Ringlet, RingletBuilder,
+};
 pub use hooks::{
     DEFAULT_TIMEOUT_MS, DENY_EXIT_CODE, Decision, DispatchOutcome, FireReport, FiredLedger, Firing,
     HOOKS_DIR, HookAction, HookActionFields, HookContext, HookEntry, HookEvent, HookRule,
     HookScope, HookStore, MAX_TIMEOUT_MS, Period, ProfileRef, ROLLUP_AFTER, STATE_FILE, Threshold,
     check_cost_thresholds, check_daily_rollup,
 };
+pub use launch::script::{KEY_PLACEHOLDER, ScriptContext, ScriptOutput};
 pub use launch::{
     EnvEntry, FileFormat, LaunchPlan, Launcher, MergeMode, PlannedFile, ProcessLauncher,
     RunOptions, RunOutcome, RunningAgent, SecretEnv,
 };
-pub use manifest::Source;
 pub use paths::{Paths, RINGLET_HOME_ENV};
 pub use profile::{FileProfileStore, Profile, ProfileMetadata, ProfileStore};
-pub use provider::{
-    AuthScheme, ManifestProvider, Provider, ProviderAuth, ProviderManifest, ProviderModels,
-};
-pub use registry::Registry;
-pub use ringlet::facade_usage::{
-    ImportCandidate, ImportProgress, ImportReport, ImportRequest, LITELLM_PRICES_URL,
-    PricingReport, PricingStatus, ProfileSync, StatsReport, StatsRow, SyncReport, UsageLine,
-    UsageQuery, UsageReport,
-};
-pub use ringlet::{
-    AgentInfo, HookImportReport, HookTestReport, InitReport, NewHook, NewProfile, ProviderInfo,
-    RUN_STARTED_ENV, Ringlet, RingletBuilder,
-};
-pub use script::{KEY_PLACEHOLDER, ScriptContext, ScriptOutput};
 pub use usage::{
     Attribution, ClaudeImporter, CodexImporter, CostSource, DroidImporter, FileFailure,
     FileIdentity, FileReport, GeminiImporter, ImportOptions, ImportState, ImportSummary, Importer,
@@ -94,4 +88,3 @@ pub use usage::{
     nanos_to_usd, normalize_model,
 };
 pub use warning::Warning;
-pub use wire::WireShape;

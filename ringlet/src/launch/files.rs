@@ -5,7 +5,7 @@ use super::plan::{FileFormat, LaunchPlan, MergeMode, PlannedFile};
 use crate::credentials::Secret;
 use crate::error::{Error, Result};
 use crate::fsio;
-use crate::script::KEY_PLACEHOLDER;
+use crate::launch::script::KEY_PLACEHOLDER;
 
 /// Writes every file of `plan`. Files that hold the key need `key`; all are written 0600 since
 /// they live in a private HOME and may hold provider settings.

@@ -1,8 +1,11 @@
-//! Launching: turning a profile into a [`LaunchPlan`] (pure data) and running it.
+//! Launching: turning a profile into a [`LaunchPlan`] (pure data, shaped by the agent's Rhai
+//! config script) and running it.
 
 mod files;
 mod plan;
 mod process;
+pub(crate) mod script;
+pub(crate) mod script_cache;
 
 use std::fmt::Debug;
 use std::time::Duration;

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::wire::WireShape;
 use crate::error::{Error, Result};
+use crate::launch::script::{KEY_PLACEHOLDER, ScriptFile, ScriptOutput};
 use crate::profile::{Profile, join_inside};
-use crate::script::{KEY_PLACEHOLDER, ScriptFile, ScriptOutput};
-use crate::wire::WireShape;
 
 /// Everything needed to run an agent for a profile. Serialisable, free of secrets: the key is
 /// named by [`SecretEnv`] and filled in only when the plan runs.
@@ -145,7 +145,7 @@ pub struct PlanInput<'a> {
     /// The profile.
     pub profile: &'a Profile,
     /// The agent manifest.
-    pub agent: &'a crate::agent::AgentManifest,
+    pub agent: &'a crate::catalog::agent::AgentManifest,
     /// The resolved base URL.
     pub base_url: String,
     /// The profile HOME.

@@ -259,8 +259,8 @@ impl ProfileStore for FileProfileStore {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
+    use crate::catalog::wire::WireShape;
     use crate::profile::ProfileMetadata;
-    use crate::wire::WireShape;
 
     pub(in crate::profile) fn profile(alias: &str) -> Profile {
         Profile {

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 
 pub use file_store::FileProfileStore;
 
+use crate::catalog::wire::WireShape;
 use crate::error::Result;
-use crate::wire::WireShape;
 
 /// One profile. Serialised as `profiles/<alias>/profile.toml`. It never holds a key, only the
 /// alias the key is stored under.

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::event::{CostSource, TokenCounts, UsageEvent};
 use super::price::PriceSource;
 use super::store::{FileIdentity, ImportState, RecordOutcome, UsageStore};
-use crate::agent::LogLocation;
+use crate::catalog::agent::LogLocation;
 use crate::error::{Error, Result};
 
 pub use claude::ClaudeImporter;

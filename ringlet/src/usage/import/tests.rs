@@ -15,18 +15,18 @@ use super::codex::CodexLines;
 use super::gemini::GeminiLines;
 use super::jsonl::LineParser;
 use super::*;
-use crate::agent::AgentManifest;
+use crate::catalog::agent::AgentManifest;
 use crate::usage::price::PriceBook;
 use crate::usage::sqlite::SqliteUsageStore;
 use crate::usage::store::{UsageFilter, UsageGroup, UsageRow};
 use crate::usage::tests::sample;
 
 fn manifest(agent: &str) -> AgentManifest {
-    let (name, text) = crate::builtin::AGENTS
+    let (name, text) = crate::catalog::builtin::AGENTS
         .iter()
         .find(|(name, _)| *name == format!("{agent}.toml"))
         .expect("built-in manifest");
-    crate::manifest::parse(Path::new(name), text).expect("manifest parses")
+    crate::catalog::manifest::parse(Path::new(name), text).expect("manifest parses")
 }
 
 /// A profile HOME holding copies of samples at the paths the agent writes them to.
@@ -277,7 +277,7 @@ fn droid_sample_and_a_growing_snapshot() {
 
 #[test]
 fn every_builtin_log_format_has_an_importer() {
-    for (name, _) in crate::builtin::AGENTS {
+    for (name, _) in crate::catalog::builtin::AGENTS {
         let m = manifest(name.trim_end_matches(".toml"));
         for log in &m.logs {
             assert!(

@@ -4,12 +4,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use crate::agent::{Agent, AgentManifest, ManifestAgent};
+use crate::catalog::agent::{Agent, AgentManifest, ManifestAgent};
+use crate::catalog::manifest::{Source, load_user, parse};
+use crate::catalog::provider::{ManifestProvider, Provider, ProviderManifest};
+use crate::catalog::wire::{self, WireShape};
 use crate::error::{Error, Result};
-use crate::manifest::{Source, load_user, parse};
 use crate::paths::Paths;
-use crate::provider::{ManifestProvider, Provider, ProviderManifest};
-use crate::wire::{self, WireShape};
 
 /// Known agents and providers, keyed by id.
 #[derive(Debug, Clone, Default)]
@@ -91,8 +91,8 @@ impl Registry {
     /// and checked now; built-ins are parsed on first use.
     pub fn load(paths: &Paths) -> Result<Self> {
         let mut reg = Self {
-            agents: builtins(crate::builtin::AGENTS),
-            providers: builtins(crate::builtin::PROVIDERS),
+            agents: builtins(crate::catalog::builtin::AGENTS),
+            providers: builtins(crate::catalog::builtin::PROVIDERS),
         };
         for (id, (m, source)) in load_user::<AgentManifest>(&paths.agents_dir())? {
             reg.agents
@@ -197,7 +197,7 @@ impl Registry {
     pub fn conflicting_env(&self) -> BTreeSet<String> {
         // The built-ins' variables are listed in the binary, so this parses no manifest. An
         // overridden built-in's variables stay in: removing one more stale variable is safe.
-        let mut vars: BTreeSet<String> = crate::builtin::PROVIDER_ENV
+        let mut vars: BTreeSet<String> = crate::catalog::builtin::PROVIDER_ENV
             .iter()
             .map(|v| v.to_string())
             .collect();

@@ -5,8 +5,8 @@ use std::fmt::Debug;
 
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::Source;
-use crate::wire::WireShape;
+use crate::catalog::manifest::Source;
+use crate::catalog::wire::WireShape;
 
 /// A provider described as data. Built-ins live in `ringlet/assets/providers/`; users add or
 /// override them in `providers.d/*.toml`.
@@ -85,7 +85,7 @@ pub struct ProviderModels {
     pub available: Vec<String>,
 }
 
-impl crate::manifest::HasId for ProviderManifest {
+impl crate::catalog::manifest::HasId for ProviderManifest {
     fn id(&self) -> &str {
         &self.id
     }

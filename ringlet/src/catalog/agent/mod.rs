@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 pub use detect::{Detection, detect_all};
 pub use manifest::{AgentEnv, AgentManifest, LogLocation};
 
+use crate::catalog::manifest::Source;
+use crate::catalog::wire::WireShape;
 use crate::error::{Error, Result};
-use crate::manifest::Source;
-use crate::wire::WireShape;
 
 /// A coding-agent CLI. The built-in implementation is [`ManifestAgent`], driven entirely by a
 /// TOML manifest; embedders can supply their own.

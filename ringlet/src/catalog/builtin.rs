@@ -2,7 +2,7 @@
 
 macro_rules! embed {
     ($dir:literal: $($name:literal),* $(,)?) => {
-        &[$(($name, include_str!(concat!("../assets/", $dir, "/", $name)))),*]
+        &[$(($name, include_str!(concat!("../../assets/", $dir, "/", $name)))),*]
     };
 }
 
@@ -77,10 +77,10 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::agent::AgentManifest;
-    use crate::manifest::parse;
-    use crate::provider::ProviderManifest;
-    use crate::script::Script;
+    use crate::catalog::agent::AgentManifest;
+    use crate::catalog::manifest::parse;
+    use crate::catalog::provider::ProviderManifest;
+    use crate::launch::script::Script;
 
     #[test]
     fn every_builtin_manifest_parses_and_names_an_existing_script() {
@@ -111,7 +111,7 @@ mod tests {
         let mut vars = std::collections::BTreeSet::new();
         for (name, text) in AGENTS {
             let m: AgentManifest = parse(Path::new(name), text).expect(name);
-            vars.extend(crate::registry::agent_env(&m));
+            vars.extend(crate::catalog::registry::agent_env(&m));
         }
         for (name, text) in PROVIDERS {
             let m: ProviderManifest = parse(Path::new(name), text).expect(name);

@@ -13,8 +13,8 @@ use chrono::{DateTime, Duration, FixedOffset, Local, NaiveDate, NaiveTime, TimeZ
 use serde::{Deserialize, Serialize};
 
 use super::Ringlet;
-use crate::agent::LogLocation;
 use crate::alias::validate_alias;
+use crate::catalog::agent::LogLocation;
 use crate::error::{Error, Result};
 use crate::launch::RunOutcome;
 use crate::profile::Profile;

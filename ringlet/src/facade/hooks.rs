@@ -617,7 +617,7 @@ mod tests {
 
     use super::*;
     use crate::credentials::{MemoryCredentialStore, Secret};
-    use crate::ringlet::NewProfile;
+    use crate::facade::NewProfile;
     use crate::usage::{CostSource, NANOS_PER_USD, TokenCounts, UsageEvent};
 
     fn ringlet(dir: &Path) -> Ringlet {

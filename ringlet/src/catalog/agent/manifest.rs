@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::wire::WireShape;
+use crate::catalog::wire::WireShape;
 
 /// A coding-agent CLI described as data. Built-ins live in `ringlet/assets/agents/`; users add or
 /// override them in `agents.d/*.toml`.
@@ -77,7 +77,7 @@ fn default_version_flag() -> String {
     "--version".to_string()
 }
 
-impl crate::manifest::HasId for AgentManifest {
+impl crate::catalog::manifest::HasId for AgentManifest {
     fn id(&self) -> &str {
         &self.id
     }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::script::{ScriptContext, ScriptOutput};
+use crate::launch::script::{ScriptContext, ScriptOutput};
 
 /// Bumped with anything that changes what a script may return for the same source and context
 /// (the engine's packages or limits, the context's fields); the crate version covers releases.
@@ -133,7 +133,7 @@ impl Remembered {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::script::tests::ctx;
+    use crate::launch::script::tests::ctx;
 
     #[test]
     fn hit_only_for_the_same_source_and_context() {

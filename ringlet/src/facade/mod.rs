@@ -1,0 +1,217 @@
+//! The [`Ringlet`] facade: the one entry point every frontend uses.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::registry::Registry;
+use crate::config::Config;
+use crate::credentials::{AuditedCredentialStore, CredentialStore};
+use crate::error::Result;
+use crate::launch::{Launcher, ProcessLauncher};
+use crate::paths::Paths;
+use crate::profile::{FileProfileStore, ProfileStore};
+use crate::warning::{Warning, Warnings};
+
+// The hook and usage methods of the facade live in child modules, so they can reach `Inner`.
+mod catalog;
+mod hooks;
+mod keys;
+mod profiles;
+mod run;
+pub(crate) mod usage;
+pub use catalog::{AgentInfo, ProviderInfo};
+pub use hooks::{HookImportReport, HookTestReport, NewHook, RUN_STARTED_ENV};
+pub use profiles::NewProfile;
+
+/// ringlet as a library: agents, providers, profiles, credentials and launching, assembled from
+/// [`Paths`]. Cheap to clone; safe to share between threads.
+#[derive(Debug, Clone)]
+pub struct Ringlet {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    paths: Paths,
+    registry: Registry,
+    profiles: Arc<dyn ProfileStore>,
+    credentials: Arc<dyn CredentialStore>,
+    launcher: Arc<dyn Launcher>,
+    config: Config,
+    warnings: Warnings,
+    usage: usage::UsageState,
+}
+
+/// Builds a [`Ringlet`] with some parts replaced (a memory credential store in tests, a PTY
+/// launcher in a server).
+#[derive(Debug, Default)]
+pub struct RingletBuilder {
+    paths: Option<Paths>,
+    registry: Option<Registry>,
+    profiles: Option<Arc<dyn ProfileStore>>,
+    credentials: Option<Arc<dyn CredentialStore>>,
+    launcher: Option<Arc<dyn Launcher>>,
+    usage_store: Option<Arc<dyn crate::usage::UsageStore>>,
+}
+
+impl RingletBuilder {
+    /// Uses these paths instead of `RINGLET_HOME` / the platform defaults.
+    pub fn paths(mut self, paths: Paths) -> Self {
+        self.paths = Some(paths);
+        self
+    }
+
+    /// Puts everything under one directory, like `RINGLET_HOME`.
+    pub fn home(self, root: impl Into<PathBuf>) -> Self {
+        self.paths(Paths::under(root.into()))
+    }
+
+    /// Uses this registry instead of loading manifests.
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// Uses this profile store.
+    pub fn profile_store(mut self, store: Arc<dyn ProfileStore>) -> Self {
+        self.profiles = Some(store);
+        self
+    }
+
+    /// Uses this credential store instead of the one `config.toml` selects.
+    pub fn credential_store(mut self, store: Arc<dyn CredentialStore>) -> Self {
+        self.credentials = Some(store);
+        self
+    }
+
+    /// Uses this launcher.
+    pub fn launcher(mut self, launcher: Arc<dyn Launcher>) -> Self {
+        self.launcher = Some(launcher);
+        self
+    }
+
+    /// Uses this usage ledger instead of `<data>/usage.db`.
+    pub fn usage_store(mut self, store: Arc<dyn crate::usage::UsageStore>) -> Self {
+        self.usage_store = Some(store);
+        self
+    }
+
+    /// Loads config and manifests and assembles the facade.
+    pub fn build(self) -> Result<Ringlet> {
+        let paths = match self.paths {
+            Some(p) => p,
+            None => Paths::from_env()?,
+        };
+        let config = Config::load(&paths)?;
+        let registry = match self.registry {
+            Some(r) => r,
+            None => Registry::load(&paths)?,
+        };
+        let warnings = Warnings::default();
+        let backend = config.credentials.backend(&paths.config_file())?;
+        let mut credentials: Arc<dyn CredentialStore> = match self.credentials {
+            Some(c) => c,
+            None => crate::credentials::open_configured(backend, &paths, &warnings)?,
+        };
+        if let Some(log) = config.credentials.audit_log_path(&paths) {
+            credentials = Arc::new(AuditedCredentialStore::new(credentials, log));
+        }
+        let profiles = self
+            .profiles
+            .unwrap_or_else(|| Arc::new(FileProfileStore::new(paths.profiles_dir())));
+        let launcher = self
+            .launcher
+            .unwrap_or_else(|| Arc::new(ProcessLauncher::new()));
+        Ok(Ringlet {
+            inner: Arc::new(Inner {
+                paths,
+                registry,
+                profiles,
+                credentials,
+                launcher,
+                config,
+                warnings,
+                usage: usage::UsageState::with_store(self.usage_store),
+            }),
+        })
+    }
+}
+
+/// What `init` did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InitReport {
+    /// The config directory.
+    pub config_dir: PathBuf,
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// The cache directory.
+    pub cache_dir: PathBuf,
+    /// What was detected.
+    pub agents: Vec<AgentInfo>,
+}
+
+impl Ringlet {
+    /// Opens ringlet with the default paths (`RINGLET_HOME` or the platform's).
+    pub fn open() -> Result<Self> {
+        Self::builder().build()
+    }
+
+    /// A builder for replacing parts.
+    pub fn builder() -> RingletBuilder {
+        RingletBuilder::default()
+    }
+
+    /// The paths in use.
+    pub fn paths(&self) -> &Paths {
+        &self.inner.paths
+    }
+
+    /// The agent and provider registry.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// The credential store in use.
+    pub fn credentials(&self) -> &dyn CredentialStore {
+        self.inner.credentials.as_ref()
+    }
+
+    /// Warnings recorded so far, oldest first: for example that keys are kept in the file
+    /// because no OS keychain could be reached, and why. Frontends show each once; the library
+    /// never prints.
+    pub fn warnings(&self) -> Vec<Warning> {
+        self.inner.warnings.all()
+    }
+
+    /// Makes sure the credential backend can be used now (connecting to the keychain, or
+    /// settling on the file and recording the warning), so a frontend can report that before
+    /// starting an agent. Key operations do this themselves.
+    pub fn check_credentials(&self) -> Result<()> {
+        self.credentials().ensure_ready()
+    }
+
+    /// Creates ringlet's directories and detects agents.
+    pub fn init(&self) -> Result<InitReport> {
+        self.paths().ensure()?;
+        Ok(InitReport {
+            config_dir: self.paths().config_dir().to_path_buf(),
+            data_dir: self.paths().data_dir().to_path_buf(),
+            cache_dir: self.paths().cache_dir().to_path_buf(),
+            agents: self.agents()?,
+        })
+    }
+
+    fn usage_counts(&self) -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
+        let mut agents = BTreeMap::new();
+        let mut providers = BTreeMap::new();
+        // Counts are informational: a corrupt profile must not break a listing of agents.
+        for p in self.inner.profiles.list().unwrap_or_default() {
+            *agents.entry(p.agent).or_insert(0) += 1;
+            *providers.entry(p.provider).or_insert(0) += 1;
+        }
+        (agents, providers)
+    }
+}
