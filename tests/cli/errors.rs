@@ -161,7 +161,18 @@ fn corrupt_user_manifest_and_config() {
     sb.run(["init"]).ok();
     let agent = sb.ringlet_home().join("config/agents.d/bad.toml");
     std::fs::write(&agent, "id = \"bad\"\nspeaks = [\"smoke-signals\"]\n").expect("write");
-    sb.run(["agents", "list"]).fails_with("bad.toml:2:");
+    // One broken user manifest disables that agent only, with a warning naming the file and
+    // line; every other command keeps working (a failing `hooks dispatch` would deny every
+    // tool call of every agent).
+    let listed = sb.run(["agents", "list"]).ok();
+    assert!(
+        listed.stderr.contains("agent 'bad' is disabled") && listed.stderr.contains("bad.toml:2:"),
+        "{}",
+        listed.stderr
+    );
+    assert!(listed.stdout.contains("claude"), "{}", listed.stdout);
+    sb.run(["agents", "inspect", "bad"])
+        .fails_with("agent 'bad' is disabled");
     std::fs::remove_file(&agent).expect("rm");
     let config = sb.ringlet_home().join("config/config.toml");
     std::fs::write(&config, "[credentials]\nbackend = \"carrier-pigeon\"\n").expect("write");

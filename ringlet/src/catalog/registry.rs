@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use crate::catalog::agent::{Agent, AgentManifest, ManifestAgent};
-use crate::catalog::manifest::{Source, load_user, parse};
+use crate::catalog::manifest::{Broken, Source, load_user, parse};
 use crate::catalog::provider::{ManifestProvider, Provider, ProviderManifest};
 use crate::catalog::wire::{self, WireShape};
 use crate::error::{Error, Result};
@@ -16,6 +16,36 @@ use crate::paths::Paths;
 pub struct Registry {
     agents: BTreeMap<String, Slot<dyn Agent>>,
     providers: BTreeMap<String, Slot<dyn Provider>>,
+    /// User manifests that failed to load, by the id they stand for: those agents and
+    /// providers are unavailable (with the reason) while everything else works.
+    disabled: Vec<Disabled>,
+}
+
+/// An agent or provider whose user manifest is broken.
+#[derive(Debug, Clone)]
+struct Disabled {
+    kind: &'static str,
+    id: String,
+    reason: String,
+}
+
+impl Disabled {
+    fn new(kind: &'static str, broken: Broken) -> Self {
+        Self {
+            kind,
+            id: broken.id,
+            reason: broken.error.to_string(),
+        }
+    }
+
+    fn message(&self) -> String {
+        format!(
+            "{kind} '{id}' is disabled: {reason}; fix the file or remove it",
+            kind = self.kind,
+            id = self.id.escape_debug(),
+            reason = self.reason
+        )
+    }
 }
 
 /// A registry entry. Built-in manifests are parsed when first asked for: a launch needs one
@@ -93,16 +123,41 @@ impl Registry {
         let mut reg = Self {
             agents: builtins(crate::catalog::builtin::AGENTS),
             providers: builtins(crate::catalog::builtin::PROVIDERS),
+            disabled: Vec::new(),
         };
-        for (id, (m, source)) in load_user::<AgentManifest>(&paths.agents_dir())? {
+        let (agents, broken_agents) = load_user::<AgentManifest>(&paths.agents_dir())?;
+        for (id, (m, source)) in agents {
             reg.agents
                 .insert(id, Slot::Ready(Arc::new(ManifestAgent::new(m, source))));
         }
-        for (id, (m, source)) in load_user::<ProviderManifest>(&paths.providers_dir())? {
+        let (providers, broken_providers) = load_user::<ProviderManifest>(&paths.providers_dir())?;
+        for (id, (m, source)) in providers {
             reg.providers
                 .insert(id, Slot::Ready(Arc::new(ManifestProvider::new(m, source))));
         }
+        for b in broken_agents {
+            reg.agents.remove(&b.id);
+            reg.disabled.push(Disabled::new("agent", b));
+        }
+        for b in broken_providers {
+            reg.providers.remove(&b.id);
+            reg.disabled.push(Disabled::new("provider", b));
+        }
         Ok(reg)
+    }
+
+    /// One line per user manifest that failed to load: which agent or provider it disabled,
+    /// and why. The facade reports them as warnings.
+    pub fn problems(&self) -> Vec<String> {
+        self.disabled.iter().map(Disabled::message).collect()
+    }
+
+    /// The error for asking for a disabled agent or provider.
+    fn disabled(&self, kind: &str, id: &str) -> Option<Error> {
+        self.disabled
+            .iter()
+            .find(|d| d.kind == kind && d.id == id)
+            .map(|d| Error::InvalidInput(d.message()))
     }
 
     /// Adds or replaces an agent (for embedders with their own implementations).
@@ -129,6 +184,9 @@ impl Registry {
 
     /// One agent.
     pub fn agent(&self, id: &str) -> Result<&Arc<dyn Agent>> {
+        if let Some(e) = self.disabled("agent", id) {
+            return Err(e);
+        }
         self.agents
             .get(id)
             .map(|s| s.get(builtin_agent))
@@ -140,6 +198,9 @@ impl Registry {
 
     /// One provider.
     pub fn provider(&self, id: &str) -> Result<&Arc<dyn Provider>> {
+        if let Some(e) = self.disabled("provider", id) {
+            return Err(e);
+        }
         self.providers
             .get(id)
             .map(|s| s.get(builtin_provider))
@@ -226,4 +287,43 @@ pub(crate) fn agent_env(m: &AgentManifest) -> impl Iterator<Item = String> + '_ 
                 .flatten(),
         )
         .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_user_manifest_disables_only_its_entry() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths = Paths::under(dir.path().to_path_buf());
+        std::fs::create_dir_all(paths.agents_dir()).expect("agents.d");
+        std::fs::create_dir_all(paths.providers_dir()).expect("providers.d");
+        // A typo in an override of a built-in: the built-in must not quietly take its place.
+        std::fs::write(
+            paths.agents_dir().join("claude.toml"),
+            "id = \"claude\"\nspeaks = [\n",
+        )
+        .expect("write");
+        std::fs::write(paths.providers_dir().join("mine.toml"), "id = 3\n").expect("write");
+
+        let reg = Registry::load(&paths).expect("loads despite broken manifests");
+        let err = reg
+            .agent("claude")
+            .err()
+            .expect("claude is disabled")
+            .to_string();
+        assert!(err.contains("agent 'claude' is disabled"), "{err}");
+        assert!(err.contains("claude.toml:"), "{err}");
+        let err = reg
+            .provider("mine")
+            .err()
+            .expect("mine is disabled")
+            .to_string();
+        assert!(err.contains("provider 'mine' is disabled"), "{err}");
+        assert!(reg.agent("codex").is_ok());
+        assert!(reg.provider("anthropic").is_ok());
+        assert!(reg.agents().all(|a| a.id() != "claude"));
+        assert_eq!(reg.problems().len(), 2, "{:?}", reg.problems());
+    }
 }

@@ -111,6 +111,9 @@ impl RingletBuilder {
             None => Registry::load(&paths)?,
         };
         let warnings = Warnings::default();
+        for problem in registry.problems() {
+            warnings.push("manifest", problem);
+        }
         let backend = config.credentials.backend(&paths.config_file())?;
         let mut credentials: Arc<dyn CredentialStore> = match self.credentials {
             Some(c) => c,
