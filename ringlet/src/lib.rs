@@ -71,6 +71,7 @@ pub use hooks::{
     HookScope, HookStore, MAX_TIMEOUT_MS, Period, ProfileRef, ROLLUP_AFTER, STATE_FILE, Threshold,
     check_cost_thresholds, check_daily_rollup,
 };
+pub use launch::AgentCommand;
 pub use launch::script::{KEY_PLACEHOLDER, ScriptContext, ScriptOutput};
 pub use launch::{
     EnvEntry, FileFormat, LaunchPlan, Launcher, MergeMode, PlannedFile, ProcessLauncher,

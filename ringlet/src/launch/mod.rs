@@ -1,6 +1,7 @@
 //! Launching: turning a profile into a [`LaunchPlan`] (pure data, shaped by the agent's Rhai
 //! config script) and running it.
 
+mod command;
 mod files;
 mod plan;
 mod process;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use command::AgentCommand;
 pub use files::materialise;
 pub use plan::{
     EnvEntry, FileFormat, LaunchPlan, MergeMode, PlanInput, PlannedFile, SecretEnv, build_plan,
