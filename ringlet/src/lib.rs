@@ -77,6 +77,8 @@ pub use launch::{
     EnvEntry, FileFormat, LaunchPlan, Launcher, MergeMode, PlannedFile, ProcessLauncher,
     RunOptions, RunOutcome, RunningAgent, SecretEnv,
 };
+#[cfg(unix)]
+pub use launch::{PtyChild, PtyReader, PtyWriter};
 pub use paths::{Paths, RINGLET_HOME_ENV};
 pub use profile::{FileProfileStore, Profile, ProfileMetadata, ProfileStore};
 pub use usage::{

@@ -5,6 +5,8 @@ mod command;
 mod files;
 mod plan;
 mod process;
+#[cfg(unix)]
+mod pty;
 pub(crate) mod script;
 pub(crate) mod script_cache;
 
@@ -20,6 +22,8 @@ pub use plan::{
     EnvEntry, FileFormat, LaunchPlan, MergeMode, PlanInput, PlannedFile, SecretEnv, build_plan,
 };
 pub use process::ProcessLauncher;
+#[cfg(unix)]
+pub use pty::{PtyChild, PtyReader, PtyWriter};
 
 use crate::credentials::Secret;
 use crate::error::Result;
