@@ -71,11 +71,14 @@ pub use hooks::{
     HookScope, HookStore, MAX_TIMEOUT_MS, Period, ProfileRef, ROLLUP_AFTER, STATE_FILE, Threshold,
     check_cost_thresholds, check_daily_rollup,
 };
+pub use launch::AgentCommand;
 pub use launch::script::{KEY_PLACEHOLDER, ScriptContext, ScriptOutput};
 pub use launch::{
     EnvEntry, FileFormat, LaunchPlan, Launcher, MergeMode, PlannedFile, ProcessLauncher,
     RunOptions, RunOutcome, RunningAgent, SecretEnv,
 };
+#[cfg(unix)]
+pub use launch::{PtyChild, PtyReader, PtyWriter};
 pub use paths::{Paths, RINGLET_HOME_ENV};
 pub use profile::{FileProfileStore, Profile, ProfileMetadata, ProfileStore};
 pub use usage::{

@@ -1,9 +1,12 @@
 //! Launching: turning a profile into a [`LaunchPlan`] (pure data, shaped by the agent's Rhai
 //! config script) and running it.
 
+mod command;
 mod files;
 mod plan;
 mod process;
+#[cfg(unix)]
+mod pty;
 pub(crate) mod script;
 pub(crate) mod script_cache;
 
@@ -13,11 +16,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use command::AgentCommand;
 pub use files::materialise;
 pub use plan::{
     EnvEntry, FileFormat, LaunchPlan, MergeMode, PlanInput, PlannedFile, SecretEnv, build_plan,
 };
 pub use process::ProcessLauncher;
+#[cfg(unix)]
+pub use pty::{PtyChild, PtyReader, PtyWriter};
 
 use crate::credentials::Secret;
 use crate::error::Result;
