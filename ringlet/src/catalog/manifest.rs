@@ -40,13 +40,16 @@ pub(crate) struct Broken {
     pub error: Error,
 }
 
+/// User manifests by id, with the file each came from.
+pub(crate) type Loaded<T> = BTreeMap<String, (T, Source)>;
+
 /// Loads every `*.toml` in `dir`, keyed by id (sorted by file name, so when two files share an
 /// id the later one wins, deterministically). A file that cannot be read or parsed is returned
 /// in the second list and loading goes on: one typo must not stop every command (a failing
 /// `hooks dispatch` denies every tool call of every agent).
 pub(crate) fn load_user<T: DeserializeOwned + HasId>(
     dir: &Path,
-) -> Result<(BTreeMap<String, (T, Source)>, Vec<Broken>)> {
+) -> Result<(Loaded<T>, Vec<Broken>)> {
     let mut out = BTreeMap::new();
     let mut broken = Vec::new();
     let entries = match std::fs::read_dir(dir) {

@@ -296,7 +296,7 @@ mod tests {
     #[test]
     fn a_broken_user_manifest_disables_only_its_entry() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let paths = Paths::under(dir.path().to_path_buf());
+        let paths = Paths::under(dir.path());
         std::fs::create_dir_all(paths.agents_dir()).expect("agents.d");
         std::fs::create_dir_all(paths.providers_dir()).expect("providers.d");
         // A typo in an override of a built-in: the built-in must not quietly take its place.
@@ -310,15 +310,13 @@ mod tests {
         let reg = Registry::load(&paths).expect("loads despite broken manifests");
         let err = reg
             .agent("claude")
-            .err()
-            .expect("claude is disabled")
+            .expect_err("claude is disabled")
             .to_string();
         assert!(err.contains("agent 'claude' is disabled"), "{err}");
         assert!(err.contains("claude.toml:"), "{err}");
         let err = reg
             .provider("mine")
-            .err()
-            .expect("mine is disabled")
+            .expect_err("mine is disabled")
             .to_string();
         assert!(err.contains("provider 'mine' is disabled"), "{err}");
         assert!(reg.agent("codex").is_ok());
