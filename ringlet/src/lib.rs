@@ -62,8 +62,8 @@ pub use facade::usage::{
     UsageQuery, UsageReport,
 };
 pub use facade::{
-    AgentInfo, HookImportReport, HookTestReport, InitReport, NewHook, NewProfile, ProviderInfo,
-    RUN_STARTED_ENV, Ringlet, RingletBuilder,
+    AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, NewHook,
+    NewProfile, ProviderInfo, RUN_STARTED_ENV, Ringlet, RingletBuilder, Subscription,
 };
 pub use hooks::{
     DEFAULT_TIMEOUT_MS, DENY_EXIT_CODE, Decision, DispatchOutcome, FireReport, FiredLedger, Firing,

@@ -17,12 +17,14 @@ use crate::warning::{Warning, Warnings};
 
 // The hook and usage methods of the facade live in child modules, so they can reach `Inner`.
 mod catalog;
+mod events;
 mod hooks;
 mod keys;
 mod profiles;
 mod run;
 pub(crate) mod usage;
 pub use catalog::{AgentInfo, ProviderInfo};
+pub use events::{EVENT_QUEUE, Event, Subscription};
 pub use hooks::{HookImportReport, HookTestReport, NewHook, RUN_STARTED_ENV};
 pub use profiles::NewProfile;
 
@@ -42,6 +44,7 @@ struct Inner {
     launcher: Arc<dyn Launcher>,
     config: Config,
     warnings: Warnings,
+    events: events::EventBus,
     usage: usage::UsageState,
 }
 
@@ -137,6 +140,7 @@ impl RingletBuilder {
                 launcher,
                 config,
                 warnings,
+                events: events::EventBus::default(),
                 usage: usage::UsageState::with_store(self.usage_store),
             }),
         })

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-use super::Ringlet;
+use super::{Event, Ringlet};
 use crate::alias::validate_alias;
 use crate::catalog::wire::WireShape;
 use crate::credentials::{CredentialKey, Secret};
@@ -290,6 +290,9 @@ impl Ringlet {
             }
         }
         self.inner.profiles.create(&profile)?;
+        self.emit(Event::ProfileCreated {
+            alias: profile.alias.clone(),
+        });
         Ok(profile)
     }
 
@@ -302,6 +305,9 @@ impl Ringlet {
     pub fn delete_profile(&self, alias: &str) -> Result<()> {
         self.inner.profiles.delete(alias)?;
         ScriptCache::new(self.paths().cache_dir()).remove(alias);
+        self.emit(Event::ProfileDeleted {
+            alias: alias.to_string(),
+        });
         Ok(())
     }
 }
