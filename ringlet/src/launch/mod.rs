@@ -4,6 +4,7 @@
 mod files;
 mod plan;
 mod process;
+pub(crate) mod sandbox;
 pub(crate) mod script;
 pub(crate) mod script_cache;
 
