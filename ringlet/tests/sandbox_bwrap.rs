@@ -419,7 +419,11 @@ fn guarded_paths_created_during_the_run_are_reported() {
 #[test]
 #[ignore = "a helper: run inside the sandbox by the hook dispatch tests"]
 fn dispatch_helper() {
-    let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} not set"));
+    let var = |k: &str| {
+        std::env::var(k).unwrap_or_else(|_| {
+            panic!("{k} not set: dispatch_helper is run inside the sandbox by the hook dispatch tests, not on its own")
+        })
+    };
     let paths = Paths::from_dirs(var("CONFIG"), var("DATA"), var("CACHE"));
     let input = var("HOOK_INPUT");
     let outcome = match ringlet::Ringlet::builder()
@@ -558,4 +562,60 @@ fn probe_reports_refused_user_namespaces_with_the_fix() {
 
     let e = probe(&dir.path().join("no-such-bwrap"), Network::Shared).expect_err("missing");
     assert!(e.to_string().contains("apt-get install bubblewrap"), "{e}");
+}
+
+/// The real agent CLIs, installed under what the sandbox takes for the user's HOME (as if in
+/// `~/.npm-global`), start inside it: their binary, package and Node are shown although the
+/// HOME is hidden. Needs the agents (tests/install-agents.sh), so it is not part of the default
+/// run: `RINGLET_AGENTS_PREFIX=/work/tools/npm cargo test -p ringlet --test sandbox_bwrap --
+/// --ignored real_agents`.
+#[test]
+#[ignore = "needs the real agent CLIs: set RINGLET_AGENTS_PREFIX (see tests/install-agents.sh)"]
+fn real_agents_installed_under_home_start_inside() {
+    let bwrap = bwrap();
+    let prefix = PathBuf::from(
+        std::env::var_os("RINGLET_AGENTS_PREFIX").expect("RINGLET_AGENTS_PREFIX is not set"),
+    );
+    let home = prefix
+        .parent()
+        .expect("the prefix has a parent")
+        .to_path_buf();
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+    let paths = Paths::under(dir.path().join("ringlet"));
+    paths.ensure().expect("dirs");
+    let workspace = dir.path().join("ws");
+    let profile_home = paths.profiles_dir().join("work/home");
+    for d in [&workspace, &profile_home] {
+        std::fs::create_dir_all(d).expect("mkdir");
+    }
+    let search = std::env::join_paths(
+        std::iter::once(prefix.join("bin")).chain(std::env::split_paths(&system_path())),
+    )
+    .expect("PATH");
+    let mut failed = Vec::new();
+    for agent in ["claude", "codex", "gemini", "grok", "droid", "opencode"] {
+        let runtime = AgentRuntime::resolve(Path::new(agent), &search, &home).expect("runtime");
+        let run = SandboxRun::new(
+            &runtime.program,
+            &workspace,
+            &profile_home,
+            &home,
+            RingletDirs::from_paths(&paths),
+        )
+        .agent_runtime(runtime)
+        .args(["--version"])
+        .env(BTreeMap::from([
+            ("HOME".into(), profile_home.display().to_string()),
+            ("PATH".into(), search.to_string_lossy().into_owned()),
+        ]))
+        .guard(WorkspaceGuard::scan(&[&workspace]));
+        let cmd = bwrap_command(&bwrap, &SandboxPolicy::default(), &run).expect("command");
+        let (code, stdout, stderr) = spawn(&cmd);
+        if code != 0 || stdout.trim().is_empty() {
+            failed.push(format!(
+                "{agent}: exit {code}, stdout {stdout:?}, stderr {stderr}"
+            ));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
