@@ -18,6 +18,7 @@ step() { printf '\n==> %s\n' "$*"; }
 ensure_keychain_packages() {
   local missing=()
   command -v gnome-keyring-daemon >/dev/null 2>&1 || missing+=(gnome-keyring)
+  command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap) # the sandbox tests (ringlet/tests/sandbox_bwrap.rs)
   if ! command -v dbus-run-session >/dev/null 2>&1 || ! command -v dbus-send >/dev/null 2>&1 \
     || ! command -v dbus-daemon >/dev/null 2>&1; then
     missing+=(dbus)

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::launch::sandbox::SandboxPolicy;
 use crate::paths::Paths;
 
 /// The user's settings. Missing file or fields mean defaults.
@@ -15,6 +16,14 @@ pub struct Config {
     /// Where API keys are kept.
     #[serde(default)]
     pub credentials: CredentialsConfig,
+    /// `[sandbox]`: what every profile's sandbox adds to the default (a profile's own
+    /// `[sandbox]` adds more; see [`SandboxPolicy::merge`]).
+    #[serde(default, skip_serializing_if = "is_default_sandbox")]
+    pub sandbox: SandboxPolicy,
+}
+
+fn is_default_sandbox(p: &SandboxPolicy) -> bool {
+    *p == SandboxPolicy::default()
 }
 
 /// `[credentials]`.
@@ -158,6 +167,40 @@ mod tests {
                 .contains("'keychain' is not one of: system, system-only, file, env"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn sandbox_section_parses_and_names_the_file_when_wrong() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths = Paths::under(dir.path());
+        std::fs::create_dir_all(paths.config_dir()).expect("mkdir");
+        let file = paths.config_file();
+        std::fs::write(
+            &file,
+            "[sandbox]\nextra-ro = [\"/opt/data\"]\nnetwork = \"none\"\n",
+        )
+        .expect("write");
+        let c = Config::load(&paths).expect("loads");
+        assert_eq!(
+            c.sandbox,
+            SandboxPolicy::new()
+                .extra_ro("/opt/data")
+                .network(crate::launch::sandbox::Network::None)
+        );
+        assert_eq!(Config::default().sandbox, SandboxPolicy::default());
+        for (text, says) in [
+            (
+                "[sandbox]\nextra-rw = [\"logs\"]\n",
+                "'logs' is not absolute",
+            ),
+            ("[sandbox]\nallow-bind = []\n", "unknown field `allow-bind`"),
+            ("[sandbox]\nnetwork = \"off\"\n", "unknown variant `off`"),
+        ] {
+            std::fs::write(&file, text).expect("write");
+            let e = Config::load(&paths).expect_err(text).to_string();
+            assert!(e.starts_with(&format!("{}:2: ", file.display())), "{e}");
+            assert!(e.contains(says), "{e}");
+        }
     }
 
     #[test]

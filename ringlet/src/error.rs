@@ -266,6 +266,16 @@ pub enum Error {
         message: String,
     },
 
+    /// The OS sandbox cannot start here: bwrap is missing, or the kernel refuses it namespaces.
+    /// A sandboxed run never falls back to an unsandboxed one.
+    #[error("the sandbox cannot start: {reason}; {fix}")]
+    SandboxUnavailable {
+        /// What is missing or refused, in the platform's words where it gave some.
+        reason: String,
+        /// What to do about it.
+        fix: String,
+    },
+
     /// No usable home/config directory could be determined.
     #[error("cannot determine where ringlet keeps its files: {0}; set RINGLET_HOME to a directory")]
     NoHome(String),
@@ -309,6 +319,7 @@ impl Error {
             Error::Hook { .. } => "hook",
             Error::HookNotFound { .. } => "hook_not_found",
             Error::HookState { .. } => "hook_state",
+            Error::SandboxUnavailable { .. } => "sandbox_unavailable",
             Error::NoHome(_) => "no_home",
         }
     }

@@ -72,6 +72,11 @@ pub use hooks::{
     check_cost_thresholds, check_daily_rollup,
 };
 pub use launch::AgentCommand;
+pub use launch::sandbox::{
+    AgentRuntime, GUARDED_PATHS, HookAccess, Network, ProfileSandbox, RingletDirs,
+    SANDBOX_ENV_REMOVE, SANDBOX_EXEC, SandboxMode, SandboxPolicy, SandboxProbe, SandboxRun,
+    SandboxedCommand, Terminal, WorkspaceGuard, bwrap_command, find_bwrap, probe, seatbelt_command,
+};
 pub use launch::script::{KEY_PLACEHOLDER, ScriptContext, ScriptOutput};
 pub use launch::{
     EnvEntry, FileFormat, LaunchPlan, Launcher, MergeMode, PlannedFile, ProcessLauncher,

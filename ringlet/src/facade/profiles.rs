@@ -242,6 +242,7 @@ impl Ringlet {
             working_dir,
             args: req.args.clone(),
             env: req.env.clone(),
+            sandbox: Default::default(),
             metadata: ProfileMetadata {
                 created_at: Utc::now(),
                 last_used: None,

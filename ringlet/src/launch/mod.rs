@@ -7,6 +7,7 @@ mod plan;
 mod process;
 #[cfg(unix)]
 mod pty;
+pub(crate) mod sandbox;
 pub(crate) mod script;
 pub(crate) mod script_cache;
 

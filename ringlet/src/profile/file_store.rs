@@ -276,6 +276,7 @@ pub(super) mod tests {
             working_dir: None,
             args: vec![],
             env: Default::default(),
+            sandbox: Default::default(),
             metadata: ProfileMetadata {
                 created_at: Utc::now(),
                 last_used: None,

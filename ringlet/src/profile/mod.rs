@@ -17,6 +17,7 @@ pub use file_store::FileProfileStore;
 
 use crate::catalog::wire::WireShape;
 use crate::error::Result;
+use crate::launch::sandbox::ProfileSandbox;
 
 /// One profile. Serialised as `profiles/<alias>/profile.toml`. It never holds a key, only the
 /// alias the key is stored under.
@@ -56,6 +57,10 @@ pub struct Profile {
     /// Extra environment variables; they win over everything the plan sets, except HOME.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
+    /// When runs are sandboxed (`sandbox = "off" | "always" | "remote"`, the default `remote`)
+    /// and what the profile's `[sandbox]` table adds to config.toml's.
+    #[serde(default, skip_serializing_if = "ProfileSandbox::is_default")]
+    pub sandbox: ProfileSandbox,
     /// Bookkeeping.
     pub metadata: ProfileMetadata,
 }
@@ -128,4 +133,63 @@ pub(crate) fn join_inside(home: &Path, relative: &str) -> Option<PathBuf> {
         return None;
     }
     Some(home.join(rel))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::launch::sandbox::{SandboxMode, SandboxPolicy};
+
+    const OLD: &str = "alias = \"work\"\nagent = \"claude\"\nprovider = \"anthropic\"\nshape = \"anthropic\"\n\n[metadata]\ncreated_at = \"2025-01-01T00:00:00Z\"\n";
+
+    #[test]
+    fn sandbox_defaults_to_remote_and_stays_out_of_old_files() {
+        let p: Profile = toml::from_str(OLD).expect("a profile.toml from before the field");
+        assert_eq!(p.sandbox.mode, SandboxMode::Remote);
+        assert!(!toml::to_string(&p).expect("ser").contains("sandbox"));
+    }
+
+    #[test]
+    fn sandbox_mode_and_table_round_trip() {
+        let text = OLD.replace("\n\n[metadata]", "\nsandbox = \"always\"\n\n[metadata]");
+        let p: Profile = toml::from_str(&text).expect("mode");
+        assert_eq!(p.sandbox, ProfileSandbox::new(SandboxMode::Always));
+        let mut p = p;
+        p.sandbox = ProfileSandbox::new(SandboxMode::Off)
+            .policy(SandboxPolicy::new().extra_rw("/var/log/app"));
+        let written = toml::to_string(&p).expect("ser");
+        assert!(
+            written.contains("[sandbox]\nmode = \"off\"\nextra-rw = [\"/var/log/app\"]\n"),
+            "{written}"
+        );
+        assert_eq!(toml::from_str::<Profile>(&written).expect("back"), p);
+    }
+
+    #[test]
+    fn a_bad_sandbox_names_the_profile_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FileProfileStore::new(dir.path());
+        let manifest = dir.path().join("work/profile.toml");
+        std::fs::create_dir_all(dir.path().join("work/home")).expect("mkdir");
+        for (bad, says) in [
+            (
+                "sandbox = \"never\"",
+                "sandbox 'never' is not one of: off, always, remote",
+            ),
+            (
+                "sandbox = { mode = \"always\", extra-ro = [\"data\"] }",
+                "'data' is not absolute",
+            ),
+            (
+                "sandbox = { network = \"none\", bind = [] }",
+                "unknown field `bind`",
+            ),
+        ] {
+            let text = OLD.replace("\n\n[metadata]", &format!("\n{bad}\n\n[metadata]"));
+            std::fs::write(&manifest, text).expect("write");
+            let e = store.get("work").expect_err(bad).to_string();
+            assert!(e.starts_with(&manifest.display().to_string()), "{e}");
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
 }
