@@ -634,3 +634,99 @@ fn usage_a_run_logs_fires_the_cost_threshold_it_crosses_once() {
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert_eq!(lines_after(&alerts, 2, std::time::Duration::ZERO).len(), 1);
 }
+
+/// A copy of the OpenCode sample database in the sandbox, with the sample's assistant message
+/// copied once per `(id, cost)` (each a millisecond later, all in one 15-minute bucket).
+fn opencode_db_with(sb: &Sandbox, extra: &[(&str, f64)]) -> PathBuf {
+    let dir = sb.root().join("oc-logs");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let db = dir.join("opencode.db");
+    std::fs::copy(sample("opencode.db"), &db).expect("copy sample");
+    let conn = rusqlite::Connection::open(&db).expect("open opencode.db");
+    for (i, (id, cost)) in extra.iter().enumerate() {
+        conn.execute(
+            "INSERT INTO message SELECT ?1, session_id, time_created + ?2, time_updated + ?2, \
+             json_set(data, '$.cost', ?3) FROM message \
+             WHERE id = 'msg_1fe38fda3001MTGli5QRevo4KT'",
+            rusqlite::params![id, i as i64 + 1, cost],
+        )
+        .expect("insert message");
+    }
+    db
+}
+
+#[test]
+fn an_absurd_cost_in_a_log_is_skipped_and_never_poisons_the_ledger() {
+    let sb = sandbox();
+    profile(&sb, "opencode", "oc", "anthropic", "claude-sonnet-4-5");
+    let db = opencode_db_with(
+        &sb,
+        &[("msg_evil1", 5e9), ("msg_evil2", 5e9), ("msg_ok", 0.25)],
+    );
+    let import = sb.run(["import", "opencode", "--to", "oc", "--from", path_str(&db)]);
+    assert_eq!(import.code, 0, "{}", import.stderr);
+    assert!(
+        import.stderr.contains("2 malformed lines were skipped")
+            && import.stderr.contains("implausible cost"),
+        "{}",
+        import.stderr
+    );
+    let report = usage_json(&sb, &[]);
+    assert_eq!(report["total"]["events"], 2);
+    assert_eq!(report["total"]["cost_nanos"], 98_850 + 250_000_000);
+    for args in [
+        &["usage"][..],
+        &["usage", "--by-day"],
+        &["usage", "--by-session"],
+    ] {
+        let out = sb.run(args).ok();
+        assert!(out.stdout.contains("$0.25"), "{args:?}: {}", out.stdout);
+    }
+}
+
+#[test]
+fn a_ledger_poisoned_by_an_older_version_still_reports() {
+    let sb = sandbox();
+    profile(&sb, "opencode", "oc", "anthropic", "claude-sonnet-4-5");
+    let db = opencode_db_with(&sb, &[]);
+    sb.run(["import", "opencode", "--to", "oc", "--from", path_str(&db)])
+        .ok();
+    // What older versions stored for OpenCode's `"cost": 5e9`: 5e18 nano-dollars, twice in one
+    // rollup cell (whose sum then overflowed into a REAL); and a REAL in the row itself.
+    let conn = rusqlite::Connection::open(sb.ringlet_home().join("data/usage.db"))
+        .expect("open the ledger");
+    for (key, cost) in [
+        ("old1", "5000000000000000000"),
+        ("old2", "5e18"),
+        ("old3", "1e300"),
+    ] {
+        conn.execute(
+            &format!(
+                "INSERT INTO usage_events (ts_ms, profile, agent, provider, model, input, output, \
+                 cache_creation, cache_creation_5m, cache_creation_1h, cache_read, reasoning, \
+                 cost_nanos, cost_source, session_id, origin_id, dedup_key, rank) \
+                 SELECT ts_ms, profile, agent, provider, model, 1, 0, 0, 0, 0, 0, 0, {cost}, \
+                 'reported', session_id, origin_id, ?1, 0 FROM usage_events LIMIT 1"
+            ),
+            [key],
+        )
+        .expect("insert an old row");
+    }
+    drop(conn);
+    for args in [
+        &["usage"][..],
+        &["usage", "--by-day"],
+        &["usage", "--by-model"],
+        &["usage", "--by-session"],
+        &["usage", "--export", "csv"],
+        &["usage", "--export", "json"],
+        &["usage", "--json"],
+    ] {
+        let out = sb.run(args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        assert!(!out.stdout.is_empty(), "{args:?}");
+    }
+    let total = &usage_json(&sb, &[])["total"];
+    assert_eq!(total["events"], 4);
+    assert_eq!(total["cost_nanos"], i64::MAX);
+}

@@ -18,10 +18,10 @@ use serde::Deserialize;
 
 use super::{
     FileReport, FileStat, Importer, ParsedUsage, ScanContext, file_name, path_key, rank_by_total,
-    tokens_de, walk,
+    reported_cost, tokens_de, walk,
 };
 use crate::error::{Error, Result};
-use crate::usage::event::{NANOS_PER_USD, TokenCounts};
+use crate::usage::event::TokenCounts;
 use crate::usage::store::{FileIdentity, ImportState};
 
 /// Reads OpenCode's message database (`opencode-sqlite`).
@@ -189,10 +189,7 @@ fn parse(row: &Row) -> std::result::Result<Option<ParsedUsage>, String> {
         .timestamp_millis_opt(created)
         .single()
         .ok_or("message time out of range")?;
-    let reported = data
-        .cost
-        .filter(|c| c.is_finite() && *c > 0.0)
-        .map(|c| (c * NANOS_PER_USD as f64).round() as i64);
+    let reported = reported_cost(data.cost)?;
     Ok(Some(ParsedUsage {
         time,
         model: data.model_id.unwrap_or_else(|| "unknown".into()),

@@ -1191,3 +1191,59 @@ fn a_price_book_that_fails_to_load_fails_only_an_import_with_something_to_price(
     let s = ingest(&store, "claude", home.path());
     assert_eq!(s.inserted, 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// OpenCode edge cases.
+
+/// A copy of the OpenCode sample database in a fresh HOME, and its path.
+fn opencode_home() -> (tempfile::TempDir, PathBuf) {
+    let rel = ".local/share/opencode/opencode.db";
+    let home = home_with(&[(rel, sample("opencode.db"))]);
+    let db = home.path().join(rel);
+    (home, db)
+}
+
+/// Adds a copy of the sample's assistant message as `id`, `ms` later, with `data` edited by
+/// `edit` (a SQL expression over `data`).
+fn opencode_add(db: &Path, id: &str, ms: i64, edit: &str) {
+    let conn = rusqlite::Connection::open(db).expect("open opencode.db");
+    conn.execute(
+        &format!(
+            "INSERT INTO message SELECT ?1, session_id, time_created + ?2, time_updated + ?2, {edit} \
+             FROM message WHERE id = 'msg_1fe38fda3001MTGli5QRevo4KT'"
+        ),
+        rusqlite::params![id, ms],
+    )
+    .expect("insert message");
+}
+
+#[test]
+fn an_implausible_reported_cost_is_skipped_and_counted_and_the_rest_imported() {
+    let (home, db) = opencode_home();
+    // Two in one 15-minute bucket: their sum overflowed the rollup before the bound.
+    opencode_add(&db, "msg_evil1", 1, "json_set(data, '$.cost', 5e9)");
+    opencode_add(&db, "msg_evil2", 2, "json_set(data, '$.cost', 5e9)");
+    opencode_add(&db, "msg_neg", 3, "json_set(data, '$.cost', -1)");
+    opencode_add(&db, "msg_ok", 4, "json_set(data, '$.cost', 0.5)");
+    let store = mem_store();
+    let s = ingest(&store, "opencode", home.path());
+    assert!(s.failures.is_empty(), "{:?}", s.failures);
+    assert_eq!((s.inserted, s.malformed_lines), (2, 3));
+    assert!(
+        s.malformed_samples
+            .iter()
+            .any(|m| m.reason.contains("msg_evil1") && m.reason.contains("implausible cost")),
+        "{:?}",
+        s.malformed_samples
+    );
+    let t = total(&store);
+    assert_eq!(t.events, 2);
+    assert_eq!(t.cost_nanos, 98_850 + 500_000_000);
+    // The bound itself is accepted, exactly.
+    assert_eq!(
+        reported_cost(Some(10_000.0)),
+        Ok(Some(10_000 * NANOS_PER_USD))
+    );
+    assert!(reported_cost(Some(10_000.01)).is_err());
+    assert_eq!(reported_cost(Some(0.0)), Ok(None));
+}
