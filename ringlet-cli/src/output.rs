@@ -1,4 +1,10 @@
 //! Rendering: aligned tables for people, JSON for scripts.
+//!
+//! Everything ringlet prints goes through this module (the `outln!` and `errln!` macros, the
+//! table, field and JSON printers), never `print!`/`println!`: those panic when stdout is a
+//! closed pipe (`ringlet usage | head -1`). Here a closed stdout ends ringlet quietly with exit
+//! status 0, as for any Unix filter whose reader has gone; a failing stderr is ignored (there is
+//! nowhere left to say so).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -6,15 +12,94 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 
-/// Prints `value` as pretty JSON followed by a newline.
-pub fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+/// `println!` for stdout, through [`line`].
+macro_rules! outln {
+    () => {
+        $crate::output::line("")
+    };
+    ($($arg:tt)*) => {
+        $crate::output::line(&format!($($arg)*))
+    };
+}
+
+/// `eprintln!` for stderr, through [`err_line`].
+macro_rules! errln {
+    () => {
+        $crate::output::err_line("")
+    };
+    ($($arg:tt)*) => {
+        $crate::output::err_line(&format!($($arg)*))
+    };
+}
+
+pub(crate) use {errln, outln};
+
+/// What to do when writing to stdout failed: a closed pipe (the reader is gone) ends ringlet
+/// with success and says nothing; any other failure (a full disk behind a redirection) is
+/// reported and ends it with failure. Never returns.
+fn stdout_failed(e: &std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    err_line(&format!("ringlet: error: writing to standard output: {e}"));
+    std::process::exit(1);
+}
+
+/// Writes `bytes` to stdout as they are (machine-readable text: completions, exports).
+pub fn raw(bytes: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(bytes).and_then(|()| out.flush()) {
+        stdout_failed(&e);
+    }
+}
+
+/// Prints one line on stdout.
+pub fn line(text: &str) {
+    let mut buf = String::with_capacity(text.len() + 1);
+    buf.push_str(text);
+    buf.push('\n');
+    raw(buf.as_bytes());
+}
+
+/// Writes `text` to stderr without a newline (a prompt). Failures are ignored.
+pub fn err_text(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
+}
+
+/// Prints one line on stderr. Failures are ignored.
+pub fn err_line(text: &str) {
+    let mut buf = String::with_capacity(text.len() + 1);
+    buf.push_str(text);
+    buf.push('\n');
+    err_text(&buf);
+}
+
+/// Writes to stdout through a buffer, for long output (JSON, CSV): `write` fills it; a closed
+/// pipe ends ringlet as in [`raw`].
+pub fn buffered(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result<()> {
     // Rust's stdout flushes at every newline, pipe or not: pretty JSON would be one write(2) a
     // line (1,500 for 100 profiles). Buffered, it is a few.
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
-    out.flush()?;
-    Ok(())
+    match write(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) => match e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<serde_json::Error>())
+        {
+            // A value that cannot be serialised is ringlet's error, not the pipe's.
+            Some(_) => Err(e.into()),
+            None => stdout_failed(&e),
+        },
+    }
+}
+
+/// Prints `value` as pretty JSON followed by a newline.
+pub fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+    buffered(|out| {
+        serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::from)?;
+        writeln!(out)
+    })
 }
 
 /// Prints a table, trimming the padding comfy-table leaves at line ends.
@@ -24,7 +109,7 @@ pub fn print_table(t: &Table) {
         text.push_str(line.strip_prefix(" ").unwrap_or(line).trim_end());
         text.push('\n');
     }
-    print!("{text}");
+    raw(text.as_bytes());
 }
 
 /// A borderless, aligned table with a header row.
@@ -40,7 +125,7 @@ pub fn table(header: &[&str]) -> Table {
 pub fn fields(rows: &[(&str, String)]) {
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     for (k, v) in rows {
-        println!("{k:<width$}  {v}");
+        line(&format!("{k:<width$}  {v}"));
     }
 }
 
@@ -60,12 +145,12 @@ pub fn warnings(ringlet: &ringlet::Ringlet, json: bool) {
     for w in all.iter().skip(shown) {
         let message = w.message.replace('\n', " ");
         if json {
-            eprintln!(
-                "{}",
-                serde_json::json!({ "warning": { "code": w.code, "message": message } })
+            err_line(
+                &serde_json::json!({ "warning": { "code": w.code, "message": message } })
+                    .to_string(),
             );
         } else {
-            eprintln!("ringlet: warning: {message}");
+            err_line(&format!("ringlet: warning: {message}"));
         }
     }
 }

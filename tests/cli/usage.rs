@@ -730,3 +730,69 @@ fn a_ledger_poisoned_by_an_older_version_still_reports() {
     assert_eq!(total["events"], 4);
     assert_eq!(total["cost_nanos"], i64::MAX);
 }
+
+/// Runs `ringlet ARGS` with stdout a pipe whose read end is already closed.
+fn into_closed_pipe(sb: &Sandbox, args: &[&str]) -> Run {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    sb.command(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("ringlet starts")
+        .into()
+}
+
+#[test]
+fn a_closed_stdout_ends_every_command_quietly_with_success() {
+    let sb = sandbox();
+    profile(&sb, "claude", "work", "anthropic", "claude-sonnet-4-5");
+    let from = sample("claude-session.jsonl");
+    sb.run([
+        "import",
+        "claude",
+        "--to",
+        "work",
+        "--from",
+        path_str(&from),
+    ])
+    .ok();
+    for args in [
+        &["completions", "zsh"][..],
+        &["completions", "bash"],
+        &["usage"],
+        &["usage", "--by-day"],
+        &["usage", "--json"],
+        &["usage", "--export", "csv"],
+        &["usage", "--export", "json"],
+        &["stats"],
+        &["pricing", "show"],
+        &["profiles", "list"],
+        &["profiles", "inspect", "work"],
+        &["profiles", "env", "work"],
+        &["providers", "list"],
+        &["providers", "inspect", "anthropic"],
+        &["keychain", "list"],
+        &["hooks", "export"],
+        &[
+            "import",
+            "claude",
+            "--to",
+            "work",
+            "--from",
+            path_str(&from),
+        ],
+    ] {
+        let out = into_closed_pipe(&sb, args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        assert!(
+            !out.stderr.contains("panicked") && !out.stderr.contains("Broken pipe"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    // An error still says so, and still fails, whatever stdout is.
+    let out = into_closed_pipe(&sb, &["usage", "--profile", "nobody"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("nobody"), "{}", out.stderr);
+}

@@ -1,7 +1,7 @@
 //! `usage`, `usage sync`, `import`, `pricing` and `stats`: arguments in, facade calls, rendering
 //! out. Filtering, grouping, date parsing and costing all happen in the library.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -13,6 +13,7 @@ use ringlet::{
 
 use crate::cli::{Command, JsonFlag};
 use crate::output;
+use crate::output::{errln, outln};
 use crate::prompt;
 
 #[derive(Debug, Args)]
@@ -161,16 +162,18 @@ pub fn run(ringlet: &Ringlet, cmd: Command) -> anyhow::Result<ExitCode> {
             if json.json {
                 output::json(&report)?;
             } else {
-                println!(
+                outln!(
                     "Prices updated from {}: {} models ({} entries skipped), saved to {}.",
                     report.source,
                     report.models,
                     report.skipped,
                     report.snapshot.display()
                 );
-                println!(
+                outln!(
                     "Re-priced {} recorded events: {} changed, {} still without a price.",
-                    report.repriced.examined, report.repriced.updated, report.repriced.unpriced
+                    report.repriced.examined,
+                    report.repriced.updated,
+                    report.repriced.unpriced
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -207,7 +210,7 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         let report = ringlet.sync_usage()?;
         for p in &report.profiles {
             if let Some(e) = &p.error {
-                eprintln!(
+                errln!(
                     "ringlet: warning: profile '{}' was not read: {}",
                     p.profile,
                     e.replace('\n', " ")
@@ -218,7 +221,7 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
             output::json(&report)?;
         } else {
             let t = &report.total;
-            println!(
+            outln!(
                 "Read {} profile(s): {} log files ({} unchanged), {} new events, {} duplicates skipped.",
                 report.profiles.len(),
                 t.files_seen,
@@ -258,7 +261,7 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if report.rows.is_empty() {
-        eprintln!(
+        errln!(
             "No usage recorded{}. Runs through `ringlet profiles run` are recorded automatically; `ringlet import <agent> --to <profile>` brings in older logs.",
             if query == UsageQuery::default() {
                 ""
@@ -309,7 +312,7 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
     t.add_row(cells);
     output::print_table(&t);
     if report.total.unpriced_events > 0 {
-        eprintln!(
+        errln!(
             "note: {} events use models without a known price, so their cost is not included; `ringlet pricing update` may know them.",
             report.total.unpriced_events
         );
@@ -371,40 +374,40 @@ fn write_csv(events: &[UsageEvent]) -> anyhow::Result<()> {
             s.to_string()
         }
     }
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    writeln!(
-        out,
-        "time,profile,agent,provider,model,input,output,cache_creation,cache_creation_5m,cache_creation_1h,cache_read,reasoning,total_tokens,cost_usd,cost_source,session_id"
-    )?;
-    for e in events {
-        let t = &e.tokens;
-        let cost = e
-            .cost_nanos
-            .map(|n| format!("{:.9}", ringlet::nanos_to_usd(n)))
-            .unwrap_or_default();
+    output::buffered(|out| {
         writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            e.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            field(&e.profile),
-            field(&e.agent),
-            field(&e.provider),
-            field(&e.model),
-            t.input,
-            t.output,
-            t.cache_creation,
-            t.cache_creation_5m,
-            t.cache_creation_1h,
-            t.cache_read,
-            t.reasoning,
-            t.total(),
-            cost,
-            e.cost_source.as_str(),
-            field(e.session_id.as_deref().unwrap_or("")),
+            "time,profile,agent,provider,model,input,output,cache_creation,cache_creation_5m,cache_creation_1h,cache_read,reasoning,total_tokens,cost_usd,cost_source,session_id"
         )?;
-    }
-    out.flush()?;
-    Ok(())
+        for e in events {
+            let t = &e.tokens;
+            let cost = e
+                .cost_nanos
+                .map(|n| format!("{:.9}", ringlet::nanos_to_usd(n)))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                e.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                field(&e.profile),
+                field(&e.agent),
+                field(&e.provider),
+                field(&e.model),
+                t.input,
+                t.output,
+                t.cache_creation,
+                t.cache_creation_5m,
+                t.cache_creation_1h,
+                t.cache_read,
+                t.reasoning,
+                t.total(),
+                cost,
+                e.cost_source.as_str(),
+                field(e.session_id.as_deref().unwrap_or("")),
+            )?;
+        }
+        Ok(())
+    })
 }
 
 fn import(ringlet: &Ringlet, a: ImportArgs) -> anyhow::Result<ExitCode> {
@@ -447,7 +450,7 @@ fn run_import(ringlet: &Ringlet, req: &ImportRequest, show: bool) -> anyhow::Res
 
 fn print_import(r: &ImportReport) {
     let s = &r.summary;
-    println!(
+    outln!(
         "Imported {} logs into profile '{}' from {}.",
         r.agent,
         r.profile,
@@ -509,20 +512,20 @@ fn import_notes(s: &ringlet::ImportSummary, explicit: bool) {
             .first()
             .map(|m| format!(" (first: {}:{}: {})", m.path.display(), m.line, m.reason))
             .unwrap_or_default();
-        eprintln!(
+        errln!(
             "note: {} malformed lines were skipped{first}",
             s.malformed_lines
         );
     }
     for f in &s.failures {
-        eprintln!(
+        errln!(
             "ringlet: warning: {} was not read: {}",
             f.path.display(),
             f.message
         );
     }
     if explicit && s.files_seen == 0 {
-        eprintln!("note: no log files were found there.");
+        errln!("note: no log files were found there.");
     }
 }
 
@@ -534,7 +537,7 @@ fn stats(ringlet: &Ringlet, a: StatsArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if report.rows.is_empty() {
-        eprintln!("No runs recorded yet. `ringlet profiles run <alias>` records each run.");
+        errln!("No runs recorded yet. `ringlet profiles run <alias>` records each run.");
         return Ok(ExitCode::SUCCESS);
     }
     let mut header = vec![
@@ -603,10 +606,8 @@ pub fn offer_imports(ringlet: &Ringlet) -> anyhow::Result<()> {
     if candidates.is_empty() {
         return Ok(());
     }
-    println!();
-    println!(
-        "Existing usage logs found (import them so `ringlet usage` starts with your history):"
-    );
+    outln!();
+    outln!("Existing usage logs found (import them so `ringlet usage` starts with your history):");
     for c in &candidates {
         let paths = c
             .paths
@@ -614,7 +615,7 @@ pub fn offer_imports(ringlet: &Ringlet) -> anyhow::Result<()> {
             .map(|p| p.display().to_string())
             .collect::<Vec<_>>()
             .join(", ");
-        println!("  {} ({} files in {paths})", c.name, c.files);
+        outln!("  {} ({} files in {paths})", c.name, c.files);
         match c.profiles.as_slice() {
             [only] if prompt::interactive() => {
                 if prompt::confirm(&format!("Import {} usage into profile '{only}'?", c.name))? {
@@ -626,12 +627,13 @@ pub fn offer_imports(ringlet: &Ringlet) -> anyhow::Result<()> {
                     print_import(&run_import(ringlet, &req, true)?);
                 }
             }
-            [only] => println!("    ringlet import {} --to {only}", c.agent),
-            [] => println!(
+            [only] => outln!("    ringlet import {} --to {only}", c.agent),
+            [] => outln!(
                 "    ringlet profiles create {} <alias> --provider <provider>, then: ringlet import {} --to <alias>",
-                c.agent, c.agent
+                c.agent,
+                c.agent
             ),
-            many => println!(
+            many => outln!(
                 "    ringlet import {} --to <profile>   (one of: {})",
                 c.agent,
                 many.join(", ")
