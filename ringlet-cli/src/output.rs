@@ -5,11 +5,16 @@
 //! closed pipe (`ringlet usage | head -1`). Here a closed stdout ends ringlet quietly with exit
 //! status 0, as for any Unix filter whose reader has gone; a failing stderr is ignored (there is
 //! nowhere left to say so).
+//!
+//! Human output (lines, tables, fields, stderr messages) shows text from logs, profiles and the
+//! environment, which a terminal would obey: every control character in it is made visible
+//! ([`clean`]). JSON is escaped by serde; [`raw`] is for machine-readable text only.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use comfy_table::{ContentArrangement, Table, presets};
+use comfy_table::{ContentArrangement, presets};
 use serde::Serialize;
 
 /// `println!` for stdout, through [`line`].
@@ -34,6 +39,27 @@ macro_rules! errln {
 
 pub(crate) use {errln, outln};
 
+/// `text` with every control character made visible as a Rust escape (`\n`, `\t`, `\u{1b}`):
+/// C0 (ESC starts the sequences that recolour, retitle or rewrite a terminal), DEL and C1, and
+/// the bidirectional overrides that make text display in another order than it reads.
+pub fn clean(text: &str) -> Cow<'_, str> {
+    fn escaped(c: char) -> bool {
+        c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(escaped) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if escaped(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// What to do when writing to stdout failed: a closed pipe (the reader is gone) ends ringlet
 /// with success and says nothing; any other failure (a full disk behind a redirection) is
 /// reported and ends it with failure. Never returns.
@@ -53,24 +79,27 @@ pub fn raw(bytes: &[u8]) {
     }
 }
 
-/// Prints one line on stdout.
+/// Prints one line on stdout, [`clean`]ed.
 pub fn line(text: &str) {
+    let text = clean(text);
     let mut buf = String::with_capacity(text.len() + 1);
-    buf.push_str(text);
+    buf.push_str(&text);
     buf.push('\n');
     raw(buf.as_bytes());
 }
 
-/// Writes `text` to stderr without a newline (a prompt). Failures are ignored.
+/// Writes `text` to stderr as it is, without a newline (a prompt, a hook's answer to its
+/// agent). Failures are ignored.
 pub fn err_text(text: &str) {
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
 }
 
-/// Prints one line on stderr. Failures are ignored.
+/// Prints one line on stderr, [`clean`]ed. Failures are ignored.
 pub fn err_line(text: &str) {
+    let text = clean(text);
     let mut buf = String::with_capacity(text.len() + 1);
-    buf.push_str(text);
+    buf.push_str(&text);
     buf.push('\n');
     err_text(&buf);
 }
@@ -102,10 +131,27 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     })
 }
 
+/// A borderless, aligned table whose cells are [`clean`]ed (a newline would otherwise split a
+/// cell over lines that read as rows of their own).
+#[derive(Debug)]
+pub struct Table(comfy_table::Table);
+
+impl Table {
+    /// Adds a row.
+    pub fn add_row<I>(&mut self, cells: I)
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.0
+            .add_row(cells.into_iter().map(|c| clean(c.as_ref()).into_owned()));
+    }
+}
+
 /// Prints a table, trimming the padding comfy-table leaves at line ends.
 pub fn print_table(t: &Table) {
     let mut text = String::new();
-    for line in t.to_string().lines() {
+    for line in t.0.to_string().lines() {
         text.push_str(line.strip_prefix(" ").unwrap_or(line).trim_end());
         text.push('\n');
     }
@@ -114,11 +160,11 @@ pub fn print_table(t: &Table) {
 
 /// A borderless, aligned table with a header row.
 pub fn table(header: &[&str]) -> Table {
-    let mut t = Table::new();
+    let mut t = comfy_table::Table::new();
     t.load_preset(presets::NOTHING)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(header.iter().copied());
-    t
+    Table(t)
 }
 
 /// Prints `label: value` rows with aligned values.

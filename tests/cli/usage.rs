@@ -796,3 +796,104 @@ fn a_closed_stdout_ends_every_command_quietly_with_success() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("nobody"), "{}", out.stderr);
 }
+
+/// One Claude Code response by `model`, as a transcript line.
+fn claude_line(id: &str, model: &str) -> String {
+    serde_json::json!({
+        "type": "assistant", "sessionId": "s1", "timestamp": "2026-05-01T10:00:00Z",
+        "message": {"id": id, "model": model, "role": "assistant",
+            "usage": {"input_tokens": 10, "output_tokens": 1}}
+    })
+    .to_string()
+        + "\n"
+}
+
+#[test]
+fn terminal_escapes_and_spreadsheet_formulas_from_logs_and_flags_are_neutralised() {
+    const ESC: char = '\u{1b}';
+    let sb = sandbox();
+    profile(&sb, "claude", "work", "anthropic", "claude-sonnet-4-5");
+    let log = sb.root().join("evil.jsonl");
+    let formula = "=HYPERLINK(\"http://evil\")";
+    std::fs::write(
+        &log,
+        claude_line("m1", "\u{1b}[31mevil\u{1b}]0;title\u{7}") + &claude_line("m2", formula),
+    )
+    .expect("write log");
+    sb.run(["import", "claude", "--to", "work", "--from", path_str(&log)])
+        .ok();
+    let shown = |args: &[&str]| {
+        let out = sb.run(args).ok();
+        assert!(
+            !out.stdout.contains(ESC) && !out.stdout.contains('\u{7}'),
+            "{args:?}: {:?}",
+            out.stdout
+        );
+        out.stdout
+    };
+    let table = shown(&["usage", "--by-model"]);
+    assert!(
+        table.contains("\\u{1b}[31mevil\\u{1b}]0;title\\u{7}"),
+        "{table}"
+    );
+    let csv = shown(&["usage", "--export", "csv"]);
+    assert!(
+        csv.contains(",\"'=HYPERLINK(\"\"http://evil\"\")\",") && !csv.contains(",=HYPERLINK"),
+        "{csv}"
+    );
+    // The JSON export keeps the data exactly (JSON escapes it).
+    let events = sb.run(["usage", "--export", "json"]).ok().json();
+    let models: Vec<&str> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["model"].as_str())
+        .collect();
+    assert!(models.contains(&formula) && models.iter().any(|m| m.starts_with(ESC)));
+
+    // A model name is an identifier: one with a control character is refused at creation.
+    let out = sb.run([
+        "profiles",
+        "create",
+        "claude",
+        "bad",
+        "--provider",
+        "anthropic",
+        "--model",
+        "\u{1b}[31mx",
+        "--key-from-env",
+        "TEST_KEY",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("control character") && !out.stderr.contains(ESC),
+        "{:?}",
+        out.stderr
+    );
+    // An --env value with a newline cannot forge another line of `profiles env`.
+    sb.run([
+        "profiles",
+        "create",
+        "claude",
+        "envy",
+        "--provider",
+        "anthropic",
+        "--key-from-env",
+        "TEST_KEY",
+        "--env",
+        "NOTE=a\nANTHROPIC_BASE_URL=http://evil\u{1b}[2J",
+    ])
+    .ok();
+    let env = shown(&["profiles", "env", "envy"]);
+    assert!(
+        env.contains("NOTE=a\\nANTHROPIC_BASE_URL=http://evil\\u{1b}[2J")
+            && !env
+                .lines()
+                .any(|l| l.starts_with("ANTHROPIC_BASE_URL=http://evil")),
+        "{env}"
+    );
+    // Errors echo what was given, visibly.
+    let out = sb.run(["usage", "--profile", "x\u{1b}[2J"]);
+    assert_eq!(out.code, 1);
+    assert!(!out.stderr.contains(ESC), "{:?}", out.stderr);
+}

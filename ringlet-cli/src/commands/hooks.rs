@@ -282,7 +282,7 @@ pub fn dispatch(args: &DispatchArgs, home: Option<PathBuf>) -> ExitCode {
         },
     };
     if let Some(message) = outcome.stderr() {
-        crate::output::err_line(&message);
+        crate::output::err_text(&format!("{message}\n"));
     }
     ExitCode::from(u8::try_from(outcome.exit_code()).unwrap_or(1))
 }

@@ -366,14 +366,26 @@ fn cost(r: &UsageRow) -> String {
     }
 }
 
-fn write_csv(events: &[UsageEvent]) -> anyhow::Result<()> {
-    fn field(s: &str) -> String {
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
+/// One text cell of the CSV export. Spreadsheets run a cell that starts with `=`, `+`, `-`, `@`,
+/// a tab or a carriage return as a formula (`=HYPERLINK(…)` in a model name from a log), so such
+/// a cell gets a leading `'` (OWASP's rule), and control characters are made visible as in every
+/// human output. Then the usual quoting.
+fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    let s = output::clean(&s);
+    if s.contains([',', '"']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.into_owned()
     }
+}
+
+fn write_csv(events: &[UsageEvent]) -> anyhow::Result<()> {
+    let field = csv_field;
     output::buffered(|out| {
         writeln!(
             out,
@@ -669,5 +681,20 @@ mod tests {
         assert_eq!(cost(&r), "<$0.0001");
         assert_eq!(duration(61_000), "1m01s");
         assert_eq!(bytes(3 * 1024 * 1024), "3 MB");
+    }
+
+    #[test]
+    fn csv_cells_are_never_formulas_nor_terminal_escapes() {
+        assert_eq!(csv_field("claude-sonnet-4-5"), "claude-sonnet-4-5");
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http://evil\")"),
+            "\"'=HYPERLINK(\"\"http://evil\"\")\""
+        );
+        for leader in ["+1", "-1", "@SUM(A1)", "\t=1", "\r=1"] {
+            assert!(csv_field(leader).starts_with('\''), "{leader:?}");
+        }
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("\u{1b}[31mevil\nx"), "\\u{1b}[31mevil\\nx");
+        assert_eq!(csv_field("\r=1"), "'\\r=1");
     }
 }
