@@ -175,6 +175,12 @@ pub fn fields(rows: &[(&str, String)]) {
     }
 }
 
+/// `1 event`, `2 events`: a count with its noun in the right number.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// `-` for missing values.
 pub fn or_dash(v: Option<impl ToString>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())

@@ -325,7 +325,7 @@ fn import_defaults_to_the_real_home_and_init_offers_it() {
     std::fs::create_dir_all(&logs).expect("mkdir");
     std::fs::copy(sample("claude-session.jsonl"), logs.join("feba11c4.jsonl")).expect("copy");
     let init = sb.run(["init"]).ok().stdout;
-    assert!(init.contains("Claude Code (1 files in"), "{init}");
+    assert!(init.contains("Claude Code (1 file in"), "{init}");
     assert!(
         init.contains("ringlet profiles create claude <alias>"),
         "{init}"
@@ -896,4 +896,55 @@ fn terminal_escapes_and_spreadsheet_formulas_from_logs_and_flags_are_neutralised
     let out = sb.run(["usage", "--profile", "x\u{1b}[2J"]);
     assert_eq!(out.code, 1);
     assert!(!out.stderr.contains(ESC), "{:?}", out.stderr);
+}
+
+#[test]
+fn an_import_that_finds_nothing_says_so_and_counts_read_in_words() {
+    let sb = sandbox();
+    profile(&sb, "claude", "work", "anthropic", "claude-sonnet-4-5");
+    let empty = sb.root().join("no-logs-here");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    let out = sb
+        .run([
+            "import",
+            "claude",
+            "--to",
+            "work",
+            "--from",
+            path_str(&empty),
+        ])
+        .ok();
+    assert!(
+        out.stdout
+            .starts_with(&format!("No claude logs found in {}", empty.display()))
+            && !out.stdout.contains("Imported"),
+        "{}",
+        out.stdout
+    );
+    // One file, one response, one malformed line: all singular.
+    let log = sb.root().join("one.jsonl");
+    std::fs::write(&log, claude_line("m1", "claude-sonnet-4-5") + "{not json\n").expect("write");
+    let out = sb
+        .run(["import", "claude", "--to", "work", "--from", path_str(&log)])
+        .ok();
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("Imported claude logs into profile 'work'")
+            && all.contains("1 file found")
+            && all.contains("1 event read, 1 new")
+            && all.contains("1 malformed line was skipped"),
+        "{all}"
+    );
+    for bad in [" 1 files", " 1 events", " 1 lines", " 1 duplicates", "(s)"] {
+        assert!(!all.contains(bad), "{bad}: {all}");
+    }
+    let again = sb
+        .run(["import", "claude", "--to", "work", "--from", path_str(&log)])
+        .ok()
+        .stdout;
+    assert!(again.contains("1 unchanged"), "{again}");
+    let sync = sb.run(["usage", "sync"]).ok().stdout;
+    assert!(sync.starts_with("Read 1 profile: "), "{sync}");
+    assert!(!sync.contains("(s)"), "{sync}");
 }

@@ -13,6 +13,7 @@ use ringlet::{
 
 use crate::cli::{Command, JsonFlag};
 use crate::output;
+use crate::output::count;
 use crate::output::{errln, outln};
 use crate::prompt;
 
@@ -163,15 +164,19 @@ pub fn run(ringlet: &Ringlet, cmd: Command) -> anyhow::Result<ExitCode> {
                 output::json(&report)?;
             } else {
                 outln!(
-                    "Prices updated from {}: {} models ({} entries skipped), saved to {}.",
+                    "Prices updated from {}: {} ({} skipped), saved to {}.",
                     report.source,
-                    report.models,
-                    report.skipped,
+                    count(report.models as u64, "model", "models"),
+                    count(report.skipped as u64, "entry", "entries"),
                     report.snapshot.display()
                 );
                 outln!(
-                    "Re-priced {} recorded events: {} changed, {} still without a price.",
-                    report.repriced.examined,
+                    "Re-priced {}: {} changed, {} still without a price.",
+                    count(
+                        report.repriced.examined,
+                        "recorded event",
+                        "recorded events"
+                    ),
                     report.repriced.updated,
                     report.repriced.unpriced
                 );
@@ -222,14 +227,14 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         } else {
             let t = &report.total;
             outln!(
-                "Read {} profile(s): {} log files ({} unchanged), {} new events, {} duplicates skipped.",
-                report.profiles.len(),
-                t.files_seen,
+                "Read {}: {} ({} unchanged), {}, {} skipped.",
+                count(report.profiles.len() as u64, "profile", "profiles"),
+                count(t.files_seen, "log file", "log files"),
                 t.files_unchanged,
-                t.inserted,
-                t.duplicates
+                count(t.inserted, "new event", "new events"),
+                count(t.duplicates, "duplicate", "duplicates")
             );
-            import_notes(t, false);
+            import_notes(t);
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -313,8 +318,12 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
     output::print_table(&t);
     if report.total.unpriced_events > 0 {
         errln!(
-            "note: {} events use models without a known price, so their cost is not included; `ringlet pricing update` may know them.",
-            report.total.unpriced_events
+            "note: {} without a known price, so their cost is not included; `ringlet pricing update` may know them.",
+            count(
+                report.total.unpriced_events,
+                "event uses a model",
+                "events use models"
+            )
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -453,7 +462,7 @@ fn run_import(ringlet: &Ringlet, req: &ImportRequest, show: bool) -> anyhow::Res
     let mut tick = |p: &ImportProgress| {
         bar.set_length(p.files_total);
         bar.set_position(p.files_done);
-        bar.set_message(format!("{} new events", p.inserted));
+        bar.set_message(count(p.inserted, "new event", "new events"));
     };
     let result = ringlet.import_usage(req, Some(&mut tick));
     bar.finish_and_clear();
@@ -462,15 +471,23 @@ fn run_import(ringlet: &Ringlet, req: &ImportRequest, show: bool) -> anyhow::Res
 
 fn print_import(r: &ImportReport) {
     let s = &r.summary;
+    let sources = r
+        .sources
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if s.files_seen == 0 {
+        outln!(
+            "No {} logs found in {sources}; nothing was imported. Give --from the HOME, log directory or log file that holds them.",
+            r.agent
+        );
+        return;
+    }
     outln!(
-        "Imported {} logs into profile '{}' from {}.",
+        "Imported {} logs into profile '{}' from {sources}.",
         r.agent,
         r.profile,
-        r.sources
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
     );
     let range = match (r.first_event, r.last_event) {
         (Some(a), Some(b)) => format!(
@@ -482,13 +499,18 @@ fn print_import(r: &ImportReport) {
     };
     let cost = if r.unpriced_events > 0 && r.cost_nanos == 0 {
         format!(
-            "unpriced: {} new events use models without a known price{range}",
-            r.unpriced_events
+            "unpriced: {} without a known price{range}",
+            count(
+                r.unpriced_events,
+                "new event uses a model",
+                "new events use models"
+            )
         )
     } else if r.unpriced_events > 0 {
         format!(
-            "${:.2} reconstructed, plus {} events without a known price{range}",
-            r.cost_usd, r.unpriced_events
+            "${:.2} reconstructed, plus {} without a known price{range}",
+            r.cost_usd,
+            count(r.unpriced_events, "event", "events")
         )
     } else {
         format!("${:.2} reconstructed{range}", r.cost_usd)
@@ -498,7 +520,7 @@ fn print_import(r: &ImportReport) {
             "files",
             format!(
                 "{} found, {} read, {} unchanged since the last import, {} unreadable",
-                s.files_seen,
+                count(s.files_seen, "file", "files"),
                 s.files_scanned,
                 s.files_unchanged,
                 s.failures.len()
@@ -507,17 +529,20 @@ fn print_import(r: &ImportReport) {
         (
             "events",
             format!(
-                "{} read, {} new, {} replaced, {} duplicates skipped",
-                s.records, s.inserted, s.replaced, s.duplicates
+                "{} read, {} new, {} replaced, {} skipped",
+                count(s.records, "event", "events"),
+                s.inserted,
+                s.replaced,
+                count(s.duplicates, "duplicate", "duplicates")
             ),
         ),
         ("cost", cost),
     ]);
-    import_notes(s, true);
+    import_notes(s);
 }
 
 /// Lines worth a look after an import: malformed lines and unreadable files.
-fn import_notes(s: &ringlet::ImportSummary, explicit: bool) {
+fn import_notes(s: &ringlet::ImportSummary) {
     if s.malformed_lines > 0 {
         let first = s
             .malformed_samples
@@ -525,8 +550,12 @@ fn import_notes(s: &ringlet::ImportSummary, explicit: bool) {
             .map(|m| format!(" (first: {}:{}: {})", m.path.display(), m.line, m.reason))
             .unwrap_or_default();
         errln!(
-            "note: {} malformed lines were skipped{first}",
-            s.malformed_lines
+            "note: {} skipped{first}",
+            count(
+                s.malformed_lines,
+                "malformed line was",
+                "malformed lines were"
+            )
         );
     }
     for f in &s.failures {
@@ -535,9 +564,6 @@ fn import_notes(s: &ringlet::ImportSummary, explicit: bool) {
             f.path.display(),
             f.message
         );
-    }
-    if explicit && s.files_seen == 0 {
-        errln!("note: no log files were found there.");
     }
 }
 
@@ -627,7 +653,11 @@ pub fn offer_imports(ringlet: &Ringlet) -> anyhow::Result<()> {
             .map(|p| p.display().to_string())
             .collect::<Vec<_>>()
             .join(", ");
-        outln!("  {} ({} files in {paths})", c.name, c.files);
+        outln!(
+            "  {} ({} in {paths})",
+            c.name,
+            count(c.files, "file", "files")
+        );
         match c.profiles.as_slice() {
             [only] if prompt::interactive() => {
                 if prompt::confirm(&format!("Import {} usage into profile '{only}'?", c.name))? {
