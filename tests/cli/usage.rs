@@ -250,6 +250,14 @@ fn grouping_filters_and_exports() {
     assert_eq!(events.len(), 7);
     assert_eq!(events[0]["agent"], "claude");
     assert!(events.iter().any(|e| e["cost_nanos"].is_null()));
+    // Both exports carry the cost in dollars, as docs/usage.md says: null when unpriced.
+    for e in events {
+        match e["cost_nanos"].as_i64() {
+            Some(nanos) => assert_eq!(e["cost_usd"].as_f64(), Some(nanos as f64 / 1e9), "{e}"),
+            None => assert!(e.get("cost_usd").is_some_and(Value::is_null), "{e}"),
+        }
+    }
+    assert!(events.iter().any(|e| e["cost_usd"] == 0.0045));
 }
 
 #[test]

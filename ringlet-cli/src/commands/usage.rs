@@ -251,7 +251,22 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
     let query = a.filter.query(group);
     match a.export {
         Some(ExportFormat::Json) => {
-            output::json(&ringlet.usage_events(&query)?)?;
+            /// An event with its cost in dollars too, like the CSV's `cost_usd` column.
+            #[derive(serde::Serialize)]
+            struct Exported<'a> {
+                #[serde(flatten)]
+                event: &'a UsageEvent,
+                cost_usd: Option<f64>,
+            }
+            let events = ringlet.usage_events(&query)?;
+            let exported: Vec<Exported<'_>> = events
+                .iter()
+                .map(|event| Exported {
+                    event,
+                    cost_usd: event.cost_usd(),
+                })
+                .collect();
+            output::json(&exported)?;
             return Ok(ExitCode::SUCCESS);
         }
         Some(ExportFormat::Csv) => {
