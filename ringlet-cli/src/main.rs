@@ -1,6 +1,9 @@
 //! `ringlet`: a thin command-line frontend over the `ringlet` library. It parses arguments,
 //! calls the facade, and renders results; all behaviour lives in the library.
 
+// `print!` and friends panic on a closed pipe: all output goes through `output`.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod cli;
 mod commands;
 mod output;
@@ -32,11 +35,10 @@ fn report(err: &anyhow::Error, json: bool) {
         let code = err
             .downcast_ref::<ringlet::Error>()
             .map_or("error", |e| e.code());
-        eprintln!(
-            "{}",
-            serde_json::json!({ "error": { "code": code, "message": message } })
+        output::err_line(
+            &serde_json::json!({ "error": { "code": code, "message": message } }).to_string(),
         );
     } else {
-        eprintln!("ringlet: error: {message}");
+        output::err_line(&format!("ringlet: error: {message}"));
     }
 }

@@ -32,7 +32,7 @@ pub fn ask(key: &CredentialKey) -> anyhow::Result<Secret> {
 
 /// Asks a yes/no question; anything but y/yes is no.
 pub fn confirm(question: &str) -> anyhow::Result<bool> {
-    eprint!("{question} [y/N] ");
+    crate::output::err_text(&format!("{question} [y/N] "));
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES"))

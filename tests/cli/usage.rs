@@ -250,6 +250,14 @@ fn grouping_filters_and_exports() {
     assert_eq!(events.len(), 7);
     assert_eq!(events[0]["agent"], "claude");
     assert!(events.iter().any(|e| e["cost_nanos"].is_null()));
+    // Both exports carry the cost in dollars, as docs/usage.md says: null when unpriced.
+    for e in events {
+        match e["cost_nanos"].as_i64() {
+            Some(nanos) => assert_eq!(e["cost_usd"].as_f64(), Some(nanos as f64 / 1e9), "{e}"),
+            None => assert!(e.get("cost_usd").is_some_and(Value::is_null), "{e}"),
+        }
+    }
+    assert!(events.iter().any(|e| e["cost_usd"] == 0.0045));
 }
 
 #[test]
@@ -325,7 +333,7 @@ fn import_defaults_to_the_real_home_and_init_offers_it() {
     std::fs::create_dir_all(&logs).expect("mkdir");
     std::fs::copy(sample("claude-session.jsonl"), logs.join("feba11c4.jsonl")).expect("copy");
     let init = sb.run(["init"]).ok().stdout;
-    assert!(init.contains("Claude Code (1 files in"), "{init}");
+    assert!(init.contains("Claude Code (1 file in"), "{init}");
     assert!(
         init.contains("ringlet profiles create claude <alias>"),
         "{init}"
@@ -633,4 +641,318 @@ fn usage_a_run_logs_fires_the_cost_threshold_it_crosses_once() {
     run_agent(&sb, "work", &["--claude-log", "1"]).ok();
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert_eq!(lines_after(&alerts, 2, std::time::Duration::ZERO).len(), 1);
+}
+
+/// A copy of the OpenCode sample database in the sandbox, with the sample's assistant message
+/// copied once per `(id, cost)` (each a millisecond later, all in one 15-minute bucket).
+fn opencode_db_with(sb: &Sandbox, extra: &[(&str, f64)]) -> PathBuf {
+    let dir = sb.root().join("oc-logs");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let db = dir.join("opencode.db");
+    std::fs::copy(sample("opencode.db"), &db).expect("copy sample");
+    let conn = rusqlite::Connection::open(&db).expect("open opencode.db");
+    for (i, (id, cost)) in extra.iter().enumerate() {
+        conn.execute(
+            "INSERT INTO message SELECT ?1, session_id, time_created + ?2, time_updated + ?2, \
+             json_set(data, '$.cost', ?3) FROM message \
+             WHERE id = 'msg_1fe38fda3001MTGli5QRevo4KT'",
+            rusqlite::params![id, i as i64 + 1, cost],
+        )
+        .expect("insert message");
+    }
+    db
+}
+
+#[test]
+fn an_absurd_cost_in_a_log_is_skipped_and_never_poisons_the_ledger() {
+    let sb = sandbox();
+    profile(&sb, "opencode", "oc", "anthropic", "claude-sonnet-4-5");
+    let db = opencode_db_with(
+        &sb,
+        &[("msg_evil1", 5e9), ("msg_evil2", 5e9), ("msg_ok", 0.25)],
+    );
+    let import = sb.run(["import", "opencode", "--to", "oc", "--from", path_str(&db)]);
+    assert_eq!(import.code, 0, "{}", import.stderr);
+    assert!(
+        import.stderr.contains("2 malformed lines were skipped")
+            && import.stderr.contains("implausible cost"),
+        "{}",
+        import.stderr
+    );
+    let report = usage_json(&sb, &[]);
+    assert_eq!(report["total"]["events"], 2);
+    assert_eq!(report["total"]["cost_nanos"], 98_850 + 250_000_000);
+    for args in [
+        &["usage"][..],
+        &["usage", "--by-day"],
+        &["usage", "--by-session"],
+    ] {
+        let out = sb.run(args).ok();
+        assert!(out.stdout.contains("$0.25"), "{args:?}: {}", out.stdout);
+    }
+}
+
+#[test]
+fn a_ledger_poisoned_by_an_older_version_still_reports() {
+    let sb = sandbox();
+    profile(&sb, "opencode", "oc", "anthropic", "claude-sonnet-4-5");
+    let db = opencode_db_with(&sb, &[]);
+    sb.run(["import", "opencode", "--to", "oc", "--from", path_str(&db)])
+        .ok();
+    // What older versions stored for OpenCode's `"cost": 5e9`: 5e18 nano-dollars, twice in one
+    // rollup cell (whose sum then overflowed into a REAL); and a REAL in the row itself.
+    let conn = rusqlite::Connection::open(sb.ringlet_home().join("data/usage.db"))
+        .expect("open the ledger");
+    for (key, cost) in [
+        ("old1", "5000000000000000000"),
+        ("old2", "5e18"),
+        ("old3", "1e300"),
+    ] {
+        conn.execute(
+            &format!(
+                "INSERT INTO usage_events (ts_ms, profile, agent, provider, model, input, output, \
+                 cache_creation, cache_creation_5m, cache_creation_1h, cache_read, reasoning, \
+                 cost_nanos, cost_source, session_id, origin_id, dedup_key, rank) \
+                 SELECT ts_ms, profile, agent, provider, model, 1, 0, 0, 0, 0, 0, 0, {cost}, \
+                 'reported', session_id, origin_id, ?1, 0 FROM usage_events LIMIT 1"
+            ),
+            [key],
+        )
+        .expect("insert an old row");
+    }
+    drop(conn);
+    for args in [
+        &["usage"][..],
+        &["usage", "--by-day"],
+        &["usage", "--by-model"],
+        &["usage", "--by-session"],
+        &["usage", "--export", "csv"],
+        &["usage", "--export", "json"],
+        &["usage", "--json"],
+    ] {
+        let out = sb.run(args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        assert!(!out.stdout.is_empty(), "{args:?}");
+    }
+    let total = &usage_json(&sb, &[])["total"];
+    assert_eq!(total["events"], 4);
+    assert_eq!(total["cost_nanos"], i64::MAX);
+}
+
+/// Runs `ringlet ARGS` with stdout a pipe whose read end is already closed.
+fn into_closed_pipe(sb: &Sandbox, args: &[&str]) -> Run {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    sb.command(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("ringlet starts")
+        .into()
+}
+
+#[test]
+fn a_closed_stdout_ends_every_command_quietly_with_success() {
+    let sb = sandbox();
+    profile(&sb, "claude", "work", "anthropic", "claude-sonnet-4-5");
+    let from = sample("claude-session.jsonl");
+    sb.run([
+        "import",
+        "claude",
+        "--to",
+        "work",
+        "--from",
+        path_str(&from),
+    ])
+    .ok();
+    for args in [
+        &["completions", "zsh"][..],
+        &["completions", "bash"],
+        &["usage"],
+        &["usage", "--by-day"],
+        &["usage", "--json"],
+        &["usage", "--export", "csv"],
+        &["usage", "--export", "json"],
+        &["stats"],
+        &["pricing", "show"],
+        &["profiles", "list"],
+        &["profiles", "inspect", "work"],
+        &["profiles", "env", "work"],
+        &["providers", "list"],
+        &["providers", "inspect", "anthropic"],
+        &["keychain", "list"],
+        &["hooks", "export"],
+        &[
+            "import",
+            "claude",
+            "--to",
+            "work",
+            "--from",
+            path_str(&from),
+        ],
+    ] {
+        let out = into_closed_pipe(&sb, args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        assert!(
+            !out.stderr.contains("panicked") && !out.stderr.contains("Broken pipe"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    // An error still says so, and still fails, whatever stdout is.
+    let out = into_closed_pipe(&sb, &["usage", "--profile", "nobody"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("nobody"), "{}", out.stderr);
+}
+
+/// One Claude Code response by `model`, as a transcript line.
+fn claude_line(id: &str, model: &str) -> String {
+    serde_json::json!({
+        "type": "assistant", "sessionId": "s1", "timestamp": "2026-05-01T10:00:00Z",
+        "message": {"id": id, "model": model, "role": "assistant",
+            "usage": {"input_tokens": 10, "output_tokens": 1}}
+    })
+    .to_string()
+        + "\n"
+}
+
+#[test]
+fn terminal_escapes_and_spreadsheet_formulas_from_logs_and_flags_are_neutralised() {
+    const ESC: char = '\u{1b}';
+    let sb = sandbox();
+    profile(&sb, "claude", "work", "anthropic", "claude-sonnet-4-5");
+    let log = sb.root().join("evil.jsonl");
+    let formula = "=HYPERLINK(\"http://evil\")";
+    std::fs::write(
+        &log,
+        claude_line("m1", "\u{1b}[31mevil\u{1b}]0;title\u{7}") + &claude_line("m2", formula),
+    )
+    .expect("write log");
+    sb.run(["import", "claude", "--to", "work", "--from", path_str(&log)])
+        .ok();
+    let shown = |args: &[&str]| {
+        let out = sb.run(args).ok();
+        assert!(
+            !out.stdout.contains(ESC) && !out.stdout.contains('\u{7}'),
+            "{args:?}: {:?}",
+            out.stdout
+        );
+        out.stdout
+    };
+    let table = shown(&["usage", "--by-model"]);
+    assert!(
+        table.contains("\\u{1b}[31mevil\\u{1b}]0;title\\u{7}"),
+        "{table}"
+    );
+    let csv = shown(&["usage", "--export", "csv"]);
+    assert!(
+        csv.contains(",\"'=HYPERLINK(\"\"http://evil\"\")\",") && !csv.contains(",=HYPERLINK"),
+        "{csv}"
+    );
+    // The JSON export keeps the data exactly (JSON escapes it).
+    let events = sb.run(["usage", "--export", "json"]).ok().json();
+    let models: Vec<&str> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["model"].as_str())
+        .collect();
+    assert!(models.contains(&formula) && models.iter().any(|m| m.starts_with(ESC)));
+
+    // A model name is an identifier: one with a control character is refused at creation.
+    let out = sb.run([
+        "profiles",
+        "create",
+        "claude",
+        "bad",
+        "--provider",
+        "anthropic",
+        "--model",
+        "\u{1b}[31mx",
+        "--key-from-env",
+        "TEST_KEY",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("control character") && !out.stderr.contains(ESC),
+        "{:?}",
+        out.stderr
+    );
+    // An --env value with a newline cannot forge another line of `profiles env`.
+    sb.run([
+        "profiles",
+        "create",
+        "claude",
+        "envy",
+        "--provider",
+        "anthropic",
+        "--key-from-env",
+        "TEST_KEY",
+        "--env",
+        "NOTE=a\nANTHROPIC_BASE_URL=http://evil\u{1b}[2J",
+    ])
+    .ok();
+    let env = shown(&["profiles", "env", "envy"]);
+    assert!(
+        env.contains("NOTE=a\\nANTHROPIC_BASE_URL=http://evil\\u{1b}[2J")
+            && !env
+                .lines()
+                .any(|l| l.starts_with("ANTHROPIC_BASE_URL=http://evil")),
+        "{env}"
+    );
+    // Errors echo what was given, visibly.
+    let out = sb.run(["usage", "--profile", "x\u{1b}[2J"]);
+    assert_eq!(out.code, 1);
+    assert!(!out.stderr.contains(ESC), "{:?}", out.stderr);
+}
+
+#[test]
+fn an_import_that_finds_nothing_says_so_and_counts_read_in_words() {
+    let sb = sandbox();
+    profile(&sb, "claude", "work", "anthropic", "claude-sonnet-4-5");
+    let empty = sb.root().join("no-logs-here");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    let out = sb
+        .run([
+            "import",
+            "claude",
+            "--to",
+            "work",
+            "--from",
+            path_str(&empty),
+        ])
+        .ok();
+    assert!(
+        out.stdout
+            .starts_with(&format!("No claude logs found in {}", empty.display()))
+            && !out.stdout.contains("Imported"),
+        "{}",
+        out.stdout
+    );
+    // One file, one response, one malformed line: all singular.
+    let log = sb.root().join("one.jsonl");
+    std::fs::write(&log, claude_line("m1", "claude-sonnet-4-5") + "{not json\n").expect("write");
+    let out = sb
+        .run(["import", "claude", "--to", "work", "--from", path_str(&log)])
+        .ok();
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("Imported claude logs into profile 'work'")
+            && all.contains("1 file found")
+            && all.contains("1 event read, 1 new")
+            && all.contains("1 malformed line was skipped"),
+        "{all}"
+    );
+    for bad in [" 1 files", " 1 events", " 1 lines", " 1 duplicates", "(s)"] {
+        assert!(!all.contains(bad), "{bad}: {all}");
+    }
+    let again = sb
+        .run(["import", "claude", "--to", "work", "--from", path_str(&log)])
+        .ok()
+        .stdout;
+    assert!(again.contains("1 unchanged"), "{again}");
+    let sync = sb.run(["usage", "sync"]).ok().stdout;
+    assert!(sync.starts_with("Read 1 profile: "), "{sync}");
+    assert!(!sync.contains("(s)"), "{sync}");
 }

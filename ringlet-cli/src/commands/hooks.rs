@@ -11,6 +11,7 @@ use ringlet::{DispatchOutcome, HookEvent, MemoryCredentialStore, NewHook, Paths,
 
 use crate::cli::JsonFlag;
 use crate::output::{self, or_dash};
+use crate::output::{errln, outln};
 
 #[derive(Debug, Subcommand)]
 pub enum HooksCmd {
@@ -163,8 +164,8 @@ pub fn run(ringlet: &Ringlet, cmd: HooksCmd) -> anyhow::Result<ExitCode> {
             if a.json {
                 output::json(&entry)?;
             } else {
-                println!("{}", entry.rule.id);
-                eprintln!(
+                outln!("{}", entry.rule.id);
+                errln!(
                     "Added hook {} on {} for {}.",
                     entry.rule.id,
                     entry.rule.event,
@@ -177,7 +178,7 @@ pub fn run(ringlet: &Ringlet, cmd: HooksCmd) -> anyhow::Result<ExitCode> {
             if j.json {
                 output::json(&hooks)?;
             } else if hooks.is_empty() {
-                eprintln!(
+                errln!(
                     "No hooks yet. Add one with `ringlet hooks add <alias> --on tool-use --shell CMD`."
                 );
             } else {
@@ -208,7 +209,7 @@ pub fn run(ringlet: &Ringlet, cmd: HooksCmd) -> anyhow::Result<ExitCode> {
         }
         HooksCmd::Remove { id } => {
             let entry = ringlet.remove_hook(&id)?;
-            eprintln!("Removed hook {} ({}).", entry.rule.id, entry.rule.event);
+            errln!("Removed hook {} ({}).", entry.rule.id, entry.rule.event);
         }
         HooksCmd::Test {
             id,
@@ -228,18 +229,18 @@ pub fn run(ringlet: &Ringlet, cmd: HooksCmd) -> anyhow::Result<ExitCode> {
             if json.json {
                 output::json(&report)?;
             } else if !report.applies {
-                println!(
+                outln!(
                     "not applicable: the matcher '{}' does not match tool '{}'",
                     report.hook.rule.matcher.as_deref().unwrap_or("*"),
                     report.context.tool.as_deref().unwrap_or("")
                 );
             } else if let Some(d) = &report.decision {
                 match d.message() {
-                    None => println!("allow"),
-                    Some(m) => println!("deny: {m}"),
+                    None => outln!("allow"),
+                    Some(m) => outln!("deny: {m}"),
                 }
             } else if let Some(f) = &report.fired {
-                println!("{}: {}", if f.ok { "ok" } else { "failed" }, f.detail);
+                outln!("{}: {}", if f.ok { "ok" } else { "failed" }, f.detail);
             }
             let failed = report.fired.as_ref().is_some_and(|f| !f.ok);
             return Ok(if failed {
@@ -248,13 +249,13 @@ pub fn run(ringlet: &Ringlet, cmd: HooksCmd) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             });
         }
-        HooksCmd::Export => print!("{}", ringlet.export_hooks()?),
+        HooksCmd::Export => output::raw(ringlet.export_hooks()?.as_bytes()),
         HooksCmd::Import { file, json } => {
             let report = ringlet.import_hooks(&read_input(&file)?)?;
             if json.json {
                 output::json(&report)?;
             } else {
-                eprintln!(
+                errln!(
                     "Imported {} hook(s); {} already present.",
                     report.added.len(),
                     report.unchanged.len()
@@ -281,7 +282,7 @@ pub fn dispatch(args: &DispatchArgs, home: Option<PathBuf>) -> ExitCode {
         },
     };
     if let Some(message) = outcome.stderr() {
-        eprintln!("{message}");
+        crate::output::err_text(&format!("{message}\n"));
     }
     ExitCode::from(u8::try_from(outcome.exit_code()).unwrap_or(1))
 }

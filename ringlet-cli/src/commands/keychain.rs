@@ -5,6 +5,7 @@ use ringlet::{CredentialKey, Ringlet};
 
 use crate::cli::KeychainCmd;
 use crate::output;
+use crate::output::{errln, outln};
 use crate::prompt;
 
 pub fn run(ringlet: &Ringlet, cmd: KeychainCmd) -> anyhow::Result<ExitCode> {
@@ -24,7 +25,7 @@ pub fn run(ringlet: &Ringlet, cmd: KeychainCmd) -> anyhow::Result<ExitCode> {
                 ),
             };
             ringlet.set_key(&key, &secret, replace)?;
-            eprintln!(
+            errln!(
                 "Stored key {key} ({} backend).",
                 ringlet.credentials().backend()
             );
@@ -35,14 +36,14 @@ pub fn run(ringlet: &Ringlet, cmd: KeychainCmd) -> anyhow::Result<ExitCode> {
                 output::json(&keys)?;
             } else {
                 for k in &keys {
-                    println!("{k}");
+                    outln!("{k}");
                 }
             }
         }
         KeychainCmd::Remove { provider, alias } => {
             let key = CredentialKey::new(provider, alias);
             ringlet.remove_key(&key)?;
-            eprintln!(
+            errln!(
                 "Removed key {key} ({} backend).",
                 ringlet.credentials().backend()
             );
@@ -62,7 +63,7 @@ pub fn run(ringlet: &Ringlet, cmd: KeychainCmd) -> anyhow::Result<ExitCode> {
                     },
                 }))?;
             } else {
-                println!(
+                outln!(
                     "Moved {} key(s) from {} into the system keychain; {} were already there; {} conflict(s).",
                     report.moved.len(),
                     file.display(),
@@ -70,17 +71,17 @@ pub fn run(ringlet: &Ringlet, cmd: KeychainCmd) -> anyhow::Result<ExitCode> {
                     report.conflicts.len()
                 );
                 for k in &report.moved {
-                    println!("moved     {k}");
+                    outln!("moved     {k}");
                 }
                 for k in &report.already_present {
-                    println!("present   {k}");
+                    outln!("present   {k}");
                 }
                 for k in &report.conflicts {
-                    println!("conflict  {k}");
+                    outln!("conflict  {k}");
                 }
             }
             if !report.is_complete() {
-                eprintln!(
+                errln!(
                     "The keychain already holds a different key for each conflict, so those stay in {}. To keep the keychain's, delete the entry from that file; to keep the file's, run `ringlet keychain remove <provider> <alias>` and migrate again.",
                     file.display()
                 );

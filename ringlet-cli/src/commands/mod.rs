@@ -53,12 +53,10 @@ fn open(cli_home: Option<std::path::PathBuf>) -> anyhow::Result<Ringlet> {
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Completions { shell } = cli.command {
-        clap_complete::generate(
-            shell,
-            &mut Cli::command(),
-            "ringlet",
-            &mut std::io::stdout(),
-        );
+        // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "ringlet", &mut script);
+        crate::output::raw(&script);
         return Ok(ExitCode::SUCCESS);
     }
     // An agent is waiting on this one: it must answer even when ringlet cannot open.

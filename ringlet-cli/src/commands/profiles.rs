@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::cli::{CreateArgs, ProfilesCmd};
 use crate::output::{self, or_dash};
+use crate::output::{errln, outln};
 use crate::prompt;
 
 pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
@@ -16,7 +17,7 @@ pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
             if j.json {
                 output::json(&profiles)?;
             } else if profiles.is_empty() {
-                eprintln!(
+                errln!(
                     "No profiles yet. Create one with `ringlet profiles create <agent> <alias> --provider <provider>`."
                 );
             } else {
@@ -61,12 +62,12 @@ pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
                     "Delete profile '{alias}' and its HOME {}?",
                     home.display()
                 ))? {
-                    eprintln!("Nothing deleted.");
+                    errln!("Nothing deleted.");
                     return Ok(ExitCode::FAILURE);
                 }
             }
             ringlet.delete_profile(&alias)?;
-            eprintln!("Deleted profile '{alias}'.");
+            errln!("Deleted profile '{alias}'.");
             Ok(ExitCode::SUCCESS)
         }
         ProfilesCmd::Run { alias, args } => {
@@ -94,17 +95,17 @@ pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
                 })?;
             } else {
                 for e in plan.masked_env() {
-                    println!("{}={}", e.name, e.value);
+                    outln!("{}={}", e.name, e.value);
                 }
-                eprintln!();
-                eprintln!(
+                errln!();
+                errln!(
                     "# removed from the inherited environment: {}",
                     plan.env_remove.join(" ")
                 );
                 for f in &plan.files {
-                    eprintln!("# writes {}", f.path.display());
+                    errln!("# writes {}", f.path.display());
                 }
-                eprintln!("# runs: {} {}", plan.program.display(), plan.args.join(" "));
+                errln!("# runs: {} {}", plan.program.display(), plan.args.join(" "));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -138,9 +139,10 @@ fn create(ringlet: &Ringlet, a: CreateArgs) -> anyhow::Result<ExitCode> {
         (_, Some(var)) => Some(prompt::from_env(var)?),
         (Some(name), None) if prompt::interactive() => Some(prompt::ask(&name)?),
         (Some(name), None) => {
-            eprintln!(
+            errln!(
                 "warning: no key stored for {name}; add one with `ringlet keychain set {} {}` before running (or pass --key-from-env VAR)",
-                name.provider, name.alias
+                name.provider,
+                name.alias
             );
             None
         }
@@ -150,14 +152,14 @@ fn create(ringlet: &Ringlet, a: CreateArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         output::json(&profile)?;
     } else {
-        eprintln!(
+        errln!(
             "Created profile '{}' ({} via {}, model {}).",
             profile.alias,
             profile.agent,
             profile.provider,
             or_dash(profile.model.as_deref())
         );
-        eprintln!("Run it with: ringlet profiles run {}", profile.alias);
+        errln!("Run it with: ringlet profiles run {}", profile.alias);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,7 @@
 //! `usage`, `usage sync`, `import`, `pricing` and `stats`: arguments in, facade calls, rendering
 //! out. Filtering, grouping, date parsing and costing all happen in the library.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -13,6 +13,8 @@ use ringlet::{
 
 use crate::cli::{Command, JsonFlag};
 use crate::output;
+use crate::output::count;
+use crate::output::{errln, outln};
 use crate::prompt;
 
 #[derive(Debug, Args)]
@@ -161,16 +163,22 @@ pub fn run(ringlet: &Ringlet, cmd: Command) -> anyhow::Result<ExitCode> {
             if json.json {
                 output::json(&report)?;
             } else {
-                println!(
-                    "Prices updated from {}: {} models ({} entries skipped), saved to {}.",
+                outln!(
+                    "Prices updated from {}: {} ({} skipped), saved to {}.",
                     report.source,
-                    report.models,
-                    report.skipped,
+                    count(report.models as u64, "model", "models"),
+                    count(report.skipped as u64, "entry", "entries"),
                     report.snapshot.display()
                 );
-                println!(
-                    "Re-priced {} recorded events: {} changed, {} still without a price.",
-                    report.repriced.examined, report.repriced.updated, report.repriced.unpriced
+                outln!(
+                    "Re-priced {}: {} changed, {} still without a price.",
+                    count(
+                        report.repriced.examined,
+                        "recorded event",
+                        "recorded events"
+                    ),
+                    report.repriced.updated,
+                    report.repriced.unpriced
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -207,7 +215,7 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         let report = ringlet.sync_usage()?;
         for p in &report.profiles {
             if let Some(e) = &p.error {
-                eprintln!(
+                errln!(
                     "ringlet: warning: profile '{}' was not read: {}",
                     p.profile,
                     e.replace('\n', " ")
@@ -218,15 +226,15 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
             output::json(&report)?;
         } else {
             let t = &report.total;
-            println!(
-                "Read {} profile(s): {} log files ({} unchanged), {} new events, {} duplicates skipped.",
-                report.profiles.len(),
-                t.files_seen,
+            outln!(
+                "Read {}: {} ({} unchanged), {}, {} skipped.",
+                count(report.profiles.len() as u64, "profile", "profiles"),
+                count(t.files_seen, "log file", "log files"),
                 t.files_unchanged,
-                t.inserted,
-                t.duplicates
+                count(t.inserted, "new event", "new events"),
+                count(t.duplicates, "duplicate", "duplicates")
             );
-            import_notes(t, false);
+            import_notes(t);
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -243,7 +251,22 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
     let query = a.filter.query(group);
     match a.export {
         Some(ExportFormat::Json) => {
-            output::json(&ringlet.usage_events(&query)?)?;
+            /// An event with its cost in dollars too, like the CSV's `cost_usd` column.
+            #[derive(serde::Serialize)]
+            struct Exported<'a> {
+                #[serde(flatten)]
+                event: &'a UsageEvent,
+                cost_usd: Option<f64>,
+            }
+            let events = ringlet.usage_events(&query)?;
+            let exported: Vec<Exported<'_>> = events
+                .iter()
+                .map(|event| Exported {
+                    event,
+                    cost_usd: event.cost_usd(),
+                })
+                .collect();
+            output::json(&exported)?;
             return Ok(ExitCode::SUCCESS);
         }
         Some(ExportFormat::Csv) => {
@@ -258,7 +281,7 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if report.rows.is_empty() {
-        eprintln!(
+        errln!(
             "No usage recorded{}. Runs through `ringlet profiles run` are recorded automatically; `ringlet import <agent> --to <profile>` brings in older logs.",
             if query == UsageQuery::default() {
                 ""
@@ -309,9 +332,13 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
     t.add_row(cells);
     output::print_table(&t);
     if report.total.unpriced_events > 0 {
-        eprintln!(
-            "note: {} events use models without a known price, so their cost is not included; `ringlet pricing update` may know them.",
-            report.total.unpriced_events
+        errln!(
+            "note: {} without a known price, so their cost is not included; `ringlet pricing update` may know them.",
+            count(
+                report.total.unpriced_events,
+                "event uses a model",
+                "events use models"
+            )
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -363,48 +390,60 @@ fn cost(r: &UsageRow) -> String {
     }
 }
 
-fn write_csv(events: &[UsageEvent]) -> anyhow::Result<()> {
-    fn field(s: &str) -> String {
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
+/// One text cell of the CSV export. Spreadsheets run a cell that starts with `=`, `+`, `-`, `@`,
+/// a tab or a carriage return as a formula (`=HYPERLINK(…)` in a model name from a log), so such
+/// a cell gets a leading `'` (OWASP's rule), and control characters are made visible as in every
+/// human output. Then the usual quoting.
+fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    let s = output::clean(&s);
+    if s.contains([',', '"']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.into_owned()
     }
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    writeln!(
-        out,
-        "time,profile,agent,provider,model,input,output,cache_creation,cache_creation_5m,cache_creation_1h,cache_read,reasoning,total_tokens,cost_usd,cost_source,session_id"
-    )?;
-    for e in events {
-        let t = &e.tokens;
-        let cost = e
-            .cost_nanos
-            .map(|n| format!("{:.9}", ringlet::nanos_to_usd(n)))
-            .unwrap_or_default();
+}
+
+fn write_csv(events: &[UsageEvent]) -> anyhow::Result<()> {
+    let field = csv_field;
+    output::buffered(|out| {
         writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            e.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            field(&e.profile),
-            field(&e.agent),
-            field(&e.provider),
-            field(&e.model),
-            t.input,
-            t.output,
-            t.cache_creation,
-            t.cache_creation_5m,
-            t.cache_creation_1h,
-            t.cache_read,
-            t.reasoning,
-            t.total(),
-            cost,
-            e.cost_source.as_str(),
-            field(e.session_id.as_deref().unwrap_or("")),
+            "time,profile,agent,provider,model,input,output,cache_creation,cache_creation_5m,cache_creation_1h,cache_read,reasoning,total_tokens,cost_usd,cost_source,session_id"
         )?;
-    }
-    out.flush()?;
-    Ok(())
+        for e in events {
+            let t = &e.tokens;
+            let cost = e
+                .cost_nanos
+                .map(|n| format!("{:.9}", ringlet::nanos_to_usd(n)))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                e.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                field(&e.profile),
+                field(&e.agent),
+                field(&e.provider),
+                field(&e.model),
+                t.input,
+                t.output,
+                t.cache_creation,
+                t.cache_creation_5m,
+                t.cache_creation_1h,
+                t.cache_read,
+                t.reasoning,
+                t.total(),
+                cost,
+                e.cost_source.as_str(),
+                field(e.session_id.as_deref().unwrap_or("")),
+            )?;
+        }
+        Ok(())
+    })
 }
 
 fn import(ringlet: &Ringlet, a: ImportArgs) -> anyhow::Result<ExitCode> {
@@ -438,7 +477,7 @@ fn run_import(ringlet: &Ringlet, req: &ImportRequest, show: bool) -> anyhow::Res
     let mut tick = |p: &ImportProgress| {
         bar.set_length(p.files_total);
         bar.set_position(p.files_done);
-        bar.set_message(format!("{} new events", p.inserted));
+        bar.set_message(count(p.inserted, "new event", "new events"));
     };
     let result = ringlet.import_usage(req, Some(&mut tick));
     bar.finish_and_clear();
@@ -447,15 +486,23 @@ fn run_import(ringlet: &Ringlet, req: &ImportRequest, show: bool) -> anyhow::Res
 
 fn print_import(r: &ImportReport) {
     let s = &r.summary;
-    println!(
-        "Imported {} logs into profile '{}' from {}.",
+    let sources = r
+        .sources
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if s.files_seen == 0 {
+        outln!(
+            "No {} logs found in {sources}; nothing was imported. Give --from the HOME, log directory or log file that holds them.",
+            r.agent
+        );
+        return;
+    }
+    outln!(
+        "Imported {} logs into profile '{}' from {sources}.",
         r.agent,
         r.profile,
-        r.sources
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
     );
     let range = match (r.first_event, r.last_event) {
         (Some(a), Some(b)) => format!(
@@ -467,13 +514,18 @@ fn print_import(r: &ImportReport) {
     };
     let cost = if r.unpriced_events > 0 && r.cost_nanos == 0 {
         format!(
-            "unpriced: {} new events use models without a known price{range}",
-            r.unpriced_events
+            "unpriced: {} without a known price{range}",
+            count(
+                r.unpriced_events,
+                "new event uses a model",
+                "new events use models"
+            )
         )
     } else if r.unpriced_events > 0 {
         format!(
-            "${:.2} reconstructed, plus {} events without a known price{range}",
-            r.cost_usd, r.unpriced_events
+            "${:.2} reconstructed, plus {} without a known price{range}",
+            r.cost_usd,
+            count(r.unpriced_events, "event", "events")
         )
     } else {
         format!("${:.2} reconstructed{range}", r.cost_usd)
@@ -483,7 +535,7 @@ fn print_import(r: &ImportReport) {
             "files",
             format!(
                 "{} found, {} read, {} unchanged since the last import, {} unreadable",
-                s.files_seen,
+                count(s.files_seen, "file", "files"),
                 s.files_scanned,
                 s.files_unchanged,
                 s.failures.len()
@@ -492,37 +544,41 @@ fn print_import(r: &ImportReport) {
         (
             "events",
             format!(
-                "{} read, {} new, {} replaced, {} duplicates skipped",
-                s.records, s.inserted, s.replaced, s.duplicates
+                "{} read, {} new, {} replaced, {} skipped",
+                count(s.records, "event", "events"),
+                s.inserted,
+                s.replaced,
+                count(s.duplicates, "duplicate", "duplicates")
             ),
         ),
         ("cost", cost),
     ]);
-    import_notes(s, true);
+    import_notes(s);
 }
 
 /// Lines worth a look after an import: malformed lines and unreadable files.
-fn import_notes(s: &ringlet::ImportSummary, explicit: bool) {
+fn import_notes(s: &ringlet::ImportSummary) {
     if s.malformed_lines > 0 {
         let first = s
             .malformed_samples
             .first()
             .map(|m| format!(" (first: {}:{}: {})", m.path.display(), m.line, m.reason))
             .unwrap_or_default();
-        eprintln!(
-            "note: {} malformed lines were skipped{first}",
-            s.malformed_lines
+        errln!(
+            "note: {} skipped{first}",
+            count(
+                s.malformed_lines,
+                "malformed line was",
+                "malformed lines were"
+            )
         );
     }
     for f in &s.failures {
-        eprintln!(
+        errln!(
             "ringlet: warning: {} was not read: {}",
             f.path.display(),
             f.message
         );
-    }
-    if explicit && s.files_seen == 0 {
-        eprintln!("note: no log files were found there.");
     }
 }
 
@@ -534,7 +590,7 @@ fn stats(ringlet: &Ringlet, a: StatsArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if report.rows.is_empty() {
-        eprintln!("No runs recorded yet. `ringlet profiles run <alias>` records each run.");
+        errln!("No runs recorded yet. `ringlet profiles run <alias>` records each run.");
         return Ok(ExitCode::SUCCESS);
     }
     let mut header = vec![
@@ -603,10 +659,8 @@ pub fn offer_imports(ringlet: &Ringlet) -> anyhow::Result<()> {
     if candidates.is_empty() {
         return Ok(());
     }
-    println!();
-    println!(
-        "Existing usage logs found (import them so `ringlet usage` starts with your history):"
-    );
+    outln!();
+    outln!("Existing usage logs found (import them so `ringlet usage` starts with your history):");
     for c in &candidates {
         let paths = c
             .paths
@@ -614,7 +668,11 @@ pub fn offer_imports(ringlet: &Ringlet) -> anyhow::Result<()> {
             .map(|p| p.display().to_string())
             .collect::<Vec<_>>()
             .join(", ");
-        println!("  {} ({} files in {paths})", c.name, c.files);
+        outln!(
+            "  {} ({} in {paths})",
+            c.name,
+            count(c.files, "file", "files")
+        );
         match c.profiles.as_slice() {
             [only] if prompt::interactive() => {
                 if prompt::confirm(&format!("Import {} usage into profile '{only}'?", c.name))? {
@@ -626,12 +684,13 @@ pub fn offer_imports(ringlet: &Ringlet) -> anyhow::Result<()> {
                     print_import(&run_import(ringlet, &req, true)?);
                 }
             }
-            [only] => println!("    ringlet import {} --to {only}", c.agent),
-            [] => println!(
+            [only] => outln!("    ringlet import {} --to {only}", c.agent),
+            [] => outln!(
                 "    ringlet profiles create {} <alias> --provider <provider>, then: ringlet import {} --to <alias>",
-                c.agent, c.agent
+                c.agent,
+                c.agent
             ),
-            many => println!(
+            many => outln!(
                 "    ringlet import {} --to <profile>   (one of: {})",
                 c.agent,
                 many.join(", ")
@@ -667,5 +726,20 @@ mod tests {
         assert_eq!(cost(&r), "<$0.0001");
         assert_eq!(duration(61_000), "1m01s");
         assert_eq!(bytes(3 * 1024 * 1024), "3 MB");
+    }
+
+    #[test]
+    fn csv_cells_are_never_formulas_nor_terminal_escapes() {
+        assert_eq!(csv_field("claude-sonnet-4-5"), "claude-sonnet-4-5");
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http://evil\")"),
+            "\"'=HYPERLINK(\"\"http://evil\"\")\""
+        );
+        for leader in ["+1", "-1", "@SUM(A1)", "\t=1", "\r=1"] {
+            assert!(csv_field(leader).starts_with('\''), "{leader:?}");
+        }
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("\u{1b}[31mevil\nx"), "\\u{1b}[31mevil\\nx");
+        assert_eq!(csv_field("\r=1"), "'\\r=1");
     }
 }

@@ -176,6 +176,17 @@ impl Ringlet {
         };
         let shape = reg.negotiate(agent.as_ref(), provider.as_ref(), &served)?;
 
+        // A model name is an identifier that ends up in terminals and the agent's files.
+        if let Some(m) = req
+            .model
+            .as_deref()
+            .filter(|m| m.chars().any(char::is_control))
+        {
+            return Err(Error::InvalidInput(format!(
+                "--model '{}' holds a control character; give the model's id, such as claude-sonnet-4-5",
+                m.escape_debug()
+            )));
+        }
         let model = req
             .model
             .clone()

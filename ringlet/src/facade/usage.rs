@@ -483,7 +483,7 @@ impl Ringlet {
         let after = first_row(store.query(&scope, UsageGroup::Total)?);
         let range = store.events(&scope, Some(1))?;
         let last = self.last_event_time(store.as_ref(), &scope)?;
-        let cost_nanos = after.cost_nanos - before.cost_nanos;
+        let cost_nanos = after.cost_nanos.saturating_sub(before.cost_nanos);
         Ok(ImportReport {
             agent: profile.agent,
             profile: profile.alias,
@@ -1120,5 +1120,57 @@ mod facade_tests {
             .expect_err("stats by model");
         assert!(err.to_string().contains("by profile or agent"), "{err}");
         assert!(!ringlet.usage_db_path().exists());
+    }
+
+    #[test]
+    fn a_ledger_poisoned_by_an_older_version_still_gives_a_report() {
+        // Older versions stored any cost a log claimed: OpenCode's `"cost": 5e9` became 5e18
+        // nano-dollars, two of them overflowed the rollup into a REAL, and every report failed.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ringlet = Ringlet::builder()
+            .home(dir.path())
+            .credential_store(Arc::new(MemoryCredentialStore::default()))
+            .build()
+            .expect("build");
+        ringlet
+            .usage_store()
+            .expect("ledger")
+            .record(&[event("ok", "claude-sonnet-4-5", 10, 0)])
+            .expect("record");
+        let conn = rusqlite::Connection::open(ringlet.usage_db_path()).expect("raw open");
+        for (key, cost) in [
+            ("evil1", "5000000000000000000"),
+            ("evil2", "5e18"),
+            ("evil3", "1e300"),
+        ] {
+            conn.execute(
+                &format!(
+                    "INSERT INTO usage_events (ts_ms, profile, agent, provider, model, input, \
+                     output, cache_creation, cache_creation_5m, cache_creation_1h, cache_read, \
+                     reasoning, cost_nanos, cost_source, session_id, origin_id, dedup_key, rank) \
+                     SELECT ts_ms, profile, agent, provider, model, 1, 0, 0, 0, 0, 0, 0, {cost}, \
+                     'reported', session_id, origin_id, ?1, 0 FROM usage_events LIMIT 1"
+                ),
+                [key],
+            )
+            .expect("insert a poisoned row");
+        }
+        drop(conn);
+        for group in [None, Some(UsageGroup::Day), Some(UsageGroup::Session)] {
+            let report = ringlet
+                .usage(&UsageQuery {
+                    group,
+                    utc_offset_minutes: Some(0),
+                    ..UsageQuery::default()
+                })
+                .expect("a usable report");
+            assert_eq!(report.total.events, 4, "{group:?}");
+            assert_eq!(report.total.input, 13, "{group:?}");
+            assert_eq!(report.total.cost_nanos, i64::MAX, "{group:?}");
+        }
+        let events = ringlet
+            .usage_events(&UsageQuery::default())
+            .expect("a usable export");
+        assert_eq!(events.len(), 4);
     }
 }

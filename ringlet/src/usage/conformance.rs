@@ -19,6 +19,7 @@ pub fn run(store: &dyn UsageStore) {
     import_positions(store);
     export_and_reprice(store);
     runs(store);
+    sums_saturate(store);
 }
 
 fn total(store: &dyn UsageStore, filter: &UsageFilter) -> super::store::UsageRow {
@@ -434,4 +435,60 @@ fn runs(store: &dyn UsageStore) {
             .len(),
         1
     );
+}
+
+/// Sums never fail and never wrap: past `i64::MAX` they saturate, below it they are exact,
+/// whatever the grouping and whether a query reads the rollup or the events. (A report must stay
+/// usable whatever one row holds; older versions stored unbounded costs.)
+fn sums_saturate(store: &dyn UsageStore) {
+    let at = before_window() - Duration::days(30);
+    let mk = |key: &str, input: u64, cost: i64, minutes: i64| {
+        let mut ev = event(key, "m", input, 0);
+        ev.profile = "huge".into();
+        ev.time = at + Duration::minutes(minutes);
+        ev.cost_nanos = Some(cost);
+        ev.cost_source = CostSource::Reported;
+        ev.session_id = Some("s".into());
+        ev
+    };
+    let f = UsageFilter::new().profile("huge");
+    // Exact where a sum fits: 3 × 2^61.
+    let big = 1i64 << 61;
+    store
+        .record(&[
+            mk("h1", big as u64, big, 0),
+            mk("h2", big as u64, big, 1),
+            mk("h3", big as u64, big, 60),
+        ])
+        .expect("record");
+    let t = total(store, &f);
+    assert_eq!((t.events, t.input, t.cost_nanos), (3, 3 << 61, 3 * big));
+    // Saturating past it: the two in one 15-minute bucket overflow even the rollup's cell.
+    store
+        .record(&[
+            mk("h4", u64::MAX, i64::MAX, 2),
+            mk("h5", u64::MAX, i64::MAX, 3),
+        ])
+        .expect("record");
+    let raw = UsageFilter::new()
+        .profile("huge")
+        .since(at - Duration::milliseconds(1));
+    for (filter, group) in [
+        (&f, UsageGroup::Total),
+        (&f, UsageGroup::Day),
+        (&f, UsageGroup::Model),
+        (&f, UsageGroup::Session),
+        (&raw, UsageGroup::Total),
+    ] {
+        let rows = store.query(filter, group).expect("a usable report");
+        assert_eq!(rows.len(), 1, "{group:?}");
+        let r = &rows[0];
+        assert_eq!(r.events, 5, "{group:?}");
+        assert_eq!(
+            (r.input, r.total_tokens, r.cost_nanos),
+            (i64::MAX as u64, i64::MAX as u64, i64::MAX),
+            "{group:?}"
+        );
+    }
+    assert_eq!(store.events(&f, None).expect("export").len(), 5);
 }

@@ -254,7 +254,7 @@ impl UsageStore for SqliteUsageStore {
                         cache_read: get_u64(r, 10)?,
                         reasoning: get_u64(r, 11)?,
                     },
-                    cost_nanos: r.get(12)?,
+                    cost_nanos: get_opt_i64(r, 12)?,
                     cost_source: CostSource::parse(&r.get::<_, String>(13)?)
                         .unwrap_or(CostSource::Unpriced),
                     session_id: r.get(14)?,
@@ -294,7 +294,7 @@ impl UsageStore for SqliteUsageStore {
                                 cache_read: get_u64(r, 8)?,
                                 reasoning: get_u64(r, 9)?,
                             },
-                            r.get(10)?,
+                            get_opt_i64(r, 10)?,
                             r.get(11)?,
                         ))
                     })?;
@@ -414,7 +414,15 @@ fn to_i64(v: u64) -> i64 {
 }
 
 fn get_u64(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<u64> {
-    Ok(r.get::<_, i64>(i)?.max(0) as u64)
+    Ok(int_value(r.get(i)?).max(0) as u64)
+}
+
+/// A nullable integer column read leniently (see [`int_value`]).
+fn get_opt_i64(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<i64>> {
+    Ok(match r.get::<_, SqlValue>(i)? {
+        SqlValue::Null => None,
+        v => Some(int_value(v)),
+    })
 }
 
 fn from_ms(ms: i64) -> DateTime<Utc> {
@@ -596,6 +604,38 @@ impl Where {
     }
 }
 
+/// The columns a report adds up, in the order [`query_rows`] reads them.
+const SUMMED: [&str; 8] = [
+    "input",
+    "output",
+    "cache_creation",
+    "cache_creation_5m",
+    "cache_creation_1h",
+    "cache_read",
+    "reasoning",
+    "cost_nanos",
+];
+
+/// `SUM(c)` as two sums that cannot overflow: SQLite's `SUM` of integers fails with "integer
+/// overflow" past `i64::MAX`, and a rollup cell that overflowed in a trigger became REAL, which
+/// `SUM` then returns. The high and low 32 bits of any 64-bit value are below 2^31 and 2^32, so
+/// their sums stay exact up to two billion rows, and `hi << 32 + lo` (in `i128`) is the exact
+/// total. Bit operators cast a REAL to INTEGER first, saturating at the i64 bounds, so a cell that
+/// overflowed counts as `i64::MAX` and the total saturates with it.
+fn split_sum(column: &str) -> String {
+    format!("SUM({column} >> 32), SUM({column} & 4294967295)")
+}
+
+/// An integer read leniently: NULL is 0, a REAL (an overflowed sum) saturates at the i64 bounds.
+fn int_value(v: SqlValue) -> i64 {
+    match v {
+        SqlValue::Integer(i) => i,
+        // `as` saturates (and maps NaN to 0).
+        SqlValue::Real(f) => f as i64,
+        _ => 0,
+    }
+}
+
 fn query_rows(
     conn: &Connection,
     filter: &UsageFilter,
@@ -610,24 +650,26 @@ fn query_rows(
     let offset_s = i64::from(filter.utc_offset_minutes) * 60;
     let mut w = Where::default();
     w.dims(filter, "");
-    let (table, seconds, sums) = if rollup {
+    let (table, seconds, counts) = if rollup {
         w.time(filter, "bucket", BUCKET_MS);
         (
             "usage_rollup",
             format!("(bucket * {} + {offset_s})", BUCKET_MS / 1000),
-            "SUM(events), SUM(input), SUM(output), SUM(cache_creation), SUM(cache_creation_5m), \
-             SUM(cache_creation_1h), SUM(cache_read), SUM(reasoning), SUM(cost_nanos), SUM(priced)",
+            "SUM(events), SUM(priced)",
         )
     } else {
         w.time(filter, "ts_ms", 1);
         (
             "usage_events",
             format!("(ts_ms / 1000 + {offset_s})"),
-            "COUNT(*), SUM(input), SUM(output), SUM(cache_creation), SUM(cache_creation_5m), \
-             SUM(cache_creation_1h), SUM(cache_read), SUM(reasoning), SUM(cost_nanos), \
-             COUNT(cost_nanos)",
+            "COUNT(*), COUNT(cost_nanos)",
         )
     };
+    let sums = SUMMED
+        .iter()
+        .map(|c| split_sum(c))
+        .collect::<Vec<_>>()
+        .join(", ");
     let key = match group {
         UsageGroup::Total => "'total'".to_string(),
         UsageGroup::Day | UsageGroup::Week | UsageGroup::Month => format!("{seconds} / 86400"),
@@ -642,16 +684,25 @@ fn query_rows(
     } else {
         " GROUP BY 1 ORDER BY 1"
     };
-    let sql = format!("SELECT {key}, {sums} FROM {table}{}{group_by}", w.sql());
+    let sql = format!(
+        "SELECT {key}, {counts}, {sums} FROM {table}{}{group_by}",
+        w.sql()
+    );
     let mut st = conn.prepare(&sql)?;
     let mut rows = st.query(rusqlite::params_from_iter(w.params.iter()))?;
     let mut out: Vec<UsageRow> = Vec::new();
     while let Some(r) = rows.next()? {
-        let n = |i| -> rusqlite::Result<u64> {
-            Ok(r.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
+        let count = |i| -> rusqlite::Result<u64> { Ok(int_value(r.get(i)?).max(0) as u64) };
+        // Column 3 + 2k and 4 + 2k hold the halves of SUMMED[k].
+        let sum = |k: usize| -> rusqlite::Result<i64> {
+            let hi = i128::from(int_value(r.get(3 + 2 * k)?));
+            let lo = i128::from(int_value(r.get(4 + 2 * k)?));
+            let exact = (hi << 32) + lo;
+            Ok(exact.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
         };
-        let events = n(1)?;
-        let priced = n(10)?;
+        let tokens = |k: usize| -> rusqlite::Result<u64> { Ok(sum(k)?.max(0) as u64) };
+        let events = count(1)?;
+        let priced = count(2)?;
         let key = match r.get::<_, SqlValue>(0)? {
             SqlValue::Integer(day) => day_key(day, group),
             SqlValue::Text(s) => s,
@@ -660,14 +711,14 @@ fn query_rows(
         let mut row = UsageRow {
             key,
             events,
-            input: n(2)?,
-            output: n(3)?,
-            cache_creation: n(4)?,
-            cache_creation_5m: n(5)?,
-            cache_creation_1h: n(6)?,
-            cache_read: n(7)?,
-            reasoning: n(8)?,
-            cost_nanos: r.get::<_, Option<i64>>(9)?.unwrap_or(0),
+            input: tokens(0)?,
+            output: tokens(1)?,
+            cache_creation: tokens(2)?,
+            cache_creation_5m: tokens(3)?,
+            cache_creation_1h: tokens(4)?,
+            cache_read: tokens(5)?,
+            reasoning: tokens(6)?,
+            cost_nanos: sum(7)?,
             priced_events: priced,
             unpriced_events: events.saturating_sub(priced),
             ..UsageRow::default()

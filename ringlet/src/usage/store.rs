@@ -277,25 +277,31 @@ impl UsageRow {
         }
     }
 
-    /// Adds another row's numbers to this one (keeps this key).
+    /// Adds another row's numbers to this one (keeps this key). Saturating, like the ledger's
+    /// sums: a report stays usable whatever it adds up.
     pub fn absorb(&mut self, other: &UsageRow) {
-        self.events += other.events;
-        self.input += other.input;
-        self.output += other.output;
-        self.cache_creation += other.cache_creation;
-        self.cache_creation_5m += other.cache_creation_5m;
-        self.cache_creation_1h += other.cache_creation_1h;
-        self.cache_read += other.cache_read;
-        self.reasoning += other.reasoning;
-        self.priced_events += other.priced_events;
-        self.unpriced_events += other.unpriced_events;
-        self.cost_nanos += other.cost_nanos;
+        let add = |a: &mut u64, b: u64| *a = a.saturating_add(b);
+        add(&mut self.events, other.events);
+        add(&mut self.input, other.input);
+        add(&mut self.output, other.output);
+        add(&mut self.cache_creation, other.cache_creation);
+        add(&mut self.cache_creation_5m, other.cache_creation_5m);
+        add(&mut self.cache_creation_1h, other.cache_creation_1h);
+        add(&mut self.cache_read, other.cache_read);
+        add(&mut self.reasoning, other.reasoning);
+        add(&mut self.priced_events, other.priced_events);
+        add(&mut self.unpriced_events, other.unpriced_events);
+        self.cost_nanos = self.cost_nanos.saturating_add(other.cost_nanos);
         self.finish();
     }
 
     /// Recomputes the derived fields (`total_tokens`, `cost_usd`).
     pub fn finish(&mut self) {
-        self.total_tokens = self.input + self.output + self.cache_creation + self.cache_read;
+        self.total_tokens = self
+            .input
+            .saturating_add(self.output)
+            .saturating_add(self.cache_creation)
+            .saturating_add(self.cache_read);
         self.cost_usd = nanos_to_usd(self.cost_nanos);
     }
 }

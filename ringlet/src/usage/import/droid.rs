@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use serde::Deserialize;
 
+use super::jsonl::strip_bom;
 use super::{
     FileReport, FileStat, Importer, ParsedUsage, ScanContext, file_name, identity, path_key,
     rank_by_total, read_head, tokens_de, walk,
@@ -94,7 +95,7 @@ impl Importer for DroidImporter {
                 .map_err(|e| Error::io("reading", path, e))?;
             report.lines = 1;
             report.bytes_read = text.len() as u64;
-            match serde_json::from_slice::<Settings>(&text) {
+            match serde_json::from_slice::<Settings>(strip_bom(&text)) {
                 // Half-written while Droid saves it: the next scan sees a new mtime and retries.
                 Err(e) => report.malformed(1, e.to_string()),
                 Ok(settings) => match settings.token_usage {

@@ -126,6 +126,15 @@ fn trim_eol(mut line: &[u8]) -> &[u8] {
     line
 }
 
+/// The UTF-8 byte order mark some editors and tools write at the start of a file: not part of the
+/// first line's JSON (it would make that line malformed and drop its usage).
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// `text` without a leading byte order mark.
+pub(crate) fn strip_bom(text: &[u8]) -> &[u8] {
+    text.strip_prefix(BOM).unwrap_or(text)
+}
+
 /// Reads what is new in a JSON-lines file and commits it batch by batch.
 pub(crate) fn scan_jsonl<P: LineParser>(
     parser: &P,
@@ -215,10 +224,14 @@ pub(crate) fn scan_jsonl<P: LineParser>(
                 );
             }
             Line::Complete(n) => {
+                let first = offset == 0;
                 line_no += 1;
                 offset += n as u64;
                 report.lines += 1;
-                let line = trim_eol(&lines.buf);
+                let mut line = trim_eol(&lines.buf);
+                if first {
+                    line = strip_bom(line);
+                }
                 if line.iter().all(u8::is_ascii_whitespace) {
                     report.ignored += 1;
                 } else {

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::event::{CostSource, TokenCounts, UsageEvent};
+use super::event::{CostSource, NANOS_PER_USD, TokenCounts, UsageEvent};
 use super::price::PriceSource;
 use super::store::{FileIdentity, ImportState, RecordOutcome, UsageStore};
 use crate::catalog::agent::LogLocation;
@@ -631,6 +631,32 @@ pub(crate) fn file_name(path: &Path) -> &str {
 /// No single response comes near this many tokens in one bucket; larger counts are corrupt
 /// data, refused so that sums in the ledger cannot overflow.
 pub(crate) const MAX_TOKENS: u64 = 10_000_000_000;
+
+/// No single response costs anywhere near this ($10,000; a whole 1M-token context at today's
+/// dearest prices is under $100). A log reporting more is corrupt or hostile: its record is
+/// skipped and counted as malformed, so that one line can never dominate the ledger's totals.
+pub(crate) const MAX_COST_NANOS: i64 = 10_000 * NANOS_PER_USD;
+
+/// A cost an agent reported, in dollars, as nano-dollars: `None` for 0 or no cost (then ringlet
+/// prices the tokens itself); an error for a negative, non-finite or implausible one (more than
+/// [`MAX_COST_NANOS`]).
+pub(crate) fn reported_cost(usd: Option<f64>) -> std::result::Result<Option<i64>, String> {
+    let Some(usd) = usd else {
+        return Ok(None);
+    };
+    if !usd.is_finite() || usd < 0.0 {
+        return Err(format!("cost {usd} is not a price"));
+    }
+    let nanos = (usd * NANOS_PER_USD as f64).round();
+    if nanos > MAX_COST_NANOS as f64 {
+        return Err(format!(
+            "implausible cost ${usd} (the limit is ${} per response)",
+            MAX_COST_NANOS / NANOS_PER_USD
+        ));
+    }
+    // Within the bound, so the conversion is exact to the nano-dollar.
+    Ok((nanos > 0.0).then_some(nanos as i64))
+}
 
 /// Lenient token counts: a non-negative integer, an integral float (`11.0`), or null (0).
 /// Anything else (negative, fractional, a string, more than [`MAX_TOKENS`]) is a malformed

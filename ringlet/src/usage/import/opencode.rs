@@ -13,15 +13,16 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{TimeZone, Utc};
+use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags};
 use serde::Deserialize;
 
 use super::{
     FileReport, FileStat, Importer, ParsedUsage, ScanContext, file_name, path_key, rank_by_total,
-    tokens_de, walk,
+    reported_cost, tokens_de, walk,
 };
 use crate::error::{Error, Result};
-use crate::usage::event::{NANOS_PER_USD, TokenCounts};
+use crate::usage::event::TokenCounts;
 use crate::usage::store::{FileIdentity, ImportState};
 
 /// Reads OpenCode's message database (`opencode-sqlite`).
@@ -128,11 +129,13 @@ fn uri_escape(path: &str) -> String {
 const QUERY: &str = "SELECT id, session_id, time_created, time_updated, data FROM message \
      WHERE time_updated >= ?1 ORDER BY time_updated, id";
 
+/// Reads the rows from `cursor` on. A row whose columns have the wrong type (the database is
+/// OpenCode's, not ours) is passed on as `Err((id, why))`, so that it is skipped and counted
+/// while the rest are still read.
 fn read_rows(
     conn: &Connection,
     cursor: i64,
-    mut each: impl FnMut(Row) -> Result<()>,
-    path: &Path,
+    mut each: impl FnMut(std::result::Result<Row, (String, String)>) -> Result<()>,
 ) -> std::result::Result<(), ReadError> {
     let mut st = conn.prepare(QUERY).map_err(ReadError::Db)?;
     let mut rows = st.query([cursor]).map_err(ReadError::Db)?;
@@ -140,17 +143,53 @@ fn read_rows(
         let Some(r) = rows.next().map_err(ReadError::Db)? else {
             return Ok(());
         };
-        let row = (|| -> rusqlite::Result<Row> {
-            Ok(Row {
-                id: r.get(0)?,
-                session: r.get(1)?,
-                created_ms: r.get(2)?,
-                updated_ms: r.get(3)?,
-                data: r.get(4)?,
-            })
-        })()
-        .map_err(|e| ReadError::Other(db_error(path, e)))?;
-        each(row).map_err(ReadError::Other)?;
+        let mut values = Vec::with_capacity(5);
+        for i in 0..5 {
+            values.push(r.get::<_, SqlValue>(i).map_err(ReadError::Db)?);
+        }
+        each(row_of(values)).map_err(ReadError::Other)?;
+    }
+}
+
+/// The columns of [`QUERY`] as a [`Row`], or the row's id (as far as it can be told) and why not.
+fn row_of(mut v: Vec<SqlValue>) -> std::result::Result<Row, (String, String)> {
+    let take = |v: &mut Vec<SqlValue>, i: usize| std::mem::replace(&mut v[i], SqlValue::Null);
+    let id = match take(&mut v, 0) {
+        SqlValue::Text(id) => id,
+        SqlValue::Integer(id) => id.to_string(),
+        other => return Err(("?".into(), format!("id is {}", kind(&other)))),
+    };
+    let fields = (|| -> std::result::Result<Row, String> {
+        let text = |value: SqlValue, name: &str| match value {
+            SqlValue::Text(s) => Ok(s),
+            other => Err(format!("{name} is {}, not text", kind(&other))),
+        };
+        let millis = |value: SqlValue, name: &str| match value {
+            SqlValue::Integer(ms) => Ok(ms),
+            other => Err(format!(
+                "{name} is {}, not a time in milliseconds",
+                kind(&other)
+            )),
+        };
+        Ok(Row {
+            session: text(take(&mut v, 1), "session_id")?,
+            created_ms: millis(take(&mut v, 2), "time_created")?,
+            updated_ms: millis(take(&mut v, 3), "time_updated")?,
+            data: text(take(&mut v, 4), "data")?,
+            id: id.clone(),
+        })
+    })();
+    fields.map_err(|why| (id, why))
+}
+
+/// How SQLite typed a value, for messages.
+fn kind(v: &SqlValue) -> &'static str {
+    match v {
+        SqlValue::Null => "NULL",
+        SqlValue::Integer(_) => "an integer",
+        SqlValue::Real(_) => "a real number",
+        SqlValue::Text(_) => "text",
+        SqlValue::Blob(_) => "a blob",
     }
 }
 
@@ -189,10 +228,7 @@ fn parse(row: &Row) -> std::result::Result<Option<ParsedUsage>, String> {
         .timestamp_millis_opt(created)
         .single()
         .ok_or("message time out of range")?;
-    let reported = data
-        .cost
-        .filter(|c| c.is_finite() && *c > 0.0)
-        .map(|c| (c * NANOS_PER_USD as f64).round() as i64);
+    let reported = reported_cost(data.cost)?;
     Ok(Some(ParsedUsage {
         time,
         model: data.model_id.unwrap_or_else(|| "unknown".into()),
@@ -263,34 +299,32 @@ impl Importer for OpenCodeImporter {
                 let mut cursor = start;
                 let mut records = Vec::new();
                 let mut in_batch = 0usize;
-                read_rows(
-                    &conn,
-                    i64::try_from(start).unwrap_or(i64::MAX),
-                    |row| {
-                        report.lines += 1;
+                read_rows(&conn, i64::try_from(start).unwrap_or(i64::MAX), |row| {
+                    report.lines += 1;
+                    let parsed = row.and_then(|row| {
                         cursor = cursor.max(row.updated_ms.max(0) as u64);
-                        match parse(&row) {
-                            Ok(Some(r)) => records.push(r),
-                            Ok(None) => report.ignored += 1,
-                            Err(reason) => {
-                                let line = report.lines;
-                                report.malformed(line, format!("message {}: {reason}", row.id));
-                            }
+                        parse(&row).map_err(|why| (row.id, why))
+                    });
+                    match parsed {
+                        Ok(Some(r)) => records.push(r),
+                        Ok(None) => report.ignored += 1,
+                        Err((id, reason)) => {
+                            let line = report.lines;
+                            report.malformed(line, format!("message {id}: {reason}"));
                         }
-                        in_batch += 1;
-                        if in_batch >= batch_lines {
-                            cx.commit(
-                                path,
-                                std::mem::take(&mut records),
-                                &state(cursor, false),
-                                report,
-                            )?;
-                            in_batch = 0;
-                        }
-                        Ok(())
-                    },
-                    path,
-                )?;
+                    }
+                    in_batch += 1;
+                    if in_batch >= batch_lines {
+                        cx.commit(
+                            path,
+                            std::mem::take(&mut records),
+                            &state(cursor, false),
+                            report,
+                        )?;
+                        in_batch = 0;
+                    }
+                    Ok(())
+                })?;
                 cx.commit(path, records, &state(cursor, true), report)
                     .map_err(ReadError::Other)
             };

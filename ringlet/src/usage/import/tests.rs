@@ -1191,3 +1191,217 @@ fn a_price_book_that_fails_to_load_fails_only_an_import_with_something_to_price(
     let s = ingest(&store, "claude", home.path());
     assert_eq!(s.inserted, 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// OpenCode edge cases.
+
+/// A copy of the OpenCode sample database in a fresh HOME, and its path.
+fn opencode_home() -> (tempfile::TempDir, PathBuf) {
+    let rel = ".local/share/opencode/opencode.db";
+    let home = home_with(&[(rel, sample("opencode.db"))]);
+    let db = home.path().join(rel);
+    (home, db)
+}
+
+/// Adds a copy of the sample's assistant message as `id`, `ms` later, with `data` edited by
+/// `edit` (a SQL expression over `data`).
+fn opencode_add(db: &Path, id: &str, ms: i64, edit: &str) {
+    let conn = rusqlite::Connection::open(db).expect("open opencode.db");
+    conn.execute(
+        &format!(
+            "INSERT INTO message SELECT ?1, session_id, time_created + ?2, time_updated + ?2, {edit} \
+             FROM message WHERE id = 'msg_1fe38fda3001MTGli5QRevo4KT'"
+        ),
+        rusqlite::params![id, ms],
+    )
+    .expect("insert message");
+}
+
+#[test]
+fn an_implausible_reported_cost_is_skipped_and_counted_and_the_rest_imported() {
+    let (home, db) = opencode_home();
+    // Two in one 15-minute bucket: their sum overflowed the rollup before the bound.
+    opencode_add(&db, "msg_evil1", 1, "json_set(data, '$.cost', 5e9)");
+    opencode_add(&db, "msg_evil2", 2, "json_set(data, '$.cost', 5e9)");
+    opencode_add(&db, "msg_neg", 3, "json_set(data, '$.cost', -1)");
+    opencode_add(&db, "msg_ok", 4, "json_set(data, '$.cost', 0.5)");
+    let store = mem_store();
+    let s = ingest(&store, "opencode", home.path());
+    assert!(s.failures.is_empty(), "{:?}", s.failures);
+    assert_eq!((s.inserted, s.malformed_lines), (2, 3));
+    assert!(
+        s.malformed_samples
+            .iter()
+            .any(|m| m.reason.contains("msg_evil1") && m.reason.contains("implausible cost")),
+        "{:?}",
+        s.malformed_samples
+    );
+    let t = total(&store);
+    assert_eq!(t.events, 2);
+    assert_eq!(t.cost_nanos, 98_850 + 500_000_000);
+    // The bound itself is accepted, exactly.
+    assert_eq!(
+        reported_cost(Some(10_000.0)),
+        Ok(Some(10_000 * NANOS_PER_USD))
+    );
+    assert!(reported_cost(Some(10_000.01)).is_err());
+    assert_eq!(reported_cost(Some(0.0)), Ok(None));
+}
+
+// ---------------------------------------------------------------------------------------------
+// A UTF-8 byte order mark before the first line (Windows editors, some tools) is not data.
+
+const BOM: &str = "\u{feff}";
+
+/// An event's identity, session, model and tokens.
+type Facts = (String, Option<String>, String, TokenCounts);
+
+/// The events a HOME's logs give, as comparable facts.
+fn facts(agent: &str, home: &Path) -> (ImportSummary, Vec<Facts>) {
+    let store = mem_store();
+    let s = ingest(&store, agent, home);
+    let events = store
+        .events(&UsageFilter::new(), None)
+        .expect("events")
+        .into_iter()
+        .map(|e| (e.dedup_key, e.session_id, e.model, e.tokens))
+        .collect();
+    (s, events)
+}
+
+#[test]
+fn a_byte_order_mark_before_the_first_line_loses_nothing() {
+    let cases = [
+        (
+            "claude",
+            ".claude/projects/-p/feba11c4.jsonl",
+            "claude-session.jsonl",
+        ),
+        (
+            "codex",
+            ".codex/sessions/2026/11/21/rollout-2026-11-21T13-06-18-01a1fe36.jsonl",
+            "codex-rollout.jsonl",
+        ),
+        (
+            "gemini",
+            ".gemini/tmp/work/chats/session-2026-11-21T13-11-d3b51392.jsonl",
+            "gemini-session.jsonl",
+        ),
+        (
+            "droid",
+            ".factory/sessions/-p/2e219a8c-d44e-469d-bf3d-6f57c076cc53.settings.json",
+            "droid-session.settings.json",
+        ),
+    ];
+    for (agent, rel, file) in cases {
+        let plain = home_with(&[(rel, sample(file))]);
+        let marked = home_with(&[(rel, sample(file))]);
+        let path = marked.path().join(rel);
+        let text = fs::read(&path).expect("read");
+        fs::write(&path, [BOM.as_bytes(), &text].concat()).expect("write");
+        let (want_summary, want) = facts(agent, plain.path());
+        let (got_summary, got) = facts(agent, marked.path());
+        assert!(!want.is_empty(), "{agent}");
+        assert_eq!(got, want, "{agent}");
+        assert_eq!(
+            (got_summary.malformed_lines, got_summary.ignored_lines),
+            (want_summary.malformed_lines, want_summary.ignored_lines),
+            "{agent}: {:?}",
+            got_summary.malformed_samples
+        );
+    }
+    // The reported case: the usage line itself is the first line.
+    let (home, dir) = claude_home();
+    fs::write(
+        dir.join("s.jsonl"),
+        format!(
+            "{BOM}{}",
+            claude_line("m1", "2026-05-01T10:00:00Z", false, 10, 1)
+        ),
+    )
+    .expect("write");
+    let store = mem_store();
+    let s = ingest(&store, "claude", home.path());
+    assert_eq!((s.inserted, s.malformed_lines), (1, 0));
+    // A mark anywhere else is not skipped: it is not at the start of the file.
+    fs::write(
+        dir.join("s.jsonl"),
+        format!(
+            "{}{BOM}{}",
+            claude_line("m2", "2026-05-01T10:00:00Z", false, 10, 1),
+            claude_line("m3", "2026-05-01T10:00:00Z", false, 10, 1)
+        ),
+    )
+    .expect("write");
+    let s = ingest(&store, "claude", home.path());
+    assert_eq!((s.inserted, s.malformed_lines), (1, 1));
+}
+
+#[test]
+fn an_opencode_row_of_the_wrong_type_is_skipped_and_the_rest_read() {
+    let (home, db) = opencode_home();
+    opencode_add(&db, "msg_later", 5, "json_set(data, '$.cost', 0.5)");
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    // What the report found: a text time_created. Also a text time_updated, a NULL session and
+    // a non-text data column (OpenCode's schema says NOT NULL, but the file is not ours).
+    conn.execute_batch(
+        "PRAGMA ignore_check_constraints = ON;
+         CREATE TABLE m2 AS SELECT * FROM message;
+         DROP TABLE message;
+         CREATE TABLE message (id text PRIMARY KEY, session_id text, time_created integer,
+            time_updated integer, data text);
+         INSERT INTO message SELECT * FROM m2;
+         DROP TABLE m2;",
+    )
+    .expect("loosen the schema");
+    let copy = |id: &str, created: &str, updated: &str, session: &str, data: &str| {
+        conn.execute(
+            &format!(
+                "INSERT INTO message SELECT '{id}', {session}, {created}, {updated}, {data} \
+                 FROM message WHERE id = 'msg_1fe38fda3001MTGli5QRevo4KT'"
+            ),
+            [],
+        )
+        .expect("insert");
+    };
+    copy(
+        "msg_t1",
+        "'yesterday'",
+        "time_updated + 1",
+        "session_id",
+        "data",
+    );
+    copy("msg_t2", "time_created + 2", "'soon'", "session_id", "data");
+    copy(
+        "msg_t3",
+        "time_created + 3",
+        "time_updated + 3",
+        "NULL",
+        "data",
+    );
+    copy(
+        "msg_t4",
+        "time_created + 4",
+        "time_updated + 4",
+        "session_id",
+        "x'00ff'",
+    );
+    drop(conn);
+    let store = mem_store();
+    let s = ingest(&store, "opencode", home.path());
+    assert!(s.failures.is_empty(), "{:?}", s.failures);
+    assert_eq!(
+        (s.inserted, s.malformed_lines),
+        (2, 4),
+        "{:?}",
+        s.malformed_samples
+    );
+    assert!(
+        s.malformed_samples
+            .iter()
+            .any(|m| m.reason.contains("msg_t1") && m.reason.contains("time_created")),
+        "{:?}",
+        s.malformed_samples
+    );
+    assert_eq!(total(&store).events, 2);
+}
