@@ -458,6 +458,48 @@ fn a_gating_webhook_that_times_out_denies_naming_the_hook() {
     assert_eq!(dispatch(&sb, "work", "pre-tool-use", BASH_LS).code, 0);
 }
 
+/// The issue's reproduction: a pre-tool-use webhook whose answer stalls, is cut off, is padded
+/// past the read limit or starts with a byte order mark must deny `rm -rf /`, never allow it.
+#[test]
+fn a_gating_webhook_with_a_broken_answer_denies() {
+    let sb = sandbox_with_fake_profile();
+    let server = crate::receiver::start_misbehaving();
+    let rm = r#"{"tool_name":"Bash","tool_input":{"command":"rm -rf /"}}"#;
+    for (path, why) in [
+        ("/slow", "timed out after 1000 ms"),
+        ("/cut", "cut off"),
+        ("/big", "larger than 64 KiB"),
+        ("/bom", "BOM deny"),
+    ] {
+        let id = add_hook(
+            &sb,
+            &[
+                "work",
+                "--on",
+                "pre-tool-use",
+                "--webhook",
+                &format!("{server}{path}"),
+                "--timeout",
+                "1000",
+            ],
+        );
+        let started = Instant::now();
+        let out = dispatch(&sb, "work", "pre-tool-use", rm);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{path} took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(out.code, 2, "{path} let rm -rf / through: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&id) && out.stderr.contains(why),
+            "{path}: {}",
+            out.stderr
+        );
+        sb.run(["hooks", "remove", &id]).ok();
+    }
+}
+
 #[test]
 fn a_non_gating_hook_never_holds_the_agent() {
     let sb = sandbox_with_fake_profile();

@@ -27,6 +27,8 @@ mod run;
 mod schedule;
 mod shell;
 mod store;
+#[cfg(test)]
+mod test_http;
 mod webhook;
 
 pub use agent_io::{DENY_EXIT_CODE, DispatchOutcome};
