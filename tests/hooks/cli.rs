@@ -290,6 +290,80 @@ fn dispatch_fails_closed_when_it_cannot_decide() {
     assert!(out.stderr.contains("config.toml"), "{}", out.stderr);
 }
 
+/// Every file and stdin read is capped: an endless input (`/dev/zero`) is refused at its
+/// documented limit, naming it, instead of filling memory.
+#[cfg(unix)]
+#[test]
+fn endless_inputs_are_refused_at_their_limit() {
+    let sb = sandbox_with_fake_profile();
+    let zero = || std::fs::File::open("/dev/zero").expect("/dev/zero");
+    let limit = Duration::from_secs(60);
+
+    let mut cmd = sb.command([
+        "hooks",
+        "add",
+        "work",
+        "--on",
+        "pre-tool-use",
+        "--rhai",
+        "/dev/zero",
+    ]);
+    let out = crate::run_bounded(cmd.stdin(std::process::Stdio::null()), limit);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("/dev/zero") && out.stderr.contains("larger than 1 MiB"),
+        "{}",
+        out.stderr
+    );
+
+    let id = add_hook(&sb, &["work", "--on", "pre-tool-use", "--shell", GUARD]);
+    for args in [
+        vec!["hooks", "test", id.as_str(), "--payload", "/dev/zero"],
+        vec!["hooks", "test", id.as_str(), "--payload", "-"],
+        vec!["hooks", "import", "/dev/zero"],
+        vec!["hooks", "import", "-"],
+    ] {
+        let mut cmd = sb.command(&args);
+        let out = crate::run_bounded(cmd.stdin(zero()), limit);
+        let name = if args[args.len() - 1] == "-" {
+            "stdin"
+        } else {
+            "/dev/zero"
+        };
+        assert_ne!(out.code, 0, "{args:?}");
+        assert!(
+            out.stderr.contains(name) && out.stderr.contains("larger than 16 MiB"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+
+    // An agent's endless stdin denies a gated call, naming the limit.
+    let mut cmd = sb.command([
+        "hooks",
+        "dispatch",
+        "--profile",
+        "work",
+        "--event",
+        "pre-tool-use",
+    ]);
+    let out = crate::run_bounded(cmd.stdin(zero()), limit);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("stdin") && out.stderr.contains("larger than 16 MiB"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        sb.run(["hooks", "list", "--json"])
+            .ok()
+            .json()
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}
+
 #[test]
 fn rhai_gates_are_sandboxed_and_bounded() {
     let sb = sandbox_with_fake_profile();

@@ -162,7 +162,7 @@ impl Ringlet {
         } else if let Some(path) = &req.rhai_file {
             let abs = std::path::absolute(path).map_err(|e| Error::io("resolving", path, e))?;
             HookAction::Rhai {
-                script: crate::fsio::read_to_string(&abs)?,
+                script: crate::fsio::read_file_capped(&abs, hooks::MAX_RHAI_SCRIPT_BYTES)?,
                 source: Some(abs.display().to_string()),
             }
         } else if let Some(script) = &req.rhai_script {
@@ -231,6 +231,12 @@ impl Ringlet {
     /// skipped; a different rule under an existing id, or a rule for a profile that does not
     /// exist, stops the import before anything is written.
     pub fn import_hooks(&self, text: &str) -> Result<HookImportReport> {
+        if text.len() as u64 > hooks::MAX_HOOKS_FILE_BYTES {
+            return Err(Error::InvalidInput(format!(
+                "the hooks document is larger than {} MiB, the most ringlet imports",
+                hooks::MAX_HOOKS_FILE_BYTES / (1024 * 1024)
+            )));
+        }
         let bundle: HookBundle =
             toml::from_str(text).map_err(|e| Error::toml("<hooks import>", text, &e))?;
         let existing = self.hooks()?;
