@@ -604,6 +604,80 @@ fn a_non_gating_hook_never_holds_the_agent() {
     assert_eq!(wait_lines(&done, 1, Duration::from_secs(10)), ["done"]);
 }
 
+/// The live (not zombie) processes in process group `pgid`, from /proc.
+#[cfg(target_os = "linux")]
+fn group_members(pgid: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid pgrp …"; comm may hold spaces and parentheses.
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.len() > 2 && fields[0] != "Z" && fields[2] == pgid {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// The issue's reproduction: a `start` hook (`sleep 46.5`, `--timeout 1000`) ran on under PID 1
+/// after ringlet exited. Detached hooks — from the launcher and from `hooks dispatch` — are
+/// killed with their whole process group at their timeout, with ringlet long gone.
+#[cfg(target_os = "linux")]
+#[test]
+fn detached_hooks_die_at_their_timeout_after_ringlet_exits() {
+    let sb = sandbox_with_fake_profile();
+    let hook = |event: &str, name: &str| {
+        let file = sb.root().join(name);
+        add_hook(
+            &sb,
+            &[
+                "work",
+                "--on",
+                event,
+                "--shell",
+                &format!(
+                    r#"cut -d" " -f5 /proc/$$/stat > '{}'; sleep 46.5 & sleep 46.5"#,
+                    file.display()
+                ),
+                "--timeout",
+                "1000",
+            ],
+        );
+        file
+    };
+    let started_file = hook("start", "start.pgid");
+    let tool_file = hook("tool-use", "tool.pgid");
+    sb.run(["profiles", "run", "work"]).ok();
+    let out = dispatch(&sb, "work", "tool-use", r#"{"tool_name":"Bash"}"#);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for file in [started_file, tool_file] {
+        let pgid = wait_lines(&file, 1, Duration::from_secs(10));
+        assert_eq!(pgid.len(), 1, "{} was not written", file.display());
+        let deadline = Instant::now() + Duration::from_secs(6);
+        let left = loop {
+            let left = group_members(&pgid[0]);
+            if left.is_empty() || Instant::now() >= deadline {
+                break left;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(
+            left.is_empty(),
+            "{}: processes {left:?} outlived the hook's 1000 ms timeout",
+            file.display()
+        );
+    }
+}
+
 #[test]
 fn the_launcher_fires_start_and_stop_for_any_agent() {
     let sb = sandbox_with_fake_profile();

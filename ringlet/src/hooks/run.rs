@@ -236,7 +236,13 @@ pub(crate) fn fire_one(
             let payload = ctx.payload().to_string();
             match mode {
                 ShellMode::Detached => {
-                    match shell::run_detached(command, &ctx.env(), scrub, payload.as_bytes()) {
+                    match shell::run_detached(
+                        command,
+                        &ctx.env(),
+                        scrub,
+                        payload.as_bytes(),
+                        rule.timeout(),
+                    ) {
                         Ok(()) => report(true, "started".into()),
                         Err(e) => report(false, format!("could not start sh: {e}")),
                     }
