@@ -810,6 +810,113 @@ fn claude_profiles_get_settings_that_call_back_into_this_ringlet() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("could not run"));
 }
 
+/// `~` in a hook means the user's HOME whoever fires it — the agent (whose HOME is the
+/// profile's), the launcher or `hooks test` — so the README's `~/audit.jsonl` recipe writes
+/// where the user looks; the profile's HOME is in RINGLET_PROFILE_HOME.
+#[test]
+fn hooks_run_with_the_users_home_whoever_fires_them() {
+    let mut sb = ringlet_tests::harness::Sandbox::new();
+    sb.env("TEST_KEY", KEY);
+    sb.run([
+        "profiles",
+        "create",
+        "claude",
+        "cc",
+        "--provider",
+        "anthropic",
+        "--model",
+        "m",
+        "--key-from-env",
+        "TEST_KEY",
+        "--binary",
+        fake_agent_bin().to_str().expect("utf-8"),
+    ])
+    .ok();
+    let user_home = sb.root().join("user-home");
+    std::fs::create_dir_all(&user_home).expect("user home");
+    add_hook(
+        &sb,
+        &[
+            "cc",
+            "--on",
+            "tool-use",
+            "--shell",
+            "{ cat; echo; } >> ~/audit.jsonl",
+        ],
+    );
+    let record = r#"echo "$RINGLET_EVENT $HOME $RINGLET_PROFILE_HOME" >> ~/homes.log"#;
+    let gate = add_hook(&sb, &["cc", "--on", "pre-tool-use", "--shell", record]);
+    add_hook(&sb, &["cc", "--on", "start", "--shell", record]);
+    sb.run(["profiles", "run", "cc"]).ok();
+    let settings: Value = serde_json::from_str(
+        &std::fs::read_to_string(sb.profile_home("cc").join(".claude/settings.json"))
+            .expect("settings"),
+    )
+    .expect("JSON");
+    // Run Claude Code's callbacks as it does: a shell with the profile's HOME.
+    for (claude_event, input) in [
+        ("PreToolUse", BASH_LS),
+        (
+            "PostToolUse",
+            r#"{"hook_event_name":"PostToolUse","tool_name":"Bash","tool_input":{"command":"ls"},"tool_response":{"stdout":"ok"}}"#,
+        ),
+    ] {
+        let cmd = settings["hooks"][claude_event][0]["hooks"][0]["command"]
+            .as_str()
+            .expect("command");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf '%s' '{input}' | {cmd}"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", sb.profile_home("cc"))
+            .output()
+            .expect("sh runs");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{claude_event}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let payload = sb.root().join("ls.json");
+    std::fs::write(&payload, BASH_LS).expect("payload");
+    sb.run([
+        "hooks",
+        "test",
+        &gate,
+        "--payload",
+        payload.to_str().expect("utf-8"),
+    ])
+    .ok();
+
+    let audit = wait_lines(&user_home.join("audit.jsonl"), 1, Duration::from_secs(10));
+    assert_eq!(
+        audit.len(),
+        1,
+        "the agent's tool call reached ~/audit.jsonl"
+    );
+    let line: Value = serde_json::from_str(&audit[0]).expect("JSON line");
+    assert_eq!(line["tool"], "Bash");
+    let mut homes = wait_lines(&user_home.join("homes.log"), 3, Duration::from_secs(10));
+    homes.sort();
+    let profile_home = sb.profile_home("cc");
+    let (user, profile) = (user_home.display(), profile_home.display());
+    assert_eq!(
+        homes,
+        [
+            format!("pre-tool-use {user} {profile}"),
+            format!("pre-tool-use {user} {profile}"),
+            format!("start {user} {profile}"),
+        ]
+    );
+    assert!(
+        !sb.profile_home("cc").join("audit.jsonl").exists()
+            && !sb.profile_home("cc").join("homes.log").exists(),
+        "nothing went to the profile's HOME"
+    );
+}
+
 #[test]
 fn dispatch_needs_no_keychain() {
     let sb = sandbox_with_fake_profile();

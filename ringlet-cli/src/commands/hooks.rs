@@ -114,6 +114,9 @@ pub struct DispatchArgs {
     /// ringlet's cache dir.
     #[arg(long, requires_all = ["config_dir", "data_dir"])]
     pub cache_dir: Option<PathBuf>,
+    /// The user's HOME, which hooks run with (the agent's HOME is the profile's).
+    #[arg(long)]
+    pub user_home: Option<PathBuf>,
 }
 
 impl HooksCmd {
@@ -278,7 +281,12 @@ pub fn dispatch(args: &DispatchArgs, home: Option<PathBuf>) -> ExitCode {
     let outcome = match input {
         Err(e) => failed(&args.event, &format!("the hook input: {e}")),
         Ok(input) => match open(args, home) {
-            Ok(ringlet) => ringlet.dispatch_hook(&args.profile, &args.event, &input),
+            Ok(ringlet) => match &args.user_home {
+                Some(home) => {
+                    ringlet.dispatch_hook_with_home(&args.profile, &args.event, &input, home)
+                }
+                None => ringlet.dispatch_hook(&args.profile, &args.event, &input),
+            },
             Err(e) => failed(&args.event, &format!("{e:#}")),
         },
     };

@@ -106,7 +106,7 @@ pub(crate) fn gate_one(rule: &HookRule, ctx: &HookContext, scrub: &[String]) -> 
             let payload = ctx.payload().to_string();
             match shell::run_waited(
                 command,
-                &ctx.env(),
+                &shell_env(ctx),
                 scrub,
                 payload.as_bytes(),
                 rule.timeout(),
@@ -188,6 +188,16 @@ fn webhook_verdict(body: &str) -> Result<Option<String>, String> {
     }
 }
 
+/// A shell hook's variables: the event's `RINGLET_*`, and `HOME` when it must be set to the
+/// user's (see [`HookContext::user_home`]), so `~` means the same in every hook.
+fn shell_env(ctx: &HookContext) -> Vec<(String, String)> {
+    let mut env = ctx.env();
+    if let Some(home) = &ctx.user_home {
+        env.push(("HOME".into(), home.clone()));
+    }
+    env
+}
+
 fn last_line(text: &str) -> String {
     let line = text
         .lines()
@@ -238,7 +248,7 @@ pub(crate) fn fire_one(
                 ShellMode::Detached => {
                     match shell::run_detached(
                         command,
-                        &ctx.env(),
+                        &shell_env(ctx),
                         scrub,
                         payload.as_bytes(),
                         rule.timeout(),
@@ -249,7 +259,7 @@ pub(crate) fn fire_one(
                 }
                 ShellMode::Waited => match shell::run_waited(
                     command,
-                    &ctx.env(),
+                    &shell_env(ctx),
                     scrub,
                     payload.as_bytes(),
                     rule.timeout(),
