@@ -1,7 +1,7 @@
 //! Small filesystem helpers: atomic writes with explicit modes, locked files, and permission
 //! checks.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -101,9 +101,103 @@ pub fn read_to_string(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| Error::io("reading", path, e))
 }
 
+/// Reads a UTF-8 text file of at most `limit` bytes. A larger file (or an endless one:
+/// `/dev/zero`, a FIFO) is refused after reading `limit + 1` bytes, with an error naming the
+/// file and the limit, so memory stays bounded whatever the path is.
+pub fn read_file_capped(path: &Path, limit: u64) -> Result<String> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io("reading", path, e))?;
+    read_capped(file, path, limit)
+}
+
+/// Reads UTF-8 text of at most `limit` bytes from `reader` (stdin, a pipe, a socket); `name` is
+/// what the error calls it (`stdin`, a path). More than `limit` bytes is an error naming it and
+/// the limit, after reading no more than `limit + 1` bytes.
+pub fn read_capped(reader: impl Read, name: impl AsRef<Path>, limit: u64) -> Result<String> {
+    let name = name.as_ref();
+    let mut bytes = Vec::new();
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("reading", name, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::io(
+            "reading",
+            name,
+            std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                format!(
+                    "larger than {}, the most ringlet reads here",
+                    size_text(limit)
+                ),
+            ),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        Error::io(
+            "reading",
+            name,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "not UTF-8 text (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
+            ),
+        )
+    })
+}
+
+/// `1 MiB`, `64 KiB`, `100 bytes`.
+fn size_text(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * KIB;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= KIB && bytes.is_multiple_of(KIB) {
+        format!("{} KiB", bytes / KIB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capped_reads_refuse_more_than_the_limit_naming_the_source() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("small.txt");
+        std::fs::write(&p, "12345").expect("write");
+        assert_eq!(read_file_capped(&p, 5).expect("fits"), "12345");
+        let err = read_file_capped(&p, 4).expect_err("too large").to_string();
+        assert!(
+            err.contains("small.txt") && err.contains("larger than 4 bytes"),
+            "{err}"
+        );
+        // An endless reader stops at the limit instead of filling memory.
+        let err = read_capped(std::io::repeat(b'a'), "stdin", 1024 * 1024)
+            .expect_err("endless")
+            .to_string();
+        assert_eq!(
+            err,
+            "reading stdin: larger than 1 MiB, the most ringlet reads here"
+        );
+        let err = read_capped(&[0xff, 0xfe][..], "stdin", 10)
+            .expect_err("binary")
+            .to_string();
+        assert!(err.contains("not UTF-8"), "{err}");
+        #[cfg(unix)]
+        {
+            let err = read_file_capped(Path::new("/dev/zero"), 64 * 1024)
+                .expect_err("endless file")
+                .to_string();
+            assert_eq!(
+                err,
+                "reading /dev/zero: larger than 64 KiB, the most ringlet reads here"
+            );
+        }
+    }
 
     #[test]
     fn atomic_write_replaces_and_sets_mode() {

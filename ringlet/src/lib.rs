@@ -65,11 +65,13 @@ pub use facade::{
     AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, NewHook,
     NewProfile, ProviderInfo, RUN_STARTED_ENV, Ringlet, RingletBuilder, Subscription,
 };
+pub use fsio::{read_capped, read_file_capped};
 pub use hooks::{
     DEFAULT_TIMEOUT_MS, DENY_EXIT_CODE, Decision, DispatchOutcome, FireReport, FiredLedger, Firing,
     HOOKS_DIR, HookAction, HookActionFields, HookContext, HookEntry, HookEvent, HookRule,
-    HookScope, HookStore, MAX_TIMEOUT_MS, Period, ProfileRef, ROLLUP_AFTER, STATE_FILE, Threshold,
-    check_cost_thresholds, check_daily_rollup,
+    HookScope, HookStore, MAX_HOOK_INPUT_BYTES, MAX_HOOKS_FILE_BYTES, MAX_RHAI_SCRIPT_BYTES,
+    MAX_TIMEOUT_MS, Period, ProfileRef, ROLLUP_AFTER, STATE_FILE, Threshold, check_cost_thresholds,
+    check_daily_rollup,
 };
 pub use launch::AgentCommand;
 pub use launch::sandbox::{

@@ -290,6 +290,80 @@ fn dispatch_fails_closed_when_it_cannot_decide() {
     assert!(out.stderr.contains("config.toml"), "{}", out.stderr);
 }
 
+/// Every file and stdin read is capped: an endless input (`/dev/zero`) is refused at its
+/// documented limit, naming it, instead of filling memory.
+#[cfg(unix)]
+#[test]
+fn endless_inputs_are_refused_at_their_limit() {
+    let sb = sandbox_with_fake_profile();
+    let zero = || std::fs::File::open("/dev/zero").expect("/dev/zero");
+    let limit = Duration::from_secs(60);
+
+    let mut cmd = sb.command([
+        "hooks",
+        "add",
+        "work",
+        "--on",
+        "pre-tool-use",
+        "--rhai",
+        "/dev/zero",
+    ]);
+    let out = crate::run_bounded(cmd.stdin(std::process::Stdio::null()), limit);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("/dev/zero") && out.stderr.contains("larger than 1 MiB"),
+        "{}",
+        out.stderr
+    );
+
+    let id = add_hook(&sb, &["work", "--on", "pre-tool-use", "--shell", GUARD]);
+    for args in [
+        vec!["hooks", "test", id.as_str(), "--payload", "/dev/zero"],
+        vec!["hooks", "test", id.as_str(), "--payload", "-"],
+        vec!["hooks", "import", "/dev/zero"],
+        vec!["hooks", "import", "-"],
+    ] {
+        let mut cmd = sb.command(&args);
+        let out = crate::run_bounded(cmd.stdin(zero()), limit);
+        let name = if args[args.len() - 1] == "-" {
+            "stdin"
+        } else {
+            "/dev/zero"
+        };
+        assert_ne!(out.code, 0, "{args:?}");
+        assert!(
+            out.stderr.contains(name) && out.stderr.contains("larger than 16 MiB"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+
+    // An agent's endless stdin denies a gated call, naming the limit.
+    let mut cmd = sb.command([
+        "hooks",
+        "dispatch",
+        "--profile",
+        "work",
+        "--event",
+        "pre-tool-use",
+    ]);
+    let out = crate::run_bounded(cmd.stdin(zero()), limit);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("stdin") && out.stderr.contains("larger than 16 MiB"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        sb.run(["hooks", "list", "--json"])
+            .ok()
+            .json()
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}
+
 #[test]
 fn rhai_gates_are_sandboxed_and_bounded() {
     let sb = sandbox_with_fake_profile();
@@ -458,6 +532,48 @@ fn a_gating_webhook_that_times_out_denies_naming_the_hook() {
     assert_eq!(dispatch(&sb, "work", "pre-tool-use", BASH_LS).code, 0);
 }
 
+/// The issue's reproduction: a pre-tool-use webhook whose answer stalls, is cut off, is padded
+/// past the read limit or starts with a byte order mark must deny `rm -rf /`, never allow it.
+#[test]
+fn a_gating_webhook_with_a_broken_answer_denies() {
+    let sb = sandbox_with_fake_profile();
+    let server = crate::receiver::start_misbehaving();
+    let rm = r#"{"tool_name":"Bash","tool_input":{"command":"rm -rf /"}}"#;
+    for (path, why) in [
+        ("/slow", "timed out after 1000 ms"),
+        ("/cut", "cut off"),
+        ("/big", "larger than 64 KiB"),
+        ("/bom", "BOM deny"),
+    ] {
+        let id = add_hook(
+            &sb,
+            &[
+                "work",
+                "--on",
+                "pre-tool-use",
+                "--webhook",
+                &format!("{server}{path}"),
+                "--timeout",
+                "1000",
+            ],
+        );
+        let started = Instant::now();
+        let out = dispatch(&sb, "work", "pre-tool-use", rm);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{path} took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(out.code, 2, "{path} let rm -rf / through: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&id) && out.stderr.contains(why),
+            "{path}: {}",
+            out.stderr
+        );
+        sb.run(["hooks", "remove", &id]).ok();
+    }
+}
+
 #[test]
 fn a_non_gating_hook_never_holds_the_agent() {
     let sb = sandbox_with_fake_profile();
@@ -486,6 +602,80 @@ fn a_non_gating_hook_never_holds_the_agent() {
         started.elapsed()
     );
     assert_eq!(wait_lines(&done, 1, Duration::from_secs(10)), ["done"]);
+}
+
+/// The live (not zombie) processes in process group `pgid`, from /proc.
+#[cfg(target_os = "linux")]
+fn group_members(pgid: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid pgrp …"; comm may hold spaces and parentheses.
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.len() > 2 && fields[0] != "Z" && fields[2] == pgid {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// The issue's reproduction: a `start` hook (`sleep 46.5`, `--timeout 1000`) ran on under PID 1
+/// after ringlet exited. Detached hooks — from the launcher and from `hooks dispatch` — are
+/// killed with their whole process group at their timeout, with ringlet long gone.
+#[cfg(target_os = "linux")]
+#[test]
+fn detached_hooks_die_at_their_timeout_after_ringlet_exits() {
+    let sb = sandbox_with_fake_profile();
+    let hook = |event: &str, name: &str| {
+        let file = sb.root().join(name);
+        add_hook(
+            &sb,
+            &[
+                "work",
+                "--on",
+                event,
+                "--shell",
+                &format!(
+                    r#"cut -d" " -f5 /proc/$$/stat > '{}'; sleep 46.5 & sleep 46.5"#,
+                    file.display()
+                ),
+                "--timeout",
+                "1000",
+            ],
+        );
+        file
+    };
+    let started_file = hook("start", "start.pgid");
+    let tool_file = hook("tool-use", "tool.pgid");
+    sb.run(["profiles", "run", "work"]).ok();
+    let out = dispatch(&sb, "work", "tool-use", r#"{"tool_name":"Bash"}"#);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for file in [started_file, tool_file] {
+        let pgid = wait_lines(&file, 1, Duration::from_secs(10));
+        assert_eq!(pgid.len(), 1, "{} was not written", file.display());
+        let deadline = Instant::now() + Duration::from_secs(6);
+        let left = loop {
+            let left = group_members(&pgid[0]);
+            if left.is_empty() || Instant::now() >= deadline {
+                break left;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(
+            left.is_empty(),
+            "{}: processes {left:?} outlived the hook's 1000 ms timeout",
+            file.display()
+        );
+    }
 }
 
 #[test]
@@ -618,6 +808,113 @@ fn claude_profiles_get_settings_that_call_back_into_this_ringlet() {
         .expect("sh runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("could not run"));
+}
+
+/// `~` in a hook means the user's HOME whoever fires it — the agent (whose HOME is the
+/// profile's), the launcher or `hooks test` — so the README's `~/audit.jsonl` recipe writes
+/// where the user looks; the profile's HOME is in RINGLET_PROFILE_HOME.
+#[test]
+fn hooks_run_with_the_users_home_whoever_fires_them() {
+    let mut sb = ringlet_tests::harness::Sandbox::new();
+    sb.env("TEST_KEY", KEY);
+    sb.run([
+        "profiles",
+        "create",
+        "claude",
+        "cc",
+        "--provider",
+        "anthropic",
+        "--model",
+        "m",
+        "--key-from-env",
+        "TEST_KEY",
+        "--binary",
+        fake_agent_bin().to_str().expect("utf-8"),
+    ])
+    .ok();
+    let user_home = sb.root().join("user-home");
+    std::fs::create_dir_all(&user_home).expect("user home");
+    add_hook(
+        &sb,
+        &[
+            "cc",
+            "--on",
+            "tool-use",
+            "--shell",
+            "{ cat; echo; } >> ~/audit.jsonl",
+        ],
+    );
+    let record = r#"echo "$RINGLET_EVENT $HOME $RINGLET_PROFILE_HOME" >> ~/homes.log"#;
+    let gate = add_hook(&sb, &["cc", "--on", "pre-tool-use", "--shell", record]);
+    add_hook(&sb, &["cc", "--on", "start", "--shell", record]);
+    sb.run(["profiles", "run", "cc"]).ok();
+    let settings: Value = serde_json::from_str(
+        &std::fs::read_to_string(sb.profile_home("cc").join(".claude/settings.json"))
+            .expect("settings"),
+    )
+    .expect("JSON");
+    // Run Claude Code's callbacks as it does: a shell with the profile's HOME.
+    for (claude_event, input) in [
+        ("PreToolUse", BASH_LS),
+        (
+            "PostToolUse",
+            r#"{"hook_event_name":"PostToolUse","tool_name":"Bash","tool_input":{"command":"ls"},"tool_response":{"stdout":"ok"}}"#,
+        ),
+    ] {
+        let cmd = settings["hooks"][claude_event][0]["hooks"][0]["command"]
+            .as_str()
+            .expect("command");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf '%s' '{input}' | {cmd}"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", sb.profile_home("cc"))
+            .output()
+            .expect("sh runs");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{claude_event}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let payload = sb.root().join("ls.json");
+    std::fs::write(&payload, BASH_LS).expect("payload");
+    sb.run([
+        "hooks",
+        "test",
+        &gate,
+        "--payload",
+        payload.to_str().expect("utf-8"),
+    ])
+    .ok();
+
+    let audit = wait_lines(&user_home.join("audit.jsonl"), 1, Duration::from_secs(10));
+    assert_eq!(
+        audit.len(),
+        1,
+        "the agent's tool call reached ~/audit.jsonl"
+    );
+    let line: Value = serde_json::from_str(&audit[0]).expect("JSON line");
+    assert_eq!(line["tool"], "Bash");
+    let mut homes = wait_lines(&user_home.join("homes.log"), 3, Duration::from_secs(10));
+    homes.sort();
+    let profile_home = sb.profile_home("cc");
+    let (user, profile) = (user_home.display(), profile_home.display());
+    assert_eq!(
+        homes,
+        [
+            format!("pre-tool-use {user} {profile}"),
+            format!("pre-tool-use {user} {profile}"),
+            format!("start {user} {profile}"),
+        ]
+    );
+    assert!(
+        !sb.profile_home("cc").join("audit.jsonl").exists()
+            && !sb.profile_home("cc").join("homes.log").exists(),
+        "nothing went to the profile's HOME"
+    );
 }
 
 #[test]

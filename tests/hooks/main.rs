@@ -124,3 +124,25 @@ pub fn wait_lines(path: &Path, lines: usize, timeout: Duration) -> Vec<String> {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Runs `cmd` (stdout and stderr captured), killing it and failing the test if it has not
+/// ended within `limit` — for inputs that would otherwise run forever.
+pub fn run_bounded(cmd: &mut std::process::Command, limit: Duration) -> Run {
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("ringlet starts");
+    let deadline = Instant::now() + limit;
+    loop {
+        if child.try_wait().expect("waits").is_some() {
+            return child.wait_with_output().expect("ringlet ends").into();
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -95,3 +95,69 @@ fn serve(stream: TcpStream, sink: &Mutex<Vec<Received>>, status: u16, body: &str
         body.len()
     );
 }
+
+/// A receiver that answers `200` in broken ways, by path: `/slow` (headers and 10 of 100 body
+/// bytes, then a stall), `/cut` (the same, then the connection closes), `/big` (a deny padded
+/// to 70 KB) and `/bom` (a deny after a UTF-8 byte order mark). Returns its base URL.
+pub fn start_misbehaving() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || misbehave(stream));
+        }
+    });
+    url
+}
+
+fn misbehave(stream: TcpStream) {
+    let mut reader = BufReader::new(stream);
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).is_err() || line.trim().is_empty() {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut buf = vec![0; length];
+    if reader.read_exact(&mut buf).is_err() {
+        return;
+    }
+    let mut out = reader.into_inner();
+    let head = |len: usize| {
+        format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n"
+        )
+    };
+    let body = match path.as_str() {
+        "/slow" | "/cut" => {
+            let _ = out.write_all(head(100).as_bytes());
+            let _ = out.write_all(br#"{"decisio"#);
+            let _ = out.flush();
+            if path == "/slow" {
+                std::thread::sleep(Duration::from_secs(60));
+            }
+            return;
+        }
+        "/big" => format!(
+            r#"{{"decision":"deny","reason":"padded","pad":"{}"}}"#,
+            "x".repeat(70 * 1000)
+        ),
+        "/bom" => "\u{feff}{\"decision\":\"deny\",\"reason\":\"BOM deny\"}".to_string(),
+        _ => String::new(),
+    };
+    let _ = out.write_all(head(body.len()).as_bytes());
+    let _ = out.write_all(body.as_bytes());
+}

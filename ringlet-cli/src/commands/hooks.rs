@@ -1,8 +1,7 @@
 //! `ringlet hooks …`: add, list, remove, test, export and import hook rules, and `dispatch`,
 //! the callback agents' own hooks run.
 
-use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -116,6 +115,9 @@ pub struct DispatchArgs {
     /// ringlet's cache dir.
     #[arg(long, requires_all = ["config_dir", "data_dir"])]
     pub cache_dir: Option<PathBuf>,
+    /// The user's HOME, which hooks run with (the agent's HOME is the profile's).
+    #[arg(long)]
+    pub user_home: Option<PathBuf>,
 }
 
 impl HooksCmd {
@@ -131,16 +133,14 @@ impl HooksCmd {
     }
 }
 
-fn read_input(path: &PathBuf) -> anyhow::Result<String> {
-    if path.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .context("reading stdin")?;
-        Ok(s)
+/// Reads a file, or stdin for `-`, refusing more than `limit` bytes (naming the file and the
+/// limit) so `--payload /dev/zero` cannot fill memory.
+fn read_input(path: &Path, limit: u64) -> anyhow::Result<String> {
+    Ok(if path.as_os_str() == "-" {
+        ringlet::read_capped(std::io::stdin().lock(), "stdin", limit)?
     } else {
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
-    }
+        ringlet::read_file_capped(path, limit)?
+    })
 }
 
 pub fn run(ringlet: &Ringlet, cmd: HooksCmd) -> anyhow::Result<ExitCode> {
@@ -219,7 +219,7 @@ pub fn run(ringlet: &Ringlet, cmd: HooksCmd) -> anyhow::Result<ExitCode> {
         } => {
             let payload = match &payload {
                 Some(path) => {
-                    let text = read_input(path)?;
+                    let text = read_input(path, ringlet::MAX_HOOK_INPUT_BYTES)?;
                     serde_json::from_str(&text)
                         .with_context(|| format!("{} is not JSON", path.display()))?
                 }
@@ -251,7 +251,8 @@ pub fn run(ringlet: &Ringlet, cmd: HooksCmd) -> anyhow::Result<ExitCode> {
         }
         HooksCmd::Export => output::raw(ringlet.export_hooks()?.as_bytes()),
         HooksCmd::Import { file, json } => {
-            let report = ringlet.import_hooks(&read_input(&file)?)?;
+            let report =
+                ringlet.import_hooks(&read_input(&file, ringlet::MAX_HOOKS_FILE_BYTES)?)?;
             if json.json {
                 output::json(&report)?;
             } else {
@@ -273,11 +274,20 @@ pub fn run(ringlet: &Ringlet, cmd: HooksCmd) -> anyhow::Result<ExitCode> {
 /// wrong (ringlet's files unreadable, bad input) denies a pre-tool-use call (exit 2, reason on
 /// stderr); other events exit 0.
 pub fn dispatch(args: &DispatchArgs, home: Option<PathBuf>) -> ExitCode {
-    let mut input = String::new();
-    let outcome = match std::io::stdin().read_to_string(&mut input) {
-        Err(e) => failed(&args.event, &format!("reading the hook input: {e}")),
-        Ok(_) => match open(args, home) {
-            Ok(ringlet) => ringlet.dispatch_hook(&args.profile, &args.event, &input),
+    let input = ringlet::read_capped(
+        std::io::stdin().lock(),
+        "stdin",
+        ringlet::MAX_HOOK_INPUT_BYTES,
+    );
+    let outcome = match input {
+        Err(e) => failed(&args.event, &format!("the hook input: {e}")),
+        Ok(input) => match open(args, home) {
+            Ok(ringlet) => match &args.user_home {
+                Some(home) => {
+                    ringlet.dispatch_hook_with_home(&args.profile, &args.event, &input, home)
+                }
+                None => ringlet.dispatch_hook(&args.profile, &args.event, &input),
+            },
             Err(e) => failed(&args.event, &format!("{e:#}")),
         },
     };

@@ -116,6 +116,19 @@ impl Ringlet {
         self.registry().conflicting_env().into_iter().collect()
     }
 
+    /// Where `~` points for a hook: it runs with the user's HOME (`user_home` when this
+    /// process's HOME is not the user's, as in `hooks dispatch` under an agent), and the
+    /// profile's HOME is in `RINGLET_PROFILE_HOME`.
+    fn set_homes(&self, ctx: &mut HookContext, user_home: Option<&Path>) {
+        if ctx.profile != "*" && self.has_profile(&ctx.profile).unwrap_or(false) {
+            ctx.profile_home = self
+                .profile_home(&ctx.profile)
+                .ok()
+                .map(|h| h.display().to_string());
+        }
+        ctx.user_home = user_home.map(|h| h.display().to_string());
+    }
+
     /// Every hook rule: global ones, then each profile's.
     pub fn hooks(&self) -> Result<Vec<HookEntry>> {
         self.hook_store().all()
@@ -162,7 +175,7 @@ impl Ringlet {
         } else if let Some(path) = &req.rhai_file {
             let abs = std::path::absolute(path).map_err(|e| Error::io("resolving", path, e))?;
             HookAction::Rhai {
-                script: crate::fsio::read_to_string(&abs)?,
+                script: crate::fsio::read_file_capped(&abs, hooks::MAX_RHAI_SCRIPT_BYTES)?,
                 source: Some(abs.display().to_string()),
             }
         } else if let Some(script) = &req.rhai_script {
@@ -231,6 +244,12 @@ impl Ringlet {
     /// skipped; a different rule under an existing id, or a rule for a profile that does not
     /// exist, stops the import before anything is written.
     pub fn import_hooks(&self, text: &str) -> Result<HookImportReport> {
+        if text.len() as u64 > hooks::MAX_HOOKS_FILE_BYTES {
+            return Err(Error::InvalidInput(format!(
+                "the hooks document is larger than {} MiB, the most ringlet imports",
+                hooks::MAX_HOOKS_FILE_BYTES / (1024 * 1024)
+            )));
+        }
         let bundle: HookBundle =
             toml::from_str(text).map_err(|e| Error::toml("<hooks import>", text, &e))?;
         let existing = self.hooks()?;
@@ -301,6 +320,7 @@ impl Ringlet {
         let who = self.profile_ref(&alias);
         let mut ctx = HookContext::new(entry.rule.event, &who.alias, &who.agent, &who.provider);
         ctx.absorb_agent_json(payload);
+        self.set_homes(&mut ctx, None);
         let applies = entry.rule.matches_tool(ctx.tool.as_deref());
         let scrub = self.hook_scrub();
         let (decision, fired) = if entry.rule.event.is_gating() {
@@ -337,18 +357,47 @@ impl Ringlet {
     /// `tool-use` hooks (the agent will not report it). Never fails: anything that goes wrong
     /// denies a gating event and lets any other through.
     pub fn dispatch_hook(&self, alias: &str, event: &str, input: &str) -> DispatchOutcome {
+        self.dispatch_for(alias, event, input, None)
+    }
+
+    /// [`Ringlet::dispatch_hook`] from a process whose HOME is not the user's — an agent runs
+    /// `hooks dispatch` with the profile's HOME — so hooks still run with the user's HOME,
+    /// `user_home` (the agents' hook commands pass it as `--user-home`).
+    pub fn dispatch_hook_with_home(
+        &self,
+        alias: &str,
+        event: &str,
+        input: &str,
+        user_home: &Path,
+    ) -> DispatchOutcome {
+        self.dispatch_for(alias, event, input, Some(user_home))
+    }
+
+    fn dispatch_for(
+        &self,
+        alias: &str,
+        event: &str,
+        input: &str,
+        user_home: Option<&Path>,
+    ) -> DispatchOutcome {
         let event = match HookEvent::parse(event) {
             Ok(e) => e,
             // Unknown events cannot be told apart from gating ones: fail closed.
             Err(e) => return DispatchOutcome::failed(HookEvent::PreToolUse, &e.to_string()),
         };
-        match self.try_dispatch(alias, event, input) {
+        match self.try_dispatch(alias, event, input, user_home) {
             Ok(outcome) => outcome,
             Err(e) => DispatchOutcome::failed(event, &e.to_string()),
         }
     }
 
-    fn try_dispatch(&self, alias: &str, event: HookEvent, input: &str) -> Result<DispatchOutcome> {
+    fn try_dispatch(
+        &self,
+        alias: &str,
+        event: HookEvent,
+        input: &str,
+        user_home: Option<&Path>,
+    ) -> Result<DispatchOutcome> {
         let rules = self.hook_store().for_profile(alias)?;
         let input = hooks::parse_agent_input(input).map_err(Error::InvalidInput)?;
         let who = {
@@ -361,6 +410,7 @@ impl Ringlet {
         };
         let mut ctx = HookContext::new(event, &who.alias, &who.agent, &who.provider);
         ctx.absorb_agent_json(&input);
+        self.set_homes(&mut ctx, user_home);
         if event == HookEvent::Stop && ctx.duration_ms.is_none() {
             ctx.duration_ms = std::env::var(RUN_STARTED_ENV)
                 .ok()
@@ -393,8 +443,10 @@ impl Ringlet {
 
     /// The command an agent's own hooks run to call back into ringlet, without the trailing
     /// event name: `'<ringlet>' hooks dispatch --config-dir … --data-dir … --cache-dir …
-    /// --profile <alias> --event`. `None` when no ringlet executable can be found (ringlet
-    /// embedded in another program with no `ringlet` on PATH): agents then get no hooks wired.
+    /// [--user-home …] --profile <alias> --event`. `None` when no ringlet executable can be
+    /// found (ringlet embedded in another program with no `ringlet` on PATH): agents then get
+    /// no hooks wired. The user's HOME is taken now, at plan time: the agent runs the command
+    /// with the profile's HOME, and hooks must run with the user's.
     pub(crate) fn hook_command(&self, alias: &str) -> Option<String> {
         let exe = hook_program()?;
         let p = self.paths();
@@ -404,8 +456,13 @@ impl Ringlet {
                 .map(|a| sh_quote(&a.display().to_string()))
                 .ok()
         };
+        let user_home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .filter(|h| h.is_absolute())
+            .map(|h| format!(" --user-home {}", sh_quote(&h.display().to_string())))
+            .unwrap_or_default();
         Some(format!(
-            "{} hooks dispatch --config-dir {} --data-dir {} --cache-dir {} --profile {} --event",
+            "{} hooks dispatch --config-dir {} --data-dir {} --cache-dir {}{user_home} --profile {} --event",
             sh_quote(&exe.display().to_string()),
             abs(p.config_dir())?,
             abs(p.data_dir())?,
@@ -458,7 +515,9 @@ impl Ringlet {
         if !rules.iter().any(|e| e.rule.event == HookEvent::Start) {
             return StartedHooks(None);
         }
-        let ctx = HookContext::new(HookEvent::Start, &plan.profile, &plan.agent, &plan.provider);
+        let mut ctx =
+            HookContext::new(HookEvent::Start, &plan.profile, &plan.agent, &plan.provider);
+        self.set_homes(&mut ctx, None);
         let scrub = self.hook_scrub();
         StartedHooks(Some(std::thread::spawn(move || {
             hooks::fire(&rules, &ctx, &scrub, ShellMode::Detached)
@@ -487,6 +546,7 @@ impl Ringlet {
         let mut ctx = HookContext::new(HookEvent::Stop, &plan.profile, &plan.agent, &plan.provider);
         ctx.duration_ms = Some(u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX));
         ctx.exit_code = Some(outcome.exit_code);
+        self.set_homes(&mut ctx, None);
         let reports = hooks::fire(&rules, &ctx, &self.hook_scrub(), ShellMode::Detached);
         self.warn_failed(&reports);
     }
@@ -510,8 +570,11 @@ impl Ringlet {
     fn fire_all(&self, firings: Vec<Firing>) -> Vec<FireReport> {
         let scrub = self.hook_scrub();
         let reports: Vec<FireReport> = firings
-            .iter()
-            .map(|f| hooks::fire_one(&f.entry.rule, &f.context, &scrub, ShellMode::Detached))
+            .into_iter()
+            .map(|mut f| {
+                self.set_homes(&mut f.context, None);
+                hooks::fire_one(&f.entry.rule, &f.context, &scrub, ShellMode::Detached)
+            })
             .collect();
         self.warn_failed(&reports);
         reports
@@ -686,6 +749,46 @@ mod tests {
         assert_eq!(
             (v["tool"].as_str(), v["tool_error"].as_bool()),
             (Some("Bash"), Some(true))
+        );
+    }
+
+    /// `~` in a hook is the user's HOME on every path; the profile's HOME is in
+    /// RINGLET_PROFILE_HOME.
+    #[cfg(unix)]
+    #[test]
+    fn hooks_run_with_the_users_home_and_get_the_profiles_in_a_variable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let r = ringlet(dir.path());
+        let gate = r
+            .add_hook(&NewHook {
+                profile: Some("work".into()),
+                event: "pre-tool-use".into(),
+                shell: Some(r#"echo "$HOME|$RINGLET_PROFILE_HOME" >&2; exit 1"#.into()),
+                ..NewHook::default()
+            })
+            .expect("gate");
+        let profile_home = r.profile_home("work").expect("home").display().to_string();
+        let input = r#"{"tool_name":"Bash","tool_input":{"command":"ls"}}"#;
+        // As an agent runs it: this process's HOME is not the user's, the command says which is.
+        let out =
+            r.dispatch_hook_with_home("work", "pre-tool-use", input, Path::new("/home/the-user"));
+        assert_eq!(
+            out.stderr(),
+            Some(format!(
+                "denied by ringlet hook {}: /home/the-user|{profile_home}",
+                gate.rule.id
+            ))
+        );
+        // From ringlet's own process (launcher events, hooks test): its HOME is the user's.
+        let own = std::env::var("HOME").expect("HOME");
+        let payload: serde_json::Value = serde_json::from_str(input).expect("json");
+        let report = r.test_hook(&gate.rule.id, &payload, None).expect("tested");
+        assert_eq!(
+            report.decision.and_then(|d| d.message()),
+            Some(format!(
+                "denied by ringlet hook {}: {own}|{profile_home}",
+                gate.rule.id
+            ))
         );
     }
 

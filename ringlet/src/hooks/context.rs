@@ -72,6 +72,14 @@ pub struct HookContext {
     /// The agent's working directory, when it reports one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
+    /// The profile's HOME (the agent's `$HOME`), exported as `RINGLET_PROFILE_HOME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_home: Option<String>,
+    /// The HOME shell hooks run with — always the user's. Set when this process's HOME is not
+    /// the user's (`hooks dispatch` runs under the agent, whose HOME is the profile's); `None`
+    /// keeps this process's HOME. Not part of the event.
+    #[serde(skip)]
+    pub user_home: Option<String>,
 }
 
 impl HookContext {
@@ -105,6 +113,8 @@ impl HookContext {
             top_usd: None,
             session_id: None,
             cwd: None,
+            profile_home: None,
+            user_home: None,
         }
     }
 
@@ -205,6 +215,7 @@ impl HookContext {
         opt("RINGLET_TOP_USD", self.top_usd.map(usd));
         opt("RINGLET_SESSION_ID", self.session_id.clone());
         opt("RINGLET_CWD", self.cwd.clone());
+        opt("RINGLET_PROFILE_HOME", self.profile_home.clone());
         out.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
     }
 

@@ -27,6 +27,8 @@ mod run;
 mod schedule;
 mod shell;
 mod store;
+#[cfg(test)]
+mod test_http;
 mod webhook;
 
 pub use agent_io::{DENY_EXIT_CODE, DispatchOutcome};
@@ -34,7 +36,8 @@ pub use context::HookContext;
 pub use ledger::{FiredLedger, STATE_FILE};
 pub use rule::{
     DEFAULT_TIMEOUT_MS, HookAction, HookActionFields, HookEntry, HookEvent, HookRule, HookScope,
-    MAX_TIMEOUT_MS, Period, Threshold,
+    MAX_HOOK_INPUT_BYTES, MAX_HOOKS_FILE_BYTES, MAX_RHAI_SCRIPT_BYTES, MAX_TIMEOUT_MS, Period,
+    Threshold,
 };
 pub use run::{Decision, FireReport};
 pub use schedule::{Firing, ProfileRef, ROLLUP_AFTER, check_cost_thresholds, check_daily_rollup};

@@ -15,6 +15,18 @@ pub const DEFAULT_TIMEOUT_MS: u64 = 2_000;
 /// an agent that timed out a hook itself would let the tool run.
 pub const MAX_TIMEOUT_MS: u64 = 120_000;
 
+/// The most ringlet reads of a hook's input: an agent's event JSON on `hooks dispatch`'s stdin,
+/// or `hooks test --payload`. 16 MiB — far above any tool call — so a runaway or hostile input
+/// cannot fill memory.
+pub const MAX_HOOK_INPUT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The largest Rhai gate script (`hooks add --rhai FILE`, a stored rule's script): 1 MiB.
+pub const MAX_RHAI_SCRIPT_BYTES: u64 = 1024 * 1024;
+
+/// The largest hooks document ringlet reads: a `hooks import` file or one stored rule file.
+/// 16 MiB.
+pub const MAX_HOOKS_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// A lifecycle event a hook can fire on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -347,6 +359,12 @@ impl HookRule {
                 "Rhai hooks decide pre-tool-use calls (fn on_pre_tool_use); use --shell or --webhook for {}",
                 self.event
             )),
+            HookAction::Rhai { script, .. } if script.len() as u64 > MAX_RHAI_SCRIPT_BYTES => {
+                bad(format!(
+                    "the Rhai script is larger than {} MiB; keep gate scripts small",
+                    MAX_RHAI_SCRIPT_BYTES / (1024 * 1024)
+                ))
+            }
             HookAction::Rhai { script, .. } => super::rhai_gate::check(&self.id, script),
             HookAction::Webhook { url, template } => {
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -542,6 +560,16 @@ mod tests {
             template: None,
         };
         assert!(w.validate().is_err());
+        let mut big = rule(HookEvent::PreToolUse, None);
+        big.action = HookAction::Rhai {
+            script: format!(
+                "fn on_pre_tool_use(ctx) {{ allow() }}\n{}",
+                "//\n".repeat(MAX_RHAI_SCRIPT_BYTES as usize)
+            ),
+            source: None,
+        };
+        let err = big.validate().expect_err("too large").to_string();
+        assert!(err.contains("larger than 1 MiB"), "{err}");
     }
 
     #[test]

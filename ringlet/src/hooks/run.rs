@@ -106,7 +106,7 @@ pub(crate) fn gate_one(rule: &HookRule, ctx: &HookContext, scrub: &[String]) -> 
             let payload = ctx.payload().to_string();
             match shell::run_waited(
                 command,
-                &ctx.env(),
+                &shell_env(ctx),
                 scrub,
                 payload.as_bytes(),
                 rule.timeout(),
@@ -139,36 +139,63 @@ pub(crate) fn gate_one(rule: &HookRule, ctx: &HookContext, scrub: &[String]) -> 
         },
         HookAction::Webhook { url, template } => {
             let body = webhook::body(template.as_deref(), ctx);
-            match webhook::post(url, &body, rule.timeout()) {
+            match webhook::post(url, &body, rule.timeout(), true) {
                 WebhookEnd::Answered { status, body } if (200..300).contains(&status) => {
                     match webhook_verdict(&body) {
-                        Some(reason) => deny(reason),
-                        None => Decision::Allow,
+                        Ok(None) => Decision::Allow,
+                        Ok(Some(reason)) => deny(reason),
+                        Err(why) => failed(why),
                     }
                 }
                 WebhookEnd::Answered { status, .. } => {
                     failed(format!("the webhook answered HTTP {status}"))
                 }
                 WebhookEnd::TimedOut => failed(format!("the webhook timed out after {ms} ms")),
-                WebhookEnd::Failed(e) => failed(format!("the webhook failed: {e}")),
+                WebhookEnd::Failed(why) => failed(why),
             }
         }
     }
 }
 
-/// A 2xx answer allows unless its body is JSON `{"decision": "deny", "reason": "…"}`.
-fn webhook_verdict(body: &str) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_str(body).ok()?;
-    if v.get("decision").and_then(|d| d.as_str()) != Some("deny") {
-        return None;
+/// The verdict of a complete 2xx answer: `Ok(None)` allows — an empty body, or a JSON object
+/// whose `decision` is absent or `allow`; `Ok(Some(reason))` denies — `{"decision": "deny",
+/// "reason": "…"}`; `Err(why)` is an answer that is no verdict (not JSON, another decision),
+/// and the gate fails closed. A leading UTF-8 byte order mark is ignored.
+fn webhook_verdict(body: &str) -> Result<Option<String>, String> {
+    let body = body.strip_prefix('\u{feff}').unwrap_or(body);
+    if body.trim().is_empty() {
+        return Ok(None);
     }
-    Some(
-        v.get("reason")
-            .and_then(|r| r.as_str())
-            .filter(|r| !r.trim().is_empty())
-            .unwrap_or("the webhook denied the call")
-            .to_string(),
-    )
+    let v: serde_json::Value = serde_json::from_str(body)
+        .map_err(|e| format!("the webhook's answer is not JSON ({e})"))?;
+    let Some(obj) = v.as_object() else {
+        return Err("the webhook's answer is not a JSON object".into());
+    };
+    match obj.get("decision") {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(d)) if d.trim().eq_ignore_ascii_case("allow") => Ok(None),
+        Some(serde_json::Value::String(d)) if d.trim().eq_ignore_ascii_case("deny") => Ok(Some(
+            obj.get("reason")
+                .and_then(|r| r.as_str())
+                .filter(|r| !r.trim().is_empty())
+                .unwrap_or("the webhook denied the call")
+                .to_string(),
+        )),
+        Some(other) => Err(format!(
+            "the webhook's decision {} is neither allow nor deny",
+            last_line(&other.to_string())
+        )),
+    }
+}
+
+/// A shell hook's variables: the event's `RINGLET_*`, and `HOME` when it must be set to the
+/// user's (see [`HookContext::user_home`]), so `~` means the same in every hook.
+fn shell_env(ctx: &HookContext) -> Vec<(String, String)> {
+    let mut env = ctx.env();
+    if let Some(home) = &ctx.user_home {
+        env.push(("HOME".into(), home.clone()));
+    }
+    env
 }
 
 fn last_line(text: &str) -> String {
@@ -219,14 +246,20 @@ pub(crate) fn fire_one(
             let payload = ctx.payload().to_string();
             match mode {
                 ShellMode::Detached => {
-                    match shell::run_detached(command, &ctx.env(), scrub, payload.as_bytes()) {
+                    match shell::run_detached(
+                        command,
+                        &shell_env(ctx),
+                        scrub,
+                        payload.as_bytes(),
+                        rule.timeout(),
+                    ) {
                         Ok(()) => report(true, "started".into()),
                         Err(e) => report(false, format!("could not start sh: {e}")),
                     }
                 }
                 ShellMode::Waited => match shell::run_waited(
                     command,
-                    &ctx.env(),
+                    &shell_env(ctx),
                     scrub,
                     payload.as_bytes(),
                     rule.timeout(),
@@ -247,7 +280,7 @@ pub(crate) fn fire_one(
         }
         HookAction::Webhook { url, template } => {
             let body = webhook::body(template.as_deref(), ctx);
-            match webhook::post(url, &body, rule.timeout()) {
+            match webhook::post(url, &body, rule.timeout(), false) {
                 WebhookEnd::Answered { status, .. } => {
                     report((200..300).contains(&status), format!("HTTP {status}"))
                 }
@@ -370,13 +403,80 @@ mod tests {
         assert!(msg.contains("loop") && msg.contains("failed"), "{msg}");
     }
 
+    fn webhook(url: String) -> HookAction {
+        HookAction::Webhook {
+            url,
+            template: None,
+        }
+    }
+
+    /// A webhook gate decides only on a complete, well-formed answer: a body that stalls,
+    /// trickles, is cut off, is too large or is not a verdict denies, naming the hook and why.
+    #[test]
+    fn a_gating_webhook_fails_closed_on_anything_but_a_complete_verdict() {
+        let server = crate::hooks::test_http::start();
+        let gate_at = |path: &str| {
+            let rules = [entry(
+                "wh",
+                None,
+                webhook(format!("{server}{path}")),
+                Some(1000),
+            )];
+            let started = std::time::Instant::now();
+            let d = gate(&rules, &ctx("{}"), &[]);
+            (d, started.elapsed())
+        };
+        for (path, why) in [
+            ("/slow", "timed out after 1000 ms"),
+            ("/trickle", "timed out after 1000 ms"),
+            ("/cut", "cut off"),
+            ("/chunk-cut", "cut off"),
+            ("/big", "larger than 64 KiB"),
+            ("/text", "not JSON"),
+            ("/weird", "neither allow nor deny"),
+        ] {
+            let (d, took) = gate_at(path);
+            assert!(
+                took < std::time::Duration::from_millis(2500),
+                "{path}: {took:?}"
+            );
+            let Decision::Deny { hook, failed, .. } = &d else {
+                panic!("{path} allowed the call");
+            };
+            assert_eq!((hook.as_str(), *failed), ("wh", true), "{path}: {d:?}");
+            let msg = d.message().expect("denied");
+            assert!(msg.contains("wh") && msg.contains(why), "{path}: {msg}");
+        }
+        // A byte order mark does not hide a deny.
+        assert_eq!(
+            gate_at("/bom").0,
+            Decision::Deny {
+                hook: "wh".into(),
+                reason: "no, with a BOM".into(),
+                failed: false
+            }
+        );
+        assert!(!gate_at("/deny").0.allowed());
+        for path in ["/allow", "/empty", "/object"] {
+            assert!(gate_at(path).0.allowed(), "{path}");
+        }
+    }
+
     #[test]
     fn webhook_verdicts() {
-        assert_eq!(webhook_verdict(""), None);
-        assert_eq!(webhook_verdict(r#"{"decision":"allow"}"#), None);
+        assert_eq!(webhook_verdict(""), Ok(None));
+        assert_eq!(webhook_verdict(r#"{"decision":"allow"}"#), Ok(None));
+        assert_eq!(webhook_verdict("{}"), Ok(None));
         assert_eq!(
-            webhook_verdict(r#"{"decision":"deny","reason":"change freeze"}"#).as_deref(),
-            Some("change freeze")
+            webhook_verdict(r#"{"decision":"deny","reason":"change freeze"}"#),
+            Ok(Some("change freeze".into()))
         );
+        assert_eq!(
+            webhook_verdict("\u{feff}{\"decision\":\"DENY\"}"),
+            Ok(Some("the webhook denied the call".into()))
+        );
+        assert!(webhook_verdict("OK").is_err());
+        assert!(webhook_verdict("[]").is_err());
+        assert!(webhook_verdict(r#"{"decision":false}"#).is_err());
     }
 }

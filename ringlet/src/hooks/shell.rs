@@ -1,6 +1,8 @@
 //! Shell actions: `sh -c COMMAND` with the event's `RINGLET_*` variables and the event JSON on
-//! stdin. Gating runs wait with a deadline and kill the whole process group when it passes;
-//! detached runs return at once and never hold the agent's pipes.
+//! stdin. Every command runs in its own process group under a small `sh` supervisor whose
+//! watchdog kills the group at the hook's timeout, so the timeout holds for detached runs too,
+//! after ringlet has exited. Gating runs also wait with that deadline and kill the group
+//! themselves; detached runs return at once and never hold the agent's pipes.
 
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
@@ -26,11 +28,29 @@ pub(crate) enum ShellEnd {
 /// Only the tail of a hook's output is kept (it becomes a one-line reason).
 const KEEP_OUTPUT: usize = 4096;
 
-fn command(cmd: &str, env: &[(String, String)], scrub: &[String]) -> Command {
+/// What every shell hook runs under on Unix: `sh -c SUPERVISOR ringlet-hook CMD SECONDS`. The
+/// supervisor leads the hook's own process group and starts a watchdog in that group which, at
+/// the deadline, SIGKILLs the whole group — the command and everything it started, also what it
+/// left running in the background after it exited. The watchdog does not need ringlet: a
+/// detached hook outlives `ringlet hooks dispatch` (and `profiles run`), and its timeout must
+/// hold all the same. The command keeps the supervisor's stdin through fd 3 (an asynchronous
+/// list's stdin would be /dev/null); the watchdog holds none of the pipes, so a waited hook's
+/// output ends when the command does. Its status is the command's (it runs last).
+#[cfg(unix)]
+const SUPERVISOR: &str = r#"exec 3<&0 </dev/null
+(sleep "$2"; kill -9 0) >/dev/null 2>&1 3<&- &
+sh -c "$1" <&3 3<&-"#;
+
+fn command(cmd: &str, env: &[(String, String)], scrub: &[String], timeout: Duration) -> Command {
     #[cfg(unix)]
     let mut c = {
         let mut c = Command::new("sh");
-        c.arg("-c").arg(cmd);
+        let ms = timeout.as_millis();
+        c.arg("-c")
+            .arg(SUPERVISOR)
+            .arg("ringlet-hook")
+            .arg(cmd)
+            .arg(format!("{}.{:03}", ms / 1000, ms % 1000));
         // Its own process group: a timeout kills the command and everything it started, and
         // the terminal's Ctrl-C aimed at the agent does not hit a detached hook.
         std::os::unix::process::CommandExt::process_group(&mut c, 0);
@@ -38,6 +58,7 @@ fn command(cmd: &str, env: &[(String, String)], scrub: &[String]) -> Command {
     };
     #[cfg(not(unix))]
     let mut c = {
+        let _ = timeout;
         let mut c = Command::new("cmd");
         c.arg("/C").arg(cmd);
         c
@@ -98,7 +119,7 @@ pub(crate) fn run_waited(
     payload: &[u8],
     timeout: Duration,
 ) -> std::io::Result<ShellEnd> {
-    let mut child = command(cmd, env, scrub)
+    let mut child = command(cmd, env, scrub, timeout)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -126,14 +147,17 @@ pub(crate) fn run_waited(
     })
 }
 
-/// Starts `cmd` and returns without waiting: stdout and stderr go nowhere, a thread reaps it.
+/// Starts `cmd` and returns without waiting: stdout and stderr go nowhere, a thread reaps it,
+/// and its process group is killed at `timeout` (on Unix, by the supervisor's watchdog, so
+/// also after this process has exited).
 pub(crate) fn run_detached(
     cmd: &str,
     env: &[(String, String)],
     scrub: &[String],
     payload: &[u8],
+    timeout: Duration,
 ) -> std::io::Result<()> {
-    let mut child = command(cmd, env, scrub)
+    let mut child = command(cmd, env, scrub, timeout)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -165,6 +189,100 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+
+    /// The live (not zombie) processes in process group `pgid`, from /proc.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn group_members(pgid: i32) -> Vec<i32> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // "pid (comm) state ppid pgrp …"; comm may hold spaces and parentheses.
+            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+                continue;
+            };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            if fields.len() > 2 && fields[0] != "Z" && fields[2] == pgid.to_string() {
+                out.push(pid);
+            }
+        }
+        out
+    }
+
+    /// Waits for a file the hook writes its process group into.
+    #[cfg(target_os = "linux")]
+    fn read_pgid(path: &std::path::Path) -> i32 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(text) = std::fs::read_to_string(path)
+                && let Ok(pgid) = text.trim().parse()
+            {
+                return pgid;
+            }
+            assert!(Instant::now() < deadline, "the hook never started");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn wait_gone(pgid: i32, within: Duration) -> Vec<i32> {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = group_members(pgid);
+            if left.is_empty() || Instant::now() >= deadline {
+                return left;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A detached hook is killed, with everything it started, at its timeout — with nobody
+    /// waiting for it.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_detached_hook_dies_with_its_group_at_the_timeout() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pgid_file = dir.path().join("pgid");
+        let cmd = format!(
+            r#"cut -d" " -f5 /proc/$$/stat > '{}'; sleep 46.5 & sleep 46.5"#,
+            pgid_file.display()
+        );
+        let started = Instant::now();
+        run_detached(&cmd, &[], &[], b"{}", Duration::from_millis(500)).expect("starts");
+        let pgid = read_pgid(&pgid_file);
+        assert!(
+            !group_members(pgid).is_empty() || started.elapsed() > Duration::from_millis(500),
+            "the hook runs until its timeout"
+        );
+        let left = wait_gone(pgid, Duration::from_secs(5));
+        assert!(left.is_empty(), "still running after the timeout: {left:?}");
+    }
+
+    /// A waited hook that exits at once but leaves a process behind: the leftover is killed at
+    /// the timeout, the hook's own exit status is reported at once.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn what_a_hook_leaves_behind_dies_at_its_timeout() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pgid_file = dir.path().join("pgid");
+        let cmd = format!(
+            r#"cut -d" " -f5 /proc/$$/stat > '{}'; sleep 46.5 >/dev/null 2>&1 & echo bye; exit 4"#,
+            pgid_file.display()
+        );
+        let started = Instant::now();
+        let end = run_waited(&cmd, &[], &[], b"", Duration::from_millis(500)).expect("runs");
+        assert!(started.elapsed() < Duration::from_millis(500), "{end:?}");
+        assert!(
+            matches!(&end, ShellEnd::Exited { code: 4, stdout, .. } if stdout == "bye"),
+            "{end:?}"
+        );
+        let left = wait_gone(read_pgid(&pgid_file), Duration::from_secs(5));
+        assert!(left.is_empty(), "still running after the timeout: {left:?}");
+    }
 
     #[test]
     fn variables_and_stdin_reach_the_command() {

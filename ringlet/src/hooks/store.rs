@@ -55,7 +55,7 @@ impl HookStore {
         }
         found.sort();
         for path in found {
-            let text = fsio::read_to_string(&path)?;
+            let text = fsio::read_file_capped(&path, super::MAX_HOOKS_FILE_BYTES)?;
             let rule: HookRule =
                 toml::from_str(&text).map_err(|e| Error::toml(&path, &text, &e))?;
             if path.file_stem().is_none_or(|s| s != rule.id.as_str()) {

@@ -12,18 +12,22 @@ use crate::error::{Error, Result};
 /// How a webhook call ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum WebhookEnd {
-    /// The server answered.
+    /// The server answered, and (when it was asked for) its whole body arrived in time.
     Answered {
         /// The HTTP status.
         status: u16,
-        /// The start of the response body.
+        /// The response body, complete; empty when the body was not asked for.
         body: String,
     },
-    /// No answer within the timeout.
+    /// No complete answer within the timeout (the body included).
     TimedOut,
-    /// The request failed (connection refused, DNS, TLS, …).
+    /// The request failed (connection refused, DNS, TLS, a body cut off or too large, …): one
+    /// sentence naming the webhook and the cause, once.
     Failed(String),
 }
+
+/// The most of a webhook's answer that is read: a verdict is a few hundred bytes.
+pub(crate) const MAX_ANSWER_BYTES: u64 = 64 * 1024;
 
 /// Substitutes the `RINGLET_*` variables into `template`. Unknown or unset names become "".
 pub(crate) fn render(template: &str, env: &[(String, String)]) -> String {
@@ -104,31 +108,80 @@ pub(crate) fn body(template: Option<&str>, ctx: &HookContext) -> String {
     }
 }
 
-/// POSTs `body` to `url`, waiting at most `timeout` for the whole exchange.
-pub(crate) fn post(url: &str, body: &str, timeout: Duration) -> WebhookEnd {
+/// POSTs `body` to `url`. The whole exchange — connecting, sending, and, when `read_answer`,
+/// reading the complete answer — must end within `timeout`, or it is [`WebhookEnd::TimedOut`]:
+/// the deadline is enforced here, not only per read, so a server that trickles its answer byte
+/// by byte cannot hold a gate open.
+pub(crate) fn post(url: &str, body: &str, timeout: Duration, read_answer: bool) -> WebhookEnd {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (url, body) = (url.to_string(), body.to_string());
+    // The exchange runs on its own thread so the deadline holds whatever ureq does (DNS
+    // lookups, for one, are not interruptible); ureq's own global timeout ends the thread.
+    let spawned = std::thread::Builder::new()
+        .name("ringlet-webhook".into())
+        .spawn(move || {
+            let _ = tx.send(exchange(&url, &body, timeout, read_answer));
+        });
+    if let Err(e) = spawned {
+        return WebhookEnd::Failed(format!("could not start the webhook request: {e}"));
+    }
+    match rx.recv_timeout(timeout) {
+        Ok(end) => end,
+        Err(_) => WebhookEnd::TimedOut,
+    }
+}
+
+fn exchange(url: &str, body: &str, timeout: Duration, read_answer: bool) -> WebhookEnd {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
         .user_agent(concat!("ringlet/", env!("CARGO_PKG_VERSION")))
         .build()
         .into();
-    match agent
+    let mut resp = match agent
         .post(url)
         .header("content-type", "application/json")
         .send(body)
     {
-        Ok(mut resp) => {
-            let status = resp.status().as_u16();
-            let body = resp
-                .body_mut()
-                .with_config()
-                .limit(64 * 1024)
-                .read_to_string()
-                .unwrap_or_default();
-            WebhookEnd::Answered { status, body }
+        Ok(resp) => resp,
+        Err(ureq::Error::Timeout(_)) => return WebhookEnd::TimedOut,
+        Err(e) => {
+            return WebhookEnd::Failed(format!("could not reach the webhook: {}", cause(&e)));
         }
+    };
+    let status = resp.status().as_u16();
+    if !read_answer {
+        return WebhookEnd::Answered {
+            status,
+            body: String::new(),
+        };
+    }
+    // Read raw bytes (no charset guessing) and judge them: an answer that cannot be read in
+    // full is no answer.
+    let bytes = resp
+        .body_mut()
+        .with_config()
+        .limit(MAX_ANSWER_BYTES)
+        .read_to_vec();
+    match bytes {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(body) => WebhookEnd::Answered { status, body },
+            Err(_) => WebhookEnd::Failed("the webhook's answer is not UTF-8 text".into()),
+        },
         Err(ureq::Error::Timeout(_)) => WebhookEnd::TimedOut,
-        Err(e) => WebhookEnd::Failed(e.to_string()),
+        Err(ureq::Error::BodyExceedsLimit(_)) => WebhookEnd::Failed(format!(
+            "the webhook's answer is larger than {} KiB",
+            MAX_ANSWER_BYTES / 1024
+        )),
+        Err(e) => WebhookEnd::Failed(format!("the webhook's answer was cut off: {}", cause(&e))),
+    }
+}
+
+/// One cause, without ureq's "io: " prefix (callers add their own context once).
+fn cause(e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::Io(io) => io.to_string(),
+        other => other.to_string(),
     }
 }
 
