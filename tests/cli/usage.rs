@@ -9,19 +9,34 @@ use serde_json::Value;
 
 use crate::KEY;
 
-/// `<repo>/../shared/data`: the real samples, read in place (never copied into the repo).
-fn shared_data() -> PathBuf {
-    let dir = ringlet_tests::repo_root().join("../shared/data");
-    assert!(
-        dir.is_dir(),
-        "the shared samples are missing: expected {}",
-        dir.display()
-    );
+/// The real agent log samples (tests/fixtures/agent-logs), copied into the sandbox once: an
+/// import opens opencode.db with SQLite, which leaves -wal/-shm files beside it, and those must
+/// not land in the repository.
+fn samples(sb: &Sandbox) -> PathBuf {
+    let dir = sb.root().join("agent-logs");
+    if !dir.is_dir() {
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let fixtures = ringlet_tests::fixtures_dir().join("agent-logs");
+        for entry in std::fs::read_dir(&fixtures).expect("tests/fixtures/agent-logs") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), dir.join(entry.file_name())).expect("copy sample");
+        }
+    }
     dir
 }
 
-fn sample(name: &str) -> PathBuf {
-    shared_data().join("agent-logs").join(name)
+fn sample(sb: &Sandbox, name: &str) -> PathBuf {
+    samples(sb).join(name)
+}
+
+/// The trimmed LiteLLM feed (tests/fixtures/litellm_model_prices.json) and how many models it
+/// prices (every entry but the `sample_spec` documentation entry).
+fn litellm_feed() -> (PathBuf, u64) {
+    let path = ringlet_tests::fixtures_dir().join("litellm_model_prices.json");
+    let feed: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("feed")).expect("feed is JSON");
+    let models = feed.as_object().expect("an object").len() as u64 - 1;
+    (path, models)
 }
 
 fn path_str(p: &Path) -> &str {
@@ -276,7 +291,7 @@ fn import_reads_the_real_samples_once() {
         ("droid", "dr", "droid-session.settings.json"),
     ];
     for (agent, alias, file) in cases {
-        let from = sample(file);
+        let from = sample(&sb, file);
         let args = ["import", agent, "--to", alias, "--from", path_str(&from)];
         let mut json_args = args.to_vec();
         json_args.push("--json");
@@ -318,7 +333,7 @@ fn import_reads_the_real_samples_once() {
             "--to",
             "work",
             "--from",
-            path_str(&shared_data().join("agent-logs")),
+            path_str(&samples(&sb)),
             "--json",
         ])
         .ok()
@@ -331,7 +346,11 @@ fn import_defaults_to_the_real_home_and_init_offers_it() {
     let sb = sandbox();
     let logs = sb.root().join("user-home/.claude/projects/-home-dev-work");
     std::fs::create_dir_all(&logs).expect("mkdir");
-    std::fs::copy(sample("claude-session.jsonl"), logs.join("feba11c4.jsonl")).expect("copy");
+    std::fs::copy(
+        sample(&sb, "claude-session.jsonl"),
+        logs.join("10bf73cd.jsonl"),
+    )
+    .expect("copy");
     let init = sb.run(["init"]).ok().stdout;
     assert!(init.contains("Claude Code (1 file in"), "{init}");
     assert!(
@@ -364,15 +383,12 @@ fn pricing_update_from_the_real_litellm_feed_reprices_the_ledger() {
     let show = sb.run(["pricing", "show", "--json"]).ok().json();
     assert!(show["snapshot"].is_null());
 
-    let feed = shared_data().join("litellm_model_prices.json");
+    let (feed, models) = litellm_feed();
     let report = sb
         .run(["pricing", "update", "--from", path_str(&feed), "--json"])
         .ok()
         .json();
-    assert!(
-        report["models"].as_u64().expect("models") > 1000,
-        "{report}"
-    );
+    assert_eq!(report["models"], models, "{report}");
     assert_eq!(report["repriced"]["updated"], 2);
     let snapshot = sb.ringlet_home().join("cache/pricing/litellm.json");
     assert!(snapshot.is_file());
@@ -565,7 +581,8 @@ fn serve(responses: Vec<(&'static str, Vec<u8>)>) -> (String, std::thread::JoinH
 #[test]
 fn pricing_update_downloads_the_feed_over_http() {
     let sb = sandbox();
-    let feed = std::fs::read(shared_data().join("litellm_model_prices.json")).expect("feed");
+    let (path, models) = litellm_feed();
+    let feed = std::fs::read(path).expect("feed");
     let (url, server) = serve(vec![("200 OK", feed), ("404 Not Found", b"{}".to_vec())]);
     let prices = format!("{url}/model_prices_and_context_window.json");
     let report = sb
@@ -573,10 +590,7 @@ fn pricing_update_downloads_the_feed_over_http() {
         .ok()
         .json();
     assert_eq!(report["source"], prices.as_str());
-    assert!(
-        report["models"].as_u64().expect("models") > 1000,
-        "{report}"
-    );
+    assert_eq!(report["models"], models, "{report}");
     assert!(
         sb.ringlet_home()
             .join("cache/pricing/litellm.json")

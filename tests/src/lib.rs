@@ -24,6 +24,13 @@ pub fn repo_root() -> PathBuf {
         .unwrap_or(manifest_dir)
 }
 
+/// `tests/fixtures/` of this repository: real agent log samples (`agent-logs/`, recorded by
+/// `tests/record-agent-logs.sh` from the real agent CLIs against the fake API) and a trimmed
+/// LiteLLM pricing feed (`litellm_model_prices.json`, from `tests/trim-litellm-feed.py`).
+pub fn fixtures_dir() -> PathBuf {
+    repo_root().join("tests").join("fixtures")
+}
+
 /// Directory where `tests/install-agents.sh` installs the real agent binaries
 /// (`$REPO/.tools/npm/bin`), honouring `RINGLET_AGENTS_PREFIX` like the script does.
 ///

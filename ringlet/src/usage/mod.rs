@@ -55,20 +55,16 @@ pub(crate) mod tests {
 
     use super::*;
 
-    /// `<repo>/../shared/data`: the real agent logs and the LiteLLM feed, read in place.
-    pub fn shared_data() -> PathBuf {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
-        assert!(
-            dir.is_dir(),
-            "the shared samples are missing: expected {} (shared/ beside the repository)",
-            dir.display()
-        );
-        dir
+    /// `<repo>/tests/fixtures`: real agent logs (recorded by tests/record-agent-logs.sh) and
+    /// a trimmed LiteLLM feed (tests/trim-litellm-feed.py). Read them in place; copy before
+    /// opening a database (SQLite would leave -wal/-shm files in the repository).
+    pub fn fixtures() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
     }
 
     /// A real agent log sample.
     pub fn sample(name: &str) -> PathBuf {
-        shared_data().join("agent-logs").join(name)
+        fixtures().join("agent-logs").join(name)
     }
 
     /// 2026-05-01T00:00:00Z.

@@ -98,7 +98,7 @@ pub struct Usage {
 }
 
 impl Default for Usage {
-    /// The counts used when the agent log samples in `shared/data/agent-logs` were recorded:
+    /// The counts used when the agent log samples in `tests/fixtures/agent-logs` were recorded:
     /// input 11, output 3, cache creation 5, cache read 7.
     fn default() -> Self {
         Usage {

@@ -1,6 +1,6 @@
-//! Importer tests: every importer against the real samples in `<repo>/../shared/data` (expected
-//! numbers checked by hand and with `jq`), and hand-made edge cases for the traps each format
-//! has.
+//! Importer tests: every importer against the real samples in `<repo>/tests/fixtures`
+//! (recorded by tests/record-agent-logs.sh; expected numbers checked by hand and with `jq`), and
+//! hand-made edge cases for the traps each format has.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -91,26 +91,26 @@ fn append(path: &Path, text: &str) {
 #[test]
 fn claude_sample() {
     let home = home_with(&[(
-        ".claude/projects/-home-dev-work/feba11c4-b689-46e0-aa7d-8c4cef09f30a.jsonl",
+        ".claude/projects/-home-dev-work/10bf73cd-5e55-4ebb-809c-1c7c261cfa57.jsonl",
         sample("claude-session.jsonl"),
     )]);
     let store = mem_store();
     let s = ingest(&store, "claude", home.path());
-    assert_eq!((s.files_seen, s.files_scanned, s.lines), (1, 1, 22));
+    assert_eq!((s.files_seen, s.files_scanned, s.lines), (1, 1, 24));
     assert_eq!((s.inserted, s.malformed_lines, s.pending_tails), (1, 0, 0));
     assert!(s.failures.is_empty() && s.unknown_formats.is_empty());
     let t = total(&store);
-    // One response: input 11, output 3, cache write 5 (split 0/0: lifetime unknown), read 7.
+    // One response: input 11, output 3, cache write 5 (all of it 5-minute), read 7.
     assert_eq!(buckets(&t), (11, 3, 5, 7, 0));
-    assert_eq!((t.cache_creation_5m, t.cache_creation_1h), (0, 0));
+    assert_eq!((t.cache_creation_5m, t.cache_creation_1h), (5, 0));
     let ev = &store.events(&UsageFilter::new(), None).expect("events")[0];
     assert_eq!(ev.model, "claude-opus-5-5");
-    assert_eq!(ev.dedup_key, "claude:msg_c93de680c06047fcbdad2af1");
+    assert_eq!(ev.dedup_key, "claude:msg_fake_1814a849_000001");
     assert_eq!(
         ev.session_id.as_deref(),
-        Some("feba11c4-b689-46e0-aa7d-8c4cef09f30a")
+        Some("10bf73cd-5e55-4ebb-809c-1c7c261cfa57")
     );
-    assert_eq!(ev.time.to_rfc3339(), "2026-11-21T13:05:57.677+00:00");
+    assert_eq!(ev.time.to_rfc3339(), "2026-12-03T14:28:35.543+00:00");
     assert!(ev.origin.starts_with("file:") && ev.origin.ends_with(".jsonl"));
     // No price for claude-opus-5-5: unpriced, never $0.
     assert_eq!(
@@ -127,7 +127,7 @@ fn claude_sample() {
 
 #[test]
 fn codex_sample_and_its_archived_copy() {
-    let rel = "sessions/2026/11/21/rollout-2026-11-21T13-06-18-01a1fe36-fb6f-7ec0-971c-c93bfffcc1cc.jsonl";
+    let rel = "sessions/2026/12/03/rollout-2026-12-03T14-29-14-01a23c4f-38bd-7683-b768-948004c507c2.jsonl";
     let home = home_with(&[(&format!(".codex/{rel}"), sample("codex-rollout.jsonl"))]);
     let store = mem_store();
     let s = ingest(&store, "codex", home.path());
@@ -140,9 +140,9 @@ fn codex_sample_and_its_archived_copy() {
     assert_eq!(ev.model, "fake-model");
     assert_eq!(
         ev.session_id.as_deref(),
-        Some("01a1fe36-fb6f-7ec0-971c-c93bfffcc1cc")
+        Some("01a23c4f-38bd-7683-b768-948004c507c2")
     );
-    assert_eq!(ev.time.to_rfc3339(), "2026-11-21T13:06:18.751+00:00");
+    assert_eq!(ev.time.to_rfc3339(), "2026-12-03T14:29:15.102+00:00");
 
     // Codex moves old rollouts to archived_sessions/: the same responses, not new ones.
     let archived = home
@@ -172,9 +172,9 @@ fn opencode_sample() {
     assert_eq!(ev.model, "claude-sonnet-4-5");
     assert_eq!(
         ev.session_id.as_deref(),
-        Some("ses_e01c7060dffeKwuH7uPdTWWsjc")
+        Some("ses_dc3aefda5ffebznt623gNF1bJM")
     );
-    assert_eq!(ev.dedup_key, "opencode:msg_1fe38fda3001MTGli5QRevo4KT");
+    assert_eq!(ev.dedup_key, "opencode:msg_23c51166b001tdGFqTdnnhbXM2");
     // OpenCode's own cost, $0.00009885, kept as reported (and equal to ringlet's own price).
     assert_eq!(
         (ev.cost_source, ev.cost_nanos),
@@ -186,18 +186,25 @@ fn opencode_sample() {
 
 #[test]
 fn opencode_database_in_a_read_only_directory() {
-    // The shared sample sits in a read-only directory: a WAL database there can only be read
-    // in SQLite's immutable mode, which the importer falls back to.
+    // The sample (a WAL database, as OpenCode leaves it) in a read-only directory: it can only
+    // be read in SQLite's immutable mode, which the importer falls back to. (Root ignores the
+    // directory's mode, so as root this reads it normally.)
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("opencode.db");
+    fs::copy(sample("opencode.db"), &db).expect("copy sample");
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o555)).expect("chmod");
     let store = mem_store();
     let s = import_logs(
         &store,
         &PriceBook::builtin(),
         &who("opencode"),
         "opencode-sqlite",
-        &sample("opencode.db"),
+        &db,
         &ImportOptions::default(),
-    )
-    .expect("import");
+    );
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod back");
+    let s = s.expect("import");
     assert!(s.failures.is_empty(), "{:?}", s.failures);
     assert_eq!(s.inserted, 1);
     assert_eq!(buckets(&total(&store)), (11, 3, 5, 7, 0));
@@ -206,7 +213,7 @@ fn opencode_database_in_a_read_only_directory() {
 #[test]
 fn gemini_sample() {
     let home = home_with(&[(
-        ".gemini/tmp/work/chats/session-2026-11-21T13-11-d3b51392.jsonl",
+        ".gemini/tmp/work/chats/session-2026-12-03T14-29-7f205fb6.jsonl",
         sample("gemini-session.jsonl"),
     )]);
     let store = mem_store();
@@ -220,18 +227,18 @@ fn gemini_sample() {
     assert_eq!(ev.model, "gemini-3.8-flash");
     assert_eq!(
         ev.session_id.as_deref(),
-        Some("d3b51392-8c6f-479e-bedf-2e0ca591b1b1")
+        Some("7f205fb6-0483-4786-812e-eb7889ad8151")
     );
-    assert_eq!(ev.dedup_key, "gemini:1e06f8ce-1fd3-4185-8a1b-f91e447040f4");
+    assert_eq!(ev.dedup_key, "gemini:fcad1a3b-d38c-4ebf-ad8d-bf9d7f9accec");
 }
 
 #[test]
 fn droid_sample_and_a_growing_snapshot() {
-    let rel = ".factory/sessions/-home-dev-work/2e219a8c-d44e-469d-bf3d-6f57c076cc53.settings.json";
+    let rel = ".factory/sessions/-home-dev-work/0fc42bfe-d55c-4fef-80fd-a080bebc0dec.settings.json";
     let home = home_with(&[
         (rel, sample("droid-session.settings.json")),
         (
-            ".factory/sessions/-home-dev-work/2e219a8c-d44e-469d-bf3d-6f57c076cc53.jsonl",
+            ".factory/sessions/-home-dev-work/0fc42bfe-d55c-4fef-80fd-a080bebc0dec.jsonl",
             sample("droid-session.jsonl"),
         ),
     ]);
@@ -241,7 +248,7 @@ fn droid_sample_and_a_growing_snapshot() {
     assert_eq!(buckets(&total(&store)), (11, 3, 5, 7, 0));
     let ev = &store.events(&UsageFilter::new(), None).expect("events")[0];
     assert_eq!(ev.model, "custom:Fake-0");
-    assert_eq!(ev.dedup_key, "droid:2e219a8c-d44e-469d-bf3d-6f57c076cc53");
+    assert_eq!(ev.dedup_key, "droid:0fc42bfe-d55c-4fef-80fd-a080bebc0dec");
 
     // Droid rewrites the file with larger running totals: the session's event is replaced, and
     // the ledger holds the latest totals once.
