@@ -1,8 +1,10 @@
 //! Small filesystem helpers: atomic writes with explicit modes, locked files, and permission
 //! checks.
 
+use std::fs::File;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 
@@ -29,18 +31,8 @@ fn write_replacing(path: &Path, bytes: &[u8], mode: Option<u32>, durable: bool) 
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.tmp.{}", std::process::id()));
+    let (tmp, mut file) = create_temp(dir, &file_name, mode)?;
     let result = (|| {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(mode.unwrap_or(0o644));
-        }
-        let mut file = opts
-            .open(&tmp)
-            .map_err(|e| Error::io("creating", &tmp, e))?;
         // The mode passed to open() is filtered by the umask; set it exactly.
         #[cfg(unix)]
         if let Some(mode) = mode {
@@ -59,6 +51,33 @@ fn write_replacing(path: &Path, bytes: &[u8], mode: Option<u32>, durable: bool) 
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Creates a new temp file for `file_name` in `dir`, named uniquely within the process and
+/// among processes (`.<name>.tmp.<pid>.<n>`), and never an existing one (`O_EXCL`, which also
+/// never follows a symlink planted at that name): two threads replacing one file must not
+/// write into the same temp file, or one renames the other's half-written content into place.
+fn create_temp(dir: &Path, file_name: &str, mode: Option<u32>) -> Result<(PathBuf, File)> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(".{file_name}.tmp.{}.{n}", std::process::id()));
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(mode.unwrap_or(0o644));
+        }
+        #[cfg(not(unix))]
+        let _ = mode;
+        match opts.open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            // Left by a crashed process that had this pid: take the next name.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io("creating", &tmp, e)),
+        }
+    }
 }
 
 /// Refuses a secrets file that group or others can read or write.

@@ -239,4 +239,83 @@ mod tests {
             before
         );
     }
+
+    /// Two threads of one process materialise the same profile's files at once (a
+    /// long-lived embedding running one profile twice): every write succeeds, and after every
+    /// round the file parses, so no write ever shows through half-done or mixed with another.
+    #[test]
+    fn concurrent_materialisations_never_produce_a_torn_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = dir.path().join("home");
+        let path = home.join(".claude/settings.json");
+        // Big enough that a write takes a while; two contents of different lengths so each
+        // write changes the file and a mix of the two is not JSON.
+        let content = |tag: &str, n: usize| {
+            let entries: serde_json::Map<String, serde_json::Value> = (0..n)
+                .map(|i| (format!("{tag}-{i}"), json!(tag.repeat(n / 100))))
+                .collect();
+            serde_json::to_string_pretty(&entries).expect("json")
+        };
+        let plan_with = |tag: &str, n: usize| {
+            let mut plan = plan();
+            plan.home = home.clone();
+            plan.files = vec![PlannedFile {
+                content: content(tag, n),
+                merge: MergeMode::Replace,
+                ..planned(path.clone())
+            }];
+            plan
+        };
+        // Each thread alternates between two contents, so in every round the file differs from
+        // what both threads plan and both really write (an unchanged file is skipped).
+        let a = [plan_with("a0", 3000), plan_with("a1", 3100)];
+        let b = [plan_with("b0", 4000), plan_with("b1", 4100)];
+        // Each round, both threads start writing together (the machine may be too busy for
+        // free-running threads to overlap), then one reads what they left.
+        let barrier = std::sync::Barrier::new(2);
+        // Failures are collected, not panicked on: a thread that stopped would leave the other
+        // waiting at the barrier for ever.
+        let failures = std::sync::Mutex::new(Vec::<String>::new());
+        std::thread::scope(|s| {
+            for plans in [&a, &b] {
+                let (barrier, path, failures) = (&barrier, &path, &failures);
+                s.spawn(move || {
+                    for round in 0..300 {
+                        barrier.wait();
+                        let written = materialise(&plans[round % 2], None);
+                        let leader = barrier.wait().is_leader();
+                        let mut failures = failures.lock().expect("failures");
+                        if let Err(e) = written {
+                            failures.push(format!("round {round}: {e}"));
+                        }
+                        if leader {
+                            match std::fs::read_to_string(path) {
+                                Ok(text) => {
+                                    if let Err(e) = serde_json::from_str::<serde_json::Value>(&text)
+                                    {
+                                        failures.push(format!(
+                                            "round {round}: torn file ({e}), {} bytes",
+                                            text.len()
+                                        ));
+                                    }
+                                }
+                                Err(e) => failures.push(format!("round {round}: reading: {e}")),
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let failures = failures.into_inner().expect("failures");
+        assert!(
+            failures.is_empty(),
+            "{} failures: {failures:#?}",
+            failures.len()
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(path.parent().expect("dir"))
+            .expect("readdir")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(leftovers, vec![std::ffi::OsString::from("settings.json")]);
+    }
 }
