@@ -67,3 +67,59 @@ fn a_different_key_for_an_existing_alias_is_not_overwritten_by_create() {
     .fails_with("a different key is already stored for anthropic/shared");
     assert!(!sb.profile_dir("p").exists());
 }
+
+/// Twenty processes store a key under one alias at once, without `--replace`: the existence
+/// check and the write happen under the credentials file's lock, so exactly one stores its key
+/// and every other one is refused, naming `--replace`, and the file keeps the winner's key.
+#[test]
+fn concurrent_sets_of_one_alias_store_exactly_one_key() {
+    let mut sb = Sandbox::new();
+    std::fs::create_dir_all(sb.ringlet_home().join("config")).expect("config dir");
+    std::fs::write(
+        sb.ringlet_home().join("config/config.toml"),
+        "[credentials]\nbackend = \"file\"\n",
+    )
+    .expect("config.toml");
+    for i in 0..20 {
+        sb.env(&format!("K{i}"), format!("sk-racer-{i}"));
+    }
+    // Started together, waited for together.
+    let children: Vec<_> = (0..20)
+        .map(|i| {
+            sb.command([
+                "keychain",
+                "set",
+                "anthropic",
+                "same",
+                "--from-env",
+                &format!("K{i}"),
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("ringlet starts")
+        })
+        .collect();
+    let runs: Vec<ringlet_tests::harness::Run> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("ringlet ends").into())
+        .collect();
+    let winners: Vec<usize> = (0..20).filter(|&i| runs[i].code == 0).collect();
+    assert_eq!(winners.len(), 1, "exactly one stores the key: {runs:#?}");
+    assert!(
+        runs[winners[0]]
+            .stderr
+            .contains("Stored key anthropic/same")
+    );
+    for (i, run) in runs.into_iter().enumerate() {
+        if i != winners[0] {
+            run.fails_with("a key is already stored for anthropic/same; pass --replace");
+        }
+    }
+    let text = std::fs::read_to_string(sb.ringlet_home().join("config/credentials.toml"))
+        .expect("credentials file");
+    assert!(
+        text.contains(&format!("\"sk-racer-{}\"", winners[0])),
+        "the winner's key is the one kept"
+    );
+}

@@ -82,6 +82,72 @@ fn set_replace_list_and_remove_in_the_real_keychain() {
     assert!(!list.as_array().expect("array").contains(&entry));
 }
 
+/// Twenty processes store a key under one alias at once, without `--replace`. The Secret
+/// Service cannot create an item only if it is absent, so ringlet makes the check and the
+/// write under a lock file: exactly one process stores its key, the others are refused, and
+/// the keychain holds one item with the winner's key.
+#[test]
+fn concurrent_sets_of_one_alias_store_exactly_one_key_in_the_keychain() {
+    let Some(bus) =
+        session_bus("concurrent_sets_of_one_alias_store_exactly_one_key_in_the_keychain")
+    else {
+        return;
+    };
+    let _shared = keyring_shared();
+    let alias = unique_alias("race");
+    let account = format!("anthropic/{alias}");
+    let mut cleanup = Cleanup::new(&bus);
+    cleanup.add("anthropic", &alias);
+    let mut sb = keychain_sandbox(&bus);
+    for i in 0..20 {
+        sb.env(&format!("K{i}"), format!("sk-racer-{i}"));
+    }
+    let children: Vec<_> = (0..20)
+        .map(|i| {
+            sb.command([
+                "keychain",
+                "set",
+                "anthropic",
+                &alias,
+                "--from-env",
+                &format!("K{i}"),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ringlet starts")
+        })
+        .collect();
+    let runs: Vec<ringlet_tests::harness::Run> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("ringlet ends").into())
+        .collect();
+    let winners: Vec<usize> = (0..20).filter(|&i| runs[i].code == 0).collect();
+    assert_eq!(winners.len(), 1, "exactly one stores the key: {runs:#?}");
+    assert!(
+        runs[winners[0]]
+            .stderr
+            .contains(&format!("Stored key {account} (system backend).")),
+        "{}",
+        runs[winners[0]].stderr
+    );
+    for (i, run) in runs.into_iter().enumerate() {
+        if i != winners[0] {
+            run.fails_with(&format!(
+                "a key is already stored for {account}; pass --replace"
+            ));
+        }
+    }
+    assert_eq!(secret_service_items(&bus, &account), 1, "one item");
+    create_profile(&sb, "raced", &alias);
+    let record = sb.root().join("record.json");
+    assert_eq!(
+        run_profile(&sb, "raced", &record).1,
+        Some(format!("sk-racer-{}", winners[0])),
+        "the winner's key is the one kept"
+    );
+}
+
 #[test]
 fn a_key_stored_by_one_process_reaches_agents_started_by_others() {
     let Some(bus) = session_bus("a_key_stored_by_one_process_reaches_agents_started_by_others")

@@ -6,7 +6,9 @@
 //! ```
 //!
 //! `op` is `get`, `set` or `delete`; `profile` is the profile a lookup was made for (`null`
-//! for `keychain` commands); `found` is whether a key was there (`null` for `set`); `error`
+//! for `keychain` commands); `found` is whether a key was there (`null` for a `set` that
+//! replaces; for one that stores only a new key, `true` means one was there and nothing was
+//! stored); `error`
 //! is the error code when the operation failed. The file is created 0600. If a line cannot be
 //! written the operation fails: an audit log that silently misses lookups would be worse than
 //! none.
@@ -132,6 +134,11 @@ impl CredentialStore for AuditedCredentialStore {
         self.logged("set", None, key, result, |_| None)
     }
 
+    fn set_new(&self, key: &CredentialKey, secret: &Secret) -> Result<bool> {
+        let result = self.inner.set_new(key, secret);
+        self.logged("set", None, key, result, |stored| Some(!stored))
+    }
+
     fn delete(&self, key: &CredentialKey) -> Result<bool> {
         let result = self.inner.delete(key);
         self.logged("delete", None, key, result, |found| Some(*found))
@@ -158,6 +165,7 @@ mod tests {
         let log = dir.path().join("logs/audit.jsonl");
         let store = AuditedCredentialStore::new(Arc::new(MemoryCredentialStore::new()), &log);
         super::super::conformance::run(&store);
+        super::super::conformance::run_concurrent_set_new(&store);
         let key = CredentialKey::new("anthropic", "canary");
         store
             .set(&key, &Secret::new("sk-canary-value"))

@@ -51,6 +51,10 @@ impl CredentialStore for EnvCredentialStore {
         Err(self.read_only())
     }
 
+    fn set_new(&self, _key: &CredentialKey, _secret: &Secret) -> Result<bool> {
+        Err(self.read_only())
+    }
+
     fn delete(&self, _key: &CredentialKey) -> Result<bool> {
         Err(self.read_only())
     }
@@ -74,6 +78,11 @@ mod tests {
         assert!(
             EnvCredentialStore
                 .set(&CredentialKey::new("a", "b"), &Secret::new("x"))
+                .is_err()
+        );
+        assert!(
+            EnvCredentialStore
+                .set_new(&CredentialKey::new("a", "b"), &Secret::new("x"))
                 .is_err()
         );
     }

@@ -124,6 +124,10 @@ impl CredentialStore for KeychainOrFileStore {
         self.active()?.set(key, secret)
     }
 
+    fn set_new(&self, key: &CredentialKey, secret: &Secret) -> Result<bool> {
+        self.active()?.set_new(key, secret)
+    }
+
     fn delete(&self, key: &CredentialKey) -> Result<bool> {
         self.active()?.delete(key)
     }

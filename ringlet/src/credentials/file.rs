@@ -45,14 +45,20 @@ impl FileCredentialStore {
         toml::from_str(&text).map_err(|e| Error::toml(&self.path, &text, &e))
     }
 
-    fn modify<T>(&self, f: impl FnOnce(&mut Table) -> T) -> Result<T> {
+    /// Reads, changes and rewrites the file under its lock, so concurrent writers never lose
+    /// an entry and a check made by `f` holds while it writes. `f` says whether it changed
+    /// anything; an unchanged table is not rewritten.
+    fn modify<T>(&self, f: impl FnOnce(&mut Table) -> (T, bool)) -> Result<T> {
         let lock_path = self.path.with_extension("toml.lock");
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
         }
         let _lock = fsio::open_locked(&lock_path)?;
         let mut table = self.read()?;
-        let out = f(&mut table);
+        let (out, changed) = f(&mut table);
+        if !changed {
+            return Ok(out);
+        }
         table.retain(|_, aliases| !aliases.is_empty());
         let text = toml::to_string(&table).map_err(|e| Error::Credential {
             backend: "file".into(),
@@ -84,6 +90,24 @@ impl CredentialStore for FileCredentialStore {
                     key: secret.expose().to_string(),
                 },
             );
+            ((), true)
+        })
+    }
+
+    /// Checked and written under the file's lock: atomic among all ringlet processes.
+    fn set_new(&self, key: &CredentialKey, secret: &Secret) -> Result<bool> {
+        self.modify(|table| {
+            let aliases = table.entry(key.provider.clone()).or_default();
+            if aliases.contains_key(&key.alias) {
+                return (false, false);
+            }
+            aliases.insert(
+                key.alias.clone(),
+                Entry {
+                    key: secret.expose().to_string(),
+                },
+            );
+            (true, true)
         })
     }
 
@@ -92,10 +116,11 @@ impl CredentialStore for FileCredentialStore {
             return Ok(false);
         }
         self.modify(|table| {
-            table
+            let removed = table
                 .get_mut(&key.provider)
                 .and_then(|aliases| aliases.remove(&key.alias))
-                .is_some()
+                .is_some();
+            (removed, removed)
         })
     }
 
@@ -120,6 +145,19 @@ mod tests {
     fn conforms() {
         let dir = tempfile::tempdir().expect("tempdir");
         super::super::conformance::run(&FileCredentialStore::new(dir.path().join("c.toml")));
+    }
+
+    #[test]
+    fn concurrent_create_only_writes_store_exactly_one_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FileCredentialStore::new(dir.path().join("c.toml"));
+        // Another key in the file, so each racer really rewrites a table.
+        store
+            .set(&CredentialKey::new("openai", "x"), &Secret::new("sk-x"))
+            .expect("set");
+        for _ in 0..5 {
+            super::super::conformance::run_concurrent_set_new(&store);
+        }
     }
 
     #[cfg(unix)]

@@ -40,6 +40,15 @@ impl CredentialStore for MemoryCredentialStore {
         Ok(())
     }
 
+    fn set_new(&self, key: &CredentialKey, secret: &Secret) -> Result<bool> {
+        let mut entries = self.lock()?;
+        if entries.contains_key(key) {
+            return Ok(false);
+        }
+        entries.insert(key.clone(), secret.clone());
+        Ok(true)
+    }
+
     fn delete(&self, key: &CredentialKey) -> Result<bool> {
         Ok(self.lock()?.remove(key).is_some())
     }
@@ -54,5 +63,6 @@ mod tests {
     #[test]
     fn conforms() {
         super::super::conformance::run(&super::MemoryCredentialStore::new());
+        super::super::conformance::run_concurrent_set_new(&super::MemoryCredentialStore::new());
     }
 }

@@ -37,27 +37,25 @@ pub fn migrate_credentials(
         let Some(secret) = from.get(&key)? else {
             continue;
         };
-        match to.get(&key)? {
-            Some(existing) if existing == secret => {
-                from.delete(&key)?;
-                report.already_present.push(key);
+        // Create-only, so a key another process stores meanwhile is never overwritten.
+        if to.set_new(&key, &secret)? {
+            if to.get(&key)?.as_ref() != Some(&secret) {
+                return Err(Error::Credential {
+                    backend: to.backend().to_string(),
+                    message: format!(
+                        "{key} did not read back as written, so it was left in the {} store; check the {} store and run the migration again",
+                        from.backend(),
+                        to.backend()
+                    ),
+                });
             }
-            Some(_) => report.conflicts.push(key),
-            None => {
-                to.set(&key, &secret)?;
-                if to.get(&key)?.as_ref() != Some(&secret) {
-                    return Err(Error::Credential {
-                        backend: to.backend().to_string(),
-                        message: format!(
-                            "{key} did not read back as written, so it was left in the {} store; check the {} store and run the migration again",
-                            from.backend(),
-                            to.backend()
-                        ),
-                    });
-                }
-                from.delete(&key)?;
-                report.moved.push(key);
-            }
+            from.delete(&key)?;
+            report.moved.push(key);
+        } else if to.get(&key)?.as_ref() == Some(&secret) {
+            from.delete(&key)?;
+            report.already_present.push(key);
+        } else {
+            report.conflicts.push(key);
         }
     }
     Ok(report)

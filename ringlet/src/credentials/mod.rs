@@ -65,6 +65,22 @@ pub trait CredentialStore: Send + Sync + Debug {
     /// Stores (or replaces) a key.
     fn set(&self, key: &CredentialKey, secret: &Secret) -> Result<()>;
 
+    /// Stores a key only when none is stored under `key` yet; returns whether it did (`false`:
+    /// one was already there, and it is left as it was). This is what "set without
+    /// `--replace`" means, and it must decide and write in one step: of any number of
+    /// concurrent callers for one name, exactly one may get `true`.
+    ///
+    /// The default checks with [`get`](Self::get) and then writes with [`set`](Self::set),
+    /// so another writer can slip in between; a store that can do better overrides it (the
+    /// file store under its lock, the keychain under a lock file, memory under its mutex).
+    fn set_new(&self, key: &CredentialKey, secret: &Secret) -> Result<bool> {
+        if self.get(key)?.is_some() {
+            return Ok(false);
+        }
+        self.set(key, secret)?;
+        Ok(true)
+    }
+
     /// Removes a key; returns whether one was there.
     fn delete(&self, key: &CredentialKey) -> Result<bool>;
 
@@ -100,15 +116,21 @@ pub(crate) fn open_configured(
             if let Some(reason) = SystemCredentialStore::unavailable_reason() {
                 return Err(system::unavailable(reason));
             }
-            Arc::new(SystemCredentialStore::new())
+            Arc::new(system_store(paths))
         }
         CredentialBackend::System => Arc::new(KeychainOrFileStore::new(
-            SystemCredentialStore::new(),
+            system_store(paths),
             FileCredentialStore::new(paths.credentials_file()),
             paths.config_file(),
             warnings.clone(),
         )),
     })
+}
+
+/// The keychain store ringlet uses, with the lock file that makes its create-only writes
+/// atomic among ringlet processes (see [`SystemCredentialStore::with_lock_file`]).
+pub(crate) fn system_store(paths: &Paths) -> SystemCredentialStore {
+    SystemCredentialStore::new().with_lock_file(system::lock_file(paths.config_dir()))
 }
 
 #[cfg(test)]
@@ -134,6 +156,69 @@ pub(crate) mod conformance {
         assert_eq!(store.list().expect("list"), vec![a.clone(), b.clone()]);
         assert!(store.delete(&a).expect("delete a"));
         assert!(!store.delete(&a).expect("delete a again"));
-        assert_eq!(store.list().expect("list"), vec![b]);
+        assert_eq!(store.list().expect("list"), vec![b.clone()]);
+
+        // Create-only: stores when absent, leaves a stored key alone.
+        assert!(
+            store
+                .set_new(&a, &Secret::new("sk-new"))
+                .expect("set_new a")
+        );
+        assert_eq!(
+            store.get(&a).expect("get a").expect("a present").expose(),
+            "sk-new"
+        );
+        assert!(
+            !store
+                .set_new(&a, &Secret::new("sk-other"))
+                .expect("set_new a again")
+        );
+        assert!(
+            !store
+                .set_new(&b, &Secret::new("sk-other"))
+                .expect("set_new b")
+        );
+        assert_eq!(
+            store.get(&a).expect("get a").expect("a present").expose(),
+            "sk-new"
+        );
+        assert_eq!(
+            store.get(&b).expect("get b").expect("b present").expose(),
+            "sk-two"
+        );
+        assert!(store.delete(&a).expect("delete a"));
+        assert!(store.delete(&b).expect("delete b"));
+        assert!(store.list().expect("list").is_empty());
+    }
+
+    /// Twenty threads store a key under one name at once with `set_new`: exactly one is
+    /// told it stored its key, and that key is the one kept.
+    pub fn run_concurrent_set_new(store: &dyn CredentialStore) {
+        let key = CredentialKey::new("anthropic", "contended");
+        let barrier = std::sync::Barrier::new(20);
+        let stored: Vec<usize> = std::thread::scope(|s| {
+            let threads: Vec<_> = (0..20)
+                .map(|i| {
+                    let (key, barrier) = (&key, &barrier);
+                    s.spawn(move || {
+                        barrier.wait();
+                        store
+                            .set_new(key, &Secret::new(format!("sk-racer-{i}")))
+                            .expect("set_new")
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .enumerate()
+                .filter_map(|(i, t)| t.join().expect("thread").then_some(i))
+                .collect()
+        });
+        assert_eq!(stored.len(), 1, "exactly one stores: {stored:?}");
+        assert_eq!(
+            store.get(&key).expect("get").expect("present").expose(),
+            format!("sk-racer-{}", stored[0])
+        );
+        assert!(store.delete(&key).expect("delete"));
     }
 }

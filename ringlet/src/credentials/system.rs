@@ -12,6 +12,7 @@
 //! alone, so the common headless case costs no time at all.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use keyring_core::Error as KeyringError;
 
@@ -25,6 +26,7 @@ pub const KEYCHAIN_SERVICE: &str = "ringlet";
 #[derive(Debug, Clone)]
 pub struct SystemCredentialStore {
     service: String,
+    lock_file: Option<PathBuf>,
 }
 
 impl Default for SystemCredentialStore {
@@ -44,7 +46,19 @@ impl SystemCredentialStore {
     pub fn with_service(service: impl Into<String>) -> Self {
         Self {
             service: service.into(),
+            lock_file: None,
         }
+    }
+
+    /// Serialises [`set_new`](CredentialStore::set_new) through an exclusive `flock` on
+    /// `path` (created if missing). No keychain ringlet uses can create an item only if it is
+    /// absent: the Secret Service's `CreateItem` either replaces an item with the same
+    /// attributes or adds a duplicate, and `keyring` offers only "set". So the check and the
+    /// write are made under this lock, and every process that uses the same lock file sees
+    /// them as one step. Without one, `set_new` checks and then writes, unguarded.
+    pub fn with_lock_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.lock_file = Some(path.into());
+        self
     }
 
     /// The service name entries are stored under.
@@ -74,6 +88,18 @@ impl SystemCredentialStore {
         self.connect()?;
         let account = key.to_string();
         platform::entry(&self.service, &account).map_err(|e| map_error(e, &account))
+    }
+}
+
+/// The lock file ringlet's create-only keychain writes take. The keychain belongs to the
+/// user, not to one `RINGLET_HOME`, so the lock is per user where there is a per-user runtime
+/// directory (`$XDG_RUNTIME_DIR`, private to the user), which every ringlet of the login
+/// session shares whatever its `RINGLET_HOME`; elsewhere (macOS, Windows, no session) it is
+/// in ringlet's config directory, shared by the processes using that directory.
+pub(crate) fn lock_file(config_dir: &Path) -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
+        Some(dir) if dir.is_absolute() && dir.is_dir() => dir.join("ringlet-keychain.lock"),
+        _ => config_dir.join("keychain.lock"),
     }
 }
 
@@ -152,6 +178,37 @@ impl CredentialStore for SystemCredentialStore {
         self.entry(key)?
             .set_password(secret.expose())
             .map_err(|e| map_error(e, &key.to_string()))
+    }
+
+    /// Under the lock file (see [`SystemCredentialStore::with_lock_file`]): the residual
+    /// window is a writer that does not take the same lock (another program, or a ringlet
+    /// using another lock file), whose item this may replace.
+    fn set_new(&self, key: &CredentialKey, secret: &Secret) -> Result<bool> {
+        let entry = self.entry(key)?;
+        let _lock = match &self.lock_file {
+            Some(path) => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
+                }
+                Some(crate::fsio::open_locked(path)?)
+            }
+            None => None,
+        };
+        match entry.get_password() {
+            Ok(_) => return Ok(false),
+            // Stored, though unreadable as text, or stored twice: either way, there is one.
+            Err(
+                KeyringError::BadEncoding(_)
+                | KeyringError::BadDataFormat(..)
+                | KeyringError::Ambiguous(_),
+            ) => return Ok(false),
+            Err(KeyringError::NoEntry) => {}
+            Err(e) => return Err(map_error(e, &key.to_string())),
+        }
+        entry
+            .set_password(secret.expose())
+            .map_err(|e| map_error(e, &key.to_string()))?;
+        Ok(true)
     }
 
     fn delete(&self, key: &CredentialKey) -> Result<bool> {
@@ -440,15 +497,18 @@ mod tests {
             );
             return;
         }
+        let dir = tempfile::tempdir().expect("tempdir");
         let store = SystemCredentialStore::with_service(format!(
             "ringlet-unit-test-{}",
             std::process::id()
-        ));
+        ))
+        .with_lock_file(dir.path().join("keychain.lock"));
         // Leftovers from an aborted run would break the suite's expectations.
         for key in store.list().expect("list") {
             store.delete(&key).expect("clean up");
         }
         super::super::conformance::run(&store);
+        super::super::conformance::run_concurrent_set_new(&store);
         for key in store.list().expect("list") {
             store.delete(&key).expect("clean up");
         }

@@ -7,7 +7,7 @@ use super::Ringlet;
 use crate::alias::validate_alias;
 use crate::credentials::{
     AuditedCredentialStore, CredentialKey, CredentialStore, FileCredentialStore, MigrationReport,
-    Secret, SystemCredentialStore, migrate_credentials,
+    Secret, migrate_credentials,
 };
 use crate::error::{Error, Result};
 
@@ -26,7 +26,7 @@ impl Ringlet {
                 config_file.display()
             )));
         }
-        let system = SystemCredentialStore::new();
+        let system = crate::credentials::system_store(self.paths());
         system.connect()?;
         let mut from: Arc<dyn CredentialStore> =
             Arc::new(FileCredentialStore::new(self.paths().credentials_file()));
@@ -45,12 +45,17 @@ impl Ringlet {
         if secret.is_empty() {
             return Err(Error::InvalidInput("the API key given is empty".into()));
         }
-        if !replace && self.credentials().get(key)?.is_some() {
-            return Err(Error::InvalidInput(format!(
-                "a key is already stored for {key}; pass --replace to overwrite it"
-            )));
+        if replace {
+            return self.credentials().set(key, secret);
         }
-        self.credentials().set(key, secret)
+        // One step, not a lookup and then a write: of two concurrent calls, one must lose.
+        if self.credentials().set_new(key, secret)? {
+            Ok(())
+        } else {
+            Err(Error::InvalidInput(format!(
+                "a key is already stored for {key}; pass --replace to overwrite it"
+            )))
+        }
     }
 
     /// Removes a key.
