@@ -111,9 +111,10 @@ impl Ringlet {
     }
 
     /// Variables removed from a hook's environment: every provider key and setting an agent
-    /// reads (the agent's own environment holds its API key; a hook never gets it).
+    /// reads and every `RINGLET_KEY_*` (the agent's own environment holds its API key; a hook
+    /// never gets it).
     fn hook_scrub(&self) -> Vec<String> {
-        self.registry().conflicting_env().into_iter().collect()
+        hooks::scrub_list(self.registry().conflicting_env())
     }
 
     /// Every hook rule: global ones, then each profile's.

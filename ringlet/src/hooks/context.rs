@@ -214,6 +214,21 @@ impl HookContext {
     }
 }
 
+/// The variables a hook's process must not inherit: `known` (every provider key and setting an
+/// agent reads) and every `RINGLET_KEY_*` variable of this process — the env credential
+/// backend's keys, one per profile, which no hook needs. (A name that is not UTF-8 is never one
+/// the backend reads, so it holds no key ringlet knows of.)
+pub(crate) fn scrub_list(known: impl IntoIterator<Item = String>) -> Vec<String> {
+    let prefix = crate::credentials::EnvCredentialStore::VAR_PREFIX;
+    let mut out: std::collections::BTreeSet<String> = known.into_iter().collect();
+    out.extend(
+        std::env::vars_os()
+            .filter_map(|(name, _)| name.into_string().ok())
+            .filter(|name| name.starts_with(prefix)),
+    );
+    out.into_iter().collect()
+}
+
 /// Dollars with two decimals, or four below a cent so small spends do not read as zero.
 pub(crate) fn usd(x: f64) -> String {
     if x != 0.0 && x.abs() < 0.01 {

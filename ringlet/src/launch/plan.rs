@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::wire::WireShape;
+use crate::credentials::EnvCredentialStore;
 use crate::error::{Error, Result};
 use crate::launch::script::{KEY_PLACEHOLDER, ScriptFile, ScriptOutput};
 use crate::profile::{Profile, join_inside};
@@ -43,6 +44,12 @@ pub struct LaunchPlan {
     /// Inherited variables removed because they would leak another provider's settings or move
     /// the agent's state out of its HOME.
     pub env_remove: Vec<String>,
+    /// Inherited variables removed by prefix: whatever their full name, a variable that starts
+    /// with one of these never reaches the agent (the env credential backend's
+    /// `RINGLET_KEY_*`, each holding some profile's key). A launcher applies both lists through
+    /// [`LaunchPlan::removes`].
+    #[serde(default)]
+    pub env_remove_prefixes: Vec<String>,
     /// Directories created inside the HOME before the agent starts.
     #[serde(default)]
     pub dirs: Vec<PathBuf>,
@@ -115,6 +122,18 @@ pub enum MergeMode {
 }
 
 impl LaunchPlan {
+    /// Whether an inherited variable named `name` must be removed from the agent's
+    /// environment (listed in `env_remove`, or starting with one of `env_remove_prefixes`).
+    /// Variables the plan sets itself are set after the removal, so they are never lost.
+    pub fn removes(&self, name: &std::ffi::OsStr) -> bool {
+        // Compared as bytes: a name that is not UTF-8 can still start with a prefix.
+        let name = name.as_encoded_bytes();
+        self.env_remove_prefixes
+            .iter()
+            .any(|p| name.starts_with(p.as_bytes()))
+            || self.env_remove.iter().any(|v| v.as_bytes() == name)
+    }
+
     /// The environment as a user should see it: every set variable plus the key, masked.
     pub fn masked_env(&self) -> Vec<EnvEntry> {
         let mut out: Vec<EnvEntry> = self
@@ -253,6 +272,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<LaunchPlan> {
         env,
         secret_env,
         env_remove: remove.into_iter().collect(),
+        env_remove_prefixes: vec![EnvCredentialStore::VAR_PREFIX.to_string()],
         dirs,
         files,
         native_events: script.native_events,
@@ -305,4 +325,68 @@ fn plan_file(home: &std::path::Path, file: ScriptFile, script: &str) -> Result<P
         holds_key: content.contains(KEY_PLACEHOLDER),
         content,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+    use std::path::Path;
+
+    use super::*;
+    use crate::catalog::agent::AgentManifest;
+
+    pub(crate) fn claude() -> AgentManifest {
+        let (name, text) = crate::catalog::builtin::AGENTS
+            .iter()
+            .find(|(n, _)| *n == "claude.toml")
+            .expect("built in");
+        crate::catalog::manifest::parse(Path::new(name), text).expect("parses")
+    }
+
+    pub(crate) fn profile() -> Profile {
+        serde_json::from_value(serde_json::json!({
+            "alias": "w", "agent": "claude", "provider": "anthropic", "shape": "anthropic",
+            "key_alias": "w", "env": {"KEEP": "1"},
+            "metadata": {"created_at": "2026-01-01T00:00:00Z"}
+        }))
+        .expect("a profile")
+    }
+
+    pub(crate) fn plan_with(script: ScriptOutput) -> Result<LaunchPlan> {
+        let agent = claude();
+        build_plan(PlanInput {
+            profile: &profile(),
+            agent: &agent,
+            base_url: "http://127.0.0.1:1".into(),
+            home: PathBuf::from("/h"),
+            cwd: PathBuf::from("/w"),
+            script,
+            conflicting: &BTreeSet::new(),
+            extra_args: &[],
+        })
+    }
+
+    #[test]
+    fn every_env_backend_key_variable_is_removed_and_nothing_the_plan_sets() {
+        let plan = plan_with(ScriptOutput::default()).expect("plans");
+        assert!(plan.removes(OsStr::new("RINGLET_KEY_OPENAI_B")));
+        assert!(plan.removes(OsStr::new("RINGLET_KEY_ANTHROPIC_W")));
+        assert!(plan.removes(OsStr::new("CLAUDE_CONFIG_DIR")));
+        assert!(plan.removes(OsStr::new("XDG_CONFIG_HOME")));
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            assert!(plan.removes(OsStr::from_bytes(b"RINGLET_KEY_\xff")));
+        }
+        for kept in [
+            "PATH",
+            "KEEP",
+            "HOME",
+            "RINGLET_PROFILE",
+            "ANTHROPIC_API_KEY",
+            "RINGLET_KEY",
+        ] {
+            assert!(!plan.removes(OsStr::new(kept)), "{kept} is removed");
+        }
+    }
 }

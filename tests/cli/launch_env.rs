@@ -1,0 +1,117 @@
+//! What reaches an agent and its hooks: an agent gets only its own key, in its own variable;
+//! no hook — fired by the launcher or by the agent through `hooks dispatch` — gets any key.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use ringlet_tests::harness::{Sandbox, fake_agent_bin, read_record};
+
+const KEY_A: &str = "sk-env-backend-key-a-5f0c2e";
+const KEY_B: &str = "sk-env-backend-key-b-91d7aa";
+
+/// A Claude Code tool call as its PreToolUse hook receives it.
+const TOOL_CALL: &str =
+    r#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls"}}"#;
+
+/// Waits for a detached hook's file to be complete (it ends with the marker line).
+fn wait_for(path: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains("END-OF-ENV") || Instant::now() > deadline {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Adds a shell hook on `profile` that dumps its environment into `<root>/<name>.env`.
+fn env_dump_hook(sb: &Sandbox, profile: &str, event: &str, name: &str) -> PathBuf {
+    let file = sb.root().join(format!("{name}.env"));
+    sb.run([
+        "hooks",
+        "add",
+        profile,
+        "--on",
+        event,
+        "--shell",
+        &format!("{{ env; echo END-OF-ENV; }} > '{}'", file.display()),
+    ])
+    .ok();
+    file
+}
+
+fn assert_no_key(what: &str, text: &str, keys: &[&str]) {
+    assert!(
+        !text.contains("RINGLET_KEY_"),
+        "{what} got a RINGLET_KEY_* variable:\n{text}"
+    );
+    for key in keys {
+        assert!(!text.contains(key), "{what} got a key:\n{text}");
+    }
+}
+
+#[test]
+fn the_env_backend_gives_an_agent_only_its_own_key_and_its_hooks_none() {
+    let mut sb = Sandbox::new();
+    std::fs::create_dir_all(sb.ringlet_home().join("config")).expect("config dir");
+    std::fs::write(
+        sb.ringlet_home().join("config/config.toml"),
+        "[credentials]\nbackend = \"env\"\n",
+    )
+    .expect("config");
+    sb.env("RINGLET_KEY_ANTHROPIC_A", KEY_A)
+        .env("RINGLET_KEY_OPENAI_B", KEY_B);
+    let fake = fake_agent_bin().to_str().expect("utf-8 path");
+    sb.run([
+        "profiles",
+        "create",
+        "claude",
+        "a",
+        "--provider",
+        "anthropic",
+        "--model",
+        "claude-test-1",
+        "--binary",
+        fake,
+    ])
+    .ok();
+    let started = env_dump_hook(&sb, "a", "start", "start");
+    let gated = env_dump_hook(&sb, "a", "pre-tool-use", "pre-tool-use");
+    let record = sb.root().join("record.json");
+    sb.env("FAKE_AGENT_RECORD", &record);
+
+    let out = sb.run([
+        "profiles",
+        "run",
+        "a",
+        "--",
+        "--claude-hook",
+        "PreToolUse",
+        TOOL_CALL,
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rec = read_record(&record);
+    assert_eq!(rec["hook_exit"], serde_json::json!([0]), "the gate allowed");
+    let env = rec["env"].as_object().expect("env");
+    assert_eq!(
+        env["ANTHROPIC_API_KEY"], KEY_A,
+        "the agent gets its own key"
+    );
+    let leaked: Vec<&String> = env
+        .keys()
+        .filter(|k| k.starts_with("RINGLET_KEY_"))
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "RINGLET_KEY_* reached the agent: {leaked:?}"
+    );
+    assert!(
+        !env.values().any(|v| v == KEY_B),
+        "another profile's key reached the agent"
+    );
+
+    // A launcher-fired hook (start) and an agent-fired one (pre-tool-use via hooks dispatch).
+    assert_no_key("the start hook", &wait_for(&started), &[KEY_A, KEY_B]);
+    assert_no_key("the pre-tool-use hook", &wait_for(&gated), &[KEY_A, KEY_B]);
+}
