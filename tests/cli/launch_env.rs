@@ -115,3 +115,98 @@ fn the_env_backend_gives_an_agent_only_its_own_key_and_its_hooks_none() {
     assert_no_key("the start hook", &wait_for(&started), &[KEY_A, KEY_B]);
     assert_no_key("the pre-tool-use hook", &wait_for(&gated), &[KEY_A, KEY_B]);
 }
+
+/// A user config script for Claude Code that puts the key in its own variable and still wires
+/// the pre-tool-use gate.
+fn script_with_key_env(var: &str) -> String {
+    format!(
+        r#"fn configure(ctx) {{
+    let hooks = #{{}};
+    if ctx.hook_gate_command != "" {{
+        hooks.PreToolUse = [#{{ matcher: "", hooks: [#{{ type: "command", command: ctx.hook_gate_command }}] }}];
+    }}
+    #{{
+        key_env: "{var}",
+        env: #{{ ANTHROPIC_BASE_URL: ctx.base_url }},
+        files: [#{{ path: ".claude/settings.json", merge: "merge", json: #{{ hooks: hooks }} }}],
+    }}
+}}
+"#
+    )
+}
+
+/// A claude profile `work` on the fake agent with a user config script; the key is given to
+/// `profiles create` alone, so no other variable of the runs holds it.
+fn sandbox_with_script(key_env: &str) -> Sandbox {
+    let mut sb = Sandbox::new();
+    let create = sb
+        .command([
+            "profiles",
+            "create",
+            "claude",
+            "work",
+            "--provider",
+            "anthropic",
+            "--model",
+            "claude-test-1",
+            "--key-from-env",
+            "TEST_KEY",
+            "--binary",
+            fake_agent_bin().to_str().expect("utf-8 path"),
+        ])
+        .env("TEST_KEY", crate::KEY)
+        .output()
+        .expect("ringlet starts");
+    assert!(create.status.success(), "{create:?}");
+    let scripts = sb.ringlet_home().join("config/scripts");
+    std::fs::create_dir_all(&scripts).expect("scripts dir");
+    std::fs::write(scripts.join("claude.rhai"), script_with_key_env(key_env)).expect("script");
+    let record = sb.root().join("record.json");
+    sb.env("FAKE_AGENT_RECORD", &record);
+    sb
+}
+
+#[test]
+fn a_config_scripts_key_variable_reaches_the_agent_but_no_hook() {
+    let sb = sandbox_with_script("MY_AGENT_KEY");
+    let started = env_dump_hook(&sb, "work", "start", "start");
+    let gated = env_dump_hook(&sb, "work", "pre-tool-use", "pre-tool-use");
+    let out = sb.run([
+        "profiles",
+        "run",
+        "work",
+        "--",
+        "--claude-hook",
+        "PreToolUse",
+        TOOL_CALL,
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let rec = read_record(&sb.root().join("record.json"));
+    assert_eq!(rec["env"]["MY_AGENT_KEY"], crate::KEY);
+    assert_eq!(rec["hook_exit"], serde_json::json!([0]), "the gate allowed");
+    let pre = wait_for(&gated);
+    assert_no_key("the pre-tool-use hook", &pre, &[crate::KEY]);
+    assert!(!pre.contains("MY_AGENT_KEY="), "{pre}");
+    assert_no_key("the start hook", &wait_for(&started), &[crate::KEY]);
+}
+
+#[test]
+fn a_key_variable_that_would_replace_home_path_or_a_planned_variable_is_refused() {
+    for var in [
+        "HOME",
+        "PATH",
+        "ANTHROPIC_BASE_URL",
+        "RINGLET_PROFILE",
+        "BAD-NAME",
+    ] {
+        let sb = sandbox_with_script(var);
+        let out = sb.run(["profiles", "run", "work"]);
+        let out = out.fails_with(var);
+        assert!(out.stderr.contains("claude.rhai"), "{}", out.stderr);
+        assert!(
+            !sb.root().join("record.json").exists(),
+            "the agent started with key_env {var}"
+        );
+        assert!(!out.stderr.contains(crate::KEY));
+    }
+}

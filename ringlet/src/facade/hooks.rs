@@ -460,7 +460,8 @@ impl Ringlet {
             return StartedHooks(None);
         }
         let ctx = HookContext::new(HookEvent::Start, &plan.profile, &plan.agent, &plan.provider);
-        let scrub = self.hook_scrub();
+        let mut scrub = self.hook_scrub();
+        scrub.extend(plan.secret_env.iter().map(|s| s.var.clone()));
         StartedHooks(Some(std::thread::spawn(move || {
             hooks::fire(&rules, &ctx, &scrub, ShellMode::Detached)
         })))
@@ -488,7 +489,9 @@ impl Ringlet {
         let mut ctx = HookContext::new(HookEvent::Stop, &plan.profile, &plan.agent, &plan.provider);
         ctx.duration_ms = Some(u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX));
         ctx.exit_code = Some(outcome.exit_code);
-        let reports = hooks::fire(&rules, &ctx, &self.hook_scrub(), ShellMode::Detached);
+        let mut scrub = self.hook_scrub();
+        scrub.extend(plan.secret_env.iter().map(|s| s.var.clone()));
+        let reports = hooks::fire(&rules, &ctx, &scrub, ShellMode::Detached);
         self.warn_failed(&reports);
     }
 
