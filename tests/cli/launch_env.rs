@@ -210,3 +210,45 @@ fn a_key_variable_that_would_replace_home_path_or_a_planned_variable_is_refused(
         assert!(!out.stderr.contains(crate::KEY));
     }
 }
+
+#[test]
+fn claude_code_gets_its_key_approved_at_launch_and_the_plan_holds_no_part_of_it() {
+    let sb = crate::sandbox_with_profile();
+    let suffix = &crate::KEY[crate::KEY.len() - 20..];
+    let home = sb.profile_home("work");
+    // A profile whose user once answered "No" to Claude Code's key question.
+    std::fs::write(
+        home.join(".claude.json"),
+        serde_json::json!({
+            "numStartups": 2,
+            "customApiKeyResponses": {"approved": [], "rejected": [suffix]},
+        })
+        .to_string(),
+    )
+    .expect("a refused key");
+    let plan = sb.run(["profiles", "env", "work", "--json"]).ok();
+    assert!(
+        !plan.stdout.contains(suffix),
+        "the plan holds part of the key"
+    );
+    assert!(
+        plan.stdout.contains("{{ringlet:api_key_suffix}}"),
+        "{}",
+        plan.stdout
+    );
+
+    sb.run(["profiles", "run", "work"]).ok();
+    let claude_json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(home.join(".claude.json")).expect(".claude.json"),
+    )
+    .expect("JSON");
+    assert_eq!(
+        claude_json["customApiKeyResponses"],
+        serde_json::json!({"approved": [suffix], "rejected": []})
+    );
+    assert_eq!(
+        claude_json["numStartups"], 2,
+        "the agent's own state is kept"
+    );
+    assert_eq!(claude_json["hasCompletedOnboarding"], true);
+}
