@@ -42,7 +42,9 @@ mod usage;
 mod warning;
 
 pub use alias::{MAX_ALIAS_LEN, validate_alias};
-pub use catalog::agent::{Agent, AgentEnv, AgentManifest, Detection, LogLocation, ManifestAgent};
+pub use catalog::agent::{
+    Agent, AgentEnv, AgentManifest, DetectProgress, Detection, LogLocation, ManifestAgent,
+};
 pub use catalog::manifest::Source;
 pub use catalog::provider::{
     AuthScheme, ManifestProvider, Provider, ProviderAuth, ProviderManifest, ProviderModels,
