@@ -20,7 +20,7 @@ async function demoHome (binary) {
   fs.writeFileSync(path.join(home, 'config', 'config.toml'), '[credentials]\nbackend = "file"\n')
   const r = await Ringlet.open(home)
   await r.createProfile(
-    { agent: 'claude', alias: 'work', provider: 'minimax', model: 'MiniMax-M2', binary },
+    { agent: 'claude', alias: 'work', provider: 'minimax', model: 'MiniMax-M3', binary },
     'sk-example-not-real'
   )
   return { home, r }

@@ -27,7 +27,7 @@ def main() -> int:
 
         # None means "not given" for every option: the agent manifest's binary then.
         profile = r.create_profile(
-            "claude", "work", "minimax", key="sk-example-not-real", model="MiniMax-M2",
+            "claude", "work", "minimax", key="sk-example-not-real", model="MiniMax-M3",
             binary=binary,
         )
         print(f"profile {profile.alias}: {profile.agent} via {profile.provider}")

@@ -15,7 +15,7 @@ fn main() -> Result<(), ringlet::Error> {
         .credential_store(Arc::new(MemoryCredentialStore::new()))
         .build()?;
 
-    let request = NewProfile::new("claude", "work", "minimax").model("MiniMax-M2");
+    let request = NewProfile::new("claude", "work", "minimax").model("MiniMax-M3");
     let profile = ringlet.create_profile(&request, Some(&Secret::new("sk-example-not-real")))?;
     println!(
         "profile '{}': {} via {} ({}), key alias {}",

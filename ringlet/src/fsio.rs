@@ -185,7 +185,6 @@ fn size_text(bytes: u64) -> String {
     }
 }
 
-
 /// The error for a symbolic link met where ringlet writes without following links.
 fn symlink_refused(path: &Path) -> Error {
     Error::InvalidInput(format!(

@@ -11,7 +11,7 @@
 //! use ringlet::{NewProfile, Ringlet, RunOptions, Secret};
 //!
 //! let ringlet = Ringlet::builder().home("/tmp/ringlet-demo").build()?;
-//! let req = NewProfile::new("claude", "work", "anthropic").model("claude-sonnet-4-5");
+//! let req = NewProfile::new("claude", "work", "anthropic").model("claude-sonnet-5");
 //! ringlet.create_profile(&req, Some(&Secret::new("sk-ant-…")))?;
 //! let plan = ringlet.plan_run("work", &["-p".into(), "hello".into()])?;
 //! assert_eq!(plan.home, ringlet.profile_home("work")?);
@@ -42,7 +42,9 @@ mod usage;
 mod warning;
 
 pub use alias::{MAX_ALIAS_LEN, validate_alias};
-pub use catalog::agent::{Agent, AgentEnv, AgentManifest, Detection, LogLocation, ManifestAgent};
+pub use catalog::agent::{
+    Agent, AgentEnv, AgentManifest, DetectProgress, Detection, LogLocation, ManifestAgent,
+};
 pub use catalog::manifest::Source;
 pub use catalog::provider::{
     AuthScheme, ManifestProvider, Provider, ProviderAuth, ProviderManifest, ProviderModels,

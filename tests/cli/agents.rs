@@ -1,4 +1,4 @@
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{PermissionsExt, symlink};
 
 use ringlet_tests::harness::{Sandbox, fake_agent_bin};
 
@@ -130,4 +130,88 @@ fn completions_are_printed() {
     let sb = Sandbox::new();
     let out = sb.run(["completions", "bash"]).ok();
     assert!(out.stdout.contains("ringlet"), "{}", out.stdout);
+}
+
+#[test]
+fn a_version_probe_that_times_out_is_named_and_a_terminal_sees_progress() {
+    let mut sb = Sandbox::new();
+    let bin = sb.root().join("bin");
+    std::fs::create_dir_all(&bin).expect("bin dir");
+    // A `claude` whose `--version` never answers (a cold Node start on a busy machine, stuck).
+    let hang = bin.join("claude");
+    std::fs::write(&hang, "#!/bin/sh\nexec sleep 60\n").expect("script");
+    std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    symlink(fake_agent_bin(), bin.join("codex")).expect("symlink");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    sb.env("PATH", path);
+
+    // The same listing on a terminal (util-linux `script` gives it a pseudo-terminal), started
+    // alongside: each waits for the 10 s probe timeout.
+    let listing = sb.command(["agents", "list"]);
+    let mut on_tty = std::process::Command::new("script");
+    on_tty
+        .arg("-qec")
+        .arg(format!(
+            "'{}' agents list",
+            ringlet_tests::harness::ringlet_bin().display()
+        ))
+        .arg("/dev/null")
+        .env_clear()
+        .current_dir(sb.root())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in listing.get_envs() {
+        if let Some(v) = v {
+            on_tty.env(k, v);
+        }
+    }
+    // Without a terminal type a terminal is "dumb", and nothing is drawn on it.
+    on_tty.env("TERM", "xterm");
+    let on_tty = on_tty.spawn().expect("script(1) runs (util-linux)");
+
+    let run = sb.run(["agents", "list", "--json"]).ok();
+    let agents = run.json();
+    let claude = agents
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|a| a["id"] == "claude")
+        .expect("claude listed");
+    assert_eq!(claude["installed"], true);
+    assert!(claude["version"].is_null());
+    let error = claude["version_error"].as_str().expect("the probe's error");
+    assert!(error.contains("did not answer within 10s"), "{error}");
+    let warnings = run.warnings();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("agent claude") && w.contains("within 10s")),
+        "no warning names the agent and the timeout: {:?}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("checking the version"),
+        "progress drawn on a stderr that is not a terminal: {:?}",
+        run.stderr
+    );
+
+    let tty = on_tty.wait_with_output().expect("script ends");
+    let screen = String::from_utf8_lossy(&tty.stdout);
+    assert!(tty.status.success(), "{screen}");
+    assert!(
+        screen.contains("checking the version of claude"),
+        "no progress on the terminal: {screen:?}"
+    );
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.starts_with("claude") && l.contains("unknown")),
+        "{screen}"
+    );
+    assert!(screen.contains("warning: agent claude"), "{screen}");
 }

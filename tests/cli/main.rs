@@ -4,6 +4,7 @@
 mod agents;
 mod errors;
 mod keys;
+mod launch_env;
 mod profiles;
 mod usage;
 

@@ -216,7 +216,7 @@ fn two_profiles_share_a_key_alias_and_get_different_homes() {
         sb.profile_home("work-staging").display().to_string()
     );
     assert_eq!(
-        rec["env"]["ANTHROPIC_MODEL"], "claude-sonnet-4-5",
+        rec["env"]["ANTHROPIC_MODEL"], "claude-sonnet-5",
         "provider default model"
     );
 }

@@ -157,7 +157,7 @@ fn claude_code_runs_against_its_profile() {
         agent: "claude",
         provider: "anthropic",
         dialect: Dialect::Anthropic,
-        model: "claude-sonnet-4-5",
+        model: "claude-sonnet-5",
         args: &["-p", "Reply with the word pong."],
         state: Some(".claude/projects"),
     });
@@ -217,8 +217,55 @@ fn droid_runs_against_its_profile() {
         agent: "droid",
         provider: "anthropic",
         dialect: Dialect::Anthropic,
-        model: "claude-sonnet-4-5",
+        model: "claude-sonnet-5",
         args: &["exec", "Reply with the word pong."],
         state: Some(".factory"),
     });
+}
+
+#[test]
+fn claude_code_accepts_the_anthropic_providers_default_model() {
+    // A profile created without --model gets the provider's default; Claude Code warns at
+    // every start about a model it knows to be retired (it did about claude-sonnet-4-5).
+    let Some(bin_dir) = agent_bin_dir("claude") else {
+        return;
+    };
+    let api = FakeApi::start().expect("fake API starts");
+    let mut sb = agent_sandbox(&bin_dir);
+    sb.env("E2E_KEY", "sk-e2e-default-model-key");
+    sb.run([
+        "profiles",
+        "create",
+        "claude",
+        "default-model",
+        "--provider",
+        "anthropic",
+        "--custom-endpoint",
+        &api.base_url(),
+        "--key-from-env",
+        "E2E_KEY",
+    ])
+    .ok();
+    let providers = sb.run(["providers", "list", "--json"]).ok().json();
+    let default = providers
+        .as_array()
+        .expect("providers")
+        .iter()
+        .find(|p| p["id"] == "anthropic")
+        .and_then(|p| p["default_model"].as_str())
+        .expect("anthropic has a default model")
+        .to_string();
+    let run = run_profile(&sb, "default-model", &["-p", "Reply with the word pong."]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        !said.contains("retired") && !said.contains("remapped"),
+        "Claude Code objects to the default model {default}:\n{said}"
+    );
+    assert!(
+        generations(&api)
+            .iter()
+            .any(|r| r.model.as_deref() == Some(default.as_str())),
+        "no request for the default model {default}"
+    );
 }

@@ -14,7 +14,7 @@ fn two_claude_profiles_run_at_once_each_with_its_own_key_model_and_home() {
     let api = FakeApi::start().expect("fake API starts");
     let mut sb = agent_sandbox(&bin_dir);
     let profiles = [
-        ("work", "sk-e2e-work-key", "claude-sonnet-4-5"),
+        ("work", "sk-e2e-work-key", "claude-sonnet-5"),
         ("personal", "sk-e2e-personal-key", "claude-haiku-4-5"),
     ];
     for (alias, key, model) in profiles {

@@ -10,6 +10,7 @@
 //! (set by `tests/run.sh`), where a missing agent is a failure.
 
 mod agents;
+mod interactive;
 mod isolation;
 
 use std::ffi::OsString;

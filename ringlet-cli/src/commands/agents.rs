@@ -1,6 +1,9 @@
+use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
-use ringlet::{AgentInfo, Ringlet};
+use ringlet::{AgentInfo, DetectProgress, Ringlet};
 
 use crate::cli::AgentsCmd;
 use crate::output::{self, or_dash};
@@ -8,7 +11,7 @@ use crate::output::{self, or_dash};
 pub fn run(ringlet: &Ringlet, cmd: AgentsCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         AgentsCmd::List(j) => {
-            let agents = ringlet.agents()?;
+            let agents = list_with_progress(ringlet)?;
             if j.json {
                 output::json(&agents)?;
             } else {
@@ -19,7 +22,7 @@ pub fn run(ringlet: &Ringlet, cmd: AgentsCmd) -> anyhow::Result<ExitCode> {
                         a.id.clone(),
                         a.name.clone(),
                         if a.installed { "yes" } else { "no" }.into(),
-                        or_dash(a.version.as_deref()),
+                        version_cell(a),
                         a.profiles.to_string(),
                         or_dash(a.path.as_ref().map(|p| p.display())),
                     ]);
@@ -37,6 +40,54 @@ pub fn run(ringlet: &Ringlet, cmd: AgentsCmd) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The version, `unknown` when the agent is installed but its probe failed or timed out (the
+/// warning printed after the table says why), `-` when it is not installed.
+fn version_cell(a: &AgentInfo) -> String {
+    match (&a.version, &a.version_error) {
+        (Some(v), _) => v.clone(),
+        (None, Some(_)) => "unknown".into(),
+        (None, None) => "-".into(),
+    }
+}
+
+/// Lists the agents. On a terminal (stderr), a first listing, which starts every agent's
+/// `--version` and can take seconds, shows which agents it is still waiting for; nothing is
+/// drawn when every version is cached, nor when stderr is not a terminal.
+fn list_with_progress(ringlet: &Ringlet) -> anyhow::Result<Vec<AgentInfo>> {
+    if !std::io::stderr().is_terminal() {
+        return Ok(ringlet.agents()?);
+    }
+    let bar: OnceLock<indicatif::ProgressBar> = OnceLock::new();
+    let waiting: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let progress = |p: DetectProgress<'_>| {
+        let mut waiting = waiting.lock().unwrap_or_else(|e| e.into_inner());
+        match p {
+            DetectProgress::Probing { agent } => waiting.push(agent.to_string()),
+            DetectProgress::Probed { agent } => waiting.retain(|a| a != agent),
+            _ => return,
+        }
+        let bar = bar.get_or_init(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        bar.set_message(if waiting.is_empty() {
+            "checked the agents' versions".to_string()
+        } else {
+            format!("checking the version of {}", waiting.join(", "))
+        });
+    };
+    let agents = ringlet.agents_with_progress(&progress);
+    if let Some(bar) = bar.get() {
+        bar.finish_and_clear();
+    }
+    Ok(agents?)
 }
 
 fn inspect(a: &AgentInfo) {

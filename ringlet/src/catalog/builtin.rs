@@ -126,6 +126,25 @@ mod tests {
     }
 
     #[test]
+    fn every_billed_providers_models_are_priced_by_the_builtin_table() {
+        // A fresh install prices usage with the built-in table until `pricing update`: a default
+        // model missing there would show its first runs as unpriced.
+        let prices = crate::usage::PriceBook::builtin();
+        for (name, text) in PROVIDERS {
+            let m: ProviderManifest = parse(Path::new(name), text).expect(name);
+            if !m.auth.required {
+                continue; // local models: nothing to bill
+            }
+            for model in m.models.default.iter().chain(&m.models.available) {
+                assert!(
+                    prices.lookup(model, Some(&m.id)).is_some(),
+                    "{name}: model {model} has no price in assets/pricing.toml"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn bad_toml_names_file_and_line() {
         let err = parse::<AgentManifest>(Path::new("agents.d/x.toml"), "id = \"x\"\nname = \n")
             .expect_err("bad");

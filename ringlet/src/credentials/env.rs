@@ -10,6 +10,10 @@ use crate::error::{Error, Result};
 pub struct EnvCredentialStore;
 
 impl EnvCredentialStore {
+    /// What every variable this store reads starts with. A launch removes every such variable
+    /// from what an agent and its hooks inherit: each holds some profile's key.
+    pub const VAR_PREFIX: &'static str = "RINGLET_KEY_";
+
     /// The variable that holds `key`.
     pub fn var_name(key: &CredentialKey) -> String {
         let clean = |s: &str| {
@@ -23,7 +27,12 @@ impl EnvCredentialStore {
                 })
                 .collect::<String>()
         };
-        format!("RINGLET_KEY_{}_{}", clean(&key.provider), clean(&key.alias))
+        format!(
+            "{}{}_{}",
+            Self::VAR_PREFIX,
+            clean(&key.provider),
+            clean(&key.alias)
+        )
     }
 
     fn read_only(&self) -> Error {

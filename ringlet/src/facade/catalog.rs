@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::Ringlet;
-use crate::catalog::agent::{Agent, Detection, detect_all};
+use crate::catalog::agent::{
+    Agent, DetectProgress, Detection, detect_all, detect_all_with_progress,
+};
 use crate::catalog::manifest::Source;
 use crate::catalog::provider::Provider;
 use crate::catalog::wire::WireShape;
@@ -70,20 +72,47 @@ pub struct ProviderInfo {
 }
 
 impl Ringlet {
-    /// Every agent with its detection result, probed in parallel.
+    /// Every agent with its detection result, probed in parallel. A version probe that failed
+    /// or timed out is in [`AgentInfo::version_error`] and becomes a warning naming the agent.
     pub fn agents(&self) -> Result<Vec<AgentInfo>> {
+        self.agents_with_progress(&|_| {})
+    }
+
+    /// [`Ringlet::agents`], telling `progress` when each `--version` probe starts and ends (a
+    /// first listing can take seconds; a frontend shows which agents it is waiting for).
+    pub fn agents_with_progress(
+        &self,
+        progress: &(dyn Fn(DetectProgress<'_>) + Sync),
+    ) -> Result<Vec<AgentInfo>> {
         let agents: Vec<Arc<dyn Agent>> = self.registry().agents().cloned().collect();
-        let detections = detect_all(
+        let detections = detect_all_with_progress(
             &agents,
             std::env::var_os("PATH"),
             &self.paths().detection_cache(),
+            progress,
         );
+        self.warn_probe_errors(&detections);
         let (counts, _) = self.usage_counts();
         Ok(agents
             .iter()
             .zip(detections)
             .map(|(a, d)| agent_info(a.as_ref(), d, &counts))
             .collect())
+    }
+
+    /// A probe that failed is not cached, so the next detection asks again.
+    fn warn_probe_errors(&self, detections: &[Detection]) {
+        for d in detections {
+            if let Some(error) = &d.error {
+                self.inner.warnings.push(
+                    "agent_version",
+                    format!(
+                        "agent {}: {error}, so its version is unknown (it is asked again next time)",
+                        d.agent
+                    ),
+                );
+            }
+        }
     }
 
     /// One agent with its detection result.
@@ -94,6 +123,7 @@ impl Ringlet {
             std::env::var_os("PATH"),
             &self.paths().detection_cache(),
         );
+        self.warn_probe_errors(&detection);
         let (counts, _) = self.usage_counts();
         let d = detection.into_iter().next().ok_or_else(|| {
             Error::InvalidInput(format!("detection returned nothing for agent '{id}'"))

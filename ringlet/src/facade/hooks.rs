@@ -111,9 +111,10 @@ impl Ringlet {
     }
 
     /// Variables removed from a hook's environment: every provider key and setting an agent
-    /// reads (the agent's own environment holds its API key; a hook never gets it).
+    /// reads and every `RINGLET_KEY_*` (the agent's own environment holds its API key; a hook
+    /// never gets it).
     fn hook_scrub(&self) -> Vec<String> {
-        self.registry().conflicting_env().into_iter().collect()
+        hooks::scrub_list(self.registry().conflicting_env())
     }
 
     /// Where `~` points for a hook: it runs with the user's HOME (`user_home` when this
@@ -518,7 +519,8 @@ impl Ringlet {
         let mut ctx =
             HookContext::new(HookEvent::Start, &plan.profile, &plan.agent, &plan.provider);
         self.set_homes(&mut ctx, None);
-        let scrub = self.hook_scrub();
+        let mut scrub = self.hook_scrub();
+        scrub.extend(plan.secret_env.iter().map(|s| s.var.clone()));
         StartedHooks(Some(std::thread::spawn(move || {
             hooks::fire(&rules, &ctx, &scrub, ShellMode::Detached)
         })))
@@ -547,7 +549,9 @@ impl Ringlet {
         ctx.duration_ms = Some(u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX));
         ctx.exit_code = Some(outcome.exit_code);
         self.set_homes(&mut ctx, None);
-        let reports = hooks::fire(&rules, &ctx, &self.hook_scrub(), ShellMode::Detached);
+        let mut scrub = self.hook_scrub();
+        scrub.extend(plan.secret_env.iter().map(|s| s.var.clone()));
+        let reports = hooks::fire(&rules, &ctx, &scrub, ShellMode::Detached);
         self.warn_failed(&reports);
     }
 

@@ -7,7 +7,9 @@ use crate::catalog::agent::Agent;
 use crate::catalog::provider::Provider;
 use crate::credentials::{CredentialKey, CredentialStore, FileCredentialStore, Secret};
 use crate::error::{Error, Result};
-use crate::launch::script::{KEY_PLACEHOLDER, Script, ScriptContext, ScriptOutput, ScriptSource};
+use crate::launch::script::{
+    KEY_PLACEHOLDER, KEY_SUFFIX_PLACEHOLDER, Script, ScriptContext, ScriptOutput, ScriptSource,
+};
 use crate::launch::script_cache::ScriptCache;
 use crate::launch::{LaunchPlan, PlanInput, RunOptions, RunOutcome, build_plan};
 use crate::profile::Profile;
@@ -109,6 +111,7 @@ impl Ringlet {
                 .clone()
                 .unwrap_or_else(|| "RINGLET_API_KEY".into()),
             key_placeholder: KEY_PLACEHOLDER.into(),
+            key_suffix_placeholder: KEY_SUFFIX_PLACEHOLDER.into(),
             home: home.display().to_string(),
             working_dir: cwd.display().to_string(),
             hook_command,

@@ -225,6 +225,36 @@ impl HookContext {
     }
 }
 
+/// The variables a hook's process must not inherit: `known` (every provider key and setting an
+/// agent reads, and the launch's own key variable when the launcher fires the hook), the
+/// variables the agent's environment names in `RINGLET_SECRET_VARS` (the key variable a config
+/// script chose, which no manifest lists: `hooks dispatch` runs inside the agent's
+/// environment), and every `RINGLET_KEY_*` variable of this process — the env credential
+/// backend's keys, one per profile, which no hook needs. (A name that is not UTF-8 is never one
+/// the backend reads, so it holds no key ringlet knows of.)
+pub(crate) fn scrub_list(known: impl IntoIterator<Item = String>) -> Vec<String> {
+    let prefix = crate::credentials::EnvCredentialStore::VAR_PREFIX;
+    let mut out: std::collections::BTreeSet<String> = known.into_iter().collect();
+    if let Ok(names) = std::env::var(crate::launch::SECRET_VARS_ENV) {
+        out.extend(secret_var_names(&names));
+    }
+    out.extend(
+        std::env::vars_os()
+            .filter_map(|(name, _)| name.into_string().ok())
+            .filter(|name| name.starts_with(prefix)),
+    );
+    out.into_iter().collect()
+}
+
+/// The names in a `RINGLET_SECRET_VARS` value (comma-separated).
+fn secret_var_names(value: &str) -> impl Iterator<Item = String> + '_ {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+}
+
 /// Dollars with two decimals, or four below a cent so small spends do not read as zero.
 pub(crate) fn usd(x: f64) -> String {
     if x != 0.0 && x.abs() < 0.01 {
@@ -283,6 +313,12 @@ mod tests {
             error(json!({"tool_name":"Bash","tool_response":{"stdout":"ok"}})),
             None
         );
+    }
+
+    #[test]
+    fn secret_var_names_are_split_on_commas() {
+        let names: Vec<String> = secret_var_names("MY_AGENT_KEY, OTHER,,").collect();
+        assert_eq!(names, ["MY_AGENT_KEY", "OTHER"]);
     }
 
     #[test]

@@ -44,5 +44,6 @@ pub use schedule::{Firing, ProfileRef, ROLLUP_AFTER, check_cost_thresholds, chec
 pub use store::{HOOKS_DIR, HookStore};
 
 pub(crate) use agent_io::parse_input as parse_agent_input;
+pub(crate) use context::scrub_list;
 pub(crate) use run::{ShellMode, fire, fire_one, gate, gate_one};
 pub(crate) use store::new_id;

@@ -72,9 +72,10 @@ impl AgentCommand {
         key: Option<&Secret>,
         inherited: impl IntoIterator<Item = (OsString, OsString)>,
     ) -> Self {
+        // Removed: what the plan sets itself and what it removes (by name or by prefix, like
+        // other profiles' `RINGLET_KEY_*`).
         let set = |name: &OsString| {
-            name.to_str()
-                .is_some_and(|n| plan.env.contains_key(n) || plan.env_remove.iter().any(|r| r == n))
+            plan.removes(name) || name.to_str().is_some_and(|n| plan.env.contains_key(n))
         };
         let mut env: Vec<(OsString, OsString)> =
             inherited.into_iter().filter(|(n, _)| !set(n)).collect();
@@ -167,6 +168,7 @@ mod tests {
                 alias: "work".into(),
             }),
             env_remove: vec!["OPENAI_API_KEY".into()],
+            env_remove_prefixes: vec!["RINGLET_KEY_".into()],
             dirs: vec![],
             files: vec![],
             native_events: vec![],
@@ -188,6 +190,7 @@ mod tests {
             ("OPENAI_API_KEY", "leak"),
             ("PATH", "/usr/bin"),
             ("ANTHROPIC_API_KEY", "other"),
+            ("RINGLET_KEY_OPENAI_B", "another profile's key"),
         ]);
         let cmd = AgentCommand::from_plan(&plan(), Some(&Secret::new("sk-1")), inherited);
         assert_eq!(cmd.program, PathBuf::from("/opt/agent"));

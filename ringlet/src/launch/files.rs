@@ -8,7 +8,7 @@ use super::plan::{FileFormat, LaunchPlan, MergeMode, PlannedFile};
 use crate::credentials::Secret;
 use crate::error::{Error, Result};
 use crate::fsio::NoFollowDir;
-use crate::launch::script::KEY_PLACEHOLDER;
+use crate::launch::script::fill_key;
 
 /// Writes every file of `plan`. Files that hold the key need `key`; all are written 0600 since
 /// they live in a private HOME and may hold provider settings.
@@ -75,9 +75,10 @@ fn write_one(
                 ),
             },
         })?;
-        file.content.replace(KEY_PLACEHOLDER, key.expose())
+        fill_key(&file.content, Some(key))
     } else {
-        file.content.clone()
+        // Only the key's suffix can be there (Claude Code's approval of the key).
+        fill_key(&file.content, key)
     };
     let content = match &existing {
         Some(old) if file.merge == MergeMode::Merge => {

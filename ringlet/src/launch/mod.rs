@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use command::AgentCommand;
 pub use files::materialise;
+pub(crate) use plan::SECRET_VARS_ENV;
 pub use plan::{
     EnvEntry, FileFormat, LaunchPlan, MergeMode, PlanInput, PlannedFile, SecretEnv, build_plan,
 };

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::wire::WireShape;
+use crate::credentials::EnvCredentialStore;
 use crate::error::{Error, Result};
 use crate::launch::script::{KEY_PLACEHOLDER, ScriptFile, ScriptOutput};
 use crate::profile::{Profile, join_inside};
@@ -43,6 +44,12 @@ pub struct LaunchPlan {
     /// Inherited variables removed because they would leak another provider's settings or move
     /// the agent's state out of its HOME.
     pub env_remove: Vec<String>,
+    /// Inherited variables removed by prefix: whatever their full name, a variable that starts
+    /// with one of these never reaches the agent (the env credential backend's
+    /// `RINGLET_KEY_*`, each holding some profile's key). A launcher applies both lists through
+    /// [`LaunchPlan::removes`].
+    #[serde(default)]
+    pub env_remove_prefixes: Vec<String>,
     /// Directories created inside the HOME before the agent starts.
     #[serde(default)]
     pub dirs: Vec<PathBuf>,
@@ -115,6 +122,18 @@ pub enum MergeMode {
 }
 
 impl LaunchPlan {
+    /// Whether an inherited variable named `name` must be removed from the agent's
+    /// environment (listed in `env_remove`, or starting with one of `env_remove_prefixes`).
+    /// Variables the plan sets itself are set after the removal, so they are never lost.
+    pub fn removes(&self, name: &std::ffi::OsStr) -> bool {
+        // Compared as bytes: a name that is not UTF-8 can still start with a prefix.
+        let name = name.as_encoded_bytes();
+        self.env_remove_prefixes
+            .iter()
+            .any(|p| name.starts_with(p.as_bytes()))
+            || self.env_remove.iter().any(|v| v.as_bytes() == name)
+    }
+
     /// The environment as a user should see it: every set variable plus the key, masked.
     pub fn masked_env(&self) -> Vec<EnvEntry> {
         let mut out: Vec<EnvEntry> = self
@@ -187,19 +206,20 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<LaunchPlan> {
     env.insert("HOME".into(), home.display().to_string());
     env.insert("RINGLET_PROFILE".into(), profile.alias.clone());
 
-    let secret_env = profile.key_alias.as_ref().map(|alias| {
-        let var = script
-            .key_env
-            .clone()
-            .or_else(|| agent.env.api_key.clone())
-            .unwrap_or_else(|| "RINGLET_API_KEY".into());
-        env.remove(&var);
-        SecretEnv {
-            var,
-            provider: profile.provider.clone(),
-            alias: alias.clone(),
+    let secret_env = match &profile.key_alias {
+        Some(alias) => {
+            let var = key_var(profile, agent, script.key_env.as_deref(), &env)?;
+            // Hooks the agent fires run `ringlet hooks dispatch` in the agent's environment;
+            // this tells dispatch which variable to keep from them (see hooks::scrub_list).
+            env.insert(SECRET_VARS_ENV.into(), var.clone());
+            Some(SecretEnv {
+                var,
+                provider: profile.provider.clone(),
+                alias: alias.clone(),
+            })
         }
-    });
+        None => None,
+    };
 
     let mut remove: BTreeSet<String> = conflicting.clone();
     remove.extend(STATE_VARS.iter().map(|s| s.to_string()));
@@ -253,10 +273,99 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<LaunchPlan> {
         env,
         secret_env,
         env_remove: remove.into_iter().collect(),
+        env_remove_prefixes: vec![EnvCredentialStore::VAR_PREFIX.to_string()],
         dirs,
         files,
         native_events: script.native_events,
     })
+}
+
+/// The variable in an agent's environment that names the variables holding a secret (today
+/// the one key variable of [`SecretEnv`]), so that `ringlet hooks dispatch`, which runs inside
+/// that environment when the agent fires a hook, removes them from the hook's environment even
+/// when only a config script knew the name.
+pub(crate) const SECRET_VARS_ENV: &str = "RINGLET_SECRET_VARS";
+
+/// Variables the key may never replace: what the agent and every program it starts rely on,
+/// and ringlet's own.
+const NOT_FOR_THE_KEY: &[&str] = &[
+    "HOME",
+    "PATH",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "PWD",
+    "OLDPWD",
+    "TERM",
+    "TMPDIR",
+    "LANG",
+    "IFS",
+    "ENV",
+    "BASH_ENV",
+    "RINGLET_HOME",
+    "RINGLET_RUN_STARTED_MS",
+    SECRET_VARS_ENV,
+];
+
+/// Prefixes of variables the key may never replace: the dynamic loader's, the locale's, and
+/// the env credential backend's (which never reach an agent).
+const NOT_FOR_THE_KEY_PREFIXES: &[&str] = &["LD_", "DYLD_", "LC_", EnvCredentialStore::VAR_PREFIX];
+
+/// The variable that carries the key: the script's `key_env`, else the manifest's
+/// `env.api_key`, else `RINGLET_API_KEY`. Refused when it is not a plain variable name, would
+/// replace one the agent needs (`HOME` set to the key makes the agent write into a directory
+/// named after it) or one the plan sets — the key must be the only thing in its variable.
+fn key_var(
+    profile: &Profile,
+    agent: &crate::catalog::agent::AgentManifest,
+    from_script: Option<&str>,
+    env: &BTreeMap<String, String>,
+) -> Result<String> {
+    let var = from_script
+        .or(agent.env.api_key.as_deref())
+        .unwrap_or("RINGLET_API_KEY");
+    let blame = |why: String| match from_script {
+        Some(_) => Error::Script {
+            script: agent.script.clone(),
+            message: format!(
+                "key_env '{}' {why}; return a variable of the agent's own, such as MY_AGENT_API_KEY",
+                var.escape_debug()
+            ),
+        },
+        None => Error::InvalidInput(format!(
+            "agent '{}': env.api_key '{}' {why}; fix its manifest",
+            agent.id,
+            var.escape_debug()
+        )),
+    };
+    let plain = var
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !plain {
+        return Err(blame(
+            "is not a variable name (letters, digits and '_', not starting with a digit)".into(),
+        ));
+    }
+    if NOT_FOR_THE_KEY.contains(&var) || NOT_FOR_THE_KEY_PREFIXES.iter().any(|p| var.starts_with(p))
+    {
+        return Err(blame(format!(
+            "would replace {var}, which the agent or ringlet needs"
+        )));
+    }
+    if profile.env.contains_key(var) {
+        return Err(Error::InvalidInput(format!(
+            "profile '{}' sets {var} with --env, but the key goes in that variable; recreate the profile without `--env {var}=…`",
+            profile.alias
+        )));
+    }
+    if env.contains_key(var) {
+        return Err(blame(format!(
+            "would replace {var}, which the plan sets (HOME, RINGLET_PROFILE, the agent's and the script's own variables)"
+        )));
+    }
+    Ok(var.to_string())
 }
 
 fn plan_file(home: &std::path::Path, file: ScriptFile, script: &str) -> Result<PlannedFile> {
@@ -305,4 +414,122 @@ fn plan_file(home: &std::path::Path, file: ScriptFile, script: &str) -> Result<P
         holds_key: content.contains(KEY_PLACEHOLDER),
         content,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+    use std::path::Path;
+
+    use super::*;
+    use crate::catalog::agent::AgentManifest;
+
+    pub(crate) fn claude() -> AgentManifest {
+        let (name, text) = crate::catalog::builtin::AGENTS
+            .iter()
+            .find(|(n, _)| *n == "claude.toml")
+            .expect("built in");
+        crate::catalog::manifest::parse(Path::new(name), text).expect("parses")
+    }
+
+    pub(crate) fn profile() -> Profile {
+        serde_json::from_value(serde_json::json!({
+            "alias": "w", "agent": "claude", "provider": "anthropic", "shape": "anthropic",
+            "key_alias": "w", "env": {"KEEP": "1"},
+            "metadata": {"created_at": "2026-01-01T00:00:00Z"}
+        }))
+        .expect("a profile")
+    }
+
+    pub(crate) fn plan_with(script: ScriptOutput) -> Result<LaunchPlan> {
+        let agent = claude();
+        build_plan(PlanInput {
+            profile: &profile(),
+            agent: &agent,
+            base_url: "http://127.0.0.1:1".into(),
+            home: PathBuf::from("/h"),
+            cwd: PathBuf::from("/w"),
+            script,
+            conflicting: &BTreeSet::new(),
+            extra_args: &[],
+        })
+    }
+
+    #[test]
+    fn every_env_backend_key_variable_is_removed_and_nothing_the_plan_sets() {
+        let plan = plan_with(ScriptOutput::default()).expect("plans");
+        assert!(plan.removes(OsStr::new("RINGLET_KEY_OPENAI_B")));
+        assert!(plan.removes(OsStr::new("RINGLET_KEY_ANTHROPIC_W")));
+        assert!(plan.removes(OsStr::new("CLAUDE_CONFIG_DIR")));
+        assert!(plan.removes(OsStr::new("XDG_CONFIG_HOME")));
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            assert!(plan.removes(OsStr::from_bytes(b"RINGLET_KEY_\xff")));
+        }
+        for kept in [
+            "PATH",
+            "KEEP",
+            "HOME",
+            "RINGLET_PROFILE",
+            "ANTHROPIC_API_KEY",
+            "RINGLET_KEY",
+        ] {
+            assert!(!plan.removes(OsStr::new(kept)), "{kept} is removed");
+        }
+    }
+
+    fn with_key_env(var: &str) -> Result<LaunchPlan> {
+        plan_with(ScriptOutput {
+            key_env: Some(var.into()),
+            env: BTreeMap::from([("SCRIPT_SET".to_string(), "1".to_string())]),
+            ..ScriptOutput::default()
+        })
+    }
+
+    #[test]
+    fn the_key_variable_is_named_in_the_plan_for_hooks_to_scrub() {
+        let plan = with_key_env("MY_AGENT_KEY").expect("plans");
+        let secret = plan.secret_env.as_ref().expect("a key");
+        assert_eq!(secret.var, "MY_AGENT_KEY");
+        assert_eq!(plan.env[SECRET_VARS_ENV], "MY_AGENT_KEY");
+        assert!(
+            !plan.env.contains_key("MY_AGENT_KEY"),
+            "the plan holds no key"
+        );
+    }
+
+    #[test]
+    fn a_key_variable_the_agent_needs_or_the_plan_sets_is_refused() {
+        for var in [
+            "HOME",
+            "PATH",
+            "TMPDIR",
+            "LD_PRELOAD",
+            "RINGLET_PROFILE",
+            "RINGLET_KEY_OPENAI_B",
+            SECRET_VARS_ENV,
+            "DISABLE_TELEMETRY",
+            "SCRIPT_SET",
+            "KEEP",
+            "",
+            "1ABC",
+            "A-B",
+            "A=B",
+        ] {
+            let err = with_key_env(var).expect_err(var);
+            let msg = err.to_string();
+            assert!(
+                msg.contains(&format!("'{var}'")) || msg.contains(var),
+                "{msg}"
+            );
+            if var == "KEEP" {
+                assert!(msg.contains("profile 'w' sets KEEP"), "{msg}");
+            } else {
+                assert!(msg.contains("claude.rhai"), "{msg}");
+            }
+        }
+        with_key_env("MY_AGENT_KEY").expect("a variable of its own");
+        with_key_env("RINGLET_API_KEY").expect("ringlet's default key variable");
+    }
 }

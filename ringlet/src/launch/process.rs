@@ -37,6 +37,13 @@ impl Launcher for ProcessLauncher {
         for var in &plan.env_remove {
             cmd.env_remove(var);
         }
+        // Removal by prefix needs the names actually inherited (`RINGLET_KEY_*`: other
+        // profiles' keys, which the agent must never see).
+        for (name, _) in std::env::vars_os() {
+            if plan.removes(&name) {
+                cmd.env_remove(name);
+            }
+        }
         cmd.envs(&plan.env);
         if let (Some(secret), Some(key)) = (&plan.secret_env, key) {
             cmd.env(&secret.var, key.expose());

@@ -15,6 +15,31 @@ use crate::error::{Error, Result};
 /// the file is written (mode 0600) into the profile HOME, so plans and logs never hold the key.
 pub const KEY_PLACEHOLDER: &str = "{{ringlet:api_key}}";
 
+/// Stands in for the last [`KEY_SUFFIX_CHARS`] characters of the API key, the way Claude Code
+/// remembers which key its user approved (`customApiKeyResponses` in `.claude.json`). The suffix
+/// is part of the secret, so like [`KEY_PLACEHOLDER`] it is filled in only when the file is
+/// written, and it becomes "" when the run has no key.
+pub const KEY_SUFFIX_PLACEHOLDER: &str = "{{ringlet:api_key_suffix}}";
+
+/// How many trailing characters of the key [`KEY_SUFFIX_PLACEHOLDER`] stands for.
+pub const KEY_SUFFIX_CHARS: usize = 20;
+
+/// A planned file's content with the key placeholders filled in: [`KEY_PLACEHOLDER`] with the
+/// key, [`KEY_SUFFIX_PLACEHOLDER`] with its last [`KEY_SUFFIX_CHARS`] characters (the whole key
+/// when shorter). Without a key both become "" — a file that needs the key itself is refused
+/// before this by the caller.
+pub(crate) fn fill_key(content: &str, key: Option<&crate::credentials::Secret>) -> String {
+    let key = key.map_or("", |k| k.expose());
+    let suffix_at = key
+        .char_indices()
+        .rev()
+        .nth(KEY_SUFFIX_CHARS - 1)
+        .map_or(0, |(at, _)| at);
+    content
+        .replace(KEY_PLACEHOLDER, key)
+        .replace(KEY_SUFFIX_PLACEHOLDER, &key[suffix_at..])
+}
+
 /// Upper bound on the operations one script run may take.
 const MAX_OPERATIONS: u64 = 2_000_000;
 
@@ -43,6 +68,10 @@ pub struct ScriptContext {
     pub key_env: String,
     /// [`KEY_PLACEHOLDER`], for agents that can read their key only from a config file.
     pub key_placeholder: String,
+    /// [`KEY_SUFFIX_PLACEHOLDER`]: the key's last 20 characters, for agents that remember an
+    /// approved key by them (Claude Code).
+    #[serde(default)]
+    pub key_suffix_placeholder: String,
     /// The profile HOME (absolute).
     pub home: String,
     /// The directory the agent starts in (absolute).
@@ -216,6 +245,7 @@ pub(crate) mod tests {
             auth_scheme: "x-api-key".into(),
             key_env: "ANTHROPIC_API_KEY".into(),
             key_placeholder: KEY_PLACEHOLDER.into(),
+            key_suffix_placeholder: KEY_SUFFIX_PLACEHOLDER.into(),
             home: "/h".into(),
             working_dir: "/w".into(),
             hook_command: String::new(),
@@ -267,6 +297,25 @@ pub(crate) mod tests {
         assert!(s.is_err() || s.expect("compiled").run(&ctx()).is_err());
         let s = builtin(r#"fn configure(ctx) { eval("1") }"#);
         assert!(s.is_err() || s.expect("compiled").run(&ctx()).is_err());
+    }
+
+    #[test]
+    fn the_key_and_its_last_20_characters_are_filled_in() {
+        let key =
+            crate::credentials::Secret::new("sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789");
+        let text = format!("k={KEY_PLACEHOLDER} s={KEY_SUFFIX_PLACEHOLDER}");
+        assert_eq!(
+            fill_key(&text, Some(&key)),
+            "k=sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789 s=qrstuvwxyz0123456789"
+        );
+        let short = crate::credentials::Secret::new("short-ключ");
+        assert_eq!(fill_key(KEY_SUFFIX_PLACEHOLDER, Some(&short)), "short-ключ");
+        let twenty = crate::credentials::Secret::new("ключ-ключ-ключ-ключ-ключ");
+        assert_eq!(
+            fill_key(KEY_SUFFIX_PLACEHOLDER, Some(&twenty)),
+            "-ключ-ключ-ключ-ключ"
+        );
+        assert_eq!(fill_key(&text, None), "k= s=");
     }
 
     #[test]

@@ -11,6 +11,9 @@
 //!   output tokens each, message ids unique across processes) to
 //!   `$HOME/.claude/projects/-fake/<session>.jsonl`, in the model `$ANTHROPIC_MODEL` (or the one
 //!   given with `--claude-model M`); `--alloc-mb N` touches N MiB (a known peak RSS).
+//! - `--claude-hook EVENT JSON` fires a hook the way Claude Code does: the first command of
+//!   `hooks.EVENT` in `$HOME/.claude/settings.json`, run by `sh -c` in the agent's own
+//!   environment with JSON on stdin; its exit code goes into the record as `hook_exit`.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -27,6 +30,7 @@ fn main() -> ExitCode {
     let mut claude_model =
         std::env::var("ANTHROPIC_MODEL").unwrap_or_else(|_| "claude-test-1".into());
     let mut hold: Vec<u8> = Vec::new();
+    let mut hook_exits: Vec<i32> = Vec::new();
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.as_str() {
@@ -51,6 +55,11 @@ fn main() -> ExitCode {
                     claude_model = m.clone();
                 }
             }
+            "--claude-hook" => {
+                let event = iter.next().cloned().unwrap_or_default();
+                let input = iter.next().cloned().unwrap_or_default();
+                hook_exits.push(fire_claude_hook(&event, &input));
+            }
             "--alloc-mb" => {
                 let mb: usize = iter.next().and_then(|v| v.parse().ok()).unwrap_or(0);
                 // Written, not just reserved, so the pages count as resident.
@@ -70,6 +79,7 @@ fn main() -> ExitCode {
             "env": env,
             "cwd": std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default(),
             "pid": std::process::id(),
+            "hook_exit": hook_exits,
         });
         let _ = std::fs::write(path, record.to_string());
     }
@@ -79,6 +89,40 @@ fn main() -> ExitCode {
             .status();
     }
     ExitCode::from(exit)
+}
+
+/// Runs the first command Claude Code's settings give for `event`, as Claude Code does: `sh -c`,
+/// the agent's environment, the hook JSON on stdin. Returns its exit code (-1: no such hook or
+/// it could not run).
+fn fire_claude_hook(event: &str, input: &str) -> i32 {
+    use std::io::Write;
+    let Some(home) = std::env::var_os("HOME") else {
+        return -1;
+    };
+    let settings = std::path::Path::new(&home).join(".claude/settings.json");
+    let Some(command) = std::fs::read_to_string(settings)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| {
+            v["hooks"][event][0]["hooks"][0]["command"]
+                .as_str()
+                .map(str::to_string)
+        })
+    else {
+        return -1;
+    };
+    let Ok(mut child) = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+    else {
+        return -1;
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    child.wait().ok().and_then(|s| s.code()).unwrap_or(-1)
 }
 
 /// Writes a transcript the way Claude Code does: a user line, then per response an assistant

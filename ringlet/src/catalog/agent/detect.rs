@@ -15,8 +15,26 @@ use serde::{Deserialize, Serialize};
 use super::Agent;
 
 /// How long one `--version` probe may take before it is abandoned. Node-based agents take
-/// about a second on a cold cache.
+/// about a second on a cold cache, and several seconds on a loaded machine.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How far a detection has got, for a frontend that shows progress: the first listing starts
+/// every agent's `--version` (seconds for Node-based agents); later ones are served from the
+/// cache and report nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DetectProgress<'a> {
+    /// The agent's version was not cached: its `--version` probe started.
+    Probing {
+        /// The agent id.
+        agent: &'a str,
+    },
+    /// That probe ended: answered, failed or timed out (see [`Detection::error`]).
+    Probed {
+        /// The agent id.
+        agent: &'a str,
+    },
+}
 
 /// What detection found out about one agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,6 +84,17 @@ pub fn detect_all(
     path_env: Option<std::ffi::OsString>,
     cache_file: &Path,
 ) -> Vec<Detection> {
+    detect_all_with_progress(agents, path_env, cache_file, &|_| {})
+}
+
+/// [`detect_all`], telling `progress` (from the probing threads) when each `--version` probe
+/// starts and ends.
+pub fn detect_all_with_progress(
+    agents: &[Arc<dyn Agent>],
+    path_env: Option<std::ffi::OsString>,
+    cache_file: &Path,
+    progress: &(dyn Fn(DetectProgress<'_>) + Sync),
+) -> Vec<Detection> {
     // A corrupt or missing cache only costs a re-probe; never fail a listing over it.
     let cache: Cache = std::fs::read(cache_file)
         .ok()
@@ -77,7 +106,7 @@ pub fn detect_all(
             .map(|agent| {
                 let path_env = path_env.clone();
                 let cache = &cache;
-                scope.spawn(move || detect_one(agent.as_ref(), path_env, cache))
+                scope.spawn(move || detect_one(agent.as_ref(), path_env, cache, progress))
             })
             .collect();
         handles
@@ -119,6 +148,7 @@ fn detect_one(
     agent: &dyn Agent,
     path_env: Option<std::ffi::OsString>,
     cache: &Cache,
+    progress: &(dyn Fn(DetectProgress<'_>) + Sync),
 ) -> (Detection, Option<(PathBuf, CacheEntry)>) {
     let id = agent.id().to_string();
     let now = Utc::now();
@@ -152,7 +182,10 @@ fn detect_one(
             None,
         );
     }
-    match probe_version(&path, &agent.manifest().version_flag) {
+    progress(DetectProgress::Probing { agent: &id });
+    let probed = probe_version(&path, &agent.manifest().version_flag);
+    progress(DetectProgress::Probed { agent: &id });
+    match probed {
         Ok(version) => {
             let entry = fp.map(|(size, mtime_ns)| {
                 (

@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 
-pub use detect::{Detection, detect_all};
+pub use detect::{DetectProgress, Detection, detect_all, detect_all_with_progress};
 pub use manifest::{AgentEnv, AgentManifest, LogLocation};
 
 use crate::catalog::manifest::Source;
