@@ -410,3 +410,72 @@ fn signals_sent_to_ringlet_reach_the_agent_and_sigint_does_not_end_ringlet() {
         "ringlet survives SIGINT and reports the agent's death by the forwarded SIGTERM: {status:?}"
     );
 }
+
+/// Fails on the first object holding the same key twice, at any depth: serde_json's `Value`
+/// silently keeps the last one, as jq does, so a duplicate would go unseen.
+fn assert_no_duplicate_keys(json: &str) {
+    use serde::de::{Deserialize, Deserializer, Error, MapAccess, SeqAccess, Visitor};
+
+    struct Checked;
+    impl<'de> Deserialize<'de> for Checked {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(CheckedVisitor)
+        }
+    }
+    struct CheckedVisitor;
+    impl<'de> Visitor<'de> for CheckedVisitor {
+        type Value = Checked;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if !seen.insert(key.clone()) {
+                    return Err(A::Error::custom(format!("duplicate key {key:?}")));
+                }
+                map.next_value::<Checked>()?;
+            }
+            Ok(Checked)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+            while seq.next_element::<Checked>()?.is_some() {}
+            Ok(Checked)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_unit<E>(self) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+    }
+    if let Err(e) = serde_json::from_str::<Checked>(json) {
+        panic!("{e}: {json}");
+    }
+}
+
+#[test]
+fn env_json_has_one_env_key_holding_the_masked_key() {
+    let sb = sandbox_with_profile();
+    let out = sb.run(["profiles", "env", "work", "--json"]).ok();
+    assert_no_duplicate_keys(&out.stdout);
+    assert!(!out.stdout.contains(KEY), "{}", out.stdout);
+    let plan = out.json();
+    let env = &plan["env"];
+    assert_eq!(env["ANTHROPIC_API_KEY"], "********", "{env}");
+    assert_eq!(env["ANTHROPIC_BASE_URL"], "https://api.anthropic.com");
+    assert_eq!(env["HOME"], sb.profile_home("work").display().to_string());
+    assert_eq!(plan["secret_env"]["var"], "ANTHROPIC_API_KEY");
+}
