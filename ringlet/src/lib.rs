@@ -77,7 +77,10 @@ pub use launch::{
     RunOptions, RunOutcome, RunningAgent, SecretEnv,
 };
 pub use paths::{Paths, RINGLET_HOME_ENV};
-pub use profile::{FileProfileStore, Profile, ProfileMetadata, ProfileStore};
+pub use profile::{
+    BrokenKind, BrokenProfile, FileProfileStore, Profile, ProfileListing, ProfileMetadata,
+    ProfileStore,
+};
 pub use usage::{
     Attribution, ClaudeImporter, CodexImporter, CostSource, DroidImporter, FileFailure,
     FileIdentity, FileReport, GeminiImporter, ImportOptions, ImportState, ImportSummary, Importer,

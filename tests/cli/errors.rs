@@ -150,8 +150,17 @@ fn corrupt_profile_toml_names_file_line_and_fix() {
     std::fs::write(&path, "alias = \"work\"\nagent = \n").expect("corrupt");
     let out = sb.run(["profiles", "run", "work"]);
     out.fails_with("profile.toml:2:");
-    let out = sb.run(["profiles", "list"]);
-    out.fails_with("ringlet profiles delete work");
+    sb.run(["profiles", "inspect", "work"])
+        .fails_with("ringlet profiles delete work");
+    // Listing is no question about this profile: it is reported, not an error.
+    let out = sb.run(["profiles", "list"]).ok();
+    assert!(
+        out.warnings()
+            .iter()
+            .any(|w| w.contains("profile.toml:2:") && w.contains("ringlet profiles delete work")),
+        "{}",
+        out.stderr
+    );
     sb.run(["profiles", "delete", "work", "--yes"]).ok();
 }
 

@@ -479,3 +479,93 @@ fn env_json_has_one_env_key_holding_the_masked_key() {
     assert_eq!(env["HOME"], sb.profile_home("work").display().to_string());
     assert_eq!(plan["secret_env"]["var"], "ANTHROPIC_API_KEY");
 }
+
+#[test]
+fn one_unparsable_profile_toml_stops_nothing_else() {
+    let sb = sandbox_with_profile();
+    sb.run([
+        "profiles",
+        "create",
+        "claude",
+        "broken",
+        "--provider",
+        "anthropic",
+        "--key-alias",
+        "work",
+    ])
+    .ok();
+    let manifest = sb.profile_dir("broken").join("profile.toml");
+    std::fs::write(
+        &manifest,
+        "alias = \"broken\"\nagent = \"claude\"\nprovider = \n",
+    )
+    .expect("corrupt");
+    // Usage the healthy profile's agent logged outside ringlet, for `usage sync` to find.
+    let logged = std::process::Command::new(fake_agent_bin())
+        .args(["--claude-log", "2"])
+        .env("HOME", sb.profile_home("work"))
+        .status()
+        .expect("fake agent");
+    assert!(logged.success());
+    let names_the_file = |line: &str| line.contains(&format!("{}:3:", manifest.display()));
+
+    let out = sb.run(["profiles", "list", "--json"]).ok();
+    let aliases: Vec<_> = out
+        .json()
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|p| p["alias"].clone())
+        .collect();
+    assert_eq!(aliases, ["work"]);
+    let warnings = out.warnings();
+    assert_eq!(warnings.len(), 1, "{}", out.stderr);
+    let warning: serde_json::Value = serde_json::from_str(warnings[0]).expect("a JSON warning");
+    assert_eq!(warning["warning"]["code"], "profile_unreadable");
+    assert!(
+        names_the_file(warning["warning"]["message"].as_str().expect("message")),
+        "{warning}"
+    );
+
+    let out = sb.run(["profiles", "list"]).ok();
+    assert!(
+        out.stdout.contains("work") && !out.stdout.contains("broken"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.warnings().iter().any(|w| names_the_file(w)),
+        "{}",
+        out.stderr
+    );
+
+    let out = sb.run(["agents", "list", "--json"]).ok();
+    let claude = out
+        .json()
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|a| a["id"] == "claude")
+        .expect("claude")
+        .clone();
+    assert_eq!(claude["profiles"], 1);
+    assert!(
+        out.warnings().iter().any(|w| names_the_file(w)),
+        "{}",
+        out.stderr
+    );
+
+    let out = sb.run(["usage", "sync", "--json"]).ok();
+    assert_eq!(out.json()["total"]["inserted"], 2, "{}", out.stdout);
+    assert!(
+        out.warnings().iter().any(|w| names_the_file(w)),
+        "{}",
+        out.stderr
+    );
+
+    // Asked about by name, it is the error, with the file and line.
+    sb.run(["profiles", "inspect", "broken"])
+        .fails_with(&format!("{}:3:", manifest.display()));
+    sb.run(["profiles", "run", "broken"])
+        .fails_with(&format!("{}:3:", manifest.display()));
+}

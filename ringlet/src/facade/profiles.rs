@@ -14,7 +14,7 @@ use crate::catalog::wire::WireShape;
 use crate::credentials::{CredentialKey, Secret};
 use crate::error::{Error, Result};
 use crate::launch::script_cache::ScriptCache;
-use crate::profile::{Profile, ProfileMetadata};
+use crate::profile::{BrokenKind, Profile, ProfileMetadata};
 
 /// A request to create a profile. Only agent, alias and provider are required.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -88,9 +88,24 @@ impl NewProfile {
 }
 
 impl Ringlet {
-    /// Every profile, sorted by alias.
+    /// Every readable profile, sorted by alias. A profile that cannot be read never hides the
+    /// others: it is left out and reported in [`warnings`](Self::warnings) by file and line
+    /// (code `profile_unreadable`, or `profile_incomplete` for a directory without its
+    /// profile.toml); asking for it by name ([`profile`](Self::profile), [`run`](Self::run))
+    /// is the error.
     pub fn profiles(&self) -> Result<Vec<Profile>> {
-        self.inner.profiles.list()
+        let listing = self.inner.profiles.list()?;
+        for broken in &listing.broken {
+            let code = match broken.kind {
+                BrokenKind::Unreadable => "profile_unreadable",
+                BrokenKind::Incomplete => "profile_incomplete",
+            };
+            self.inner.warnings.push(
+                code,
+                format!("profile '{}' skipped: {}", broken.alias, broken.message),
+            );
+        }
+        Ok(listing.profiles)
     }
 
     /// Every profile, sorted by alias, if they can be given from memory at once: the store kept
@@ -303,5 +318,66 @@ impl Ringlet {
         self.inner.profiles.delete(alias)?;
         ScriptCache::new(self.paths().cache_dir()).remove(alias);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::MemoryCredentialStore;
+
+    pub(super) fn ringlet(dir: &std::path::Path) -> Ringlet {
+        Ringlet::builder()
+            .home(dir)
+            .credential_store(Arc::new(MemoryCredentialStore::default()))
+            .build()
+            .expect("build")
+    }
+
+    #[test]
+    fn an_unreadable_profile_is_skipped_with_a_warning_and_an_error_only_by_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ringlet = ringlet(dir.path());
+        for alias in ["good", "broken"] {
+            ringlet
+                .create_profile(&NewProfile::new("codex", alias, "ollama"), None)
+                .expect("create");
+        }
+        let manifest = ringlet
+            .profile_home("broken")
+            .expect("home")
+            .with_file_name("profile.toml");
+        std::fs::write(&manifest, "alias = \"broken\"\n\nagent = 3 4\n").expect("corrupt");
+
+        let aliases: Vec<_> = ringlet
+            .profiles()
+            .expect("the healthy profiles are listed")
+            .into_iter()
+            .map(|p| p.alias)
+            .collect();
+        assert_eq!(aliases, ["good"]);
+        let warnings = ringlet.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings[0].code, "profile_unreadable");
+        let expected = format!("{}:3:", manifest.display());
+        assert!(warnings[0].message.contains(&expected), "{warnings:?}");
+
+        // Counts leave it out; the same warning is not repeated.
+        let codex = ringlet.agent("codex").expect("codex");
+        assert_eq!(codex.profiles, 1);
+        assert_eq!(
+            ringlet
+                .providers()
+                .iter()
+                .find(|p| p.id == "ollama")
+                .expect("ollama")
+                .profiles,
+            1
+        );
+        assert_eq!(ringlet.warnings().len(), 1);
+
+        let err = ringlet.profile("broken").expect_err("asked by name");
+        assert!(err.to_string().contains(&expected), "{err}");
+        assert!(ringlet.plan_run("broken", &[]).is_err());
     }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::listing_cache::ListingCache;
 use super::run_stats::{self, RunStats};
-use super::{Profile, ProfileStore};
+use super::{BrokenKind, BrokenProfile, Profile, ProfileListing, ProfileStore};
 use crate::alias::validate_alias;
 use crate::error::{Error, Result};
 use crate::fsio;
@@ -119,18 +119,27 @@ impl FileProfileStore {
 }
 
 impl ProfileStore for FileProfileStore {
-    fn list(&self) -> Result<Vec<Profile>> {
+    fn list(&self) -> Result<ProfileListing> {
         let mut reading = match self.cache.begin(&self.root) {
-            Ok(current) => return Ok(current),
+            Ok(current) => {
+                return Ok(ProfileListing {
+                    profiles: current,
+                    broken: Vec::new(),
+                });
+            }
             Err(reading) => reading,
         };
         let entries = match std::fs::read_dir(&self.root) {
             Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(ProfileListing::default());
+            }
             Err(e) => return Err(Error::io("listing", &self.root, e)),
         };
         let mut aliases: Vec<String> = Vec::new();
+        let mut broken: Vec<BrokenProfile> = Vec::new();
         for entry in entries.filter_map(|e| e.ok()) {
+            // Staging and trash directories start with '.', which no alias does.
             let Some(alias) = entry.file_name().to_str().map(str::to_string) else {
                 continue;
             };
@@ -141,22 +150,35 @@ impl ProfileStore for FileProfileStore {
             let manifest = dir.join(MANIFEST);
             // lstat first: a symlinked profile.toml counts, but is not cached.
             let Ok(meta) = manifest.symlink_metadata() else {
+                if dir.is_dir() {
+                    broken.push(incomplete(&alias, &manifest));
+                }
                 continue;
             };
             let is_link = meta.is_symlink();
             if !(meta.is_file() || is_link && manifest.is_file()) {
+                broken.push(incomplete(&alias, &manifest));
                 continue;
             }
             reading.watch(&dir, is_link);
             aliases.push(alias);
         }
         aliases.sort();
-        let listing = aliases
-            .iter()
-            .map(|a| self.read(a))
-            .collect::<Result<Vec<_>>>()?;
-        reading.finish(&listing);
-        Ok(listing)
+        let mut profiles = Vec::with_capacity(aliases.len());
+        for alias in aliases {
+            match self.read(&alias) {
+                Ok(profile) => profiles.push(profile),
+                // Deleted since the directory was read: it is simply gone.
+                Err(Error::ProfileNotFound { .. }) => {}
+                Err(e) => broken.push(unreadable(&alias, self.manifest_path(&alias), e)),
+            }
+        }
+        broken.sort_by(|a, b| a.alias.cmp(&b.alias));
+        // Only a clean listing is kept: a broken entry must be reported on every listing.
+        if broken.is_empty() {
+            reading.finish(&profiles);
+        }
+        Ok(ProfileListing { profiles, broken })
     }
 
     fn list_cached(&self) -> Option<std::sync::Arc<[Profile]>> {
@@ -256,6 +278,43 @@ impl ProfileStore for FileProfileStore {
     }
 }
 
+/// A profile directory without its profile.toml.
+fn incomplete(alias: &str, manifest: &Path) -> BrokenProfile {
+    let dir = manifest.parent().unwrap_or(manifest);
+    BrokenProfile {
+        alias: alias.to_string(),
+        kind: BrokenKind::Incomplete,
+        path: manifest.to_path_buf(),
+        line: None,
+        message: format!(
+            "{} has no {MANIFEST} (left by an interrupted delete, or written by an agent after its profile was deleted); remove it with `ringlet profiles delete {alias}`",
+            dir.display()
+        ),
+    }
+}
+
+/// A profile whose files cannot be read; the error already names the file and the fix.
+fn unreadable(alias: &str, manifest: PathBuf, error: Error) -> BrokenProfile {
+    let (path, line) = match &error {
+        Error::Parse { path, line, .. } => (path.clone(), *line),
+        Error::Io { path, .. } => (path.clone(), None),
+        _ => (manifest, None),
+    };
+    let mut message = error.to_string().replace('\n', " ");
+    if !message.contains("ringlet profiles delete") {
+        message.push_str(&format!(
+            " (fix it, or remove the profile with `ringlet profiles delete {alias}`)"
+        ));
+    }
+    BrokenProfile {
+        alias: alias.to_string(),
+        kind: BrokenKind::Unreadable,
+        path,
+        line,
+        message,
+    }
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
@@ -307,6 +366,7 @@ pub(super) mod tests {
         let aliases: Vec<_> = store
             .list()
             .expect("list")
+            .profiles
             .into_iter()
             .map(|p| p.alias)
             .collect();
@@ -341,6 +401,60 @@ pub(super) mod tests {
         store
             .delete("w")
             .expect("a corrupt profile can still be deleted");
+    }
+
+    #[test]
+    fn one_broken_profile_never_hides_the_others() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FileProfileStore::new(dir.path());
+        for alias in ["a", "broken", "c"] {
+            store.create(&profile(alias)).expect("create");
+        }
+        let bad = store.manifest_path("broken");
+        std::fs::write(&bad, "alias = \"broken\"\nagent = [\n").expect("corrupt");
+        // A directory left without its profile.toml, and entries that are no profile at all.
+        std::fs::create_dir_all(store.home_dir("leftover")).expect("leftover");
+        std::fs::create_dir(dir.path().join(".deleted-x-1-2")).expect("trash");
+        std::fs::write(dir.path().join("stray-file"), "").expect("stray");
+        // Listed twice: the second listing must not come from a cache that forgot the broken.
+        for _ in 0..2 {
+            let listing = store.list().expect("the healthy ones are listed");
+            let aliases: Vec<_> = listing.profiles.iter().map(|p| p.alias.as_str()).collect();
+            assert_eq!(aliases, ["a", "c"]);
+            assert_eq!(listing.broken.len(), 2, "{:?}", listing.broken);
+            let broken = &listing.broken[0];
+            assert_eq!(broken.alias, "broken");
+            assert_eq!(broken.kind, BrokenKind::Unreadable);
+            assert_eq!(broken.path, bad);
+            assert_eq!(broken.line, Some(2));
+            assert!(
+                broken.message.contains("profile.toml:2:"),
+                "{}",
+                broken.message
+            );
+            assert!(
+                broken.message.contains("ringlet profiles delete broken"),
+                "{}",
+                broken.message
+            );
+            let leftover = &listing.broken[1];
+            assert_eq!(leftover.alias, "leftover");
+            assert_eq!(leftover.kind, BrokenKind::Incomplete);
+            assert!(
+                leftover
+                    .message
+                    .contains("ringlet profiles delete leftover"),
+                "{}",
+                leftover.message
+            );
+        }
+        assert!(
+            store.list_cached().is_none(),
+            "a listing with broken entries is not kept"
+        );
+        // Asked about by name, the broken one is an error naming the file and line.
+        let err = store.get("broken").expect_err("broken").to_string();
+        assert!(err.contains("profile.toml:2:"), "{err}");
     }
 
     #[test]

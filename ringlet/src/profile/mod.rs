@@ -75,13 +75,52 @@ pub struct ProfileMetadata {
     pub total_runs: u64,
 }
 
+/// What a listing found: the profiles that could be read, and the entries that could not. One
+/// broken profile never hides the others.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProfileListing {
+    /// Every readable profile, sorted by alias.
+    pub profiles: Vec<Profile>,
+    /// Every entry that looks like a profile but cannot be used, sorted by alias.
+    pub broken: Vec<BrokenProfile>,
+}
+
+/// A profile directory that holds no usable profile. `ringlet profiles delete <alias>` removes
+/// it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokenProfile {
+    /// The directory's name: the profile's alias.
+    pub alias: String,
+    /// What is wrong.
+    pub kind: BrokenKind,
+    /// The file at fault: the profile's `profile.toml` (missing, for [`BrokenKind::Incomplete`]).
+    pub path: PathBuf,
+    /// The 1-based line of the problem in `path`, when known.
+    pub line: Option<usize>,
+    /// One line: what is wrong and how to fix it.
+    pub message: String,
+}
+
+/// Why a [`BrokenProfile`] cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BrokenKind {
+    /// Its `profile.toml` (or run counters) cannot be read or parsed.
+    Unreadable,
+    /// The directory has no `profile.toml`: left behind by an interrupted delete, or by an agent
+    /// that kept writing into its HOME after the profile was deleted.
+    Incomplete,
+}
+
 /// Where profiles are kept.
 pub trait ProfileStore: Send + Sync + Debug {
-    /// Every profile, sorted by alias.
-    fn list(&self) -> Result<Vec<Profile>>;
+    /// Every profile, sorted by alias, and the entries that could not be read. Fails only when
+    /// the store itself cannot be read.
+    fn list(&self) -> Result<ProfileListing>;
 
     /// Every profile, sorted by alias, if the store can give them from memory without waiting
-    /// (no file read, no lock held by another thread) and knows them to be current; `None`
+    /// (no file read, no lock held by another thread) and knows them to be current and none
+    /// broken; `None`
     /// otherwise, and then [`list`](Self::list) is the call to make. Lets a caller that must
     /// not block (an event loop) skip the trip to a worker thread. The default keeps nothing.
     fn list_cached(&self) -> Option<Arc<[Profile]>> {
