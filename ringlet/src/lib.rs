@@ -78,8 +78,8 @@ pub use launch::{
 };
 pub use paths::{Paths, RINGLET_HOME_ENV};
 pub use profile::{
-    BrokenKind, BrokenProfile, FileProfileStore, Profile, ProfileListing, ProfileMetadata,
-    ProfileStore,
+    BrokenKind, BrokenProfile, FileProfileStore, Profile, ProfileHold, ProfileListing,
+    ProfileMetadata, ProfileStore,
 };
 pub use usage::{
     Attribution, ClaudeImporter, CodexImporter, CostSource, DroidImporter, FileFailure,

@@ -569,3 +569,37 @@ fn one_unparsable_profile_toml_stops_nothing_else() {
     sb.run(["profiles", "run", "broken"])
         .fails_with(&format!("{}:3:", manifest.display()));
 }
+
+/// A profile directory without profile.toml (what an agent still writing into its HOME leaves
+/// after its profile is deleted) is reported by `list` and removed by `delete`, so the alias
+/// can be used again.
+#[test]
+fn a_leftover_directory_is_reported_and_deleted() {
+    let sb = sandbox_with_profile();
+    std::fs::create_dir_all(sb.profile_home("ghost").join(".codex")).expect("leftover");
+    let out = sb.run(["profiles", "list"]).ok();
+    assert!(
+        out.warnings()
+            .iter()
+            .any(|w| w.contains("has no profile.toml")
+                && w.contains("ringlet profiles delete ghost")),
+        "{}",
+        out.stderr
+    );
+    sb.run(["profiles", "run", "ghost"])
+        .fails_with("profile 'ghost' not found");
+    let create = [
+        "profiles",
+        "create",
+        "codex",
+        "ghost",
+        "--provider",
+        "ollama",
+    ];
+    sb.run(create)
+        .fails_with("delete it first with `ringlet profiles delete ghost`");
+    sb.run(["profiles", "delete", "ghost", "--yes"]).ok();
+    assert!(!sb.profile_dir("ghost").exists());
+    sb.run(create).ok();
+    assert!(sb.profile_dir("ghost").join("profile.toml").is_file());
+}

@@ -380,4 +380,132 @@ mod tests {
         assert!(err.to_string().contains(&expected), "{err}");
         assert!(ringlet.plan_run("broken", &[]).is_err());
     }
+
+    /// A run and a delete of the same profile started together, 200 times at staggered
+    /// offsets: whichever wins, the alias never ends up as a directory without profile.toml
+    /// (which `create` called taken while `run` and `delete` called missing), and a run that
+    /// started its agent reports the agent's exit code, whatever the bookkeeping met after.
+    #[test]
+    fn a_delete_racing_a_run_never_wedges_the_alias() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ringlet = ringlet(dir.path());
+        let req = NewProfile::new("codex", "racy", "ollama").binary("/bin/true");
+        let profile_dir = ringlet
+            .profile_home("racy")
+            .expect("home")
+            .with_file_name("");
+        let (mut ran, mut refused) = (0, 0);
+        for i in 0..200u64 {
+            ringlet
+                .create_profile(&req, None)
+                .expect("the alias is free again");
+            let start = std::sync::Barrier::new(2);
+            let (run, deleted) = std::thread::scope(|s| {
+                let run = s.spawn(|| {
+                    start.wait();
+                    ringlet.run("racy", &[], crate::launch::RunOptions::embedded())
+                });
+                let deleted = s.spawn(|| {
+                    start.wait();
+                    std::thread::sleep(std::time::Duration::from_micros((i % 40) * 50));
+                    ringlet.delete_profile("racy")
+                });
+                (
+                    run.join().expect("run thread"),
+                    deleted.join().expect("delete thread"),
+                )
+            });
+            deleted.expect("the delete always succeeds");
+            match run {
+                Ok(outcome) => {
+                    assert_eq!(outcome.exit_code, 0, "iteration {i}");
+                    ran += 1;
+                }
+                Err(Error::ProfileNotFound { .. }) => refused += 1,
+                Err(e) => panic!("iteration {i}: a run that lost the race says so, not: {e}"),
+            }
+            assert!(
+                !profile_dir.exists(),
+                "iteration {i}: the run left {} behind: {:?}",
+                profile_dir.display(),
+                std::fs::read_dir(&profile_dir).map(|d| d.count())
+            );
+        }
+        // Both outcomes happened, or the test raced nothing.
+        assert!(ran > 0 && refused > 0, "ran {ran}, refused {refused}");
+    }
+
+    /// Bookkeeping after the agent has started (here: the run cannot be counted, as when the
+    /// profile was deleted meanwhile) is a warning; the run still reports the agent's exit code.
+    #[test]
+    fn bookkeeping_never_replaces_the_agents_exit_code() {
+        use crate::profile::{FileProfileStore, ProfileHold, ProfileListing, ProfileStore};
+        use std::os::unix::fs::PermissionsExt;
+
+        #[derive(Debug)]
+        struct CannotCount(FileProfileStore);
+        impl ProfileStore for CannotCount {
+            fn list(&self) -> Result<ProfileListing> {
+                self.0.list()
+            }
+            fn get(&self, alias: &str) -> Result<Profile> {
+                self.0.get(alias)
+            }
+            fn exists(&self, alias: &str) -> Result<bool> {
+                self.0.exists(alias)
+            }
+            fn create(&self, profile: &Profile) -> Result<()> {
+                self.0.create(profile)
+            }
+            fn update(&self, profile: &Profile) -> Result<()> {
+                self.0.update(profile)
+            }
+            fn delete(&self, alias: &str) -> Result<()> {
+                self.0.delete(alias)
+            }
+            fn hold(&self, alias: &str) -> Result<ProfileHold> {
+                self.0.hold(alias)
+            }
+            fn record_run(&self, alias: &str, _: chrono::DateTime<Utc>) -> Result<()> {
+                Err(Error::ProfileNotFound {
+                    alias: alias.to_string(),
+                })
+            }
+            fn profile_dir(&self, alias: &str) -> PathBuf {
+                self.0.profile_dir(alias)
+            }
+        }
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let agent = dir.path().join("agent.sh");
+        std::fs::write(&agent, "#!/bin/sh\nexit 7\n").expect("agent");
+        std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let paths = crate::paths::Paths::under(dir.path());
+        let store = CannotCount(FileProfileStore::new(paths.profiles_dir()));
+        let ringlet = Ringlet::builder()
+            .paths(paths)
+            .credential_store(Arc::new(
+                crate::credentials::MemoryCredentialStore::default(),
+            ))
+            .profile_store(Arc::new(store))
+            .build()
+            .expect("build");
+        ringlet
+            .create_profile(
+                &NewProfile::new("codex", "w", "ollama").binary(&agent),
+                None,
+            )
+            .expect("create");
+        let outcome = ringlet
+            .run("w", &[], crate::launch::RunOptions::embedded())
+            .expect("the run itself succeeded");
+        assert_eq!(outcome.exit_code, 7);
+        let warnings = ringlet.warnings();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.code == "run_not_counted" && w.message.contains("'w' not found")),
+            "{warnings:?}"
+        );
+    }
 }

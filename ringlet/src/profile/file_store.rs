@@ -6,12 +6,15 @@ use chrono::{DateTime, Utc};
 
 use super::listing_cache::ListingCache;
 use super::run_stats::{self, RunStats};
-use super::{BrokenKind, BrokenProfile, Profile, ProfileListing, ProfileStore};
+use super::{BrokenKind, BrokenProfile, Profile, ProfileHold, ProfileListing, ProfileStore};
 use crate::alias::validate_alias;
 use crate::error::{Error, Result};
 use crate::fsio;
 
 const MANIFEST: &str = "profile.toml";
+/// The profile's lock file: edits and deletes lock it exclusively, runs setting up the HOME
+/// shared.
+const LOCK: &str = ".lock";
 
 /// Profiles as directories under one root.
 ///
@@ -108,7 +111,52 @@ impl FileProfileStore {
     }
 
     fn lock(&self, alias: &str) -> Result<std::fs::File> {
-        fsio::open_locked(&self.profile_dir(alias).join(".lock"))
+        fsio::open_locked(&self.profile_dir(alias).join(LOCK))
+    }
+
+    /// The profile's lock file, opened but not locked. Never creates the profile's directory:
+    /// a profile deleted (renamed away) meanwhile is [`Error::ProfileNotFound`].
+    fn open_lock(&self, alias: &str) -> Result<(std::fs::File, PathBuf)> {
+        let path = self.profile_dir(alias).join(LOCK);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Error::ProfileNotFound {
+                    alias: alias.to_string(),
+                },
+                _ => Error::io("opening", &path, e),
+            })?;
+        Ok((file, path))
+    }
+
+    /// After waiting for the lock: a delete may have renamed the directory away meanwhile, so
+    /// the locked file must still be the one at the profile's path.
+    fn still_in_place(&self, alias: &str, file: &std::fs::File, path: &Path) -> Result<()> {
+        let gone = || Error::ProfileNotFound {
+            alias: alias.to_string(),
+        };
+        let at_path = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(gone()),
+            Err(e) => return Err(Error::io("inspecting", path, e)),
+        };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let held = file
+                .metadata()
+                .map_err(|e| Error::io("inspecting", path, e))?;
+            if (held.dev(), held.ino()) != (at_path.dev(), at_path.ino()) {
+                return Err(gone());
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = (file, at_path);
+        Ok(())
     }
 
     fn scratch(&self, kind: &str, alias: &str) -> PathBuf {
@@ -191,7 +239,7 @@ impl ProfileStore for FileProfileStore {
 
     fn exists(&self, alias: &str) -> Result<bool> {
         validate_alias(alias)?;
-        Ok(self.manifest_path(alias).exists())
+        Ok(self.profile_dir(alias).is_dir())
     }
 
     fn create(&self, profile: &Profile) -> Result<()> {
@@ -245,15 +293,38 @@ impl ProfileStore for FileProfileStore {
     fn delete(&self, alias: &str) -> Result<()> {
         validate_alias(alias)?;
         let dir = self.profile_dir(alias);
-        if !dir.join(MANIFEST).exists() {
+        // A directory without profile.toml is deleted too: it can only be a leftover.
+        if !dir.is_dir() {
             return Err(Error::ProfileNotFound {
                 alias: alias.to_string(),
             });
         }
+        // Exclusive: waits for runs setting the HOME up (they hold it shared), and a run that
+        // comes after finds the directory gone.
+        let (lock, lock_path) = self.open_lock(alias)?;
+        lock.lock()
+            .map_err(|e| Error::io("locking", &lock_path, e))?;
+        self.still_in_place(alias, &lock, &lock_path)?;
         // Move aside first so the alias disappears atomically, then remove at leisure.
         let trash = self.scratch("deleted", alias);
         std::fs::rename(&dir, &trash).map_err(|e| Error::io("removing", &dir, e))?;
+        drop(lock);
         std::fs::remove_dir_all(&trash).map_err(|e| Error::io("removing", &trash, e))
+    }
+
+    fn hold(&self, alias: &str) -> Result<ProfileHold> {
+        validate_alias(alias)?;
+        let (lock, lock_path) = self.open_lock(alias)?;
+        lock.lock_shared()
+            .map_err(|e| Error::io("locking", &lock_path, e))?;
+        self.still_in_place(alias, &lock, &lock_path)?;
+        // A leftover directory (no profile.toml) is no profile to run.
+        if !self.manifest_path(alias).is_file() {
+            return Err(Error::ProfileNotFound {
+                alias: alias.to_string(),
+            });
+        }
+        Ok(ProfileHold::locked(lock))
     }
 
     fn record_run(&self, alias: &str, at: DateTime<Utc>) -> Result<()> {

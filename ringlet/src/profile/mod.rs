@@ -130,7 +130,8 @@ pub trait ProfileStore: Send + Sync + Debug {
     /// One profile.
     fn get(&self, alias: &str) -> Result<Profile>;
 
-    /// Whether a profile with this alias exists (even if its manifest is unreadable).
+    /// Whether the alias is taken: by a profile, even one whose manifest is unreadable, or by a
+    /// [`BrokenProfile`] directory (so it can be deleted).
     fn exists(&self, alias: &str) -> Result<bool>;
 
     /// Creates a profile and its empty HOME. Fails if the alias is taken; never leaves a
@@ -140,8 +141,25 @@ pub trait ProfileStore: Send + Sync + Debug {
     /// Replaces a profile's data.
     fn update(&self, profile: &Profile) -> Result<()>;
 
-    /// Deletes a profile with its HOME.
+    /// Deletes a profile with its HOME; also removes a [`BrokenProfile`] directory. Waits for
+    /// runs holding the profile (see [`hold`](Self::hold)).
     fn delete(&self, alias: &str) -> Result<()>;
+
+    /// Keeps the profile from being deleted until the returned [`ProfileHold`] is dropped (a
+    /// delete waits), so a run that writes the agent's files into its HOME and starts the agent
+    /// never recreates the directory of a profile deleted meanwhile. Fails with
+    /// [`Error::ProfileNotFound`](crate::Error::ProfileNotFound) when the profile is gone. Any
+    /// number of holds can be taken at once. The default checks that the profile exists and
+    /// holds nothing.
+    fn hold(&self, alias: &str) -> Result<ProfileHold> {
+        if self.exists(alias)? {
+            Ok(ProfileHold::default())
+        } else {
+            Err(crate::error::Error::ProfileNotFound {
+                alias: alias.to_string(),
+            })
+        }
+    }
 
     /// Counts a run that started at `at`: bumps `total_runs` and sets `last_used`, safely against
     /// concurrent runs of the same profile.
@@ -153,6 +171,21 @@ pub trait ProfileStore: Send + Sync + Debug {
     /// The profile's HOME, which becomes the agent's `$HOME`.
     fn home_dir(&self, alias: &str) -> PathBuf {
         self.profile_dir(alias).join("home")
+    }
+}
+
+/// A profile kept from being deleted while it lives; see [`ProfileStore::hold`].
+#[derive(Debug, Default)]
+#[must_use = "the profile is held only while this lives"]
+pub struct ProfileHold {
+    /// The profile's lock file, locked shared (file store).
+    _lock: Option<std::fs::File>,
+}
+
+impl ProfileHold {
+    /// A hold kept by a shared lock on `lock`, released when the hold is dropped.
+    pub(crate) fn locked(lock: std::fs::File) -> Self {
+        Self { _lock: Some(lock) }
     }
 }
 
