@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 
 mod alias;
+mod base_url;
 mod catalog;
 mod config;
 mod credentials;

@@ -163,15 +163,15 @@ impl Ringlet {
             Some(name)
         };
 
-        let custom = req.custom_endpoint.as_deref().map(str::trim);
-        if let Some(url) = custom
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            return Err(Error::InvalidInput(format!(
-                "--custom-endpoint '{}' must be an http:// or https:// URL",
-                url.escape_debug()
-            )));
-        }
+        let custom = req
+            .custom_endpoint
+            .as_deref()
+            .map(|url| {
+                crate::base_url::parse(url)
+                    .map_err(|why| Error::InvalidInput(format!("--custom-endpoint {why}")))
+            })
+            .transpose()?;
+        let custom = custom.as_deref();
         if custom.is_none() && endpoint.is_none() {
             return Err(Error::InvalidInput(format!(
                 "provider '{}' has no built-in endpoint; give one with --custom-endpoint URL",

@@ -83,6 +83,21 @@ impl FileProfileStore {
             },
             other => other,
         })?;
+        // Edited by hand or not, the URL the agent is pointed at is checked like a given one.
+        if let Some(url) = &profile.endpoint_url
+            && let Err(why) = crate::base_url::parse(url)
+        {
+            return Err(Error::Parse {
+                line: text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with("endpoint_url"))
+                    .map(|i| i + 1),
+                path,
+                message: format!(
+                    "endpoint_url {why} (fix the file, or remove the profile with `ringlet profiles delete {alias}`)"
+                ),
+            });
+        }
         if profile.alias != alias {
             return Err(Error::Parse {
                 path,
