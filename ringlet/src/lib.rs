@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 
 mod alias;
+mod base_url;
 mod catalog;
 mod config;
 mod credentials;
@@ -89,7 +90,10 @@ pub use launch::{
 #[cfg(unix)]
 pub use launch::{PtyChild, PtyReader, PtyWriter};
 pub use paths::{Paths, RINGLET_HOME_ENV};
-pub use profile::{FileProfileStore, Profile, ProfileMetadata, ProfileStore};
+pub use profile::{
+    BrokenKind, BrokenProfile, FileProfileStore, Profile, ProfileHold, ProfileListing,
+    ProfileMetadata, ProfileStore,
+};
 pub use usage::{
     Attribution, ClaudeImporter, CodexImporter, CostSource, DroidImporter, FileFailure,
     FileIdentity, FileReport, GeminiImporter, ImportOptions, ImportState, ImportSummary, Importer,

@@ -150,8 +150,17 @@ fn corrupt_profile_toml_names_file_line_and_fix() {
     std::fs::write(&path, "alias = \"work\"\nagent = \n").expect("corrupt");
     let out = sb.run(["profiles", "run", "work"]);
     out.fails_with("profile.toml:2:");
-    let out = sb.run(["profiles", "list"]);
-    out.fails_with("ringlet profiles delete work");
+    sb.run(["profiles", "inspect", "work"])
+        .fails_with("ringlet profiles delete work");
+    // Listing is no question about this profile: it is reported, not an error.
+    let out = sb.run(["profiles", "list"]).ok();
+    assert!(
+        out.warnings()
+            .iter()
+            .any(|w| w.contains("profile.toml:2:") && w.contains("ringlet profiles delete work")),
+        "{}",
+        out.stderr
+    );
     sb.run(["profiles", "delete", "work", "--yes"]).ok();
 }
 
@@ -265,4 +274,72 @@ fn json_mode_reports_errors_as_json() {
     assert_ne!(out.code, 0);
     let err: serde_json::Value = serde_json::from_str(out.stderr.trim()).expect("json error");
     assert_eq!(err["error"]["code"], "profile_not_found");
+}
+
+#[test]
+fn custom_endpoints_are_parsed_as_urls() {
+    let mut sb = Sandbox::new();
+    sb.env("K", "sk-x");
+    let custom = |url: &str| {
+        create(
+            &sb,
+            &[
+                "claude",
+                "gw",
+                "--provider",
+                "custom",
+                "--model",
+                "m",
+                "--key-from-env",
+                "K",
+                "--custom-endpoint",
+                url,
+                "--json",
+            ],
+        )
+    };
+    for (url, reason) in [
+        ("http://", "not a valid URL"),
+        ("https://[::1", "not a valid URL"),
+        ("http://127.0.0.1:99999/", "invalid port number"),
+        ("http://example.com\n/v1", "control character"),
+        ("http://example.com/\u{1b}[2J", "control character"),
+        ("ftp://example.com", "must be an http:// or https:// URL"),
+        ("https://example.com/v1?x=1", "must not have a query"),
+    ] {
+        let out = custom(url).fails_with(reason);
+        assert!(!out.stderr.contains('\u{1b}'), "{:?}", out.stderr);
+    }
+    // Credentials in the URL: refused, and never repeated or written anywhere.
+    let out = custom("https://me:hunter2-pw@llm.example/v1").fails_with("user name or password");
+    assert!(!out.stderr.contains("hunter2"), "{}", out.stderr);
+    assert!(sb.files().is_empty(), "nothing written: {:?}", sb.files());
+
+    // Upper-case scheme and host are URLs too.
+    let p = custom("HTTP://EXAMPLE.COM/v1/").ok().json();
+    assert_eq!(p["endpoint_url"], "http://example.com");
+
+    // A URL edited into profile.toml by hand is checked on the way in.
+    let manifest = sb.profile_dir("gw").join("profile.toml");
+    let text = std::fs::read_to_string(&manifest).expect("read");
+    let edited = text.replace("http://example.com", "http:");
+    assert_ne!(text, edited);
+    std::fs::write(&manifest, edited).expect("edit");
+    sb.run(["profiles", "env", "gw"])
+        .fails_with("endpoint_url 'http:' is not a valid URL");
+}
+
+#[test]
+fn provider_manifest_endpoints_are_parsed_as_urls() {
+    let sb = Sandbox::new();
+    sb.run(["init"]).ok();
+    let path = sb.ringlet_home().join("config/providers.d/gw.toml");
+    std::fs::write(
+        &path,
+        "id = \"gw\"\nname = \"Gateway\"\n[endpoints.default]\nopenai-chat = \"https://[::1\"\n",
+    )
+    .expect("write");
+    sb.run(["providers", "list"]).fails_with(
+        "gw.toml: endpoint 'default' (openai-chat): URL 'https://[::1' is not a valid URL",
+    );
 }

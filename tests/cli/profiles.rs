@@ -410,3 +410,196 @@ fn signals_sent_to_ringlet_reach_the_agent_and_sigint_does_not_end_ringlet() {
         "ringlet survives SIGINT and reports the agent's death by the forwarded SIGTERM: {status:?}"
     );
 }
+
+/// Fails on the first object holding the same key twice, at any depth: serde_json's `Value`
+/// silently keeps the last one, as jq does, so a duplicate would go unseen.
+fn assert_no_duplicate_keys(json: &str) {
+    use serde::de::{Deserialize, Deserializer, Error, MapAccess, SeqAccess, Visitor};
+
+    struct Checked;
+    impl<'de> Deserialize<'de> for Checked {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(CheckedVisitor)
+        }
+    }
+    struct CheckedVisitor;
+    impl<'de> Visitor<'de> for CheckedVisitor {
+        type Value = Checked;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if !seen.insert(key.clone()) {
+                    return Err(A::Error::custom(format!("duplicate key {key:?}")));
+                }
+                map.next_value::<Checked>()?;
+            }
+            Ok(Checked)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+            while seq.next_element::<Checked>()?.is_some() {}
+            Ok(Checked)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_unit<E>(self) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+    }
+    if let Err(e) = serde_json::from_str::<Checked>(json) {
+        panic!("{e}: {json}");
+    }
+}
+
+#[test]
+fn env_json_has_one_env_key_holding_the_masked_key() {
+    let sb = sandbox_with_profile();
+    let out = sb.run(["profiles", "env", "work", "--json"]).ok();
+    assert_no_duplicate_keys(&out.stdout);
+    assert!(!out.stdout.contains(KEY), "{}", out.stdout);
+    let plan = out.json();
+    let env = &plan["env"];
+    assert_eq!(env["ANTHROPIC_API_KEY"], "********", "{env}");
+    assert_eq!(env["ANTHROPIC_BASE_URL"], "https://api.anthropic.com");
+    assert_eq!(env["HOME"], sb.profile_home("work").display().to_string());
+    assert_eq!(plan["secret_env"]["var"], "ANTHROPIC_API_KEY");
+}
+
+#[test]
+fn one_unparsable_profile_toml_stops_nothing_else() {
+    let sb = sandbox_with_profile();
+    sb.run([
+        "profiles",
+        "create",
+        "claude",
+        "broken",
+        "--provider",
+        "anthropic",
+        "--key-alias",
+        "work",
+    ])
+    .ok();
+    let manifest = sb.profile_dir("broken").join("profile.toml");
+    std::fs::write(
+        &manifest,
+        "alias = \"broken\"\nagent = \"claude\"\nprovider = \n",
+    )
+    .expect("corrupt");
+    // Usage the healthy profile's agent logged outside ringlet, for `usage sync` to find.
+    let logged = std::process::Command::new(fake_agent_bin())
+        .args(["--claude-log", "2"])
+        .env("HOME", sb.profile_home("work"))
+        .status()
+        .expect("fake agent");
+    assert!(logged.success());
+    let names_the_file = |line: &str| line.contains(&format!("{}:3:", manifest.display()));
+
+    let out = sb.run(["profiles", "list", "--json"]).ok();
+    let aliases: Vec<_> = out
+        .json()
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|p| p["alias"].clone())
+        .collect();
+    assert_eq!(aliases, ["work"]);
+    let warnings = out.warnings();
+    assert_eq!(warnings.len(), 1, "{}", out.stderr);
+    let warning: serde_json::Value = serde_json::from_str(warnings[0]).expect("a JSON warning");
+    assert_eq!(warning["warning"]["code"], "profile_unreadable");
+    assert!(
+        names_the_file(warning["warning"]["message"].as_str().expect("message")),
+        "{warning}"
+    );
+
+    let out = sb.run(["profiles", "list"]).ok();
+    assert!(
+        out.stdout.contains("work") && !out.stdout.contains("broken"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.warnings().iter().any(|w| names_the_file(w)),
+        "{}",
+        out.stderr
+    );
+
+    let out = sb.run(["agents", "list", "--json"]).ok();
+    let claude = out
+        .json()
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|a| a["id"] == "claude")
+        .expect("claude")
+        .clone();
+    assert_eq!(claude["profiles"], 1);
+    assert!(
+        out.warnings().iter().any(|w| names_the_file(w)),
+        "{}",
+        out.stderr
+    );
+
+    let out = sb.run(["usage", "sync", "--json"]).ok();
+    assert_eq!(out.json()["total"]["inserted"], 2, "{}", out.stdout);
+    assert!(
+        out.warnings().iter().any(|w| names_the_file(w)),
+        "{}",
+        out.stderr
+    );
+
+    // Asked about by name, it is the error, with the file and line.
+    sb.run(["profiles", "inspect", "broken"])
+        .fails_with(&format!("{}:3:", manifest.display()));
+    sb.run(["profiles", "run", "broken"])
+        .fails_with(&format!("{}:3:", manifest.display()));
+}
+
+/// A profile directory without profile.toml (what an agent still writing into its HOME leaves
+/// after its profile is deleted) is reported by `list` and removed by `delete`, so the alias
+/// can be used again.
+#[test]
+fn a_leftover_directory_is_reported_and_deleted() {
+    let sb = sandbox_with_profile();
+    std::fs::create_dir_all(sb.profile_home("ghost").join(".codex")).expect("leftover");
+    let out = sb.run(["profiles", "list"]).ok();
+    assert!(
+        out.warnings()
+            .iter()
+            .any(|w| w.contains("has no profile.toml")
+                && w.contains("ringlet profiles delete ghost")),
+        "{}",
+        out.stderr
+    );
+    sb.run(["profiles", "run", "ghost"])
+        .fails_with("profile 'ghost' not found");
+    let create = [
+        "profiles",
+        "create",
+        "codex",
+        "ghost",
+        "--provider",
+        "ollama",
+    ];
+    sb.run(create)
+        .fails_with("delete it first with `ringlet profiles delete ghost`");
+    sb.run(["profiles", "delete", "ghost", "--yes"]).ok();
+    assert!(!sb.profile_dir("ghost").exists());
+    sb.run(create).ok();
+    assert!(sb.profile_dir("ghost").join("profile.toml").is_file());
+}

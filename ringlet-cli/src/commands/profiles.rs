@@ -2,7 +2,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use ringlet::{NewProfile, Profile, Ringlet, RunOptions};
-use serde::Serialize;
 
 use crate::cli::{CreateArgs, ProfilesCmd};
 use crate::output::{self, or_dash};
@@ -83,16 +82,16 @@ pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
         ProfilesCmd::Env { alias, args, json } => {
             let plan = ringlet.plan_run(&alias, &args)?;
             if json.json {
-                #[derive(Serialize)]
-                struct EnvView<'a> {
-                    env: Vec<ringlet::EnvEntry>,
-                    #[serde(flatten)]
-                    plan: &'a ringlet::LaunchPlan,
-                }
-                output::json(&EnvView {
-                    env: plan.masked_env(),
-                    plan: &plan,
-                })?;
+                // The plan with its `env` replaced by the masked one, which also names the key's
+                // variable: one `env` key (a second one would be silently dropped by parsers).
+                let mut view = serde_json::to_value(&plan)?;
+                let env: serde_json::Map<String, serde_json::Value> = plan
+                    .masked_env()
+                    .into_iter()
+                    .map(|e| (e.name, e.value.into()))
+                    .collect();
+                view["env"] = env.into();
+                output::json(&view)?;
             } else {
                 for e in plan.masked_env() {
                     outln!("{}={}", e.name, e.value);

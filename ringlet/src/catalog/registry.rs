@@ -116,6 +116,26 @@ fn builtins<T: ?Sized>(files: &[(&'static str, &'static str)]) -> BTreeMap<Strin
         .collect()
 }
 
+/// A user provider manifest's endpoint URLs are checked like `--custom-endpoint` (the
+/// built-ins by a test).
+fn check_endpoints(m: &ProviderManifest, source: &Source) -> Result<()> {
+    for (name, urls) in &m.endpoints {
+        for (shape, url) in urls {
+            if let Err(why) = crate::base_url::parse(url) {
+                return Err(Error::Parse {
+                    path: match source {
+                        Source::File(path) => path.clone(),
+                        Source::BuiltIn => format!("{}.toml", m.id).into(),
+                    },
+                    line: None,
+                    message: format!("endpoint '{name}' ({shape}): URL {why}"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Registry {
     /// Built-ins plus `agents.d/` and `providers.d/` under `paths`. User manifests are read
     /// and checked now; built-ins are parsed on first use.
@@ -132,6 +152,13 @@ impl Registry {
         }
         let (providers, broken_providers) = load_user::<ProviderManifest>(&paths.providers_dir())?;
         for (id, (m, source)) in providers {
+            // A provider whose endpoints are not usable URLs is disabled like an unparsable one.
+            if let Err(error) = check_endpoints(&m, &source) {
+                reg.providers.remove(&id);
+                reg.disabled
+                    .push(Disabled::new("provider", Broken { id, error }));
+                continue;
+            }
             reg.providers
                 .insert(id, Slot::Ready(Arc::new(ManifestProvider::new(m, source))));
         }

@@ -214,8 +214,16 @@ impl Ringlet {
     fn usage_counts(&self) -> (BTreeMap<String, usize>, BTreeMap<String, usize>) {
         let mut agents = BTreeMap::new();
         let mut providers = BTreeMap::new();
-        // Counts are informational: a corrupt profile must not break a listing of agents.
-        for p in self.inner.profiles.list().unwrap_or_default() {
+        // Counts are informational: an unreadable profile must not break a listing of agents.
+        // It is left out of them, with a warning (from `profiles()`) saying so.
+        let profiles = self.profiles().unwrap_or_else(|e| {
+            self.inner.warnings.push(
+                "profiles_unreadable",
+                format!("profile counts are missing: {e}"),
+            );
+            Vec::new()
+        });
+        for p in profiles {
             *agents.entry(p.agent).or_insert(0) += 1;
             *providers.entry(p.provider).or_insert(0) += 1;
         }

@@ -14,7 +14,7 @@ use crate::catalog::wire::WireShape;
 use crate::credentials::{CredentialKey, Secret};
 use crate::error::{Error, Result};
 use crate::launch::script_cache::ScriptCache;
-use crate::profile::{Profile, ProfileMetadata};
+use crate::profile::{BrokenKind, Profile, ProfileMetadata};
 
 /// A request to create a profile. Only agent, alias and provider are required.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -88,9 +88,24 @@ impl NewProfile {
 }
 
 impl Ringlet {
-    /// Every profile, sorted by alias.
+    /// Every readable profile, sorted by alias. A profile that cannot be read never hides the
+    /// others: it is left out and reported in [`warnings`](Self::warnings) by file and line
+    /// (code `profile_unreadable`, or `profile_incomplete` for a directory without its
+    /// profile.toml); asking for it by name ([`profile`](Self::profile), [`run`](Self::run))
+    /// is the error.
     pub fn profiles(&self) -> Result<Vec<Profile>> {
-        self.inner.profiles.list()
+        let listing = self.inner.profiles.list()?;
+        for broken in &listing.broken {
+            let code = match broken.kind {
+                BrokenKind::Unreadable => "profile_unreadable",
+                BrokenKind::Incomplete => "profile_incomplete",
+            };
+            self.inner.warnings.push(
+                code,
+                format!("profile '{}' skipped: {}", broken.alias, broken.message),
+            );
+        }
+        Ok(listing.profiles)
     }
 
     /// Every profile, sorted by alias, if they can be given from memory at once: the store kept
@@ -148,15 +163,15 @@ impl Ringlet {
             Some(name)
         };
 
-        let custom = req.custom_endpoint.as_deref().map(str::trim);
-        if let Some(url) = custom
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            return Err(Error::InvalidInput(format!(
-                "--custom-endpoint '{}' must be an http:// or https:// URL",
-                url.escape_debug()
-            )));
-        }
+        let custom = req
+            .custom_endpoint
+            .as_deref()
+            .map(|url| {
+                crate::base_url::parse(url)
+                    .map_err(|why| Error::InvalidInput(format!("--custom-endpoint {why}")))
+            })
+            .transpose()?;
+        let custom = custom.as_deref();
         if custom.is_none() && endpoint.is_none() {
             return Err(Error::InvalidInput(format!(
                 "provider '{}' has no built-in endpoint; give one with --custom-endpoint URL",
@@ -321,5 +336,194 @@ impl Ringlet {
             alias: alias.to_string(),
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::MemoryCredentialStore;
+
+    pub(super) fn ringlet(dir: &std::path::Path) -> Ringlet {
+        Ringlet::builder()
+            .home(dir)
+            .credential_store(Arc::new(MemoryCredentialStore::default()))
+            .build()
+            .expect("build")
+    }
+
+    #[test]
+    fn an_unreadable_profile_is_skipped_with_a_warning_and_an_error_only_by_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ringlet = ringlet(dir.path());
+        for alias in ["good", "broken"] {
+            ringlet
+                .create_profile(&NewProfile::new("codex", alias, "ollama"), None)
+                .expect("create");
+        }
+        let manifest = ringlet
+            .profile_home("broken")
+            .expect("home")
+            .with_file_name("profile.toml");
+        std::fs::write(&manifest, "alias = \"broken\"\n\nagent = 3 4\n").expect("corrupt");
+
+        let aliases: Vec<_> = ringlet
+            .profiles()
+            .expect("the healthy profiles are listed")
+            .into_iter()
+            .map(|p| p.alias)
+            .collect();
+        assert_eq!(aliases, ["good"]);
+        let warnings = ringlet.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings[0].code, "profile_unreadable");
+        let expected = format!("{}:3:", manifest.display());
+        assert!(warnings[0].message.contains(&expected), "{warnings:?}");
+
+        // Counts leave it out; the same warning is not repeated.
+        let codex = ringlet.agent("codex").expect("codex");
+        assert_eq!(codex.profiles, 1);
+        assert_eq!(
+            ringlet
+                .providers()
+                .iter()
+                .find(|p| p.id == "ollama")
+                .expect("ollama")
+                .profiles,
+            1
+        );
+        assert_eq!(ringlet.warnings().len(), 1);
+
+        let err = ringlet.profile("broken").expect_err("asked by name");
+        assert!(err.to_string().contains(&expected), "{err}");
+        assert!(ringlet.plan_run("broken", &[]).is_err());
+    }
+
+    /// A run and a delete of the same profile started together, 200 times at staggered
+    /// offsets: whichever wins, the alias never ends up as a directory without profile.toml
+    /// (which `create` called taken while `run` and `delete` called missing), and a run that
+    /// started its agent reports the agent's exit code, whatever the bookkeeping met after.
+    #[test]
+    fn a_delete_racing_a_run_never_wedges_the_alias() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ringlet = ringlet(dir.path());
+        let req = NewProfile::new("codex", "racy", "ollama").binary("/bin/true");
+        let profile_dir = ringlet
+            .profile_home("racy")
+            .expect("home")
+            .with_file_name("");
+        let (mut ran, mut refused) = (0, 0);
+        for i in 0..200u64 {
+            ringlet
+                .create_profile(&req, None)
+                .expect("the alias is free again");
+            let start = std::sync::Barrier::new(2);
+            let (run, deleted) = std::thread::scope(|s| {
+                let run = s.spawn(|| {
+                    start.wait();
+                    ringlet.run("racy", &[], crate::launch::RunOptions::embedded())
+                });
+                let deleted = s.spawn(|| {
+                    start.wait();
+                    std::thread::sleep(std::time::Duration::from_micros((i % 40) * 50));
+                    ringlet.delete_profile("racy")
+                });
+                (
+                    run.join().expect("run thread"),
+                    deleted.join().expect("delete thread"),
+                )
+            });
+            deleted.expect("the delete always succeeds");
+            match run {
+                Ok(outcome) => {
+                    assert_eq!(outcome.exit_code, 0, "iteration {i}");
+                    ran += 1;
+                }
+                Err(Error::ProfileNotFound { .. }) => refused += 1,
+                Err(e) => panic!("iteration {i}: a run that lost the race says so, not: {e}"),
+            }
+            assert!(
+                !profile_dir.exists(),
+                "iteration {i}: the run left {} behind: {:?}",
+                profile_dir.display(),
+                std::fs::read_dir(&profile_dir).map(|d| d.count())
+            );
+        }
+        // Both outcomes happened, or the test raced nothing.
+        assert!(ran > 0 && refused > 0, "ran {ran}, refused {refused}");
+    }
+
+    /// Bookkeeping after the agent has started (here: the run cannot be counted, as when the
+    /// profile was deleted meanwhile) is a warning; the run still reports the agent's exit code.
+    #[test]
+    fn bookkeeping_never_replaces_the_agents_exit_code() {
+        use crate::profile::{FileProfileStore, ProfileHold, ProfileListing, ProfileStore};
+        use std::os::unix::fs::PermissionsExt;
+
+        #[derive(Debug)]
+        struct CannotCount(FileProfileStore);
+        impl ProfileStore for CannotCount {
+            fn list(&self) -> Result<ProfileListing> {
+                self.0.list()
+            }
+            fn get(&self, alias: &str) -> Result<Profile> {
+                self.0.get(alias)
+            }
+            fn exists(&self, alias: &str) -> Result<bool> {
+                self.0.exists(alias)
+            }
+            fn create(&self, profile: &Profile) -> Result<()> {
+                self.0.create(profile)
+            }
+            fn update(&self, profile: &Profile) -> Result<()> {
+                self.0.update(profile)
+            }
+            fn delete(&self, alias: &str) -> Result<()> {
+                self.0.delete(alias)
+            }
+            fn hold(&self, alias: &str) -> Result<ProfileHold> {
+                self.0.hold(alias)
+            }
+            fn record_run(&self, alias: &str, _: chrono::DateTime<Utc>) -> Result<()> {
+                Err(Error::ProfileNotFound {
+                    alias: alias.to_string(),
+                })
+            }
+            fn profile_dir(&self, alias: &str) -> PathBuf {
+                self.0.profile_dir(alias)
+            }
+        }
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let agent = dir.path().join("agent.sh");
+        std::fs::write(&agent, "#!/bin/sh\nexit 7\n").expect("agent");
+        std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let paths = crate::paths::Paths::under(dir.path());
+        let store = CannotCount(FileProfileStore::new(paths.profiles_dir()));
+        let ringlet = Ringlet::builder()
+            .paths(paths)
+            .credential_store(Arc::new(
+                crate::credentials::MemoryCredentialStore::default(),
+            ))
+            .profile_store(Arc::new(store))
+            .build()
+            .expect("build");
+        ringlet
+            .create_profile(
+                &NewProfile::new("codex", "w", "ollama").binary(&agent),
+                None,
+            )
+            .expect("create");
+        let outcome = ringlet
+            .run("w", &[], crate::launch::RunOptions::embedded())
+            .expect("the run itself succeeded");
+        assert_eq!(outcome.exit_code, 7);
+        let warnings = ringlet.warnings();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.code == "run_not_counted" && w.message.contains("'w' not found")),
+            "{warnings:?}"
+        );
     }
 }

@@ -143,6 +143,9 @@ impl Ringlet {
         let agent = self.registry().agent(&profile.agent)?;
         plan.program = agent.locate(profile.binary.as_deref(), std::env::var_os("PATH"))?;
         let key = self.key_for(&plan)?;
+        // Until the agent has started and the run is counted, a delete waits: the launcher
+        // creates the HOME and writes into it, which must never recreate a deleted profile.
+        let hold = self.inner.profiles.hold(alias)?;
         let started = self.fire_start(&mut plan);
         let pending = self.usage_run_starting(&profile);
         // An agent that could not be started is no run: nothing is recorded.
@@ -152,13 +155,20 @@ impl Ringlet {
         // for whatever happens here.
         let session = self.usage_record_start(pending);
         let counted = self.inner.profiles.record_run(alias, running.started_at());
+        drop(hold);
         let outcome = running.wait();
         if let Ok(outcome) = &outcome {
             self.fire_stop(&plan, outcome, started);
         }
         self.usage_run_finished(&profile, session, outcome.as_ref().ok());
         let outcome = outcome?;
-        counted?;
+        // Bookkeeping never replaces the agent's exit code.
+        if let Err(e) = counted {
+            self.inner.warnings.push(
+                "run_not_counted",
+                format!("this run of '{alias}' was not counted in its run-stats: {e}"),
+            );
+        }
         // After the run's usage is in the ledger: cost thresholds it crossed fire now.
         self.run_scheduled_hooks();
         Ok(outcome)

@@ -6,12 +6,15 @@ use chrono::{DateTime, Utc};
 
 use super::listing_cache::ListingCache;
 use super::run_stats::{self, RunStats};
-use super::{Profile, ProfileStore};
+use super::{BrokenKind, BrokenProfile, Profile, ProfileHold, ProfileListing, ProfileStore};
 use crate::alias::validate_alias;
 use crate::error::{Error, Result};
 use crate::fsio;
 
 const MANIFEST: &str = "profile.toml";
+/// The profile's lock file: edits and deletes lock it exclusively, runs setting up the HOME
+/// shared.
+const LOCK: &str = ".lock";
 
 /// Profiles as directories under one root.
 ///
@@ -80,6 +83,21 @@ impl FileProfileStore {
             },
             other => other,
         })?;
+        // Edited by hand or not, the URL the agent is pointed at is checked like a given one.
+        if let Some(url) = &profile.endpoint_url
+            && let Err(why) = crate::base_url::parse(url)
+        {
+            return Err(Error::Parse {
+                line: text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with("endpoint_url"))
+                    .map(|i| i + 1),
+                path,
+                message: format!(
+                    "endpoint_url {why} (fix the file, or remove the profile with `ringlet profiles delete {alias}`)"
+                ),
+            });
+        }
         if profile.alias != alias {
             return Err(Error::Parse {
                 path,
@@ -108,7 +126,52 @@ impl FileProfileStore {
     }
 
     fn lock(&self, alias: &str) -> Result<std::fs::File> {
-        fsio::open_locked(&self.profile_dir(alias).join(".lock"))
+        fsio::open_locked(&self.profile_dir(alias).join(LOCK))
+    }
+
+    /// The profile's lock file, opened but not locked. Never creates the profile's directory:
+    /// a profile deleted (renamed away) meanwhile is [`Error::ProfileNotFound`].
+    fn open_lock(&self, alias: &str) -> Result<(std::fs::File, PathBuf)> {
+        let path = self.profile_dir(alias).join(LOCK);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Error::ProfileNotFound {
+                    alias: alias.to_string(),
+                },
+                _ => Error::io("opening", &path, e),
+            })?;
+        Ok((file, path))
+    }
+
+    /// After waiting for the lock: a delete may have renamed the directory away meanwhile, so
+    /// the locked file must still be the one at the profile's path.
+    fn still_in_place(&self, alias: &str, file: &std::fs::File, path: &Path) -> Result<()> {
+        let gone = || Error::ProfileNotFound {
+            alias: alias.to_string(),
+        };
+        let at_path = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(gone()),
+            Err(e) => return Err(Error::io("inspecting", path, e)),
+        };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let held = file
+                .metadata()
+                .map_err(|e| Error::io("inspecting", path, e))?;
+            if (held.dev(), held.ino()) != (at_path.dev(), at_path.ino()) {
+                return Err(gone());
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = (file, at_path);
+        Ok(())
     }
 
     fn scratch(&self, kind: &str, alias: &str) -> PathBuf {
@@ -119,18 +182,27 @@ impl FileProfileStore {
 }
 
 impl ProfileStore for FileProfileStore {
-    fn list(&self) -> Result<Vec<Profile>> {
+    fn list(&self) -> Result<ProfileListing> {
         let mut reading = match self.cache.begin(&self.root) {
-            Ok(current) => return Ok(current),
+            Ok(current) => {
+                return Ok(ProfileListing {
+                    profiles: current,
+                    broken: Vec::new(),
+                });
+            }
             Err(reading) => reading,
         };
         let entries = match std::fs::read_dir(&self.root) {
             Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(ProfileListing::default());
+            }
             Err(e) => return Err(Error::io("listing", &self.root, e)),
         };
         let mut aliases: Vec<String> = Vec::new();
+        let mut broken: Vec<BrokenProfile> = Vec::new();
         for entry in entries.filter_map(|e| e.ok()) {
+            // Staging and trash directories start with '.', which no alias does.
             let Some(alias) = entry.file_name().to_str().map(str::to_string) else {
                 continue;
             };
@@ -141,22 +213,35 @@ impl ProfileStore for FileProfileStore {
             let manifest = dir.join(MANIFEST);
             // lstat first: a symlinked profile.toml counts, but is not cached.
             let Ok(meta) = manifest.symlink_metadata() else {
+                if dir.is_dir() {
+                    broken.push(incomplete(&alias, &manifest));
+                }
                 continue;
             };
             let is_link = meta.is_symlink();
             if !(meta.is_file() || is_link && manifest.is_file()) {
+                broken.push(incomplete(&alias, &manifest));
                 continue;
             }
             reading.watch(&dir, is_link);
             aliases.push(alias);
         }
         aliases.sort();
-        let listing = aliases
-            .iter()
-            .map(|a| self.read(a))
-            .collect::<Result<Vec<_>>>()?;
-        reading.finish(&listing);
-        Ok(listing)
+        let mut profiles = Vec::with_capacity(aliases.len());
+        for alias in aliases {
+            match self.read(&alias) {
+                Ok(profile) => profiles.push(profile),
+                // Deleted since the directory was read: it is simply gone.
+                Err(Error::ProfileNotFound { .. }) => {}
+                Err(e) => broken.push(unreadable(&alias, self.manifest_path(&alias), e)),
+            }
+        }
+        broken.sort_by(|a, b| a.alias.cmp(&b.alias));
+        // Only a clean listing is kept: a broken entry must be reported on every listing.
+        if broken.is_empty() {
+            reading.finish(&profiles);
+        }
+        Ok(ProfileListing { profiles, broken })
     }
 
     fn list_cached(&self) -> Option<std::sync::Arc<[Profile]>> {
@@ -169,7 +254,7 @@ impl ProfileStore for FileProfileStore {
 
     fn exists(&self, alias: &str) -> Result<bool> {
         validate_alias(alias)?;
-        Ok(self.manifest_path(alias).exists())
+        Ok(self.profile_dir(alias).is_dir())
     }
 
     fn create(&self, profile: &Profile) -> Result<()> {
@@ -223,15 +308,38 @@ impl ProfileStore for FileProfileStore {
     fn delete(&self, alias: &str) -> Result<()> {
         validate_alias(alias)?;
         let dir = self.profile_dir(alias);
-        if !dir.join(MANIFEST).exists() {
+        // A directory without profile.toml is deleted too: it can only be a leftover.
+        if !dir.is_dir() {
             return Err(Error::ProfileNotFound {
                 alias: alias.to_string(),
             });
         }
+        // Exclusive: waits for runs setting the HOME up (they hold it shared), and a run that
+        // comes after finds the directory gone.
+        let (lock, lock_path) = self.open_lock(alias)?;
+        lock.lock()
+            .map_err(|e| Error::io("locking", &lock_path, e))?;
+        self.still_in_place(alias, &lock, &lock_path)?;
         // Move aside first so the alias disappears atomically, then remove at leisure.
         let trash = self.scratch("deleted", alias);
         std::fs::rename(&dir, &trash).map_err(|e| Error::io("removing", &dir, e))?;
+        drop(lock);
         std::fs::remove_dir_all(&trash).map_err(|e| Error::io("removing", &trash, e))
+    }
+
+    fn hold(&self, alias: &str) -> Result<ProfileHold> {
+        validate_alias(alias)?;
+        let (lock, lock_path) = self.open_lock(alias)?;
+        lock.lock_shared()
+            .map_err(|e| Error::io("locking", &lock_path, e))?;
+        self.still_in_place(alias, &lock, &lock_path)?;
+        // A leftover directory (no profile.toml) is no profile to run.
+        if !self.manifest_path(alias).is_file() {
+            return Err(Error::ProfileNotFound {
+                alias: alias.to_string(),
+            });
+        }
+        Ok(ProfileHold::locked(lock))
     }
 
     fn record_run(&self, alias: &str, at: DateTime<Utc>) -> Result<()> {
@@ -253,6 +361,43 @@ impl ProfileStore for FileProfileStore {
 
     fn profile_dir(&self, alias: &str) -> PathBuf {
         self.root.join(alias)
+    }
+}
+
+/// A profile directory without its profile.toml.
+fn incomplete(alias: &str, manifest: &Path) -> BrokenProfile {
+    let dir = manifest.parent().unwrap_or(manifest);
+    BrokenProfile {
+        alias: alias.to_string(),
+        kind: BrokenKind::Incomplete,
+        path: manifest.to_path_buf(),
+        line: None,
+        message: format!(
+            "{} has no {MANIFEST} (left by an interrupted delete, or written by an agent after its profile was deleted); remove it with `ringlet profiles delete {alias}`",
+            dir.display()
+        ),
+    }
+}
+
+/// A profile whose files cannot be read; the error already names the file and the fix.
+fn unreadable(alias: &str, manifest: PathBuf, error: Error) -> BrokenProfile {
+    let (path, line) = match &error {
+        Error::Parse { path, line, .. } => (path.clone(), *line),
+        Error::Io { path, .. } => (path.clone(), None),
+        _ => (manifest, None),
+    };
+    let mut message = error.to_string().replace('\n', " ");
+    if !message.contains("ringlet profiles delete") {
+        message.push_str(&format!(
+            " (fix it, or remove the profile with `ringlet profiles delete {alias}`)"
+        ));
+    }
+    BrokenProfile {
+        alias: alias.to_string(),
+        kind: BrokenKind::Unreadable,
+        path,
+        line,
+        message,
     }
 }
 
@@ -308,6 +453,7 @@ pub(super) mod tests {
         let aliases: Vec<_> = store
             .list()
             .expect("list")
+            .profiles
             .into_iter()
             .map(|p| p.alias)
             .collect();
@@ -342,6 +488,60 @@ pub(super) mod tests {
         store
             .delete("w")
             .expect("a corrupt profile can still be deleted");
+    }
+
+    #[test]
+    fn one_broken_profile_never_hides_the_others() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = FileProfileStore::new(dir.path());
+        for alias in ["a", "broken", "c"] {
+            store.create(&profile(alias)).expect("create");
+        }
+        let bad = store.manifest_path("broken");
+        std::fs::write(&bad, "alias = \"broken\"\nagent = [\n").expect("corrupt");
+        // A directory left without its profile.toml, and entries that are no profile at all.
+        std::fs::create_dir_all(store.home_dir("leftover")).expect("leftover");
+        std::fs::create_dir(dir.path().join(".deleted-x-1-2")).expect("trash");
+        std::fs::write(dir.path().join("stray-file"), "").expect("stray");
+        // Listed twice: the second listing must not come from a cache that forgot the broken.
+        for _ in 0..2 {
+            let listing = store.list().expect("the healthy ones are listed");
+            let aliases: Vec<_> = listing.profiles.iter().map(|p| p.alias.as_str()).collect();
+            assert_eq!(aliases, ["a", "c"]);
+            assert_eq!(listing.broken.len(), 2, "{:?}", listing.broken);
+            let broken = &listing.broken[0];
+            assert_eq!(broken.alias, "broken");
+            assert_eq!(broken.kind, BrokenKind::Unreadable);
+            assert_eq!(broken.path, bad);
+            assert_eq!(broken.line, Some(2));
+            assert!(
+                broken.message.contains("profile.toml:2:"),
+                "{}",
+                broken.message
+            );
+            assert!(
+                broken.message.contains("ringlet profiles delete broken"),
+                "{}",
+                broken.message
+            );
+            let leftover = &listing.broken[1];
+            assert_eq!(leftover.alias, "leftover");
+            assert_eq!(leftover.kind, BrokenKind::Incomplete);
+            assert!(
+                leftover
+                    .message
+                    .contains("ringlet profiles delete leftover"),
+                "{}",
+                leftover.message
+            );
+        }
+        assert!(
+            store.list_cached().is_none(),
+            "a listing with broken entries is not kept"
+        );
+        // Asked about by name, the broken one is an error naming the file and line.
+        let err = store.get("broken").expect_err("broken").to_string();
+        assert!(err.contains("profile.toml:2:"), "{err}");
     }
 
     #[test]

@@ -369,6 +369,7 @@ mod tests {
         FileProfileStore::new(store_root)
             .list()
             .expect("uncached list")
+            .profiles
     }
 
     fn aliases(list: &[super::Profile]) -> Vec<&str> {
@@ -398,7 +399,7 @@ mod tests {
             p.model = Some(format!("m{i}"));
             other.update(&p).expect("update");
             assert!(store.list_cached().is_none(), "change {i} unseen");
-            assert_eq!(store.list().expect("list")[0].model, p.model);
+            assert_eq!(store.list().expect("list").profiles[0].model, p.model);
             assert!(store.list_cached().is_some());
         }
     }
@@ -420,30 +421,39 @@ mod tests {
         )
         .expect("write");
         assert_eq!(
-            store.list().expect("list")[0].model.as_deref(),
+            store.list().expect("list").profiles[0].model.as_deref(),
             Some("edited")
         );
 
         store.record_run("a", Utc::now()).expect("record");
-        assert_eq!(store.list().expect("list")[0].metadata.total_runs, 1);
+        assert_eq!(
+            store.list().expect("list").profiles[0].metadata.total_runs,
+            1
+        );
 
         store.create(&profile("b")).expect("create b");
-        assert_eq!(aliases(&store.list().expect("list")), ["a", "b"]);
+        assert_eq!(aliases(&store.list().expect("list").profiles), ["a", "b"]);
         // A profile created inside b after the listing armed watches on it.
         let mut b = profile("b");
         b.model = Some("b2".into());
         store.update(&b).expect("update b");
-        assert_eq!(store.list().expect("list")[1].model.as_deref(), Some("b2"));
+        assert_eq!(
+            store.list().expect("list").profiles[1].model.as_deref(),
+            Some("b2")
+        );
 
         store.delete("a").expect("delete");
-        assert_eq!(aliases(&store.list().expect("list")), ["b"]);
+        assert_eq!(aliases(&store.list().expect("list").profiles), ["b"]);
         // Deleting dropped the watch; the next listings watch afresh and keep serving.
         store.list().expect("list");
         assert!(store.list_cached().is_some());
         let mut b = profile("b");
         b.model = Some("b3".into());
         store.update(&b).expect("update b");
-        assert_eq!(store.list().expect("list")[0].model.as_deref(), Some("b3"));
+        assert_eq!(
+            store.list().expect("list").profiles[0].model.as_deref(),
+            Some("b3")
+        );
     }
 
     #[test]
@@ -451,10 +461,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("profiles");
         let store = FileProfileStore::new(&root);
-        assert!(store.list().expect("none").is_empty());
-        assert!(store.list().expect("none").is_empty());
+        assert!(store.list().expect("none").profiles.is_empty());
+        assert!(store.list().expect("none").profiles.is_empty());
         store.create(&profile("a")).expect("create");
-        assert_eq!(aliases(&store.list().expect("list")), ["a"]);
+        assert_eq!(aliases(&store.list().expect("list").profiles), ["a"]);
         store.list().expect("list");
         assert!(store.list_cached().is_some(), "armed once profiles/ exists");
 
@@ -462,10 +472,10 @@ mod tests {
         std::fs::rename(&root, dir.path().join("old")).expect("move");
         let other = FileProfileStore::new(&root);
         other.create(&profile("z")).expect("create z");
-        assert_eq!(aliases(&store.list().expect("list")), ["z"]);
+        assert_eq!(aliases(&store.list().expect("list").profiles), ["z"]);
         store.list().expect("list");
         other.create(&profile("y")).expect("create y");
-        assert_eq!(aliases(&store.list().expect("list")), ["y", "z"]);
+        assert_eq!(aliases(&store.list().expect("list").profiles), ["y", "z"]);
     }
 
     #[test]
@@ -478,12 +488,15 @@ mod tests {
         std::fs::rename(root.join("a/profile.toml"), &elsewhere).expect("move");
         std::os::unix::fs::symlink(&elsewhere, root.join("a/profile.toml")).expect("link");
         for _ in 0..3 {
-            assert_eq!(aliases(&store.list().expect("list")), ["a"]);
+            assert_eq!(aliases(&store.list().expect("list").profiles), ["a"]);
         }
         assert!(store.list_cached().is_none());
         let text = std::fs::read_to_string(&elsewhere).expect("read");
         std::fs::write(&elsewhere, text.replace("model = \"m\"", "model = \"x\"")).expect("write");
-        assert_eq!(store.list().expect("list")[0].model.as_deref(), Some("x"));
+        assert_eq!(
+            store.list().expect("list").profiles[0].model.as_deref(),
+            Some("x")
+        );
     }
 
     #[derive(Debug, Clone)]
@@ -539,7 +552,7 @@ mod tests {
                     }
                     Op::List => {}
                 }
-                let listed = store.list().expect("list");
+                let listed = store.list().expect("list").profiles;
                 prop_assert_eq!(&listed, &fresh(dir.path()));
                 if let Some(cached) = store.list_cached() {
                     prop_assert_eq!(&cached[..], &listed[..]);

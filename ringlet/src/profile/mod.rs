@@ -80,13 +80,52 @@ pub struct ProfileMetadata {
     pub total_runs: u64,
 }
 
+/// What a listing found: the profiles that could be read, and the entries that could not. One
+/// broken profile never hides the others.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProfileListing {
+    /// Every readable profile, sorted by alias.
+    pub profiles: Vec<Profile>,
+    /// Every entry that looks like a profile but cannot be used, sorted by alias.
+    pub broken: Vec<BrokenProfile>,
+}
+
+/// A profile directory that holds no usable profile. `ringlet profiles delete <alias>` removes
+/// it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokenProfile {
+    /// The directory's name: the profile's alias.
+    pub alias: String,
+    /// What is wrong.
+    pub kind: BrokenKind,
+    /// The file at fault: the profile's `profile.toml` (missing, for [`BrokenKind::Incomplete`]).
+    pub path: PathBuf,
+    /// The 1-based line of the problem in `path`, when known.
+    pub line: Option<usize>,
+    /// One line: what is wrong and how to fix it.
+    pub message: String,
+}
+
+/// Why a [`BrokenProfile`] cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BrokenKind {
+    /// Its `profile.toml` (or run counters) cannot be read or parsed.
+    Unreadable,
+    /// The directory has no `profile.toml`: left behind by an interrupted delete, or by an agent
+    /// that kept writing into its HOME after the profile was deleted.
+    Incomplete,
+}
+
 /// Where profiles are kept.
 pub trait ProfileStore: Send + Sync + Debug {
-    /// Every profile, sorted by alias.
-    fn list(&self) -> Result<Vec<Profile>>;
+    /// Every profile, sorted by alias, and the entries that could not be read. Fails only when
+    /// the store itself cannot be read.
+    fn list(&self) -> Result<ProfileListing>;
 
     /// Every profile, sorted by alias, if the store can give them from memory without waiting
-    /// (no file read, no lock held by another thread) and knows them to be current; `None`
+    /// (no file read, no lock held by another thread) and knows them to be current and none
+    /// broken; `None`
     /// otherwise, and then [`list`](Self::list) is the call to make. Lets a caller that must
     /// not block (an event loop) skip the trip to a worker thread. The default keeps nothing.
     fn list_cached(&self) -> Option<Arc<[Profile]>> {
@@ -96,7 +135,8 @@ pub trait ProfileStore: Send + Sync + Debug {
     /// One profile.
     fn get(&self, alias: &str) -> Result<Profile>;
 
-    /// Whether a profile with this alias exists (even if its manifest is unreadable).
+    /// Whether the alias is taken: by a profile, even one whose manifest is unreadable, or by a
+    /// [`BrokenProfile`] directory (so it can be deleted).
     fn exists(&self, alias: &str) -> Result<bool>;
 
     /// Creates a profile and its empty HOME. Fails if the alias is taken; never leaves a
@@ -106,8 +146,25 @@ pub trait ProfileStore: Send + Sync + Debug {
     /// Replaces a profile's data.
     fn update(&self, profile: &Profile) -> Result<()>;
 
-    /// Deletes a profile with its HOME.
+    /// Deletes a profile with its HOME; also removes a [`BrokenProfile`] directory. Waits for
+    /// runs holding the profile (see [`hold`](Self::hold)).
     fn delete(&self, alias: &str) -> Result<()>;
+
+    /// Keeps the profile from being deleted until the returned [`ProfileHold`] is dropped (a
+    /// delete waits), so a run that writes the agent's files into its HOME and starts the agent
+    /// never recreates the directory of a profile deleted meanwhile. Fails with
+    /// [`Error::ProfileNotFound`](crate::Error::ProfileNotFound) when the profile is gone. Any
+    /// number of holds can be taken at once. The default checks that the profile exists and
+    /// holds nothing.
+    fn hold(&self, alias: &str) -> Result<ProfileHold> {
+        if self.exists(alias)? {
+            Ok(ProfileHold::default())
+        } else {
+            Err(crate::error::Error::ProfileNotFound {
+                alias: alias.to_string(),
+            })
+        }
+    }
 
     /// Counts a run that started at `at`: bumps `total_runs` and sets `last_used`, safely against
     /// concurrent runs of the same profile.
@@ -119,6 +176,21 @@ pub trait ProfileStore: Send + Sync + Debug {
     /// The profile's HOME, which becomes the agent's `$HOME`.
     fn home_dir(&self, alias: &str) -> PathBuf {
         self.profile_dir(alias).join("home")
+    }
+}
+
+/// A profile kept from being deleted while it lives; see [`ProfileStore::hold`].
+#[derive(Debug, Default)]
+#[must_use = "the profile is held only while this lives"]
+pub struct ProfileHold {
+    /// The profile's lock file, locked shared (file store).
+    _lock: Option<std::fs::File>,
+}
+
+impl ProfileHold {
+    /// A hold kept by a shared lock on `lock`, released when the hold is dropped.
+    pub(crate) fn locked(lock: std::fs::File) -> Self {
+        Self { _lock: Some(lock) }
     }
 }
 
