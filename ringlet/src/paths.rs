@@ -121,6 +121,26 @@ impl Paths {
         self.cache.join("agent-detections.json")
     }
 
+    /// Refuses roots whose paths are not UTF-8. Agents are given paths under them in their
+    /// environment (`HOME`, `TMPDIR`, `CODEX_HOME`), in JSON and TOML settings (hook commands)
+    /// and through the Rhai config scripts, all of which hold only UTF-8: such a path would
+    /// reach the agent changed, and the agent would keep its state, and its usage, somewhere
+    /// ringlet never looks.
+    pub fn ensure_utf8(&self) -> Result<()> {
+        for (what, dir) in [
+            ("config", &self.config),
+            ("data", &self.data),
+            ("cache", &self.cache),
+        ] {
+            utf8_path(
+                dir,
+                &format!("ringlet's {what} directory"),
+                "point RINGLET_HOME (or --home) at a directory whose path is UTF-8",
+            )?;
+        }
+        Ok(())
+    }
+
     /// Creates the directories ringlet writes to (idempotent).
     pub fn ensure(&self) -> Result<()> {
         for dir in [
@@ -137,6 +157,17 @@ impl Paths {
     }
 }
 
+/// `path` as UTF-8, for handing to an agent exactly; otherwise an error naming `what` (the
+/// path shown with its bad bytes escaped) and `fix`. Never a lossy conversion: the agent would
+/// be given another path.
+pub(crate) fn utf8_path<'a>(path: &'a Path, what: &str, fix: &str) -> Result<&'a str> {
+    path.to_str().ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "{what} {path:?} is not valid UTF-8, and agents are given paths only as UTF-8 (in their environment, settings files and hook commands), so this one would reach the agent changed; {fix}"
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +181,17 @@ mod tests {
             p.detection_cache(),
             Path::new("/r/cache/agent-detections.json")
         );
+        p.ensure_utf8().expect("UTF-8 roots");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_non_utf8_root_is_refused_with_its_bytes_escaped() {
+        use std::os::unix::ffi::OsStrExt;
+        let root = Path::new("/r").join(std::ffi::OsStr::from_bytes(b"home-\xff"));
+        let err = Paths::under(root).ensure_utf8().expect_err("refused");
+        let msg = err.to_string();
+        assert!(msg.contains(r"home-\xFF/config"), "{msg}");
+        assert!(msg.contains("RINGLET_HOME"), "{msg}");
     }
 }

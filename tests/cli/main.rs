@@ -3,6 +3,7 @@
 
 mod agents;
 mod errors;
+mod home;
 mod keys;
 mod launch_env;
 mod profiles;

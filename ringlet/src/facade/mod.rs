@@ -108,6 +108,7 @@ impl RingletBuilder {
             Some(p) => p,
             None => Paths::from_env()?,
         };
+        paths.ensure_utf8()?;
         let config = Config::load(&paths)?;
         let registry = match self.registry {
             Some(r) => r,

@@ -89,6 +89,18 @@ impl Ringlet {
             Some(d) => d.clone(),
             None => std::env::current_dir().map_err(|e| Error::io("reading", ".", e))?,
         };
+        // The script gets both as strings and writes them into the agent's env and files: they
+        // must be exact (then `display()` below is), never lossy.
+        crate::paths::utf8_path(
+            &home,
+            "the profile HOME",
+            "keep profiles under a UTF-8 path",
+        )?;
+        crate::paths::utf8_path(
+            &cwd,
+            "the working directory",
+            "run the agent from a directory whose path is UTF-8 (or give the profile one with --working-dir)",
+        )?;
         let base_url = self.base_url(profile, provider.as_ref())?;
         let manifest = agent.manifest();
         let (hook_command, hook_gate_command) = self.hook_commands(&profile.alias);

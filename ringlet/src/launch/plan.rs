@@ -203,7 +203,13 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<LaunchPlan> {
     let mut env: BTreeMap<String, String> = agent.env.set.clone();
     env.extend(script.env);
     env.extend(profile.env.clone());
-    env.insert("HOME".into(), home.display().to_string());
+    // Exactly, never lossily: an agent given another HOME keeps its state where none is read.
+    let home_env = crate::paths::utf8_path(
+        &home,
+        "the profile HOME",
+        "keep profiles under a UTF-8 path",
+    )?;
+    env.insert("HOME".into(), home_env.to_string());
     env.insert("RINGLET_PROFILE".into(), profile.alias.clone());
 
     let secret_env = match &profile.key_alias {
