@@ -6,6 +6,7 @@ mod errors;
 mod keys;
 mod launch_env;
 mod profiles;
+mod signals;
 mod usage;
 
 use ringlet_tests::harness::{Sandbox, fake_agent_bin};
