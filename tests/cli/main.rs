@@ -7,6 +7,7 @@ mod home;
 mod keys;
 mod launch_env;
 mod profiles;
+mod signals;
 mod usage;
 
 use ringlet_tests::harness::{Sandbox, fake_agent_bin};

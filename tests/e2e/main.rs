@@ -12,6 +12,8 @@
 mod agents;
 mod interactive;
 mod isolation;
+mod jobs;
+mod terminal;
 
 use std::ffi::OsString;
 use std::io::Read;

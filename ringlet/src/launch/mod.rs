@@ -34,16 +34,26 @@ use crate::error::Result;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RunOptions {
-    /// Forward SIGTERM/SIGHUP/SIGUSR1/SIGUSR2 to the agent and ignore SIGINT/SIGQUIT in ringlet
-    /// (the terminal already delivers those to the agent). Right for a CLI that owns the
-    /// terminal; embedders that manage signals themselves turn it off.
+    /// Run the agent as a job of its own, as a shell would: it leads its own process group,
+    /// which gets the terminal while it runs (when ringlet has it); SIGTERM, SIGHUP, SIGINT,
+    /// SIGQUIT, SIGUSR1 and SIGUSR2 sent to ringlet are forwarded to that group; after SIGTERM
+    /// or SIGHUP, whatever of the group is left when [`RunOptions::grace`] ends is killed; and
+    /// Ctrl-Z suspends ringlet with the agent. Right for a CLI that owns the terminal; embedders
+    /// that manage signals themselves turn it off (the agent then stays in their process group).
     pub forward_signals: bool,
+    /// How long the agent's process group has to end after a forwarded SIGTERM or SIGHUP
+    /// before it is killed (SIGKILL).
+    pub grace: Duration,
 }
+
+/// The default [`RunOptions::grace`]: long enough for an agent to save its session.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 
 impl Default for RunOptions {
     fn default() -> Self {
         Self {
             forward_signals: true,
+            grace: DEFAULT_GRACE,
         }
     }
 }
@@ -53,6 +63,7 @@ impl RunOptions {
     pub fn embedded() -> Self {
         Self {
             forward_signals: false,
+            grace: DEFAULT_GRACE,
         }
     }
 }

@@ -49,9 +49,13 @@ impl Launcher for ProcessLauncher {
             cmd.env(&secret.var, key.expose());
         }
 
-        // Installed before the child exists, so no signal falls in between.
+        // Installed before the child exists, so no signal falls in between. The agent then leads
+        // a process group of its own, so that a signal meant to end the run reaches everything
+        // it started (see `signals`); embedders that handle signals themselves keep it in
+        // theirs.
         let signals = if options.forward_signals {
-            Some(signals::Forwarder::install()?)
+            signals::own_process_group(&mut cmd);
+            Some(signals::Forwarder::install(options.grace)?)
         } else {
             None
         };
@@ -99,13 +103,13 @@ impl RunningAgent for ChildAgent {
             clock,
         } = *self;
         let pid = child.id();
-        let status = match signals {
+        let code = match signals {
             Some(mut forwarder) => forwarder.wait(&mut child),
-            None => child.wait(),
+            None => child.wait().map(exit_code),
         }
         .map_err(|source| Error::Spawn { program, source })?;
         Ok(RunOutcome {
-            exit_code: exit_code(status),
+            exit_code: code,
             started_at,
             ended_at: Utc::now(),
             duration: clock.elapsed(),
@@ -131,55 +135,260 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
 
 #[cfg(unix)]
 mod signals {
-    //! While the agent runs, ringlet must not die of the terminal's SIGINT (the agent gets it
-    //! too and decides what it means), and signals sent to ringlet itself must reach the agent.
-    //! The waiting thread does both: SIGCHLD joins the forwarded signals, so one blocking read
-    //! of signal-hook's self-pipe wakes it for either, and no extra thread is started, which
-    //! on a short run costs more than the run (a thread's start and join are two cross-CPU
-    //! wake-ups).
+    //! While the agent runs, signals sent to ringlet must reach the agent and everything it
+    //! started, and a run asked to end must end: no child may outlive it.
+    //!
+    //! **Process groups.** The agent leads a process group of its own. Sharing ringlet's group
+    //! would leave nothing safe to signal as a whole: that group is the caller's job, and when
+    //! ringlet is started by a script without job control it also holds the script and its
+    //! parent, which a group-wide SIGTERM would kill. Its own group holds exactly the agent and
+    //! its descendants (shells its tools run, MCP servers), so every signal ringlet forwards goes
+    //! to the whole group (`killpg`), and after SIGTERM or SIGHUP whatever is still there when
+    //! the grace period ends gets SIGKILL — also the children left behind by an agent that did
+    //! exit.
+    //!
+    //! **The terminal.** A process group of its own is a background group, and an interactive
+    //! agent needs the terminal: reading it, or switching it to raw mode, from the background
+    //! stops it (SIGTTIN/SIGTTOU), and resizes (SIGWINCH) and the keyboard's Ctrl-C go to the
+    //! foreground group only. So when ringlet's group is the terminal's foreground group,
+    //! ringlet makes the agent's group the foreground group (`tcsetpgrp`) right after starting
+    //! it, and takes the terminal back when the agent ends, as a shell does for a job. The agent
+    //! may touch the terminal before the hand-over; it is then stopped by SIGTTIN/SIGTTOU, so a
+    //! SIGCONT to its group follows the hand-over and it carries on, now in the foreground.
+    //! Taking the terminal back happens from the background, which would stop ringlet with
+    //! SIGTTOU unless it is blocked: it is, in this thread, for that call.
+    //!
+    //! **Job control.** When the agent stops for the terminal (Ctrl-Z's SIGTSTP, or SIGTTIN /
+    //! SIGTTOU as a background job), ringlet takes the terminal back and stops itself with the
+    //! same signal, so the user's shell sees its job stopped and gets the terminal; on `fg` the
+    //! shell continues ringlet, which hands the terminal to the agent again and continues it.
+    //! A run started in the background (`&`) and brought to the foreground with `fg` learns it
+    //! from its SIGCONT and hands the terminal over then. Without a terminal there is no job
+    //! control, and a stopped agent is simply waited for.
+    //!
+    //! Since the terminal's Ctrl-C and Ctrl-\ now reach the agent's group alone, SIGINT and
+    //! SIGQUIT that reach ringlet were sent to it on purpose, and are forwarded like the rest.
+    //! The waiting thread does all of this: SIGCHLD joins the forwarded signals, so one blocking
+    //! read of signal-hook's self-pipe wakes it for either, and no extra thread is started,
+    //! which on a short run costs more than the run.
 
-    use std::io;
-    use std::process::{Child, ExitStatus};
+    use std::io::{self, IsTerminal};
+    use std::os::fd::AsFd;
+    use std::process::{Child, Command};
+    use std::time::{Duration, Instant};
 
-    use nix::sys::signal::{Signal, kill};
-    use nix::unistd::Pid;
-    use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+    use nix::errno::Errno;
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal, killpg, pthread_sigmask, raise};
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    use nix::unistd::{Pid, getpgrp, tcgetpgrp, tcsetpgrp};
+    use signal_hook::consts::{
+        SIGCHLD, SIGCONT, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
+    };
     use signal_hook::iterator::Signals;
 
     use crate::error::{Error, Result};
 
+    /// How often the group is looked at while a grace period runs.
+    const POLL: Duration = Duration::from_millis(20);
+
+    /// Makes the command's process lead a new process group.
+    pub fn own_process_group(cmd: &mut Command) {
+        std::os::unix::process::CommandExt::process_group(cmd, 0);
+    }
+
+    /// Which of ringlet's standard streams is its controlling terminal.
+    #[derive(Debug, Clone, Copy)]
+    enum Tty {
+        Stdin,
+        Stdout,
+        Stderr,
+    }
+
+    impl Tty {
+        /// The first standard stream that is the controlling terminal, if any.
+        fn find() -> Option<Self> {
+            [Tty::Stdin, Tty::Stdout, Tty::Stderr]
+                .into_iter()
+                .find(|t| t.is_terminal() && t.foreground().is_ok())
+        }
+
+        fn is_terminal(self) -> bool {
+            match self {
+                Tty::Stdin => io::stdin().is_terminal(),
+                Tty::Stdout => io::stdout().is_terminal(),
+                Tty::Stderr => io::stderr().is_terminal(),
+            }
+        }
+
+        fn foreground(self) -> nix::Result<Pid> {
+            match self {
+                Tty::Stdin => tcgetpgrp(io::stdin().as_fd()),
+                Tty::Stdout => tcgetpgrp(io::stdout().as_fd()),
+                Tty::Stderr => tcgetpgrp(io::stderr().as_fd()),
+            }
+        }
+
+        fn set_foreground(self, group: Pid) -> nix::Result<()> {
+            match self {
+                Tty::Stdin => tcsetpgrp(io::stdin().as_fd(), group),
+                Tty::Stdout => tcsetpgrp(io::stdout().as_fd(), group),
+                Tty::Stderr => tcsetpgrp(io::stderr().as_fd(), group),
+            }
+        }
+    }
+
     #[derive(Debug)]
     pub struct Forwarder {
         signals: Signals,
+        grace: Duration,
+        tty: Option<Tty>,
     }
 
     impl Forwarder {
-        pub fn install() -> Result<Self> {
-            let signals =
-                Signals::new([SIGCHLD, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2])
-                    .map_err(|e| Error::io("installing signal handlers for", "ringlet", e))?;
-            Ok(Self { signals })
+        pub fn install(grace: Duration) -> Result<Self> {
+            let signals = Signals::new([
+                SIGCHLD, SIGCONT, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2,
+            ])
+            .map_err(|e| Error::io("installing signal handlers for", "ringlet", e))?;
+            Ok(Self {
+                signals,
+                grace,
+                tty: Tty::find(),
+            })
         }
 
-        /// Forwards signals to `child` until it ends. SIGCHLD can come from another child of
-        /// this process too, so it only means "look again".
-        pub fn wait(&mut self, child: &mut Child) -> io::Result<ExitStatus> {
-            let pid = i32::try_from(child.id()).ok().map(Pid::from_raw);
-            loop {
-                if let Some(status) = child.try_wait()? {
-                    return Ok(status);
-                }
-                for sig in self.signals.wait() {
-                    // The terminal delivers SIGINT/SIGQUIT to the whole foreground group;
-                    // forwarding them would hit the agent twice.
-                    if matches!(sig, SIGCHLD | SIGINT | SIGQUIT) {
-                        continue;
-                    }
-                    if let (Some(pid), Ok(signal)) = (pid, Signal::try_from(sig)) {
-                        let _ = kill(pid, signal);
-                    }
-                }
+        /// Hands the terminal to the agent's group when ringlet's group has it, then continues
+        /// the group (in case it touched the terminal before). Whether it was handed over.
+        fn hand_over(&self, group: Pid) -> bool {
+            let Some(tty) = self.tty else {
+                return false;
+            };
+            if tty.foreground() != Ok(getpgrp()) {
+                return false;
             }
+            let handed = tty.set_foreground(group).is_ok();
+            let _ = killpg(group, Signal::SIGCONT);
+            handed
+        }
+
+        /// Takes the terminal back for ringlet's group, from the background.
+        fn take_back(&self) {
+            let Some(tty) = self.tty else {
+                return;
+            };
+            let mut ttou = SigSet::empty();
+            ttou.add(Signal::SIGTTOU);
+            let mut before = SigSet::empty();
+            if pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&ttou), Some(&mut before)).is_ok() {
+                let _ = tty.set_foreground(getpgrp());
+                let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&before), None);
+            }
+        }
+
+        /// Forwards signals to the agent's group until the agent has ended (and, when the run
+        /// was asked to end, its group with it), and returns its exit code: the code, or 128 +
+        /// the signal that killed it.
+        pub fn wait(&mut self, child: &mut Child) -> io::Result<i32> {
+            let leader = i32::try_from(child.id())
+                .map(Pid::from_raw)
+                .map_err(|_| io::Error::other("the agent's pid does not fit a pid_t"))?;
+            let mut handed = self.hand_over(leader);
+            let mut code: Option<i32> = None;
+            // Set when SIGTERM or SIGHUP was forwarded: the group is SIGKILLed then.
+            let mut kill_at: Option<Instant> = None;
+            let result = loop {
+                if code.is_none() {
+                    match waitpid(leader, Some(WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED)) {
+                        Ok(WaitStatus::Exited(_, c)) => code = Some(c),
+                        Ok(WaitStatus::Signaled(_, sig, _)) => code = Some(128 + sig as i32),
+                        Ok(WaitStatus::Stopped(_, sig))
+                            if self.tty.is_some()
+                                && matches!(
+                                    sig,
+                                    Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU
+                                ) =>
+                        {
+                            if !handed && self.hand_over(leader) {
+                                // It wanted the terminal, which ringlet's group has by now
+                                // (brought to the foreground): handed over and continued.
+                                handed = true;
+                            } else {
+                                // Suspend the run as a whole: the shell sees ringlet's job stop.
+                                if handed {
+                                    self.take_back();
+                                }
+                                let _ = raise(sig);
+                                // Continued (`fg`, `bg`): the agent carries on too.
+                                handed = self.hand_over(leader);
+                                if !handed {
+                                    let _ = killpg(leader, Signal::SIGCONT);
+                                }
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(Errno::EINTR) => continue,
+                        Err(e) => break Err(io::Error::from(e)),
+                    }
+                    if code.is_some() && handed {
+                        self.take_back();
+                        handed = false;
+                    }
+                }
+                let now = Instant::now();
+                if let Some(c) = code {
+                    // After a normal end, what the agent left running is its business (a
+                    // server it started on purpose); after a request to end, nothing stays.
+                    match kill_at {
+                        None => break Ok(c),
+                        Some(_) if killpg(leader, None).is_err() => break Ok(c),
+                        Some(deadline) if now >= deadline => {
+                            let _ = killpg(leader, Signal::SIGKILL);
+                            break Ok(c);
+                        }
+                        Some(_) => {}
+                    }
+                } else if let Some(deadline) = kill_at
+                    && now >= deadline
+                {
+                    let _ = killpg(leader, Signal::SIGKILL);
+                    // The agent dies now; waitpid reports it on the next SIGCHLD.
+                    kill_at = None;
+                }
+                let arrived: Vec<i32> = match kill_at {
+                    // A grace period runs: look again every POLL until it ends.
+                    Some(deadline) => {
+                        let pending = self.signals.pending().collect();
+                        std::thread::sleep(POLL.min(deadline.saturating_duration_since(now)));
+                        pending
+                    }
+                    None => self.signals.wait().collect(),
+                };
+                for sig in arrived {
+                    match sig {
+                        // Only means "look again".
+                        SIGCHLD => {}
+                        // ringlet was continued: by `fg` after running in the background, it
+                        // now has the terminal and the agent must get it.
+                        SIGCONT => {
+                            if !handed && code.is_none() {
+                                handed = self.hand_over(leader);
+                            }
+                        }
+                        _ => {
+                            if let Ok(signal) = Signal::try_from(sig) {
+                                let _ = killpg(leader, signal);
+                            }
+                            if (sig == SIGTERM || sig == SIGHUP) && kill_at.is_none() {
+                                kill_at = Some(Instant::now() + self.grace);
+                            }
+                        }
+                    }
+                }
+            };
+            if handed {
+                self.take_back();
+            }
+            result
         }
     }
 
@@ -194,18 +403,23 @@ mod signals {
 #[cfg(not(unix))]
 mod signals {
     //! Console control events reach the child directly on Windows; nothing to forward.
+    use std::process::{Child, Command};
+    use std::time::Duration;
+
     use crate::error::Result;
+
+    pub fn own_process_group(_cmd: &mut Command) {}
 
     #[derive(Debug)]
     pub struct Forwarder;
 
     impl Forwarder {
-        pub fn install() -> Result<Self> {
+        pub fn install(_grace: Duration) -> Result<Self> {
             Ok(Self)
         }
 
-        pub fn wait(&mut self, child: &mut Child) -> std::io::Result<ExitStatus> {
-            child.wait()
+        pub fn wait(&mut self, child: &mut Child) -> std::io::Result<i32> {
+            child.wait().map(super::exit_code)
         }
     }
 }

@@ -14,6 +14,11 @@
 //! - `--claude-hook EVENT JSON` fires a hook the way Claude Code does: the first command of
 //!   `hooks.EVENT` in `$HOME/.claude/settings.json`, run by `sh -c` in the agent's own
 //!   environment with JSON on stdin; its exit code goes into the record as `hook_exit`.
+//! - `--ignore-term` handles SIGTERM by doing nothing; `--spawn-child FILE` starts
+//!   `sh -c 'trap "" TERM; exec sleep 300'` (a child that ignores SIGTERM too) and writes
+//!   `<own pid> <child pid>` to FILE (both before any `--sleep-ms` after them).
+//! - The record holds `pgrp` (its process group) and `tty_foreground` (whether that group is
+//!   the foreground group of the terminal on stdin; null without one).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -49,6 +54,16 @@ fn main() -> ExitCode {
                 }
             }
             "--kill-self" => kill_self = true,
+            #[cfg(unix)]
+            "--ignore-term" => {
+                let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let _ = signal_hook::flag::register(signal_hook::consts::SIGTERM, flag);
+            }
+            "--spawn-child" => {
+                if let Some(file) = iter.next() {
+                    spawn_child(file);
+                }
+            }
             "--claude-log" => claude_log = iter.next().and_then(|v| v.parse().ok()).unwrap_or(1),
             "--claude-model" => {
                 if let Some(m) = iter.next() {
@@ -80,6 +95,8 @@ fn main() -> ExitCode {
             "cwd": std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default(),
             "pid": std::process::id(),
             "hook_exit": hook_exits,
+            "pgrp": pgrp(),
+            "tty_foreground": tty_foreground(),
         });
         let _ = std::fs::write(path, record.to_string());
     }
@@ -89,6 +106,45 @@ fn main() -> ExitCode {
             .status();
     }
     ExitCode::from(exit)
+}
+
+/// Starts a child that ignores SIGTERM and writes `<own pid> <child pid>` to `file`.
+fn spawn_child(file: &str) {
+    let child = std::process::Command::new("sh")
+        .args(["-c", "trap '' TERM; exec sleep 300"])
+        .stdin(std::process::Stdio::null())
+        .spawn();
+    if let Ok(child) = child {
+        let _ = std::fs::write(file, format!("{} {}", std::process::id(), child.id()));
+    }
+}
+
+#[cfg(unix)]
+fn pgrp() -> Option<i32> {
+    Some(nix::unistd::getpgrp().as_raw())
+}
+
+#[cfg(not(unix))]
+fn pgrp() -> Option<i32> {
+    None
+}
+
+#[cfg(unix)]
+fn tty_foreground() -> Option<bool> {
+    use std::io::IsTerminal;
+    use std::os::fd::AsFd;
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return None;
+    }
+    nix::unistd::tcgetpgrp(stdin.as_fd())
+        .ok()
+        .map(|fg| fg == nix::unistd::getpgrp())
+}
+
+#[cfg(not(unix))]
+fn tty_foreground() -> Option<bool> {
+    None
 }
 
 /// Runs the first command Claude Code's settings give for `event`, as Claude Code does: `sh -c`,
