@@ -72,19 +72,18 @@ fn add_list_test_remove_export_and_import() {
     // Dry runs show the decision.
     let payload = sb.root().join("rm.json");
     std::fs::write(&payload, BASH_RM).expect("payload");
-    let out = sb
-        .run([
-            "hooks",
-            "test",
-            &guard,
-            "--payload",
-            payload.to_str().expect("utf-8"),
-        ])
-        .ok();
+    let out = sb.run([
+        "hooks",
+        "test",
+        &guard,
+        "--payload",
+        payload.to_str().expect("utf-8"),
+    ]);
     assert_eq!(
         out.stdout.trim(),
         format!("deny: denied by ringlet hook {guard}: rm -rf is blocked on work")
     );
+    assert_eq!(out.code, 2, "a deny exits 2, as dispatch does");
     std::fs::write(&payload, BASH_LS).expect("payload");
     let out = sb
         .run([
@@ -134,6 +133,68 @@ fn add_list_test_remove_export_and_import() {
         .ok()
         .json();
     assert_eq!(report["unchanged"].as_array().map(Vec::len), Some(2));
+}
+
+/// `hooks test` exits 2 on a deny, and tests a matcher-bound hook against a tool its matcher
+/// names — or asks for `--tool` when the matcher names none — never against an empty tool name.
+#[test]
+fn hooks_test_reports_a_deny_in_its_exit_code_and_picks_a_matching_tool() {
+    let sb = sandbox_with_fake_profile();
+    let deny_all = r#"echo "no $RINGLET_TOOL" >&2; exit 1"#;
+    let writes = add_hook(
+        &sb,
+        &[
+            "work",
+            "--on",
+            "pre-tool-use",
+            "--matcher",
+            "Write|Edit",
+            "--shell",
+            deny_all,
+        ],
+    );
+    let out = sb.run(["hooks", "test", &writes]);
+    assert_eq!(
+        (out.code, out.stdout.trim()),
+        (
+            2,
+            format!("deny: denied by ringlet hook {writes}: no Write").as_str()
+        ),
+        "{}",
+        out.stderr
+    );
+    let out = sb.run(["hooks", "test", &writes, "--tool", "Edit", "--json"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.json()["context"]["tool"], "Edit");
+    let out = sb.run(["hooks", "test", &writes, "--tool", "Bash"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("not applicable"), "{}", out.stdout);
+
+    let mcp = add_hook(
+        &sb,
+        &[
+            "work",
+            "--on",
+            "pre-tool-use",
+            "--matcher",
+            "mcp__*",
+            "--shell",
+            deny_all,
+        ],
+    );
+    sb.run(["hooks", "test", &mcp]).fails_with("--tool");
+    let out = sb.run(["hooks", "test", &mcp, "--tool", "mcp__fs__read"]);
+    assert_eq!(
+        (out.code, out.stdout.trim()),
+        (
+            2,
+            format!("deny: denied by ringlet hook {mcp}: no mcp__fs__read").as_str()
+        )
+    );
+
+    let allow = add_hook(&sb, &["work", "--on", "pre-tool-use", "--shell", "exit 0"]);
+    let out = sb.run(["hooks", "test", &allow]).ok();
+    assert_eq!(out.stdout.trim(), "allow");
 }
 
 #[test]
