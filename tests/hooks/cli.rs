@@ -334,6 +334,7 @@ fn dispatch_fails_closed_when_it_cannot_decide() {
     let out = dispatch(&sb, "work", "pre-tool-use", BASH_LS);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("broken.toml"), "{}", out.stderr);
+    assert!(!out.stderr.contains("hooks remove"), "{}", out.stderr);
     // Not a gate: the agent goes on.
     assert_eq!(dispatch(&sb, "work", "stop", "{}").code, 0);
     std::fs::remove_file(dir.join("broken.toml")).expect("rm");
@@ -342,7 +343,13 @@ fn dispatch_fails_closed_when_it_cannot_decide() {
     let out = dispatch(&sb, "work", "pre-tool-use", "{not json");
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("not JSON"), "{}", out.stderr);
-    assert_eq!(dispatch(&sb, "ghost", "pre-tool-use", BASH_LS).code, 2);
+    let out = dispatch(&sb, "ghost", "pre-tool-use", BASH_LS);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("ghost") && !out.stderr.contains("hooks remove"),
+        "no hook to remove when dispatch itself fails: {}",
+        out.stderr
+    );
     assert_eq!(dispatch(&sb, "work", "pre-tool-usage", BASH_LS).code, 2);
     // ringlet's own files unreadable: config.toml broken.
     std::fs::write(sb.ringlet_home().join("config/config.toml"), "[[[").expect("write");
@@ -633,6 +640,44 @@ fn a_gating_webhook_with_a_broken_answer_denies() {
         );
         sb.run(["hooks", "remove", &id]).ok();
     }
+}
+
+/// A webhook that cannot be reached says so once: not `failed: failed: io: Connection refused`.
+#[test]
+fn a_failed_webhook_names_its_cause_once() {
+    let sb = sandbox_with_fake_profile();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("binds")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let stop = add_hook(&sb, &["work", "--on", "stop", "--webhook", &url]);
+    let out = sb.run(["hooks", "test", &stop]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout
+            .trim()
+            .starts_with("failed: could not reach the webhook: Connection refused"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.stdout.matches("failed").count(), 1, "{}", out.stdout);
+    // The launcher's warning for the same failure.
+    let out = sb.run(["profiles", "run", "work"]).ok();
+    let warning = out
+        .warnings()
+        .into_iter()
+        .find(|w| w.contains(&stop))
+        .unwrap_or_else(|| panic!("no warning for {stop}: {}", out.stderr))
+        .to_string();
+    assert_eq!(warning.matches("failed").count(), 1, "{warning}");
+    assert_eq!(
+        warning.matches("Connection refused").count(),
+        1,
+        "{warning}"
+    );
+    assert!(!warning.contains("io:"), "{warning}");
 }
 
 #[test]
