@@ -72,19 +72,18 @@ fn add_list_test_remove_export_and_import() {
     // Dry runs show the decision.
     let payload = sb.root().join("rm.json");
     std::fs::write(&payload, BASH_RM).expect("payload");
-    let out = sb
-        .run([
-            "hooks",
-            "test",
-            &guard,
-            "--payload",
-            payload.to_str().expect("utf-8"),
-        ])
-        .ok();
+    let out = sb.run([
+        "hooks",
+        "test",
+        &guard,
+        "--payload",
+        payload.to_str().expect("utf-8"),
+    ]);
     assert_eq!(
         out.stdout.trim(),
         format!("deny: denied by ringlet hook {guard}: rm -rf is blocked on work")
     );
+    assert_eq!(out.code, 2, "a deny exits 2, as dispatch does");
     std::fs::write(&payload, BASH_LS).expect("payload");
     let out = sb
         .run([
@@ -134,6 +133,68 @@ fn add_list_test_remove_export_and_import() {
         .ok()
         .json();
     assert_eq!(report["unchanged"].as_array().map(Vec::len), Some(2));
+}
+
+/// `hooks test` exits 2 on a deny, and tests a matcher-bound hook against a tool its matcher
+/// names — or asks for `--tool` when the matcher names none — never against an empty tool name.
+#[test]
+fn hooks_test_reports_a_deny_in_its_exit_code_and_picks_a_matching_tool() {
+    let sb = sandbox_with_fake_profile();
+    let deny_all = r#"echo "no $RINGLET_TOOL" >&2; exit 1"#;
+    let writes = add_hook(
+        &sb,
+        &[
+            "work",
+            "--on",
+            "pre-tool-use",
+            "--matcher",
+            "Write|Edit",
+            "--shell",
+            deny_all,
+        ],
+    );
+    let out = sb.run(["hooks", "test", &writes]);
+    assert_eq!(
+        (out.code, out.stdout.trim()),
+        (
+            2,
+            format!("deny: denied by ringlet hook {writes}: no Write").as_str()
+        ),
+        "{}",
+        out.stderr
+    );
+    let out = sb.run(["hooks", "test", &writes, "--tool", "Edit", "--json"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.json()["context"]["tool"], "Edit");
+    let out = sb.run(["hooks", "test", &writes, "--tool", "Bash"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("not applicable"), "{}", out.stdout);
+
+    let mcp = add_hook(
+        &sb,
+        &[
+            "work",
+            "--on",
+            "pre-tool-use",
+            "--matcher",
+            "mcp__*",
+            "--shell",
+            deny_all,
+        ],
+    );
+    sb.run(["hooks", "test", &mcp]).fails_with("--tool");
+    let out = sb.run(["hooks", "test", &mcp, "--tool", "mcp__fs__read"]);
+    assert_eq!(
+        (out.code, out.stdout.trim()),
+        (
+            2,
+            format!("deny: denied by ringlet hook {mcp}: no mcp__fs__read").as_str()
+        )
+    );
+
+    let allow = add_hook(&sb, &["work", "--on", "pre-tool-use", "--shell", "exit 0"]);
+    let out = sb.run(["hooks", "test", &allow]).ok();
+    assert_eq!(out.stdout.trim(), "allow");
 }
 
 #[test]
@@ -273,6 +334,7 @@ fn dispatch_fails_closed_when_it_cannot_decide() {
     let out = dispatch(&sb, "work", "pre-tool-use", BASH_LS);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("broken.toml"), "{}", out.stderr);
+    assert!(!out.stderr.contains("hooks remove"), "{}", out.stderr);
     // Not a gate: the agent goes on.
     assert_eq!(dispatch(&sb, "work", "stop", "{}").code, 0);
     std::fs::remove_file(dir.join("broken.toml")).expect("rm");
@@ -281,7 +343,13 @@ fn dispatch_fails_closed_when_it_cannot_decide() {
     let out = dispatch(&sb, "work", "pre-tool-use", "{not json");
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("not JSON"), "{}", out.stderr);
-    assert_eq!(dispatch(&sb, "ghost", "pre-tool-use", BASH_LS).code, 2);
+    let out = dispatch(&sb, "ghost", "pre-tool-use", BASH_LS);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("ghost") && !out.stderr.contains("hooks remove"),
+        "no hook to remove when dispatch itself fails: {}",
+        out.stderr
+    );
     assert_eq!(dispatch(&sb, "work", "pre-tool-usage", BASH_LS).code, 2);
     // ringlet's own files unreadable: config.toml broken.
     std::fs::write(sb.ringlet_home().join("config/config.toml"), "[[[").expect("write");
@@ -572,6 +640,44 @@ fn a_gating_webhook_with_a_broken_answer_denies() {
         );
         sb.run(["hooks", "remove", &id]).ok();
     }
+}
+
+/// A webhook that cannot be reached says so once: not `failed: failed: io: Connection refused`.
+#[test]
+fn a_failed_webhook_names_its_cause_once() {
+    let sb = sandbox_with_fake_profile();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("binds")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let stop = add_hook(&sb, &["work", "--on", "stop", "--webhook", &url]);
+    let out = sb.run(["hooks", "test", &stop]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout
+            .trim()
+            .starts_with("failed: could not reach the webhook: Connection refused"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.stdout.matches("failed").count(), 1, "{}", out.stdout);
+    // The launcher's warning for the same failure.
+    let out = sb.run(["profiles", "run", "work"]).ok();
+    let warning = out
+        .warnings()
+        .into_iter()
+        .find(|w| w.contains(&stop))
+        .unwrap_or_else(|| panic!("no warning for {stop}: {}", out.stderr))
+        .to_string();
+    assert_eq!(warning.matches("failed").count(), 1, "{warning}");
+    assert_eq!(
+        warning.matches("Connection refused").count(),
+        1,
+        "{warning}"
+    );
+    assert!(!warning.contains("io:"), "{warning}");
 }
 
 #[test]

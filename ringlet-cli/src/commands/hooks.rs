@@ -34,6 +34,10 @@ pub enum HooksCmd {
         /// The profile to report for a global hook (default `test`).
         #[arg(long)]
         profile: Option<String>,
+        /// The tool the call is for (overrides the payload's; without either, a hook with a
+        /// matcher is tested against the first tool it names).
+        #[arg(long, value_name = "NAME")]
+        tool: Option<String>,
         #[command(flatten)]
         json: JsonFlag,
     },
@@ -215,6 +219,7 @@ pub fn run(ringlet: &Ringlet, cmd: HooksCmd) -> anyhow::Result<ExitCode> {
             id,
             payload,
             profile,
+            tool,
             json,
         } => {
             let payload = match &payload {
@@ -225,7 +230,8 @@ pub fn run(ringlet: &Ringlet, cmd: HooksCmd) -> anyhow::Result<ExitCode> {
                 }
                 None => serde_json::Value::Null,
             };
-            let report = ringlet.test_hook(&id, &payload, profile.as_deref())?;
+            let report =
+                ringlet.test_hook_on_tool(&id, &payload, profile.as_deref(), tool.as_deref())?;
             if json.json {
                 output::json(&report)?;
             } else if !report.applies {
@@ -242,8 +248,12 @@ pub fn run(ringlet: &Ringlet, cmd: HooksCmd) -> anyhow::Result<ExitCode> {
             } else if let Some(f) = &report.fired {
                 outln!("{}: {}", if f.ok { "ok" } else { "failed" }, f.detail);
             }
+            // A deny exits like `hooks dispatch` does (2), a failed action 1: scripts can tell.
+            let denied = report.decision.as_ref().is_some_and(|d| !d.allowed());
             let failed = report.fired.as_ref().is_some_and(|f| !f.ok);
-            return Ok(if failed {
+            return Ok(if denied {
+                ExitCode::from(u8::try_from(ringlet::DENY_EXIT_CODE).unwrap_or(2))
+            } else if failed {
                 ExitCode::FAILURE
             } else {
                 ExitCode::SUCCESS

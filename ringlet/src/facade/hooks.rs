@@ -306,11 +306,25 @@ impl Ringlet {
 
     /// Runs one hook against a payload (JSON in the agent's hook shape or ringlet's own field
     /// names) and reports what it decided or did. Actions really run; nothing reaches an agent.
+    /// A tool hook with a matcher, given a payload that names no tool, is tested against the
+    /// first tool its matcher names (`Write` for `Write|Edit`); see [`Ringlet::test_hook_on_tool`].
     pub fn test_hook(
         &self,
         id: &str,
         payload: &serde_json::Value,
         profile: Option<&str>,
+    ) -> Result<HookTestReport> {
+        self.test_hook_on_tool(id, payload, profile, None)
+    }
+
+    /// [`Ringlet::test_hook`] for a call of `tool` (it overrides the payload's tool name). A
+    /// hook whose matcher names no plain tool (`mcp__*`) needs a tool, from here or the payload.
+    pub fn test_hook_on_tool(
+        &self,
+        id: &str,
+        payload: &serde_json::Value,
+        profile: Option<&str>,
+        tool: Option<&str>,
     ) -> Result<HookTestReport> {
         let entry = self.hook_store().find(id)?;
         let alias = entry
@@ -322,6 +336,12 @@ impl Ringlet {
         let mut ctx = HookContext::new(entry.rule.event, &who.alias, &who.agent, &who.provider);
         ctx.absorb_agent_json(payload);
         self.set_homes(&mut ctx, None);
+        if let Some(tool) = tool.map(str::trim).filter(|t| !t.is_empty()) {
+            ctx.tool = Some(tool.to_string());
+        }
+        if ctx.tool.is_none() && entry.rule.event.has_tool() {
+            ctx.tool = sample_tool(&entry.rule)?;
+        }
         let applies = entry.rule.matches_tool(ctx.tool.as_deref());
         let scrub = self.hook_scrub();
         let (decision, fired) = if entry.rule.event.is_gating() {
@@ -666,6 +686,34 @@ impl Ringlet {
     }
 }
 
+/// The tool a dry run of `rule` uses when the payload names none: the first plain name in its
+/// matcher (`Write` for `Write|Edit`), so a matcher-bound hook is not tested against an empty
+/// tool name it can never match. `None` without a matcher; an error when the matcher names no
+/// plain tool (`mcp__*`).
+fn sample_tool(rule: &HookRule) -> Result<Option<String>> {
+    let Some(matcher) = rule
+        .matcher
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty() && *m != "*")
+    else {
+        return Ok(None);
+    };
+    match matcher
+        .split('|')
+        .map(str::trim)
+        .find(|alt| !alt.is_empty() && !alt.contains('*'))
+    {
+        Some(name) => Ok(Some(name.to_string())),
+        None => Err(Error::Hook {
+            hook: rule.id.clone(),
+            message: format!(
+                "it applies only to tools matching '{matcher}', and the payload names no tool; give one with --tool NAME (or \"tool_name\" in --payload)"
+            ),
+        }),
+    }
+}
+
 /// The ringlet executable agents' hooks call: this process when it is the `ringlet` binary,
 /// else `ringlet` on PATH.
 fn hook_program() -> Option<PathBuf> {
@@ -889,6 +937,32 @@ mod tests {
         assert_eq!(String::from_utf8_lossy(&denied.stderr), "reason\n");
         assert_eq!(run("true").status.code(), Some(0));
         assert_eq!(run("f() { return 1; }; f").status.code(), Some(2));
+    }
+
+    #[test]
+    fn dry_runs_of_matcher_bound_hooks_use_a_tool_the_matcher_names() {
+        let rule = |matcher: Option<&str>| HookRule {
+            id: "h1".into(),
+            event: HookEvent::PreToolUse,
+            matcher: matcher.map(str::to_string),
+            timeout_ms: None,
+            threshold: None,
+            action: HookAction::Shell {
+                command: "exit 0".into(),
+            },
+        };
+        assert_eq!(sample_tool(&rule(None)).expect("none"), None);
+        assert_eq!(sample_tool(&rule(Some("*"))).expect("any"), None);
+        assert_eq!(
+            sample_tool(&rule(Some(" Write | Edit"))).expect("first"),
+            Some("Write".into())
+        );
+        assert_eq!(
+            sample_tool(&rule(Some("mcp__*|Bash"))).expect("plain one"),
+            Some("Bash".into())
+        );
+        let err = sample_tool(&rule(Some("mcp__*"))).expect_err("no plain name");
+        assert!(err.to_string().contains("--tool"), "{err}");
     }
 
     #[test]

@@ -40,10 +40,8 @@ impl DispatchOutcome {
     /// a gating event is denied, naming the failure; any other event is let through.
     pub fn failed(event: HookEvent, why: &str) -> Self {
         let decision = if event.is_gating() {
-            Decision::Deny {
-                hook: "dispatch".into(),
+            Decision::Unchecked {
                 reason: why.to_string(),
-                failed: true,
             }
         } else {
             Decision::Allow
@@ -73,6 +71,12 @@ mod tests {
         let gate = DispatchOutcome::failed(HookEvent::PreToolUse, "rules unreadable");
         assert_eq!(gate.exit_code(), DENY_EXIT_CODE);
         assert!(gate.stderr().expect("message").contains("rules unreadable"));
+        // Dispatch itself failed: there is no hook to remove.
+        assert!(
+            !gate.stderr().expect("message").contains("hooks remove"),
+            "{:?}",
+            gate.stderr()
+        );
         let stop = DispatchOutcome::failed(HookEvent::Stop, "rules unreadable");
         assert_eq!(stop.exit_code(), 0);
         assert!(parse_input("  ").expect("empty").is_null());

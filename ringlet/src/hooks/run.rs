@@ -25,6 +25,13 @@ pub enum Decision {
         /// fail-closed default.
         failed: bool,
     },
+    /// ringlet could not run the hooks at all — its rules, ringlet's config or the agent's
+    /// input unreadable, an unknown profile or event — so no hook decided, and the call is
+    /// denied (failing closed).
+    Unchecked {
+        /// Why the hooks could not run.
+        reason: String,
+    },
 }
 
 impl Decision {
@@ -48,6 +55,9 @@ impl Decision {
                 failed: true,
             } => Some(format!(
                 "denied: ringlet hook {hook} failed ({reason}), and a pre-tool-use hook that fails denies; fix or remove it with `ringlet hooks remove {hook}`"
+            )),
+            Decision::Unchecked { reason } => Some(format!(
+                "denied: ringlet could not run the pre-tool-use hooks ({reason}), and a call they cannot check is denied; fix that cause (`ringlet hooks list` shows the hooks)"
             )),
         }
     }
@@ -135,7 +145,7 @@ pub(crate) fn gate_one(rule: &HookRule, ctx: &HookContext, scrub: &[String]) -> 
                 deny("the Rhai script denied the call".into())
             }
             Ok(RhaiVerdict::Deny(reason)) => deny(reason),
-            Err(why) => failed(format!("the Rhai script failed: {why}")),
+            Err(why) => failed(format!("error in the Rhai script: {why}")),
         },
         HookAction::Webhook { url, template } => {
             let body = webhook::body(template.as_deref(), ctx);
@@ -285,13 +295,13 @@ pub(crate) fn fire_one(
                     report((200..300).contains(&status), format!("HTTP {status}"))
                 }
                 WebhookEnd::TimedOut => report(false, format!("timed out after {ms} ms")),
-                WebhookEnd::Failed(e) => report(false, format!("failed: {e}")),
+                WebhookEnd::Failed(why) => report(false, why),
             }
         }
         HookAction::Rhai { script, .. } => match rhai_gate::run(script, ctx, rule.timeout()) {
             Ok(RhaiVerdict::Allow) => report(true, "allow".into()),
             Ok(RhaiVerdict::Deny(reason)) => report(true, format!("deny: {reason}")),
-            Err(why) => report(false, format!("the Rhai script failed: {why}")),
+            Err(why) => report(false, format!("error in the Rhai script: {why}")),
         },
     }
 }
@@ -460,6 +470,27 @@ mod tests {
         for path in ["/allow", "/empty", "/object"] {
             assert!(gate_at(path).0.allowed(), "{path}");
         }
+    }
+
+    /// One cause, said once: not `failed: failed: io: Connection refused`.
+    #[test]
+    fn a_failed_webhook_names_its_cause_once() {
+        let url = crate::hooks::test_http::refused();
+        let mut rule = entry("wh", None, webhook(url), Some(1000)).rule;
+        let msg = gate_one(&rule, &ctx("{}"), &[]).message().expect("denied");
+        assert_eq!(msg.matches("Connection refused").count(), 1, "{msg}");
+        assert_eq!(msg.matches("failed").count(), 1, "{msg}");
+        assert!(!msg.contains("io:"), "{msg}");
+        rule.event = HookEvent::ToolUse;
+        let report = fire_one(&rule, &ctx("{}"), &[], ShellMode::Waited);
+        assert!(!report.ok);
+        assert!(
+            report
+                .detail
+                .starts_with("could not reach the webhook: Connection refused"),
+            "{}",
+            report.detail
+        );
     }
 
     #[test]

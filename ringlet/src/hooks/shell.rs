@@ -119,17 +119,24 @@ pub(crate) fn run_waited(
     payload: &[u8],
     timeout: Duration,
 ) -> std::io::Result<ShellEnd> {
+    // Taken before the spawn, so the supervisor's watchdog (which starts its clock later)
+    // never fires before it.
+    let deadline = Instant::now() + timeout;
     let mut child = command(cmd, env, scrub, timeout)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
-    let deadline = Instant::now() + timeout;
     let _fed = feed(&mut child, payload);
     let out = collect(child.stdout.take());
     let err = collect(child.stderr.take());
     let status = loop {
         if let Some(status) = child.try_wait()? {
+            // The watchdog got there first (this thread was slow to look) and killed the whole
+            // group: still a timeout. (No killpg now: the reaped pid could be reused.)
+            if Instant::now() >= deadline && killed(status) {
+                return Ok(ShellEnd::TimedOut);
+            }
             break status;
         }
         if Instant::now() >= deadline {
@@ -170,6 +177,20 @@ pub(crate) fn run_detached(
         let _ = child.wait();
     });
     Ok(())
+}
+
+/// Whether a SIGKILL ended the process.
+fn killed(status: std::process::ExitStatus) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        status.signal() == Some(9)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = status;
+        false
+    }
 }
 
 fn exit_code(status: std::process::ExitStatus) -> i32 {

@@ -27,6 +27,14 @@ pub(crate) fn start() -> String {
     url
 }
 
+/// A URL on which nothing listens (connections are refused).
+pub(crate) fn refused() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binds");
+    let url = format!("http://{}/", listener.local_addr().expect("addr"));
+    drop(listener);
+    url
+}
+
 fn serve(stream: TcpStream) {
     let mut reader = BufReader::new(stream);
     let mut request_line = String::new();
