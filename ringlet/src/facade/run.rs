@@ -83,10 +83,7 @@ impl Ringlet {
         let agent = self.registry().agent(&profile.agent)?;
         let provider = self.registry().provider(&profile.provider)?;
         let home = self.inner.profiles.home_dir(alias);
-        let cwd = match &profile.working_dir {
-            Some(d) => d.clone(),
-            None => std::env::current_dir().map_err(|e| Error::io("reading", ".", e))?,
-        };
+        let cwd = self.run_dir(profile)?;
         let base_url = self.base_url(profile, provider.as_ref())?;
         let manifest = agent.manifest();
         let (hook_command, hook_gate_command) = self.hook_commands(&profile.alias);
