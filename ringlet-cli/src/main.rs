@@ -17,28 +17,8 @@ fn main() -> ExitCode {
     match commands::dispatch(cli) {
         Ok(code) => code,
         Err(err) => {
-            report(&err, json);
+            commands::report(&err, json);
             ExitCode::FAILURE
         }
-    }
-}
-
-/// One line on stderr; with `--json`, a JSON object scripts can parse.
-fn report(err: &anyhow::Error, json: bool) {
-    let message = err
-        .chain()
-        .map(|e| e.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
-        .replace('\n', " ");
-    if json {
-        let code = err
-            .downcast_ref::<ringlet::Error>()
-            .map_or("error", |e| e.code());
-        output::err_line(
-            &serde_json::json!({ "error": { "code": code, "message": message } }).to_string(),
-        );
-    } else {
-        output::err_line(&format!("ringlet: error: {message}"));
     }
 }

@@ -6,8 +6,7 @@
 
 use url::Url;
 
-/// How long an echoed URL may be in an error, in characters.
-const ECHO_MAX: usize = 64;
+use crate::error::shown as echo;
 
 /// Parses `input` as the base URL of a model API: `http` or `https`, with a host, without
 /// credentials, query or fragment, without control characters or spaces. Returns it
@@ -70,16 +69,6 @@ fn has_userinfo(input: &str) -> bool {
     let rest = input.split_once("://").map_or(input, |(_, rest)| rest);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
     authority.contains('@')
-}
-
-/// `input` shortened for an error message.
-fn echo(input: &str) -> String {
-    if input.chars().count() <= ECHO_MAX {
-        return input.to_string();
-    }
-    let mut short: String = input.chars().take(ECHO_MAX).collect();
-    short.push('…');
-    short
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// No profile with this alias exists.
-    #[error("profile '{alias}' not found; see `ringlet profiles list`")]
+    #[error("profile '{alias}' not found; see `ringlet profiles list`", alias = shown(alias))]
     ProfileNotFound {
         /// The alias that was asked for.
         alias: String,
@@ -19,7 +19,8 @@ pub enum Error {
 
     /// A profile with this alias already exists.
     #[error(
-        "profile '{alias}' already exists; pick another alias or delete it first with `ringlet profiles delete {alias}`"
+        "profile '{alias}' already exists; pick another alias or delete it first with `ringlet profiles delete {alias}`",
+        alias = shown(alias)
     )]
     ProfileExists {
         /// The alias that is taken.
@@ -28,7 +29,8 @@ pub enum Error {
 
     /// The alias cannot be used as a profile name.
     #[error(
-        "invalid profile alias '{alias}': {reason}; use 1-64 letters, digits, '-', '_' or '.', not starting with '.' or '-'"
+        "invalid profile alias '{alias}': {reason}; use 1-64 letters, digits, '-', '_' or '.', not starting with '.' or '-'",
+        alias = shown(alias)
     )]
     InvalidAlias {
         /// The alias as given, with control characters escaped.
@@ -38,7 +40,7 @@ pub enum Error {
     },
 
     /// No agent with this id is known.
-    #[error("unknown agent '{id}'; known agents: {known}")]
+    #[error("unknown agent '{id}'; known agents: {known}", id = shown(id))]
     UnknownAgent {
         /// The id that was asked for.
         id: String,
@@ -47,7 +49,7 @@ pub enum Error {
     },
 
     /// No provider with this id is known.
-    #[error("unknown provider '{id}'; known providers: {known}")]
+    #[error("unknown provider '{id}'; known providers: {known}", id = shown(id))]
     UnknownProvider {
         /// The id that was asked for.
         id: String,
@@ -56,7 +58,10 @@ pub enum Error {
     },
 
     /// The provider has no endpoint with this name.
-    #[error("provider '{provider}' has no endpoint '{endpoint}'; its endpoints: {known}")]
+    #[error(
+        "provider '{provider}' has no endpoint '{endpoint}'; its endpoints: {known}",
+        endpoint = shown(endpoint)
+    )]
     UnknownEndpoint {
         /// The provider id.
         provider: String,
@@ -104,7 +109,9 @@ pub enum Error {
 
     /// The profile needs an API key and none is stored under its alias.
     #[error(
-        "no API key stored for {provider}/{alias} (backend: {backend}); add one with `ringlet keychain set {provider} {alias}`"
+        "no API key stored for {provider}/{alias} (backend: {backend}); add one with `ringlet keychain set {provider} {alias}`",
+        provider = shown(provider),
+        alias = shown(alias)
     )]
     MissingKey {
         /// The provider id.
@@ -117,7 +124,9 @@ pub enum Error {
 
     /// `keychain remove` (or another key operation) named a key that is not stored.
     #[error(
-        "no key stored for {provider}/{alias} (backend: {backend}); see `ringlet keychain list`"
+        "no key stored for {provider}/{alias} (backend: {backend}); see `ringlet keychain list`",
+        provider = shown(provider),
+        alias = shown(alias)
     )]
     KeyNotFound {
         /// The provider id.
@@ -250,7 +259,7 @@ pub enum Error {
     },
 
     /// No hook with this id exists.
-    #[error("no hook with id '{id}'; see `ringlet hooks list`")]
+    #[error("no hook with id '{id}'; see `ringlet hooks list`", id = shown(id))]
     HookNotFound {
         /// The id that was asked for.
         id: String,
@@ -279,6 +288,18 @@ pub enum Error {
     /// No usable home/config directory could be determined.
     #[error("cannot determine where ringlet keeps its files: {0}; set RINGLET_HOME to a directory")]
     NoHome(String),
+}
+
+/// The longest piece of user input an error message repeats, in characters: a 100 KB alias is
+/// shown as its first 64 characters and an ellipsis (the field keeps all of it).
+pub(crate) const ECHO_MAX: usize = 64;
+
+/// `input` as an error message repeats it: at most [`ECHO_MAX`] characters.
+pub(crate) fn shown(input: &str) -> std::borrow::Cow<'_, str> {
+    match input.char_indices().nth(ECHO_MAX) {
+        None => input.into(),
+        Some((end, _)) => format!("{}…", &input[..end]).into(),
+    }
 }
 
 impl Error {
@@ -339,5 +360,44 @@ impl Error {
             line,
             message: err.message().to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_input_is_echoed_at_most_64_characters() {
+        let long = "a".repeat(100_000);
+        for err in [
+            Error::ProfileNotFound {
+                alias: long.clone(),
+            },
+            Error::ProfileExists {
+                alias: long.clone(),
+            },
+            Error::InvalidAlias {
+                alias: long.clone(),
+                reason: "it is longer than 64 characters",
+            },
+            Error::UnknownAgent {
+                id: long.clone(),
+                known: "claude".into(),
+            },
+            Error::UnknownProvider {
+                id: long.clone(),
+                known: "anthropic".into(),
+            },
+            Error::HookNotFound { id: long.clone() },
+        ] {
+            let msg = err.to_string();
+            assert!(msg.len() < 400, "{} bytes: {msg}", msg.len());
+            assert!(msg.contains(&format!("{}…", "a".repeat(64))), "{msg}");
+        }
+        // Multi-byte characters are cut on a boundary; short input is kept whole.
+        assert_eq!(shown(&"é".repeat(65)), format!("{}…", "é".repeat(64)));
+        assert_eq!(shown("work"), "work");
+        assert_eq!(shown(&"x".repeat(64)), "x".repeat(64));
     }
 }

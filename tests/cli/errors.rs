@@ -343,3 +343,164 @@ fn provider_manifest_endpoints_are_parsed_as_urls() {
         "gw.toml: endpoint 'default' (openai-chat): URL 'https://[::1' is not a valid URL",
     );
 }
+
+#[test]
+fn a_binary_that_is_a_directory_is_called_one() {
+    let mut sb = Sandbox::new();
+    sb.env("K", "sk-x");
+    let tmp = sb.root().join("tmpdir");
+    std::fs::create_dir(&tmp).expect("dir");
+    let tmp = tmp.to_str().expect("utf-8").to_string();
+    create(
+        &sb,
+        &[
+            "claude",
+            "d",
+            "--provider",
+            "anthropic",
+            "--key-from-env",
+            "K",
+            "--binary",
+            &tmp,
+        ],
+    )
+    .fails_with(&format!(
+        "--binary '{tmp}' is a directory, not an executable"
+    ));
+    assert!(!sb.profile_dir("d").exists());
+    // A path that is not there yet is accepted; if a directory appears there, a run says so.
+    let later = sb.root().join("later").to_str().expect("utf-8").to_string();
+    create(
+        &sb,
+        &[
+            "claude",
+            "d",
+            "--provider",
+            "anthropic",
+            "--key-from-env",
+            "K",
+            "--binary",
+            &later,
+        ],
+    )
+    .ok();
+    std::fs::create_dir(&later).expect("dir");
+    let out = sb
+        .run(["profiles", "run", "d"])
+        .fails_with(&format!("'{later}' is a directory, not an executable"));
+    assert!(!out.stderr.contains("not found"), "{}", out.stderr);
+}
+
+#[test]
+fn a_removed_working_dir_is_named_not_blamed_on_the_binary() {
+    let sb = sandbox_with_profile();
+    let dir = sb.root().join("project");
+    std::fs::create_dir(&dir).expect("dir");
+    create(
+        &sb,
+        &[
+            "claude",
+            "w",
+            "--provider",
+            "anthropic",
+            "--key-alias",
+            "work",
+            "--working-dir",
+            dir.to_str().expect("utf-8"),
+            "--binary",
+            fake_agent_bin().to_str().expect("utf-8"),
+        ],
+    )
+    .ok();
+    std::fs::remove_dir(&dir).expect("rmdir");
+    let out = sb.run(["profiles", "run", "w"]).fails_with(&format!(
+        "the working directory of profile 'w', {}, does not exist",
+        dir.display()
+    ));
+    assert!(!out.stderr.contains("launching"), "{}", out.stderr);
+
+    // The caller's own directory removed under it (no working dir in the profile).
+    let gone = sb.root().join("gone");
+    std::fs::create_dir(&gone).expect("dir");
+    let script = format!(
+        "cd '{}' && rmdir '{}' && exec \"$0\" profiles run work",
+        gone.display(),
+        gone.display()
+    );
+    let out: ringlet_tests::harness::Run = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &script,
+            ringlet_tests::harness::ringlet_bin()
+                .to_str()
+                .expect("utf-8"),
+        ])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", sb.root().join("user-home"))
+        .env("RINGLET_HOME", sb.ringlet_home())
+        .output()
+        .expect("sh")
+        .into();
+    let out = out.fails_with("the current directory cannot be read");
+    assert!(
+        out.stderr.contains("cd to an existing directory"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr.matches("os error 2").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn each_cause_is_printed_once() {
+    let sb = Sandbox::new();
+    let profiles = sb.ringlet_home().join("data/profiles");
+    std::fs::create_dir_all(profiles.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&profiles, "not a directory").expect("write");
+    let out = sb.run(["profiles", "list"]).fails_with("Not a directory");
+    let error = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("ringlet: error: "))
+        .expect("an error line");
+    assert_eq!(error.matches("os error 20").count(), 1, "{error}");
+}
+
+#[test]
+fn a_huge_alias_is_not_echoed_whole() {
+    let sb = Sandbox::new();
+    let huge = "a".repeat(100_000);
+    for args in [
+        vec!["profiles", "inspect", &huge],
+        vec!["profiles", "run", &huge],
+        vec![
+            "profiles",
+            "create",
+            "claude",
+            &huge,
+            "--provider",
+            "anthropic",
+        ],
+        vec![
+            "profiles",
+            "create",
+            "clod",
+            &huge,
+            "--provider",
+            "anthropic",
+        ],
+    ] {
+        let out = sb.run(&args).fails_with("invalid profile alias");
+        assert!(out.stderr.len() < 1000, "{} bytes", out.stderr.len());
+        assert!(
+            out.stderr.contains(&format!("{}…", "a".repeat(64))),
+            "{}",
+            out.stderr
+        );
+    }
+}

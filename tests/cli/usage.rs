@@ -663,7 +663,7 @@ fn opencode_db_with(sb: &Sandbox, extra: &[(&str, f64)]) -> PathBuf {
     let dir = sb.root().join("oc-logs");
     std::fs::create_dir_all(&dir).expect("mkdir");
     let db = dir.join("opencode.db");
-    std::fs::copy(sample("opencode.db"), &db).expect("copy sample");
+    std::fs::copy(sample(sb, "opencode.db"), &db).expect("copy sample");
     let conn = rusqlite::Connection::open(&db).expect("open opencode.db");
     for (i, (id, cost)) in extra.iter().enumerate() {
         conn.execute(
@@ -769,7 +769,7 @@ fn into_closed_pipe(sb: &Sandbox, args: &[&str]) -> Run {
 fn a_closed_stdout_ends_every_command_quietly_with_success() {
     let sb = sandbox();
     profile(&sb, "claude", "work", "anthropic", "claude-sonnet-4-5");
-    let from = sample("claude-session.jsonl");
+    let from = sample(&sb, "claude-session.jsonl");
     sb.run([
         "import",
         "claude",

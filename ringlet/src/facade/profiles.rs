@@ -223,7 +223,7 @@ impl Ringlet {
             validate_alias(k).map_err(|_| {
                 Error::InvalidInput(format!(
                     "invalid key alias '{}'; use letters, digits, '-', '_' or '.'",
-                    k.escape_debug()
+                    crate::error::shown(&k.escape_debug().to_string())
                 ))
             })?;
         }
@@ -231,7 +231,7 @@ impl Ringlet {
             if name.is_empty() || name.contains('=') || name.contains('\0') || name == "HOME" {
                 return Err(Error::InvalidInput(format!(
                     "invalid --env name '{}': it must be non-empty, without '=' and not HOME",
-                    name.escape_debug()
+                    crate::error::shown(&name.escape_debug().to_string())
                 )));
             }
         }
@@ -250,6 +250,11 @@ impl Ringlet {
         };
         let binary = match &req.binary {
             Some(b) if b.components().count() > 1 => {
+                // A path that does not exist yet is accepted (the agent may be installed
+                // later); one that exists must be a program.
+                if let Some(why) = crate::catalog::agent::not_a_program(b) {
+                    return Err(Error::InvalidInput(format!("--binary {why}")));
+                }
                 Some(std::path::absolute(b).map_err(|e| Error::io("resolving", b, e))?)
             }
             other => other.clone(),
@@ -275,6 +280,25 @@ impl Ringlet {
                 total_runs: 0,
             },
         })
+    }
+
+    /// The directory a run of `profile` starts in: its working dir, else the caller's. A missing
+    /// one is an error saying so, rather than the agent's start failing with "No such file or
+    /// directory" as if the binary were missing.
+    pub(super) fn run_dir(&self, profile: &Profile) -> Result<PathBuf> {
+        match &profile.working_dir {
+            Some(dir) if dir.is_dir() => Ok(dir.clone()),
+            Some(dir) => Err(Error::InvalidInput(format!(
+                "the working directory of profile '{}', {}, does not exist (any more); create it again, or recreate the profile with another --working-dir",
+                profile.alias,
+                dir.display()
+            ))),
+            None => std::env::current_dir().map_err(|e| {
+                Error::InvalidInput(format!(
+                    "the current directory cannot be read ({e}); it was probably removed: cd to an existing directory and run again"
+                ))
+            }),
+        }
     }
 
     /// The credential a profile request would use, when it needs one that is not stored yet.

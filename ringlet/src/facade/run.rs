@@ -85,10 +85,7 @@ impl Ringlet {
         let agent = self.registry().agent(&profile.agent)?;
         let provider = self.registry().provider(&profile.provider)?;
         let home = self.inner.profiles.home_dir(alias);
-        let cwd = match &profile.working_dir {
-            Some(d) => d.clone(),
-            None => std::env::current_dir().map_err(|e| Error::io("reading", ".", e))?,
-        };
+        let cwd = self.run_dir(profile)?;
         // The script gets both as strings and writes them into the agent's env and files: they
         // must be exact (then `display()` below is), never lossy.
         crate::paths::utf8_path(

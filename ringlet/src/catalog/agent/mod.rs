@@ -48,6 +48,14 @@ pub trait Agent: Send + Sync + Debug {
         } else {
             which::which_in(wanted, path_env, &cwd)
         };
+        if found.is_err()
+            && let Some(why) = not_a_program(wanted)
+        {
+            return Err(Error::InvalidInput(format!(
+                "agent '{}': {why}",
+                manifest.id
+            )));
+        }
         found.map_err(|_| Error::AgentNotInstalled {
             agent: manifest.id.clone(),
             binary: wanted.display().to_string(),
@@ -63,6 +71,34 @@ pub trait Agent: Send + Sync + Debug {
             },
         })
     }
+}
+
+/// Why a binary path that exists cannot be run (a directory, a file without execute
+/// permission), so the error says that rather than "not found". `None` for a bare name (looked
+/// up on PATH), a missing path, or a program.
+pub(crate) fn not_a_program(binary: &Path) -> Option<String> {
+    if binary.components().count() < 2 && !binary.is_absolute() {
+        return None;
+    }
+    let meta = std::fs::metadata(binary).ok()?;
+    if meta.is_dir() {
+        return Some(format!(
+            "'{}' is a directory, not an executable; give the agent's program with --binary",
+            binary.display()
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o111 == 0 {
+            return Some(format!(
+                "'{}' is not executable; make it so (`chmod +x {}`) or give another --binary",
+                binary.display(),
+                binary.display()
+            ));
+        }
+    }
+    None
 }
 
 /// An agent defined entirely by its manifest.
