@@ -692,6 +692,9 @@ fn a_non_gating_hook_never_holds_the_agent() {
             "tool-use",
             "--shell",
             &format!("sleep 2; echo done > '{}'", done.display()),
+            // Longer than the sleep: at its timeout the hook's process group is killed.
+            "--timeout",
+            "20000",
         ],
     );
     let started = Instant::now();
