@@ -504,3 +504,54 @@ fn a_huge_alias_is_not_echoed_whole() {
         );
     }
 }
+
+/// A failed command says its error first: warnings it gathered on the way (a key to add before
+/// running the profile it did not create, the keychain fallback) never come before it, and
+/// advice about what it would have created is not given at all.
+#[test]
+fn a_failed_command_says_its_error_first() {
+    let sb = sandbox_with_profile();
+    for json in [false, true] {
+        let mut args = vec![
+            "profiles",
+            "create",
+            "claude",
+            "work",
+            "--provider",
+            "anthropic",
+            "--key-alias",
+            "unstored",
+        ];
+        if json {
+            args.push("--json");
+        }
+        let out = sb.run(&args).fails_with("profile 'work' already exists");
+        let first = out.stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("ringlet: error: ") || first.starts_with("{\"error\":"),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("no key stored"), "{}", out.stderr);
+    }
+    // On success the advice is given, as a warning.
+    let out = create(
+        &sb,
+        &[
+            "claude",
+            "fresh",
+            "--provider",
+            "anthropic",
+            "--key-alias",
+            "unstored",
+        ],
+    )
+    .ok();
+    assert!(
+        out.warnings()
+            .iter()
+            .any(|w| w.contains("no key stored for anthropic/unstored")),
+        "{}",
+        out.stderr
+    );
+}

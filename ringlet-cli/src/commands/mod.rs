@@ -79,9 +79,19 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completions { .. } => Ok(ExitCode::SUCCESS),
     };
     hooks::scheduled(&ringlet);
-    // Before the error line, if any, so the error is the last thing said.
-    crate::output::warnings(&ringlet, json);
-    result
+    match result {
+        Ok(code) => {
+            crate::output::warnings(&ringlet, json);
+            Ok(code)
+        }
+        // The error first: what the command noticed on its way to failing comes after it, if
+        // at all, so it never reads as the reason (a key fallback before "already exists").
+        Err(err) => {
+            report(&err, json);
+            crate::output::warnings(&ringlet, json);
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// Reports an error: one line on stderr; with `--json`, a JSON object scripts can parse.

@@ -134,20 +134,32 @@ fn create(ringlet: &Ringlet, a: CreateArgs) -> anyhow::Result<ExitCode> {
         args: a.args,
     };
     // Validate everything before asking for a key, so a typo never costs a paste.
+    let mut unstored = None;
     let key = match (ringlet.missing_key(&req)?, &a.key_from_env) {
         (_, Some(var)) => Some(prompt::from_env(var)?),
         (Some(name), None) if prompt::interactive() => Some(prompt::ask(&name)?),
         (Some(name), None) => {
-            errln!(
-                "warning: no key stored for {name}; add one with `ringlet keychain set {} {}` before running (or pass --key-from-env VAR)",
-                name.provider,
-                name.alias
-            );
+            unstored = Some(name);
             None
         }
         (None, None) => None,
     };
     let profile = ringlet.create_profile(&req, key.as_ref())?;
+    // Only once the profile exists: advice about running it means nothing after a failure.
+    if let Some(name) = unstored {
+        let message = format!(
+            "no key stored for {name}; add one with `ringlet keychain set {} {}` before running (or pass --key-from-env VAR)",
+            name.provider, name.alias
+        );
+        if a.json {
+            output::err_line(
+                &serde_json::json!({ "warning": { "code": "missing_key", "message": message } })
+                    .to_string(),
+            );
+        } else {
+            output::err_line(&format!("ringlet: warning: {}", output::clean(&message)));
+        }
+    }
     if a.json {
         output::json(&profile)?;
     } else {
