@@ -70,6 +70,7 @@ exceptions! {
     HookNotFound = "hook_not_found": "No hook with this id exists.";
     HookStateError = "hook_state": "The state of once-only hooks could not be used.";
     NoHome = "no_home": "No directory for ringlet's files could be determined.";
+    SandboxUnavailable = "sandbox_unavailable": "The sandbox a run asked for cannot start here.";
 }
 
 /// Converts a core error into the Python exception for its code, with `code` set and the
