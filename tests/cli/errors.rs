@@ -339,9 +339,18 @@ fn provider_manifest_endpoints_are_parsed_as_urls() {
         "id = \"gw\"\nname = \"Gateway\"\n[endpoints.default]\nopenai-chat = \"https://[::1\"\n",
     )
     .expect("write");
-    sb.run(["providers", "list"]).fails_with(
-        "gw.toml: endpoint 'default' (openai-chat): URL 'https://[::1' is not a valid URL",
+    // The provider is disabled with a warning naming the file; the rest keep working.
+    let listed = sb.run(["providers", "list"]).ok();
+    assert!(
+        listed.stderr.contains("provider 'gw' is disabled")
+            && listed.stderr.contains(
+                "gw.toml: endpoint 'default' (openai-chat): URL 'https://[::1' is not a valid URL"
+            ),
+        "{}",
+        listed.stderr
     );
+    sb.run(["providers", "inspect", "gw"])
+        .fails_with("provider 'gw' is disabled");
 }
 
 #[test]

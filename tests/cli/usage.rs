@@ -669,7 +669,7 @@ fn opencode_db_with(sb: &Sandbox, extra: &[(&str, f64)]) -> PathBuf {
         conn.execute(
             "INSERT INTO message SELECT ?1, session_id, time_created + ?2, time_updated + ?2, \
              json_set(data, '$.cost', ?3) FROM message \
-             WHERE id = 'msg_1fe38fda3001MTGli5QRevo4KT'",
+             WHERE json_extract(data, '$.role') = 'assistant' AND json_extract(data, '$.tokens') IS NOT NULL ORDER BY rowid LIMIT 1",
             rusqlite::params![id, i as i64 + 1, cost],
         )
         .expect("insert message");

@@ -1217,7 +1217,7 @@ fn opencode_add(db: &Path, id: &str, ms: i64, edit: &str) {
     conn.execute(
         &format!(
             "INSERT INTO message SELECT ?1, session_id, time_created + ?2, time_updated + ?2, {edit} \
-             FROM message WHERE id = 'msg_1fe38fda3001MTGli5QRevo4KT'"
+             FROM message WHERE json_extract(data, '$.role') = 'assistant' AND json_extract(data, '$.tokens') IS NOT NULL ORDER BY rowid LIMIT 1"
         ),
         rusqlite::params![id, ms],
     )
@@ -1365,7 +1365,7 @@ fn an_opencode_row_of_the_wrong_type_is_skipped_and_the_rest_read() {
         conn.execute(
             &format!(
                 "INSERT INTO message SELECT '{id}', {session}, {created}, {updated}, {data} \
-                 FROM message WHERE id = 'msg_1fe38fda3001MTGli5QRevo4KT'"
+                 FROM message WHERE json_extract(data, '$.role') = 'assistant' AND json_extract(data, '$.tokens') IS NOT NULL ORDER BY rowid LIMIT 1"
             ),
             [],
         )
