@@ -401,6 +401,24 @@ fn unreadable(alias: &str, manifest: PathBuf, error: Error) -> BrokenProfile {
     }
 }
 
+/// Removes a profile directory already moved aside. An agent still running from it may write
+/// a file between `remove_dir_all` emptying a directory and removing it (ENOTEMPTY): the alias
+/// is already gone, so try again briefly rather than fail the delete.
+fn remove_trash(trash: &Path) -> Result<()> {
+    let mut tries = 0;
+    loop {
+        match std::fs::remove_dir_all(trash) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(Error::io("removing", trash, e)),
+        }
+    }
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
@@ -622,23 +640,5 @@ pub(super) mod tests {
             ));
         }
         assert!(!dir.path().join("x").exists());
-    }
-}
-
-/// Removes a profile directory already moved aside. An agent still running from it may write
-/// a file between `remove_dir_all` emptying a directory and removing it (ENOTEMPTY): the alias
-/// is already gone, so try again briefly rather than fail the delete.
-fn remove_trash(trash: &Path) -> Result<()> {
-    let mut tries = 0;
-    loop {
-        match std::fs::remove_dir_all(trash) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty && tries < 50 => {
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(e) => return Err(Error::io("removing", trash, e)),
-        }
     }
 }
