@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::listing_cache::ListingCache;
 use super::run_stats::{self, RunStats};
 use super::{Profile, ProfileStore};
 use crate::alias::validate_alias;
@@ -14,29 +13,15 @@ use crate::fsio;
 const MANIFEST: &str = "profile.toml";
 
 /// Profiles as directories under one root.
-///
-/// On Linux, from its second listing on, the store keeps the listing in memory while inotify
-/// reports no change under the root (`listing_cache.rs` says when that is exact).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FileProfileStore {
     root: PathBuf,
-    cache: ListingCache,
-}
-
-impl Clone for FileProfileStore {
-    /// A store on the same root with a cache of its own.
-    fn clone(&self) -> Self {
-        Self::new(self.root.clone())
-    }
 }
 
 impl FileProfileStore {
     /// A store rooted at `root` (normally `<data>/profiles`).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self {
-            root: root.into(),
-            cache: ListingCache::default(),
-        }
+        Self { root: root.into() }
     }
 
     fn manifest_path(&self, alias: &str) -> PathBuf {
@@ -120,10 +105,6 @@ impl FileProfileStore {
 
 impl ProfileStore for FileProfileStore {
     fn list(&self) -> Result<Vec<Profile>> {
-        let mut reading = match self.cache.begin(&self.root) {
-            Ok(current) => return Ok(current),
-            Err(reading) => reading,
-        };
         let entries = match std::fs::read_dir(&self.root) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -137,30 +118,13 @@ impl ProfileStore for FileProfileStore {
             if validate_alias(&alias).is_err() {
                 continue;
             }
-            let dir = entry.path();
-            let manifest = dir.join(MANIFEST);
-            // lstat first: a symlinked profile.toml counts, but is not cached.
-            let Ok(meta) = manifest.symlink_metadata() else {
-                continue;
-            };
-            let is_link = meta.is_symlink();
-            if !(meta.is_file() || is_link && manifest.is_file()) {
+            if !entry.path().join(MANIFEST).is_file() {
                 continue;
             }
-            reading.watch(&dir, is_link);
             aliases.push(alias);
         }
         aliases.sort();
-        let listing = aliases
-            .iter()
-            .map(|a| self.read(a))
-            .collect::<Result<Vec<_>>>()?;
-        reading.finish(&listing);
-        Ok(listing)
-    }
-
-    fn list_cached(&self) -> Option<std::sync::Arc<[Profile]>> {
-        self.cache.try_current()
+        aliases.iter().map(|a| self.read(a)).collect()
     }
 
     fn get(&self, alias: &str) -> Result<Profile> {
