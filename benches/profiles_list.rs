@@ -3,8 +3,7 @@
 //! (argument and result conversion, GIL release, thread hand-off, promise settling).
 //!
 //! Usage: cargo bench -p ringlet --bench profiles_list -- HOME [ROUNDS] [CALLS]
-//! Prints one JSON line per operation (`profiles`, `profiles_read`, `cached_profiles`,
-//! `has_profile`, `profiles_hop`):
+//! Prints one JSON line per operation (`profiles`, `has_profile`):
 //! {"lang":"rust","op":"profiles","wall_us":[…],"cpu_us":[…]}, the mean wall-clock and CPU time
 //! per call of each round.
 
@@ -65,49 +64,8 @@ fn main() -> Result<(), ringlet::Error> {
     let calls: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(200);
     let ringlet = ringlet::Ringlet::builder().home(home).build()?;
     time("profiles", rounds, calls, || ringlet.profiles())?;
-    // The same listing, then four fields of every profile read, as a listing shows them: lazy
-    // bindings (Python's `Profile`) pay for conversion here rather than in the call.
-    time("profiles_read", rounds, calls, || {
-        ringlet.profiles().map(|ps| {
-            ps.iter()
-                .map(|p| {
-                    let model = p.model.as_deref().map_or(0, str::len);
-                    p.alias.len() + p.agent.len() + p.provider.len() + model
-                })
-                .sum::<usize>()
-        })
-    })?;
-    // The listing as the store keeps it in memory (shared, not copied); `None` when the cache
-    // is off.
-    time("cached_profiles", rounds, calls, || {
-        Ok(ringlet.cached_profiles().map_or(0, |ps| ps.len()))
-    })?;
     time("has_profile", rounds, calls * 10, || {
         ringlet.has_profile("p000")
     })?;
-    // The listing handed to another thread and awaited, one call at a time, the way an
-    // asynchronous binding (Node) makes it: what the thread hop and a freshly woken worker cost
-    // the Rust call itself, with no binding code at all.
-    let ringlet = std::sync::Arc::new(ringlet);
-    let (jobs, inbox) = std::sync::mpsc::channel::<std::sync::mpsc::Sender<usize>>();
-    let worker = {
-        let ringlet = std::sync::Arc::clone(&ringlet);
-        std::thread::spawn(move || {
-            for reply in inbox {
-                let n = ringlet.profiles().map_or(0, |ps| ps.len());
-                let _ = reply.send(n);
-            }
-        })
-    };
-    time("profiles_hop", rounds, calls, || {
-        let (reply, answer) = std::sync::mpsc::channel();
-        jobs.send(reply)
-            .map_err(|_| ringlet::Error::InvalidInput("the worker thread ended".into()))?;
-        answer
-            .recv()
-            .map_err(|_| ringlet::Error::InvalidInput("the worker thread ended".into()))
-    })?;
-    drop(jobs);
-    let _ = worker.join();
     Ok(())
 }

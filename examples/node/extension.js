@@ -40,12 +40,6 @@ async function showProfiles (r) {
   return profiles
 }
 
-// A tree view's `getChildren()` may answer with an array or a promise: from memory at once when
-// nothing changed since the last listing (Linux), else by reading the files.
-function profileChildren (r) {
-  return r.cachedProfiles() ?? r.profiles()
-}
-
 // The status-bar item: today's tokens and cost per profile, from the usage ledger (which runs
 // fill automatically from the agents' own logs). An empty ledger is an empty report.
 async function showUsage (r) {
@@ -108,8 +102,8 @@ async function main () {
     const code = await launch(r, alias, args)
     // The run's usage was read from the agent's logs when it exited.
     await showUsage(r)
-    // The tree refreshes: the run was counted, so this listing reads the changed profile.
-    for (const p of await profileChildren(r)) {
+    // The tree refreshes: the run was counted.
+    for (const p of await r.profiles()) {
       console.log(`  ${p.alias}  runs: ${p.metadata.totalRuns}`)
     }
     return code

@@ -30,7 +30,7 @@ def main() -> int:
             "claude", "work", "minimax", key="sk-example-not-real", model="MiniMax-M3",
             binary=binary,
         )
-        print(f"profile {profile.alias}: {profile.agent} via {profile.provider}")
+        print(f"profile {profile['alias']}: {profile['agent']} via {profile['provider']}")
 
         plan = r.plan_run("work", ["-p", "explain this repo"])
         print(f"program: {plan['program']} {' '.join(plan['args'])}")
@@ -48,7 +48,7 @@ def main() -> int:
         if binary:
             # (--claude-log is the fake agent's: it writes a Claude transcript, as claude would.)
             outcome = r.run("work", ["--exit", "0", "--claude-log", "2"])
-            print(f"ran {profile.agent}: exit code {outcome['exit_code']} "
+            print(f"ran {profile['agent']}: exit code {outcome['exit_code']} "
                   f"in {outcome['duration']} ms")
             # The run's usage was read from the agent's own logs when it exited.
             today = r.usage(since="today")

@@ -3,28 +3,24 @@
 //! Every method that can touch the disk, the keychain or a process returns a Promise: the facade
 //! call runs on another thread and settles the promise from there, so the event loop never waits
 //! (a `run` lasts as long as the agent does). Results are converted to the plain objects in
-//! [`types`], except profiles, which JavaScript reads lazily ([`profile`]); errors carry the
-//! core's stable `code` ([`error`]).
+//! [`types`]; errors carry the core's stable `code` ([`error`]).
 
 mod error;
-mod profile;
 mod types;
 
-use std::marker::PhantomData;
-
-use napi::bindgen_prelude::{Object, PromiseRaw, ToNapiValue, TypeName, spawn_blocking};
+use napi::bindgen_prelude::{Object, ToNapiValue, spawn_blocking};
 use napi::threadsafe_function::{
     ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue,
 };
-use napi::{Env, Result, Status, Task};
+use napi::{Env, Result, Status};
 use napi_derive::napi;
 use ringlet::{CredentialKey, RunOptions, Secret};
 
 use crate::types::{
     AgentInfo, FireReport, HookEntry, HookImportReport, HookTestReport, ImportCandidate,
     ImportProgress, ImportReport, ImportRequest, InitReport, LaunchPlan, MigrationReport, NewHook,
-    NewProfile, Paths, PricingReport, PricingStatus, ProviderInfo, RunOutcome, StatsReport,
-    SyncReport, UsageEvent, UsageQuery, UsageReport, Warning,
+    NewProfile, Paths, PricingReport, PricingStatus, Profile, ProviderInfo, RunOutcome,
+    StatsReport, SyncReport, UsageEvent, UsageQuery, UsageReport, Warning,
 };
 
 /// A JavaScript function called from the import's thread with one [`ImportProgress`]: not
@@ -52,58 +48,6 @@ where
         });
     });
     Ok(promise)
-}
-
-/// Like [`promise`], for short reads of ringlet's own files (profiles): the work runs as napi
-/// async work on libuv's thread pool, the way Node's own `fs` calls do. Settling that way skips
-/// the thread-safe function [`promise`] creates and tears down per call (≈ 5–15 µs of
-/// `hasProfile`, whose ≈ 40 µs are otherwise all round trip). libuv's pool is small (4 threads)
-/// and shared with `fs`, dns and crypto, so nothing that can block for long may come here.
-fn quick<'env, T, J, F>(env: &'env Env, work: F) -> Result<PromiseRaw<'env, J>>
-where
-    F: FnOnce() -> ringlet::Result<T> + Send + 'static,
-    T: Into<J> + Send + 'static,
-    J: ToNapiValue + TypeName + 'static,
-{
-    let task = Quick {
-        work: Some(work),
-        result: PhantomData,
-    };
-    Ok(env.spawn(task)?.promise_object())
-}
-
-/// The napi task behind [`quick`].
-struct Quick<F, J> {
-    /// Taken by `compute`, which napi calls once.
-    work: Option<F>,
-    result: PhantomData<fn() -> J>,
-}
-
-impl<F, T, J> Task for Quick<F, J>
-where
-    F: FnOnce() -> ringlet::Result<T> + Send + 'static,
-    T: Into<J> + Send + 'static,
-    J: ToNapiValue + TypeName + 'static,
-{
-    type Output = ringlet::Result<T>;
-    type JsValue = J;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        let work = self
-            .work
-            .take()
-            .ok_or_else(|| napi::Error::from_reason("the task ran twice"))?;
-        Ok(work())
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<J> {
-        output.map(Into::into).map_err(|e| error::to_js(env, e))
-    }
-}
-
-/// One profile as `profile::columns` text (a listing of one).
-fn one(profile: ringlet::Result<ringlet::Profile>) -> ringlet::Result<String> {
-    profile::columns(std::slice::from_ref(&profile?))
 }
 
 /// Converts each element of a list result.
@@ -189,46 +133,24 @@ impl Ringlet {
     }
 
     /// Every profile, sorted by alias.
-    // This and the other methods returning profiles settle with the text of
-    // `profile::columns`, made on the worker thread; index.js wraps it into `Profile` objects
-    // before the caller sees it.
     #[napi(ts_return_type = "Promise<Array<Profile>>")]
-    pub fn profiles<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, String>> {
+    pub fn profiles<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         let r = self.inner.clone();
-        quick::<_, String, _>(env, move || profile::columns(&r.profiles()?))
-    }
-
-    /// Every profile, sorted by alias, if ringlet can give them from memory at once (nothing
-    /// changed since the last listing; Linux): synchronous, for callers that must answer
-    /// without waiting, such as a tree view. `null` means `await profiles()` must read them.
-    /// `profiles()` itself settles from memory when it can.
-    // Settles with the column text, like `profiles`; index.js wraps it. No I/O happens here:
-    // the core drains its inotify queue without blocking and never waits for its lock.
-    #[napi(ts_return_type = "Array<Profile> | null")]
-    pub fn cached_profiles(&self, env: Env) -> Result<Option<String>> {
-        self.inner
-            .cached_profiles()
-            .map(|list| profile::columns(&list))
-            .transpose()
-            .map_err(|e| error::to_js(env, e))
+        promise::<_, Vec<Profile>, _>(env, move || r.profiles().map(each))
     }
 
     /// One profile.
     #[napi(ts_return_type = "Promise<Profile>")]
-    pub fn profile<'env>(&self, env: &'env Env, alias: String) -> Result<PromiseRaw<'env, String>> {
+    pub fn profile<'env>(&self, env: &'env Env, alias: String) -> Result<Object<'env>> {
         let r = self.inner.clone();
-        quick::<_, String, _>(env, move || one(r.profile(&alias)))
+        promise::<_, Profile, _>(env, move || r.profile(&alias))
     }
 
     /// The profile's HOME directory.
     #[napi(ts_return_type = "Promise<string>")]
-    pub fn profile_home<'env>(
-        &self,
-        env: &'env Env,
-        alias: String,
-    ) -> Result<PromiseRaw<'env, String>> {
+    pub fn profile_home<'env>(&self, env: &'env Env, alias: String) -> Result<Object<'env>> {
         let r = self.inner.clone();
-        quick::<_, String, _>(env, move || {
+        promise::<_, String, _>(env, move || {
             r.profile_home(&alias)
                 .map(|p| p.to_string_lossy().into_owned())
         })
@@ -236,24 +158,16 @@ impl Ringlet {
 
     /// Whether a profile exists (even one whose manifest is unreadable).
     #[napi(ts_return_type = "Promise<boolean>")]
-    pub fn has_profile<'env>(
-        &self,
-        env: &'env Env,
-        alias: String,
-    ) -> Result<PromiseRaw<'env, bool>> {
+    pub fn has_profile<'env>(&self, env: &'env Env, alias: String) -> Result<Object<'env>> {
         let r = self.inner.clone();
-        quick::<_, bool, _>(env, move || r.has_profile(&alias))
+        promise::<_, bool, _>(env, move || r.has_profile(&alias))
     }
 
     /// The profile a request would create, validated, without writing anything.
     #[napi(ts_return_type = "Promise<Profile>")]
-    pub fn resolve_profile<'env>(
-        &self,
-        env: &'env Env,
-        req: NewProfile,
-    ) -> Result<PromiseRaw<'env, String>> {
+    pub fn resolve_profile<'env>(&self, env: &'env Env, req: NewProfile) -> Result<Object<'env>> {
         let r = self.inner.clone();
-        quick::<_, String, _>(env, move || one(r.resolve_profile(&req.into())))
+        promise::<_, Profile, _>(env, move || r.resolve_profile(&req.into()))
     }
 
     /// The key a request would need that is not stored yet, or null.
@@ -275,11 +189,7 @@ impl Ringlet {
     ) -> Result<Object<'env>> {
         let r = self.inner.clone();
         let key = key.map(Secret::new);
-        // On tokio's pool, not libuv's: storing the key may wait on the keychain.
-        promise::<_, String, _>(
-            env,
-            move || one(r.create_profile(&req.into(), key.as_ref())),
-        )
+        promise::<_, Profile, _>(env, move || r.create_profile(&req.into(), key.as_ref()))
     }
 
     /// Deletes a profile and its HOME.

@@ -1,7 +1,7 @@
 //! The plain objects the binding hands to JavaScript (and takes from it), each converted from
 //! the core's serde type field by field. napi-derive generates their TypeScript interfaces.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use napi_derive::napi;
@@ -211,6 +211,61 @@ impl From<NewProfile> for ringlet::NewProfile {
         req.binary = n.binary.map(Into::into);
         req.args = n.args.unwrap_or_default();
         req
+    }
+}
+
+/// Bookkeeping kept up to date by ringlet.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct ProfileMetadata {
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339; absent until the first run.
+    pub last_used: Option<String>,
+    pub total_runs: i64,
+}
+
+/// A profile: agent + provider + key alias (never the key) + its own HOME.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub alias: String,
+    pub agent: String,
+    pub provider: String,
+    pub endpoint: Option<String>,
+    pub endpoint_url: Option<String>,
+    /// `anthropic`, `openai-chat`, `openai-responses` or `gemini`.
+    pub shape: String,
+    pub model: Option<String>,
+    pub key_alias: Option<String>,
+    pub binary: Option<String>,
+    pub working_dir: Option<String>,
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub metadata: ProfileMetadata,
+}
+
+impl From<ringlet::Profile> for Profile {
+    fn from(p: ringlet::Profile) -> Self {
+        Self {
+            alias: p.alias,
+            agent: p.agent,
+            provider: p.provider,
+            endpoint: p.endpoint,
+            endpoint_url: p.endpoint_url,
+            shape: p.shape.as_str().to_string(),
+            model: p.model,
+            key_alias: p.key_alias,
+            binary: p.binary.as_deref().map(path),
+            working_dir: p.working_dir.as_deref().map(path),
+            args: p.args,
+            env: p.env,
+            metadata: ProfileMetadata {
+                created_at: p.metadata.created_at.to_rfc3339(),
+                last_used: p.metadata.last_used.map(|t| t.to_rfc3339()),
+                total_runs: n(p.metadata.total_runs),
+            },
+        }
     }
 }
 

@@ -6,9 +6,7 @@ import { Profile, Ringlet } from '..'
 
 export async function treeView (home?: string): Promise<string[]> {
   const r: Ringlet = await Ringlet.open(home)
-  // A tree view may answer at once from memory, else with a promise.
-  const children: Profile[] | Promise<Profile[]> = r.cachedProfiles() ?? r.profiles()
-  const profiles = await children
+  const profiles: Profile[] = await r.profiles()
   const agents = new Map((await r.agents()).map((a) => [a.id, a]))
   return profiles.map((p) => {
     const agent = agents.get(p.agent)

@@ -1,13 +1,10 @@
 //! Python bindings for ringlet: `ringlet.Ringlet`, a thin shell over [`ringlet::Ringlet`].
 //!
 //! Each method converts its arguments, calls the facade with the GIL released, and converts the
-//! result to plain Python data (dicts, lists, strings) with `pythonize`, except profiles: those
-//! are [`profile::PyProfile`] objects that hold the Rust value and convert a field when it is
-//! read (listing 100 profiles as dicts cost ≈ 1 µs each; see docs/performance.md). Errors
-//! become the exception hierarchy in [`error`]. No ringlet logic lives here.
+//! result to plain Python data (dicts, lists, strings) with `pythonize`. Errors become the
+//! exception hierarchy in [`error`]. No ringlet logic lives here.
 
 mod error;
-mod profile;
 
 use std::path::PathBuf;
 
@@ -19,7 +16,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::IntoPy;
-use crate::profile::PyProfile;
 
 /// Converts serde data (a profile, a plan) into Python dicts and lists.
 fn to_py<'py, T: Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
@@ -159,24 +155,16 @@ impl PyRinglet {
         to_py(py, &provider)
     }
 
-    /// Every profile, sorted by alias, as `Profile` objects.
-    fn profiles(&self, py: Python<'_>) -> PyResult<Vec<PyProfile>> {
+    /// Every profile, sorted by alias.
+    fn profiles<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let profiles = py.detach(|| self.inner.profiles()).py_err()?;
-        Ok(profiles.into_iter().map(PyProfile::from).collect())
-    }
-
-    /// Every profile, sorted by alias, if ringlet can give them from memory at once (nothing
-    /// changed since the last listing; Linux), else `None`: then call `profiles()`. Reads no
-    /// file and never waits, so the GIL is kept.
-    fn cached_profiles(&self) -> Option<Vec<PyProfile>> {
-        let profiles = self.inner.cached_profiles()?;
-        Some(profiles.iter().cloned().map(PyProfile::from).collect())
+        to_py(py, &profiles)
     }
 
     /// One profile.
-    fn profile(&self, py: Python<'_>, alias: &str) -> PyResult<PyProfile> {
+    fn profile<'py>(&self, py: Python<'py>, alias: &str) -> PyResult<Bound<'py, PyAny>> {
         let profile = py.detach(|| self.inner.profile(alias)).py_err()?;
-        Ok(profile.into())
+        to_py(py, &profile)
     }
 
     /// The profile's HOME directory.
@@ -199,10 +187,10 @@ impl PyRinglet {
         alias: String,
         provider: String,
         options: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<PyProfile> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let req = new_profile(agent, alias, provider, options)?;
         let profile = py.detach(|| self.inner.resolve_profile(&req)).py_err()?;
-        Ok(profile.into())
+        to_py(py, &profile)
     }
 
     /// The key a request would need that is not stored yet (`provider`, `alias`), or None.
@@ -230,13 +218,13 @@ impl PyRinglet {
         provider: String,
         key: Option<String>,
         options: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<PyProfile> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let req = new_profile(agent, alias, provider, options)?;
         let key = key.map(Secret::new);
         let profile = py
             .detach(|| self.inner.create_profile(&req, key.as_ref()))
             .py_err()?;
-        Ok(profile.into())
+        to_py(py, &profile)
     }
 
     /// Deletes a profile and its HOME.
@@ -508,8 +496,6 @@ impl PyRinglet {
 #[pymodule]
 fn _ringlet(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRinglet>()?;
-    m.add_class::<PyProfile>()?;
-    m.add_function(wrap_pyfunction!(profile::profile_from_dict, m)?)?;
     error::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

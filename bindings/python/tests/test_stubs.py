@@ -1,4 +1,5 @@
-"""The .pyi stubs describe the module as it is: the same methods and exception classes."""
+"""The .pyi stubs describe the module as it is: the same methods, exception classes and profile
+keys."""
 
 import ast
 import inspect
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import ringlet
 import ringlet._ringlet as native
+from test_glue import make_profile
 
 STUB = Path(ringlet.__file__).with_name("_ringlet.pyi")
 
@@ -43,24 +45,25 @@ def test_stub_exceptions_match_runtime() -> None:
         assert isinstance(cls.code, str) and cls.code
 
 
-def test_stub_profile_matches_runtime() -> None:
+def test_stub_profile_matches_runtime(r: ringlet.Ringlet, fake_agent: str, tmp_path) -> None:
+    """The `Profile` TypedDict has the keys real profiles have, `NotRequired` exactly where a
+    key can be absent."""
     cls = next(
         n for n in stub_tree().body if isinstance(n, ast.ClassDef) and n.name == "Profile"
     )
-    stubbed = {
-        f.name for f in cls.body if isinstance(f, ast.FunctionDef) and not f.name.startswith("_")
-    }
-    runtime = {n for n, _ in inspect.getmembers(native.Profile) if not n.startswith("_")}
-    assert stubbed == runtime
-    # The protocol methods the stub promises (mapping, copy) are the class's own, not object's.
-    dunders = {f.name for f in cls.body if isinstance(f, ast.FunctionDef)} - stubbed
-    assert dunders and all(name in vars(native.Profile) for name in dunders), dunders
-    dict_keys = {
-        n.target.id
-        for n in next(
-            c for c in stub_tree().body if isinstance(c, ast.ClassDef) and c.name == "ProfileDict"
-        ).body
+    fields = {
+        n.target.id: ast.unparse(n.annotation).startswith("NotRequired[")
+        for n in cls.body
         if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)
     }
-    # Every to_dict() key is also an attribute.
-    assert dict_keys <= runtime
+    minimal = make_profile(r, "min", fake_agent)
+    full = r.create_profile(
+        "claude", "full", "custom", custom_endpoint="http://127.0.0.1:9", shape="anthropic",
+        model="m", key_alias="team", working_dir=tmp_path, binary=fake_agent,
+        args=["--verbose"], env={"FOO": "bar"},
+    )
+    # Between them the two have every key; the minimal one only the required ones.
+    assert set(full) | set(minimal) == set(fields)
+    assert set(minimal) == {name for name, optional in fields.items() if not optional} | {
+        "endpoint", "model", "key_alias", "binary"
+    }

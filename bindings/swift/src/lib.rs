@@ -102,14 +102,6 @@ impl Ringlet {
         Ok(each(self.inner.profiles()?))
     }
 
-    /// Every profile, sorted by alias, if ringlet can give them from memory at once (nothing
-    /// changed since the last listing; Linux), else `nil`: then call `profiles()`. Reads no
-    /// file and never waits, so it may be called from the main thread.
-    pub fn cached_profiles(&self) -> Option<Vec<Profile>> {
-        let profiles = self.inner.cached_profiles()?;
-        Some(profiles.iter().cloned().map(Into::into).collect())
-    }
-
     /// One profile.
     pub fn profile(&self, alias: String) -> Result<Profile> {
         Ok(self.inner.profile(&alias)?.into())

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -106,16 +105,6 @@ impl Ringlet {
             );
         }
         Ok(listing.profiles)
-    }
-
-    /// Every profile, sorted by alias, if they can be given from memory at once: the store kept
-    /// the last listing and knows nothing changed since (on Linux, from the second listing on;
-    /// docs/profiles.md, "Listing from memory"). `None` means [`profiles`](Self::profiles)
-    /// must read the files. For callers that must not wait, such as an event loop: this reads
-    /// no file and takes no lock another thread holds. The listing is shared, not copied (a
-    /// `profiles()` served from memory copies it).
-    pub fn cached_profiles(&self) -> Option<Arc<[Profile]>> {
-        self.inner.profiles.list_cached()
     }
 
     /// One profile.
@@ -367,6 +356,7 @@ impl Ringlet {
 mod tests {
     use super::*;
     use crate::credentials::MemoryCredentialStore;
+    use std::sync::Arc;
 
     pub(super) fn ringlet(dir: &std::path::Path) -> Ringlet {
         Ringlet::builder()

@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::listing_cache::ListingCache;
 use super::run_stats::{self, RunStats};
 use super::{BrokenKind, BrokenProfile, Profile, ProfileHold, ProfileListing, ProfileStore};
 use crate::alias::validate_alias;
@@ -17,29 +16,15 @@ const MANIFEST: &str = "profile.toml";
 const LOCK: &str = ".lock";
 
 /// Profiles as directories under one root.
-///
-/// On Linux, from its second listing on, the store keeps the listing in memory while inotify
-/// reports no change under the root (`listing_cache.rs` says when that is exact).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FileProfileStore {
     root: PathBuf,
-    cache: ListingCache,
-}
-
-impl Clone for FileProfileStore {
-    /// A store on the same root with a cache of its own.
-    fn clone(&self) -> Self {
-        Self::new(self.root.clone())
-    }
 }
 
 impl FileProfileStore {
     /// A store rooted at `root` (normally `<data>/profiles`).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self {
-            root: root.into(),
-            cache: ListingCache::default(),
-        }
+        Self { root: root.into() }
     }
 
     fn manifest_path(&self, alias: &str) -> PathBuf {
@@ -183,15 +168,6 @@ impl FileProfileStore {
 
 impl ProfileStore for FileProfileStore {
     fn list(&self) -> Result<ProfileListing> {
-        let mut reading = match self.cache.begin(&self.root) {
-            Ok(current) => {
-                return Ok(ProfileListing {
-                    profiles: current,
-                    broken: Vec::new(),
-                });
-            }
-            Err(reading) => reading,
-        };
         let entries = match std::fs::read_dir(&self.root) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -211,7 +187,7 @@ impl ProfileStore for FileProfileStore {
             }
             let dir = entry.path();
             let manifest = dir.join(MANIFEST);
-            // lstat first: a symlinked profile.toml counts, but is not cached.
+            // lstat first: a dangling symlinked profile.toml is incomplete, not unreadable.
             let Ok(meta) = manifest.symlink_metadata() else {
                 if dir.is_dir() {
                     broken.push(incomplete(&alias, &manifest));
@@ -223,7 +199,6 @@ impl ProfileStore for FileProfileStore {
                 broken.push(incomplete(&alias, &manifest));
                 continue;
             }
-            reading.watch(&dir, is_link);
             aliases.push(alias);
         }
         aliases.sort();
@@ -237,15 +212,7 @@ impl ProfileStore for FileProfileStore {
             }
         }
         broken.sort_by(|a, b| a.alias.cmp(&b.alias));
-        // Only a clean listing is kept: a broken entry must be reported on every listing.
-        if broken.is_empty() {
-            reading.finish(&profiles);
-        }
         Ok(ProfileListing { profiles, broken })
-    }
-
-    fn list_cached(&self) -> Option<std::sync::Arc<[Profile]>> {
-        self.cache.try_current()
     }
 
     fn get(&self, alias: &str) -> Result<Profile> {
@@ -521,7 +488,7 @@ pub(super) mod tests {
         std::fs::create_dir_all(store.home_dir("leftover")).expect("leftover");
         std::fs::create_dir(dir.path().join(".deleted-x-1-2")).expect("trash");
         std::fs::write(dir.path().join("stray-file"), "").expect("stray");
-        // Listed twice: the second listing must not come from a cache that forgot the broken.
+        // Listed twice: the broken entries are reported on every listing.
         for _ in 0..2 {
             let listing = store.list().expect("the healthy ones are listed");
             let aliases: Vec<_> = listing.profiles.iter().map(|p| p.alias.as_str()).collect();
@@ -553,10 +520,6 @@ pub(super) mod tests {
                 leftover.message
             );
         }
-        assert!(
-            store.list_cached().is_none(),
-            "a listing with broken entries is not kept"
-        );
         // Asked about by name, the broken one is an error naming the file and line.
         let err = store.get("broken").expect_err("broken").to_string();
         assert!(err.contains("profile.toml:2:"), "{err}");

@@ -2,13 +2,11 @@
 //! keeps them.
 
 mod file_store;
-mod listing_cache;
 mod run_stats;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -122,15 +120,6 @@ pub trait ProfileStore: Send + Sync + Debug {
     /// Every profile, sorted by alias, and the entries that could not be read. Fails only when
     /// the store itself cannot be read.
     fn list(&self) -> Result<ProfileListing>;
-
-    /// Every profile, sorted by alias, if the store can give them from memory without waiting
-    /// (no file read, no lock held by another thread) and knows them to be current and none
-    /// broken; `None`
-    /// otherwise, and then [`list`](Self::list) is the call to make. Lets a caller that must
-    /// not block (an event loop) skip the trip to a worker thread. The default keeps nothing.
-    fn list_cached(&self) -> Option<Arc<[Profile]>> {
-        None
-    }
 
     /// One profile.
     fn get(&self, alias: &str) -> Result<Profile>;

@@ -6,7 +6,7 @@ A thin binding over the Rust library. Everything goes through :class:`Ringlet`::
 
     r = ringlet.Ringlet(home="/tmp/ringlet-demo")
     r.create_profile("claude", "work", "anthropic", key="sk-ant-...")
-    print(r.profile("work").model)                  # a Profile: fields read on access
+    print(r.profile("work")["model"])               # a dict, like every result
     plan = r.plan_run("work", ["-p", "hello"])      # a dict; never holds the key
     outcome = r.run("work", ["-p", "hello"])        # blocks, GIL released
     print(outcome["exit_code"])
@@ -34,7 +34,6 @@ from ringlet._ringlet import (
     NoHome,
     SandboxUnavailable,
     ParseError,
-    Profile,
     ProfileExists,
     ProfileNotFound,
     Ringlet,
@@ -68,7 +67,6 @@ __all__ = [
     "NoHome",
     "SandboxUnavailable",
     "ParseError",
-    "Profile",
     "ProfileExists",
     "ProfileNotFound",
     "Ringlet",

@@ -925,13 +925,6 @@ public protocol RingletProtocol: AnyObject, Sendable {
     func agents() throws  -> [AgentInfo]
     
     /**
-     * Every profile, sorted by alias, if ringlet can give them from memory at once (nothing
-     * changed since the last listing; Linux), else `nil`: then call `profiles()`. Reads no
-     * file and never waits, so it may be called from the main thread.
-     */
-    func cachedProfiles()  -> [Profile]?
-    
-    /**
      * Makes sure the credential backend can be used now.
      */
     func checkCredentials() throws 
@@ -1219,20 +1212,6 @@ open func agents()throws  -> [AgentInfo]  {
     return try  FfiConverterSequenceTypeAgentInfo.lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
         uniffiCallStatus in
     uniffi_ringlet_ffi_fn_method_ringlet_agents(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Every profile, sorted by alias, if ringlet can give them from memory at once (nothing
-     * changed since the last listing; Linux), else `nil`: then call `profiles()`. Reads no
-     * file and never waits, so it may be called from the main thread.
-     */
-open func cachedProfiles() -> [Profile]?  {
-    return try!  FfiConverterOptionSequenceTypeProfile.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_ringlet_ffi_fn_method_ringlet_cached_profiles(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -5154,30 +5133,6 @@ fileprivate struct FfiConverterOptionTypeUsageQuery: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionSequenceTypeProfile: FfiConverterRustBuffer {
-    typealias SwiftType = [Profile]?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterSequenceTypeProfile.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterSequenceTypeProfile.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
     typealias SwiftType = [String]
 
@@ -5627,9 +5582,6 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_agents() != 28915) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_ringlet_ffi_checksum_method_ringlet_cached_profiles() != 27094) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_check_credentials() != 14926) {

@@ -309,11 +309,6 @@ RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_agent(uint64_t ptr, RustBuffer i
 RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_agents(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_CACHED_PROFILES
-#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_CACHED_PROFILES
-RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_cached_profiles(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_CHECK_CREDENTIALS
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_CHECK_CREDENTIALS
 void uniffi_ringlet_ffi_fn_method_ringlet_check_credentials(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -775,12 +770,6 @@ uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_agent(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_AGENTS
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_AGENTS
 uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_agents(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_CACHED_PROFILES
-#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_CACHED_PROFILES
-uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_cached_profiles(void
     
 );
 #endif

@@ -56,19 +56,6 @@ final class RingletKitTests: XCTestCase {
         XCTAssertEqual(try ringlet.profiles().count, 0)
     }
 
-    func testCachedProfilesAfterTwoListings() throws {
-        try makeProfile("work")
-        XCTAssertNil(ringlet.cachedProfiles())
-        let listed = try ringlet.profiles()
-        _ = try ringlet.profiles()
-        // Kept in memory on Linux (inotify); elsewhere every listing reads the files.
-        #if os(Linux)
-        XCTAssertEqual(ringlet.cachedProfiles()?.map(\.alias), listed.map(\.alias))
-        #else
-        XCTAssertNil(ringlet.cachedProfiles())
-        #endif
-    }
-
     func testPlanHasHomeAndNoSecret() throws {
         try makeProfile("work")
         let plan = try ringlet.planRun(alias: "work", args: ["-p", "hello"])
