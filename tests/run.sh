@@ -32,23 +32,34 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}"
 BUILT=(--workspace --exclude ringlet-python --exclude ringlet-node)
 
-# The keychain tests run against a real Secret Service: gnome-keyring on a private D-Bus session
-# (dbus-run-session). Installs the Debian packages when they are missing; CI is root on
-# Debian 12 with no stdin, so apt must never ask anything.
-ensure_keychain_packages() {
+# The Debian packages the suite needs beyond Rust and Node, installed when missing; CI is root
+# on a fresh Debian 12 with no stdin, so apt must never ask anything:
+# - gnome-keyring, dbus: the keychain tests run against a real Secret Service on a private D-Bus
+#   session (dbus-run-session);
+# - bubblewrap: the sandbox tests (ringlet/tests/sandbox_bwrap.rs);
+# - tmux: the interactive end-to-end tests drive the real agents in a tmux pane (tests/e2e);
+# - procps: `kill`, which the signal tests and the fake agent send signals with;
+# - python3, python3-venv (ensurepip): workspace-hack/generate.py, and the Python binding's
+#   throwaway venv (tests/bindings.sh); gcc: linking, and the Swift binding's C header check.
+ensure_debian_packages() {
   local missing=()
   command -v gnome-keyring-daemon >/dev/null 2>&1 || missing+=(gnome-keyring)
-  command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap) # the sandbox tests (ringlet/tests/sandbox_bwrap.rs)
   if ! command -v dbus-run-session >/dev/null 2>&1 || ! command -v dbus-send >/dev/null 2>&1 \
     || ! command -v dbus-daemon >/dev/null 2>&1; then
     missing+=(dbus)
   fi
+  command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+  command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+  type -P kill >/dev/null 2>&1 || missing+=(procps)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+  command -v gcc >/dev/null 2>&1 || missing+=(gcc)
   [ "${#missing[@]}" -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "tests/run.sh: the keychain tests need ${missing[*]} (Debian: apt-get install ${missing[*]})" >&2
+    echo "tests/run.sh: the tests need ${missing[*]} (Debian: apt-get install ${missing[*]})" >&2
     exit 1
   fi
-  step "installing ${missing[*]} for the keychain tests"
+  step "installing ${missing[*]}"
   apt-get update -qq </dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
 }
@@ -85,14 +96,14 @@ run_keychain_tests() {
   return "$status"
 }
 
-for tool in cargo node npm python3; do
+for tool in cargo node npm; do
   command -v "$tool" >/dev/null 2>&1 || { echo "tests/run.sh: $tool is required" >&2; exit 1; }
 done
 
+ensure_debian_packages
+
 step "installing the real agent CLIs into .tools/npm"
 bash tests/install-agents.sh
-
-ensure_keychain_packages
 
 step "rustfmt"
 cargo fmt --all -- --check
