@@ -10,25 +10,56 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
-step() { printf '\n==> %s\n' "$*"; }
+started=$SECONDS
+step() { printf '\n==> %s  [%dm%02ds]\n' "$*" $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)); }
 
-# The keychain tests run against a real Secret Service: gnome-keyring on a private D-Bus session
-# (dbus-run-session). Installs the Debian packages when they are missing; CI is root on
-# Debian 12 with no stdin, so apt must never ask anything.
-ensure_keychain_packages() {
+# One build per crate per profile (docs/performance.md, "CI build"):
+# - `cargo build` and every `cargo test` select the same packages (BUILT), so cargo resolves the
+#   same features for every dependency and compiles each once (clippy only type-checks, apart);
+# - the Python and Node bindings are built by maturin and napi only (tests/bindings.sh), and
+#   workspace-hack/ gives the dependencies of every per-package build there the workspace's
+#   features, so those builds reuse this one;
+# - an explicit --target (CARGO_BUILD_TARGET) for every command, because `napi build` always
+#   passes one, and a build for an explicit target never reuses one made without it;
+# - the tests never run cargo: they use the binaries built here (tests/src/harness.rs).
+if [ -z "${CARGO_BUILD_TARGET:-}" ]; then
+  CARGO_BUILD_TARGET="$(rustc -vV | sed -n 's/^host: //p')"
+  export CARGO_BUILD_TARGET
+fi
+# These builds start cold: incremental compilation only costs time and disk here, and line
+# tables (file:line in a backtrace) are all the debug info a failing test needs.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}"
+BUILT=(--workspace --exclude ringlet-python --exclude ringlet-node)
+
+# The Debian packages the suite needs beyond Rust and Node, installed when missing; CI is root
+# on a fresh Debian 12 with no stdin, so apt must never ask anything:
+# - gnome-keyring, dbus: the keychain tests run against a real Secret Service on a private D-Bus
+#   session (dbus-run-session);
+# - bubblewrap: the sandbox tests (ringlet/tests/sandbox_bwrap.rs);
+# - tmux: the interactive end-to-end tests drive the real agents in a tmux pane (tests/e2e);
+# - procps: `kill`, which the signal tests and the fake agent send signals with;
+# - python3, python3-venv (ensurepip): workspace-hack/generate.py, and the Python binding's
+#   throwaway venv (tests/bindings.sh); gcc: linking, and the Swift binding's C header check.
+ensure_debian_packages() {
   local missing=()
   command -v gnome-keyring-daemon >/dev/null 2>&1 || missing+=(gnome-keyring)
-  command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap) # the sandbox tests (ringlet/tests/sandbox_bwrap.rs)
   if ! command -v dbus-run-session >/dev/null 2>&1 || ! command -v dbus-send >/dev/null 2>&1 \
     || ! command -v dbus-daemon >/dev/null 2>&1; then
     missing+=(dbus)
   fi
+  command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+  command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+  type -P kill >/dev/null 2>&1 || missing+=(procps)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+  command -v gcc >/dev/null 2>&1 || missing+=(gcc)
   [ "${#missing[@]}" -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "tests/run.sh: the keychain tests need ${missing[*]} (Debian: apt-get install ${missing[*]})" >&2
+    echo "tests/run.sh: the tests need ${missing[*]} (Debian: apt-get install ${missing[*]})" >&2
     exit 1
   fi
-  step "installing ${missing[*]} for the keychain tests"
+  step "installing ${missing[*]}"
   apt-get update -qq </dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
 }
@@ -58,9 +89,9 @@ run_keychain_tests() {
           | grep -q "boolean true" && break
         sleep 0.1
       done
-      cargo test --locked -p ringlet --lib credentials::
-      cargo test --locked -p ringlet-tests --test keychain
-    ' </dev/null || status=$?
+      cargo test --locked "$@" --lib credentials::
+      cargo test --locked "$@" --test keychain
+    ' bash "${BUILT[@]}" </dev/null || status=$?
   rm -rf "$tmp"
   return "$status"
 }
@@ -69,32 +100,37 @@ for tool in cargo node npm; do
   command -v "$tool" >/dev/null 2>&1 || { echo "tests/run.sh: $tool is required" >&2; exit 1; }
 done
 
+ensure_debian_packages
+
 step "installing the real agent CLIs into .tools/npm"
 bash tests/install-agents.sh
 
-ensure_keychain_packages
-
 step "rustfmt"
 cargo fmt --all -- --check
+
+step "feature unification (workspace-hack/)"
+python3 workspace-hack/generate.py --check
 
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "build"
-cargo build --workspace --all-targets --locked
+cargo build "${BUILT[@]}" --lib --bins --tests --examples --locked
 
 step "tests"
 # The end-to-end tests must not skip here: the agents were just installed.
 export RINGLET_E2E_REQUIRED=1
 # Without a session bus the keychain tests skip here; they run for real in the next step, so a
 # developer's own keyring is never used by the test suite.
-env -u DBUS_SESSION_BUS_ADDRESS cargo test --workspace --locked --no-fail-fast
+env -u DBUS_SESSION_BUS_ADDRESS cargo test "${BUILT[@]}" --locked --no-fail-fast
 
 step "keychain tests against a real Secret Service (gnome-keyring on a private D-Bus session)"
 run_keychain_tests
 
 step "examples"
-cargo run --quiet --locked -p ringlet --example plan_a_launch
+target_dir="$(cargo metadata --format-version 1 --no-deps \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+"$target_dir/$CARGO_BUILD_TARGET/debug/examples/plan_a_launch"
 
 step "language bindings (Python, Node, Swift) from source"
 bash tests/bindings.sh

@@ -10,6 +10,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 header="$HERE/Sources/RingletKitFFI/RingletKitFFI.h"
 target_dir="$(cd "$REPO" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+# target/<triple>/debug when the build names a target (tests/run.sh does).
+profile_dir="$target_dir/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}debug"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -30,7 +32,7 @@ checksums=$(grep -o 'uniffi_ringlet_ffi_checksum_[a-z_]*' "$header" | sort -u)
   echo '}'
 } >"$work/check.c"
 
-gcc "${flags[@]}" "$work/check.c" -o "$work/check" -L"$target_dir/debug" -lringlet_ffi \
-  -Wl,-rpath,"$target_dir/debug"
+gcc "${flags[@]}" "$work/check.c" -o "$work/check" -L"$profile_dir" -lringlet_ffi \
+  -Wl,-rpath,"$profile_dir"
 "$work/check" >/dev/null
 echo "RingletKitFFI.h: compiles with gcc; $(echo "$checksums" | wc -l) checksum functions link and run"

@@ -16,16 +16,19 @@ cd "$REPO"
 mode="${1:-write}"
 target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 
+# target/<triple>/debug when the build names a target (tests/run.sh does).
+profile_dir="$target_dir/${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}debug"
+
 cargo build --locked -p ringlet-ffi --lib --bin uniffi-bindgen
 case "$(uname -s)" in
-  Darwin) lib="$target_dir/debug/libringlet_ffi.dylib" ;;
-  *) lib="$target_dir/debug/libringlet_ffi.so" ;;
+  Darwin) lib="$profile_dir/libringlet_ffi.dylib" ;;
+  *) lib="$profile_dir/libringlet_ffi.so" ;;
 esac
 
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 # --no-format: the output must not depend on whether swift-format is installed.
-"$target_dir/debug/uniffi-bindgen" generate --library "$lib" --language swift --no-format \
+"$profile_dir/uniffi-bindgen" generate --library "$lib" --language swift --no-format \
   --out-dir "$out" >/dev/null
 mkdir -p "$out/Sources/RingletKit" "$out/Sources/RingletKitFFI"
 mv "$out/RingletKit.swift" "$out/Sources/RingletKit/RingletKit.swift"

@@ -6,39 +6,93 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-/// Builds (once per test process) and returns a workspace binary of the same profile as the
-/// running test, so tests always exercise the current code.
-fn workspace_bin(package: &str, bin: &str) -> PathBuf {
+/// The directory cargo put the running test binary's profile in: `target/<profile>` (or
+/// `target/<triple>/<profile>` with `--target`), since test binaries live in its `deps/`.
+fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary has a path");
-    // target/<profile>/deps/<test> → target/<profile>
-    let profile_dir = exe
-        .parent()
+    exe.parent()
         .and_then(Path::parent)
         .expect("test binary lives in target/<profile>/deps")
-        .to_path_buf();
-    let release = profile_dir.file_name().is_some_and(|n| n == "release");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--quiet", "-p", package, "--bin", bin])
-        .current_dir(crate::repo_root());
-    if release {
-        cmd.arg("--release");
+        .to_path_buf()
+}
+
+/// A workspace binary of the same profile as the running test, as cargo built it. The tests
+/// never run cargo themselves (a build from inside a test picks its own feature set and
+/// recompiles half the dependency tree, and races other test processes): build first, e.g.
+/// `cargo build --workspace` (tests/run.sh builds everything before it tests). Fails with the
+/// command to run when the binary is missing or, with `check_sources`, does not match the
+/// sources (see [`stale`]).
+fn workspace_bin(package: &str, bin: &str, check_sources: bool) -> PathBuf {
+    let path = profile_dir().join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    let build = format!("cargo build -p {package} --bin {bin}");
+    let Ok(built) = std::fs::metadata(&path).and_then(|m| m.modified()) else {
+        panic!(
+            "{} is missing: run `{build}` first (the tests use the built binary and never run \
+             cargo themselves)",
+            path.display()
+        );
+    };
+    if let Some(reason) = check_sources
+        .then(|| stale(&path, built, &crate::repo_root()))
+        .flatten()
+    {
+        panic!(
+            "{} {reason}: run `{build}` first (the tests use the built binary and never run cargo \
+             themselves)",
+            path.display()
+        );
     }
-    let status = cmd.status().expect("cargo runs");
-    assert!(status.success(), "building {bin} failed");
-    profile_dir.join(bin)
+    path
+}
+
+/// Why `bin`, built at `built`, does not match the sources under `repo`, if it does not: by the
+/// dep-info file (`<bin>.d`) cargo writes beside it, `<bin>: <source> <source> …` with spaces in
+/// paths escaped. A source that changed since, is gone, or lies outside `repo` (a target
+/// directory copied from another checkout) makes it stale. Cargo rewrites that file whenever the
+/// binary is a target of the build (`cargo build`), fresh or not, but not when it builds the
+/// binary only for the integration tests of its package.
+fn stale(bin: &Path, built: std::time::SystemTime, repo: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(bin.with_extension("d")).ok()?;
+    let rule = text.lines().next()?;
+    let sources = rule.split_once(": ")?.1;
+    let mut paths = Vec::new();
+    let mut current = String::new();
+    let mut chars = sources.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => current.extend(chars.next()),
+            ' ' => paths.push(std::mem::take(&mut current)),
+            _ => current.push(c),
+        }
+    }
+    paths.push(current);
+    // Files a build script generated live in the target directory, not in the repository.
+    let target = bin.parent().and_then(Path::parent).unwrap_or(bin);
+    paths.iter().filter(|p| !p.is_empty()).find_map(|p| {
+        let path = Path::new(p);
+        if !path.starts_with(repo) && !path.starts_with(target) {
+            return Some(format!("was built from another checkout ({p})"));
+        }
+        match std::fs::metadata(path).and_then(|m| m.modified()) {
+            Ok(changed) if changed <= built => None,
+            Ok(_) => Some(format!("is older than {p}")),
+            Err(_) => Some(format!("was built from {p}, which is gone")),
+        }
+    })
 }
 
 /// The `ringlet` binary built from this workspace.
 pub fn ringlet_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| workspace_bin("ringlet-cli", "ringlet"))
+    BIN.get_or_init(|| workspace_bin("ringlet-cli", "ringlet", true))
 }
 
 /// The fake agent binary.
 pub fn fake_agent_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| workspace_bin("ringlet-tests", "fake-agent"))
+    // Cargo builds it before the integration tests of this package (its dep-info file is then
+    // not rewritten, so it cannot be checked against the sources; it needs no check).
+    BIN.get_or_init(|| workspace_bin("ringlet-tests", "fake-agent", false))
 }
 
 /// One isolated ringlet installation in a temp dir.
@@ -220,4 +274,61 @@ pub fn read_record(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("fake agent left no record at {}: {e}", path.display()));
     serde_json::from_str(&text).expect("record is JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::stale;
+
+    /// A fake built binary in `dir/target/debug` with the dep-info `rule`, "built" at `built`.
+    fn binary(dir: &std::path::Path, rule: &str) -> std::path::PathBuf {
+        let profile = dir.join("target/debug");
+        std::fs::create_dir_all(&profile).expect("mkdir");
+        let bin = profile.join("tool");
+        std::fs::write(&bin, "").expect("bin");
+        std::fs::write(
+            profile.join("tool.d"),
+            format!("{}: {rule}\n", bin.display()),
+        )
+        .expect("dep-info");
+        bin
+    }
+
+    #[test]
+    fn a_binary_is_stale_when_a_source_changed_vanished_or_lies_elsewhere() {
+        // The target directory outside the repository, as with CARGO_TARGET_DIR.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = &dir.path().join("repo");
+        std::fs::create_dir_all(repo.join("src dir")).expect("mkdir");
+        std::fs::write(repo.join("src dir/main.rs"), "").expect("source");
+        std::fs::write(repo.join("lib.rs"), "").expect("source");
+        let rule = format!("{0}/src\\ dir/main.rs {0}/lib.rs", repo.display());
+        let bin = binary(dir.path(), &rule);
+        let later = SystemTime::now() + Duration::from_secs(60);
+        let earlier = SystemTime::now() - Duration::from_secs(60);
+
+        // Built after every source changed (an escaped space in a path included): current.
+        assert_eq!(stale(&bin, later, repo), None);
+        // Built before a source changed.
+        let reason = stale(&bin, earlier, repo).expect("stale");
+        assert!(reason.contains("src dir/main.rs"), "{reason}");
+        // A source that is gone.
+        std::fs::remove_file(repo.join("lib.rs")).expect("rm");
+        let reason = stale(&bin, later, repo).expect("stale");
+        assert!(reason.contains("which is gone"), "{reason}");
+        // Built from another checkout (a copied target directory).
+        let other = tempfile::tempdir().expect("tempdir");
+        std::fs::write(other.path().join("lib.rs"), "").expect("source");
+        let bin = binary(dir.path(), &format!("{}/lib.rs", other.path().display()));
+        let reason = stale(&bin, later, repo).expect("stale");
+        assert!(reason.contains("another checkout"), "{reason}");
+        // A file a build script generated in the target directory is not a source elsewhere.
+        let generated = dir.path().join("target/debug/build/x/out/gen.rs");
+        std::fs::create_dir_all(generated.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&generated, "").expect("generated");
+        let bin = binary(dir.path(), &generated.display().to_string());
+        assert_eq!(stale(&bin, later, repo), None);
+    }
 }

@@ -1,0 +1,1 @@
+//! Empty on purpose: this crate exists for its dependencies' features (see `generate.py`).
