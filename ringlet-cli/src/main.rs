@@ -6,6 +6,7 @@
 
 mod cli;
 mod commands;
+mod error;
 mod output;
 mod prompt;
 
@@ -16,9 +17,6 @@ fn main() -> ExitCode {
     let json = cli.wants_json();
     match commands::dispatch(cli) {
         Ok(code) => code,
-        Err(err) => {
-            commands::report(&err, json);
-            ExitCode::FAILURE
-        }
+        Err(err) => error::report(&err, json),
     }
 }

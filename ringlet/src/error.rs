@@ -1,5 +1,6 @@
 //! The one error type of the core. Every variant carries the context a user needs to act on it,
-//! and its message says what to do next.
+//! and its message says what to do next, except a step each frontend words for itself (a CLI
+//! command or flag): that is its [`hint`](Error::hint), beside the message (see `error_kind.rs`).
 
 use std::path::PathBuf;
 
@@ -11,17 +12,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// No profile with this alias exists.
-    #[error("profile '{alias}' not found; see `ringlet profiles list`", alias = shown(alias))]
+    #[error("profile '{alias}' not found", alias = shown(alias))]
     ProfileNotFound {
         /// The alias that was asked for.
         alias: String,
     },
 
     /// A profile with this alias already exists.
-    #[error(
-        "profile '{alias}' already exists; pick another alias or delete it first with `ringlet profiles delete {alias}`",
-        alias = shown(alias)
-    )]
+    #[error("profile '{alias}' already exists", alias = shown(alias))]
     ProfileExists {
         /// The alias that is taken.
         alias: String,
@@ -93,9 +91,7 @@ pub enum Error {
     InvalidInput(String),
 
     /// The agent's binary cannot be found.
-    #[error(
-        "agent '{agent}' is not installed: '{binary}' was not found in {searched}; install it ({install}) or set a binary path with `--binary`"
-    )]
+    #[error("agent '{agent}' is not installed: '{binary}' was not found in {searched}")]
     AgentNotInstalled {
         /// The agent id.
         agent: String,
@@ -103,13 +99,13 @@ pub enum Error {
         binary: String,
         /// Where it was looked for.
         searched: String,
-        /// How to install it.
+        /// How to install it (the hint says it, with the frontend's way to name a binary).
         install: String,
     },
 
     /// The profile needs an API key and none is stored under its alias.
     #[error(
-        "no API key stored for {provider}/{alias} (backend: {backend}); add one with `ringlet keychain set {provider} {alias}`",
+        "no API key stored for {provider}/{alias} (backend: {backend})",
         provider = shown(provider),
         alias = shown(alias)
     )]
@@ -124,7 +120,7 @@ pub enum Error {
 
     /// `keychain remove` (or another key operation) named a key that is not stored.
     #[error(
-        "no key stored for {provider}/{alias} (backend: {backend}); see `ringlet keychain list`",
+        "no key stored for {provider}/{alias} (backend: {backend})",
         provider = shown(provider),
         alias = shown(alias)
     )]
@@ -137,9 +133,36 @@ pub enum Error {
         backend: String,
     },
 
+    /// A key is already stored under this name, and the call did not ask to replace it.
+    #[error(
+        "a key is already stored for {provider}/{alias}",
+        provider = shown(provider),
+        alias = shown(alias)
+    )]
+    KeyExists {
+        /// The provider id.
+        provider: String,
+        /// The key alias.
+        alias: String,
+    },
+
+    /// Creating a profile with a key, when a different key is stored under its key alias
+    /// (which other profiles may share): the stored one is not overwritten.
+    #[error(
+        "a different key is already stored for {provider}/{alias}",
+        provider = shown(provider),
+        alias = shown(alias)
+    )]
+    KeyAliasTaken {
+        /// The provider id.
+        provider: String,
+        /// The key alias.
+        alias: String,
+    },
+
     /// The key is still in the credentials file, but the configured backend is the keychain.
     #[error(
-        "the key for {provider}/{alias} is in {file} but the credential backend is the system keychain; move it there with `ringlet keychain migrate` (or set `[credentials] backend = \"file\"` in config.toml)", file = file.display()
+        "the key for {provider}/{alias} is in {file} but the credential backend is the system keychain", file = file.display()
     )]
     KeyNotMigrated {
         /// The provider id.
@@ -259,9 +282,16 @@ pub enum Error {
     },
 
     /// No hook with this id exists.
-    #[error("no hook with id '{id}'; see `ringlet hooks list`", id = shown(id))]
+    #[error("no hook with id '{id}'", id = shown(id))]
     HookNotFound {
         /// The id that was asked for.
+        id: String,
+    },
+
+    /// A hook with this id exists already (adding or importing one under the same id).
+    #[error("a hook with id '{id}' exists already", id = shown(id))]
+    HookExists {
+        /// The id that is taken.
         id: String,
     },
 
@@ -326,6 +356,8 @@ impl Error {
             Error::AgentNotInstalled { .. } => "agent_not_installed",
             Error::MissingKey { .. } => "missing_key",
             Error::KeyNotFound { .. } => "key_not_found",
+            Error::KeyExists { .. } => "key_exists",
+            Error::KeyAliasTaken { .. } => "key_alias_taken",
             Error::KeyNotMigrated { .. } => "key_not_migrated",
             Error::KeychainUnavailable { .. } => "keychain_unavailable",
             Error::KeychainLocked { .. } => "keychain_locked",
@@ -339,6 +371,7 @@ impl Error {
             Error::Download { .. } => "download",
             Error::Hook { .. } => "hook",
             Error::HookNotFound { .. } => "hook_not_found",
+            Error::HookExists { .. } => "hook_exists",
             Error::HookState { .. } => "hook_state",
             Error::SandboxUnavailable { .. } => "sandbox_unavailable",
             Error::NoHome(_) => "no_home",
@@ -390,6 +423,15 @@ mod tests {
                 known: "anthropic".into(),
             },
             Error::HookNotFound { id: long.clone() },
+            Error::HookExists { id: long.clone() },
+            Error::KeyExists {
+                provider: "anthropic".into(),
+                alias: long.clone(),
+            },
+            Error::KeyAliasTaken {
+                provider: "anthropic".into(),
+                alias: long.clone(),
+            },
         ] {
             let msg = err.to_string();
             assert!(msg.len() < 400, "{} bytes: {msg}", msg.len());

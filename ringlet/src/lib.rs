@@ -33,6 +33,7 @@ mod catalog;
 mod config;
 mod credentials;
 mod error;
+mod error_kind;
 mod facade;
 mod fsio;
 mod hooks;
@@ -59,6 +60,7 @@ pub use credentials::{
     SystemCredentialStore, migrate_credentials,
 };
 pub use error::{Error, Result};
+pub use error_kind::{ErrorKind, Hint};
 pub use facade::usage::{
     ImportCandidate, ImportProgress, ImportReport, ImportRequest, LITELLM_PRICES_URL,
     PricingReport, PricingStatus, ProfileSync, StatsReport, StatsRow, SyncReport, UsageLine,

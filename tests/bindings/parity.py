@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Fails when a binding misses a facade operation, or an error code has no Python exception.
+"""Fails when a binding misses a facade operation, or an error code has no Python exception
+(or one under another kind than the core gives the code).
 
 The facade operations are the `pub fn`s of every `impl Ringlet` block under ringlet/src (any
 file, so methods other branches add in their own files are found too). Each must have a row in
@@ -54,6 +55,29 @@ def error_codes() -> list[str]:
     body = text[text.index("pub fn code(&self)") :]
     body = body[: body.index("\n    }\n")]
     return re.findall(r'=> "([a-z_]+)"', body)
+
+
+def error_kinds() -> dict[str, str]:
+    """Each error code → its kind (`NotFound`, …), from `Error::code()` in error.rs and
+    `Error::kind()` in error_kind.rs (arms `Error::A { .. } | Error::B(_) => Kind,`)."""
+    src = REPO / "ringlet" / "src"
+    text = (src / "error.rs").read_text()
+    body = text[text.index("pub fn code(&self)") :]
+    body = body[: body.index("\n    }\n")]
+    code_of = dict(re.findall(r'Error::(\w+)\W[^\n]*=> "([a-z_]+)"', body))
+    text = (src / "error_kind.rs").read_text()
+    body = text[text.index("pub fn kind(&self)") :]
+    body = body[: body.index("\n    }\n")]
+    body = re.sub(r"//[^\n]*", "", body)
+    kinds: dict[str, str] = {}
+    pending: list[str] = []
+    for variant, kind in re.findall(r"Error::(\w+)|=> (\w+)", body):
+        if variant:
+            pending.append(variant)
+        else:
+            kinds.update((code_of[v], kind) for v in pending)
+            pending = []
+    return kinds
 
 
 def camel(name: str) -> str:
@@ -148,10 +172,22 @@ def main() -> int:
             problems.append(f"`{op}` / CLI: say which command, or —")
 
     py_errors = (REPO / "bindings/python/src/error.rs").read_text()
+    py_bases = dict(
+        (code, base)
+        for base, code in re.findall(r'^    \w+\((\w+)Error\) = "([a-z_]+)"', py_errors, re.M)
+    )
+    kinds = error_kinds()
     for code in error_codes():
-        if f'"{code}"' not in py_errors:
+        if code not in py_bases:
             problems.append(
                 f"error code `{code}` has no Python exception in bindings/python/src/error.rs"
+            )
+        elif code not in kinds:
+            problems.append(f"error code `{code}` has no kind in Error::kind() (error_kind.rs)")
+        elif py_bases[code] != kinds[code]:
+            problems.append(
+                f"error code `{code}` is {kinds[code]} in the core but derives from "
+                f"{py_bases[code]}Error in bindings/python/src/error.rs"
             )
 
     for p in problems:

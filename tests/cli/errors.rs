@@ -44,8 +44,9 @@ fn incompatible_pairs_name_the_providers_that_work() {
 fn duplicate_and_hostile_aliases() {
     let sb = sandbox_with_profile();
     let before = sb.files();
-    create(&sb, &["claude", "work", "--provider", "anthropic"])
-        .fails_with("profile 'work' already exists");
+    create(&sb, &["claude", "work", "--provider", "anthropic"]).fails_with(
+        "profile 'work' already exists; pick another alias or delete it first with `ringlet profiles delete work`",
+    );
     for bad in [
         "../escape",
         "..",
@@ -274,6 +275,12 @@ fn json_mode_reports_errors_as_json() {
     assert_ne!(out.code, 0);
     let err: serde_json::Value = serde_json::from_str(out.stderr.trim()).expect("json error");
     assert_eq!(err["error"]["code"], "profile_not_found");
+    assert_eq!(err["error"]["kind"], "not_found");
+    assert_eq!(err["error"]["hint"], "see `ringlet profiles list`");
+    assert_eq!(
+        err["error"]["message"],
+        "profile 'nope' not found; see `ringlet profiles list`"
+    );
 }
 
 #[test]

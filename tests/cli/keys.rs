@@ -11,7 +11,7 @@ fn set_list_replace_remove_never_print_the_key() {
         .ok();
     assert!(out.stderr.contains("anthropic/work"));
     sb.run(["keychain", "set", "anthropic", "work", "--from-env", "K2"])
-        .fails_with("--replace");
+        .fails_with("a key is already stored for anthropic/work; pass --replace to overwrite it");
     sb.run([
         "keychain",
         "set",
@@ -64,7 +64,7 @@ fn a_different_key_for_an_existing_alias_is_not_overwritten_by_create() {
         "--key-from-env",
         "K2",
     ])
-    .fails_with("a different key is already stored for anthropic/shared");
+    .fails_with("a different key is already stored for anthropic/shared; replace it with `ringlet keychain set anthropic shared --replace` or choose another --key-alias");
     assert!(!sb.profile_dir("p").exists());
 }
 

@@ -21,7 +21,11 @@ test('create, list, get and delete a profile', async () => {
   assert.deepEqual(await r.profile('work'), created)
   assert.equal(await r.hasProfile('work'), true)
   assert.ok((await r.profileHome('work')).endsWith(path.join('work', 'home')))
-  await assert.rejects(makeProfile(r, 'work'), { code: 'profile_exists' })
+  await assert.rejects(makeProfile(r, 'work'), {
+    code: 'profile_exists',
+    kind: 'conflict',
+    hint: "pick another alias or delete it first with deleteProfile('work')"
+  })
   await r.deleteProfile('work')
   assert.deepEqual(await r.profiles(), [])
 })
@@ -67,7 +71,13 @@ test('agents, providers and keys', async () => {
   await r.setKey('minimax', 'k', 'sk-other-value')
   assert.deepEqual(await r.listKeys(), [{ provider: 'minimax', alias: 'k' }])
   assert.equal(await r.missingKey(req), null)
-  await assert.rejects(r.setKey('minimax', 'k', 'sk-again'), { code: 'invalid_input' })
+  // The fix in JavaScript's terms, not the CLI's --replace.
+  await assert.rejects(r.setKey('minimax', 'k', 'sk-again'), {
+    code: 'key_exists',
+    kind: 'conflict',
+    hint: 'pass replace = true to overwrite it',
+    message: 'a key is already stored for minimax/k; pass replace = true to overwrite it'
+  })
   await r.setKey('minimax', 'k', 'sk-again', true)
   await r.removeKey('minimax', 'k')
   await assert.rejects(r.removeKey('minimax', 'k'), { code: 'key_not_found' })
@@ -116,19 +126,27 @@ test('typed errors: unknown profile, hostile alias, missing binary', async () =>
   await assert.rejects(r.planRun('nobody'), (err) => {
     assert.ok(err instanceof Error)
     assert.equal(err.code, 'profile_not_found')
-    assert.match(err.message, /nobody/)
+    assert.equal(err.kind, 'not_found')
+    assert.equal(err.hint, 'see profiles()')
+    assert.equal(err.message, "profile 'nobody' not found; see profiles()")
     return true
   })
   await assert.rejects(
     r.createProfile({ agent: 'claude', alias: '../evil', provider: 'minimax', model: 'M' }, KEY),
-    { code: 'invalid_alias' }
+    { code: 'invalid_alias', kind: 'invalid_input', hint: null }
   )
   await assert.rejects(r.profileHome('../evil'), { code: 'invalid_alias' })
   await r.createProfile(
     { agent: 'claude', alias: 'gone', provider: 'minimax', model: 'M', binary: '/no/such/agent' },
     KEY
   )
-  await assert.rejects(r.run('gone'), { code: 'agent_not_installed' })
+  await assert.rejects(r.run('gone'), (err) => {
+    assert.equal(err.code, 'agent_not_installed')
+    assert.equal(err.kind, 'unavailable')
+    assert.match(err.hint, /or create the profile with `binary` set to its path$/)
+    assert.doesNotMatch(err.message, /--binary/)
+    return true
+  })
 })
 
 test('an I/O error keeps its cause', async () => {
@@ -138,6 +156,7 @@ test('an I/O error keeps its cause', async () => {
   const r = await Ringlet.open(home)
   await assert.rejects(makeProfile(r, 'work'), (err) => {
     assert.equal(err.code, 'io')
+    assert.equal(err.kind, 'internal')
     assert.ok(err.cause instanceof Error)
     assert.match(err.cause.message, /errno/)
     return true

@@ -2,7 +2,7 @@
 // extension written in TypeScript uses the package, so a declaration that stops being valid
 // TypeScript, or stops matching this use, fails the build. test/types.test.js holds the same
 // declarations to the runtime.
-import { Profile, Ringlet } from '..'
+import { ErrorKind, Profile, Ringlet, RingletError } from '..'
 
 export async function treeView (home?: string): Promise<string[]> {
   const r: Ringlet = await Ringlet.open(home)
@@ -29,7 +29,9 @@ export async function handle (r: Ringlet): Promise<string> {
     await r.profile('nobody')
     return 'found'
   } catch (err) {
-    // Errors carry the core's stable code.
-    return (err as { code?: string }).code ?? 'unknown'
+    // Errors carry the core's stable code, its kind and the fix.
+    const e = err as RingletError
+    const kind: ErrorKind = e.kind
+    return kind === 'not_found' ? `${e.code}: ${e.hint ?? ''}` : e.code
   }
 }

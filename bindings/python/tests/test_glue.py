@@ -49,8 +49,12 @@ def test_create_list_get_delete(r: ringlet.Ringlet, fake_agent: str) -> None:
     assert r.profile("work") == created
     assert r.has_profile("work")
     assert r.profile_home("work").endswith(os.path.join("work", "home"))
-    with pytest.raises(ringlet.ProfileExists):
+    with pytest.raises(ringlet.ProfileExists) as taken:
         make_profile(r, "work", fake_agent)
+    assert isinstance(taken.value, ringlet.ConflictError)
+    assert taken.value.hint == (
+        "pick another alias or delete it first with Ringlet.delete_profile('work')"
+    )
     r.delete_profile("work")
     assert r.profiles() == []
     assert not r.has_profile("work")
@@ -107,8 +111,15 @@ def test_agents_providers_and_keys(r: ringlet.Ringlet, fake_agent: str) -> None:
     r.set_key("minimax", "k", "sk-other-value")
     assert r.list_keys() == [{"provider": "minimax", "alias": "k"}]
     assert r.missing_key("claude", "k", "minimax", model="MiniMax-M2") is None
-    with pytest.raises(ringlet.InvalidInput):
+    with pytest.raises(ringlet.ConflictError) as conflict:
         r.set_key("minimax", "k", "sk-again")
+    assert isinstance(conflict.value, ringlet.KeyExists)
+    assert (conflict.value.code, conflict.value.kind) == ("key_exists", "conflict")
+    # The fix in Python's terms, not the CLI's --replace.
+    assert conflict.value.hint == "pass replace=True to overwrite it"
+    assert str(conflict.value) == (
+        "a key is already stored for minimax/k; pass replace=True to overwrite it"
+    )
     r.set_key("minimax", "k", "sk-again", replace=True)
     r.remove_key("minimax", "k")
     with pytest.raises(ringlet.KeyNotFound) as err:
@@ -159,10 +170,13 @@ def test_typed_errors(r: ringlet.Ringlet, fake_agent: str) -> None:
         r.plan_run("nobody")
     assert err.value.code == "profile_not_found"
     assert isinstance(err.value, ringlet.RingletError)
-    assert "nobody" in str(err.value)
+    assert isinstance(err.value, ringlet.NotFoundError) and err.value.kind == "not_found"
+    assert err.value.hint == "see Ringlet.profiles()"
+    assert str(err.value) == "profile 'nobody' not found; see Ringlet.profiles()"
     with pytest.raises(ringlet.InvalidAlias) as err:
         r.create_profile("claude", "../evil", "minimax", key=KEY, model="MiniMax-M2")
     assert err.value.code == "invalid_alias"
+    assert isinstance(err.value, ringlet.InvalidInputError) and err.value.hint is None
     with pytest.raises(ringlet.InvalidAlias):
         r.profile_home("../evil")
     with pytest.raises(ringlet.UnknownAgent):
@@ -178,6 +192,11 @@ def test_missing_binary_is_agent_not_installed(r: ringlet.Ringlet, tmp_path) -> 
     with pytest.raises(ringlet.AgentNotInstalled) as err:
         r.run("gone")
     assert err.value.code == "agent_not_installed"
+    assert isinstance(err.value, ringlet.UnavailableError)
+    assert err.value.hint is not None and err.value.hint.endswith(
+        "or create the profile with binary=PATH"
+    )
+    assert "--binary" not in str(err.value)
 
 
 def test_io_error_keeps_its_cause(home, fake_agent: str) -> None:
@@ -189,6 +208,7 @@ def test_io_error_keeps_its_cause(home, fake_agent: str) -> None:
         make_profile(r, "work", fake_agent)
     assert err.value.code == "io"
     assert isinstance(err.value, ringlet.IoError)
+    assert isinstance(err.value, ringlet.InternalError) and err.value.kind == "internal"
     assert isinstance(err.value.__cause__, OSError)
     assert err.value.__cause__.errno is not None
 

@@ -26,23 +26,43 @@ def test_stub_methods_match_runtime() -> None:
 
 
 def test_stub_exceptions_match_runtime() -> None:
-    stubbed = {
-        n.name
+    # Every class the stub derives from RingletError, directly or through a kind class, with
+    # the base it names; the runtime must have the same classes with the same bases.
+    bases = {
+        n.name: [b.id for b in n.bases if isinstance(b, ast.Name)]
         for n in stub_tree().body
         if isinstance(n, ast.ClassDef)
-        and any(isinstance(b, ast.Name) and b.id in ("RingletError", "Exception") for b in n.bases)
     }
+    stubbed: dict[str, str] = {"RingletError": "Exception"}
+    grew = True
+    while grew:
+        grew = False
+        for name, bs in bases.items():
+            if name not in stubbed and bs and bs[0] in stubbed:
+                stubbed[name] = bs[0]
+                grew = True
     runtime = {
-        n
+        n: v.__bases__[0].__name__
         for n, v in vars(native).items()
         if isinstance(v, type) and issubclass(v, native.RingletError)
     }
     assert stubbed == runtime
-    assert set(ringlet.__all__) >= runtime
-    for name in runtime - {"RingletError"}:
+    assert set(ringlet.__all__) >= set(runtime)
+    kinds = {n for n, base in runtime.items() if base == "RingletError"}
+    assert kinds == {
+        "NotFoundError",
+        "ConflictError",
+        "InvalidInputError",
+        "UnavailableError",
+        "InternalError",
+    }
+    for name in set(runtime) - {"RingletError"}:
         cls = getattr(ringlet, name)
         assert cls.__module__ == "ringlet"
-        assert isinstance(cls.code, str) and cls.code
+        assert cls.kind in ("not_found", "conflict", "invalid_input", "unavailable", "internal")
+        if name not in kinds:
+            assert isinstance(cls.code, str) and cls.code
+            assert cls.__bases__[0].kind == cls.kind
 
 
 def test_stub_profile_matches_runtime(r: ringlet.Ringlet, fake_agent: str, tmp_path) -> None:

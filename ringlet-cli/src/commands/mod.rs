@@ -87,57 +87,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         // The error first: what the command noticed on its way to failing comes after it, if
         // at all, so it never reads as the reason (a key fallback before "already exists").
         Err(err) => {
-            report(&err, json);
+            let code = crate::error::report(&err, json);
             crate::output::warnings(&ringlet, json);
-            Ok(ExitCode::FAILURE)
+            Ok(code)
         }
-    }
-}
-
-/// Reports an error: one line on stderr; with `--json`, a JSON object scripts can parse.
-pub fn report(err: &anyhow::Error, json: bool) {
-    let message = error_line(err);
-    if json {
-        let code = err
-            .downcast_ref::<ringlet::Error>()
-            .map_or("error", |e| e.code());
-        crate::output::err_line(
-            &serde_json::json!({ "error": { "code": code, "message": message } }).to_string(),
-        );
-    } else {
-        crate::output::err_line(&format!("ringlet: error: {message}"));
-    }
-}
-
-/// The error and its causes on one line, each said once: the library's messages already end
-/// with their cause (so that a binding that shows only the message loses nothing), and the
-/// same cause is also the error's `source()`.
-fn error_line(err: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in err.chain().map(|e| e.to_string()) {
-        if line.ends_with(&cause) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&cause);
-    }
-    line.replace('\n', " ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn each_cause_is_said_once() {
-        let io = std::io::Error::from_raw_os_error(28);
-        let cause = io.to_string();
-        let err = anyhow::Error::from(ringlet::Error::io("writing", "/x/y", io))
-            .context("saving the profile");
-        let line = error_line(&err);
-        assert_eq!(line, format!("saving the profile: writing /x/y: {cause}"));
-        assert_eq!(line.matches(&cause).count(), 1, "{line}");
     }
 }

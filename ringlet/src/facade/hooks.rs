@@ -268,9 +268,8 @@ impl Ringlet {
             match existing.iter().find(|e| e.rule.id == entry.rule.id) {
                 Some(e) if *e == entry => report.unchanged.push(entry.rule.id.clone()),
                 Some(_) => {
-                    return Err(Error::Hook {
-                        hook: entry.rule.id.clone(),
-                        message: "a different hook with this id exists; remove it first (`ringlet hooks remove`) or change the id in the file".into(),
+                    return Err(Error::HookExists {
+                        id: entry.rule.id.clone(),
                     });
                 }
                 None if todo.iter().any(|t: &HookEntry| t.rule.id == entry.rule.id) => {

@@ -52,9 +52,10 @@ impl Ringlet {
         if self.credentials().set_new(key, secret)? {
             Ok(())
         } else {
-            Err(Error::InvalidInput(format!(
-                "a key is already stored for {key}; pass --replace to overwrite it"
-            )))
+            Err(Error::KeyExists {
+                provider: key.provider.clone(),
+                alias: key.alias.clone(),
+            })
         }
     }
 

@@ -320,10 +320,10 @@ impl Ringlet {
             let name = CredentialKey::new(profile.provider.clone(), alias.clone());
             match self.credentials().get_for(&name, Some(&profile.alias))? {
                 Some(existing) if existing != *key => {
-                    return Err(Error::InvalidInput(format!(
-                        "a different key is already stored for {name}; replace it with `ringlet keychain set {} {} --replace` or choose another --key-alias",
-                        name.provider, name.alias
-                    )));
+                    return Err(Error::KeyAliasTaken {
+                        provider: name.provider,
+                        alias: name.alias,
+                    });
                 }
                 Some(_) => {}
                 None => self.credentials().set(&name, key)?,

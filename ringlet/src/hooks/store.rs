@@ -130,10 +130,8 @@ impl HookStore {
     pub fn add(&self, entry: &HookEntry) -> Result<()> {
         entry.rule.validate()?;
         if self.all()?.iter().any(|e| e.rule.id == entry.rule.id) {
-            return Err(Error::Hook {
-                hook: entry.rule.id.clone(),
-                message: "a hook with this id exists already; remove it first or pick another id"
-                    .into(),
+            return Err(Error::HookExists {
+                id: entry.rule.id.clone(),
             });
         }
         let dir = self.dir(&entry.scope())?;

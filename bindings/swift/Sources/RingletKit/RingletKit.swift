@@ -4652,8 +4652,117 @@ public func FfiConverterTypeWarning_lower(_ value: Warning) -> RustBuffer {
 
 
 /**
+ * The class of an error: what went wrong from the caller's side (the core's
+ * `ringlet::ErrorKind`). A server answers them with HTTP 404, 409, 400, 503 and 500.
+ */
+
+public enum ErrorKind: Equatable, Hashable {
+    
+    /**
+     * The request names something that does not exist.
+     */
+    case notFound
+    /**
+     * The current state stands in the way (a name is taken, a key must be stored or moved).
+     */
+    case conflict
+    /**
+     * A value given is not acceptable.
+     */
+    case invalidInput
+    /**
+     * Something on this machine is missing or unreachable (the agent, the keychain, the
+     * sandbox, a download).
+     */
+    case unavailable
+    /**
+     * ringlet's own files, stores or processes failed.
+     */
+    case `internal`
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ErrorKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeErrorKind: FfiConverterRustBuffer {
+    typealias SwiftType = ErrorKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ErrorKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .notFound
+        
+        case 2: return .conflict
+        
+        case 3: return .invalidInput
+        
+        case 4: return .unavailable
+        
+        case 5: return .`internal`
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ErrorKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .notFound:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .conflict:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .invalidInput:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .unavailable:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .`internal`:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeErrorKind_lift(_ buf: RustBuffer) throws -> ErrorKind {
+    return try FfiConverterTypeErrorKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeErrorKind_lower(_ value: ErrorKind) -> RustBuffer {
+    return FfiConverterTypeErrorKind.lower(value)
+}
+
+
+
+/**
  * Errors thrown to Swift. The common cases are their own cases; everything else is `Other`
- * with the core's stable code. Every case carries the core's message, which says what to do.
+ * with the core's stable code. Every case carries the core's message (ending with the hint),
+ * its `kind`, and its `hint`: the fix in Swift's terms (`pass replace: true`, not the CLI's
+ * `--replace`), or nil; `kind()` and `hint()` read them whatever the case.
  */
 public 
 enum RingletError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
@@ -4663,49 +4772,73 @@ enum RingletError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     /**
      * No profile with this alias exists.
      */
-    case ProfileNotFound(message: String
+    case ProfileNotFound(message: String, kind: ErrorKind, hint: String?
     )
     /**
      * A profile with this alias already exists.
      */
-    case ProfileExists(message: String
+    case ProfileExists(message: String, kind: ErrorKind, hint: String?
     )
     /**
      * The alias cannot be used as a profile name.
      */
-    case InvalidAlias(message: String
+    case InvalidAlias(message: String, kind: ErrorKind, hint: String?
     )
     /**
      * No agent or provider with this id is known.
      */
-    case Unknown(code: String, message: String
+    case Unknown(code: String, message: String, kind: ErrorKind, hint: String?
     )
     /**
      * A value given is not acceptable.
      */
-    case InvalidInput(message: String
+    case InvalidInput(message: String, kind: ErrorKind, hint: String?
     )
     /**
      * The agent's binary cannot be found.
      */
-    case AgentNotInstalled(message: String
+    case AgentNotInstalled(message: String, kind: ErrorKind, hint: String?
     )
     /**
-     * An API key is missing or not stored under that name.
+     * An API key is missing, not stored under that name, already stored, or not migrated.
      */
-    case Key(code: String, message: String
+    case Key(code: String, message: String, kind: ErrorKind, hint: String?
     )
     /**
      * No hook with this id exists.
      */
-    case HookNotFound(message: String
+    case HookNotFound(message: String, kind: ErrorKind, hint: String?
     )
     /**
      * Any other failure (I/O, keychain, scripts, the usage ledger, downloads, hooks, …): `code` is the core's stable code.
      */
-    case Other(code: String, message: String
+    case Other(code: String, message: String, kind: ErrorKind, hint: String?
     )
 
+    
+    /**
+     * The fix in Swift's terms, whatever the case; nil when the message says it all.
+     */
+public func hint() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringleterror_hint(
+            FfiConverterTypeRingletError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The class of the error, whatever the case.
+     */
+public func kind() -> ErrorKind  {
+    return try!  FfiConverterTypeErrorKind_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringleterror_kind(
+            FfiConverterTypeRingletError_lower(self),uniffiCallStatus
+    )
+})
+}
     
 
     
@@ -4735,34 +4868,52 @@ public struct FfiConverterTypeRingletError: FfiConverterRustBuffer {
 
         
         case 1: return .ProfileNotFound(
-            message: try FfiConverterString.read(from: &buf)
+            message: try FfiConverterString.read(from: &buf), 
+            kind: try FfiConverterTypeErrorKind.read(from: &buf), 
+            hint: try FfiConverterOptionString.read(from: &buf)
             )
         case 2: return .ProfileExists(
-            message: try FfiConverterString.read(from: &buf)
+            message: try FfiConverterString.read(from: &buf), 
+            kind: try FfiConverterTypeErrorKind.read(from: &buf), 
+            hint: try FfiConverterOptionString.read(from: &buf)
             )
         case 3: return .InvalidAlias(
-            message: try FfiConverterString.read(from: &buf)
+            message: try FfiConverterString.read(from: &buf), 
+            kind: try FfiConverterTypeErrorKind.read(from: &buf), 
+            hint: try FfiConverterOptionString.read(from: &buf)
             )
         case 4: return .Unknown(
             code: try FfiConverterString.read(from: &buf), 
-            message: try FfiConverterString.read(from: &buf)
+            message: try FfiConverterString.read(from: &buf), 
+            kind: try FfiConverterTypeErrorKind.read(from: &buf), 
+            hint: try FfiConverterOptionString.read(from: &buf)
             )
         case 5: return .InvalidInput(
-            message: try FfiConverterString.read(from: &buf)
+            message: try FfiConverterString.read(from: &buf), 
+            kind: try FfiConverterTypeErrorKind.read(from: &buf), 
+            hint: try FfiConverterOptionString.read(from: &buf)
             )
         case 6: return .AgentNotInstalled(
-            message: try FfiConverterString.read(from: &buf)
+            message: try FfiConverterString.read(from: &buf), 
+            kind: try FfiConverterTypeErrorKind.read(from: &buf), 
+            hint: try FfiConverterOptionString.read(from: &buf)
             )
         case 7: return .Key(
             code: try FfiConverterString.read(from: &buf), 
-            message: try FfiConverterString.read(from: &buf)
+            message: try FfiConverterString.read(from: &buf), 
+            kind: try FfiConverterTypeErrorKind.read(from: &buf), 
+            hint: try FfiConverterOptionString.read(from: &buf)
             )
         case 8: return .HookNotFound(
-            message: try FfiConverterString.read(from: &buf)
+            message: try FfiConverterString.read(from: &buf), 
+            kind: try FfiConverterTypeErrorKind.read(from: &buf), 
+            hint: try FfiConverterOptionString.read(from: &buf)
             )
         case 9: return .Other(
             code: try FfiConverterString.read(from: &buf), 
-            message: try FfiConverterString.read(from: &buf)
+            message: try FfiConverterString.read(from: &buf), 
+            kind: try FfiConverterTypeErrorKind.read(from: &buf), 
+            hint: try FfiConverterOptionString.read(from: &buf)
             )
 
          default: throw UniffiInternalError.unexpectedEnumCase
@@ -4776,52 +4927,70 @@ public struct FfiConverterTypeRingletError: FfiConverterRustBuffer {
 
         
         
-        case let .ProfileNotFound(message):
+        case let .ProfileNotFound(message,kind,hint):
             writeInt(&buf, Int32(1))
             FfiConverterString.write(message, into: &buf)
+            FfiConverterTypeErrorKind.write(kind, into: &buf)
+            FfiConverterOptionString.write(hint, into: &buf)
             
         
-        case let .ProfileExists(message):
+        case let .ProfileExists(message,kind,hint):
             writeInt(&buf, Int32(2))
             FfiConverterString.write(message, into: &buf)
+            FfiConverterTypeErrorKind.write(kind, into: &buf)
+            FfiConverterOptionString.write(hint, into: &buf)
             
         
-        case let .InvalidAlias(message):
+        case let .InvalidAlias(message,kind,hint):
             writeInt(&buf, Int32(3))
             FfiConverterString.write(message, into: &buf)
+            FfiConverterTypeErrorKind.write(kind, into: &buf)
+            FfiConverterOptionString.write(hint, into: &buf)
             
         
-        case let .Unknown(code,message):
+        case let .Unknown(code,message,kind,hint):
             writeInt(&buf, Int32(4))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(message, into: &buf)
+            FfiConverterTypeErrorKind.write(kind, into: &buf)
+            FfiConverterOptionString.write(hint, into: &buf)
             
         
-        case let .InvalidInput(message):
+        case let .InvalidInput(message,kind,hint):
             writeInt(&buf, Int32(5))
             FfiConverterString.write(message, into: &buf)
+            FfiConverterTypeErrorKind.write(kind, into: &buf)
+            FfiConverterOptionString.write(hint, into: &buf)
             
         
-        case let .AgentNotInstalled(message):
+        case let .AgentNotInstalled(message,kind,hint):
             writeInt(&buf, Int32(6))
             FfiConverterString.write(message, into: &buf)
+            FfiConverterTypeErrorKind.write(kind, into: &buf)
+            FfiConverterOptionString.write(hint, into: &buf)
             
         
-        case let .Key(code,message):
+        case let .Key(code,message,kind,hint):
             writeInt(&buf, Int32(7))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(message, into: &buf)
+            FfiConverterTypeErrorKind.write(kind, into: &buf)
+            FfiConverterOptionString.write(hint, into: &buf)
             
         
-        case let .HookNotFound(message):
+        case let .HookNotFound(message,kind,hint):
             writeInt(&buf, Int32(8))
             FfiConverterString.write(message, into: &buf)
+            FfiConverterTypeErrorKind.write(kind, into: &buf)
+            FfiConverterOptionString.write(hint, into: &buf)
             
         
-        case let .Other(code,message):
+        case let .Other(code,message,kind,hint):
             writeInt(&buf, Int32(9))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(message, into: &buf)
+            FfiConverterTypeErrorKind.write(kind, into: &buf)
+            FfiConverterOptionString.write(hint, into: &buf)
             
         }
     }

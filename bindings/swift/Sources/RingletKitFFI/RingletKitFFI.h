@@ -489,6 +489,16 @@ RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_usage_events(uint64_t ptr, RustB
 RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_warnings(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLETERROR_HINT
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLETERROR_HINT
+RustBuffer uniffi_ringlet_ffi_fn_method_ringleterror_hint(RustBuffer ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLETERROR_KIND
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLETERROR_KIND
+RustBuffer uniffi_ringlet_ffi_fn_method_ringleterror_kind(RustBuffer ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_FFI_RINGLET_FFI_RUSTBUFFER_ALLOC
 #define UNIFFI_FFIDEF_FFI_RINGLET_FFI_RUSTBUFFER_ALLOC
 RustBuffer ffi_ringlet_ffi_rustbuffer_alloc(uint64_t size, RustCallStatus *_Nonnull out_status

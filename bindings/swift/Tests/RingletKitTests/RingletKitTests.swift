@@ -77,10 +77,13 @@ final class RingletKitTests: XCTestCase {
 
     func testTypedErrors() throws {
         XCTAssertThrowsError(try ringlet.profile(alias: "nobody")) { error in
-            guard case RingletError.ProfileNotFound(let message) = error else {
+            guard case RingletError.ProfileNotFound(let message, let kind, let hint) = error else {
                 return XCTFail("expected ProfileNotFound, got \(error)")
             }
             XCTAssertTrue(message.contains("nobody"))
+            XCTAssertEqual(kind, .notFound)
+            XCTAssertEqual(hint, "see profiles()")
+            XCTAssertEqual(message, "profile 'nobody' not found; see profiles()")
         }
         XCTAssertThrowsError(try makeProfile("../evil")) { error in
             guard case RingletError.InvalidAlias = error else {
@@ -88,15 +91,26 @@ final class RingletKitTests: XCTestCase {
             }
         }
         XCTAssertThrowsError(try ringlet.removeKey(provider: "minimax", alias: "none")) { error in
-            guard case RingletError.Key(let code, _) = error else {
+            guard case RingletError.Key(let code, _, _, _) = error else {
                 return XCTFail("expected Key, got \(error)")
             }
             XCTAssertEqual(code, "key_not_found")
+            XCTAssertEqual((error as? RingletError)?.kind(), .notFound)
         }
     }
 
     func testKeys() throws {
         try ringlet.setKey(provider: "minimax", alias: "k", secret: "sk-other")
+        XCTAssertThrowsError(try ringlet.setKey(provider: "minimax", alias: "k", secret: "sk-again")) { error in
+            guard let error = error as? RingletError, case .Key(let code, _, _, _) = error else {
+                return XCTFail("expected Key, got \(error)")
+            }
+            XCTAssertEqual(code, "key_exists")
+            XCTAssertEqual(error.kind(), .conflict)
+            // The fix in Swift's terms, not the CLI's --replace.
+            XCTAssertEqual(error.hint(), "pass replace: true to overwrite it")
+        }
+        try ringlet.setKey(provider: "minimax", alias: "k", secret: "sk-again", replace: true)
         XCTAssertEqual(try ringlet.listKeys(), [CredentialKey(provider: "minimax", alias: "k")])
         try ringlet.removeKey(provider: "minimax", alias: "k")
         XCTAssertEqual(try ringlet.listKeys().count, 0)
