@@ -66,7 +66,8 @@ pub use facade::usage::{
 };
 pub use facade::{
     AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, NewHook,
-    NewProfile, ProviderInfo, RUN_STARTED_ENV, Ringlet, RingletBuilder, Subscription,
+    NewProfile, ProfileUpdate, ProviderInfo, RUN_STARTED_ENV, Ringlet, RingletBuilder,
+    Subscription,
 };
 pub use fsio::{read_capped, read_file_capped};
 pub use hooks::{
