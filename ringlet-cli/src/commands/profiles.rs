@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use ringlet::{NewProfile, Profile, ProfileUpdate, Ringlet, RunOptions, SandboxMode};
+use ringlet::{NewProfile, Profile, ProfileUpdate, Ringlet, RunOptions};
 
 use crate::cli::{CreateArgs, ProfilesCmd, SetArgs};
 use crate::output::{self, or_dash};
@@ -179,10 +179,7 @@ fn create(ringlet: &Ringlet, a: CreateArgs) -> anyhow::Result<ExitCode> {
 fn set(ringlet: &Ringlet, a: SetArgs) -> anyhow::Result<ExitCode> {
     let mut update = ProfileUpdate::new();
     if let Some(mode) = &a.sandbox {
-        // clap allows only the modes' names.
-        let mode = SandboxMode::from_name(mode)
-            .with_context(|| format!("--sandbox '{mode}' must be off, always or remote"))?;
-        update = update.sandbox(mode);
+        update = update.sandbox_named(mode)?;
     }
     update.model = a.model;
     update.endpoint = a.endpoint;

@@ -149,6 +149,18 @@ impl ProfileUpdate {
         self
     }
 
+    /// Sets when runs are sandboxed by the mode's name (`off`, `always` or `remote`), as a
+    /// frontend receives it; another name is [`Error::InvalidInput`] listing the three.
+    pub fn sandbox_named(self, name: &str) -> Result<Self> {
+        match SandboxMode::from_name(name) {
+            Some(mode) => Ok(self.sandbox(mode)),
+            None => Err(Error::InvalidInput(format!(
+                "sandbox '{}' is not one of: off, always, remote",
+                crate::error::shown(&name.escape_debug().to_string())
+            ))),
+        }
+    }
+
     /// Sets the model (empty: the provider's default).
     pub fn model(mut self, model: impl Into<String>) -> Self {
         self.model = Some(model.into());
@@ -913,6 +925,13 @@ mod tests {
                 .sandbox(SandboxMode::Always)
                 .set_env("A", "1")
                 .clear_binary()
+        );
+        assert_eq!(
+            ProfileUpdate::new()
+                .sandbox_named("never")
+                .expect_err("unknown mode")
+                .to_string(),
+            "sandbox 'never' is not one of: off, always, remote"
         );
         let bad = serde_json::from_value::<ProfileUpdate>(serde_json::json!({"sandbox": "never"}))
             .expect_err("unknown mode");
