@@ -31,6 +31,8 @@ mod alias;
 mod base_url;
 mod catalog;
 mod config;
+#[cfg(any(test, feature = "test-suite"))]
+pub mod conformance;
 mod credentials;
 mod error;
 mod facade;
