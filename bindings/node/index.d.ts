@@ -67,6 +67,8 @@ export declare class Ringlet {
   missingKey(req: NewProfile): Promise<CredentialKey | null>
   /** Creates a profile; `key` is stored under its key alias first. */
   createProfile(req: NewProfile, key?: string | undefined | null): Promise<Profile>
+  /** Changes a profile's settings; resolves with the profile as stored. */
+  updateProfile(alias: string, update: ProfileUpdate): Promise<Profile>
   /** Deletes a profile and its HOME. */
   deleteProfile(alias: string): Promise<void>
   /** The launch plan for a profile. Writes nothing; holds no secret. */
@@ -418,6 +420,8 @@ export interface Profile {
   workingDir?: string
   args: Array<string>
   env: Record<string, string>
+  /** When runs are sandboxed: `off`, `always` or `remote`. */
+  sandbox: string
   metadata: ProfileMetadata
 }
 
@@ -437,6 +441,31 @@ export interface ProfileSync {
   summary: ImportSummary
   /** Why this profile could not be read (the others still were). */
   error?: string
+}
+
+/** Changes to a profile: what is unset keeps the profile's value. */
+export interface ProfileUpdate {
+  /** When runs are sandboxed: `off`, `always` or `remote`. */
+  sandbox?: string
+  /** The model; empty for the provider's default. */
+  model?: string
+  /** A named endpoint of the provider; replaces a custom endpoint unless one is given too. */
+  endpoint?: string
+  customEndpoint?: string
+  /** The custom endpoint's wire shape. */
+  shape?: string
+  /** Variables to add or replace. */
+  setEnv?: Record<string, string>
+  /** Variables to remove; each must be set in the profile. */
+  unsetEnv?: Array<string>
+  /** New default arguments (empty: none). */
+  args?: Array<string>
+  workingDir?: string
+  /** Start the agent wherever it is run from again. */
+  clearWorkingDir?: boolean
+  binary?: string
+  /** Run the agent manifest's binary again. */
+  clearBinary?: boolean
 }
 
 /** A provider: its endpoints (wire shape → base URL), auth and models. */

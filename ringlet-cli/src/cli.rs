@@ -89,6 +89,8 @@ pub enum ProvidersCmd {
 pub enum ProfilesCmd {
     /// Create a profile: an agent bound to a provider, a key alias and its own HOME.
     Create(Box<CreateArgs>),
+    /// Change a profile's settings: sandbox, model, endpoint, env, args, working dir, binary.
+    Set(Box<SetArgs>),
     /// List profiles.
     List(JsonFlag),
     /// Show one profile.
@@ -166,6 +168,54 @@ pub struct CreateArgs {
     #[arg(long)]
     pub json: bool,
     /// Default arguments for the agent, after `--`.
+    #[arg(last = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// The profile alias.
+    pub alias: String,
+    /// When runs are sandboxed: off, always, or remote (remote sessions only, the default).
+    #[arg(long, value_name = "MODE", value_parser = ["off", "always", "remote"])]
+    pub sandbox: Option<String>,
+    /// The model ("" for the provider's default).
+    #[arg(long, short)]
+    pub model: Option<String>,
+    /// A named endpoint of the provider (replaces a custom endpoint).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// A base URL overriding the endpoint's.
+    #[arg(long, value_name = "URL")]
+    pub custom_endpoint: Option<String>,
+    /// The wire format of the custom endpoint.
+    #[arg(long, value_parser = ["anthropic", "openai", "openai-chat", "openai-responses", "gemini"])]
+    pub shape: Option<String>,
+    /// Add or replace an environment variable for the agent; repeatable.
+    #[arg(long = "env", short = 'e', value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Remove an environment variable the profile sets; repeatable.
+    #[arg(long, value_name = "KEY")]
+    pub unset_env: Vec<String>,
+    /// The directory the agent starts in.
+    #[arg(long, value_name = "DIR", conflicts_with = "clear_working_dir")]
+    pub working_dir: Option<PathBuf>,
+    /// Start the agent wherever it is run from again.
+    #[arg(long)]
+    pub clear_working_dir: bool,
+    /// The agent binary to run instead of the one on PATH.
+    #[arg(long, value_name = "PATH", conflicts_with = "clear_binary")]
+    pub binary: Option<PathBuf>,
+    /// Run the agent found on PATH again.
+    #[arg(long)]
+    pub clear_binary: bool,
+    /// Remove the default arguments.
+    #[arg(long, conflicts_with = "args")]
+    pub clear_args: bool,
+    /// Print the updated profile as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// New default arguments for the agent, after `--` (replacing the old ones).
     #[arg(last = true)]
     pub args: Vec<String>,
 }

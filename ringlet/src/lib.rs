@@ -31,6 +31,8 @@ mod alias;
 mod base_url;
 mod catalog;
 mod config;
+#[cfg(any(test, feature = "test-suite"))]
+pub mod conformance;
 mod credentials;
 mod error;
 mod error_kind;
@@ -68,7 +70,8 @@ pub use facade::usage::{
 };
 pub use facade::{
     AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, NewHook,
-    NewProfile, ProviderInfo, RUN_STARTED_ENV, Ringlet, RingletBuilder, Subscription,
+    NewProfile, ProfileUpdate, ProviderInfo, RUN_STARTED_ENV, Ringlet, RingletBuilder,
+    Subscription,
 };
 pub use fsio::{read_capped, read_file_capped};
 pub use hooks::{

@@ -7,6 +7,7 @@ mod home;
 mod keys;
 mod launch_env;
 mod profiles;
+mod profiles_set;
 mod signals;
 mod usage;
 

@@ -19,8 +19,8 @@ use ringlet::{CredentialKey, RunOptions, Secret};
 use crate::types::{
     AgentInfo, FireReport, HookEntry, HookImportReport, HookTestReport, ImportCandidate,
     ImportProgress, ImportReport, ImportRequest, InitReport, LaunchPlan, MigrationReport, NewHook,
-    NewProfile, Paths, PricingReport, PricingStatus, Profile, ProviderInfo, RunOutcome,
-    StatsReport, SyncReport, UsageEvent, UsageQuery, UsageReport, Warning,
+    NewProfile, Paths, PricingReport, PricingStatus, Profile, ProfileUpdate, ProviderInfo,
+    RunOutcome, StatsReport, SyncReport, UsageEvent, UsageQuery, UsageReport, Warning,
 };
 
 /// A JavaScript function called from the import's thread with one [`ImportProgress`]: not
@@ -190,6 +190,18 @@ impl Ringlet {
         let r = self.inner.clone();
         let key = key.map(Secret::new);
         promise::<_, Profile, _>(env, move || r.create_profile(&req.into(), key.as_ref()))
+    }
+
+    /// Changes a profile's settings; resolves with the profile as stored.
+    #[napi(ts_return_type = "Promise<Profile>")]
+    pub fn update_profile<'env>(
+        &self,
+        env: &'env Env,
+        alias: String,
+        update: ProfileUpdate,
+    ) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        promise::<_, Profile, _>(env, move || r.update_profile(&alias, &update.try_into()?))
     }
 
     /// Deletes a profile and its HOME.

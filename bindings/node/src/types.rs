@@ -214,6 +214,56 @@ impl From<NewProfile> for ringlet::NewProfile {
     }
 }
 
+/// Changes to a profile: what is unset keeps the profile's value.
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct ProfileUpdate {
+    /// When runs are sandboxed: `off`, `always` or `remote`.
+    pub sandbox: Option<String>,
+    /// The model; empty for the provider's default.
+    pub model: Option<String>,
+    /// A named endpoint of the provider; replaces a custom endpoint unless one is given too.
+    pub endpoint: Option<String>,
+    pub custom_endpoint: Option<String>,
+    /// The custom endpoint's wire shape.
+    pub shape: Option<String>,
+    /// Variables to add or replace.
+    pub set_env: Option<HashMap<String, String>>,
+    /// Variables to remove; each must be set in the profile.
+    pub unset_env: Option<Vec<String>>,
+    /// New default arguments (empty: none).
+    pub args: Option<Vec<String>>,
+    pub working_dir: Option<String>,
+    /// Start the agent wherever it is run from again.
+    pub clear_working_dir: Option<bool>,
+    pub binary: Option<String>,
+    /// Run the agent manifest's binary again.
+    pub clear_binary: Option<bool>,
+}
+
+impl TryFrom<ProfileUpdate> for ringlet::ProfileUpdate {
+    type Error = ringlet::Error;
+
+    fn try_from(u: ProfileUpdate) -> ringlet::Result<Self> {
+        let mut update = ringlet::ProfileUpdate::new();
+        if let Some(mode) = &u.sandbox {
+            update = update.sandbox_named(mode)?;
+        }
+        update.model = u.model;
+        update.endpoint = u.endpoint;
+        update.custom_endpoint = u.custom_endpoint;
+        update.shape = u.shape;
+        update.set_env = u.set_env.unwrap_or_default().into_iter().collect();
+        update.unset_env = u.unset_env.unwrap_or_default();
+        update.args = u.args;
+        update.working_dir = u.working_dir.map(Into::into);
+        update.clear_working_dir = u.clear_working_dir.unwrap_or(false);
+        update.binary = u.binary.map(Into::into);
+        update.clear_binary = u.clear_binary.unwrap_or(false);
+        Ok(update)
+    }
+}
+
 /// Bookkeeping kept up to date by ringlet.
 #[napi(object)]
 #[derive(Debug, Clone)]
@@ -242,6 +292,8 @@ pub struct Profile {
     pub working_dir: Option<String>,
     pub args: Vec<String>,
     pub env: BTreeMap<String, String>,
+    /// When runs are sandboxed: `off`, `always` or `remote`.
+    pub sandbox: String,
     pub metadata: ProfileMetadata,
 }
 
@@ -260,6 +312,7 @@ impl From<ringlet::Profile> for Profile {
             working_dir: p.working_dir.as_deref().map(path),
             args: p.args,
             env: p.env,
+            sandbox: p.sandbox.mode.as_str().to_string(),
             metadata: ProfileMetadata {
                 created_at: p.metadata.created_at.to_rfc3339(),
                 last_used: p.metadata.last_used.map(|t| t.to_rfc3339()),

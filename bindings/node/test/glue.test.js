@@ -36,8 +36,9 @@ test('profiles are plain objects; an unset option is an absent property', async 
   assert.equal(Object.getPrototypeOf(full), Object.prototype)
   assert.deepEqual(Object.keys(full).sort(), [
     'agent', 'alias', 'args', 'binary', 'endpointUrl', 'env', 'keyAlias', 'metadata', 'model',
-    'provider', 'shape', 'workingDir'
+    'provider', 'sandbox', 'shape', 'workingDir'
   ])
+  assert.equal(full.sandbox, 'remote')
   assert.equal(full.endpointUrl, 'http://127.0.0.1:9')
   assert.equal(full.workingDir, '/tmp')
   assert.deepEqual(full.args, ['--verbose'])
@@ -58,6 +59,43 @@ test('profiles are plain objects; an unset option is an absent property', async 
   await assert.rejects(r.resolveProfile({ agent: 'nope', alias: 'a', provider: 'minimax' }), {
     code: 'unknown_agent'
   })
+})
+
+test('update a profile: changes, clearing, and refused input that changes nothing', async () => {
+  const { home, r } = await open()
+  await makeProfile(r, 'work')
+  const updated = await r.updateProfile('work', {
+    sandbox: 'always',
+    model: 'MiniMax-M3',
+    endpoint: 'china',
+    setEnv: { A: '1', B: '2' },
+    args: ['--x'],
+    workingDir: home
+  })
+  assert.deepEqual(await r.profile('work'), updated)
+  assert.deepEqual(
+    [updated.sandbox, updated.model, updated.endpoint, updated.workingDir],
+    ['always', 'MiniMax-M3', 'china', home]
+  )
+  assert.deepEqual(updated.env, { A: '1', B: '2' })
+  assert.deepEqual(updated.args, ['--x'])
+  const cleared = await r.updateProfile('work', {
+    unsetEnv: ['B'], args: [], clearWorkingDir: true, clearBinary: true
+  })
+  assert.deepEqual(cleared.env, { A: '1' })
+  assert.deepEqual(cleared.args, [])
+  assert.ok(!('workingDir' in cleared) && !('binary' in cleared))
+  const before = await r.profile('work')
+  await assert.rejects(r.updateProfile('work', { sandbox: 'never' }), {
+    code: 'invalid_input', message: /sandbox 'never' is not one of: off, always, remote/
+  })
+  await assert.rejects(r.updateProfile('work', { unsetEnv: ['NOPE'], model: 'x' }), {
+    code: 'invalid_input', message: /no --env NOPE to unset/
+  })
+  await assert.rejects(r.updateProfile('work', {}), { code: 'invalid_input' })
+  await assert.rejects(r.updateProfile('work', { endpoint: 'mars' }), { code: 'unknown_endpoint' })
+  await assert.rejects(r.updateProfile('nobody', { model: 'm' }), { code: 'profile_not_found' })
+  assert.deepEqual(await r.profile('work'), before)
 })
 
 test('agents, providers and keys', async () => {

@@ -11,7 +11,10 @@ use std::path::PathBuf;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use ringlet::{CredentialKey, ImportRequest, NewHook, NewProfile, RunOptions, Secret, UsageQuery};
+use ringlet::{
+    CredentialKey, ImportRequest, NewHook, NewProfile, ProfileUpdate, RunOptions, Secret,
+    UsageQuery,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -223,6 +226,22 @@ impl PyRinglet {
         let key = key.map(Secret::new);
         let profile = py
             .detach(|| self.inner.create_profile(&req, key.as_ref()))
+            .py_err()?;
+        to_py(py, &profile)
+    }
+
+    /// Changes a profile's settings (`sandbox`, `model`, `endpoint`, `set_env`, `unset_env`,
+    /// `args`, `working_dir`, `clear_working_dir`, …); returns the profile as stored.
+    #[pyo3(signature = (alias, **options))]
+    fn update_profile<'py>(
+        &self,
+        py: Python<'py>,
+        alias: &str,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let update = request(ProfileUpdate::default(), "profile update", &[], options)?;
+        let profile = py
+            .detach(|| self.inner.update_profile(alias, &update))
             .py_err()?;
         to_py(py, &profile)
     }

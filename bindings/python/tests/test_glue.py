@@ -26,6 +26,7 @@ PROFILE_FIELDS = (
     "working_dir",
     "args",
     "env",
+    "sandbox",
     "metadata",
 )
 
@@ -77,6 +78,7 @@ def test_profile_matches_cli_json(
         args=["--verbose"],
         env={"FOO": "bar", "ABC": "1"},
     )
+    r.update_profile("full", sandbox="always")
     make_profile(r, "min", fake_agent)
     # A run fills metadata.last_used and total_runs, so the timestamps are compared too.
     assert r.run("min", ["--exit", "0"])["exit_code"] == 0
@@ -134,6 +136,47 @@ def test_agents_providers_and_keys(r: ringlet.Ringlet, fake_agent: str) -> None:
     assert not r.has_profile("x")
     assert isinstance(r.warnings(), list)
     assert r.init()["config_dir"] == r.paths()["config_dir"]
+
+
+def test_update_profile(r: ringlet.Ringlet, fake_agent: str, tmp_path) -> None:
+    make_profile(r, "work", fake_agent)
+    updated = r.update_profile(
+        "work",
+        sandbox="always",
+        model="MiniMax-M3",
+        endpoint="china",
+        set_env={"A": "1", "B": "2"},
+        args=["--x"],
+        working_dir=tmp_path,
+    )
+    assert updated == r.profile("work")
+    assert updated["sandbox"] == "always"
+    assert updated["model"] == "MiniMax-M3"
+    assert updated["endpoint"] == "china"
+    assert updated["env"] == {"A": "1", "B": "2"}
+    assert updated["args"] == ["--x"]
+    assert updated["working_dir"] == str(tmp_path)
+    # None is "not given"; clearing is said with the clear_* options and an empty list.
+    cleared = r.update_profile(
+        "work", unset_env=["B"], args=[], clear_working_dir=True, clear_binary=True, model=None
+    )
+    assert cleared["env"] == {"A": "1"}
+    assert "args" not in cleared and "working_dir" not in cleared and "binary" not in cleared
+    assert cleared["model"] == "MiniMax-M3"
+    before = r.profile("work")
+    with pytest.raises(ringlet.InvalidInput, match="has no --env NOPE to unset"):
+        r.update_profile("work", unset_env=["NOPE"], model="other")
+    with pytest.raises(ringlet.InvalidInput, match="`always`"):
+        r.update_profile("work", sandbox="never")
+    with pytest.raises(ringlet.InvalidInput, match="nothing to change"):
+        r.update_profile("work")
+    with pytest.raises(ringlet.UnknownEndpoint):
+        r.update_profile("work", endpoint="mars")
+    with pytest.raises(ringlet.ProfileNotFound):
+        r.update_profile("nobody", model="m")
+    with pytest.raises(TypeError, match="unexpected profile update option 'modle'"):
+        r.update_profile("work", modle="x")
+    assert r.profile("work") == before
 
 
 def test_plan_run_has_env_and_home_but_no_secret(r: ringlet.Ringlet, fake_agent: str) -> None:

@@ -82,6 +82,7 @@ def test_stub_profile_matches_runtime(r: ringlet.Ringlet, fake_agent: str, tmp_p
         model="m", key_alias="team", working_dir=tmp_path, binary=fake_agent,
         args=["--verbose"], env={"FOO": "bar"},
     )
+    full = r.update_profile("full", sandbox="off")
     # Between them the two have every key; the minimal one only the required ones.
     assert set(full) | set(minimal) == set(fields)
     assert set(minimal) == {name for name, optional in fields.items() if not optional} | {

@@ -18,8 +18,8 @@ pub use crate::types::{
     AgentInfo, CredentialKey, EnvEntry, FireReport, HookEntry, HookImportReport, HookTestReport,
     ImportCandidate, ImportProgress, ImportReport, ImportRequest, ImportSummary, InitReport,
     LaunchPlan, MigrationReport, NewHook, NewProfile, Paths, PlannedFile, PricingReport,
-    PricingStatus, Profile, ProfileSync, ProviderInfo, RunOutcome, SecretEnv, StatsReport,
-    StatsRow, SyncReport, UsageEvent, UsageQuery, UsageReport, UsageRow, Warning,
+    PricingStatus, Profile, ProfileSync, ProfileUpdate, ProviderInfo, RunOutcome, SecretEnv,
+    StatsReport, StatsRow, SyncReport, UsageEvent, UsageQuery, UsageReport, UsageRow, Warning,
 };
 
 uniffi::setup_scaffolding!();
@@ -136,6 +136,14 @@ impl Ringlet {
     pub fn create_profile(&self, req: NewProfile, key: Option<String>) -> Result<Profile> {
         let key = key.map(Secret::new);
         Ok(self.inner.create_profile(&req.into(), key.as_ref())?.into())
+    }
+
+    /// Changes a profile's settings; returns the profile as stored.
+    pub fn update_profile(&self, alias: String, update: ProfileUpdate) -> Result<Profile> {
+        Ok(self
+            .inner
+            .update_profile(&alias, &update.try_into()?)?
+            .into())
     }
 
     /// Deletes a profile and its HOME.
@@ -338,6 +346,72 @@ mod tests {
             model: Some("MiniMax-M2".into()),
             ..NewProfile::default()
         }
+    }
+
+    #[test]
+    fn update_profile_changes_clears_and_refuses() {
+        let (dir, r) = open();
+        r.create_profile(req("work"), Some("sk-canary-swift".into()))
+            .expect("create");
+        let cwd = dir.path().display().to_string();
+        let updated = r
+            .update_profile(
+                "work".into(),
+                ProfileUpdate {
+                    sandbox: Some("always".into()),
+                    model: Some("MiniMax-M3".into()),
+                    endpoint: Some("china".into()),
+                    set_env: [("A".to_string(), "1".to_string())].into(),
+                    args: Some(vec!["--x".into()]),
+                    working_dir: Some(cwd.clone()),
+                    ..ProfileUpdate::default()
+                },
+            )
+            .expect("update");
+        assert_eq!(updated.sandbox, "always");
+        assert_eq!(updated.model.as_deref(), Some("MiniMax-M3"));
+        assert_eq!(updated.endpoint.as_deref(), Some("china"));
+        assert_eq!(updated.env.get("A").map(String::as_str), Some("1"));
+        assert_eq!(updated.args, ["--x"]);
+        assert_eq!(updated.working_dir.as_deref(), Some(cwd.as_str()));
+        let cleared = r
+            .update_profile(
+                "work".into(),
+                ProfileUpdate {
+                    unset_env: vec!["A".into()],
+                    args: Some(Vec::new()),
+                    clear_working_dir: true,
+                    ..ProfileUpdate::default()
+                },
+            )
+            .expect("clear");
+        assert!(cleared.env.is_empty() && cleared.args.is_empty());
+        assert_eq!(cleared.working_dir, None);
+        assert!(matches!(
+            r.update_profile(
+                "work".into(),
+                ProfileUpdate {
+                    sandbox: Some("never".into()),
+                    ..ProfileUpdate::default()
+                }
+            ),
+            Err(RingletError::InvalidInput { message }) if message.contains("off, always, remote")
+        ));
+        assert!(matches!(
+            r.update_profile("work".into(), ProfileUpdate::default()),
+            Err(RingletError::InvalidInput { message }) if message.contains("nothing to change")
+        ));
+        assert!(matches!(
+            r.update_profile(
+                "nobody".into(),
+                ProfileUpdate {
+                    model: Some("m".into()),
+                    ..ProfileUpdate::default()
+                }
+            ),
+            Err(RingletError::ProfileNotFound { .. })
+        ));
+        assert_eq!(r.profile("work".into()).expect("read").sandbox, "always");
     }
 
     #[test]

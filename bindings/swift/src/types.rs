@@ -197,6 +197,67 @@ impl From<NewProfile> for ringlet::NewProfile {
     }
 }
 
+/// Changes to a profile: what is unset keeps the profile's value.
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct ProfileUpdate {
+    /// When runs are sandboxed: `off`, `always` or `remote`.
+    #[uniffi(default = None)]
+    pub sandbox: Option<String>,
+    /// The model; empty for the provider's default.
+    #[uniffi(default = None)]
+    pub model: Option<String>,
+    /// A named endpoint of the provider; replaces a custom endpoint unless one is given too.
+    #[uniffi(default = None)]
+    pub endpoint: Option<String>,
+    #[uniffi(default = None)]
+    pub custom_endpoint: Option<String>,
+    /// The custom endpoint's wire shape.
+    #[uniffi(default = None)]
+    pub shape: Option<String>,
+    /// Variables to add or replace.
+    #[uniffi(default)]
+    pub set_env: HashMap<String, String>,
+    /// Variables to remove; each must be set in the profile.
+    #[uniffi(default = [])]
+    pub unset_env: Vec<String>,
+    /// New default arguments (empty: none).
+    #[uniffi(default = None)]
+    pub args: Option<Vec<String>>,
+    #[uniffi(default = None)]
+    pub working_dir: Option<String>,
+    /// Start the agent wherever it is run from again.
+    #[uniffi(default = false)]
+    pub clear_working_dir: bool,
+    #[uniffi(default = None)]
+    pub binary: Option<String>,
+    /// Run the agent manifest's binary again.
+    #[uniffi(default = false)]
+    pub clear_binary: bool,
+}
+
+impl TryFrom<ProfileUpdate> for ringlet::ProfileUpdate {
+    type Error = ringlet::Error;
+
+    fn try_from(u: ProfileUpdate) -> ringlet::Result<Self> {
+        let mut update = ringlet::ProfileUpdate::new();
+        if let Some(mode) = &u.sandbox {
+            update = update.sandbox_named(mode)?;
+        }
+        update.model = u.model;
+        update.endpoint = u.endpoint;
+        update.custom_endpoint = u.custom_endpoint;
+        update.shape = u.shape;
+        update.set_env = u.set_env.into_iter().collect();
+        update.unset_env = u.unset_env;
+        update.args = u.args;
+        update.working_dir = u.working_dir.map(Into::into);
+        update.clear_working_dir = u.clear_working_dir;
+        update.binary = u.binary.map(Into::into);
+        update.clear_binary = u.clear_binary;
+        Ok(update)
+    }
+}
+
 /// A profile: agent + provider + key alias (never the key) + its own HOME.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct Profile {
@@ -212,6 +273,8 @@ pub struct Profile {
     pub working_dir: Option<String>,
     pub args: Vec<String>,
     pub env: HashMap<String, String>,
+    /// When runs are sandboxed: `off`, `always` or `remote`.
+    pub sandbox: String,
     pub created_at: SystemTime,
     pub last_used: Option<SystemTime>,
     pub total_runs: u64,
@@ -232,6 +295,7 @@ impl From<ringlet::Profile> for Profile {
             working_dir: p.working_dir.as_deref().map(path),
             args: p.args,
             env: p.env.into_iter().collect(),
+            sandbox: p.sandbox.mode.as_str().to_string(),
             created_at: p.metadata.created_at.into(),
             last_used: p.metadata.last_used.map(Into::into),
             total_runs: p.metadata.total_runs,

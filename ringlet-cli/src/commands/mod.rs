@@ -26,6 +26,7 @@ impl Cli {
                 j.json
             }
             Command::Profiles(ProfilesCmd::Create(a)) => a.json,
+            Command::Profiles(ProfilesCmd::Set(a)) => a.json,
             Command::Profiles(
                 ProfilesCmd::List(j)
                 | ProfilesCmd::Inspect { json: j, .. }

@@ -1,9 +1,9 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use ringlet::{NewProfile, Profile, Ringlet, RunOptions};
+use ringlet::{NewProfile, Profile, ProfileUpdate, Ringlet, RunOptions};
 
-use crate::cli::{CreateArgs, ProfilesCmd};
+use crate::cli::{CreateArgs, ProfilesCmd, SetArgs};
 use crate::output::{self, or_dash};
 use crate::output::{errln, outln};
 use crate::prompt;
@@ -11,6 +11,7 @@ use crate::prompt;
 pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         ProfilesCmd::Create(args) => create(ringlet, *args),
+        ProfilesCmd::Set(args) => set(ringlet, *args),
         ProfilesCmd::List(j) => {
             let profiles = ringlet.profiles()?;
             if j.json {
@@ -175,6 +176,47 @@ fn create(ringlet: &Ringlet, a: CreateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn set(ringlet: &Ringlet, a: SetArgs) -> anyhow::Result<ExitCode> {
+    let mut update = ProfileUpdate::new();
+    if let Some(mode) = &a.sandbox {
+        update = update.sandbox_named(mode)?;
+    }
+    update.model = a.model;
+    update.endpoint = a.endpoint;
+    update.custom_endpoint = a.custom_endpoint;
+    update.shape = a.shape;
+    for pair in &a.env {
+        let (k, v) = pair
+            .split_once('=')
+            .with_context(|| format!("--env '{pair}' must be KEY=VALUE"))?;
+        update = update.set_env(k, v);
+    }
+    update.unset_env = a.unset_env;
+    update.working_dir = a.working_dir;
+    update.clear_working_dir = a.clear_working_dir;
+    update.binary = a.binary;
+    update.clear_binary = a.clear_binary;
+    if a.clear_args {
+        update = update.args(Vec::<String>::new());
+    } else if !a.args.is_empty() {
+        update = update.args(a.args);
+    }
+    let profile = ringlet.update_profile(&a.alias, &update)?;
+    if a.json {
+        output::json(&profile)?;
+    } else {
+        errln!(
+            "Updated profile '{}' ({} via {}, model {}, sandbox {}).",
+            profile.alias,
+            profile.agent,
+            profile.provider,
+            or_dash(profile.model.as_deref()),
+            profile.sandbox.mode
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn inspect(ringlet: &Ringlet, p: &Profile) -> anyhow::Result<()> {
     let home = ringlet.profile_home(&p.alias)?;
     output::fields(&[
@@ -197,6 +239,7 @@ fn inspect(ringlet: &Ringlet, p: &Profile) -> anyhow::Result<()> {
             or_dash(p.working_dir.as_ref().map(|d| d.display())),
         ),
         ("binary", or_dash(p.binary.as_ref().map(|d| d.display()))),
+        ("sandbox", p.sandbox.mode.to_string()),
         ("args", p.args.join(" ")),
         ("env", p.env.keys().cloned().collect::<Vec<_>>().join(", ")),
         ("created", p.metadata.created_at.to_rfc3339()),

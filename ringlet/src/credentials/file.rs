@@ -141,11 +141,7 @@ impl CredentialStore for FileCredentialStore {
 mod tests {
     use super::*;
 
-    #[test]
-    fn conforms() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        super::super::conformance::run(&FileCredentialStore::new(dir.path().join("c.toml")));
-    }
+    // The conformance suite runs in ringlet/tests/conformance.rs.
 
     #[test]
     fn concurrent_create_only_writes_store_exactly_one_key() {

@@ -58,11 +58,4 @@ impl CredentialStore for MemoryCredentialStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn conforms() {
-        super::super::conformance::run(&super::MemoryCredentialStore::new());
-        super::super::conformance::run_concurrent_set_new(&super::MemoryCredentialStore::new());
-    }
-}
+// Its conformance test is in ringlet/tests/conformance.rs.

@@ -54,7 +54,8 @@ impl fmt::Display for CredentialKey {
     }
 }
 
-/// A place API keys are kept. Implementations never log or print a value.
+/// A place API keys are kept. Implementations never log or print a value, and pass the
+/// conformance suite (`ringlet::conformance::credential_store`, feature `test-suite`).
 pub trait CredentialStore: Send + Sync + Debug {
     /// A short backend name for messages (`file`, `env`, `memory`, `system`).
     fn backend(&self) -> &str;
@@ -133,11 +134,94 @@ pub(crate) fn system_store(paths: &Paths) -> SystemCredentialStore {
     SystemCredentialStore::new().with_lock_file(system::lock_file(paths.config_dir()))
 }
 
-#[cfg(test)]
+#[cfg(any(test, feature = "test-suite"))]
 pub(crate) mod conformance {
-    //! The suite every writable credential store runs.
+    //! The suite every writable credential store runs, public as
+    //! [`ringlet::conformance::credential_store`](crate::conformance::credential_store)
+    //! (feature `test-suite`) so a store in another crate runs the same one; and the checks a
+    //! read-only store passes. Test support: it panics on the first difference.
     use super::*;
 
+    /// Runs the writable credential-store suite. `make` returns a new, empty store each time it
+    /// is called (for the keychain: a service name of its own); each section gets its own.
+    /// Stores keys only under the providers `anthropic` and `openai`, and leaves the store
+    /// empty when it passes.
+    ///
+    /// ```ignore
+    /// #[test]
+    /// fn the_vault_store_conforms() {
+    ///     ringlet::conformance::credential_store(|| VaultStore::new(&fresh_mount()));
+    /// }
+    /// ```
+    pub fn credential_store<S: CredentialStore>(mut make: impl FnMut() -> S) {
+        run(&make());
+        names_and_values_round_trip_exactly(&make());
+        run_concurrent_set_new(&make());
+    }
+
+    /// Checks a read-only store (like the `env` backend): a key it does not hold is `None`,
+    /// every write is refused with an error naming its backend, and refusing changes nothing.
+    pub fn read_only_credential_store(store: &dyn CredentialStore) {
+        let key = CredentialKey::new("anthropic", "ringlet-conformance-absent");
+        assert!(store.get(&key).expect("get missing").is_none());
+        let before = store.list().expect("list");
+        let secret = Secret::new("sk-refused");
+        for (what, refused) in [
+            ("set", store.set(&key, &secret).err()),
+            ("set_new", store.set_new(&key, &secret).err()),
+            ("delete", store.delete(&key).err()),
+        ] {
+            let err = refused.unwrap_or_else(|| panic!("{what} on a read-only store succeeded"));
+            assert!(
+                err.to_string().contains(store.backend()),
+                "{what}: the error names the backend: {err}"
+            );
+        }
+        assert!(store.get(&key).expect("get after").is_none());
+        assert_eq!(store.list().expect("list after"), before);
+    }
+
+    /// Names that differ only in punctuation are different keys, and values come back byte
+    /// for byte, whatever they hold (a store that quotes, trims or re-encodes breaks keys).
+    fn names_and_values_round_trip_exactly(store: &dyn CredentialStore) {
+        let values = [
+            "sk-ant-api03-abc_DEF-123",
+            " spaced  and \"quoted\" = 'x' ",
+            "multi\nline\ttab",
+            "ünïcödé-🔑",
+            &"k".repeat(4096),
+        ];
+        // Not names differing only in case: some keychains (Windows) fold it.
+        let names: Vec<CredentialKey> = ["a.b", "a-b", "a_b", "ab"]
+            .into_iter()
+            .enumerate()
+            .map(|(i, alias)| {
+                CredentialKey::new(if i % 2 == 0 { "anthropic" } else { "openai" }, alias)
+            })
+            .collect();
+        for (name, value) in names.iter().zip(values) {
+            store.set(name, &Secret::new(value)).expect("set");
+        }
+        for (name, value) in names.iter().zip(values) {
+            let got = store.get(name).expect("get").expect("present");
+            assert_eq!(got.expose(), value, "{name}");
+        }
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(store.list().expect("list"), sorted, "listed sorted");
+        let long = CredentialKey::new("openai", "long");
+        store.set(&long, &Secret::new(values[4])).expect("set long");
+        assert_eq!(
+            store.get(&long).expect("get").expect("present").expose(),
+            values[4]
+        );
+        for name in names.iter().chain([&long]) {
+            assert!(store.delete(name).expect("delete"), "{name}");
+        }
+        assert!(store.list().expect("list").is_empty());
+    }
+
+    /// The basic operations, and create-only writes.
     pub fn run(store: &dyn CredentialStore) {
         let a = CredentialKey::new("anthropic", "work");
         let b = CredentialKey::new("openai", "default");

@@ -478,40 +478,47 @@ mod tests {
         }
     }
 
-    /// The conformance suite against the real keychain, under a throwaway service name so a
-    /// developer's own `ringlet` entries are never touched. Skips without a D-Bus session
-    /// unless `RINGLET_KEYCHAIN_REQUIRED=1` (tests/run.sh sets it inside a private session
-    /// with gnome-keyring).
+    /// The public conformance suite against the real keychain, under throwaway service names
+    /// so a developer's own `ringlet` entries are never touched. Here rather than in
+    /// ringlet/tests/conformance.rs with the other stores because tests/run.sh runs
+    /// `--lib credentials::` inside a private D-Bus session with gnome-keyring. Skips without a
+    /// D-Bus session unless `RINGLET_KEYCHAIN_REQUIRED=1` (as run.sh sets there).
     #[test]
     fn conforms_against_the_real_keychain() {
-        if SystemCredentialStore::unavailable_reason().is_some() {
+        if let Some(reason) = SystemCredentialStore::unavailable_reason() {
             assert!(
                 std::env::var("RINGLET_KEYCHAIN_REQUIRED").as_deref() != Ok("1"),
-                "RINGLET_KEYCHAIN_REQUIRED=1 but there is no D-Bus session"
+                "RINGLET_KEYCHAIN_REQUIRED=1 but the keychain is unavailable: {reason}"
             );
             // Straight to stderr: libtest captures eprintln!, and a skip should be seen.
             use std::io::Write;
             let _ = writeln!(
                 std::io::stderr(),
-                "skipping the keychain conformance test: no DBUS_SESSION_BUS_ADDRESS"
+                "skipping the keychain conformance test: {reason}"
             );
             return;
         }
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SystemCredentialStore::with_service(format!(
-            "ringlet-unit-test-{}",
-            std::process::id()
-        ))
-        .with_lock_file(dir.path().join("keychain.lock"));
-        // Leftovers from an aborted run would break the suite's expectations.
-        for key in store.list().expect("list") {
-            store.delete(&key).expect("clean up");
+        let mut stores = Vec::new();
+        crate::conformance::credential_store(|| {
+            let n = stores.len();
+            let store = SystemCredentialStore::with_service(format!(
+                "ringlet-unit-test-{}-{n}",
+                std::process::id()
+            ))
+            .with_lock_file(dir.path().join(format!("keychain-{n}.lock")));
+            // Leftovers from an aborted run would break the suite's expectations.
+            for key in store.list().expect("list") {
+                store.delete(&key).expect("clean up");
+            }
+            stores.push(store.clone());
+            store
+        });
+        for store in stores {
+            assert!(
+                store.list().expect("list").is_empty(),
+                "the suite cleans up"
+            );
         }
-        super::super::conformance::run(&store);
-        super::super::conformance::run_concurrent_set_new(&store);
-        for key in store.list().expect("list") {
-            store.delete(&key).expect("clean up");
-        }
-        assert!(store.list().expect("list").is_empty());
     }
 }

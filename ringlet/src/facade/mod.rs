@@ -26,7 +26,7 @@ pub(crate) mod usage;
 pub use catalog::{AgentInfo, ProviderInfo};
 pub use events::{EVENT_QUEUE, Event, Subscription};
 pub use hooks::{HookImportReport, HookTestReport, NewHook, RUN_STARTED_ENV};
-pub use profiles::NewProfile;
+pub use profiles::{NewProfile, ProfileUpdate};
 
 /// ringlet as a library: agents, providers, profiles, credentials and launching, assembled from
 /// [`Paths`]. Cheap to clone; safe to share between threads.

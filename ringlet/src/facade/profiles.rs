@@ -1,5 +1,5 @@
 //! The facade's profile methods: create (resolving a request against the catalogue), list,
-//! read and delete.
+//! read, update and delete.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,6 +12,7 @@ use crate::alias::validate_alias;
 use crate::catalog::wire::WireShape;
 use crate::credentials::{CredentialKey, Secret};
 use crate::error::{Error, Result};
+use crate::launch::sandbox::SandboxMode;
 use crate::launch::script_cache::ScriptCache;
 use crate::profile::{BrokenKind, Profile, ProfileMetadata};
 
@@ -86,6 +87,220 @@ impl NewProfile {
     }
 }
 
+/// Changes to an existing profile, for [`Ringlet::update_profile`]. What is left unset keeps
+/// the profile's value; everything given is checked as at creation, and the profile is
+/// rewritten only when all of it is valid.
+///
+/// ```
+/// use ringlet::{ProfileUpdate, SandboxMode};
+/// let change = ProfileUpdate::new()
+///     .sandbox(SandboxMode::Always)
+///     .model("claude-opus-4-1")
+///     .set_env("NO_COLOR", "1")
+///     .unset_env("DEBUG");
+/// assert!(!change.is_empty());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ProfileUpdate {
+    /// When runs are sandboxed: `off`, `always` or `remote`.
+    pub sandbox: Option<SandboxMode>,
+    /// The model; an empty one means the provider's default.
+    pub model: Option<String>,
+    /// A named endpoint of the provider. It replaces a custom base URL unless
+    /// [`custom_endpoint`](Self::custom_endpoint) is given too.
+    pub endpoint: Option<String>,
+    /// A base URL overriding the endpoint's (as `--custom-endpoint` at creation).
+    pub custom_endpoint: Option<String>,
+    /// The wire shape the custom base URL serves: `anthropic`, `openai`, `openai-chat`,
+    /// `openai-responses` or `gemini`.
+    pub shape: Option<String>,
+    /// Environment variables to add or replace.
+    pub set_env: BTreeMap<String, String>,
+    /// Environment variables to remove; each must be set in the profile.
+    pub unset_env: Vec<String>,
+    /// New default arguments, replacing the old ones (empty: none).
+    pub args: Option<Vec<String>>,
+    /// The directory the agent starts in.
+    pub working_dir: Option<PathBuf>,
+    /// Start the agent in the caller's directory again (forget the working dir).
+    pub clear_working_dir: bool,
+    /// A binary overriding the agent manifest's.
+    pub binary: Option<PathBuf>,
+    /// Run the agent manifest's binary again (forget the override).
+    pub clear_binary: bool,
+}
+
+impl ProfileUpdate {
+    /// An update that changes nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Sets when runs are sandboxed.
+    pub fn sandbox(mut self, mode: SandboxMode) -> Self {
+        self.sandbox = Some(mode);
+        self
+    }
+
+    /// Sets when runs are sandboxed by the mode's name (`off`, `always` or `remote`), as a
+    /// frontend receives it; another name is [`Error::InvalidInput`] listing the three.
+    pub fn sandbox_named(self, name: &str) -> Result<Self> {
+        match SandboxMode::from_name(name) {
+            Some(mode) => Ok(self.sandbox(mode)),
+            None => Err(Error::InvalidInput(format!(
+                "sandbox '{}' is not one of: off, always, remote",
+                crate::error::shown(&name.escape_debug().to_string())
+            ))),
+        }
+    }
+
+    /// Sets the model (empty: the provider's default).
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// Switches to a named endpoint of the provider.
+    pub fn endpoint(mut self, name: impl Into<String>) -> Self {
+        self.endpoint = Some(name.into());
+        self
+    }
+
+    /// Sets a custom base URL.
+    pub fn custom_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.custom_endpoint = Some(url.into());
+        self
+    }
+
+    /// Sets the wire shape of the custom base URL.
+    pub fn shape(mut self, shape: impl Into<String>) -> Self {
+        self.shape = Some(shape.into());
+        self
+    }
+
+    /// Adds or replaces an environment variable.
+    pub fn set_env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.set_env.insert(name.into(), value.into());
+        self
+    }
+
+    /// Removes an environment variable.
+    pub fn unset_env(mut self, name: impl Into<String>) -> Self {
+        self.unset_env.push(name.into());
+        self
+    }
+
+    /// Replaces the default arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args = Some(args.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets the directory the agent starts in.
+    pub fn working_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.working_dir = Some(dir.into());
+        self
+    }
+
+    /// Forgets the working dir: the agent starts wherever it is run from.
+    pub fn clear_working_dir(mut self) -> Self {
+        self.clear_working_dir = true;
+        self
+    }
+
+    /// Sets the binary.
+    pub fn binary(mut self, path: impl Into<PathBuf>) -> Self {
+        self.binary = Some(path.into());
+        self
+    }
+
+    /// Forgets the binary override.
+    pub fn clear_binary(mut self) -> Self {
+        self.clear_binary = true;
+        self
+    }
+}
+
+/// Where a profile sends its requests (see [`Ringlet::resolve_route`]).
+struct Route {
+    endpoint: Option<String>,
+    endpoint_url: Option<String>,
+    shape: WireShape,
+}
+
+/// The model a profile pins: the one given, else (unset or blank) the provider's default.
+fn resolve_model(
+    model: Option<&str>,
+    provider: &dyn crate::catalog::provider::Provider,
+) -> Result<Option<String>> {
+    // A model name is an identifier that ends up in terminals and the agent's files.
+    if let Some(m) = model.filter(|m| m.chars().any(char::is_control)) {
+        return Err(Error::InvalidInput(format!(
+            "--model '{}' holds a control character; give the model's id, such as claude-sonnet-4-5",
+            m.escape_debug()
+        )));
+    }
+    let pm = provider.manifest();
+    let model = model
+        .filter(|m| !m.trim().is_empty())
+        .map(str::to_string)
+        .or_else(|| pm.models.default.clone());
+    if model.is_none() {
+        return Err(Error::InvalidInput(format!(
+            "provider '{}' has no default model; pass --model",
+            pm.id
+        )));
+    }
+    Ok(model)
+}
+
+/// A variable name the agent's environment can hold, and not HOME (the profile's own).
+fn validate_env_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.contains('=') || name.contains('\0') || name == "HOME" {
+        return Err(Error::InvalidInput(format!(
+            "invalid --env name '{}': it must be non-empty, without '=' and not HOME",
+            crate::error::shown(&name.escape_debug().to_string())
+        )));
+    }
+    Ok(())
+}
+
+/// An existing directory, made absolute (the profile is run from anywhere).
+fn resolve_working_dir(dir: &std::path::Path) -> Result<PathBuf> {
+    let abs = std::path::absolute(dir).map_err(|e| Error::io("resolving", dir, e))?;
+    if !abs.is_dir() {
+        return Err(Error::InvalidInput(format!(
+            "--working-dir {} is not a directory",
+            abs.display()
+        )));
+    }
+    Ok(abs)
+}
+
+/// A binary name (looked up on PATH at run time) or a path, made absolute.
+fn resolve_binary(binary: &std::path::Path) -> Result<PathBuf> {
+    if binary.components().count() > 1 {
+        // A path that does not exist yet is accepted (the agent may be installed later); one
+        // that exists must be a program.
+        if let Some(why) = crate::catalog::agent::not_a_program(binary) {
+            return Err(Error::InvalidInput(format!("--binary {why}")));
+        }
+        return std::path::absolute(binary).map_err(|e| Error::io("resolving", binary, e));
+    }
+    Ok(binary.to_path_buf())
+}
+
 impl Ringlet {
     /// Every readable profile, sorted by alias. A profile that cannot be read never hides the
     /// others: it is left out and reported in [`warnings`](Self::warnings) by file and line
@@ -127,81 +342,19 @@ impl Ringlet {
         let provider = reg.provider(&req.provider)?;
         let pm = provider.manifest();
 
-        let endpoint = if pm.endpoints.is_empty() {
-            if let Some(e) = &req.endpoint {
-                return Err(Error::UnknownEndpoint {
-                    provider: pm.id.clone(),
-                    endpoint: e.escape_debug().to_string(),
-                    known: "none (use --custom-endpoint URL)".into(),
-                });
-            }
-            None
-        } else {
-            let name = req
-                .endpoint
-                .clone()
-                .or_else(|| provider.default_endpoint().map(str::to_string))
-                .unwrap_or_default();
-            if !pm.endpoints.contains_key(&name) {
-                return Err(Error::UnknownEndpoint {
-                    provider: pm.id.clone(),
-                    endpoint: name.escape_debug().to_string(),
-                    known: pm.endpoints.keys().cloned().collect::<Vec<_>>().join(", "),
-                });
-            }
-            Some(name)
-        };
-
-        let custom = req
-            .custom_endpoint
+        let served = req
+            .shape
             .as_deref()
-            .map(|url| {
-                crate::base_url::parse(url)
-                    .map_err(|why| Error::InvalidInput(format!("--custom-endpoint {why}")))
-            })
+            .map(WireShape::parse_family)
             .transpose()?;
-        let custom = custom.as_deref();
-        if custom.is_none() && endpoint.is_none() {
-            return Err(Error::InvalidInput(format!(
-                "provider '{}' has no built-in endpoint; give one with --custom-endpoint URL",
-                pm.id
-            )));
-        }
-        if req.shape.is_some() && custom.is_none() {
-            return Err(Error::InvalidInput(
-                "--shape describes a --custom-endpoint; give the URL too".into(),
-            ));
-        }
-        let served = match (&req.shape, custom, &endpoint) {
-            (Some(shape), _, _) => WireShape::parse_family(shape)?,
-            (None, Some(_), Some(name)) => provider.shapes(Some(name)),
-            (None, Some(_), None) => agent.speaks().to_vec(),
-            (None, None, name) => provider.shapes(name.as_deref()),
-        };
-        let shape = reg.negotiate(agent.as_ref(), provider.as_ref(), &served)?;
-
-        // A model name is an identifier that ends up in terminals and the agent's files.
-        if let Some(m) = req
-            .model
-            .as_deref()
-            .filter(|m| m.chars().any(char::is_control))
-        {
-            return Err(Error::InvalidInput(format!(
-                "--model '{}' holds a control character; give the model's id, such as claude-sonnet-4-5",
-                m.escape_debug()
-            )));
-        }
-        let model = req
-            .model
-            .clone()
-            .filter(|m| !m.trim().is_empty())
-            .or_else(|| pm.models.default.clone());
-        if model.is_none() {
-            return Err(Error::InvalidInput(format!(
-                "provider '{}' has no default model; pass --model",
-                pm.id
-            )));
-        }
+        let route = self.resolve_route(
+            agent.as_ref(),
+            provider.as_ref(),
+            req.endpoint.as_deref(),
+            req.custom_endpoint.as_deref(),
+            served,
+        )?;
+        let model = resolve_model(req.model.as_deref(), provider.as_ref())?;
 
         let key_alias = match (&req.key_alias, pm.auth.required) {
             (Some(k), _) => Some(k.clone()),
@@ -217,45 +370,22 @@ impl Ringlet {
             })?;
         }
         for name in req.env.keys() {
-            if name.is_empty() || name.contains('=') || name.contains('\0') || name == "HOME" {
-                return Err(Error::InvalidInput(format!(
-                    "invalid --env name '{}': it must be non-empty, without '=' and not HOME",
-                    crate::error::shown(&name.escape_debug().to_string())
-                )));
-            }
+            validate_env_name(name)?;
         }
-        let working_dir = match &req.working_dir {
-            Some(dir) => {
-                let abs = std::path::absolute(dir).map_err(|e| Error::io("resolving", dir, e))?;
-                if !abs.is_dir() {
-                    return Err(Error::InvalidInput(format!(
-                        "--working-dir {} is not a directory",
-                        abs.display()
-                    )));
-                }
-                Some(abs)
-            }
-            None => None,
-        };
-        let binary = match &req.binary {
-            Some(b) if b.components().count() > 1 => {
-                // A path that does not exist yet is accepted (the agent may be installed
-                // later); one that exists must be a program.
-                if let Some(why) = crate::catalog::agent::not_a_program(b) {
-                    return Err(Error::InvalidInput(format!("--binary {why}")));
-                }
-                Some(std::path::absolute(b).map_err(|e| Error::io("resolving", b, e))?)
-            }
-            other => other.clone(),
-        };
+        let working_dir = req
+            .working_dir
+            .as_deref()
+            .map(resolve_working_dir)
+            .transpose()?;
+        let binary = req.binary.as_deref().map(resolve_binary).transpose()?;
 
         Ok(Profile {
             alias: req.alias.clone(),
             agent: agent.id().to_string(),
             provider: pm.id.clone(),
-            endpoint,
-            endpoint_url: custom.map(|u| shape.normalise_base_url(u)),
-            shape,
+            endpoint: route.endpoint,
+            endpoint_url: route.endpoint_url,
+            shape: route.shape,
             model,
             key_alias,
             binary,
@@ -268,6 +398,75 @@ impl Ringlet {
                 last_used: None,
                 total_runs: 0,
             },
+        })
+    }
+
+    /// Where a profile of `agent` on `provider` sends its requests: the named endpoint (the
+    /// provider's default when none is given), a custom base URL overriding it, and the wire
+    /// shape negotiated from what that serves (`served`: the shapes a custom URL was said to
+    /// serve, else the endpoint's or the agent's).
+    fn resolve_route(
+        &self,
+        agent: &dyn crate::catalog::agent::Agent,
+        provider: &dyn crate::catalog::provider::Provider,
+        endpoint: Option<&str>,
+        custom_endpoint: Option<&str>,
+        served: Option<Vec<WireShape>>,
+    ) -> Result<Route> {
+        let pm = provider.manifest();
+        let endpoint = if pm.endpoints.is_empty() {
+            if let Some(e) = endpoint {
+                return Err(Error::UnknownEndpoint {
+                    provider: pm.id.clone(),
+                    endpoint: e.escape_debug().to_string(),
+                    known: "none (use --custom-endpoint URL)".into(),
+                });
+            }
+            None
+        } else {
+            let name = endpoint
+                .or_else(|| provider.default_endpoint())
+                .unwrap_or_default()
+                .to_string();
+            if !pm.endpoints.contains_key(&name) {
+                return Err(Error::UnknownEndpoint {
+                    provider: pm.id.clone(),
+                    endpoint: name.escape_debug().to_string(),
+                    known: pm.endpoints.keys().cloned().collect::<Vec<_>>().join(", "),
+                });
+            }
+            Some(name)
+        };
+
+        let custom = custom_endpoint
+            .map(|url| {
+                crate::base_url::parse(url)
+                    .map_err(|why| Error::InvalidInput(format!("--custom-endpoint {why}")))
+            })
+            .transpose()?;
+        let custom = custom.as_deref();
+        if custom.is_none() && endpoint.is_none() {
+            return Err(Error::InvalidInput(format!(
+                "provider '{}' has no built-in endpoint; give one with --custom-endpoint URL",
+                pm.id
+            )));
+        }
+        if served.is_some() && custom.is_none() {
+            return Err(Error::InvalidInput(
+                "--shape describes a --custom-endpoint; give the URL too".into(),
+            ));
+        }
+        let served = match (served, custom, &endpoint) {
+            (Some(shapes), _, _) => shapes,
+            (None, Some(_), Some(name)) => provider.shapes(Some(name)),
+            (None, Some(_), None) => agent.speaks().to_vec(),
+            (None, None, name) => provider.shapes(name.as_deref()),
+        };
+        let shape = self.registry().negotiate(agent, provider, &served)?;
+        Ok(Route {
+            endpoint,
+            endpoint_url: custom.map(|u| shape.normalise_base_url(u)),
+            shape,
         })
     }
 
@@ -336,6 +535,121 @@ impl Ringlet {
         Ok(profile)
     }
 
+    /// Changes a profile's settings, checking them as [`create_profile`](Self::create_profile)
+    /// does; returns the profile as stored. Nothing is written unless every change is valid,
+    /// and profile.toml is replaced atomically, under the profile's lock (so two updates of
+    /// one profile never lose either's changes). Its HOME, key and run counts are untouched.
+    pub fn update_profile(&self, alias: &str, update: &ProfileUpdate) -> Result<Profile> {
+        validate_alias(alias)?;
+        if update.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "nothing to change in profile '{alias}': give a sandbox mode, model, endpoint, env, args, working dir or binary"
+            )));
+        }
+        let profile = self
+            .inner
+            .profiles
+            .edit(alias, &mut |current| self.apply_update(current, update))?;
+        self.emit(Event::ProfileUpdated {
+            alias: profile.alias.clone(),
+        });
+        Ok(profile)
+    }
+
+    /// `current` with `update` applied, every change checked; writes nothing.
+    fn apply_update(&self, current: &Profile, update: &ProfileUpdate) -> Result<Profile> {
+        let conflict = |a: &str, b: &str| {
+            Err(Error::InvalidInput(format!(
+                "{a} and {b} contradict each other; give one of them"
+            )))
+        };
+        if update.working_dir.is_some() && update.clear_working_dir {
+            return conflict("--working-dir", "--clear-working-dir");
+        }
+        if update.binary.is_some() && update.clear_binary {
+            return conflict("--binary", "--clear-binary");
+        }
+        if let Some(name) = update
+            .unset_env
+            .iter()
+            .find(|n| update.set_env.contains_key(*n))
+        {
+            return Err(Error::InvalidInput(format!(
+                "--env {0} and --unset-env {0} contradict each other; give one of them",
+                crate::error::shown(&name.escape_debug().to_string())
+            )));
+        }
+
+        let reg = self.registry();
+        let provider = reg.provider(&current.provider)?;
+        let mut next = current.clone();
+        if let Some(mode) = update.sandbox {
+            next.sandbox.mode = mode;
+        }
+        if update.endpoint.is_some() || update.custom_endpoint.is_some() || update.shape.is_some() {
+            let agent = reg.agent(&current.agent)?;
+            // A named endpoint replaces a custom URL unless a new one comes with it; a URL the
+            // profile keeps serves the shape it was created with, unless told another.
+            let keeps_url = update.endpoint.is_none() && update.custom_endpoint.is_none();
+            let custom = match (&update.custom_endpoint, &update.endpoint) {
+                (Some(url), _) => Some(url.clone()),
+                (None, Some(_)) => None,
+                (None, None) => current.endpoint_url.clone(),
+            };
+            let served = match &update.shape {
+                Some(shape) => Some(WireShape::parse_family(shape)?),
+                None if keeps_url && custom.is_some() => Some(vec![current.shape]),
+                None => None,
+            };
+            let route = self.resolve_route(
+                agent.as_ref(),
+                provider.as_ref(),
+                update.endpoint.as_deref().or(current.endpoint.as_deref()),
+                custom.as_deref(),
+                served,
+            )?;
+            next.endpoint = route.endpoint;
+            next.endpoint_url = route.endpoint_url;
+            next.shape = route.shape;
+        }
+        if let Some(model) = &update.model {
+            next.model = resolve_model(Some(model), provider.as_ref())?;
+        }
+        for name in &update.unset_env {
+            if next.env.remove(name).is_none() {
+                let set: Vec<&str> = current.env.keys().map(String::as_str).collect();
+                return Err(Error::InvalidInput(format!(
+                    "profile '{}' has no --env {} to unset; it sets {}",
+                    current.alias,
+                    crate::error::shown(&name.escape_debug().to_string()),
+                    if set.is_empty() {
+                        "none".to_string()
+                    } else {
+                        set.join(", ")
+                    }
+                )));
+            }
+        }
+        for (name, value) in &update.set_env {
+            validate_env_name(name)?;
+            next.env.insert(name.clone(), value.clone());
+        }
+        if let Some(args) = &update.args {
+            next.args = args.clone();
+        }
+        if update.clear_working_dir {
+            next.working_dir = None;
+        } else if let Some(dir) = &update.working_dir {
+            next.working_dir = Some(resolve_working_dir(dir)?);
+        }
+        if update.clear_binary {
+            next.binary = None;
+        } else if let Some(binary) = &update.binary {
+            next.binary = Some(resolve_binary(binary)?);
+        }
+        Ok(next)
+    }
+
     /// Whether a profile exists, even one whose manifest is unreadable (so it can be deleted).
     pub fn has_profile(&self, alias: &str) -> Result<bool> {
         self.inner.profiles.exists(alias)
@@ -364,6 +678,267 @@ mod tests {
             .credential_store(Arc::new(MemoryCredentialStore::default()))
             .build()
             .expect("build")
+    }
+
+    fn manifest(ringlet: &Ringlet, alias: &str) -> std::path::PathBuf {
+        ringlet
+            .profile_home(alias)
+            .expect("home")
+            .with_file_name("profile.toml")
+    }
+
+    #[test]
+    fn update_changes_what_it_names_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ringlet = ringlet(dir.path());
+        let mut req = NewProfile::new("claude", "mm", "minimax").model("MiniMax-M2.5");
+        req.env.insert("KEEP".into(), "1".into());
+        req.env.insert("DROP".into(), "2".into());
+        req.args = vec!["--old".into()];
+        let created = ringlet.create_profile(&req, None).expect("create");
+        assert_eq!(created.endpoint.as_deref(), Some("international"));
+        ringlet
+            .inner
+            .profiles
+            .record_run("mm", Utc::now())
+            .expect("count a run");
+        let events = ringlet.subscribe();
+
+        let work = dir.path().join("work");
+        std::fs::create_dir(&work).expect("mkdir");
+        let updated = ringlet
+            .update_profile(
+                "mm",
+                &ProfileUpdate::new()
+                    .sandbox(SandboxMode::Always)
+                    .model("MiniMax-M3")
+                    .endpoint("china")
+                    .set_env("ADD", "3")
+                    .unset_env("DROP")
+                    .args(["--new", "x"])
+                    .working_dir(&work)
+                    .binary("/bin/true"),
+            )
+            .expect("update");
+        assert_eq!(updated.sandbox.mode, SandboxMode::Always);
+        assert_eq!(updated.model.as_deref(), Some("MiniMax-M3"));
+        assert_eq!(updated.endpoint.as_deref(), Some("china"));
+        assert_eq!(
+            updated.env.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["ADD", "KEEP"]
+        );
+        assert_eq!(updated.args, ["--new", "x"]);
+        assert_eq!(updated.working_dir.as_deref(), Some(work.as_path()));
+        assert_eq!(
+            updated.binary.as_deref(),
+            Some(std::path::Path::new("/bin/true"))
+        );
+        // Untouched: identity, key, creation time and the run count.
+        assert_eq!(updated.key_alias, created.key_alias);
+        assert_eq!(updated.metadata.created_at, created.metadata.created_at);
+        assert_eq!(updated.metadata.total_runs, 1);
+        assert_eq!(ringlet.profile("mm").expect("read back"), updated);
+        assert_eq!(
+            events.try_recv(),
+            Some(Event::ProfileUpdated { alias: "mm".into() })
+        );
+        assert_eq!(events.try_recv(), None);
+
+        // Clearing: back to the caller's directory, the manifest's binary, no arguments, and
+        // an empty model is the provider's default.
+        let cleared = ringlet
+            .update_profile(
+                "mm",
+                &ProfileUpdate::new()
+                    .clear_working_dir()
+                    .clear_binary()
+                    .args(Vec::<String>::new())
+                    .model(""),
+            )
+            .expect("clear");
+        assert_eq!(cleared.working_dir, None);
+        assert_eq!(cleared.binary, None);
+        assert!(cleared.args.is_empty());
+        assert_eq!(cleared.model.as_deref(), Some("MiniMax-M3"));
+        assert_eq!(cleared.sandbox.mode, SandboxMode::Always, "kept");
+    }
+
+    #[test]
+    fn update_moves_between_a_named_endpoint_and_a_custom_url() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ringlet = ringlet(dir.path());
+        ringlet
+            .create_profile(&NewProfile::new("claude", "gw", "minimax"), None)
+            .expect("create");
+        let custom = ringlet
+            .update_profile(
+                "gw",
+                &ProfileUpdate::new().custom_endpoint("https://llm.example.com/v1"),
+            )
+            .expect("custom URL");
+        // Normalised for the negotiated shape, as at creation (Claude Code adds the /v1).
+        assert_eq!(
+            custom.endpoint_url.as_deref(),
+            Some("https://llm.example.com")
+        );
+        assert_eq!(custom.shape, WireShape::Anthropic);
+        // Changing something else keeps the URL and its shape.
+        let kept = ringlet
+            .update_profile("gw", &ProfileUpdate::new().model("MiniMax-M2.5"))
+            .expect("model");
+        assert_eq!(kept.endpoint_url, custom.endpoint_url);
+        // A named endpoint replaces the URL.
+        let named = ringlet
+            .update_profile("gw", &ProfileUpdate::new().endpoint("china"))
+            .expect("named endpoint");
+        assert_eq!(named.endpoint.as_deref(), Some("china"));
+        assert_eq!(named.endpoint_url, None);
+        assert!(ringlet.plan_run("gw", &[]).is_ok());
+    }
+
+    /// Every kind of bad input: one error naming the thing, and profile.toml byte for byte as
+    /// it was (no event either).
+    #[test]
+    fn a_bad_update_is_refused_whole_and_writes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ringlet = ringlet(dir.path());
+        let mut req = NewProfile::new("claude", "w", "minimax");
+        req.env.insert("A".into(), "1".into());
+        ringlet.create_profile(&req, None).expect("create");
+        let before = std::fs::read(manifest(&ringlet, "w")).expect("read");
+        let events = ringlet.subscribe();
+        let not_a_dir = dir.path().join("file");
+        std::fs::write(&not_a_dir, "").expect("file");
+        let cases: Vec<(ProfileUpdate, &str)> = vec![
+            (ProfileUpdate::new(), "nothing to change in profile 'w'"),
+            (
+                ProfileUpdate::new().model("bad\u{1b}[2J"),
+                "--model 'bad\\u{1b}[2J' holds a control character",
+            ),
+            (
+                ProfileUpdate::new().custom_endpoint("ftp://x.example"),
+                "--custom-endpoint",
+            ),
+            (
+                ProfileUpdate::new()
+                    .endpoint("mars")
+                    .sandbox(SandboxMode::Off),
+                "mars",
+            ),
+            (ProfileUpdate::new().shape("anthropic"), "give the URL too"),
+            (
+                ProfileUpdate::new()
+                    .set_env("HOME", "/tmp")
+                    .model("MiniMax-M3"),
+                "invalid --env name 'HOME'",
+            ),
+            (
+                ProfileUpdate::new().set_env("A=B", "x"),
+                "invalid --env name 'A=B'",
+            ),
+            (
+                ProfileUpdate::new().unset_env("TYPO"),
+                "profile 'w' has no --env TYPO to unset; it sets A",
+            ),
+            (
+                ProfileUpdate::new().set_env("A", "2").unset_env("A"),
+                "--env A and --unset-env A contradict",
+            ),
+            (
+                ProfileUpdate::new().working_dir(&not_a_dir),
+                "is not a directory",
+            ),
+            (
+                ProfileUpdate::new()
+                    .working_dir(dir.path())
+                    .clear_working_dir(),
+                "--working-dir and --clear-working-dir",
+            ),
+            (ProfileUpdate::new().binary(dir.path()), "--binary"),
+            (
+                ProfileUpdate::new().binary("/bin/true").clear_binary(),
+                "--binary and --clear-binary",
+            ),
+        ];
+        for (update, says) in cases {
+            let err = ringlet.update_profile("w", &update).expect_err(says);
+            let code = if says == "mars" {
+                "unknown_endpoint"
+            } else {
+                "invalid_input"
+            };
+            assert_eq!(err.code(), code, "{says}: {err}");
+            assert!(err.to_string().contains(says), "{says}: {err}");
+            assert_eq!(
+                std::fs::read(manifest(&ringlet, "w")).expect("read"),
+                before,
+                "{says}: profile.toml changed"
+            );
+        }
+        assert!(matches!(
+            ringlet.update_profile("../w", &ProfileUpdate::new().model("m")),
+            Err(Error::InvalidAlias { .. })
+        ));
+        assert!(matches!(
+            ringlet.update_profile("nobody", &ProfileUpdate::new().model("m")),
+            Err(Error::ProfileNotFound { .. })
+        ));
+        assert_eq!(events.try_recv(), None, "no event for a refused update");
+    }
+
+    /// Two threads editing different variables of one profile, 50 times each: neither loses
+    /// the other's changes (the read and the write happen under the profile's lock).
+    #[test]
+    fn concurrent_updates_never_lose_each_others_changes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ringlet = ringlet(dir.path());
+        ringlet
+            .create_profile(&NewProfile::new("codex", "c", "ollama"), None)
+            .expect("create");
+        std::thread::scope(|s| {
+            for t in ["A", "B"] {
+                let ringlet = &ringlet;
+                s.spawn(move || {
+                    for i in 0..50 {
+                        ringlet
+                            .update_profile(
+                                "c",
+                                &ProfileUpdate::new().set_env(format!("{t}{i}"), "1"),
+                            )
+                            .expect("update");
+                    }
+                });
+            }
+        });
+        assert_eq!(ringlet.profile("c").expect("read").env.len(), 100);
+    }
+
+    #[test]
+    fn an_update_deserialises_from_what_bindings_send() {
+        let update: ProfileUpdate = serde_json::from_value(serde_json::json!({
+            "sandbox": "always", "set_env": {"A": "1"}, "clear_binary": true
+        }))
+        .expect("deserialise");
+        assert_eq!(
+            update,
+            ProfileUpdate::new()
+                .sandbox(SandboxMode::Always)
+                .set_env("A", "1")
+                .clear_binary()
+        );
+        assert_eq!(
+            ProfileUpdate::new()
+                .sandbox_named("never")
+                .expect_err("unknown mode")
+                .to_string(),
+            "sandbox 'never' is not one of: off, always, remote"
+        );
+        let bad = serde_json::from_value::<ProfileUpdate>(serde_json::json!({"sandbox": "never"}))
+            .expect_err("unknown mode");
+        assert!(bad.to_string().contains("`always`"), "{bad}");
+        assert!(
+            serde_json::from_value::<ProfileUpdate>(serde_json::json!({"modle": "x"})).is_err()
+        );
     }
 
     #[test]

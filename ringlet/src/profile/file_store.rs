@@ -272,6 +272,36 @@ impl ProfileStore for FileProfileStore {
         self.write(&dir, profile)
     }
 
+    fn edit(
+        &self,
+        alias: &str,
+        change: &mut dyn FnMut(&Profile) -> Result<Profile>,
+    ) -> Result<Profile> {
+        validate_alias(alias)?;
+        // Locked before reading, so two edits of one profile run one after the other and the
+        // second sees the first's result; a delete that won the lock leaves nothing to edit.
+        let (lock, lock_path) = self.open_lock(alias)?;
+        lock.lock()
+            .map_err(|e| Error::io("locking", &lock_path, e))?;
+        self.still_in_place(alias, &lock, &lock_path)?;
+        let dir = self.profile_dir(alias);
+        let manifest = self.read_manifest(alias)?;
+        let mut current = manifest.clone();
+        if let Some(stats) = run_stats::read(&dir)? {
+            stats.apply(&mut current.metadata);
+        }
+        let changed = change(&current)?;
+        if changed.alias != alias {
+            return Err(Error::InvalidInput(format!(
+                "an edit of profile '{alias}' cannot rename it to '{}'",
+                changed.alias.escape_debug()
+            )));
+        }
+        run_stats::carry_over(&dir, RunStats::of(&manifest.metadata))?;
+        self.write(&dir, &changed)?;
+        Ok(changed)
+    }
+
     fn delete(&self, alias: &str) -> Result<()> {
         validate_alias(alias)?;
         let dir = self.profile_dir(alias);

@@ -135,6 +135,23 @@ pub trait ProfileStore: Send + Sync + Debug {
     /// Replaces a profile's data.
     fn update(&self, profile: &Profile) -> Result<()>;
 
+    /// Reads a profile, hands it to `change` and stores what that returns, as one step against
+    /// other edits of the same profile (two edits of different settings never lose one). An
+    /// error from `change` leaves the profile as it was. Returns the stored profile.
+    ///
+    /// The default reads with [`get`](Self::get) and writes with [`update`](Self::update), so
+    /// a concurrent edit can slip in between; the file store does both under the profile's lock.
+    fn edit(
+        &self,
+        alias: &str,
+        change: &mut dyn FnMut(&Profile) -> Result<Profile>,
+    ) -> Result<Profile> {
+        let current = self.get(alias)?;
+        let changed = change(&current)?;
+        self.update(&changed)?;
+        Ok(changed)
+    }
+
     /// Deletes a profile with its HOME; also removes a [`BrokenProfile`] directory. Waits for
     /// runs holding the profile (see [`hold`](Self::hold)).
     fn delete(&self, alias: &str) -> Result<()>;

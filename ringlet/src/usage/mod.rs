@@ -43,17 +43,13 @@ pub use store::{
     UsageFilter, UsageGroup, UsageRow, UsageStore,
 };
 
-#[cfg(test)]
+#[cfg(any(test, feature = "test-suite"))]
 pub(crate) mod conformance;
 
 #[cfg(test)]
 pub(crate) mod tests {
     //! Helpers shared by the usage tests.
     use std::path::PathBuf;
-
-    use chrono::{DateTime, TimeZone, Utc};
-
-    use super::*;
 
     /// `<repo>/tests/fixtures`: real agent logs (recorded by tests/record-agent-logs.sh) and
     /// a trimmed LiteLLM feed (tests/trim-litellm-feed.py). Read them in place; copy before
@@ -67,31 +63,5 @@ pub(crate) mod tests {
         fixtures().join("agent-logs").join(name)
     }
 
-    /// 2026-05-01T00:00:00Z.
-    pub fn fixed_time() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0)
-            .single()
-            .expect("valid date")
-    }
-
-    /// A computed-cost event with `input` tokens.
-    pub fn event(key: &str, model: &str, input: u64, rank: i64) -> UsageEvent {
-        UsageEvent {
-            time: fixed_time(),
-            profile: "work".into(),
-            agent: "claude".into(),
-            provider: "anthropic".into(),
-            model: model.into(),
-            tokens: TokenCounts {
-                input,
-                ..TokenCounts::default()
-            },
-            cost_nanos: Some(0),
-            cost_source: CostSource::Computed,
-            session_id: None,
-            origin: "test".into(),
-            dedup_key: key.into(),
-            rank,
-        }
-    }
+    pub(crate) use super::conformance::event;
 }

@@ -805,15 +805,18 @@ fn db_error(path: &Path, e: rusqlite::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::usage::tests::{event, fixed_time};
+    use crate::usage::tests::event;
 
+    /// The file-backed store here (in-memory in ringlet/tests/conformance.rs, through the public
+    /// entry point): a new database in a new directory for each store the suite asks for.
     #[test]
     fn the_sqlite_store_passes_the_conformance_suite() {
-        let store = SqliteUsageStore::open_in_memory().expect("open");
-        crate::usage::conformance::run(&store);
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteUsageStore::open(dir.path().join("nested/usage.db")).expect("open file");
-        crate::usage::conformance::run(&store);
+        let mut n = 0;
+        crate::conformance::usage_store(|| {
+            n += 1;
+            SqliteUsageStore::open(dir.path().join(format!("{n}/usage.db"))).expect("open file")
+        });
     }
 
     #[test]
@@ -868,50 +871,6 @@ mod tests {
             msg.contains("usage.db") && msg.contains("move it aside"),
             "{msg}"
         );
-    }
-
-    #[test]
-    fn rollup_and_raw_paths_agree() {
-        let store = SqliteUsageStore::open_in_memory().expect("open");
-        let mut events = Vec::new();
-        for i in 0..500i64 {
-            let mut ev = event(&format!("k{i}"), ["m1", "m2", "m3"][(i % 3) as usize], 1, 0);
-            ev.time = fixed_time() + chrono::Duration::minutes(i * 37);
-            ev.tokens.output = i as u64;
-            ev.profile = ["work", "home"][(i % 2) as usize].into();
-            ev.cost_nanos = (i % 5 != 0).then_some(i * 1000);
-            ev.session_id = Some(format!("s{}", i % 7));
-            events.push(ev);
-        }
-        store.record(&events).expect("record");
-        // Aligned bounds use the rollup; bounds one millisecond off force the raw events.
-        let since = fixed_time() + chrono::Duration::hours(24);
-        let until = fixed_time() + chrono::Duration::hours(200);
-        for offset in [0, 330, -480] {
-            for group in [
-                UsageGroup::Total,
-                UsageGroup::Day,
-                UsageGroup::Week,
-                UsageGroup::Month,
-                UsageGroup::Model,
-                UsageGroup::Profile,
-            ] {
-                let aligned = UsageFilter::new()
-                    .since(since)
-                    .until(until)
-                    .utc_offset_minutes(offset);
-                let raw = UsageFilter::new()
-                    .since(since - chrono::Duration::milliseconds(1))
-                    .until(until - chrono::Duration::milliseconds(1))
-                    .utc_offset_minutes(offset);
-                // Nothing lies in the extra millisecond at either end.
-                assert_eq!(
-                    store.query(&aligned, group).expect("rollup"),
-                    store.query(&raw, group).expect("raw"),
-                    "{group:?} at {offset}"
-                );
-            }
-        }
     }
 
     #[test]

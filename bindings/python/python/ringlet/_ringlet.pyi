@@ -59,6 +59,20 @@ class InitReport(TypedDict):
     cache_dir: str
     agents: list[AgentInfo]
 
+SandboxMode = Literal["off", "always", "remote"]
+
+# A profile's ``sandbox`` when its ``[sandbox]`` table adds to config.toml's (a plain mode
+# otherwise); the keys are the TOML's.
+ProfileSandbox = TypedDict(
+    "ProfileSandbox",
+    {
+        "mode": SandboxMode,
+        "extra-rw": NotRequired[list[str]],
+        "extra-ro": NotRequired[list[str]],
+        "network": NotRequired[Literal["shared", "none"]],
+    },
+)
+
 class ProfileMetadata(TypedDict):
     created_at: str
     last_used: NotRequired[str]
@@ -80,6 +94,7 @@ class Profile(TypedDict):
     working_dir: NotRequired[str]
     args: NotRequired[list[str]]
     env: NotRequired[dict[str, str]]
+    sandbox: NotRequired[SandboxMode | ProfileSandbox]
     metadata: ProfileMetadata
 
 class CredentialKey(TypedDict):
@@ -427,6 +442,23 @@ class Ringlet:
         working_dir: _Path | None = None,
         binary: _Path | None = None,
         args: list[str] | None = None,
+    ) -> Profile: ...
+    def update_profile(
+        self,
+        alias: str,
+        *,
+        sandbox: SandboxMode | None = None,
+        model: str | None = None,
+        endpoint: str | None = None,
+        custom_endpoint: str | None = None,
+        shape: str | None = None,
+        set_env: dict[str, str] | None = None,
+        unset_env: list[str] | None = None,
+        args: list[str] | None = None,
+        working_dir: _Path | None = None,
+        clear_working_dir: bool | None = None,
+        binary: _Path | None = None,
+        clear_binary: bool | None = None,
     ) -> Profile: ...
     def delete_profile(self, alias: str) -> None: ...
     def plan_run(self, alias: str, args: list[str] = ...) -> LaunchPlan: ...

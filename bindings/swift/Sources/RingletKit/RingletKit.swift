@@ -1090,6 +1090,11 @@ public protocol RingletProtocol: AnyObject, Sendable {
     func updatePricing(source: String?) throws  -> PricingReport
     
     /**
+     * Changes a profile's settings; returns the profile as stored.
+     */
+    func updateProfile(alias: String, update: ProfileUpdate) throws  -> Profile
+    
+    /**
      * Aggregated usage (tokens, cost) per profile, or grouped by `query.group`.
      */
     func usage(query: UsageQuery?) throws  -> UsageReport
@@ -1627,6 +1632,20 @@ open func updatePricing(source: String? = nil)throws  -> PricingReport  {
     uniffi_ringlet_ffi_fn_method_ringlet_update_pricing(
             self.uniffiCloneHandle(),
         FfiConverterOptionString.lower(source),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Changes a profile's settings; returns the profile as stored.
+     */
+open func updateProfile(alias: String, update: ProfileUpdate)throws  -> Profile  {
+    return try  FfiConverterTypeProfile_lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_update_profile(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(alias),
+        FfiConverterTypeProfileUpdate_lower(update),uniffiCallStatus
     )
 })
 }
@@ -3529,13 +3548,20 @@ public struct Profile: Equatable, Hashable {
     public var workingDir: String?
     public var args: [String]
     public var env: [String: String]
+    /**
+     * When runs are sandboxed: `off`, `always` or `remote`.
+     */
+    public var sandbox: String
     public var createdAt: Date
     public var lastUsed: Date?
     public var totalRuns: UInt64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(alias: String, agent: String, provider: String, endpoint: String?, endpointUrl: String?, shape: String, model: String?, keyAlias: String?, binary: String?, workingDir: String?, args: [String], env: [String: String], createdAt: Date, lastUsed: Date?, totalRuns: UInt64) {
+    public init(alias: String, agent: String, provider: String, endpoint: String?, endpointUrl: String?, shape: String, model: String?, keyAlias: String?, binary: String?, workingDir: String?, args: [String], env: [String: String], 
+        /**
+         * When runs are sandboxed: `off`, `always` or `remote`.
+         */sandbox: String, createdAt: Date, lastUsed: Date?, totalRuns: UInt64) {
         self.alias = alias
         self.agent = agent
         self.provider = provider
@@ -3548,6 +3574,7 @@ public struct Profile: Equatable, Hashable {
         self.workingDir = workingDir
         self.args = args
         self.env = env
+        self.sandbox = sandbox
         self.createdAt = createdAt
         self.lastUsed = lastUsed
         self.totalRuns = totalRuns
@@ -3581,6 +3608,7 @@ public struct FfiConverterTypeProfile: FfiConverterRustBuffer {
                 workingDir: FfiConverterOptionString.read(from: &buf), 
                 args: FfiConverterSequenceString.read(from: &buf), 
                 env: FfiConverterDictionaryStringString.read(from: &buf), 
+                sandbox: FfiConverterString.read(from: &buf), 
                 createdAt: FfiConverterTimestamp.read(from: &buf), 
                 lastUsed: FfiConverterOptionTimestamp.read(from: &buf), 
                 totalRuns: FfiConverterUInt64.read(from: &buf)
@@ -3600,6 +3628,7 @@ public struct FfiConverterTypeProfile: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.workingDir, into: &buf)
         FfiConverterSequenceString.write(value.args, into: &buf)
         FfiConverterDictionaryStringString.write(value.env, into: &buf)
+        FfiConverterString.write(value.sandbox, into: &buf)
         FfiConverterTimestamp.write(value.createdAt, into: &buf)
         FfiConverterOptionTimestamp.write(value.lastUsed, into: &buf)
         FfiConverterUInt64.write(value.totalRuns, into: &buf)
@@ -3690,6 +3719,157 @@ public func FfiConverterTypeProfileSync_lift(_ buf: RustBuffer) throws -> Profil
 #endif
 public func FfiConverterTypeProfileSync_lower(_ value: ProfileSync) -> RustBuffer {
     return FfiConverterTypeProfileSync.lower(value)
+}
+
+
+/**
+ * Changes to a profile: what is unset keeps the profile's value.
+ */
+public struct ProfileUpdate: Equatable, Hashable {
+    /**
+     * When runs are sandboxed: `off`, `always` or `remote`.
+     */
+    public var sandbox: String?
+    /**
+     * The model; empty for the provider's default.
+     */
+    public var model: String?
+    /**
+     * A named endpoint of the provider; replaces a custom endpoint unless one is given too.
+     */
+    public var endpoint: String?
+    public var customEndpoint: String?
+    /**
+     * The custom endpoint's wire shape.
+     */
+    public var shape: String?
+    /**
+     * Variables to add or replace.
+     */
+    public var setEnv: [String: String]
+    /**
+     * Variables to remove; each must be set in the profile.
+     */
+    public var unsetEnv: [String]
+    /**
+     * New default arguments (empty: none).
+     */
+    public var args: [String]?
+    public var workingDir: String?
+    /**
+     * Start the agent wherever it is run from again.
+     */
+    public var clearWorkingDir: Bool
+    public var binary: String?
+    /**
+     * Run the agent manifest's binary again.
+     */
+    public var clearBinary: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * When runs are sandboxed: `off`, `always` or `remote`.
+         */sandbox: String? = nil, 
+        /**
+         * The model; empty for the provider's default.
+         */model: String? = nil, 
+        /**
+         * A named endpoint of the provider; replaces a custom endpoint unless one is given too.
+         */endpoint: String? = nil, customEndpoint: String? = nil, 
+        /**
+         * The custom endpoint's wire shape.
+         */shape: String? = nil, 
+        /**
+         * Variables to add or replace.
+         */setEnv: [String: String] = [:], 
+        /**
+         * Variables to remove; each must be set in the profile.
+         */unsetEnv: [String] = [], 
+        /**
+         * New default arguments (empty: none).
+         */args: [String]? = nil, workingDir: String? = nil, 
+        /**
+         * Start the agent wherever it is run from again.
+         */clearWorkingDir: Bool = false, binary: String? = nil, 
+        /**
+         * Run the agent manifest's binary again.
+         */clearBinary: Bool = false) {
+        self.sandbox = sandbox
+        self.model = model
+        self.endpoint = endpoint
+        self.customEndpoint = customEndpoint
+        self.shape = shape
+        self.setEnv = setEnv
+        self.unsetEnv = unsetEnv
+        self.args = args
+        self.workingDir = workingDir
+        self.clearWorkingDir = clearWorkingDir
+        self.binary = binary
+        self.clearBinary = clearBinary
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ProfileUpdate: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeProfileUpdate: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ProfileUpdate {
+        return
+            try ProfileUpdate(
+                sandbox: FfiConverterOptionString.read(from: &buf), 
+                model: FfiConverterOptionString.read(from: &buf), 
+                endpoint: FfiConverterOptionString.read(from: &buf), 
+                customEndpoint: FfiConverterOptionString.read(from: &buf), 
+                shape: FfiConverterOptionString.read(from: &buf), 
+                setEnv: FfiConverterDictionaryStringString.read(from: &buf), 
+                unsetEnv: FfiConverterSequenceString.read(from: &buf), 
+                args: FfiConverterOptionSequenceString.read(from: &buf), 
+                workingDir: FfiConverterOptionString.read(from: &buf), 
+                clearWorkingDir: FfiConverterBool.read(from: &buf), 
+                binary: FfiConverterOptionString.read(from: &buf), 
+                clearBinary: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ProfileUpdate, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.sandbox, into: &buf)
+        FfiConverterOptionString.write(value.model, into: &buf)
+        FfiConverterOptionString.write(value.endpoint, into: &buf)
+        FfiConverterOptionString.write(value.customEndpoint, into: &buf)
+        FfiConverterOptionString.write(value.shape, into: &buf)
+        FfiConverterDictionaryStringString.write(value.setEnv, into: &buf)
+        FfiConverterSequenceString.write(value.unsetEnv, into: &buf)
+        FfiConverterOptionSequenceString.write(value.args, into: &buf)
+        FfiConverterOptionString.write(value.workingDir, into: &buf)
+        FfiConverterBool.write(value.clearWorkingDir, into: &buf)
+        FfiConverterOptionString.write(value.binary, into: &buf)
+        FfiConverterBool.write(value.clearBinary, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProfileUpdate_lift(_ buf: RustBuffer) throws -> ProfileUpdate {
+    return try FfiConverterTypeProfileUpdate.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProfileUpdate_lower(_ value: ProfileUpdate) -> RustBuffer {
+    return FfiConverterTypeProfileUpdate.lower(value)
 }
 
 
@@ -5302,6 +5482,30 @@ fileprivate struct FfiConverterOptionTypeUsageQuery: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionSequenceString: FfiConverterRustBuffer {
+    typealias SwiftType = [String]?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterSequenceString.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterSequenceString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
     typealias SwiftType = [String]
 
@@ -5847,6 +6051,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_update_pricing() != 32265) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_update_profile() != 2334) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_usage() != 15339) {

@@ -469,6 +469,11 @@ RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_test_hook(uint64_t ptr, RustBuff
 RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_update_pricing(uint64_t ptr, RustBuffer source, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_UPDATE_PROFILE
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_UPDATE_PROFILE
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_update_profile(uint64_t ptr, RustBuffer alias, RustBuffer update, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_USAGE
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_USAGE
 RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_usage(uint64_t ptr, RustBuffer query, RustCallStatus *_Nonnull out_status
@@ -972,6 +977,12 @@ uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_test_hook(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_UPDATE_PRICING
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_UPDATE_PRICING
 uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_update_pricing(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_UPDATE_PROFILE
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_UPDATE_PROFILE
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_update_profile(void
     
 );
 #endif

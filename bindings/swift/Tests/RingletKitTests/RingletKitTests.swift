@@ -56,6 +56,30 @@ final class RingletKitTests: XCTestCase {
         XCTAssertEqual(try ringlet.profiles().count, 0)
     }
 
+    func testUpdateProfile() throws {
+        try makeProfile("work")
+        let updated = try ringlet.updateProfile(
+            alias: "work",
+            update: ProfileUpdate(sandbox: "always", model: "MiniMax-M3", setEnv: ["A": "1"],
+                                  args: ["--x"]))
+        XCTAssertEqual(updated.sandbox, "always")
+        XCTAssertEqual(updated.model, "MiniMax-M3")
+        XCTAssertEqual(updated.env, ["A": "1"])
+        XCTAssertEqual(updated.args, ["--x"])
+        let cleared = try ringlet.updateProfile(
+            alias: "work", update: ProfileUpdate(unsetEnv: ["A"], args: [], clearBinary: true))
+        XCTAssertEqual(cleared.env, [:])
+        XCTAssertNil(cleared.binary)
+        XCTAssertThrowsError(
+            try ringlet.updateProfile(alias: "work", update: ProfileUpdate(sandbox: "never"))
+        ) { error in
+            guard case RingletError.InvalidInput = error else {
+                return XCTFail("expected InvalidInput, got \(error)")
+            }
+        }
+        XCTAssertEqual(try ringlet.profile(alias: "work").sandbox, "always")
+    }
+
     func testPlanHasHomeAndNoSecret() throws {
         try makeProfile("work")
         let plan = try ringlet.planRun(alias: "work", args: ["-p", "hello"])
