@@ -66,7 +66,7 @@ pub use facade::usage::{
 };
 pub use facade::{
     AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, NewHook,
-    NewProfile, ProviderInfo, RUN_STARTED_ENV, Ringlet, RingletBuilder, Subscription,
+    NewProfile, ProviderInfo, RUN_STARTED_ENV, Ringlet, RingletBuilder, RunHandle, Subscription,
 };
 pub use fsio::{read_capped, read_file_capped};
 pub use hooks::{
@@ -84,8 +84,8 @@ pub use launch::sandbox::{
 };
 pub use launch::script::{KEY_PLACEHOLDER, ScriptContext, ScriptOutput};
 pub use launch::{
-    EnvEntry, FileFormat, LaunchPlan, Launcher, MergeMode, PlannedFile, ProcessLauncher,
-    RunOptions, RunOutcome, RunningAgent, SecretEnv,
+    DEFAULT_GRACE, EnvEntry, EnvPolicy, FileFormat, LaunchPlan, Launcher, MergeMode, PipedOutput,
+    PlannedFile, ProcessLauncher, RunIo, RunOptions, RunOutcome, RunningAgent, SecretEnv,
 };
 #[cfg(unix)]
 pub use launch::{PtyChild, PtyReader, PtyWriter};

@@ -1,17 +1,16 @@
-//! Running a plan as a plain child process that owns the terminal.
+//! Starting the final command as a child process: with the caller's terminal (the CLI), with
+//! pipes, or in a new pseudo-terminal.
 
 use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::process::{Child, Stdio};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use super::plan::LaunchPlan;
-use super::{Launcher, RunOptions, RunOutcome, RunningAgent, materialise};
-use crate::credentials::Secret;
+use super::{AgentCommand, Launcher, PipedOutput, RunIo, RunOptions, RunOutcome, RunningAgent};
 use crate::error::{Error, Result};
 
-/// Runs the agent as a child with inherited stdio, waits for it, and reports its exit code.
+/// Starts the agent as a child process and reports its exit code.
 #[derive(Debug, Default, Clone)]
 pub struct ProcessLauncher;
 
@@ -23,56 +22,61 @@ impl ProcessLauncher {
 }
 
 impl Launcher for ProcessLauncher {
-    fn start(
-        &self,
-        plan: &LaunchPlan,
-        key: Option<&Secret>,
-        options: RunOptions,
-    ) -> Result<Box<dyn RunningAgent>> {
-        std::fs::create_dir_all(&plan.home).map_err(|e| Error::io("creating", &plan.home, e))?;
-        materialise(plan, key)?;
-
-        let mut cmd = Command::new(&plan.program);
-        cmd.args(&plan.args).current_dir(&plan.cwd);
-        for var in &plan.env_remove {
-            cmd.env_remove(var);
+    fn start(&self, command: &AgentCommand, options: &RunOptions) -> Result<Box<dyn RunningAgent>> {
+        if let RunIo::Pty { rows, cols } = options.io {
+            return pty_start(command, rows, cols);
         }
-        // Removal by prefix needs the names actually inherited (`RINGLET_KEY_*`: other
-        // profiles' keys, which the agent must never see).
-        for (name, _) in std::env::vars_os() {
-            if plan.removes(&name) {
-                cmd.env_remove(name);
-            }
+        let mut cmd = command.to_std();
+        if options.io == RunIo::Piped {
+            cmd.stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
         }
-        cmd.envs(&plan.env);
-        if let (Some(secret), Some(key)) = (&plan.secret_env, key) {
-            cmd.env(&secret.var, key.expose());
-        }
-
         // Installed before the child exists, so no signal falls in between. The agent then leads
         // a process group of its own, so that a signal meant to end the run reaches everything
         // it started (see `signals`); embedders that handle signals themselves keep it in
         // theirs.
         let signals = if options.forward_signals {
             signals::own_process_group(&mut cmd);
-            Some(signals::Forwarder::install(options.grace)?)
+            // Only an agent on the caller's terminal is handed that terminal.
+            let terminal = options.io == RunIo::Inherit;
+            Some(signals::Forwarder::install(options.grace, terminal)?)
         } else {
             None
         };
         let started_at = Utc::now();
         let clock = Instant::now();
         let child = cmd.spawn().map_err(|source| Error::Spawn {
-            program: plan.program.clone(),
+            program: command.program.clone(),
             source,
         })?;
         Ok(Box::new(ChildAgent {
             child,
-            program: plan.program.clone(),
+            program: command.program.clone(),
             signals,
             started_at,
             clock,
         }))
     }
+}
+
+#[cfg(unix)]
+fn pty_start(command: &AgentCommand, rows: u16, cols: u16) -> Result<Box<dyn RunningAgent>> {
+    let started_at = Utc::now();
+    let clock = Instant::now();
+    let pty = super::PtyChild::spawn(command, rows, cols)?;
+    Ok(Box::new(PtyAgent {
+        pty,
+        started_at,
+        clock,
+    }))
+}
+
+#[cfg(not(unix))]
+fn pty_start(_: &AgentCommand, _: u16, _: u16) -> Result<Box<dyn RunningAgent>> {
+    Err(Error::InvalidInput(
+        "runs in a pseudo-terminal need a Unix system".into(),
+    ))
 }
 
 /// A started child process.
@@ -92,6 +96,44 @@ impl RunningAgent for ChildAgent {
 
     fn started_at(&self) -> DateTime<Utc> {
         self.started_at
+    }
+
+    fn signal(&self, signal: i32) -> Result<()> {
+        // The child is not reaped until `wait` consumes the handle, so the pid is still this
+        // child's (at worst a zombie), never a recycled one.
+        #[cfg(unix)]
+        {
+            use nix::sys::signal::{Signal, kill, killpg};
+            use nix::unistd::Pid;
+            let sig = Signal::try_from(signal)
+                .map_err(|_| Error::InvalidInput(format!("{signal} is not a signal number")))?;
+            let pid = i32::try_from(self.child.id())
+                .map(Pid::from_raw)
+                .map_err(|_| Error::InvalidInput("the agent's pid does not fit".into()))?;
+            // An agent leading its own group gets the signal with everything it started, as
+            // a forwarded one; otherwise it shares the caller's group, and only it is signalled.
+            let sent = if self.signals.is_some() {
+                killpg(pid, sig)
+            } else {
+                kill(pid, sig)
+            };
+            match sent {
+                Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+                Err(e) => Err(Error::io("signalling", &self.program, e.into())),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = signal;
+            Err(Error::InvalidInput("signals need a Unix system".into()))
+        }
+    }
+
+    fn take_output(&mut self) -> Option<PipedOutput> {
+        Some(PipedOutput {
+            stdout: self.child.stdout.take()?,
+            stderr: self.child.stderr.take()?,
+        })
     }
 
     fn wait(self: Box<Self>) -> Result<RunOutcome> {
@@ -114,6 +156,45 @@ impl RunningAgent for ChildAgent {
             ended_at: Utc::now(),
             duration: clock.elapsed(),
             pid,
+        })
+    }
+}
+
+/// An agent in its own pseudo-terminal.
+#[cfg(unix)]
+#[derive(Debug)]
+struct PtyAgent {
+    pty: super::PtyChild,
+    started_at: DateTime<Utc>,
+    clock: Instant,
+}
+
+#[cfg(unix)]
+impl RunningAgent for PtyAgent {
+    fn pid(&self) -> u32 {
+        self.pty.pid()
+    }
+
+    fn started_at(&self) -> DateTime<Utc> {
+        self.started_at
+    }
+
+    fn signal(&self, signal: i32) -> Result<()> {
+        self.pty.signal(signal)
+    }
+
+    fn pty(&self) -> Option<&super::PtyChild> {
+        Some(&self.pty)
+    }
+
+    fn wait(self: Box<Self>) -> Result<RunOutcome> {
+        let exit_code = self.pty.wait()?;
+        Ok(RunOutcome {
+            exit_code,
+            started_at: self.started_at,
+            ended_at: Utc::now(),
+            duration: self.clock.elapsed(),
+            pid: self.pty.pid(),
         })
     }
 }
@@ -245,7 +326,7 @@ mod signals {
     }
 
     impl Forwarder {
-        pub fn install(grace: Duration) -> Result<Self> {
+        pub fn install(grace: Duration, terminal: bool) -> Result<Self> {
             let signals = Signals::new([
                 SIGCHLD, SIGCONT, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2,
             ])
@@ -253,7 +334,7 @@ mod signals {
             Ok(Self {
                 signals,
                 grace,
-                tty: Tty::find(),
+                tty: if terminal { Tty::find() } else { None },
             })
         }
 
@@ -414,7 +495,7 @@ mod signals {
     pub struct Forwarder;
 
     impl Forwarder {
-        pub fn install(_grace: Duration) -> Result<Self> {
+        pub fn install(_grace: Duration, _terminal: bool) -> Result<Self> {
             Ok(Self)
         }
 
