@@ -7,6 +7,7 @@ mod home;
 mod keys;
 mod launch_env;
 mod profiles;
+mod sandbox;
 mod signals;
 mod usage;
 
