@@ -417,3 +417,100 @@ fn concurrent_runs_of_one_profile_never_leave_a_torn_file() {
     let failures = failures.into_inner().expect("failures");
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// `RunOptions::working_dir` and `search_path` replace the process's own: the agent found on
+/// the given PATH (the profile names no binary), started in the given directory. A working
+/// directory that is not one is refused before anything starts.
+#[test]
+fn working_dir_and_search_path_come_from_the_options() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ringlet = builder(dir.path()).build().expect("build");
+    let bin = dir.path().join("bin");
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&bin).expect("bin");
+    std::fs::create_dir_all(&work).expect("work");
+    agent_script(&bin, "codex", "echo \"in $(pwd)\"\n");
+    ringlet
+        .create_profile(&NewProfile::new("codex", "found", "ollama"), None)
+        .expect("create");
+
+    let mut handle = ringlet
+        .start(
+            "found",
+            &[],
+            RunOptions::embedded()
+                .piped()
+                .working_dir(&work)
+                .search_path(bin.as_os_str()),
+        )
+        .expect("the agent is found on the given PATH");
+    let mut out = String::new();
+    handle
+        .take_output()
+        .expect("output")
+        .stdout
+        .read_to_string(&mut out)
+        .expect("read");
+    assert_eq!(out.trim(), format!("in {}", work.display()));
+    assert_eq!(handle.wait().expect("wait").exit_code, 0);
+
+    let err = ringlet
+        .start(
+            "found",
+            &[],
+            RunOptions::embedded()
+                .piped()
+                .working_dir(dir.path().join("missing"))
+                .search_path(bin.as_os_str()),
+        )
+        .expect_err("no such working directory");
+    assert!(err.to_string().contains("missing"), "{err}");
+}
+
+/// The environment policy: by default the agent inherits this process's variables (minus the
+/// conflicting ones); `CleanPlusAllowlist` passes only those named, the plan's own (HOME) still
+/// set. `CARGO_MANIFEST_DIR` is set by cargo for this test process.
+#[test]
+fn a_clean_environment_passes_only_the_allowlist() {
+    assert!(
+        std::env::var_os("CARGO_MANIFEST_DIR").is_some(),
+        "run under cargo"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ringlet = builder(dir.path()).build().expect("build");
+    let agent = agent_script(
+        dir.path(),
+        "env.sh",
+        "echo \"manifest=${CARGO_MANIFEST_DIR:-unset} path=${PATH:+set} home=$HOME\"\n",
+    );
+    profile(&ringlet, "envs", &agent);
+    let home = ringlet.profile_home("envs").expect("home");
+    let seen = |policy: ringlet::EnvPolicy| {
+        let mut handle = ringlet
+            .start(
+                "envs",
+                &[],
+                RunOptions::embedded()
+                    .piped()
+                    .working_dir(dir.path())
+                    .env(policy),
+            )
+            .expect("start");
+        let mut out = String::new();
+        handle
+            .take_output()
+            .expect("output")
+            .stdout
+            .read_to_string(&mut out)
+            .expect("read");
+        handle.wait().expect("wait");
+        out.trim().to_string()
+    };
+    let inherited = seen(ringlet::EnvPolicy::InheritMinusConflicts);
+    assert!(!inherited.contains("manifest=unset"), "{inherited}");
+    let clean = seen(ringlet::EnvPolicy::CleanPlusAllowlist(vec!["PATH".into()]));
+    assert_eq!(
+        clean,
+        format!("manifest=unset path=set home={}", home.display())
+    );
+}

@@ -120,6 +120,8 @@ pub struct RunOptions {
     /// or SIGHUP, whatever of the group is left when [`RunOptions::grace`] ends is killed; and
     /// Ctrl-Z suspends ringlet with the agent. Right for a CLI that owns the terminal; embedders
     /// that manage signals themselves turn it off (the agent then stays in their process group).
+    /// A [`RunIo::Pty`] run leads a session of its own whatever this says: nothing is
+    /// forwarded to it; signal it through its [`RunHandle`](crate::RunHandle).
     pub forward_signals: bool,
     /// How long the agent's process group has to end after a forwarded SIGTERM or SIGHUP
     /// before it is killed (SIGKILL).
