@@ -84,8 +84,9 @@ pub use launch::sandbox::{
 };
 pub use launch::script::{KEY_PLACEHOLDER, ScriptContext, ScriptOutput};
 pub use launch::{
-    DEFAULT_GRACE, EnvEntry, EnvPolicy, FileFormat, LaunchPlan, Launcher, MergeMode, PipedOutput,
-    PlannedFile, ProcessLauncher, RunIo, RunOptions, RunOutcome, RunningAgent, SecretEnv,
+    AgentSignaller, DEFAULT_GRACE, EnvEntry, EnvPolicy, FileFormat, LaunchPlan, Launcher,
+    MergeMode, PipedOutput, PlannedFile, ProcessLauncher, RunIo, RunOptions, RunOutcome,
+    RunningAgent, SecretEnv,
 };
 #[cfg(unix)]
 pub use launch::{PtyChild, PtyReader, PtyWriter};

@@ -514,3 +514,38 @@ fn a_clean_environment_passes_only_the_allowlist() {
         format!("manifest=unset path=set home={}", home.display())
     );
 }
+
+/// `wait` takes the handle, so a server ending a run from another request signals through a
+/// signaller: it reaches the agent while `wait` blocks (piped and PTY alike), and once the
+/// agent is reaped it does nothing.
+#[test]
+fn a_signaller_ends_a_run_another_thread_waits_for() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ringlet = builder(dir.path()).build().expect("build");
+    let agent = agent_script(dir.path(), "long.sh", "echo up\nexec sleep 300\n");
+    profile(&ringlet, "long", &agent);
+    for options in [
+        RunOptions::embedded().piped(),
+        RunOptions::embedded().pty(24, 80),
+    ] {
+        let mut handle = ringlet
+            .start("long", &[], options.working_dir(dir.path()))
+            .expect("start");
+        // Started and past `echo`: the signal is for `sleep`, not a shell still starting.
+        let mut out = match handle.take_output() {
+            Some(piped) => Output::of(piped.stdout),
+            None => Output::of(handle.pty().expect("pty").reader().expect("reader")),
+        };
+        out.wait_for("up");
+        let signaller = handle.signaller().expect("a signaller");
+        let waiter = thread::spawn(move || handle.wait());
+        thread::sleep(Duration::from_millis(100));
+        assert!(!waiter.is_finished(), "the agent ended by itself");
+        signaller.signal(15).expect("SIGTERM from another thread");
+        let outcome = waiter.join().expect("waiter").expect("wait");
+        assert_eq!(outcome.exit_code, 128 + 15);
+        signaller
+            .signal(9)
+            .expect("a signal after the agent was reaped does nothing");
+    }
+}

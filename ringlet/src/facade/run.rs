@@ -455,6 +455,13 @@ impl RunHandle {
         self.agent.signal(signal)
     }
 
+    /// A way to signal the agent from another thread, also while this handle waits in
+    /// [`wait`](Self::wait) (which takes it). `None` only from a launcher without one. For a
+    /// PTY run it keeps the terminal open while it is kept.
+    pub fn signaller(&self) -> Option<crate::launch::AgentSignaller> {
+        self.agent.signaller()
+    }
+
     /// The agent's pseudo-terminal (a [`RunIo::Pty`] run): read its output, type into it,
     /// resize it.
     #[cfg(unix)]

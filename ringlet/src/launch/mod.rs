@@ -298,6 +298,12 @@ pub trait RunningAgent: Send + Debug {
     /// own). Does nothing once the agent has been waited for.
     fn signal(&self, signal: i32) -> Result<()>;
 
+    /// A way to signal the agent from another thread, also while this one is in
+    /// [`wait`](Self::wait); `None` when this launcher has none.
+    fn signaller(&self) -> Option<AgentSignaller> {
+        None
+    }
+
     /// The agent's pseudo-terminal, for a [`RunIo::Pty`] run.
     #[cfg(unix)]
     fn pty(&self) -> Option<&PtyChild> {
@@ -311,6 +317,32 @@ pub trait RunningAgent: Send + Debug {
 
     /// Waits for the agent to end (forwarding signals meanwhile, when the run asked for it).
     fn wait(self: Box<Self>) -> Result<RunOutcome>;
+}
+
+/// Sends signals to a started agent from any thread, also while another thread waits for it
+/// ([`RunHandle::wait`](crate::RunHandle::wait) takes the handle; a server ending a session
+/// from a request keeps one of these). Once the agent has been reaped it does nothing: its pid
+/// may belong to another process by then.
+#[derive(Clone)]
+pub struct AgentSignaller(std::sync::Arc<dyn Fn(i32) -> Result<()> + Send + Sync>);
+
+impl AgentSignaller {
+    /// A signaller calling `send` with the signal number; for a [`Launcher`] of another crate,
+    /// whose `send` must do nothing once the agent is reaped.
+    pub fn new(send: impl Fn(i32) -> Result<()> + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(send))
+    }
+
+    /// Sends `signal` (a Unix signal number) as [`RunningAgent::signal`] does.
+    pub fn signal(&self, signal: i32) -> Result<()> {
+        (self.0)(signal)
+    }
+}
+
+impl Debug for AgentSignaller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentSignaller").finish_non_exhaustive()
+    }
 }
 
 mod duration_ms {

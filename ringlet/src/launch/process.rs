@@ -3,11 +3,15 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use super::{AgentCommand, Launcher, PipedOutput, RunIo, RunOptions, RunOutcome, RunningAgent};
+use super::{
+    AgentCommand, AgentSignaller, Launcher, PipedOutput, RunIo, RunOptions, RunOutcome,
+    RunningAgent,
+};
 use crate::error::{Error, Result};
 
 /// Starts the agent as a child process and reports its exit code.
@@ -50,9 +54,15 @@ impl Launcher for ProcessLauncher {
             program: command.program.clone(),
             source,
         })?;
+        let reaping = Arc::new(Reaping {
+            pid: child.id(),
+            group: signals.is_some(),
+            program: command.program.clone(),
+            reaped: Mutex::new(false),
+        });
         Ok(Box::new(ChildAgent {
             child,
-            program: command.program.clone(),
+            reaping,
             signals,
             started_at,
             clock,
@@ -64,7 +74,7 @@ impl Launcher for ProcessLauncher {
 fn pty_start(command: &AgentCommand, rows: u16, cols: u16) -> Result<Box<dyn RunningAgent>> {
     let started_at = Utc::now();
     let clock = Instant::now();
-    let pty = super::PtyChild::spawn(command, rows, cols)?;
+    let pty = Arc::new(super::PtyChild::spawn(command, rows, cols)?);
     Ok(Box::new(PtyAgent {
         pty,
         started_at,
@@ -83,40 +93,50 @@ fn pty_start(_: &AgentCommand, _: u16, _: u16) -> Result<Box<dyn RunningAgent>> 
 #[derive(Debug)]
 struct ChildAgent {
     child: Child,
-    program: PathBuf,
+    reaping: Arc<Reaping>,
     signals: Option<signals::Forwarder>,
     started_at: DateTime<Utc>,
     clock: Instant,
 }
 
-impl RunningAgent for ChildAgent {
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
+/// What the waiter and every signaller of one child share. Reaping and signalling both hold
+/// `reaped`, so a signal never lands on a pid the agent no longer owns.
+#[derive(Debug)]
+struct Reaping {
+    pid: u32,
+    /// Whether the agent leads its own process group (then signals go to the group).
+    group: bool,
+    program: PathBuf,
+    reaped: Mutex<bool>,
+}
 
-    fn started_at(&self) -> DateTime<Utc> {
-        self.started_at
+impl Reaping {
+    fn lock(&self) -> MutexGuard<'_, bool> {
+        self.reaped.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn signal(&self, signal: i32) -> Result<()> {
-        // The child is not reaped until `wait` consumes the handle, so the pid is still this
-        // child's (at worst a zombie), never a recycled one.
         #[cfg(unix)]
         {
             use nix::sys::signal::{Signal, kill, killpg};
             use nix::unistd::Pid;
             let sig = Signal::try_from(signal)
                 .map_err(|_| Error::InvalidInput(format!("{signal} is not a signal number")))?;
-            let pid = i32::try_from(self.child.id())
+            let pid = i32::try_from(self.pid)
                 .map(Pid::from_raw)
                 .map_err(|_| Error::InvalidInput("the agent's pid does not fit".into()))?;
+            let reaped = self.lock();
+            if *reaped {
+                return Ok(());
+            }
             // An agent leading its own group gets the signal with everything it started, as
             // a forwarded one; otherwise it shares the caller's group, and only it is signalled.
-            let sent = if self.signals.is_some() {
+            let sent = if self.group {
                 killpg(pid, sig)
             } else {
                 kill(pid, sig)
             };
+            drop(reaped);
             match sent {
                 Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
                 Err(e) => Err(Error::io("signalling", &self.program, e.into())),
@@ -129,6 +149,57 @@ impl RunningAgent for ChildAgent {
         }
     }
 
+    /// Waits for `child` (not forwarding anything) and reaps it under the lock.
+    fn wait(&self, child: &mut Child) -> std::io::Result<i32> {
+        loop {
+            until_exited(child)?;
+            let mut reaped = self.lock();
+            if let Some(status) = child.try_wait()? {
+                *reaped = true;
+                return Ok(exit_code(status));
+            }
+        }
+    }
+}
+
+/// Blocks until `child` has exited, without reaping it (`waitid` with `WNOWAIT`).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn until_exited(child: &Child) -> std::io::Result<()> {
+    use nix::sys::wait::{Id, WaitPidFlag, waitid};
+    let pid = i32::try_from(child.id())
+        .map(nix::unistd::Pid::from_raw)
+        .map_err(|_| std::io::Error::other("the agent's pid does not fit a pid_t"))?;
+    match waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
+        Ok(_) | Err(nix::errno::Errno::EINTR) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Without `waitid(WNOWAIT)` here: a short sleep, then the caller looks again.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn until_exited(_: &Child) -> std::io::Result<()> {
+    std::thread::sleep(std::time::Duration::from_millis(10));
+    Ok(())
+}
+
+impl RunningAgent for ChildAgent {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn started_at(&self) -> DateTime<Utc> {
+        self.started_at
+    }
+
+    fn signal(&self, signal: i32) -> Result<()> {
+        self.reaping.signal(signal)
+    }
+
+    fn signaller(&self) -> Option<AgentSignaller> {
+        let reaping = Arc::clone(&self.reaping);
+        Some(AgentSignaller::new(move |sig| reaping.signal(sig)))
+    }
+
     fn take_output(&mut self) -> Option<PipedOutput> {
         Some(PipedOutput {
             stdout: self.child.stdout.take()?,
@@ -139,17 +210,20 @@ impl RunningAgent for ChildAgent {
     fn wait(self: Box<Self>) -> Result<RunOutcome> {
         let Self {
             mut child,
-            program,
+            reaping,
             signals,
             started_at,
             clock,
         } = *self;
         let pid = child.id();
         let code = match signals {
-            Some(mut forwarder) => forwarder.wait(&mut child),
-            None => child.wait().map(exit_code),
+            Some(mut forwarder) => forwarder.wait(&mut child, &reaping.reaped),
+            None => reaping.wait(&mut child),
         }
-        .map_err(|source| Error::Spawn { program, source })?;
+        .map_err(|source| Error::Spawn {
+            program: reaping.program.clone(),
+            source,
+        })?;
         Ok(RunOutcome {
             exit_code: code,
             started_at,
@@ -164,7 +238,8 @@ impl RunningAgent for ChildAgent {
 #[cfg(unix)]
 #[derive(Debug)]
 struct PtyAgent {
-    pty: super::PtyChild,
+    /// Shared with the signallers: `PtyChild` signals and reaps under one lock itself.
+    pty: Arc<super::PtyChild>,
     started_at: DateTime<Utc>,
     clock: Instant,
 }
@@ -181,6 +256,11 @@ impl RunningAgent for PtyAgent {
 
     fn signal(&self, signal: i32) -> Result<()> {
         self.pty.signal(signal)
+    }
+
+    fn signaller(&self) -> Option<AgentSignaller> {
+        let pty = Arc::clone(&self.pty);
+        Some(AgentSignaller::new(move |sig| pty.signal(sig)))
     }
 
     fn pty(&self) -> Option<&super::PtyChild> {
@@ -256,6 +336,7 @@ mod signals {
     use std::io::{self, IsTerminal};
     use std::os::fd::AsFd;
     use std::process::{Child, Command};
+    use std::sync::Mutex;
     use std::time::{Duration, Instant};
 
     use nix::errno::Errno;
@@ -369,7 +450,7 @@ mod signals {
         /// Forwards signals to the agent's group until the agent has ended (and, when the run
         /// was asked to end, its group with it), and returns its exit code: the code, or 128 +
         /// the signal that killed it.
-        pub fn wait(&mut self, child: &mut Child) -> io::Result<i32> {
+        pub fn wait(&mut self, child: &mut Child, reaped: &Mutex<bool>) -> io::Result<i32> {
             let leader = i32::try_from(child.id())
                 .map(Pid::from_raw)
                 .map_err(|_| io::Error::other("the agent's pid does not fit a pid_t"))?;
@@ -379,7 +460,20 @@ mod signals {
             let mut kill_at: Option<Instant> = None;
             let result = loop {
                 if code.is_none() {
-                    match waitpid(leader, Some(WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED)) {
+                    // Reaped under the signallers' lock (see `Reaping`).
+                    let status = {
+                        let mut reaped = reaped.lock().unwrap_or_else(|p| p.into_inner());
+                        let status =
+                            waitpid(leader, Some(WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED));
+                        if matches!(
+                            status,
+                            Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..))
+                        ) {
+                            *reaped = true;
+                        }
+                        status
+                    };
+                    match status {
                         Ok(WaitStatus::Exited(_, c)) => code = Some(c),
                         Ok(WaitStatus::Signaled(_, sig, _)) => code = Some(128 + sig as i32),
                         Ok(WaitStatus::Stopped(_, sig))
@@ -499,7 +593,11 @@ mod signals {
             Ok(Self)
         }
 
-        pub fn wait(&mut self, child: &mut Child) -> std::io::Result<i32> {
+        pub fn wait(
+            &mut self,
+            child: &mut Child,
+            _reaped: &std::sync::Mutex<bool>,
+        ) -> std::io::Result<i32> {
             child.wait().map(super::exit_code)
         }
     }
