@@ -112,6 +112,13 @@ pub enum ProfilesCmd {
     Run {
         /// The profile alias.
         alias: String,
+        /// Run the agent in the sandbox this time, whatever the profile's `sandbox` mode says
+        /// (fails if bubblewrap cannot start it: never runs it unsandboxed).
+        #[arg(long, conflicts_with = "no_sandbox")]
+        sandbox: bool,
+        /// Run the agent without the sandbox this time, whatever the profile's `sandbox` mode.
+        #[arg(long)]
+        no_sandbox: bool,
         /// Arguments for the agent.
         #[arg(last = true)]
         args: Vec<String>,
@@ -297,6 +304,8 @@ impl Cli {
             },
             command: Command::Profiles(ProfilesCmd::Run {
                 alias: alias.to_string(),
+                sandbox: false,
+                no_sandbox: false,
                 args: agent_args.iter().map(|a| a.to_string()).collect(),
             }),
         })

@@ -315,6 +315,17 @@ pub enum Error {
         fix: String,
     },
 
+    /// A profile has pre-tool-use hooks but agents have no way to call back into ringlet to
+    /// ask them: the run is refused rather than started with its gates silently off.
+    #[error(
+        "profile '{alias}' has pre-tool-use hooks, but there is no ringlet program for the agent to call them through, so they could not gate its tool calls; put the `ringlet` binary on PATH (an embedding gives its path with RingletBuilder::hook_program), or remove the profile's pre-tool-use hooks",
+        alias = shown(alias)
+    )]
+    HookTransportMissing {
+        /// The profile.
+        alias: String,
+    },
+
     /// No usable home/config directory could be determined.
     #[error("cannot determine where ringlet keeps its files: {0}; set RINGLET_HOME to a directory")]
     NoHome(String),
@@ -374,6 +385,7 @@ impl Error {
             Error::HookExists { .. } => "hook_exists",
             Error::HookState { .. } => "hook_state",
             Error::SandboxUnavailable { .. } => "sandbox_unavailable",
+            Error::HookTransportMissing { .. } => "hook_transport_missing",
             Error::NoHome(_) => "no_home",
         }
     }

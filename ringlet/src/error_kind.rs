@@ -188,6 +188,8 @@ impl Error {
             | Error::KeychainUnavailable { .. }
             | Error::KeychainLocked { .. }
             | Error::SandboxUnavailable { .. }
+            // Gates exist but nothing on this machine can carry the agent's call to them.
+            | Error::HookTransportMissing { .. }
             | Error::Download { .. } => Unavailable,
             // ringlet's own files and stores: config, manifests, profiles and the credentials
             // file (`Parse`, `InsecurePermissions`), config scripts, the ledgers, processes.
@@ -429,6 +431,10 @@ mod tests {
                 },
                 Unavailable,
             ),
+            (
+                Error::HookTransportMissing { alias: s("w") },
+                Unavailable,
+            ),
             (Error::NoHome(s("no HOME")), Internal),
         ]
     }
@@ -466,6 +472,7 @@ mod tests {
             Error::HookExists { .. } => "HookExists",
             Error::HookState { .. } => "HookState",
             Error::SandboxUnavailable { .. } => "SandboxUnavailable",
+            Error::HookTransportMissing { .. } => "HookTransportMissing",
             Error::NoHome(_) => "NoHome",
         }
     }

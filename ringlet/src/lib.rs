@@ -70,7 +70,7 @@ pub use facade::usage::{
 };
 pub use facade::{
     AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, NewHook,
-    NewProfile, ProfileUpdate, ProviderInfo, RUN_STARTED_ENV, Ringlet, RingletBuilder,
+    NewProfile, ProfileUpdate, ProviderInfo, RUN_STARTED_ENV, Ringlet, RingletBuilder, RunHandle,
     Subscription,
 };
 pub use fsio::{read_capped, read_file_capped};
@@ -89,8 +89,9 @@ pub use launch::sandbox::{
 };
 pub use launch::script::{KEY_PLACEHOLDER, ScriptContext, ScriptOutput};
 pub use launch::{
-    EnvEntry, FileFormat, LaunchPlan, Launcher, MergeMode, PlannedFile, ProcessLauncher,
-    RunOptions, RunOutcome, RunningAgent, SecretEnv,
+    AgentSignaller, DEFAULT_GRACE, EnvEntry, EnvPolicy, FileFormat, LaunchPlan, Launcher,
+    MergeMode, PipedOutput, PlannedFile, ProcessLauncher, RunIo, RunOptions, RunOutcome,
+    RunningAgent, SecretEnv,
 };
 #[cfg(unix)]
 pub use launch::{PtyChild, PtyReader, PtyWriter};

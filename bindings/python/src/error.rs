@@ -113,6 +113,7 @@ exceptions! {
     HookExists(ConflictError) = "hook_exists": "A hook with this id exists already.";
     HookStateError(InternalError) = "hook_state": "The state of once-only hooks could not be used.";
     SandboxUnavailable(UnavailableError) = "sandbox_unavailable": "The OS sandbox cannot start here.";
+    HookTransportMissing(UnavailableError) = "hook_transport_missing": "Pre-tool-use hooks exist but agents have no ringlet program to call them through.";
     NoHome(InternalError) = "no_home": "No directory for ringlet's files could be determined.";
 }
 

@@ -70,14 +70,24 @@ pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
             errln!("Deleted profile '{alias}'.");
             Ok(ExitCode::SUCCESS)
         }
-        ProfilesCmd::Run { alias, args } => {
+        ProfilesCmd::Run {
+            alias,
+            args,
+            sandbox,
+            no_sandbox,
+        } => {
             // Settle the credential backend now, so a fallback warning comes before the agent
             // takes over the terminal rather than after it exits.
             if ringlet.profile(&alias)?.key_alias.is_some() {
                 ringlet.check_credentials()?;
                 output::warnings(ringlet, false);
             }
-            let outcome = ringlet.run(&alias, &args, RunOptions::default())?;
+            let mut options = RunOptions::default();
+            if sandbox || no_sandbox {
+                options = options.sandbox(sandbox);
+            }
+            // The same orchestration as every binding's: start, then wait.
+            let outcome = ringlet.start(&alias, &args, options)?.wait()?;
             Ok(ExitCode::from(u8::try_from(outcome.exit_code).unwrap_or(1)))
         }
         ProfilesCmd::Env { alias, args, json } => {

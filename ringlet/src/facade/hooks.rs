@@ -103,7 +103,7 @@ pub(crate) fn gate_command(hook_command: &str) -> String {
 }
 
 impl Ringlet {
-    fn hook_store(&self) -> HookStore {
+    pub(super) fn hook_store(&self) -> HookStore {
         HookStore::new(
             self.paths().config_dir().join(hooks::HOOKS_DIR),
             self.paths().profiles_dir(),
@@ -468,7 +468,7 @@ impl Ringlet {
     /// no hooks wired. The user's HOME is taken now, at plan time: the agent runs the command
     /// with the profile's HOME, and hooks must run with the user's.
     pub(crate) fn hook_command(&self, alias: &str) -> Option<String> {
-        let exe = hook_program()?;
+        let exe = self.hook_program()?;
         let p = self.paths();
         // The agent runs hooks from its own working directory: every path must be absolute.
         let abs = |d: &Path| {
@@ -713,9 +713,18 @@ fn sample_tool(rule: &HookRule) -> Result<Option<String>> {
     }
 }
 
-/// The ringlet executable agents' hooks call: this process when it is the `ringlet` binary,
-/// else `ringlet` on PATH.
-fn hook_program() -> Option<PathBuf> {
+impl Ringlet {
+    /// The program agents call back through for hooks: the one given to
+    /// [`RingletBuilder::hook_program`](crate::RingletBuilder::hook_program), else this process
+    /// when it is the `ringlet` binary, else `ringlet` on PATH (found when the facade was
+    /// built).
+    pub(crate) fn hook_program(&self) -> Option<PathBuf> {
+        self.inner.hook_program.clone()
+    }
+}
+
+/// This process when it is the `ringlet` binary, else `ringlet` on PATH.
+pub(crate) fn detect_hook_program() -> Option<PathBuf> {
     let is_ringlet = |p: &Path| p.file_stem().is_some_and(|s| s == "ringlet");
     if let Ok(exe) = std::env::current_exe()
         && is_ringlet(&exe)

@@ -27,6 +27,7 @@ pub use catalog::{AgentInfo, ProviderInfo};
 pub use events::{EVENT_QUEUE, Event, Subscription};
 pub use hooks::{HookImportReport, HookTestReport, NewHook, RUN_STARTED_ENV};
 pub use profiles::{NewProfile, ProfileUpdate};
+pub use run::RunHandle;
 
 /// ringlet as a library: agents, providers, profiles, credentials and launching, assembled from
 /// [`Paths`]. Cheap to clone; safe to share between threads.
@@ -45,6 +46,9 @@ struct Inner {
     config: Config,
     warnings: Warnings,
     events: events::EventBus,
+    hook_program: Option<PathBuf>,
+    /// The (bwrap, network) pairs whose probe succeeded (see `Ringlet::start`).
+    sandbox_probed: std::sync::Mutex<std::collections::HashSet<(PathBuf, crate::Network)>>,
     usage: usage::UsageState,
 }
 
@@ -58,6 +62,7 @@ pub struct RingletBuilder {
     credentials: Option<Arc<dyn CredentialStore>>,
     launcher: Option<Arc<dyn Launcher>>,
     usage_store: Option<Arc<dyn crate::usage::UsageStore>>,
+    hook_program: Option<PathBuf>,
 }
 
 impl RingletBuilder {
@@ -102,6 +107,15 @@ impl RingletBuilder {
         self
     }
 
+    /// The program agents call back through for hooks (`<program> hooks dispatch …`): a
+    /// `ringlet` binary. Embedders (Python, Node, a server) whose own process is not one set
+    /// it; by default it is this process when it is `ringlet`, else `ringlet` on PATH. Without
+    /// one, a profile with pre-tool-use hooks refuses to start (its gates could not apply).
+    pub fn hook_program(mut self, program: impl Into<PathBuf>) -> Self {
+        self.hook_program = Some(program.into());
+        self
+    }
+
     /// Loads config and manifests and assembles the facade.
     pub fn build(self) -> Result<Ringlet> {
         let paths = match self.paths {
@@ -142,6 +156,8 @@ impl RingletBuilder {
                 config,
                 warnings,
                 events: events::EventBus::default(),
+                hook_program: self.hook_program.or_else(hooks::detect_hook_program),
+                sandbox_probed: Default::default(),
                 usage: usage::UsageState::with_store(self.usage_store),
             }),
         })

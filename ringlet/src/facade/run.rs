@@ -1,18 +1,28 @@
-//! The facade's run path: the config script, the launch plan, the key, and the run itself with
-
-//! its hooks and bookkeeping.
+//! The facade's run path: the config script, the launch plan, the key, and the run itself —
+//! [`Ringlet::start`] and its [`RunHandle`] — with its hooks, sandbox and bookkeeping.
 
 use super::Ringlet;
 use crate::catalog::agent::Agent;
 use crate::catalog::provider::Provider;
 use crate::credentials::{CredentialKey, CredentialStore, FileCredentialStore, Secret};
 use crate::error::{Error, Result};
+use crate::launch::sandbox::{
+    AgentRuntime, HookAccess, RingletDirs, SandboxRun, Terminal, WorkspaceGuard, bwrap_command,
+    find_bwrap, probe,
+};
 use crate::launch::script::{
     KEY_PLACEHOLDER, KEY_SUFFIX_PLACEHOLDER, Script, ScriptContext, ScriptOutput, ScriptSource,
 };
 use crate::launch::script_cache::ScriptCache;
-use crate::launch::{LaunchPlan, PlanInput, RunOptions, RunOutcome, build_plan};
+use crate::launch::{
+    AgentCommand, LaunchPlan, PipedOutput, PlanInput, RunIo, RunOptions, RunOutcome, RunningAgent,
+    build_plan, materialise,
+};
 use crate::profile::Profile;
+
+use super::Event;
+use super::hooks::StartedHooks;
+use super::usage::UsageSession;
 
 impl Ringlet {
     /// Where the agent's config script comes from: `scripts/<name>` when the user has one,
@@ -77,15 +87,31 @@ impl Ringlet {
 
     /// The launch plan for a profile: program, args, env, files. Writes nothing; holds no secret.
     pub fn plan_run(&self, alias: &str, args: &[String]) -> Result<LaunchPlan> {
-        self.plan_for(&self.profile(alias)?, args, false)
+        self.plan_for(&self.profile(alias)?, args, false, None)
     }
 
-    fn plan_for(&self, profile: &Profile, args: &[String], remember: bool) -> Result<LaunchPlan> {
+    fn plan_for(
+        &self,
+        profile: &Profile,
+        args: &[String],
+        remember: bool,
+        working_dir: Option<&std::path::Path>,
+    ) -> Result<LaunchPlan> {
         let alias = profile.alias.as_str();
         let agent = self.registry().agent(&profile.agent)?;
         let provider = self.registry().provider(&profile.provider)?;
         let home = self.inner.profiles.home_dir(alias);
-        let cwd = self.run_dir(profile)?;
+        let cwd = match working_dir {
+            Some(dir) if dir.is_dir() => dir.to_path_buf(),
+            Some(dir) => {
+                return Err(Error::InvalidInput(format!(
+                    "the working directory given for this run of '{}', {}, is not a directory; create it, or give another",
+                    profile.alias,
+                    dir.display()
+                )));
+            }
+            None => self.run_dir(profile)?,
+        };
         // The script gets both as strings and writes them into the agent's env and files: they
         // must be exact (then `display()` below is), never lossy.
         crate::paths::utf8_path(
@@ -140,47 +166,208 @@ impl Ringlet {
         })
     }
 
-    /// Runs a profile's agent and waits for it: resolves the binary and the key, writes the
-    /// config files, starts the agent with its HOME and provider env, and counts the run.
-    /// `start` and `stop` hooks fire around the agent. The run is recorded in the usage ledger
-    /// (duration, exit code, peak memory, CPU time) and the usage the agent logged is read
-    /// afterwards; problems there become warnings and never change the outcome. The scheduled
-    /// hook checks (cost thresholds the new usage crossed, the daily rollup) run last.
+    /// Runs a profile's agent and waits for it: [`Ringlet::start`], then [`RunHandle::wait`].
     pub fn run(&self, alias: &str, args: &[String], options: RunOptions) -> Result<RunOutcome> {
+        self.start(alias, args, options)?.wait()
+    }
+
+    /// Starts a profile's agent: resolves the binary and the key, writes the config files,
+    /// starts the agent with its HOME and provider env (in a sandbox when the profile or
+    /// `options` ask for one; a sandbox that cannot start is an error, never an unsandboxed
+    /// run), fires `start` hooks and records the run's start. The returned handle controls the
+    /// agent; [`RunHandle::wait`] finishes the run's bookkeeping. Every frontend runs agents
+    /// through here.
+    pub fn start(&self, alias: &str, args: &[String], options: RunOptions) -> Result<RunHandle> {
         let profile = self.profile(alias)?;
-        let mut plan = self.plan_for(&profile, args, true)?;
+        let mut plan = self.plan_for(&profile, args, true, options.working_dir.as_deref())?;
         let agent = self.registry().agent(&profile.agent)?;
-        plan.program = agent.locate(profile.binary.as_deref(), std::env::var_os("PATH"))?;
+        let search_path = options
+            .search_path
+            .clone()
+            .or_else(|| std::env::var_os("PATH"))
+            .unwrap_or_default();
+        plan.program = agent.locate(profile.binary.as_deref(), Some(search_path.clone()))?;
         let key = self.key_for(&plan)?;
-        // Until the agent has started and the run is counted, a delete waits: the launcher
-        // creates the HOME and writes into it, which must never recreate a deleted profile.
+        self.check_hook_transport(&plan)?;
+        // The final command, sandbox included, is settled (bwrap found and probed, the
+        // workspace checked) before anything is written or any hook fires: a sandbox that
+        // cannot start leaves no trace, and never falls back to an unsandboxed run.
+        let mut command = AgentCommand::from_plan(
+            &plan,
+            key.as_ref(),
+            options.env.inherited(std::env::vars_os()),
+        );
+        let mut unguarded = Vec::new();
+        if let Some(bwrap) = self.sandbox_for(&profile, &options, &search_path)? {
+            (command, unguarded) =
+                self.sandboxed(command, &plan, &profile, &options, &bwrap, &search_path)?;
+        }
+        // Until the agent has started and the run is counted, a delete waits: the run writes
+        // into the HOME, which must never recreate a deleted profile.
         let hold = self.inner.profiles.hold(alias)?;
         let started = self.fire_start(&mut plan);
+        // `fire_start` stamped the run's start into the plan's env; bwrap passes its own
+        // environment to the agent, so the variable is set on the final command either way.
+        if let Some(stamp) = plan.env.get(super::RUN_STARTED_ENV) {
+            command = command.env(super::RUN_STARTED_ENV, stamp);
+        }
+        std::fs::create_dir_all(&plan.home).map_err(|e| Error::io("creating", &plan.home, e))?;
+        materialise(&plan, key.as_ref())?;
         let pending = self.usage_run_starting(&profile);
         // An agent that could not be started is no run: nothing is recorded.
-        let running = self.inner.launcher.start(&plan, key.as_ref(), options)?;
+        let running = self.inner.launcher.start(&command, &options)?;
         // The bookkeeping is done while the agent runs, so the agent never waits for SQLite or
-        // for profile.toml. Its errors wait until the agent has ended: the agent must be waited
-        // for whatever happens here.
+        // for profile.toml. Its errors wait until the agent has ended.
         let session = self.usage_record_start(pending);
         let counted = self.inner.profiles.record_run(alias, running.started_at());
         drop(hold);
-        let outcome = running.wait();
-        if let Ok(outcome) = &outcome {
-            self.fire_stop(&plan, outcome, started);
+        self.emit(Event::RunStarted {
+            alias: alias.to_string(),
+            pid: running.pid(),
+            started_at: running.started_at(),
+        });
+        Ok(RunHandle {
+            ringlet: self.clone(),
+            profile,
+            plan,
+            agent: running,
+            started,
+            session,
+            counted,
+            unguarded,
+        })
+    }
+
+    /// With pre-tool-use rules, the agent must be able to call back into ringlet to ask:
+    /// without a transport the rules would silently not apply (fail open), so the run is
+    /// refused instead.
+    fn check_hook_transport(&self, plan: &LaunchPlan) -> Result<()> {
+        if self.hook_program().is_some() {
+            return Ok(());
         }
-        self.usage_run_finished(&profile, session, outcome.as_ref().ok());
-        let outcome = outcome?;
-        // Bookkeeping never replaces the agent's exit code.
-        if let Err(e) = counted {
-            self.inner.warnings.push(
-                "run_not_counted",
-                format!("this run of '{alias}' was not counted in its run-stats: {e}"),
-            );
+        let gates = self
+            .hook_store()
+            .for_profile(&plan.profile)?
+            .into_iter()
+            .any(|e| e.rule.event == crate::hooks::HookEvent::PreToolUse);
+        if gates {
+            return Err(Error::HookTransportMissing {
+                alias: plan.profile.clone(),
+            });
         }
-        // After the run's usage is in the ledger: cost thresholds it crossed fire now.
-        self.run_scheduled_hooks();
-        Ok(outcome)
+        Ok(())
+    }
+
+    /// `Some(bwrap)` when this run is sandboxed.
+    fn sandbox_for(
+        &self,
+        profile: &Profile,
+        options: &RunOptions,
+        search_path: &std::ffi::OsStr,
+    ) -> Result<Option<std::path::PathBuf>> {
+        let on = options
+            .sandbox
+            .unwrap_or_else(|| profile.sandbox.mode.applies(options.remote));
+        if !on {
+            return Ok(None);
+        }
+        if !cfg!(target_os = "linux") {
+            return Err(Error::SandboxUnavailable {
+                reason: "ringlet sandboxes runs with bubblewrap, on Linux only for now".into(),
+                fix: "run without the sandbox (`--no-sandbox`, or `sandbox = \"off\"` in the profile)".into(),
+            });
+        }
+        let bwrap = find_bwrap(search_path)?;
+        let policy = self.inner.config.sandbox.merge(&profile.sandbox.policy);
+        policy.validate()?;
+        // Once per bwrap and network setting for the life of the facade: the probe starts a
+        // sandbox itself, which a server starting many runs should not pay each time.
+        let probed = (bwrap.clone(), policy.network);
+        let mut seen = self
+            .inner
+            .sandbox_probed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if !seen.contains(&probed) {
+            probe(&bwrap, policy.network)?;
+            seen.insert(probed);
+        }
+        Ok(Some(bwrap))
+    }
+
+    /// Wraps the agent's command in bwrap; also the guarded paths bwrap could not protect
+    /// (they did not exist yet), to look at after the run.
+    fn sandboxed(
+        &self,
+        command: AgentCommand,
+        plan: &LaunchPlan,
+        profile: &Profile,
+        options: &RunOptions,
+        bwrap: &std::path::Path,
+        search_path: &std::ffi::OsStr,
+    ) -> Result<(AgentCommand, Vec<std::path::PathBuf>)> {
+        let policy = self.inner.config.sandbox.merge(&profile.sandbox.policy);
+        let user_home = std::env::var_os("HOME")
+            .map(std::path::PathBuf::from)
+            .filter(|h| h.is_absolute())
+            .ok_or_else(|| Error::SandboxUnavailable {
+                reason: "HOME is not set to an absolute path, so the sandbox cannot hide it".into(),
+                fix: "set HOME".into(),
+            })?;
+        let runtime = AgentRuntime::resolve(&plan.program, search_path, &user_home)?;
+        let dirs = RingletDirs::from_paths(self.paths());
+        let hooks = match self.hook_program() {
+            Some(program) => HookAccess::dispatch(program, &dirs, &profile.alias),
+            None => HookAccess::none(),
+        };
+        let mut roots = vec![plan.cwd.clone()];
+        roots.extend(policy.extra_rw.iter().cloned());
+        let guard = WorkspaceGuard::scan(&roots);
+        // The environment goes to bwrap and through it to the agent; the key is added after,
+        // so it is never part of what the transform sees.
+        let secret_var = plan.secret_env.as_ref().map(|s| s.var.as_str());
+        let env = command
+            .resolved_env()
+            .into_iter()
+            .filter_map(|(n, v)| Some((n.to_str()?.to_string(), v.to_str()?.to_string())))
+            .filter(|(n, _)| Some(n.as_str()) != secret_var)
+            .collect();
+        let terminal = match options.io {
+            RunIo::Inherit => Terminal::Shared,
+            RunIo::Pty { .. } => Terminal::Private,
+            RunIo::Piped => Terminal::None,
+        };
+        let mut run = SandboxRun::new(
+            runtime.program.clone(),
+            &plan.cwd,
+            &plan.home,
+            &user_home,
+            dirs,
+        )
+        .args(plan.args.iter().cloned())
+        .env(env)
+        .agent_runtime(runtime)
+        .hooks(hooks)
+        .guard(guard)
+        .terminal(terminal);
+        if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR") {
+            run = run.runtime_dir(dir);
+        }
+        let wrapped = bwrap_command(bwrap, &policy, &run)?;
+        let mut env: Vec<(std::ffi::OsString, std::ffi::OsString)> = wrapped
+            .env
+            .iter()
+            .filter(|(n, _)| !wrapped.env_remove.contains(n))
+            .map(|(n, v)| (n.into(), v.into()))
+            .collect();
+        if let Some(var) = secret_var
+            && let Some((_, value)) = command.resolved_env().into_iter().find(|(n, _)| *n == var)
+        {
+            env.push((var.into(), value.clone()));
+        }
+        let mut out = AgentCommand::new(&wrapped.program, &wrapped.cwd).args(wrapped.args.clone());
+        out.env = env;
+        Ok((out, wrapped.unguarded))
     }
 
     fn key_for(&self, plan: &LaunchPlan) -> Result<Option<Secret>> {
@@ -217,5 +404,136 @@ impl Ringlet {
             && FileCredentialStore::new(self.paths().credentials_file())
                 .get(key)
                 .is_ok_and(|found| found.is_some())
+    }
+}
+
+/// A started agent. Control it while it runs (its PTY, signals), then [`RunHandle::wait`]:
+/// that waits for the agent and finishes the run — `stop` hooks, the ledger, usage from the
+/// agent's logs, run counters, the scheduled hook checks. Problems there become warnings; they
+/// never change the agent's exit code. Dropping a handle without waiting leaves the agent
+/// running and its run unrecorded (a PTY agent is killed: its terminal goes with the handle).
+pub struct RunHandle {
+    ringlet: Ringlet,
+    profile: Profile,
+    plan: LaunchPlan,
+    agent: Box<dyn RunningAgent>,
+    started: StartedHooks,
+    session: UsageSession,
+    counted: Result<()>,
+    /// Guarded paths the sandbox could not make read-only because they did not exist yet.
+    unguarded: Vec<std::path::PathBuf>,
+}
+
+impl std::fmt::Debug for RunHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The facade and the plan are long and said elsewhere; the run is these.
+        f.debug_struct("RunHandle")
+            .field("profile", &self.profile.alias)
+            .field("agent", &self.agent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunHandle {
+    /// The agent's process id.
+    pub fn pid(&self) -> u32 {
+        self.agent.pid()
+    }
+
+    /// When the agent started.
+    pub fn started_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.agent.started_at()
+    }
+
+    /// The plan the agent was started from (no secret in it).
+    pub fn plan(&self) -> &LaunchPlan {
+        &self.plan
+    }
+
+    /// Sends a Unix signal to the agent.
+    pub fn signal(&self, signal: i32) -> Result<()> {
+        self.agent.signal(signal)
+    }
+
+    /// A way to signal the agent from another thread, also while this handle waits in
+    /// [`wait`](Self::wait) (which takes it). `None` only from a launcher without one. For a
+    /// PTY run it keeps the terminal open while it is kept.
+    pub fn signaller(&self) -> Option<crate::launch::AgentSignaller> {
+        self.agent.signaller()
+    }
+
+    /// The agent's pseudo-terminal (a [`RunIo::Pty`] run): read its output, type into it,
+    /// resize it.
+    #[cfg(unix)]
+    pub fn pty(&self) -> Option<&crate::launch::PtyChild> {
+        self.agent.pty()
+    }
+
+    /// Resizes the agent's terminal (a [`RunIo::Pty`] run; an error otherwise).
+    pub fn resize(&self, rows: u16, cols: u16) -> Result<()> {
+        #[cfg(unix)]
+        if let Some(pty) = self.agent.pty() {
+            return pty.resize(rows, cols);
+        }
+        let _ = (rows, cols);
+        Err(Error::InvalidInput(
+            "this run has no terminal of its own to resize; start it with RunOptions::pty".into(),
+        ))
+    }
+
+    /// The agent's output, once (a [`RunIo::Piped`] run).
+    pub fn take_output(&mut self) -> Option<PipedOutput> {
+        self.agent.take_output()
+    }
+
+    /// Waits for the agent to end and finishes the run.
+    pub fn wait(self) -> Result<RunOutcome> {
+        let Self {
+            ringlet,
+            profile,
+            plan,
+            agent,
+            started,
+            session,
+            counted,
+            unguarded,
+        } = self;
+        let outcome = agent.wait();
+        if let Ok(outcome) = &outcome {
+            ringlet.fire_stop(&plan, outcome, started);
+        }
+        ringlet.usage_run_finished(&profile, session, outcome.as_ref().ok());
+        let outcome = outcome?;
+        // Bookkeeping never replaces the agent's exit code.
+        if let Err(e) = counted {
+            ringlet.inner.warnings.push(
+                "run_not_counted",
+                format!(
+                    "this run of '{}' was not counted in its run-stats: {e}",
+                    profile.alias
+                ),
+            );
+        }
+        let appeared: Vec<String> = unguarded
+            .iter()
+            .filter(|p| std::fs::symlink_metadata(p).is_ok())
+            .map(|p| p.display().to_string())
+            .collect();
+        if !appeared.is_empty() {
+            ringlet.inner.warnings.push(
+                "sandbox_guard_created",
+                format!(
+                    "the sandboxed agent created {}, which the sandbox could not keep read-only because it did not exist when the run started; look at it before git, your editor or your shell runs it",
+                    appeared.join(", ")
+                ),
+            );
+        }
+        ringlet.emit(Event::RunEnded {
+            alias: profile.alias.clone(),
+            outcome: outcome.clone(),
+        });
+        // After the run's usage is in the ledger: cost thresholds it crossed fire now.
+        ringlet.run_scheduled_hooks();
+        Ok(outcome)
     }
 }

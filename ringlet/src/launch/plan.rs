@@ -16,6 +16,7 @@ use crate::profile::{Profile, join_inside};
 /// Everything needed to run an agent for a profile. Serialisable, free of secrets: the key is
 /// named by [`SecretEnv`] and filled in only when the plan runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct LaunchPlan {
     /// The profile alias.
     pub profile: String,
@@ -100,6 +101,7 @@ pub struct PlannedFile {
 /// A planned file's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum FileFormat {
     /// JSON.
     Json,
@@ -112,6 +114,7 @@ pub enum FileFormat {
 /// How a planned file combines with what is already there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum MergeMode {
     /// Overwrite.
     Replace,

@@ -1,17 +1,20 @@
-//! Running a plan as a plain child process that owns the terminal.
+//! Starting the final command as a child process: with the caller's terminal (the CLI), with
+//! pipes, or in a new pseudo-terminal.
 
 use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
-use super::plan::LaunchPlan;
-use super::{Launcher, RunOptions, RunOutcome, RunningAgent, materialise};
-use crate::credentials::Secret;
+use super::{
+    AgentCommand, AgentSignaller, Launcher, PipedOutput, RunIo, RunOptions, RunOutcome,
+    RunningAgent,
+};
 use crate::error::{Error, Result};
 
-/// Runs the agent as a child with inherited stdio, waits for it, and reports its exit code.
+/// Starts the agent as a child process and reports its exit code.
 #[derive(Debug, Default, Clone)]
 pub struct ProcessLauncher;
 
@@ -23,51 +26,43 @@ impl ProcessLauncher {
 }
 
 impl Launcher for ProcessLauncher {
-    fn start(
-        &self,
-        plan: &LaunchPlan,
-        key: Option<&Secret>,
-        options: RunOptions,
-    ) -> Result<Box<dyn RunningAgent>> {
-        std::fs::create_dir_all(&plan.home).map_err(|e| Error::io("creating", &plan.home, e))?;
-        materialise(plan, key)?;
-
-        let mut cmd = Command::new(&plan.program);
-        cmd.args(&plan.args).current_dir(&plan.cwd);
-        for var in &plan.env_remove {
-            cmd.env_remove(var);
+    fn start(&self, command: &AgentCommand, options: &RunOptions) -> Result<Box<dyn RunningAgent>> {
+        if let RunIo::Pty { rows, cols } = options.io {
+            return pty_start(command, rows, cols);
         }
-        // Removal by prefix needs the names actually inherited (`RINGLET_KEY_*`: other
-        // profiles' keys, which the agent must never see).
-        for (name, _) in std::env::vars_os() {
-            if plan.removes(&name) {
-                cmd.env_remove(name);
-            }
+        let mut cmd = command.to_std();
+        if options.io == RunIo::Piped {
+            cmd.stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
         }
-        cmd.envs(&plan.env);
-        if let (Some(secret), Some(key)) = (&plan.secret_env, key) {
-            cmd.env(&secret.var, key.expose());
-        }
-
         // Installed before the child exists, so no signal falls in between. The agent then leads
         // a process group of its own, so that a signal meant to end the run reaches everything
         // it started (see `signals`); embedders that handle signals themselves keep it in
         // theirs.
         let signals = if options.forward_signals {
             signals::own_process_group(&mut cmd);
-            Some(signals::Forwarder::install(options.grace)?)
+            // Only an agent on the caller's terminal is handed that terminal.
+            let terminal = options.io == RunIo::Inherit;
+            Some(signals::Forwarder::install(options.grace, terminal)?)
         } else {
             None
         };
         let started_at = Utc::now();
         let clock = Instant::now();
         let child = cmd.spawn().map_err(|source| Error::Spawn {
-            program: plan.program.clone(),
+            program: command.program.clone(),
             source,
         })?;
+        let reaping = Arc::new(Reaping {
+            pid: child.id(),
+            group: signals.is_some(),
+            program: command.program.clone(),
+            reaped: Mutex::new(false),
+        });
         Ok(Box::new(ChildAgent {
             child,
-            program: plan.program.clone(),
+            reaping,
             signals,
             started_at,
             clock,
@@ -75,14 +70,116 @@ impl Launcher for ProcessLauncher {
     }
 }
 
+#[cfg(unix)]
+fn pty_start(command: &AgentCommand, rows: u16, cols: u16) -> Result<Box<dyn RunningAgent>> {
+    let started_at = Utc::now();
+    let clock = Instant::now();
+    let pty = Arc::new(super::PtyChild::spawn(command, rows, cols)?);
+    Ok(Box::new(PtyAgent {
+        pty,
+        started_at,
+        clock,
+    }))
+}
+
+#[cfg(not(unix))]
+fn pty_start(_: &AgentCommand, _: u16, _: u16) -> Result<Box<dyn RunningAgent>> {
+    Err(Error::InvalidInput(
+        "runs in a pseudo-terminal need a Unix system".into(),
+    ))
+}
+
 /// A started child process.
 #[derive(Debug)]
 struct ChildAgent {
     child: Child,
-    program: PathBuf,
+    reaping: Arc<Reaping>,
     signals: Option<signals::Forwarder>,
     started_at: DateTime<Utc>,
     clock: Instant,
+}
+
+/// What the waiter and every signaller of one child share. Reaping and signalling both hold
+/// `reaped`, so a signal never lands on a pid the agent no longer owns.
+#[derive(Debug)]
+struct Reaping {
+    pid: u32,
+    /// Whether the agent leads its own process group (then signals go to the group).
+    group: bool,
+    program: PathBuf,
+    reaped: Mutex<bool>,
+}
+
+impl Reaping {
+    fn lock(&self) -> MutexGuard<'_, bool> {
+        self.reaped.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn signal(&self, signal: i32) -> Result<()> {
+        #[cfg(unix)]
+        {
+            use nix::sys::signal::{Signal, kill, killpg};
+            use nix::unistd::Pid;
+            let sig = Signal::try_from(signal)
+                .map_err(|_| Error::InvalidInput(format!("{signal} is not a signal number")))?;
+            let pid = i32::try_from(self.pid)
+                .map(Pid::from_raw)
+                .map_err(|_| Error::InvalidInput("the agent's pid does not fit".into()))?;
+            let reaped = self.lock();
+            if *reaped {
+                return Ok(());
+            }
+            // An agent leading its own group gets the signal with everything it started, as
+            // a forwarded one; otherwise it shares the caller's group, and only it is signalled.
+            let sent = if self.group {
+                killpg(pid, sig)
+            } else {
+                kill(pid, sig)
+            };
+            drop(reaped);
+            match sent {
+                Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+                Err(e) => Err(Error::io("signalling", &self.program, e.into())),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = signal;
+            Err(Error::InvalidInput("signals need a Unix system".into()))
+        }
+    }
+
+    /// Waits for `child` (not forwarding anything) and reaps it under the lock.
+    fn wait(&self, child: &mut Child) -> std::io::Result<i32> {
+        loop {
+            until_exited(child)?;
+            let mut reaped = self.lock();
+            if let Some(status) = child.try_wait()? {
+                *reaped = true;
+                return Ok(exit_code(status));
+            }
+        }
+    }
+}
+
+/// Blocks until `child` has exited, without reaping it (`waitid` with `WNOWAIT`).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn until_exited(child: &Child) -> std::io::Result<()> {
+    use nix::sys::wait::{Id, WaitPidFlag, waitid};
+    let pid = i32::try_from(child.id())
+        .map(nix::unistd::Pid::from_raw)
+        .map_err(|_| std::io::Error::other("the agent's pid does not fit a pid_t"))?;
+    match waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
+        Ok(_) | Err(nix::errno::Errno::EINTR) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Without `waitid(WNOWAIT)` here: a short sleep, then the caller looks again.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn until_exited(_: &Child) -> std::io::Result<()> {
+    std::thread::sleep(std::time::Duration::from_millis(10));
+    Ok(())
 }
 
 impl RunningAgent for ChildAgent {
@@ -94,26 +191,90 @@ impl RunningAgent for ChildAgent {
         self.started_at
     }
 
+    fn signal(&self, signal: i32) -> Result<()> {
+        self.reaping.signal(signal)
+    }
+
+    fn signaller(&self) -> Option<AgentSignaller> {
+        let reaping = Arc::clone(&self.reaping);
+        Some(AgentSignaller::new(move |sig| reaping.signal(sig)))
+    }
+
+    fn take_output(&mut self) -> Option<PipedOutput> {
+        Some(PipedOutput {
+            stdout: self.child.stdout.take()?,
+            stderr: self.child.stderr.take()?,
+        })
+    }
+
     fn wait(self: Box<Self>) -> Result<RunOutcome> {
         let Self {
             mut child,
-            program,
+            reaping,
             signals,
             started_at,
             clock,
         } = *self;
         let pid = child.id();
         let code = match signals {
-            Some(mut forwarder) => forwarder.wait(&mut child),
-            None => child.wait().map(exit_code),
+            Some(mut forwarder) => forwarder.wait(&mut child, &reaping.reaped),
+            None => reaping.wait(&mut child),
         }
-        .map_err(|source| Error::Spawn { program, source })?;
+        .map_err(|source| Error::Spawn {
+            program: reaping.program.clone(),
+            source,
+        })?;
         Ok(RunOutcome {
             exit_code: code,
             started_at,
             ended_at: Utc::now(),
             duration: clock.elapsed(),
             pid,
+        })
+    }
+}
+
+/// An agent in its own pseudo-terminal.
+#[cfg(unix)]
+#[derive(Debug)]
+struct PtyAgent {
+    /// Shared with the signallers: `PtyChild` signals and reaps under one lock itself.
+    pty: Arc<super::PtyChild>,
+    started_at: DateTime<Utc>,
+    clock: Instant,
+}
+
+#[cfg(unix)]
+impl RunningAgent for PtyAgent {
+    fn pid(&self) -> u32 {
+        self.pty.pid()
+    }
+
+    fn started_at(&self) -> DateTime<Utc> {
+        self.started_at
+    }
+
+    fn signal(&self, signal: i32) -> Result<()> {
+        self.pty.signal(signal)
+    }
+
+    fn signaller(&self) -> Option<AgentSignaller> {
+        let pty = Arc::clone(&self.pty);
+        Some(AgentSignaller::new(move |sig| pty.signal(sig)))
+    }
+
+    fn pty(&self) -> Option<&super::PtyChild> {
+        Some(&self.pty)
+    }
+
+    fn wait(self: Box<Self>) -> Result<RunOutcome> {
+        let exit_code = self.pty.wait()?;
+        Ok(RunOutcome {
+            exit_code,
+            started_at: self.started_at,
+            ended_at: Utc::now(),
+            duration: self.clock.elapsed(),
+            pid: self.pty.pid(),
         })
     }
 }
@@ -175,6 +336,7 @@ mod signals {
     use std::io::{self, IsTerminal};
     use std::os::fd::AsFd;
     use std::process::{Child, Command};
+    use std::sync::Mutex;
     use std::time::{Duration, Instant};
 
     use nix::errno::Errno;
@@ -245,7 +407,7 @@ mod signals {
     }
 
     impl Forwarder {
-        pub fn install(grace: Duration) -> Result<Self> {
+        pub fn install(grace: Duration, terminal: bool) -> Result<Self> {
             let signals = Signals::new([
                 SIGCHLD, SIGCONT, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2,
             ])
@@ -253,7 +415,7 @@ mod signals {
             Ok(Self {
                 signals,
                 grace,
-                tty: Tty::find(),
+                tty: if terminal { Tty::find() } else { None },
             })
         }
 
@@ -288,7 +450,7 @@ mod signals {
         /// Forwards signals to the agent's group until the agent has ended (and, when the run
         /// was asked to end, its group with it), and returns its exit code: the code, or 128 +
         /// the signal that killed it.
-        pub fn wait(&mut self, child: &mut Child) -> io::Result<i32> {
+        pub fn wait(&mut self, child: &mut Child, reaped: &Mutex<bool>) -> io::Result<i32> {
             let leader = i32::try_from(child.id())
                 .map(Pid::from_raw)
                 .map_err(|_| io::Error::other("the agent's pid does not fit a pid_t"))?;
@@ -298,7 +460,20 @@ mod signals {
             let mut kill_at: Option<Instant> = None;
             let result = loop {
                 if code.is_none() {
-                    match waitpid(leader, Some(WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED)) {
+                    // Reaped under the signallers' lock (see `Reaping`).
+                    let status = {
+                        let mut reaped = reaped.lock().unwrap_or_else(|p| p.into_inner());
+                        let status =
+                            waitpid(leader, Some(WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED));
+                        if matches!(
+                            status,
+                            Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..))
+                        ) {
+                            *reaped = true;
+                        }
+                        status
+                    };
+                    match status {
                         Ok(WaitStatus::Exited(_, c)) => code = Some(c),
                         Ok(WaitStatus::Signaled(_, sig, _)) => code = Some(128 + sig as i32),
                         Ok(WaitStatus::Stopped(_, sig))
@@ -414,11 +589,15 @@ mod signals {
     pub struct Forwarder;
 
     impl Forwarder {
-        pub fn install(_grace: Duration) -> Result<Self> {
+        pub fn install(_grace: Duration, _terminal: bool) -> Result<Self> {
             Ok(Self)
         }
 
-        pub fn wait(&mut self, child: &mut Child) -> std::io::Result<i32> {
+        pub fn wait(
+            &mut self,
+            child: &mut Child,
+            _reaped: &std::sync::Mutex<bool>,
+        ) -> std::io::Result<i32> {
             child.wait().map(super::exit_code)
         }
     }

@@ -19,6 +19,10 @@
 //!   `<own pid> <child pid>` to FILE (both before any `--sleep-ms` after them).
 //! - The record holds `pgrp` (its process group) and `tty_foreground` (whether that group is
 //!   the foreground group of the terminal on stdin; null without one).
+//! - `--probe PATH` (repeatable) looks at PATH without changing anything, for the sandbox
+//!   tests: the record's `probes.PATH` says whether it can be read (`readable`: a file's
+//!   contents or a directory's listing) and whether it lies on a read-only mount
+//!   (`read_only_mount`, from statvfs; null where that cannot be asked).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
         std::env::var("ANTHROPIC_MODEL").unwrap_or_else(|_| "claude-test-1".into());
     let mut hold: Vec<u8> = Vec::new();
     let mut hook_exits: Vec<i32> = Vec::new();
+    let mut probes = serde_json::Map::new();
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.as_str() {
@@ -54,6 +59,11 @@ fn main() -> ExitCode {
                 }
             }
             "--kill-self" => kill_self = true,
+            "--probe" => {
+                if let Some(path) = iter.next() {
+                    probes.insert(path.clone(), probe(std::path::Path::new(path)));
+                }
+            }
             #[cfg(unix)]
             "--ignore-term" => {
                 let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -97,6 +107,7 @@ fn main() -> ExitCode {
             "hook_exit": hook_exits,
             "pgrp": pgrp(),
             "tty_foreground": tty_foreground(),
+            "probes": probes,
         });
         let _ = std::fs::write(path, record.to_string());
     }
@@ -106,6 +117,32 @@ fn main() -> ExitCode {
             .status();
     }
     ExitCode::from(exit)
+}
+
+/// What `--probe` records about `path`.
+fn probe(path: &std::path::Path) -> serde_json::Value {
+    let readable = if path.is_dir() {
+        std::fs::read_dir(path).is_ok()
+    } else {
+        std::fs::read(path).is_ok()
+    };
+    serde_json::json!({
+        "readable": readable,
+        "read_only_mount": read_only_mount(path),
+    })
+}
+
+#[cfg(unix)]
+fn read_only_mount(path: &std::path::Path) -> Option<bool> {
+    use nix::sys::statvfs::{FsFlags, statvfs};
+    statvfs(path)
+        .ok()
+        .map(|s| s.flags().contains(FsFlags::ST_RDONLY))
+}
+
+#[cfg(not(unix))]
+fn read_only_mount(_: &std::path::Path) -> Option<bool> {
+    None
 }
 
 /// Starts a child that ignores SIGTERM and writes `<own pid> <child pid>` to `file`.
