@@ -6,6 +6,7 @@ mod init;
 mod keychain;
 mod profiles;
 mod providers;
+pub mod serve;
 pub mod usage;
 
 use std::process::ExitCode;
@@ -76,6 +77,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             usage::run(&ringlet, cmd)
         }
         Command::Hooks(cmd) => hooks::run(&ringlet, cmd),
+        Command::Serve(args) => serve::serve(&ringlet, args),
+        Command::Daemon(args) => serve::daemon(&ringlet, args),
         Command::Completions { .. } => Ok(ExitCode::SUCCESS),
     };
     hooks::scheduled(&ringlet);
