@@ -51,7 +51,10 @@ fn json_rejection(e: &JsonRejection) -> String {
         JsonRejection::MissingJsonContentType(_) => {
             "send the body as JSON with `Content-Type: application/json`".into()
         }
-        other => format!("the JSON body is not valid: {}", unquote(&other.body_text())),
+        other => format!(
+            "the JSON body is not valid: {}",
+            unquote(&other.body_text())
+        ),
     }
 }
 
@@ -159,7 +162,12 @@ impl AppState {
             return Err(refuse("give an absolute path"));
         }
         let real = std::fs::canonicalize(path).map_err(|_| refuse("it does not exist"))?;
-        if self.inner.allowed_paths.iter().any(|root| real.starts_with(root)) {
+        if self
+            .inner
+            .allowed_paths
+            .iter()
+            .any(|root| real.starts_with(root))
+        {
             Ok(real)
         } else {
             Err(refuse("it is outside the allowed directories"))
@@ -217,7 +225,9 @@ async fn openapi_json() -> Response {
 #[utoipa::path(get, path = "/api/agents", tag = "catalog",
     responses((status = 200, description = "Agents", body = Vec<Value>)))]
 async fn list_agents(State(state): State<AppState>) -> Result<Response, ApiError> {
-    call(&state, |r| r.agents().map_err(core(r))).await.map(json)
+    call(&state, |r| r.agents().map_err(core(r)))
+        .await
+        .map(json)
 }
 
 /// One agent.
@@ -295,7 +305,9 @@ struct CreateProfile {
 #[utoipa::path(get, path = "/api/profiles", tag = "profiles",
     responses((status = 200, description = "Profiles", body = Vec<Value>)))]
 async fn list_profiles(State(state): State<AppState>) -> Result<Response, ApiError> {
-    call(&state, |r| r.profiles().map_err(core(r))).await.map(json)
+    call(&state, |r| r.profiles().map_err(core(r)))
+        .await
+        .map(json)
 }
 
 /// Creates a profile (and stores its key when one is given).
@@ -825,9 +837,7 @@ fn routes() -> OpenApiRouter<AppState> {
 pub(crate) fn router(state: AppState) -> Router {
     let (router, _) = routes().split_for_parts();
     router
-        .fallback(|| async {
-            ApiError::not_found_route()
-        })
+        .fallback(|| async { ApiError::not_found_route() })
         .with_state(state)
 }
 
@@ -873,7 +883,10 @@ pub fn openapi() -> OpenApiDoc {
         for op in operations(item) {
             let responses = &mut op.responses.responses;
             if !open {
-                responses.insert("401".into(), error("No token, a wrong one, or one in the URL"));
+                responses.insert(
+                    "401".into(),
+                    error("No token, a wrong one, or one in the URL"),
+                );
             }
             responses.insert(
                 "403".into(),
@@ -890,7 +903,9 @@ pub fn openapi() -> OpenApiDoc {
     doc
 }
 
-fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+fn operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
     [
         item.get.as_mut(),
         item.put.as_mut(),

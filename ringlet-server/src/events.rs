@@ -251,9 +251,7 @@ impl Hub {
             return None;
         }
         let store = self.ringlet.usage_store().ok()?;
-        let runs = store
-            .runs(&UsageFilter::new(), Some(RUNS_FOLLOWED))
-            .ok()?;
+        let runs = store.runs(&UsageFilter::new(), Some(RUNS_FOLLOWED)).ok()?;
         let mut out = BTreeMap::new();
         for run in runs {
             out.insert(run.id, run.ended_at.is_some());
@@ -352,4 +350,3 @@ pub(crate) async fn events(
     // A comment now and then keeps proxies from closing an idle stream.
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
-

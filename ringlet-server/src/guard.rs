@@ -101,7 +101,11 @@ impl HostPolicy {
             return true;
         }
         // An IP literal cannot be rebound: a browser sends one only to that address.
-        match name.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        match name
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+        {
             Ok(ip) => {
                 let bound = self.bound.ip();
                 ip == bound || bound.is_unspecified() || (bound.is_loopback() && ip.is_loopback())
@@ -112,7 +116,7 @@ impl HostPolicy {
 
     /// Whether a browser `Origin` may call.
     pub fn origin_allowed(&self, origin: &str) -> bool {
-        let origin = origin.trim().to_ascii_lowercase();
+        let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
         if self.origins.iter().any(|o| *o == origin) {
             return true;
         }
@@ -285,7 +289,8 @@ impl<S: Send + Sync> FromRequestParts<S> for WsProtocol {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .any(|p| p.trim() == WS_PROTOCOL);
-        if offered && (websocket_token(&parts.headers).is_some() || bearer(&parts.headers).is_some())
+        if offered
+            && (websocket_token(&parts.headers).is_some() || bearer(&parts.headers).is_some())
         {
             Ok(WsProtocol)
         } else {

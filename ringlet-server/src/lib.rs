@@ -124,7 +124,11 @@ impl AppState {
     /// The state of a server bound to `bound` (the real address: with port 0 asked for, the
     /// port the system gave). Creates the token file when there is none, and starts watching
     /// the data directory for other processes' changes.
-    pub fn new(ringlet: Ringlet, config: &ServerConfig, bound: SocketAddr) -> Result<Self, ServeError> {
+    pub fn new(
+        ringlet: Ringlet,
+        config: &ServerConfig,
+        bound: SocketAddr,
+    ) -> Result<Self, ServeError> {
         ringlet
             .paths()
             .ensure()
@@ -135,9 +139,8 @@ impl AppState {
             .allowed_paths
             .iter()
             .map(|p| {
-                std::fs::canonicalize(p).map_err(|e| {
-                    ServeError::new(format!("--allow-path {}: {e}", p.display()))
-                })
+                std::fs::canonicalize(p)
+                    .map_err(|e| ServeError::new(format!("--allow-path {}: {e}", p.display())))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let events = events::EventHub::start(&ringlet);

@@ -19,9 +19,8 @@ pub fn csv_field(s: &str) -> String {
     } else {
         s.to_string()
     };
-    let escaped = |c: char| {
-        c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
+    let escaped =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
     let s: String = if s.chars().any(escaped) {
         let mut out = String::with_capacity(s.len() + 16);
         for c in s.chars() {
