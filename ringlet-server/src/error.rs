@@ -15,9 +15,12 @@ use ringlet::{ErrorKind, Hint, Paths};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// An error answer.
+/// An error answer (boxed: handlers return it in every `Result`).
 #[derive(Debug, Clone)]
-pub struct ApiError {
+pub struct ApiError(Box<Repr>);
+
+#[derive(Debug, Clone)]
+struct Repr {
     status: StatusCode,
     body: ErrorDetail,
     /// What the log gets in place of the body's message (an internal error's detail).
@@ -50,7 +53,7 @@ pub struct ErrorDetail {
 
 impl ApiError {
     fn new(status: StatusCode, code: &str, kind: &str, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Repr {
             status,
             body: ErrorDetail {
                 code: code.into(),
@@ -59,7 +62,7 @@ impl ApiError {
                 hint: None,
             },
             log: None,
-        }
+        }))
     }
 
     /// 401: no token, a wrong one, or one in the wrong place.
@@ -105,7 +108,7 @@ impl ApiError {
             "internal",
             "internal error; the server's log has the details",
         );
-        e.log = Some(detail.into());
+        e.0.log = Some(detail.into());
         e
     }
 
@@ -127,7 +130,7 @@ impl ApiError {
         } else {
             (hide_paths(&full, paths), None)
         };
-        Self {
+        Self(Box::new(Repr {
             status,
             body: ErrorDetail {
                 code: err.code().into(),
@@ -136,24 +139,25 @@ impl ApiError {
                 hint: err.hint().map(|h| hide_paths(&http_hint(&h), paths)),
             },
             log,
-        }
+        }))
     }
 
     /// The status.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     /// The body's code.
     pub fn code(&self) -> &str {
-        &self.body.code
+        &self.0.body.code
     }
 
     /// What the server's log says about it (never the token: no error is made from it).
     pub fn log_line(&self) -> String {
-        match &self.log {
-            Some(detail) => format!("{}: {}", self.body.code, one_line(detail)),
-            None => format!("{}: {}", self.body.code, self.body.message),
+        let Repr { body, log, .. } = &*self.0;
+        match log {
+            Some(detail) => format!("{}: {}", body.code, one_line(detail)),
+            None => format!("{}: {}", body.code, body.message),
         }
     }
 }
@@ -213,9 +217,9 @@ fn http_hint(hint: &Hint) -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.status;
+        let status = self.0.status;
         let log = self.log_line();
-        let mut response = (status, Json(ErrorBody { error: self.body })).into_response();
+        let mut response = (status, Json(ErrorBody { error: self.0.body })).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -245,10 +249,10 @@ mod tests {
             &paths,
         );
         assert_eq!(e.status(), StatusCode::CONFLICT);
-        assert_eq!(e.body.code, "profile_exists");
-        assert_eq!(e.body.kind, "conflict");
+        assert_eq!(e.0.body.code, "profile_exists");
+        assert_eq!(e.0.body.kind, "conflict");
         assert_eq!(
-            e.body.hint.as_deref(),
+            e.0.body.hint.as_deref(),
             Some("pick another alias or delete it first with DELETE /api/profiles/work")
         );
         let e = ApiError::from_core(
@@ -256,7 +260,7 @@ mod tests {
             &paths,
         );
         assert_eq!(e.status(), StatusCode::NOT_FOUND);
-        assert_eq!(e.body.hint.as_deref(), Some("see GET /api/profiles"));
+        assert_eq!(e.0.body.hint.as_deref(), Some("see GET /api/profiles"));
     }
 
     #[test]
@@ -266,7 +270,7 @@ mod tests {
         let inner = paths.data_dir().join("profiles/w/profile.toml");
         let e = ApiError::from_core(&ringlet::Error::io("writing", &inner, io), &paths);
         assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert!(!e.body.message.contains("/srv/r"), "{}", e.body.message);
+        assert!(!e.0.body.message.contains("/srv/r"), "{}", e.0.body.message);
         assert!(e.log_line().contains("/srv/r"), "the log keeps the detail");
 
         let e = ApiError::from_core(
@@ -276,6 +280,6 @@ mod tests {
             )),
             &paths,
         );
-        assert_eq!(e.body.message, "bad thing in <config>/config.toml");
+        assert_eq!(e.0.body.message, "bad thing in <config>/config.toml");
     }
 }

@@ -117,7 +117,7 @@ impl HostPolicy {
     /// Whether a browser `Origin` may call.
     pub fn origin_allowed(&self, origin: &str) -> bool {
         let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
-        if self.origins.iter().any(|o| *o == origin) {
+        if self.origins.contains(&origin) {
             return true;
         }
         let (scheme, authority) = match origin.split_once("://") {

@@ -62,7 +62,7 @@ fn tls_acceptor(files: &TlsFiles) -> Result<TlsAcceptor, ServeError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .and_then(|b| Ok(b.with_no_client_auth().with_single_cert(certs, key)?))
+        .and_then(|b| b.with_no_client_auth().with_single_cert(certs, key))
         .map_err(|e: rustls::Error| {
             ServeError::new(format!(
                 "--tls-cert/--tls-key: {e}; give a certificate and the key that belongs to it"
