@@ -506,3 +506,36 @@ fn a_profile_created_over_http_runs_from_the_cli_and_the_run_and_the_canary_stay
         "the log holds the token"
     );
 }
+
+#[test]
+fn an_unreadable_profile_is_left_out_of_the_listing_and_the_log_says_why() {
+    let sb = Sandbox::new();
+    sb.run([
+        "profiles",
+        "create",
+        "codex",
+        "good",
+        "--provider",
+        "ollama",
+    ])
+    .ok();
+    sb.run(["profiles", "create", "codex", "bad", "--provider", "ollama"])
+        .ok();
+    std::fs::write(sb.profile_dir("bad").join("profile.toml"), "agent = 3 4\n").expect("corrupt");
+    let server = Server::start(&sb, &[]);
+    let listed = server.call("GET", "/api/profiles", None);
+    assert_eq!(listed.status, 200, "{listed:?}");
+    let aliases: Vec<_> = listed
+        .json()
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|p| p["alias"].clone())
+        .collect();
+    assert_eq!(aliases, [json!("good")]);
+    let log = server.log();
+    assert!(
+        log.contains("warning: profile 'bad' skipped") && log.contains("profile_unreadable"),
+        "{log}"
+    );
+}
