@@ -295,6 +295,7 @@ struct CreateProfile {
     /// The agent id (`claude`, `codex`, …).
     agent: String,
     /// The new profile's alias.
+    #[schema(pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")]
     alias: String,
     /// The provider id.
     provider: String,
@@ -308,6 +309,7 @@ struct CreateProfile {
     /// The model (default: the provider's).
     model: Option<String>,
     /// The credential alias the key is stored under (default: the profile alias).
+    #[schema(pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")]
     key_alias: Option<String>,
     /// Extra environment variables for the agent.
     env: BTreeMap<String, String>,
@@ -375,7 +377,7 @@ async fn create_profile(
 
 /// One profile.
 #[utoipa::path(get, path = "/api/profiles/{alias}", tag = "profiles",
-    params(("alias" = String, Path, description = "The profile alias")),
+    params(("alias" = String, Path, description = "The profile alias", pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")),
     responses((status = 200, description = "The profile", body = Value)))]
 async fn get_profile(
     State(state): State<AppState>,
@@ -388,7 +390,7 @@ async fn get_profile(
 
 /// Deletes a profile and its HOME.
 #[utoipa::path(delete, path = "/api/profiles/{alias}", tag = "profiles",
-    params(("alias" = String, Path, description = "The profile alias")),
+    params(("alias" = String, Path, description = "The profile alias", pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")),
     responses((status = 204, description = "Deleted")))]
 async fn delete_profile(
     State(state): State<AppState>,
@@ -401,7 +403,7 @@ async fn delete_profile(
 /// The launch plan of a profile: program, arguments, environment and files. It never holds
 /// the key: the key's variable is named in `secret_env`, and files carry a placeholder.
 #[utoipa::path(get, path = "/api/profiles/{alias}/plan", tag = "profiles",
-    params(("alias" = String, Path, description = "The profile alias")),
+    params(("alias" = String, Path, description = "The profile alias", pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")),
     responses((status = 200, description = "The launch plan (no secret in it)", body = Value)))]
 async fn plan_profile(
     State(state): State<AppState>,
@@ -454,7 +456,7 @@ async fn list_keys(State(state): State<AppState>) -> Result<Response, ApiError> 
 /// Stores a key under `<provider>/<alias>`.
 #[utoipa::path(put, path = "/api/keys/{provider}/{alias}", tag = "keys", request_body = SetKey,
     params(("provider" = String, Path, description = "The provider id"),
-           ("alias" = String, Path, description = "The key alias")),
+           ("alias" = String, Path, description = "The key alias", pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")),
     responses((status = 204, description = "Stored")))]
 async fn set_key(
     State(state): State<AppState>,
@@ -474,7 +476,7 @@ async fn set_key(
 /// Removes a key.
 #[utoipa::path(delete, path = "/api/keys/{provider}/{alias}", tag = "keys",
     params(("provider" = String, Path, description = "The provider id"),
-           ("alias" = String, Path, description = "The key alias")),
+           ("alias" = String, Path, description = "The key alias", pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")),
     responses((status = 204, description = "Removed")))]
 async fn remove_key(
     State(state): State<AppState>,
@@ -510,12 +512,60 @@ struct UsageParams {
     until: Option<String>,
     /// Group rows by `day`, `week`, `month`, `model`, `profile`, `agent`, `provider`,
     /// `session` or `total` (usage); `profile` or `agent` (stats). Default: per profile.
+    #[param(inline, value_type = Option<Group>)]
     group: Option<String>,
     /// The reader's time zone, minutes east of UTC (default: the server's).
     #[param(minimum = -1440, maximum = 1440)]
     utc_offset_minutes: Option<i32>,
     /// For `/api/usage/events`: `json` (default) or `csv`.
+    #[param(inline)]
     format: Option<ExportFormat>,
+}
+
+/// A usage grouping (the core's `UsageGroup` names), for the document.
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum Group {
+    /// One row with the total.
+    Total,
+    /// Per day.
+    Day,
+    /// Per ISO week.
+    Week,
+    /// Per month.
+    Month,
+    /// Per model.
+    Model,
+    /// Per profile.
+    Profile,
+    /// Per agent.
+    Agent,
+    /// Per provider.
+    Provider,
+    /// Per agent session.
+    Session,
+}
+
+/// A hook event (the core's `HookEvent` names), for the document.
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "kebab-case")]
+#[allow(dead_code)]
+enum HookEventName {
+    /// Before a tool call (gates).
+    PreToolUse,
+    /// After a tool call.
+    ToolUse,
+    /// The agent stopped.
+    Stop,
+    /// A run started.
+    Start,
+    /// The agent notified.
+    Notify,
+    /// Spend crossed a threshold.
+    CostThreshold,
+    /// Once a day.
+    DailyRollup,
 }
 
 /// An export format.
@@ -704,6 +754,7 @@ struct AddHook {
     profile: Option<String>,
     /// `pre-tool-use`, `tool-use`, `stop`, `start`, `notify`, `cost-threshold` or
     /// `daily-rollup`.
+    #[schema(inline, value_type = HookEventName)]
     event: String,
     /// A shell command.
     shell: Option<String>,
