@@ -6,6 +6,7 @@ mod init;
 mod keychain;
 mod profiles;
 mod providers;
+#[cfg(feature = "server")]
 pub mod serve;
 pub mod usage;
 
@@ -77,7 +78,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             usage::run(&ringlet, cmd)
         }
         Command::Hooks(cmd) => hooks::run(&ringlet, cmd),
+        #[cfg(feature = "server")]
         Command::Serve(args) => serve::serve(&ringlet, args),
+        #[cfg(feature = "server")]
         Command::Daemon(args) => serve::daemon(&ringlet, args),
         Command::Completions { .. } => Ok(ExitCode::SUCCESS),
     };
