@@ -132,6 +132,9 @@ target_dir="$(cargo metadata --format-version 1 --no-deps \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 "$target_dir/$CARGO_BUILD_TARGET/debug/examples/plan_a_launch"
 
+step "schemathesis against the server's /api/openapi.json"
+bash tests/server/schemathesis.sh "$target_dir/$CARGO_BUILD_TARGET/debug/ringlet"
+
 step "language bindings (Python, Node, Swift) from source"
 bash tests/bindings.sh
 

@@ -45,6 +45,12 @@ pub enum Command {
     /// Audit, gate and alert on agent events: shell, Rhai or webhook hooks.
     #[command(subcommand)]
     Hooks(crate::commands::hooks::HooksCmd),
+    /// Serve the HTTP API (authenticated by the token in <config>/http_token).
+    #[cfg(feature = "server")]
+    Serve(crate::commands::serve::ServeArgs),
+    /// The HTTP API as a resident daemon (`--stay-alive`), and its token.
+    #[cfg(feature = "server")]
+    Daemon(crate::commands::serve::DaemonArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.

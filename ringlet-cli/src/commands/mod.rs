@@ -6,6 +6,8 @@ mod init;
 mod keychain;
 mod profiles;
 mod providers;
+#[cfg(feature = "server")]
+pub mod serve;
 pub mod usage;
 
 use std::process::ExitCode;
@@ -77,6 +79,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             usage::run(&ringlet, cmd)
         }
         Command::Hooks(cmd) => hooks::run(&ringlet, cmd),
+        #[cfg(feature = "server")]
+        Command::Serve(args) => serve::serve(&ringlet, args),
+        #[cfg(feature = "server")]
+        Command::Daemon(args) => serve::daemon(&ringlet, args),
         Command::Completions { .. } => Ok(ExitCode::SUCCESS),
     };
     hooks::scheduled(&ringlet);

@@ -390,60 +390,10 @@ fn cost(r: &UsageRow) -> String {
     }
 }
 
-/// One text cell of the CSV export. Spreadsheets run a cell that starts with `=`, `+`, `-`, `@`,
-/// a tab or a carriage return as a formula (`=HYPERLINK(…)` in a model name from a log), so such
-/// a cell gets a leading `'` (OWASP's rule), and control characters are made visible as in every
-/// human output. Then the usual quoting.
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    let s = output::clean(&s);
-    if s.contains([',', '"']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.into_owned()
-    }
-}
-
+/// The CSV export is the core's (`ringlet::usage_csv`), so the server's is the same.
 fn write_csv(events: &[UsageEvent]) -> anyhow::Result<()> {
-    let field = csv_field;
-    output::buffered(|out| {
-        writeln!(
-            out,
-            "time,profile,agent,provider,model,input,output,cache_creation,cache_creation_5m,cache_creation_1h,cache_read,reasoning,total_tokens,cost_usd,cost_source,session_id"
-        )?;
-        for e in events {
-            let t = &e.tokens;
-            let cost = e
-                .cost_nanos
-                .map(|n| format!("{:.9}", ringlet::nanos_to_usd(n)))
-                .unwrap_or_default();
-            writeln!(
-                out,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-                e.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                field(&e.profile),
-                field(&e.agent),
-                field(&e.provider),
-                field(&e.model),
-                t.input,
-                t.output,
-                t.cache_creation,
-                t.cache_creation_5m,
-                t.cache_creation_1h,
-                t.cache_read,
-                t.reasoning,
-                t.total(),
-                cost,
-                e.cost_source.as_str(),
-                field(e.session_id.as_deref().unwrap_or("")),
-            )?;
-        }
-        Ok(())
-    })
+    let text = ringlet::usage_csv(events);
+    output::buffered(|out| std::io::Write::write_all(out, text.as_bytes()))
 }
 
 fn import(ringlet: &Ringlet, a: ImportArgs) -> anyhow::Result<ExitCode> {
@@ -726,20 +676,5 @@ mod tests {
         assert_eq!(cost(&r), "<$0.0001");
         assert_eq!(duration(61_000), "1m01s");
         assert_eq!(bytes(3 * 1024 * 1024), "3 MB");
-    }
-
-    #[test]
-    fn csv_cells_are_never_formulas_nor_terminal_escapes() {
-        assert_eq!(csv_field("claude-sonnet-4-5"), "claude-sonnet-4-5");
-        assert_eq!(
-            csv_field("=HYPERLINK(\"http://evil\")"),
-            "\"'=HYPERLINK(\"\"http://evil\"\")\""
-        );
-        for leader in ["+1", "-1", "@SUM(A1)", "\t=1", "\r=1"] {
-            assert!(csv_field(leader).starts_with('\''), "{leader:?}");
-        }
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("\u{1b}[31mevil\nx"), "\\u{1b}[31mevil\\nx");
-        assert_eq!(csv_field("\r=1"), "'\\r=1");
     }
 }

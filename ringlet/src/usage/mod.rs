@@ -19,6 +19,7 @@
 //! # Ok::<(), ringlet::Error>(())
 //! ```
 
+mod csv;
 mod event;
 mod import;
 mod price;
@@ -27,6 +28,7 @@ mod schema;
 mod sqlite;
 mod store;
 
+pub use csv::{USAGE_CSV_HEADER, csv_field, write_csv as usage_csv};
 pub use event::{CostSource, NANOS_PER_USD, TokenCounts, UsageEvent, nanos_to_usd};
 pub use import::{
     Attribution, ClaudeImporter, CodexImporter, DroidImporter, FileFailure, FileReport,
