@@ -12,7 +12,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use ringlet::{
-    CredentialKey, ImportRequest, NewHook, NewProfile, Ringlet, Secret, UsageGroup, UsageQuery,
+    CredentialKey, ImportRequest, NewHook, NewProfile, ProfileUpdate, Ringlet, Secret, UsageGroup,
+    UsageQuery,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -325,6 +326,40 @@ struct CreateProfile {
     key: Option<String>,
 }
 
+/// A change to a profile: only the fields given change (`ringlet profiles set`).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+struct UpdateProfile {
+    /// When runs are sandboxed: `off`, `always` or `remote`.
+    #[schema(pattern = "^(off|always|remote)$")]
+    sandbox: Option<String>,
+    /// The model; an empty string means the provider's default.
+    model: Option<String>,
+    /// A named endpoint of the provider; it replaces a custom base URL unless
+    /// `custom_endpoint` is given too.
+    endpoint: Option<String>,
+    /// A base URL overriding the endpoint's.
+    custom_endpoint: Option<String>,
+    /// The custom endpoint's wire shape: `anthropic`, `openai`, `openai-chat`,
+    /// `openai-responses` or `gemini`.
+    shape: Option<String>,
+    /// Environment variables to add or replace.
+    set_env: BTreeMap<String, String>,
+    /// Environment variables to remove; each must be set in the profile.
+    unset_env: Vec<String>,
+    /// New default arguments, replacing the old ones (empty: none).
+    args: Option<Vec<String>>,
+    /// The directory the agent starts in, on the server (must lie under an allowed path).
+    working_dir: Option<String>,
+    /// Start the agent in the server's directory again.
+    clear_working_dir: bool,
+    /// The agent binary: a name looked up on the server's PATH, or a path under an allowed
+    /// directory.
+    binary: Option<String>,
+    /// Run the agent manifest's binary again.
+    clear_binary: bool,
+}
+
 /// Every readable profile, by alias (unreadable ones are left out).
 #[utoipa::path(get, path = "/api/profiles", tag = "profiles",
     responses((status = 200, description = "Profiles", body = Vec<Value>)))]
@@ -386,6 +421,67 @@ async fn get_profile(
     call(&state, move |r| r.profile(&alias).map_err(core(r)))
         .await
         .map(json)
+}
+
+/// Changes a profile: only the fields given change.
+#[utoipa::path(patch, path = "/api/profiles/{alias}", tag = "profiles", request_body = UpdateProfile,
+    params(("alias" = String, Path, description = "The profile alias", pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")),
+    responses((status = 200, description = "The updated profile", body = Value)))]
+async fn update_profile(
+    State(state): State<AppState>,
+    Segments(alias): Segments<String>,
+    Body(body): Body<UpdateProfile>,
+) -> Result<Response, ApiError> {
+    let mut update = ProfileUpdate::new();
+    if let Some(model) = body.model {
+        update = update.model(model);
+    }
+    if let Some(endpoint) = body.endpoint {
+        update = update.endpoint(endpoint);
+    }
+    if let Some(url) = body.custom_endpoint {
+        update = update.custom_endpoint(url);
+    }
+    if let Some(shape) = body.shape {
+        update = update.shape(shape);
+    }
+    for (name, value) in body.set_env {
+        update = update.set_env(name, value);
+    }
+    for name in body.unset_env {
+        update = update.unset_env(name);
+    }
+    if let Some(args) = body.args {
+        update = update.args(args);
+    }
+    // Server-side paths follow the same rule as at creation: under an allowed directory.
+    if let Some(dir) = body.working_dir.as_deref() {
+        update = update.working_dir(state.allowed_path(FsPath::new(dir), "working_dir")?);
+    }
+    if body.clear_working_dir {
+        update = update.clear_working_dir();
+    }
+    match body.binary.as_deref() {
+        Some(b) if FsPath::new(b).components().count() > 1 => {
+            update = update.binary(state.allowed_path(FsPath::new(b), "binary")?);
+        }
+        Some(b) => update = update.binary(b),
+        None => {}
+    }
+    if body.clear_binary {
+        update = update.clear_binary();
+    }
+    let sandbox = body.sandbox;
+    call(&state, move |r| {
+        // The mode's name is checked by the core, so its error reads as everywhere else.
+        let update = match sandbox.as_deref() {
+            Some(mode) => update.sandbox_named(mode).map_err(core(r))?,
+            None => update,
+        };
+        r.update_profile(&alias, &update).map_err(core(r))
+    })
+    .await
+    .map(json)
 }
 
 /// Deletes a profile and its HOME.
@@ -889,7 +985,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_providers))
         .routes(routes!(get_provider))
         .routes(routes!(list_profiles, create_profile))
-        .routes(routes!(get_profile, delete_profile))
+        .routes(routes!(get_profile, update_profile, delete_profile))
         .routes(routes!(plan_profile))
         .routes(routes!(list_keys))
         .routes(routes!(set_key, remove_key))

@@ -348,6 +348,36 @@ async fn every_route_answers() {
     cover("GET", "/api/profiles/{alias}");
     let a = api.send("GET", "/api/profiles/work", None).await;
     assert_eq!(a.json()["provider"], "anthropic");
+    cover("PATCH", "/api/profiles/{alias}");
+    let a = api
+        .send(
+            "PATCH",
+            "/api/profiles/work",
+            Some(json!({"sandbox": "always", "set_env": {"NO_COLOR": "1"}})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.json()["env"]["NO_COLOR"], "1", "{}", a.text);
+    let a = api
+        .send(
+            "PATCH",
+            "/api/profiles/work",
+            Some(json!({"sandbox": "sometimes"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    let a = api
+        .send(
+            "PATCH",
+            "/api/profiles/work",
+            Some(json!({"working_dir": "/etc"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.text);
+    let a = api
+        .send("PATCH", "/api/profiles/nobody", Some(json!({"model": "m"})))
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.text);
     cover("GET", "/api/profiles/{alias}/plan");
     let a = api.send("GET", "/api/profiles/work/plan", None).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
