@@ -431,10 +431,7 @@ mod tests {
                 },
                 Unavailable,
             ),
-            (
-                Error::HookTransportMissing { alias: s("w") },
-                Unavailable,
-            ),
+            (Error::HookTransportMissing { alias: s("w") }, Unavailable),
             (Error::NoHome(s("no HOME")), Internal),
         ]
     }
