@@ -11,7 +11,7 @@ mod types;
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use napi::bindgen_prelude::{Buffer, Object, ToNapiValue, spawn_blocking};
+use napi::bindgen_prelude::{Buffer, Object, ToNapiValue, Uint8Array, spawn_blocking};
 use napi::threadsafe_function::{
     ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue,
 };
@@ -534,7 +534,8 @@ fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// One chunk of output, or end of file: a `Buffer` or `null` in JavaScript.
+/// One chunk of output, or end of file: a `Buffer` or `null` in JavaScript (typed as its base
+/// class `Uint8Array`, so index.d.ts needs no `@types/node`).
 struct Chunk(Option<Vec<u8>>);
 
 impl From<Chunk> for Option<Buffer> {
@@ -672,7 +673,7 @@ impl RunHandle {
 
     /// Types `data` into the agent's terminal (`io: 'pty'`).
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn write<'env>(&self, env: &'env Env, data: Buffer) -> Result<Object<'env>> {
+    pub fn write<'env>(&self, env: &'env Env, data: Uint8Array) -> Result<Object<'env>> {
         let writer = self.writer.clone();
         let data = data.to_vec();
         let pid = self.pid;
@@ -691,14 +692,14 @@ impl RunHandle {
 
     /// The next chunk of the terminal's output (`io: 'pty'`) or standard output
     /// (`io: 'piped'`); `null` at end of file and for an `io: 'inherit'` run.
-    #[napi(ts_return_type = "Promise<Buffer | null>")]
+    #[napi(ts_return_type = "Promise<Uint8Array | null>")]
     pub fn read<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         read_chunk(env, &self.output, self.pid)
     }
 
     /// The next chunk of a piped run's standard error; `null` at end of file and for other
     /// runs.
-    #[napi(ts_return_type = "Promise<Buffer | null>")]
+    #[napi(ts_return_type = "Promise<Uint8Array | null>")]
     pub fn read_stderr<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         read_chunk(env, &self.stderr, self.pid)
     }
