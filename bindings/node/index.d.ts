@@ -35,8 +35,10 @@ export declare class Ringlet {
   /**
    * Opens ringlet under `home` (like `RINGLET_HOME`), else under `RINGLET_HOME` or the
    * platform's directories.
+   * `options.hookProgram`: the `ringlet` binary agents call back through for hooks (see
+   * README: a profile with pre-tool-use hooks refuses to start without one).
    */
-  static open(home?: string | undefined | null): Promise<Ringlet>
+  static open(home?: string | undefined | null, options?: RingletOptions | undefined | null): Promise<Ringlet>
   /** The directories in use. */
   paths(): Paths
   /** Warnings recorded so far, oldest first. */
@@ -78,6 +80,11 @@ export declare class Ringlet {
    * stdio; no signal handlers are installed.
    */
   run(alias: string, args?: Array<string> | undefined | null): Promise<RunOutcome>
+  /**
+   * Starts a profile's agent and resolves with its `RunHandle` once it runs (without waiting
+   * for it to end). No signal handlers are installed.
+   */
+  start(alias: string, args?: Array<string> | undefined | null, options?: StartOptions | undefined | null): Promise<RunHandle>
   /** Moves the keys in the credentials file into the OS keychain. */
   migrateKeys(): Promise<MigrationReport>
   /** Stores a key; refuses to overwrite one unless `replace`. */
@@ -134,6 +141,42 @@ export declare class Ringlet {
    * fired. Problems become warnings, never rejections.
    */
   runScheduledHooks(): Promise<Array<FireReport>>
+}
+
+/**
+ * A started agent (`Ringlet.start`). `read()` resolves with the next chunk of the terminal's
+ * output (`io: 'pty'`) or standard output (`io: 'piped'`), `null` at end of file;
+ * `readStderr()` a piped run's errors; `write()` types into the terminal. `wait()` resolves
+ * with the `RunOutcome` once the agent ended and its run is finished; `signal()`, `kill()` and
+ * `resize()` work meanwhile. Always `wait()`: a handle never waited for leaves its run
+ * unrecorded.
+ */
+export declare class RunHandle {
+  /** The agent's process id. */
+  get pid(): number
+  /**
+   * Resolves when the agent has ended and its run is finished (stop hooks, usage, the
+   * ledger). Later calls resolve with the same outcome.
+   */
+  wait(): Promise<RunOutcome>
+  /** Sends signal number `signal` to the agent (its process group); nothing once it ended. */
+  signal(signal: number): void
+  /** Kills the agent (SIGKILL); `wait()` then reports 137. */
+  kill(): void
+  /** Resizes the agent's terminal (`io: 'pty'`); the agent gets SIGWINCH. */
+  resize(rows: number, cols: number): void
+  /** Types `data` into the agent's terminal (`io: 'pty'`). */
+  write(data: Uint8Array): Promise<void>
+  /**
+   * The next chunk of the terminal's output (`io: 'pty'`) or standard output
+   * (`io: 'piped'`); `null` at end of file and for an `io: 'inherit'` run.
+   */
+  read(): Promise<Uint8Array | null>
+  /**
+   * The next chunk of a piped run's standard error; `null` at end of file and for other
+   * runs.
+   */
+  readStderr(): Promise<Uint8Array | null>
 }
 
 /** An agent and whether (and where) it is installed. */
@@ -483,6 +526,16 @@ export interface ProviderInfo {
   source: Source
 }
 
+/** Options of `Ringlet.open`. */
+export interface RingletOptions {
+  /**
+   * The `ringlet` binary agents call back through for hooks (`ringlet hooks dispatch`); by
+   * default `ringlet` on PATH. Without one, a profile with pre-tool-use hooks refuses to
+   * start (`hook_transport_missing`).
+   */
+  hookProgram?: string
+}
+
 /** What happened when an agent ran. */
 export interface RunOutcome {
   /** The agent's exit code; 128 + N when it was killed by signal N. */
@@ -506,6 +559,34 @@ export interface SecretEnv {
 export interface Source {
   kind: string
   path?: string
+}
+
+/** Options of `Ringlet.start`. */
+export interface StartOptions {
+  /**
+   * `'inherit'` (this process's streams; the default), `'pty'` (a new terminal of
+   * `rows` × `cols`) or `'piped'`.
+   */
+  io?: 'inherit' | 'pty' | 'piped'
+  /** The terminal's rows (`io: 'pty'`; 24 by default). */
+  rows?: number
+  /** The terminal's columns (`io: 'pty'`; 80 by default). */
+  cols?: number
+  /** The working directory; else the profile's, else this process's. */
+  workingDir?: string
+  /** The PATH the agent is looked up in; else this process's. */
+  searchPath?: string
+  /**
+   * `'inherit'` (this process's environment minus what conflicts; the default) or
+   * `'clean'` (only TERM, locale, PATH, proxies and CA bundles pass).
+   */
+  env?: 'inherit' | 'clean'
+  /** A clean environment passing exactly these variables. */
+  envAllow?: Array<string>
+  /** How long the agent has to end after a forwarded SIGTERM or SIGHUP before it is killed. */
+  graceMs?: number
+  /** `true` sandboxes this run, `false` does not; else the profile's `sandbox` mode says. */
+  sandbox?: boolean
 }
 
 /** Runs, session time and resources per profile. */

@@ -50,6 +50,11 @@ def main() -> int:
             outcome = r.run("work", ["--exit", "0", "--claude-log", "2"])
             print(f"ran {profile['agent']}: exit code {outcome['exit_code']} "
                   f"in {outcome['duration']} ms")
+            # start() returns a handle: here the agent's output is piped and read back.
+            with r.start("work", ["--exit", "0"], io="piped") as run:
+                while (chunk := run.read()) is not None:
+                    sys.stdout.write(chunk.decode(errors="replace"))
+                print(f"started pid {run.pid}: exit code {run.wait()['exit_code']}")
             # The run's usage was read from the agent's own logs when it exited.
             today = r.usage(since="today")
             for row in today["rows"]:

@@ -94,7 +94,7 @@ pub use launch::{
     RunningAgent, SecretEnv,
 };
 #[cfg(unix)]
-pub use launch::{PtyChild, PtyReader, PtyWriter};
+pub use launch::{PtyChild, PtyReader, PtyResizer, PtyWriter};
 pub use paths::{Paths, RINGLET_HOME_ENV};
 pub use profile::{
     BrokenKind, BrokenProfile, FileProfileStore, Profile, ProfileHold, ProfileListing,

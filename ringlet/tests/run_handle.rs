@@ -549,3 +549,47 @@ fn a_signaller_ends_a_run_another_thread_waits_for() {
             .expect("a signal after the agent was reaped does nothing");
     }
 }
+
+/// `wait` takes the handle, so a caller resizing the terminal meanwhile (a Node binding awaits
+/// `wait()` on a worker while the page resizes) uses a resizer: the agent sees the new size
+/// while another thread waits for it.
+#[test]
+fn a_resizer_resizes_a_run_another_thread_waits_for() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ringlet = builder(dir.path()).build().expect("build");
+    let agent = agent_script(
+        dir.path(),
+        "winch.sh",
+        r#"trap 'echo "winch $(stty size)"; exit 3' WINCH
+echo up
+while :; do sleep 1; done
+"#,
+    );
+    profile(&ringlet, "winch", &agent);
+    let handle = ringlet
+        .start(
+            "winch",
+            &[],
+            RunOptions::embedded().pty(24, 80).working_dir(dir.path()),
+        )
+        .expect("start");
+    let mut out = Output::of(handle.pty().expect("pty").reader().expect("reader"));
+    out.wait_for("up");
+    let resizer = handle.resizer().expect("a PTY run has a resizer");
+    let waiter = thread::spawn(move || handle.wait());
+    resizer.resize(40, 120).expect("resize while waiting");
+    out.wait_for("winch 40 120");
+    let outcome = waiter.join().expect("waiter").expect("wait");
+    assert_eq!(outcome.exit_code, 3);
+
+    let piped = ringlet
+        .start(
+            "winch",
+            &[],
+            RunOptions::embedded().piped().working_dir(dir.path()),
+        )
+        .expect("start");
+    assert!(piped.resizer().is_none(), "a piped run has no terminal");
+    piped.signal(9).expect("kill");
+    piped.wait().expect("wait");
+}

@@ -8,19 +8,25 @@
 mod error;
 mod types;
 
-use napi::bindgen_prelude::{Object, ToNapiValue, spawn_blocking};
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use napi::bindgen_prelude::{Buffer, Object, ToNapiValue, Uint8Array, spawn_blocking};
 use napi::threadsafe_function::{
     ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue,
 };
 use napi::{Env, Result, Status};
 use napi_derive::napi;
-use ringlet::{CredentialKey, RunOptions, Secret};
+use ringlet::{
+    AgentSignaller, CredentialKey, EnvPolicy, PtyResizer, PtyWriter, RunOptions, Secret,
+};
 
 use crate::types::{
     AgentInfo, FireReport, HookEntry, HookImportReport, HookTestReport, ImportCandidate,
     ImportProgress, ImportReport, ImportRequest, InitReport, LaunchPlan, MigrationReport, NewHook,
     NewProfile, Paths, PricingReport, PricingStatus, Profile, ProfileUpdate, ProviderInfo,
-    RunOutcome, StatsReport, SyncReport, UsageEvent, UsageQuery, UsageReport, Warning,
+    RingletOptions, RunOutcome, StartOptions, StatsReport, SyncReport, UsageEvent, UsageQuery,
+    UsageReport, Warning,
 };
 
 /// A JavaScript function called from the import's thread with one [`ImportProgress`]: not
@@ -67,14 +73,25 @@ pub struct Ringlet {
 impl Ringlet {
     /// Opens ringlet under `home` (like `RINGLET_HOME`), else under `RINGLET_HOME` or the
     /// platform's directories.
+    /// `options.hookProgram`: the `ringlet` binary agents call back through for hooks (see
+    /// README: a profile with pre-tool-use hooks refuses to start without one).
     #[napi(ts_return_type = "Promise<Ringlet>")]
-    pub fn open<'env>(env: &'env Env, home: Option<String>) -> Result<Object<'env>> {
+    pub fn open<'env>(
+        env: &'env Env,
+        home: Option<String>,
+        options: Option<RingletOptions>,
+    ) -> Result<Object<'env>> {
         promise::<_, Ringlet, _>(env, move || {
-            let inner = match home {
-                Some(home) => ringlet::Ringlet::builder().home(home).build()?,
-                None => ringlet::Ringlet::open()?,
-            };
-            Ok(Ringlet { inner })
+            let mut builder = ringlet::Ringlet::builder();
+            if let Some(home) = home {
+                builder = builder.home(home);
+            }
+            if let Some(program) = options.and_then(|o| o.hook_program) {
+                builder = builder.hook_program(program);
+            }
+            Ok(Ringlet {
+                inner: builder.build()?,
+            })
         })
     }
 
@@ -236,6 +253,24 @@ impl Ringlet {
         let r = self.inner.clone();
         let args = args.unwrap_or_default();
         promise::<_, RunOutcome, _>(env, move || r.run(&alias, &args, RunOptions::embedded()))
+    }
+
+    /// Starts a profile's agent and resolves with its `RunHandle` once it runs (without waiting
+    /// for it to end). No signal handlers are installed.
+    #[napi(ts_return_type = "Promise<RunHandle>")]
+    pub fn start<'env>(
+        &self,
+        env: &'env Env,
+        alias: String,
+        args: Option<Vec<String>>,
+        options: Option<StartOptions>,
+    ) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        let args = args.unwrap_or_default();
+        promise::<_, RunHandle, _>(env, move || {
+            let options = run_options(options.unwrap_or_default())?;
+            r.start(&alias, &args, options).map(RunHandle::new)
+        })
     }
 
     /// Moves the keys in the credentials file into the OS keychain.
@@ -447,5 +482,225 @@ impl Ringlet {
     pub fn run_scheduled_hooks<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         let r = self.inner.clone();
         promise::<_, Vec<FireReport>, _>(env, move || Ok(each(r.run_scheduled_hooks())))
+    }
+}
+
+/// The core's run options from a `start()` options object.
+fn run_options(o: StartOptions) -> ringlet::Result<RunOptions> {
+    let invalid = |m: String| ringlet::Error::InvalidInput(m);
+    let mut options = RunOptions::embedded();
+    options = match o.io.as_deref().unwrap_or("inherit") {
+        "inherit" => options,
+        "pty" => options.pty(o.rows.unwrap_or(24), o.cols.unwrap_or(80)),
+        "piped" => options.piped(),
+        other => {
+            return Err(invalid(format!(
+                "io must be 'inherit', 'pty' or 'piped', not '{other}'"
+            )));
+        }
+    };
+    options = match (o.env.as_deref().unwrap_or("inherit"), o.env_allow) {
+        ("inherit", None) => options,
+        ("inherit" | "clean", Some(names)) => options.env(EnvPolicy::CleanPlusAllowlist(names)),
+        ("clean", None) => options.env(EnvPolicy::clean()),
+        (other, _) => {
+            return Err(invalid(format!(
+                "env must be 'inherit' or 'clean', not '{other}'"
+            )));
+        }
+    };
+    if let Some(dir) = o.working_dir {
+        options = options.working_dir(dir);
+    }
+    if let Some(path) = o.search_path {
+        options = options.search_path(path);
+    }
+    if let Some(ms) = o.grace_ms {
+        let grace = std::time::Duration::try_from_secs_f64(ms / 1000.0)
+            .map_err(|e| invalid(format!("graceMs must be a number of milliseconds: {e}")))?;
+        options = options.grace(grace);
+    }
+    if let Some(on) = o.sandbox {
+        options = options.sandbox(on);
+    }
+    Ok(options)
+}
+
+/// A run's output stream (a PTY's, or a pipe's).
+type Output = Box<dyn Read + Send>;
+
+/// Locks a mutex, recovering it if a panic poisoned it (the data is only handles).
+fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One chunk of output, or end of file: a `Buffer` or `null` in JavaScript (typed as its base
+/// class `Uint8Array`, so index.d.ts needs no `@types/node`).
+struct Chunk(Option<Vec<u8>>);
+
+impl From<Chunk> for Option<Buffer> {
+    fn from(c: Chunk) -> Self {
+        c.0.map(Buffer::from)
+    }
+}
+
+type Reader = Arc<Mutex<Option<Box<dyn Read + Send>>>>;
+
+/// Reads one chunk from `reader` on the blocking pool.
+fn read_chunk<'env>(env: &'env Env, reader: &Reader, pid: u32) -> Result<Object<'env>> {
+    let reader = Arc::clone(reader);
+    promise::<_, Option<Buffer>, _>(env, move || {
+        let mut guard = lock(&reader);
+        let Some(reader) = guard.as_mut() else {
+            return Ok(Chunk(None));
+        };
+        let mut buf = vec![0u8; 65536];
+        let n = reader
+            .read(&mut buf)
+            .map_err(|e| ringlet::Error::io("reading the output of", format!("pid {pid}"), e))?;
+        buf.truncate(n);
+        Ok(Chunk((n > 0).then_some(buf)))
+    })
+}
+
+/// A started agent (`Ringlet.start`). `read()` resolves with the next chunk of the terminal's
+/// output (`io: 'pty'`) or standard output (`io: 'piped'`), `null` at end of file;
+/// `readStderr()` a piped run's errors; `write()` types into the terminal. `wait()` resolves
+/// with the `RunOutcome` once the agent ended and its run is finished; `signal()`, `kill()` and
+/// `resize()` work meanwhile. Always `wait()`: a handle never waited for leaves its run
+/// unrecorded.
+#[napi]
+pub struct RunHandle {
+    pid: u32,
+    handle: Arc<Mutex<Option<ringlet::RunHandle>>>,
+    outcome: Arc<Mutex<Option<ringlet::RunOutcome>>>,
+    signaller: Option<AgentSignaller>,
+    resizer: Option<PtyResizer>,
+    writer: Option<Arc<Mutex<PtyWriter>>>,
+    output: Reader,
+    stderr: Reader,
+}
+
+impl std::fmt::Debug for RunHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunHandle")
+            .field("pid", &self.pid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunHandle {
+    fn new(mut handle: ringlet::RunHandle) -> Self {
+        let piped = handle.take_output();
+        let pty_reader = handle.pty().and_then(|p| p.reader().ok());
+        let (output, stderr): (Option<Output>, Option<Output>) = match piped {
+            Some(p) => (Some(Box::new(p.stdout)), Some(Box::new(p.stderr))),
+            None => (pty_reader.map(|r| Box::new(r) as Output), None),
+        };
+        Self {
+            pid: handle.pid(),
+            signaller: handle.signaller(),
+            resizer: handle.resizer(),
+            writer: handle.pty().map(|p| Arc::new(Mutex::new(p.writer()))),
+            output: Arc::new(Mutex::new(output)),
+            stderr: Arc::new(Mutex::new(stderr)),
+            outcome: Arc::new(Mutex::new(None)),
+            handle: Arc::new(Mutex::new(Some(handle))),
+        }
+    }
+}
+
+#[napi]
+impl RunHandle {
+    /// The agent's process id.
+    #[napi(getter)]
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Resolves when the agent has ended and its run is finished (stop hooks, usage, the
+    /// ledger). Later calls resolve with the same outcome.
+    #[napi(ts_return_type = "Promise<RunOutcome>")]
+    pub fn wait<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let handle = Arc::clone(&self.handle);
+        let outcome = Arc::clone(&self.outcome);
+        promise::<_, RunOutcome, _>(env, move || {
+            // One waiter finishes the run; another waits for the lock and gets the same outcome.
+            let mut outcome = lock(&outcome);
+            if let Some(done) = outcome.as_ref() {
+                return Ok(done.clone());
+            }
+            let Some(handle) = lock(&handle).take() else {
+                return Err(ringlet::Error::InvalidInput(
+                    "this run's wait() failed before; it has no outcome".into(),
+                ));
+            };
+            let done = handle.wait()?;
+            *outcome = Some(done.clone());
+            Ok(done)
+        })
+    }
+
+    /// Sends signal number `signal` to the agent (its process group); nothing once it ended.
+    #[napi]
+    pub fn signal(&self, env: Env, signal: i32) -> Result<()> {
+        let sent = match &self.signaller {
+            Some(s) => s.signal(signal),
+            None => match lock(&self.handle).as_ref() {
+                Some(h) => h.signal(signal),
+                None => Ok(()),
+            },
+        };
+        sent.map_err(|e| error::to_js(env, e))
+    }
+
+    /// Kills the agent (SIGKILL); `wait()` then reports 137.
+    #[napi]
+    pub fn kill(&self, env: Env) -> Result<()> {
+        self.signal(env, 9)
+    }
+
+    /// Resizes the agent's terminal (`io: 'pty'`); the agent gets SIGWINCH.
+    #[napi]
+    pub fn resize(&self, env: Env, rows: u16, cols: u16) -> Result<()> {
+        let done = match (&self.resizer, lock(&self.handle).as_ref()) {
+            (Some(r), _) => r.resize(rows, cols),
+            (None, Some(h)) => h.resize(rows, cols),
+            (None, None) => Err(ringlet::Error::InvalidInput("this run has ended".into())),
+        };
+        done.map_err(|e| error::to_js(env, e))
+    }
+
+    /// Types `data` into the agent's terminal (`io: 'pty'`).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn write<'env>(&self, env: &'env Env, data: Uint8Array) -> Result<Object<'env>> {
+        let writer = self.writer.clone();
+        let data = data.to_vec();
+        let pid = self.pid;
+        promise::<_, (), _>(env, move || {
+            let Some(writer) = writer else {
+                return Err(ringlet::Error::InvalidInput(
+                    "this run has no terminal to write to; start it with io: 'pty'".into(),
+                ));
+            };
+            let mut w = lock(&writer);
+            w.write_all(&data).and_then(|()| w.flush()).map_err(|e| {
+                ringlet::Error::io("writing to the terminal of", format!("pid {pid}"), e)
+            })
+        })
+    }
+
+    /// The next chunk of the terminal's output (`io: 'pty'`) or standard output
+    /// (`io: 'piped'`); `null` at end of file and for an `io: 'inherit'` run.
+    #[napi(ts_return_type = "Promise<Uint8Array | null>")]
+    pub fn read<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        read_chunk(env, &self.output, self.pid)
+    }
+
+    /// The next chunk of a piped run's standard error; `null` at end of file and for other
+    /// runs.
+    #[napi(ts_return_type = "Promise<Uint8Array | null>")]
+    pub fn read_stderr<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        read_chunk(env, &self.stderr, self.pid)
     }
 }

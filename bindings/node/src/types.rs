@@ -1145,3 +1145,41 @@ impl From<ringlet::HookTestReport> for HookTestReport {
         }
     }
 }
+
+/// Options of `Ringlet.open`.
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct RingletOptions {
+    /// The `ringlet` binary agents call back through for hooks (`ringlet hooks dispatch`); by
+    /// default `ringlet` on PATH. Without one, a profile with pre-tool-use hooks refuses to
+    /// start (`hook_transport_missing`).
+    pub hook_program: Option<String>,
+}
+
+/// Options of `Ringlet.start`.
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// `'inherit'` (this process's streams; the default), `'pty'` (a new terminal of
+    /// `rows` × `cols`) or `'piped'`.
+    #[napi(ts_type = "'inherit' | 'pty' | 'piped'")]
+    pub io: Option<String>,
+    /// The terminal's rows (`io: 'pty'`; 24 by default).
+    pub rows: Option<u16>,
+    /// The terminal's columns (`io: 'pty'`; 80 by default).
+    pub cols: Option<u16>,
+    /// The working directory; else the profile's, else this process's.
+    pub working_dir: Option<String>,
+    /// The PATH the agent is looked up in; else this process's.
+    pub search_path: Option<String>,
+    /// `'inherit'` (this process's environment minus what conflicts; the default) or
+    /// `'clean'` (only TERM, locale, PATH, proxies and CA bundles pass).
+    #[napi(ts_type = "'inherit' | 'clean'")]
+    pub env: Option<String>,
+    /// A clean environment passing exactly these variables.
+    pub env_allow: Option<Vec<String>>,
+    /// How long the agent has to end after a forwarded SIGTERM or SIGHUP before it is killed.
+    pub grace_ms: Option<f64>,
+    /// `true` sandboxes this run, `false` does not; else the profile's `sandbox` mode says.
+    pub sandbox: Option<bool>,
+}

@@ -2,7 +2,7 @@
 // extension written in TypeScript uses the package, so a declaration that stops being valid
 // TypeScript, or stops matching this use, fails the build. test/types.test.js holds the same
 // declarations to the runtime.
-import { ErrorKind, Profile, Ringlet, RingletError } from '..'
+import { ErrorKind, Profile, Ringlet, RingletError, RunHandle, RunOutcome } from '..'
 
 export async function treeView (home?: string): Promise<string[]> {
   const r: Ringlet = await Ringlet.open(home)
@@ -34,4 +34,16 @@ export async function handle (r: Ringlet): Promise<string> {
     const kind: ErrorKind = e.kind
     return kind === 'not_found' ? `${e.code}: ${e.hint ?? ''}` : e.code
   }
+}
+
+export async function terminal (home: string): Promise<number> {
+  // An embedding passes the ringlet CLI for hooks, starts a run in a PTY and drives it.
+  const r = await Ringlet.open(home, { hookProgram: '/usr/local/bin/ringlet' })
+  const run: RunHandle = await r.start('work', [], { io: 'pty', rows: 40, cols: 120, env: 'clean' })
+  const done: Promise<RunOutcome> = run.wait()
+  await run.write(new TextEncoder().encode('hello\n'))
+  run.resize(50, 160)
+  const chunk: Uint8Array | null = await run.read()
+  if (chunk === null) run.kill()
+  return (await done).exitCode + run.pid * 0
 }

@@ -6,14 +6,17 @@
 
 mod error;
 
+use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyBytes, PyDict, PyList};
 use ringlet::{
-    CredentialKey, ImportRequest, NewHook, NewProfile, ProfileUpdate, RunOptions, Secret,
-    UsageQuery,
+    AgentSignaller, CredentialKey, EnvPolicy, ImportRequest, NewHook, NewProfile, ProfileUpdate,
+    PtyReader, PtyResizer, PtyWriter, RunOptions, RunOutcome, Secret, UsageQuery,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -96,14 +99,16 @@ fn usage_query(options: Option<&Bound<'_, PyDict>>) -> PyResult<UsageQuery> {
 #[pymethods]
 impl PyRinglet {
     #[new]
-    #[pyo3(signature = (home=None))]
-    fn new(py: Python<'_>, home: Option<PathBuf>) -> PyResult<Self> {
-        let inner = py
-            .detach(|| match home {
-                Some(home) => ringlet::Ringlet::builder().home(home).build(),
-                None => ringlet::Ringlet::open(),
-            })
-            .py_err()?;
+    #[pyo3(signature = (home=None, *, hook_program=None))]
+    fn new(py: Python<'_>, home: Option<PathBuf>, hook_program: Option<PathBuf>) -> PyResult<Self> {
+        let mut builder = ringlet::Ringlet::builder();
+        if let Some(home) = home {
+            builder = builder.home(home);
+        }
+        if let Some(program) = hook_program {
+            builder = builder.hook_program(program);
+        }
+        let inner = py.detach(|| builder.build()).py_err()?;
         Ok(Self { inner })
     }
 
@@ -279,6 +284,80 @@ impl PyRinglet {
             .detach(|| self.inner.run(alias, &args, RunOptions::embedded()))
             .py_err()?;
         to_py(py, &outcome)
+    }
+
+    /// Starts a profile's agent and returns its `RunHandle` without waiting. `io`: `"inherit"`
+    /// (this process's streams), `"pty"` (a new terminal of `rows` × `cols`) or `"piped"`;
+    /// `env`: `"inherit"` or `"clean"` (the core's allowlist), or `env_allow` (exactly those
+    /// names); `grace` in seconds. Installs no signal handlers.
+    #[pyo3(signature = (
+        alias, args=Vec::new(), *, io="inherit", rows=24, cols=80, working_dir=None,
+        search_path=None, env="inherit", env_allow=None, grace=None, sandbox=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn start(
+        &self,
+        py: Python<'_>,
+        alias: &str,
+        args: Vec<String>,
+        io: &str,
+        rows: u16,
+        cols: u16,
+        working_dir: Option<PathBuf>,
+        search_path: Option<String>,
+        env: &str,
+        env_allow: Option<Vec<String>>,
+        grace: Option<f64>,
+        sandbox: Option<bool>,
+    ) -> PyResult<PyRunHandle> {
+        let mut options = RunOptions::embedded();
+        options = match io {
+            "inherit" => options,
+            "pty" => options.pty(rows, cols),
+            "piped" => options.piped(),
+            other => {
+                return Err(invalid(format!(
+                    "io must be \"inherit\", \"pty\" or \"piped\", not {other:?}"
+                )));
+            }
+        };
+        options = match (env, env_allow) {
+            ("inherit", None) => options,
+            ("inherit" | "clean", Some(names)) => options.env(EnvPolicy::CleanPlusAllowlist(names)),
+            ("clean", None) => options.env(EnvPolicy::clean()),
+            (other, _) => {
+                return Err(invalid(format!(
+                    "env must be \"inherit\" or \"clean\", not {other:?}"
+                )));
+            }
+        };
+        if let Some(dir) = working_dir {
+            options = options.working_dir(dir);
+        }
+        if let Some(path) = search_path {
+            options = options.search_path(path);
+        }
+        if let Some(grace) = grace {
+            let grace = Duration::try_from_secs_f64(grace)
+                .map_err(|e| invalid(format!("grace must be a number of seconds: {e}")))?;
+            options = options.grace(grace);
+        }
+        if let Some(on) = sandbox {
+            options = options.sandbox(on);
+        }
+        let handle = py
+            .detach(|| self.inner.start(alias, &args, options))
+            .py_err()?;
+        Ok(PyRunHandle::new(handle))
+    }
+
+    /// Subscribes to this facade's events from now on: a `Subscription` to iterate (blocking)
+    /// or poll with `next(timeout)`.
+    fn subscribe(&self) -> PySubscription {
+        PySubscription {
+            inner: Mutex::new(self.inner.subscribe()),
+            _facade: self.inner.clone(),
+        }
     }
 
     /// Moves the keys in the credentials file into the OS keychain.
@@ -512,9 +591,264 @@ impl PyRinglet {
     }
 }
 
+/// A core `InvalidInput` error as its Python exception.
+fn invalid(message: String) -> PyErr {
+    error::to_py(ringlet::Error::InvalidInput(message))
+}
+
+/// A run's output stream (a PTY's, or a pipe's).
+type Output = Box<dyn Read + Send>;
+
+/// Locks a mutex, recovering it if a panic poisoned it (the data is only handles).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Reads one chunk (at most `size` bytes) from `reader` without the GIL: bytes, or None at
+/// end of file.
+fn read_chunk<'py, R: Read + Send>(
+    py: Python<'py>,
+    reader: &Mutex<Option<R>>,
+    size: usize,
+    what: &str,
+) -> PyResult<Option<Bound<'py, PyBytes>>> {
+    let result = py.detach(|| {
+        let mut guard = lock(reader);
+        let Some(reader) = guard.as_mut() else {
+            return Ok(None);
+        };
+        let mut buf = vec![0u8; size.max(1)];
+        reader.read(&mut buf).map(|n| {
+            buf.truncate(n);
+            Some(buf)
+        })
+    });
+    match result {
+        Ok(Some(buf)) if !buf.is_empty() => Ok(Some(PyBytes::new(py, &buf))),
+        Ok(_) => Ok(None),
+        Err(e) => Err(error::to_py(ringlet::Error::io(
+            "reading the output of",
+            what,
+            e,
+        ))),
+    }
+}
+
+/// A started agent (`Ringlet.start`). Use it as a context manager: leaving the block kills an
+/// agent still running and waits for it, so the run is always finished and recorded.
+///
+/// `read()` gives the terminal's output (`io="pty"`) or standard output (`io="piped"`) chunk
+/// by chunk, None at end of file; `read_stderr()` a piped run's errors; `write()` types into
+/// the terminal. `wait()` blocks (GIL released) until the agent ends and returns its
+/// `RunOutcome`; `signal()`, `kill()` and `resize()` work from any thread meanwhile.
+#[pyclass(frozen, module = "ringlet._ringlet", name = "RunHandle")]
+struct PyRunHandle {
+    pid: u32,
+    handle: Mutex<Option<ringlet::RunHandle>>,
+    outcome: Mutex<Option<RunOutcome>>,
+    signaller: Option<AgentSignaller>,
+    resizer: Option<PtyResizer>,
+    writer: Option<Mutex<PtyWriter>>,
+    output: Mutex<Option<Box<dyn Read + Send>>>,
+    stderr: Mutex<Option<std::process::ChildStderr>>,
+}
+
+impl std::fmt::Debug for PyRunHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunHandle")
+            .field("pid", &self.pid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PyRunHandle {
+    fn new(mut handle: ringlet::RunHandle) -> Self {
+        let piped = handle.take_output();
+        let pty_reader: Option<PtyReader> = handle.pty().and_then(|p| p.reader().ok());
+        let (output, stderr): (Option<Output>, _) = match piped {
+            Some(p) => (Some(Box::new(p.stdout)), Some(p.stderr)),
+            None => (pty_reader.map(|r| Box::new(r) as Output), None),
+        };
+        Self {
+            pid: handle.pid(),
+            signaller: handle.signaller(),
+            resizer: handle.resizer(),
+            writer: handle.pty().map(|p| Mutex::new(p.writer())),
+            output: Mutex::new(output),
+            stderr: Mutex::new(stderr),
+            outcome: Mutex::new(None),
+            handle: Mutex::new(Some(handle)),
+        }
+    }
+
+    fn wait_outcome(&self, py: Python<'_>) -> PyResult<RunOutcome> {
+        py.detach(|| {
+            // One waiter finishes the run; a second waits for the lock and gets the same outcome.
+            let mut outcome = lock(&self.outcome);
+            if let Some(done) = outcome.as_ref() {
+                return Ok(done.clone());
+            }
+            let handle = lock(&self.handle).take();
+            let Some(handle) = handle else {
+                return Err(ringlet::Error::InvalidInput(
+                    "this run's wait() failed before; it has no outcome".into(),
+                ));
+            };
+            let done = handle.wait()?;
+            *outcome = Some(done.clone());
+            Ok(done)
+        })
+        .py_err()
+    }
+}
+
+#[pymethods]
+impl PyRunHandle {
+    /// The agent's process id.
+    #[getter]
+    fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Waits for the agent to end (GIL released) and finishes the run: its `RunOutcome`. Later
+    /// calls return the same outcome.
+    fn wait<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let outcome = self.wait_outcome(py)?;
+        to_py(py, &outcome)
+    }
+
+    /// Sends signal number `signal` to the agent (its process group); nothing once it ended.
+    fn signal(&self, signal: i32) -> PyResult<()> {
+        match &self.signaller {
+            Some(s) => s.signal(signal).py_err(),
+            None => match lock(&self.handle).as_ref() {
+                Some(h) => h.signal(signal).py_err(),
+                None => Ok(()),
+            },
+        }
+    }
+
+    /// Kills the agent (SIGKILL); `wait()` then reports 137.
+    fn kill(&self) -> PyResult<()> {
+        self.signal(9)
+    }
+
+    /// Resizes the agent's terminal (`io="pty"`); the agent gets SIGWINCH.
+    fn resize(&self, rows: u16, cols: u16) -> PyResult<()> {
+        match (&self.resizer, lock(&self.handle).as_ref()) {
+            (Some(r), _) => r.resize(rows, cols).py_err(),
+            (None, Some(h)) => h.resize(rows, cols).py_err(),
+            (None, None) => Err(invalid("this run has ended".into())),
+        }
+    }
+
+    /// Types `data` into the agent's terminal (`io="pty"`).
+    fn write(&self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
+        let Some(writer) = &self.writer else {
+            return Err(invalid(
+                "this run has no terminal to write to; start it with io=\"pty\"".into(),
+            ));
+        };
+        let data = data.to_vec();
+        py.detach(|| {
+            let mut w = lock(writer);
+            w.write_all(&data).and_then(|()| w.flush())
+        })
+        .map_err(|e| {
+            error::to_py(ringlet::Error::io(
+                "writing to the terminal of",
+                format!("pid {}", self.pid),
+                e,
+            ))
+        })
+    }
+
+    /// The next chunk of the terminal's output (`io="pty"`) or standard output
+    /// (`io="piped"`), at most `size` bytes; blocks (GIL released) until there is some; None at
+    /// end of file and for an `io="inherit"` run.
+    #[pyo3(signature = (size=65536))]
+    fn read<'py>(&self, py: Python<'py>, size: usize) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        read_chunk(py, &self.output, size, &format!("pid {}", self.pid))
+    }
+
+    /// The next chunk of a piped run's standard error; None at end of file and for other runs.
+    #[pyo3(signature = (size=65536))]
+    fn read_stderr<'py>(
+        &self,
+        py: Python<'py>,
+        size: usize,
+    ) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        read_chunk(py, &self.stderr, size, &format!("pid {}", self.pid))
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Kills an agent still running and waits for it, so the run is finished and recorded.
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
+        if lock(&self.outcome).is_none() && lock(&self.handle).is_some() {
+            self.kill()?;
+            self.wait_outcome(py)?;
+        }
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("RunHandle(pid={})", self.pid)
+    }
+}
+
+/// Events from a `Ringlet` (`subscribe()`): iterate (blocks for each) or poll with
+/// `next(timeout)`. Each event is a dict tagged by `type` (`profile-created`, `run-ended`, …).
+#[pyclass(frozen, module = "ringlet._ringlet", name = "Subscription")]
+#[derive(Debug)]
+struct PySubscription {
+    inner: Mutex<ringlet::Subscription>,
+    /// Keeps the facade, so iterating blocks for the next event instead of seeing a closed
+    /// stream (which the core reports as no event, at once).
+    _facade: ringlet::Ringlet,
+}
+
+#[pymethods]
+impl PySubscription {
+    /// The next event, waiting at most `timeout` seconds (GIL released); None when none came.
+    #[pyo3(signature = (timeout=0.0))]
+    fn next<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let timeout = Duration::try_from_secs_f64(timeout)
+            .map_err(|e| invalid(format!("timeout must be a number of seconds: {e}")))?;
+        let event = py.detach(|| lock(&self.inner).recv_timeout(timeout));
+        event.map(|e| to_py(py, &e)).transpose()
+    }
+
+    /// How many events were dropped because this subscription was not read fast enough.
+    #[getter]
+    fn missed(&self) -> u64 {
+        lock(&self.inner).missed()
+    }
+
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Blocks (GIL released, waking to let Ctrl-C through) until the next event.
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        loop {
+            let event = py.detach(|| lock(&self.inner).recv_timeout(Duration::from_millis(200)));
+            if let Some(event) = event {
+                return to_py(py, &event).map(Some);
+            }
+            py.check_signals()?;
+        }
+    }
+}
+
 #[pymodule]
 fn _ringlet(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRinglet>()?;
+    m.add_class::<PyRunHandle>()?;
+    m.add_class::<PySubscription>()?;
     error::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -9,17 +9,19 @@
 mod error;
 mod types;
 
-use std::sync::Arc;
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use ringlet::{RunOptions, Secret};
+use ringlet::{AgentSignaller, PtyResizer, PtyWriter, RunOptions, Secret};
 
 pub use crate::error::RingletError;
 pub use crate::types::{
     AgentInfo, CredentialKey, EnvEntry, FireReport, HookEntry, HookImportReport, HookTestReport,
     ImportCandidate, ImportProgress, ImportReport, ImportRequest, ImportSummary, InitReport,
     LaunchPlan, MigrationReport, NewHook, NewProfile, Paths, PlannedFile, PricingReport,
-    PricingStatus, Profile, ProfileSync, ProfileUpdate, ProviderInfo, RunOutcome, SecretEnv,
-    StatsReport, StatsRow, SyncReport, UsageEvent, UsageQuery, UsageReport, UsageRow, Warning,
+    PricingStatus, Profile, ProfileSync, ProfileUpdate, ProviderInfo, RunEnv, RunIo, RunOutcome,
+    SecretEnv, StartOptions, StatsReport, StatsRow, SyncReport, UsageEvent, UsageQuery,
+    UsageReport, UsageRow, Warning,
 };
 
 uniffi::setup_scaffolding!();
@@ -48,13 +50,21 @@ pub struct Ringlet {
 impl Ringlet {
     /// Opens ringlet under `home` (like `RINGLET_HOME`), else under `RINGLET_HOME` or the
     /// platform's directories.
-    #[uniffi::constructor(default(home = None))]
-    pub fn new(home: Option<String>) -> Result<Arc<Self>> {
-        let inner = match home {
-            Some(home) => ringlet::Ringlet::builder().home(home).build()?,
-            None => ringlet::Ringlet::open()?,
-        };
-        Ok(Arc::new(Self { inner }))
+    /// `hookProgram`: the `ringlet` binary agents call back through for hooks; by default
+    /// `ringlet` on PATH. Without one, a profile with pre-tool-use hooks refuses to start
+    /// (`hookTransportMissing`).
+    #[uniffi::constructor(default(home = None, hook_program = None))]
+    pub fn new(home: Option<String>, hook_program: Option<String>) -> Result<Arc<Self>> {
+        let mut builder = ringlet::Ringlet::builder();
+        if let Some(home) = home {
+            builder = builder.home(home);
+        }
+        if let Some(program) = hook_program {
+            builder = builder.hook_program(program);
+        }
+        Ok(Arc::new(Self {
+            inner: builder.build()?,
+        }))
     }
 
     /// The directories in use.
@@ -165,6 +175,20 @@ impl Ringlet {
             .inner
             .run(&alias, &args, RunOptions::embedded())?
             .into())
+    }
+
+    /// Starts a profile's agent and returns its `RunHandle` without waiting for it. No signal
+    /// handlers are installed.
+    #[uniffi::method(default(args = [], options = None))]
+    pub fn start(
+        &self,
+        alias: String,
+        args: Vec<String>,
+        options: Option<StartOptions>,
+    ) -> Result<Arc<RunHandle>> {
+        let options = options.map_or_else(|| Ok(RunOptions::embedded()), RunOptions::try_from)?;
+        let handle = self.inner.start(&alias, &args, options)?;
+        Ok(Arc::new(RunHandle::new(handle)))
     }
 
     /// Moves the keys in the credentials file into the OS keychain.
@@ -320,6 +344,153 @@ impl Ringlet {
     }
 }
 
+/// A run's output stream (a PTY's, or a pipe's).
+type Output = Box<dyn Read + Send>;
+
+/// Locks a mutex, recovering it if a panic poisoned it (the data is only handles).
+fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+type Reader = Mutex<Option<Box<dyn Read + Send>>>;
+
+/// A started agent (`Ringlet.start`). Every method blocks at most as long as it says; call
+/// `wait()` and `read()` off the main thread. `read()` gives the terminal's output (`.pty`)
+/// or standard output (`.piped`) chunk by chunk, nil at end of file; `readStderr()` a piped
+/// run's errors; `write()` types into the terminal. `wait()` blocks until the agent ended and
+/// its run is finished; `signal()`, `kill()` and `resize()` work from other threads meanwhile.
+/// Always `wait()`: a handle never waited for leaves its run unrecorded.
+#[derive(uniffi::Object)]
+pub struct RunHandle {
+    pid: u32,
+    handle: Mutex<Option<ringlet::RunHandle>>,
+    outcome: Mutex<Option<ringlet::RunOutcome>>,
+    signaller: Option<AgentSignaller>,
+    resizer: Option<PtyResizer>,
+    writer: Option<Mutex<PtyWriter>>,
+    output: Reader,
+    stderr: Reader,
+}
+
+impl std::fmt::Debug for RunHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunHandle")
+            .field("pid", &self.pid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunHandle {
+    fn new(mut handle: ringlet::RunHandle) -> Self {
+        let piped = handle.take_output();
+        let pty_reader = handle.pty().and_then(|p| p.reader().ok());
+        let (output, stderr): (Option<Output>, Option<Output>) = match piped {
+            Some(p) => (Some(Box::new(p.stdout)), Some(Box::new(p.stderr))),
+            None => (pty_reader.map(|r| Box::new(r) as Output), None),
+        };
+        Self {
+            pid: handle.pid(),
+            signaller: handle.signaller(),
+            resizer: handle.resizer(),
+            writer: handle.pty().map(|p| Mutex::new(p.writer())),
+            output: Mutex::new(output),
+            stderr: Mutex::new(stderr),
+            outcome: Mutex::new(None),
+            handle: Mutex::new(Some(handle)),
+        }
+    }
+
+    fn read_from(&self, reader: &Reader) -> Result<Option<Vec<u8>>> {
+        let mut guard = lock(reader);
+        let Some(reader) = guard.as_mut() else {
+            return Ok(None);
+        };
+        let mut buf = vec![0u8; 65536];
+        let n = reader.read(&mut buf).map_err(|e| {
+            ringlet::Error::io("reading the output of", format!("pid {}", self.pid), e)
+        })?;
+        buf.truncate(n);
+        Ok((n > 0).then_some(buf))
+    }
+}
+
+#[uniffi::export]
+impl RunHandle {
+    /// The agent's process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Blocks until the agent has ended and its run is finished (stop hooks, usage, the
+    /// ledger). Later calls return the same outcome.
+    pub fn wait(&self) -> Result<RunOutcome> {
+        // One waiter finishes the run; another waits for the lock and gets the same outcome.
+        let mut outcome = lock(&self.outcome);
+        if let Some(done) = outcome.as_ref() {
+            return Ok(done.clone().into());
+        }
+        let Some(handle) = lock(&self.handle).take() else {
+            return Err(ringlet::Error::InvalidInput(
+                "this run's wait() failed before; it has no outcome".into(),
+            )
+            .into());
+        };
+        let done = handle.wait()?;
+        *outcome = Some(done.clone());
+        Ok(done.into())
+    }
+
+    /// Sends signal number `signal` to the agent (its process group); nothing once it ended.
+    pub fn signal(&self, signal: i32) -> Result<()> {
+        match &self.signaller {
+            Some(s) => Ok(s.signal(signal)?),
+            None => match lock(&self.handle).as_ref() {
+                Some(h) => Ok(h.signal(signal)?),
+                None => Ok(()),
+            },
+        }
+    }
+
+    /// Kills the agent (SIGKILL); `wait()` then reports 137.
+    pub fn kill(&self) -> Result<()> {
+        self.signal(9)
+    }
+
+    /// Resizes the agent's terminal (`.pty`); the agent gets SIGWINCH.
+    pub fn resize(&self, rows: u16, cols: u16) -> Result<()> {
+        match (&self.resizer, lock(&self.handle).as_ref()) {
+            (Some(r), _) => Ok(r.resize(rows, cols)?),
+            (None, Some(h)) => Ok(h.resize(rows, cols)?),
+            (None, None) => Err(ringlet::Error::InvalidInput("this run has ended".into()).into()),
+        }
+    }
+
+    /// Types `data` into the agent's terminal (`.pty`).
+    pub fn write(&self, data: Vec<u8>) -> Result<()> {
+        let Some(writer) = &self.writer else {
+            return Err(ringlet::Error::InvalidInput(
+                "this run has no terminal to write to; start it with io: .pty".into(),
+            )
+            .into());
+        };
+        let mut w = lock(writer);
+        w.write_all(&data).and_then(|()| w.flush()).map_err(|e| {
+            ringlet::Error::io("writing to the terminal of", format!("pid {}", self.pid), e).into()
+        })
+    }
+
+    /// The next chunk of the terminal's output (`.pty`) or standard output (`.piped`),
+    /// blocking until there is some; nil at end of file and for an `.inherit` run.
+    pub fn read(&self) -> Result<Option<Vec<u8>>> {
+        self.read_from(&self.output)
+    }
+
+    /// The next chunk of a piped run's standard error; nil at end of file and for other runs.
+    pub fn read_stderr(&self) -> Result<Option<Vec<u8>>> {
+        self.read_from(&self.stderr)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! The glue, exercised from Rust where no Swift compiler exists: conversions and the error
@@ -334,7 +505,7 @@ mod tests {
             "[credentials]\nbackend = \"file\"\n",
         )
         .expect("config.toml");
-        let r = Ringlet::new(Some(dir.path().display().to_string())).expect("open");
+        let r = Ringlet::new(Some(dir.path().display().to_string()), None).expect("open");
         (dir, r)
     }
 
@@ -564,5 +735,192 @@ mod tests {
             r.remove_hook(added.id),
             Err(RingletError::HookNotFound { .. })
         ));
+    }
+
+    /// The fake agent of `ringlet-tests`, built beside this test binary (`cargo build
+    /// --workspace --bins`, as tests/run.sh does) or named by RINGLET_FAKE_AGENT.
+    fn fake_agent() -> String {
+        let path = std::env::var_os("RINGLET_FAKE_AGENT")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                let exe = std::env::current_exe().expect("test binary path");
+                // target/<profile>/deps/<test> → target/<profile>/fake-agent
+                exe.parent()
+                    .and_then(std::path::Path::parent)
+                    .expect("target dir")
+                    .join("fake-agent")
+            });
+        assert!(
+            path.is_file(),
+            "{} is missing: build it with `cargo build -p ringlet-tests --bin fake-agent` (or set RINGLET_FAKE_AGENT)",
+            path.display()
+        );
+        path.display().to_string()
+    }
+
+    fn agent_profile(r: &Ringlet, alias: &str) {
+        r.create_profile(
+            NewProfile {
+                binary: Some(fake_agent()),
+                ..req(alias)
+            },
+            Some("sk-canary-swift".into()),
+        )
+        .expect("create");
+    }
+
+    /// Output read on a thread, collected as it arrives.
+    struct Output {
+        chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+        seen: String,
+    }
+
+    impl Output {
+        fn of(handle: &Arc<RunHandle>) -> Self {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let handle = Arc::clone(handle);
+            std::thread::spawn(move || {
+                while let Ok(Some(chunk)) = handle.read() {
+                    if tx.send(chunk).is_err() {
+                        break;
+                    }
+                }
+            });
+            Self {
+                chunks: rx,
+                seen: String::new(),
+            }
+        }
+
+        /// Waits for `needle`; fails on timeout or end of file.
+        fn wait_for(&mut self, needle: &str) {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while !self.seen.contains(needle) {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                match self.chunks.recv_timeout(left) {
+                    Ok(chunk) => self.seen.push_str(&String::from_utf8_lossy(&chunk)),
+                    Err(e) => panic!("no {needle:?} ({e}); output: {:?}", self.seen),
+                }
+            }
+        }
+
+        /// Waits for end of file.
+        fn ends(&mut self) {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            loop {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                match self.chunks.recv_timeout(left) {
+                    Ok(chunk) => self.seen.push_str(&String::from_utf8_lossy(&chunk)),
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+                    Err(e) => panic!("output never ended ({e}): {:?}", self.seen),
+                }
+            }
+        }
+    }
+
+    fn in_dir(dir: &tempfile::TempDir, io: RunIo) -> Option<StartOptions> {
+        Some(StartOptions {
+            io: Some(io),
+            working_dir: Some(dir.path().display().to_string()),
+            ..StartOptions::default()
+        })
+    }
+
+    #[test]
+    fn a_pty_run_sees_its_size_and_resize_input_and_exit_code_reach_it() {
+        let (dir, r) = open();
+        agent_profile(&r, "tty");
+        let handle = r
+            .start(
+                "tty".into(),
+                vec!["--exit".into(), "7".into(), "--interactive".into()],
+                in_dir(&dir, RunIo::Pty { rows: 24, cols: 80 }),
+            )
+            .expect("start");
+        let mut out = Output::of(&handle);
+        out.wait_for(&format!("size 24 80 pid {}", handle.pid()));
+        // wait() blocks on another thread while this one resizes and types.
+        let waiter = {
+            let handle = Arc::clone(&handle);
+            std::thread::spawn(move || handle.wait())
+        };
+        handle.resize(30, 100).expect("resize");
+        out.wait_for("winch 30 100");
+        handle.write(b"hello\n".to_vec()).expect("write");
+        out.wait_for("got hello");
+        handle.write(b"quit\n".to_vec()).expect("write");
+        let outcome = waiter.join().expect("waiter").expect("wait");
+        assert_eq!(outcome.exit_code, 7);
+        assert_eq!(outcome.pid, handle.pid());
+        assert_eq!(handle.wait().expect("again").exit_code, 7);
+        out.ends();
+        assert_eq!(r.profile("tty".into()).expect("profile").total_runs, 1);
+    }
+
+    #[test]
+    fn a_piped_run_is_read_and_kill_ends_a_run() {
+        let (dir, r) = open();
+        agent_profile(&r, "pipe");
+        let handle = r
+            .start(
+                "pipe".into(),
+                vec!["--interactive".into()],
+                in_dir(&dir, RunIo::Piped),
+            )
+            .expect("start");
+        let mut out = Output::of(&handle);
+        out.wait_for(&format!("pid {}", handle.pid()));
+        // Standard input is /dev/null: the interactive agent sees end of input and exits 0.
+        assert_eq!(handle.wait().expect("wait").exit_code, 0);
+        out.ends();
+        assert!(matches!(
+            handle.write(b"x".to_vec()),
+            Err(RingletError::InvalidInput { .. })
+        ));
+        for io in [RunIo::Piped, RunIo::Pty { rows: 24, cols: 80 }] {
+            let handle = r
+                .start(
+                    "pipe".into(),
+                    vec!["--sleep-ms".into(), "60000".into()],
+                    in_dir(&dir, io),
+                )
+                .expect("start");
+            handle.kill().expect("kill");
+            assert_eq!(handle.wait().expect("wait").exit_code, 128 + 9);
+        }
+    }
+
+    #[test]
+    fn a_gated_profile_needs_a_hook_program() {
+        let (dir, _) = open();
+        let home = dir.path().display().to_string();
+        // Without hook_program the facade looks for `ringlet` on PATH: there must be none.
+        for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+            assert!(
+                !dir.join("ringlet").exists(),
+                "{} holds a ringlet; this test needs a PATH without one",
+                dir.display()
+            );
+        }
+        let r = Ringlet::new(Some(home.clone()), None).expect("open");
+        agent_profile(&r, "gated");
+        r.add_hook(NewHook {
+            profile: Some("gated".into()),
+            event: "pre-tool-use".into(),
+            shell: Some("true".into()),
+            ..NewHook::default()
+        })
+        .expect("add");
+        assert!(matches!(
+            r.start("gated".into(), vec![], in_dir(&dir, RunIo::Piped)),
+            // No case of its own in RingletError yet (error.rs): `Other` with its code.
+            Err(RingletError::Other { code, .. }) if code == "hook_transport_missing"
+        ));
+        // Any program path will do for the check: the fake agent never calls back.
+        let r = Ringlet::new(Some(home), Some(fake_agent())).expect("open");
+        let handle = r
+            .start("gated".into(), vec![], in_dir(&dir, RunIo::Piped))
+            .expect("a hook program lets it start");
+        assert_eq!(handle.wait().expect("wait").exit_code, 0);
     }
 }

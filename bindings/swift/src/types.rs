@@ -1110,3 +1110,81 @@ impl From<ringlet::HookTestReport> for HookTestReport {
         }
     }
 }
+
+/// Where a started run's standard streams go (`StartOptions.io`).
+#[derive(Debug, Clone, uniffi::Enum)]
+pub enum RunIo {
+    /// This process's streams.
+    Inherit,
+    /// A new pseudo-terminal of this size, read and written through the `RunHandle`.
+    Pty { rows: u16, cols: u16 },
+    /// Standard input from /dev/null; output and errors read through the `RunHandle`.
+    Piped,
+}
+
+/// Which of this process's environment variables a started agent inherits.
+#[derive(Debug, Clone, uniffi::Enum)]
+pub enum RunEnv {
+    /// Everything, minus what conflicts with the profile.
+    Inherit,
+    /// Only TERM, locale, PATH, proxies and CA bundles.
+    Clean,
+    /// Only these variables.
+    Allowlist { names: Vec<String> },
+}
+
+/// Options of `Ringlet.start`; every field may be left out.
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct StartOptions {
+    /// `.inherit` when nil.
+    #[uniffi(default = None)]
+    pub io: Option<RunIo>,
+    /// The working directory; else the profile's, else this process's.
+    #[uniffi(default = None)]
+    pub working_dir: Option<String>,
+    /// The PATH the agent is looked up in; else this process's.
+    #[uniffi(default = None)]
+    pub search_path: Option<String>,
+    /// `.inherit` when nil.
+    #[uniffi(default = None)]
+    pub env: Option<RunEnv>,
+    /// How long the agent has to end after a forwarded SIGTERM or SIGHUP before it is killed.
+    #[uniffi(default = None)]
+    pub grace: Option<Duration>,
+    /// `true` sandboxes this run, `false` does not; else the profile's `sandbox` mode says.
+    #[uniffi(default = None)]
+    pub sandbox: Option<bool>,
+}
+
+impl TryFrom<StartOptions> for ringlet::RunOptions {
+    type Error = ringlet::Error;
+
+    fn try_from(o: StartOptions) -> ringlet::Result<Self> {
+        let mut options = ringlet::RunOptions::embedded();
+        options = match o.io {
+            None | Some(RunIo::Inherit) => options,
+            Some(RunIo::Pty { rows, cols }) => options.pty(rows, cols),
+            Some(RunIo::Piped) => options.piped(),
+        };
+        options = match o.env {
+            None | Some(RunEnv::Inherit) => options,
+            Some(RunEnv::Clean) => options.env(ringlet::EnvPolicy::clean()),
+            Some(RunEnv::Allowlist { names }) => {
+                options.env(ringlet::EnvPolicy::CleanPlusAllowlist(names))
+            }
+        };
+        if let Some(dir) = o.working_dir {
+            options = options.working_dir(dir);
+        }
+        if let Some(path) = o.search_path {
+            options = options.search_path(path);
+        }
+        if let Some(grace) = o.grace {
+            options = options.grace(grace);
+        }
+        if let Some(on) = o.sandbox {
+            options = options.sandbox(on);
+        }
+        Ok(options)
+    }
+}

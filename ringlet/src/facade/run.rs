@@ -469,6 +469,13 @@ impl RunHandle {
         self.agent.pty()
     }
 
+    /// A way to resize the agent's terminal from any thread, also while this handle waits in
+    /// [`wait`](Self::wait) (a [`RunIo::Pty`] run; `None` otherwise).
+    #[cfg(unix)]
+    pub fn resizer(&self) -> Option<crate::launch::PtyResizer> {
+        self.agent.pty().map(crate::launch::PtyChild::resizer)
+    }
+
     /// Resizes the agent's terminal (a [`RunIo::Pty`] run; an error otherwise).
     pub fn resize(&self, rows: u16, cols: u16) -> Result<()> {
         #[cfg(unix)]

@@ -27,7 +27,7 @@ pub use plan::{
 };
 pub use process::ProcessLauncher;
 #[cfg(unix)]
-pub use pty::{PtyChild, PtyReader, PtyWriter};
+pub use pty::{PtyChild, PtyReader, PtyResizer, PtyWriter};
 
 use crate::error::Result;
 

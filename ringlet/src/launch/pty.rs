@@ -36,7 +36,8 @@ use crate::error::{Error, Result};
 pub struct PtyChild {
     pid: Pid,
     program: PathBuf,
-    master: Mutex<Box<dyn MasterPty + Send>>,
+    /// Shared with [`PtyResizer`]s, which resize the terminal while another thread waits.
+    master: Arc<Mutex<Box<dyn MasterPty + Send>>>,
     /// The master's one writer. Kept here rather than handed out because portable-pty's writer
     /// types a newline and ^D into the terminal when dropped: a caller dropping its handle must
     /// not press Enter in the agent's prompt.
@@ -118,7 +119,7 @@ impl PtyChild {
         Ok(Self {
             pid,
             program,
-            master: Mutex::new(pair.master),
+            master: Arc::new(Mutex::new(pair.master)),
             writer: Arc::new(Mutex::new(writer)),
             exit: Mutex::new(None),
         })
@@ -151,14 +152,16 @@ impl PtyChild {
 
     /// Sets the terminal's size; the kernel sends SIGWINCH to the agent's foreground group.
     pub fn resize(&self, rows: u16, cols: u16) -> Result<()> {
-        lock(&self.master)
-            .resize(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .map_err(|e| self.pty_error("resizing the terminal of", e))
+        self.resizer().resize(rows, cols)
+    }
+
+    /// A way to resize the terminal from any thread, also once the [`PtyChild`] has moved into
+    /// a waiting thread (a binding whose `wait()` runs on a worker while the caller resizes).
+    pub fn resizer(&self) -> PtyResizer {
+        PtyResizer {
+            master: Arc::clone(&self.master),
+            program: self.program.clone(),
+        }
     }
 
     /// The terminal's size as `(rows, cols)`.
@@ -291,6 +294,34 @@ impl fmt::Debug for PtyChild {
             .field("program", &self.program)
             .field("exit", &*lock(&self.exit))
             .finish_non_exhaustive()
+    }
+}
+
+/// Resizes a [`PtyChild`]'s terminal ([`PtyChild::resizer`]). Clones share the terminal;
+/// after the agent has ended a resize changes nothing anyone sees.
+#[derive(Clone)]
+pub struct PtyResizer {
+    master: Arc<Mutex<Box<dyn MasterPty + Send>>>,
+    program: PathBuf,
+}
+
+impl PtyResizer {
+    /// Sets the terminal's size; the kernel sends SIGWINCH to the agent's foreground group.
+    pub fn resize(&self, rows: u16, cols: u16) -> Result<()> {
+        lock(&self.master)
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .map_err(|e| Error::io("resizing the terminal of", &self.program, pty_io("", e)))
+    }
+}
+
+impl fmt::Debug for PtyResizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PtyResizer").finish_non_exhaustive()
     }
 }
 

@@ -23,6 +23,10 @@
 //!   tests: the record's `probes.PATH` says whether it can be read (`readable`: a file's
 //!   contents or a directory's listing) and whether it lies on a read-only mount
 //!   (`read_only_mount`, from statvfs; null where that cannot be asked).
+//! - `--interactive` (last, after the record is written) acts as a small interactive agent on
+//!   a terminal: it prints `size ROWS COLS pid PID` (its terminal's size, from `stty size`),
+//!   `winch ROWS COLS` on each SIGWINCH, `got LINE` for each line typed; `quit` exits with the
+//!   `--exit` code, end of input with 0.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
     let mut hold: Vec<u8> = Vec::new();
     let mut hook_exits: Vec<i32> = Vec::new();
     let mut probes = serde_json::Map::new();
+    let mut interactive = false;
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.as_str() {
@@ -59,6 +64,7 @@ fn main() -> ExitCode {
                 }
             }
             "--kill-self" => kill_self = true,
+            "--interactive" => interactive = true,
             "--probe" => {
                 if let Some(path) = iter.next() {
                     probes.insert(path.clone(), probe(std::path::Path::new(path)));
@@ -111,12 +117,63 @@ fn main() -> ExitCode {
         });
         let _ = std::fs::write(path, record.to_string());
     }
+    #[cfg(unix)]
+    if interactive {
+        return interact(exit);
+    }
+    #[cfg(not(unix))]
+    let _ = interactive;
     if kill_self {
         let _ = std::process::Command::new("kill")
             .args(["-KILL", &std::process::id().to_string()])
             .status();
     }
     ExitCode::from(exit)
+}
+
+/// `--interactive`: the terminal's size, then each SIGWINCH's and each typed line, until `quit`
+/// (exit `exit`) or end of input (0).
+#[cfg(unix)]
+fn interact(exit: u8) -> ExitCode {
+    use std::io::{BufRead, Write};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, mpsc};
+    let size = || {
+        std::process::Command::new("stty")
+            .arg("size")
+            .stdin(std::process::Stdio::inherit())
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    };
+    let winch = Arc::new(AtomicBool::new(false));
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGWINCH, Arc::clone(&winch));
+    let say = |line: String| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    };
+    say(format!("size {} pid {}", size(), std::process::id()));
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    loop {
+        if winch.swap(false, Ordering::SeqCst) {
+            say(format!("winch {}", size()));
+        }
+        match lines.recv_timeout(std::time::Duration::from_millis(20)) {
+            Ok(line) if line.trim() == "quit" => return ExitCode::from(exit),
+            Ok(line) => say(format!("got {}", line.trim())),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return ExitCode::SUCCESS,
+        }
+    }
 }
 
 /// What `--probe` records about `path`.

@@ -10,6 +10,10 @@ A thin binding over the Rust library. Everything goes through :class:`Ringlet`::
     plan = r.plan_run("work", ["-p", "hello"])      # a dict; never holds the key
     outcome = r.run("work", ["-p", "hello"])        # blocks, GIL released
     print(outcome["exit_code"])
+    with r.start("work", io="pty", rows=40, cols=120) as run:   # a RunHandle
+        run.write(b"hello\n")
+        print(run.read())                               # bytes, None at end of file
+        print(run.wait()["exit_code"])
 
 Errors are subclasses of :class:`RingletError`, grouped by kind (:class:`NotFoundError`,
 :class:`ConflictError`, :class:`InvalidInputError`, :class:`UnavailableError`,
@@ -47,6 +51,8 @@ from ringlet._ringlet import (
     ProfileNotFound,
     Ringlet,
     RingletError,
+    RunHandle,
+    Subscription,
     HookTransportMissing,
     SandboxUnavailable,
     ScriptError,
@@ -89,6 +95,8 @@ __all__ = [
     "ProfileNotFound",
     "Ringlet",
     "RingletError",
+    "RunHandle",
+    "Subscription",
     "HookTransportMissing",
     "SandboxUnavailable",
     "ScriptError",

@@ -381,7 +381,10 @@ class Ringlet:
     otherwise RINGLET_HOME or the platform's directories are used. Thread-safe; every method
     releases the GIL while it works."""
 
-    def __init__(self, home: _Path | None = None) -> None: ...
+    def __init__(self, home: _Path | None = None, *, hook_program: _Path | None = None) -> None:
+        """``hook_program``: the ``ringlet`` binary agents call back through for hooks
+        (``ringlet hooks dispatch``); by default ``ringlet`` on PATH. Without one, a profile with
+        pre-tool-use hooks refuses to start (``HookTransportMissing``)."""
     def paths(self) -> Paths: ...
     def warnings(self) -> list[Warning]: ...
     def check_credentials(self) -> None: ...
@@ -463,6 +466,26 @@ class Ringlet:
     def delete_profile(self, alias: str) -> None: ...
     def plan_run(self, alias: str, args: list[str] = ...) -> LaunchPlan: ...
     def run(self, alias: str, args: list[str] = ...) -> RunOutcome: ...
+    def start(
+        self,
+        alias: str,
+        args: list[str] = ...,
+        *,
+        io: Literal["inherit", "pty", "piped"] = "inherit",
+        rows: int = 24,
+        cols: int = 80,
+        working_dir: _Path | None = None,
+        search_path: str | None = None,
+        env: Literal["inherit", "clean"] = "inherit",
+        env_allow: list[str] | None = None,
+        grace: float | None = None,
+        sandbox: bool | None = None,
+    ) -> RunHandle:
+        """Starts the agent without waiting: ``io="pty"`` gives it a terminal of ``rows`` ×
+        ``cols``, ``io="piped"`` pipes its output; ``env="clean"`` passes only the core's
+        allowlist (TERM, locale, PATH, proxies, CA bundles), ``env_allow`` exactly the names
+        given; ``grace`` is in seconds."""
+    def subscribe(self) -> Subscription: ...
     def migrate_keys(self) -> MigrationReport: ...
     def set_key(self, provider: str, alias: str, secret: str, *, replace: bool = False) -> None: ...
     def remove_key(self, provider: str, alias: str) -> None: ...
@@ -540,6 +563,55 @@ class Ringlet:
         self, id: str, payload: dict[str, object] | None = None, profile: str | None = None
     ) -> HookTestReport: ...
     def run_scheduled_hooks(self) -> list[FireReport]: ...
+
+class RunHandle:
+    """A started agent. As a context manager, leaving the block kills an agent still running
+    and waits for it, so the run is finished and recorded."""
+
+    @property
+    def pid(self) -> int: ...
+    def wait(self) -> RunOutcome:
+        """Blocks (GIL released) until the agent ends and its run is finished; later calls
+        return the same outcome."""
+    def signal(self, signal: int) -> None: ...
+    def kill(self) -> None: ...
+    def resize(self, rows: int, cols: int) -> None: ...
+    def write(self, data: bytes) -> None: ...
+    def read(self, size: int = 65536) -> bytes | None:
+        """The next chunk of the terminal's output (``io="pty"``) or standard output
+        (``io="piped"``); None at end of file."""
+    def read_stderr(self, size: int = 65536) -> bytes | None: ...
+    def __enter__(self) -> RunHandle: ...
+    def __exit__(self, *exc: object) -> bool: ...
+
+class Event(TypedDict, total=False):
+    """One event; ``type`` says which (``profile-created``, ``profile-updated``,
+    ``profile-deleted``, ``run-started``, ``run-ended``, ``usage-recorded``, ``hook-fired``,
+    ``warning``, and kinds added later) and which other keys it has."""
+
+    type: str
+    alias: str
+    pid: int
+    started_at: str
+    outcome: RunOutcome
+    profile: str
+    events: int
+    event: str
+    hook: str
+    ok: bool
+    code: str
+    message: str
+
+class Subscription:
+    """Events from a ``Ringlet``, from the moment of subscribing. Iterating blocks for each
+    event; a subscriber that stops reading loses events (counted in ``missed``)."""
+
+    def next(self, timeout: float = 0.0) -> Event | None:
+        """The next event, waiting at most ``timeout`` seconds; None when none came."""
+    @property
+    def missed(self) -> int: ...
+    def __iter__(self) -> Subscription: ...
+    def __next__(self) -> Event: ...
 
 class RingletError(Exception):
     """Base class of every ringlet error. Catch a kind class (``NotFoundError``, …) or a code

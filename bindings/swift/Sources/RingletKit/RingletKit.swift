@@ -471,6 +471,22 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
+    typealias FfiType = UInt16
+    typealias SwiftType = UInt16
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
     typealias FfiType = UInt32
     typealias SwiftType = UInt32
@@ -615,6 +631,24 @@ fileprivate struct FfiConverterString: FfiConverter {
         let len = Int32(value.utf8.count)
         writeInt(&buf, len)
         writeBytes(&buf, value.utf8)
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterData: FfiConverterRustBuffer {
+    typealias SwiftType = Data
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Data {
+        let len: Int32 = try readInt(&buf)
+        return Data(try readBytes(&buf, count: Int(len)))
+    }
+
+    public static func write(_ value: Data, into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        writeBytes(&buf, value)
     }
 }
 
@@ -1068,6 +1102,12 @@ public protocol RingletProtocol: AnyObject, Sendable {
     func setKey(provider: String, alias: String, secret: String, replace: Bool) throws 
     
     /**
+     * Starts a profile's agent and returns its `RunHandle` without waiting for it. No signal
+     * handlers are installed.
+     */
+    func start(alias: String, args: [String], options: StartOptions?) throws  -> RunHandle
+    
+    /**
      * Run statistics per profile (or per agent with `group: "agent"`).
      */
     func stats(query: UsageQuery?) throws  -> StatsReport
@@ -1160,13 +1200,17 @@ open class Ringlet: RingletProtocol, @unchecked Sendable {
     /**
      * Opens ringlet under `home` (like `RINGLET_HOME`), else under `RINGLET_HOME` or the
      * platform's directories.
+     * `hookProgram`: the `ringlet` binary agents call back through for hooks; by default
+     * `ringlet` on PATH. Without one, a profile with pre-tool-use hooks refuses to start
+     * (`hookTransportMissing`).
      */
-public convenience init(home: String? = nil)throws  {
+public convenience init(home: String? = nil, hookProgram: String? = nil)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeRingletError_lift) {
         uniffiCallStatus in
     uniffi_ringlet_ffi_fn_constructor_ringlet_new(
-        FfiConverterOptionString.lower(home),uniffiCallStatus
+        FfiConverterOptionString.lower(home),
+        FfiConverterOptionString.lower(hookProgram),uniffiCallStatus
     )
 }
     self.init(unsafeFromHandle: handle)
@@ -1582,6 +1626,22 @@ open func setKey(provider: String, alias: String, secret: String, replace: Bool 
 }
     
     /**
+     * Starts a profile's agent and returns its `RunHandle` without waiting for it. No signal
+     * handlers are installed.
+     */
+open func start(alias: String, args: [String] = [], options: StartOptions? = nil)throws  -> RunHandle  {
+    return try  FfiConverterTypeRunHandle_lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_start(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(alias),
+        FfiConverterSequenceString.lower(args),
+        FfiConverterOptionTypeStartOptions.lower(options),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Run statistics per profile (or per agent with `group: "agent"`).
      */
 open func stats(query: UsageQuery? = nil)throws  -> StatsReport  {
@@ -1743,6 +1803,268 @@ public func FfiConverterTypeRinglet_lift(_ handle: UInt64) throws -> Ringlet {
 #endif
 public func FfiConverterTypeRinglet_lower(_ value: Ringlet) -> UInt64 {
     return FfiConverterTypeRinglet.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A started agent (`Ringlet.start`). Every method blocks at most as long as it says; call
+ * `wait()` and `read()` off the main thread. `read()` gives the terminal's output (`.pty`)
+ * or standard output (`.piped`) chunk by chunk, nil at end of file; `readStderr()` a piped
+ * run's errors; `write()` types into the terminal. `wait()` blocks until the agent ended and
+ * its run is finished; `signal()`, `kill()` and `resize()` work from other threads meanwhile.
+ * Always `wait()`: a handle never waited for leaves its run unrecorded.
+ */
+public protocol RunHandleProtocol: AnyObject, Sendable {
+    
+    /**
+     * Kills the agent (SIGKILL); `wait()` then reports 137.
+     */
+    func kill() throws 
+    
+    /**
+     * The agent's process id.
+     */
+    func pid()  -> UInt32
+    
+    /**
+     * The next chunk of the terminal's output (`.pty`) or standard output (`.piped`),
+     * blocking until there is some; nil at end of file and for an `.inherit` run.
+     */
+    func read() throws  -> Data?
+    
+    /**
+     * The next chunk of a piped run's standard error; nil at end of file and for other runs.
+     */
+    func readStderr() throws  -> Data?
+    
+    /**
+     * Resizes the agent's terminal (`.pty`); the agent gets SIGWINCH.
+     */
+    func resize(rows: UInt16, cols: UInt16) throws 
+    
+    /**
+     * Sends signal number `signal` to the agent (its process group); nothing once it ended.
+     */
+    func signal(signal: Int32) throws 
+    
+    /**
+     * Blocks until the agent has ended and its run is finished (stop hooks, usage, the
+     * ledger). Later calls return the same outcome.
+     */
+    func wait() throws  -> RunOutcome
+    
+    /**
+     * Types `data` into the agent's terminal (`.pty`).
+     */
+    func write(data: Data) throws 
+    
+}
+/**
+ * A started agent (`Ringlet.start`). Every method blocks at most as long as it says; call
+ * `wait()` and `read()` off the main thread. `read()` gives the terminal's output (`.pty`)
+ * or standard output (`.piped`) chunk by chunk, nil at end of file; `readStderr()` a piped
+ * run's errors; `write()` types into the terminal. `wait()` blocks until the agent ended and
+ * its run is finished; `signal()`, `kill()` and `resize()` work from other threads meanwhile.
+ * Always `wait()`: a handle never waited for leaves its run unrecorded.
+ */
+open class RunHandle: RunHandleProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_ringlet_ffi_fn_clone_runhandle(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_ringlet_ffi_fn_free_runhandle(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Kills the agent (SIGKILL); `wait()` then reports 137.
+     */
+open func kill()throws   {try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_runhandle_kill(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The agent's process id.
+     */
+open func pid() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_runhandle_pid(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The next chunk of the terminal's output (`.pty`) or standard output (`.piped`),
+     * blocking until there is some; nil at end of file and for an `.inherit` run.
+     */
+open func read()throws  -> Data?  {
+    return try  FfiConverterOptionData.lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_runhandle_read(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The next chunk of a piped run's standard error; nil at end of file and for other runs.
+     */
+open func readStderr()throws  -> Data?  {
+    return try  FfiConverterOptionData.lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_runhandle_read_stderr(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Resizes the agent's terminal (`.pty`); the agent gets SIGWINCH.
+     */
+open func resize(rows: UInt16, cols: UInt16)throws   {try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_runhandle_resize(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt16.lower(rows),
+        FfiConverterUInt16.lower(cols),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Sends signal number `signal` to the agent (its process group); nothing once it ended.
+     */
+open func signal(signal: Int32)throws   {try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_runhandle_signal(
+            self.uniffiCloneHandle(),
+        FfiConverterInt32.lower(signal),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Blocks until the agent has ended and its run is finished (stop hooks, usage, the
+     * ledger). Later calls return the same outcome.
+     */
+open func wait()throws  -> RunOutcome  {
+    return try  FfiConverterTypeRunOutcome_lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_runhandle_wait(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Types `data` into the agent's terminal (`.pty`).
+     */
+open func write(data: Data)throws   {try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_runhandle_write(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(data),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRunHandle: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = RunHandle
+
+    public static func lift(_ handle: UInt64) throws -> RunHandle {
+        return RunHandle(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: RunHandle) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RunHandle {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: RunHandle, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunHandle_lift(_ handle: UInt64) throws -> RunHandle {
+    return try FfiConverterTypeRunHandle.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunHandle_lower(_ value: RunHandle) -> UInt64 {
+    return FfiConverterTypeRunHandle.lower(value)
 }
 
 
@@ -4109,6 +4431,115 @@ public func FfiConverterTypeSecretEnv_lower(_ value: SecretEnv) -> RustBuffer {
 
 
 /**
+ * Options of `Ringlet.start`; every field may be left out.
+ */
+public struct StartOptions: Equatable, Hashable {
+    /**
+     * `.inherit` when nil.
+     */
+    public var io: RunIo?
+    /**
+     * The working directory; else the profile's, else this process's.
+     */
+    public var workingDir: String?
+    /**
+     * The PATH the agent is looked up in; else this process's.
+     */
+    public var searchPath: String?
+    /**
+     * `.inherit` when nil.
+     */
+    public var env: RunEnv?
+    /**
+     * How long the agent has to end after a forwarded SIGTERM or SIGHUP before it is killed.
+     */
+    public var grace: TimeInterval?
+    /**
+     * `true` sandboxes this run, `false` does not; else the profile's `sandbox` mode says.
+     */
+    public var sandbox: Bool?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `.inherit` when nil.
+         */io: RunIo? = nil, 
+        /**
+         * The working directory; else the profile's, else this process's.
+         */workingDir: String? = nil, 
+        /**
+         * The PATH the agent is looked up in; else this process's.
+         */searchPath: String? = nil, 
+        /**
+         * `.inherit` when nil.
+         */env: RunEnv? = nil, 
+        /**
+         * How long the agent has to end after a forwarded SIGTERM or SIGHUP before it is killed.
+         */grace: TimeInterval? = nil, 
+        /**
+         * `true` sandboxes this run, `false` does not; else the profile's `sandbox` mode says.
+         */sandbox: Bool? = nil) {
+        self.io = io
+        self.workingDir = workingDir
+        self.searchPath = searchPath
+        self.env = env
+        self.grace = grace
+        self.sandbox = sandbox
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StartOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStartOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StartOptions {
+        return
+            try StartOptions(
+                io: FfiConverterOptionTypeRunIo.read(from: &buf), 
+                workingDir: FfiConverterOptionString.read(from: &buf), 
+                searchPath: FfiConverterOptionString.read(from: &buf), 
+                env: FfiConverterOptionTypeRunEnv.read(from: &buf), 
+                grace: FfiConverterOptionDuration.read(from: &buf), 
+                sandbox: FfiConverterOptionBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StartOptions, into buf: inout [UInt8]) {
+        FfiConverterOptionTypeRunIo.write(value.io, into: &buf)
+        FfiConverterOptionString.write(value.workingDir, into: &buf)
+        FfiConverterOptionString.write(value.searchPath, into: &buf)
+        FfiConverterOptionTypeRunEnv.write(value.env, into: &buf)
+        FfiConverterOptionDuration.write(value.grace, into: &buf)
+        FfiConverterOptionBool.write(value.sandbox, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStartOptions_lift(_ buf: RustBuffer) throws -> StartOptions {
+    return try FfiConverterTypeStartOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStartOptions_lower(_ value: StartOptions) -> RustBuffer {
+    return FfiConverterTypeStartOptions.lower(value)
+}
+
+
+/**
  * Runs, session time and resources per profile.
  */
 public struct StatsReport: Equatable, Hashable {
@@ -5191,6 +5622,183 @@ public func FfiConverterTypeRingletError_lower(_ value: RingletError) -> RustBuf
     return FfiConverterTypeRingletError.lower(value)
 }
 
+
+/**
+ * Which of this process's environment variables a started agent inherits.
+ */
+
+public enum RunEnv: Equatable, Hashable {
+    
+    /**
+     * Everything, minus what conflicts with the profile.
+     */
+    case inherit
+    /**
+     * Only TERM, locale, PATH, proxies and CA bundles.
+     */
+    case clean
+    /**
+     * Only these variables.
+     */
+    case allowlist(names: [String]
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension RunEnv: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRunEnv: FfiConverterRustBuffer {
+    typealias SwiftType = RunEnv
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RunEnv {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .inherit
+        
+        case 2: return .clean
+        
+        case 3: return .allowlist(names: try FfiConverterSequenceString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: RunEnv, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .inherit:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .clean:
+            writeInt(&buf, Int32(2))
+        
+        
+        case let .allowlist(names):
+            writeInt(&buf, Int32(3))
+            FfiConverterSequenceString.write(names, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunEnv_lift(_ buf: RustBuffer) throws -> RunEnv {
+    return try FfiConverterTypeRunEnv.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunEnv_lower(_ value: RunEnv) -> RustBuffer {
+    return FfiConverterTypeRunEnv.lower(value)
+}
+
+
+
+/**
+ * Where a started run's standard streams go (`StartOptions.io`).
+ */
+
+public enum RunIo: Equatable, Hashable {
+    
+    /**
+     * This process's streams.
+     */
+    case inherit
+    /**
+     * A new pseudo-terminal of this size, read and written through the `RunHandle`.
+     */
+    case pty(rows: UInt16, cols: UInt16
+    )
+    /**
+     * Standard input from /dev/null; output and errors read through the `RunHandle`.
+     */
+    case piped
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension RunIo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRunIo: FfiConverterRustBuffer {
+    typealias SwiftType = RunIo
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RunIo {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .inherit
+        
+        case 2: return .pty(rows: try FfiConverterUInt16.read(from: &buf), cols: try FfiConverterUInt16.read(from: &buf)
+        )
+        
+        case 3: return .piped
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: RunIo, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .inherit:
+            writeInt(&buf, Int32(1))
+        
+        
+        case let .pty(rows,cols):
+            writeInt(&buf, Int32(2))
+            FfiConverterUInt16.write(rows, into: &buf)
+            FfiConverterUInt16.write(cols, into: &buf)
+            
+        
+        case .piped:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunIo_lift(_ buf: RustBuffer) throws -> RunIo {
+    return try FfiConverterTypeRunIo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunIo_lower(_ value: RunIo) -> RustBuffer {
+    return FfiConverterTypeRunIo.lower(value)
+}
+
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -5338,6 +5946,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionData: FfiConverterRustBuffer {
+    typealias SwiftType = Data?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterData.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterData.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTimestamp: FfiConverterRustBuffer {
     typealias SwiftType = Date?
 
@@ -5354,6 +5986,30 @@ fileprivate struct FfiConverterOptionTimestamp: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTimestamp.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionDuration: FfiConverterRustBuffer {
+    typealias SwiftType = TimeInterval?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterDuration.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterDuration.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -5458,6 +6114,30 @@ fileprivate struct FfiConverterOptionTypeSecretEnv: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeStartOptions: FfiConverterRustBuffer {
+    typealias SwiftType = StartOptions?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeStartOptions.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeStartOptions.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeUsageQuery: FfiConverterRustBuffer {
     typealias SwiftType = UsageQuery?
 
@@ -5474,6 +6154,54 @@ fileprivate struct FfiConverterOptionTypeUsageQuery: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeUsageQuery.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeRunEnv: FfiConverterRustBuffer {
+    typealias SwiftType = RunEnv?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRunEnv.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRunEnv.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeRunIo: FfiConverterRustBuffer {
+    typealias SwiftType = RunIo?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRunIo.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRunIo.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -6041,6 +6769,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_ringlet_ffi_checksum_method_ringlet_set_key() != 5731) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_start() != 21835) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_stats() != 6814) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6068,7 +6799,31 @@ private let initializationResult: InitializationResult = {
     if (uniffi_ringlet_ffi_checksum_method_ringlet_warnings() != 60946) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_ringlet_ffi_checksum_constructor_ringlet_new() != 58735) {
+    if (uniffi_ringlet_ffi_checksum_method_runhandle_kill() != 57171) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_runhandle_pid() != 9814) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_runhandle_read() != 65309) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_runhandle_read_stderr() != 14973) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_runhandle_resize() != 6678) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_runhandle_signal() != 42098) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_runhandle_wait() != 26793) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_runhandle_write() != 54300) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_constructor_ringlet_new() != 58004) {
         return InitializationResult.apiChecksumMismatch
     }
 

@@ -291,7 +291,7 @@ void uniffi_ringlet_ffi_fn_free_ringlet(uint64_t handle, RustCallStatus *_Nonnul
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_CONSTRUCTOR_RINGLET_NEW
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_CONSTRUCTOR_RINGLET_NEW
-uint64_t uniffi_ringlet_ffi_fn_constructor_ringlet_new(RustBuffer home, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_ringlet_ffi_fn_constructor_ringlet_new(RustBuffer home, RustBuffer hook_program, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_ADD_HOOK
@@ -449,6 +449,11 @@ RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_run_scheduled_hooks(uint64_t ptr
 void uniffi_ringlet_ffi_fn_method_ringlet_set_key(uint64_t ptr, RustBuffer provider, RustBuffer alias, RustBuffer secret, int8_t replace, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_START
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_START
+uint64_t uniffi_ringlet_ffi_fn_method_ringlet_start(uint64_t ptr, RustBuffer alias, RustBuffer args, RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_STATS
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_STATS
 RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_stats(uint64_t ptr, RustBuffer query, RustCallStatus *_Nonnull out_status
@@ -492,6 +497,56 @@ RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_usage_events(uint64_t ptr, RustB
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_WARNINGS
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_WARNINGS
 RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_warnings(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_CLONE_RUNHANDLE
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_CLONE_RUNHANDLE
+uint64_t uniffi_ringlet_ffi_fn_clone_runhandle(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_FREE_RUNHANDLE
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_FREE_RUNHANDLE
+void uniffi_ringlet_ffi_fn_free_runhandle(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RUNHANDLE_KILL
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RUNHANDLE_KILL
+void uniffi_ringlet_ffi_fn_method_runhandle_kill(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RUNHANDLE_PID
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RUNHANDLE_PID
+uint32_t uniffi_ringlet_ffi_fn_method_runhandle_pid(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RUNHANDLE_READ
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RUNHANDLE_READ
+RustBuffer uniffi_ringlet_ffi_fn_method_runhandle_read(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RUNHANDLE_READ_STDERR
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RUNHANDLE_READ_STDERR
+RustBuffer uniffi_ringlet_ffi_fn_method_runhandle_read_stderr(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RUNHANDLE_RESIZE
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RUNHANDLE_RESIZE
+void uniffi_ringlet_ffi_fn_method_runhandle_resize(uint64_t ptr, uint16_t rows, uint16_t cols, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RUNHANDLE_SIGNAL
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RUNHANDLE_SIGNAL
+void uniffi_ringlet_ffi_fn_method_runhandle_signal(uint64_t ptr, int32_t signal, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RUNHANDLE_WAIT
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RUNHANDLE_WAIT
+RustBuffer uniffi_ringlet_ffi_fn_method_runhandle_wait(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RUNHANDLE_WRITE
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RUNHANDLE_WRITE
+void uniffi_ringlet_ffi_fn_method_runhandle_write(uint64_t ptr, RustBuffer data, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLETERROR_HINT
@@ -956,6 +1011,12 @@ uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_set_key(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_START
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_START
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_start(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_STATS
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_STATS
 uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_stats(void
@@ -1007,6 +1068,54 @@ uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_usage_events(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_WARNINGS
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_WARNINGS
 uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_warnings(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RUNHANDLE_KILL
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RUNHANDLE_KILL
+uint16_t uniffi_ringlet_ffi_checksum_method_runhandle_kill(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RUNHANDLE_PID
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RUNHANDLE_PID
+uint16_t uniffi_ringlet_ffi_checksum_method_runhandle_pid(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RUNHANDLE_READ
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RUNHANDLE_READ
+uint16_t uniffi_ringlet_ffi_checksum_method_runhandle_read(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RUNHANDLE_READ_STDERR
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RUNHANDLE_READ_STDERR
+uint16_t uniffi_ringlet_ffi_checksum_method_runhandle_read_stderr(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RUNHANDLE_RESIZE
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RUNHANDLE_RESIZE
+uint16_t uniffi_ringlet_ffi_checksum_method_runhandle_resize(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RUNHANDLE_SIGNAL
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RUNHANDLE_SIGNAL
+uint16_t uniffi_ringlet_ffi_checksum_method_runhandle_signal(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RUNHANDLE_WAIT
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RUNHANDLE_WAIT
+uint16_t uniffi_ringlet_ffi_checksum_method_runhandle_wait(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RUNHANDLE_WRITE
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RUNHANDLE_WRITE
+uint16_t uniffi_ringlet_ffi_checksum_method_runhandle_write(void
     
 );
 #endif
