@@ -109,4 +109,4 @@ pub use usage::{
     UsageGroup, UsageRow, UsageStore, builtin_importers, import_logs, importer_for, ingest_home,
     nanos_to_usd, normalize_model,
 };
-pub use warning::Warning;
+pub use warning::{ThreadWarnings, Warning};

@@ -106,7 +106,7 @@ impl EventBus {
         });
     }
 
-    fn subscribe(&self) -> Subscription {
+    pub(crate) fn subscribe(&self) -> Subscription {
         let (tx, rx) = sync_channel(EVENT_QUEUE);
         let missed = Arc::new(AtomicU64::new(0));
         self.0
