@@ -41,7 +41,10 @@ export declare class Ringlet {
   static open(home?: string | undefined | null, options?: RingletOptions | undefined | null): Promise<Ringlet>
   /** The directories in use. */
   paths(): Paths
-  /** Warnings recorded so far, oldest first. */
+  /**
+   * The warnings of the calls settled since the last `warnings()`, oldest first (and then
+   * forgotten), after those that hold for the whole session (a broken manifest).
+   */
   warnings(): Array<Warning>
   /** Makes sure the credential backend can be used now. */
   checkCredentials(): Promise<void>

@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use comfy_table::{ContentArrangement, presets};
 use serde::Serialize;
@@ -186,15 +186,22 @@ pub fn or_dash(v: Option<impl ToString>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
 }
 
-/// How many of the facade's warnings have been printed already.
-static WARNINGS_SHOWN: AtomicUsize = AtomicUsize::new(0);
+/// The warnings printed already: a cause met by two calls of one command (a key fallback
+/// settled before the run, then met again by the run) is printed once.
+static WARNINGS_SHOWN: Mutex<Vec<ringlet::Warning>> = Mutex::new(Vec::new());
 
-/// Prints the facade's warnings not printed yet, one line each on stderr (a JSON object per
-/// line with `--json`, like errors).
+/// Prints the warnings of the calls made so far (the facade hands each call's out once) that
+/// were not printed yet, one line each on stderr (a JSON object per line with `--json`, like
+/// errors).
 pub fn warnings(ringlet: &ringlet::Ringlet, json: bool) {
-    let all = ringlet.warnings();
-    let shown = WARNINGS_SHOWN.swap(all.len(), Ordering::SeqCst);
-    for w in all.iter().skip(shown) {
+    let mut shown = WARNINGS_SHOWN.lock().unwrap_or_else(|p| p.into_inner());
+    let fresh: Vec<_> = ringlet
+        .warnings()
+        .into_iter()
+        .filter(|w| !shown.contains(w))
+        .collect();
+    shown.extend(fresh.iter().cloned());
+    for w in &fresh {
         let message = w.message.replace('\n', " ");
         if json {
             err_line(

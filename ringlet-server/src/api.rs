@@ -127,31 +127,18 @@ where
     F: FnOnce(&Ringlet) -> Result<T, ApiError> + Send + 'static,
 {
     let ringlet = state.ringlet().clone();
-    let logged = state.clone();
     tokio::task::spawn_blocking(move || {
         let result = f(&ringlet);
-        logged.log_new_warnings();
+        // Warnings are kept per thread: taken on the thread that made the call, they are
+        // exactly this request's (a profile skipped as unreadable, a keychain fallback). The
+        // log is the server's way of showing them.
+        for w in ringlet.take_warnings() {
+            crate::log::line(&format!("warning: {} ({})", w.message, w.code));
+        }
         result
     })
     .await
     .map_err(|e| ApiError::internal(format!("a request's task failed: {e}")))?
-}
-
-impl AppState {
-    /// Writes the facade's warnings that are new since the last call to the log (a profile
-    /// skipped as unreadable, a keychain fallback): the server's way of showing them.
-    fn log_new_warnings(&self) {
-        let warnings = self.ringlet().warnings();
-        let mut seen = self
-            .inner
-            .warnings_logged
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        for w in warnings.iter().skip(*seen) {
-            crate::log::line(&format!("warning: {} ({})", w.message, w.code));
-        }
-        *seen = (*seen).max(warnings.len());
-    }
 }
 
 /// Maps a core error with the state's paths hidden.

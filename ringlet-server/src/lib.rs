@@ -118,8 +118,6 @@ struct StateInner {
     pricing_urls: Vec<String>,
     log_requests: bool,
     events: events::EventHub,
-    /// How many of the facade's warnings are in the log already.
-    warnings_logged: std::sync::Mutex<usize>,
 }
 
 impl AppState {
@@ -159,7 +157,6 @@ impl AppState {
                 pricing_urls: config.pricing_urls.clone(),
                 log_requests: config.log_requests,
                 events,
-                warnings_logged: std::sync::Mutex::new(0),
                 ringlet,
             }),
         })

@@ -88,6 +88,10 @@ pub async fn serve(
     let bound = listener
         .local_addr()
         .map_err(|e| ServeError::new(format!("listening on {}: {e}", config.listen)))?;
+    // What stands for the whole life of the facade (a broken manifest) is logged once.
+    for w in ringlet.standing_warnings() {
+        crate::log::line(&format!("warning: {} ({})", w.message, w.code));
+    }
     let state = AppState::new(ringlet, &config, bound)?;
     ready(bound, state.token_path());
     let service = TowerToHyperService::new(app(state));

@@ -109,4 +109,4 @@ pub use usage::{
     UsageFilter, UsageGroup, UsageRow, UsageStore, builtin_importers, csv_field, import_logs,
     importer_for, ingest_home, nanos_to_usd, normalize_model, usage_csv,
 };
-pub use warning::Warning;
+pub use warning::{ThreadWarnings, Warning};

@@ -47,7 +47,11 @@ where
     let (deferred, promise) = env.create_deferred()?;
     spawn_blocking(move || {
         let result = work();
+        // The call's warnings were recorded on this pool thread; hand them to the JavaScript
+        // thread, where `warnings()` is called.
+        let warnings = ringlet::ThreadWarnings::take();
         deferred.resolve(move |env| {
+            warnings.restore();
             result
                 .map(Into::<J>::into)
                 .map_err(|e| error::to_js(env, e))
@@ -101,7 +105,8 @@ impl Ringlet {
         self.inner.paths().into()
     }
 
-    /// Warnings recorded so far, oldest first.
+    /// The warnings of the calls settled since the last `warnings()`, oldest first (and then
+    /// forgotten), after those that hold for the whole session (a broken manifest).
     #[napi]
     pub fn warnings(&self) -> Vec<Warning> {
         each(self.inner.warnings())

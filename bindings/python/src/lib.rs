@@ -123,7 +123,9 @@ impl PyRinglet {
         Ok(dict)
     }
 
-    /// Warnings recorded so far (`code`, `message`), oldest first.
+    /// The warnings (`code`, `message`) of this thread's calls since the last `warnings()`,
+    /// oldest first (and then forgotten), after those that hold for the whole session (a
+    /// broken manifest). Another thread's calls never show up here.
     fn warnings<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, &self.inner.warnings())
     }

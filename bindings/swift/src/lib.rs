@@ -72,7 +72,9 @@ impl Ringlet {
         self.inner.paths().into()
     }
 
-    /// Warnings recorded so far, oldest first.
+    /// The warnings of this thread's calls since the last `warnings()`, oldest first (and
+    /// then forgotten), after those that hold for the whole session (a broken manifest).
+    /// Another thread's calls never show up here.
     pub fn warnings(&self) -> Vec<Warning> {
         each(self.inner.warnings())
     }

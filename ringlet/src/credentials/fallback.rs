@@ -161,11 +161,11 @@ mod tests {
         );
         assert_eq!(store.backend(), "file");
         assert!(
-            warnings.all().is_empty(),
+            warnings.take().is_empty(),
             "nothing is said before a key is used"
         );
         super::super::conformance::run(&store);
-        let all = warnings.all();
+        let all = warnings.take();
         assert_eq!(all.len(), 1, "{all:?}");
         assert_eq!(all[0].code, FALLBACK_WARNING);
         let msg = &all[0].message;

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::Ringlet;
+use super::{Event, Ringlet};
 use crate::error::{Error, Result};
 use crate::hooks::{
     self, Decision, DispatchOutcome, FireReport, FiredLedger, Firing, HookAction, HookContext,
@@ -439,13 +439,16 @@ impl Ringlet {
         }
         let scrub = self.hook_scrub();
         if !event.is_gating() {
+            let fired = hooks::fire(&rules, &ctx, &scrub, ShellMode::Detached);
+            self.tell_fired(event, &fired);
             return Ok(DispatchOutcome {
                 event,
                 decision: Decision::Allow,
-                fired: hooks::fire(&rules, &ctx, &scrub, ShellMode::Detached),
+                fired,
             });
         }
         let decision = hooks::gate(&rules, &ctx, &scrub);
+        self.tell_gated(&rules, &ctx, &decision);
         let mut fired = Vec::new();
         if let Some(message) = decision.message() {
             let mut after = ctx.clone();
@@ -453,6 +456,7 @@ impl Ringlet {
             after.tool_result = Some(message);
             after.tool_error = Some(true);
             fired = hooks::fire(&rules, &after, &scrub, ShellMode::Detached);
+            self.tell_fired(HookEvent::ToolUse, &fired);
         }
         Ok(DispatchOutcome {
             event,
@@ -509,6 +513,52 @@ impl Ringlet {
             .push("hooks", format!("{what}: {e}; see `ringlet hooks list`"));
     }
 
+    /// Tells subscribers about non-gating hooks fired for `event`.
+    fn tell_fired(&self, event: HookEvent, reports: &[FireReport]) {
+        for r in reports {
+            self.emit(Event::HookFired {
+                event: event.as_str().to_string(),
+                hook: r.hook.clone(),
+                ok: r.ok,
+                detail: r.detail.clone(),
+                allowed: None,
+            });
+        }
+    }
+
+    /// Tells subscribers each gate's verdict: the gates run in order until one denies, so
+    /// every matching gate before the deciding one allowed, and none after it ran.
+    fn tell_gated(&self, rules: &[HookEntry], ctx: &HookContext, decision: &Decision) {
+        if !self.has_subscribers() {
+            return;
+        }
+        let gates = rules
+            .iter()
+            .map(|e| &e.rule)
+            .filter(|r| r.event == HookEvent::PreToolUse && r.matches_tool(ctx.tool.as_deref()));
+        for rule in gates {
+            let (ok, detail, allowed, last) = match decision {
+                Decision::Deny {
+                    hook,
+                    reason,
+                    failed,
+                } if *hook == rule.id => (!failed, reason.clone(), false, true),
+                // `Unchecked` never reaches here: it is decided before any gate runs.
+                _ => (true, "allowed".to_string(), true, false),
+            };
+            self.emit(Event::HookFired {
+                event: HookEvent::PreToolUse.as_str().to_string(),
+                hook: rule.id.clone(),
+                ok,
+                detail,
+                allowed: Some(allowed),
+            });
+            if last {
+                break;
+            }
+        }
+    }
+
     fn warn_failed(&self, reports: &[FireReport]) {
         for r in reports.iter().filter(|r| !r.ok) {
             self.inner.warnings.push(
@@ -551,6 +601,7 @@ impl Ringlet {
         if let Some(handle) = started.0
             && let Ok(reports) = handle.join()
         {
+            self.tell_fired(HookEvent::Start, &reports);
             self.warn_failed(&reports);
         }
         if plan
@@ -571,6 +622,7 @@ impl Ringlet {
         let mut scrub = self.hook_scrub();
         scrub.extend(plan.secret_env.iter().map(|s| s.var.clone()));
         let reports = hooks::fire(&rules, &ctx, &scrub, ShellMode::Detached);
+        self.tell_fired(HookEvent::Stop, &reports);
         self.warn_failed(&reports);
     }
 
@@ -596,7 +648,10 @@ impl Ringlet {
             .into_iter()
             .map(|mut f| {
                 self.set_homes(&mut f.context, None);
-                hooks::fire_one(&f.entry.rule, &f.context, &scrub, ShellMode::Detached)
+                let report =
+                    hooks::fire_one(&f.entry.rule, &f.context, &scrub, ShellMode::Detached);
+                self.tell_fired(f.context.event, std::slice::from_ref(&report));
+                report
             })
             .collect();
         self.warn_failed(&reports);

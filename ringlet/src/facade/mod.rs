@@ -24,6 +24,7 @@ mod profiles;
 mod run;
 pub(crate) mod usage;
 pub use catalog::{AgentInfo, ProviderInfo};
+pub(crate) use events::EventBus;
 pub use events::{EVENT_QUEUE, Event, Subscription};
 pub use hooks::{HookImportReport, HookTestReport, NewHook, RUN_STARTED_ENV};
 pub use profiles::{NewProfile, ProfileUpdate};
@@ -45,7 +46,7 @@ struct Inner {
     launcher: Arc<dyn Launcher>,
     config: Config,
     warnings: Warnings,
-    events: events::EventBus,
+    events: EventBus,
     hook_program: Option<PathBuf>,
     /// The (bwrap, network) pairs whose probe succeeded (see `Ringlet::start`).
     sandbox_probed: std::sync::Mutex<std::collections::HashSet<(PathBuf, crate::Network)>>,
@@ -128,9 +129,11 @@ impl RingletBuilder {
             Some(r) => r,
             None => Registry::load(&paths)?,
         };
-        let warnings = Warnings::default();
+        let events = EventBus::default();
+        let warnings = Warnings::new(events.clone());
+        // A broken manifest holds for the facade's whole life: every call may meet it.
         for problem in registry.problems() {
-            warnings.push("manifest", problem);
+            warnings.push_standing("manifest", problem);
         }
         let backend = config.credentials.backend(&paths.config_file())?;
         let mut credentials: Arc<dyn CredentialStore> = match self.credentials {
@@ -155,7 +158,7 @@ impl RingletBuilder {
                 launcher,
                 config,
                 warnings,
-                events: events::EventBus::default(),
+                events,
                 hook_program: self.hook_program.or_else(hooks::detect_hook_program),
                 sandbox_probed: Default::default(),
                 usage: usage::UsageState::with_store(self.usage_store),
@@ -203,11 +206,30 @@ impl Ringlet {
         self.inner.credentials.as_ref()
     }
 
-    /// Warnings recorded so far, oldest first: for example that keys are kept in the file
-    /// because no OS keychain could be reached, and why. Frontends show each once; the library
-    /// never prints.
+    /// The warnings of this thread's calls on this facade since the last `warnings()` or
+    /// [`take_warnings`](Self::take_warnings), after the [standing](Self::standing_warnings)
+    /// ones; the former are forgotten. For example that keys are kept in the file because no
+    /// OS keychain could be reached, and why. One caller per thread (a CLI, a script) calls
+    /// this after each call; the library never prints.
     pub fn warnings(&self) -> Vec<Warning> {
-        self.inner.warnings.all()
+        let mut all = self.standing_warnings();
+        all.extend(self.take_warnings());
+        all
+    }
+
+    /// The warnings that the calls made on this thread through this facade (any clone)
+    /// produced since the last take, oldest first, and forgets them. Warnings belong to the
+    /// thread they were recorded on, so concurrent calls on other threads never show up here:
+    /// a server answering a request takes them on the request's thread right after its call.
+    /// A thread that never takes keeps only its latest 256.
+    pub fn take_warnings(&self) -> Vec<Warning> {
+        self.inner.warnings.take()
+    }
+
+    /// What holds for the facade's whole life, found while building it: a broken manifest in
+    /// `agents.d/` or `providers.d/` (that agent or provider is left out). Not forgotten.
+    pub fn standing_warnings(&self) -> Vec<Warning> {
+        self.inner.warnings.standing()
     }
 
     /// Makes sure the credential backend can be used now (connecting to the keychain, or

@@ -969,7 +969,7 @@ mod tests {
         let expected = format!("{}:3:", manifest.display());
         assert!(warnings[0].message.contains(&expected), "{warnings:?}");
 
-        // Counts leave it out; the same warning is not repeated.
+        // Counts leave it out; the calls that meet it again report it again, once each.
         let codex = ringlet.agent("codex").expect("codex");
         assert_eq!(codex.profiles, 1);
         assert_eq!(

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, FixedOffset, Local, NaiveDate, NaiveTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::Ringlet;
+use super::{Event, Ringlet};
 use crate::alias::validate_alias;
 use crate::catalog::agent::LogLocation;
 use crate::error::{Error, Result};
@@ -388,7 +388,7 @@ impl Ringlet {
         let prices = self.lazy_price_book();
         let mut report = SyncReport::default();
         for profile in self.profiles()? {
-            let (summary, error) = match self.ingest_profile(store.as_ref(), &prices, &profile) {
+            let (summary, error) = match self.ingest_and_tell(store.as_ref(), &prices, &profile) {
                 Ok(summary) => (summary, None),
                 // The ledger itself failing stops everything; a profile's own problem does not.
                 Err(e @ Error::UsageStore { .. }) => return Err(e),
@@ -484,6 +484,7 @@ impl Ringlet {
         let range = store.events(&scope, Some(1))?;
         let last = self.last_event_time(store.as_ref(), &scope)?;
         let cost_nanos = after.cost_nanos.saturating_sub(before.cost_nanos);
+        self.tell_usage(&profile.alias, &profile.agent, &summary, &before, &after);
         Ok(ImportReport {
             agent: profile.agent,
             profile: profile.alias,
@@ -718,7 +719,7 @@ impl Ringlet {
             return;
         }
         let ingested = self.usage_store().and_then(|store| {
-            self.ingest_profile(store.as_ref(), &self.lazy_price_book(), profile)
+            self.ingest_and_tell(store.as_ref(), &self.lazy_price_book(), profile)
         });
         match ingested {
             Ok(summary) => {
@@ -748,6 +749,55 @@ impl Ringlet {
         &self,
     ) -> LazyPriceBook<impl Fn() -> Result<Arc<PriceBook>> + Send + Sync + '_> {
         LazyPriceBook::new(|| self.price_book())
+    }
+
+    /// [`Self::ingest_profile`], telling subscribers what went into the ledger. The
+    /// profile's totals are read before and after only when someone listens.
+    fn ingest_and_tell(
+        &self,
+        store: &dyn UsageStore,
+        prices: &dyn PriceSource,
+        profile: &Profile,
+    ) -> Result<ImportSummary> {
+        let scope = UsageFilter::new()
+            .profile(&profile.alias)
+            .agent(&profile.agent);
+        let totals = || store.query(&scope, UsageGroup::Total).map(first_row);
+        // A failed read of the totals only makes the event's cost zero: it is not worth
+        // failing an ingestion that worked.
+        let before = self.has_subscribers().then(totals).and_then(Result::ok);
+        let summary = self.ingest_profile(store, prices, profile)?;
+        if let Some(before) = before
+            && (summary.inserted > 0 || summary.replaced > 0)
+        {
+            let after = totals().unwrap_or_else(|_| before.clone());
+            self.tell_usage(&profile.alias, &profile.agent, &summary, &before, &after);
+        }
+        Ok(summary)
+    }
+
+    /// Sends [`Event::UsageRecorded`] when `summary` stored something; `before` and `after`
+    /// are the profile's totals around it.
+    fn tell_usage(
+        &self,
+        profile: &str,
+        agent: &str,
+        summary: &ImportSummary,
+        before: &UsageRow,
+        after: &UsageRow,
+    ) {
+        if summary.inserted == 0 && summary.replaced == 0 {
+            return;
+        }
+        self.emit(Event::UsageRecorded {
+            profile: profile.to_string(),
+            agent: agent.to_string(),
+            events: summary.inserted,
+            replaced: summary.replaced,
+            tokens: after.total_tokens.saturating_sub(before.total_tokens),
+            cost_usd: nanos_to_usd(after.cost_nanos.saturating_sub(before.cost_nanos)),
+            unpriced_events: after.unpriced_events.saturating_sub(before.unpriced_events),
+        });
     }
 
     fn ingest_profile(

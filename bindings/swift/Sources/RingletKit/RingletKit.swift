@@ -1150,7 +1150,9 @@ public protocol RingletProtocol: AnyObject, Sendable {
     func usageEvents(query: UsageQuery?) throws  -> [UsageEvent]
     
     /**
-     * Warnings recorded so far, oldest first.
+     * The warnings of this thread's calls since the last `warnings()`, oldest first (and
+     * then forgotten), after those that hold for the whole session (a broken manifest).
+     * Another thread's calls never show up here.
      */
     func warnings()  -> [Warning]
     
@@ -1749,7 +1751,9 @@ open func usageEvents(query: UsageQuery? = nil)throws  -> [UsageEvent]  {
 }
     
     /**
-     * Warnings recorded so far, oldest first.
+     * The warnings of this thread's calls since the last `warnings()`, oldest first (and
+     * then forgotten), after those that hold for the whole session (a broken manifest).
+     * Another thread's calls never show up here.
      */
 open func warnings() -> [Warning]  {
     return try!  FfiConverterSequenceTypeWarning.lift(try! rustCall() {
