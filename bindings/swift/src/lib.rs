@@ -395,11 +395,11 @@ mod tests {
                     ..ProfileUpdate::default()
                 }
             ),
-            Err(RingletError::InvalidInput { message }) if message.contains("off, always, remote")
+            Err(RingletError::InvalidInput { message, .. }) if message.contains("off, always, remote")
         ));
         assert!(matches!(
             r.update_profile("work".into(), ProfileUpdate::default()),
-            Err(RingletError::InvalidInput { message }) if message.contains("nothing to change")
+            Err(RingletError::InvalidInput { message, .. }) if message.contains("nothing to change")
         ));
         assert!(matches!(
             r.update_profile(
