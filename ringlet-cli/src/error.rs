@@ -1,8 +1,41 @@
 //! The one place a failed command becomes what the user reads and the exit status: one line on
 //! stderr, or with `--json` one object scripts can parse. The core's hint (`ringlet::Error::hint`)
-//! is worded for a terminal user by its `Display`, and follows the message: `message; hint`.
+//! follows the message, `message; hint`, worded for a terminal user: a field by its flag
+//! ([`flag`]), every other hint by its `Display`.
 
 use std::process::ExitCode;
+
+use ringlet::{Field, Hint};
+
+/// The flag that sets a field, as the hints name it.
+fn flag(field: Field) -> &'static str {
+    match field {
+        Field::Model => "--model",
+        Field::Endpoint => "--endpoint",
+        Field::CustomEndpoint => "--custom-endpoint",
+        Field::Shape => "--shape",
+        Field::Env | Field::SetEnv => "--env",
+        Field::UnsetEnv => "--unset-env",
+        Field::Args => "the arguments after --",
+        Field::WorkingDir => "--working-dir",
+        Field::ClearWorkingDir => "--clear-working-dir",
+        Field::Binary => "--binary",
+        Field::ClearBinary => "--clear-binary",
+        Field::Sandbox => "--sandbox",
+        Field::KeyAlias => "--key-alias",
+    }
+}
+
+/// The core's hint in the CLI's terms.
+fn hint_text(hint: &Hint) -> String {
+    match hint {
+        Hint::GiveField(field) => format!("pass {}", flag(*field)),
+        Hint::CheckField(field) => format!("check {}", flag(*field)),
+        Hint::OneOfFields(a, b) => format!("give {} or {}, not both", flag(*a), flag(*b)),
+        // Every other hint's `Display` is the CLI's wording.
+        other => other.to_string(),
+    }
+}
 
 /// Reports `err` on stderr and gives the exit status for it.
 ///
@@ -38,7 +71,7 @@ fn line(err: &anyhow::Error) -> String {
     }
     if let Some(hint) = core(err).and_then(ringlet::Error::hint) {
         line.push_str("; ");
-        line.push_str(&hint.to_string());
+        line.push_str(&hint_text(&hint));
     }
     line.replace('\n', " ")
 }
@@ -55,7 +88,7 @@ fn to_json(err: &anyhow::Error) -> serde_json::Value {
         "message": line(err),
     });
     if let Some(hint) = core.and_then(ringlet::Error::hint) {
-        body["hint"] = hint.to_string().into();
+        body["hint"] = hint_text(&hint).into();
     }
     serde_json::json!({ "error": body })
 }
@@ -112,5 +145,32 @@ mod tests {
         assert_eq!(plain["error"]["code"], "error");
         assert_eq!(plain["error"]["kind"], "internal");
         assert!(plain["error"].get("hint").is_none(), "{plain}");
+    }
+
+    /// A field is named by its flag; the message has no flag in it, so the CLI adds one.
+    #[test]
+    fn field_hints_name_the_flag() {
+        let err = anyhow::Error::from(ringlet::Error::InvalidField {
+            field: Field::Model,
+            message: "provider 'custom' has no default model".into(),
+            problem: ringlet::FieldProblem::Missing,
+        });
+        assert_eq!(
+            line(&err),
+            "provider 'custom' has no default model; pass --model"
+        );
+        assert_eq!(to_json(&err)["error"]["hint"], "pass --model");
+        let both = Hint::OneOfFields(Field::WorkingDir, Field::ClearWorkingDir);
+        assert_eq!(
+            hint_text(&both),
+            "give --working-dir or --clear-working-dir, not both"
+        );
+        assert_eq!(hint_text(&Hint::CheckField(Field::SetEnv)), "check --env");
+        for field in Field::ALL {
+            assert!(
+                flag(field).starts_with("--") || field == Field::Args,
+                "{field}"
+            );
+        }
     }
 }

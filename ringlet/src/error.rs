@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use crate::error_kind::{Field, FieldProblem};
+
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -89,6 +91,22 @@ pub enum Error {
     /// A value given on the command line or through the API is not acceptable.
     #[error("{0}")]
     InvalidInput(String),
+
+    /// A value given for one field of a request (a profile's model, working directory, …) is
+    /// not acceptable, a field the request needs is missing, or two fields contradict each
+    /// other. The message names the field as every frontend can ("model", "working
+    /// directory"); the [`hint`](Error::hint) names it as the frontend spells it (`--model`,
+    /// `model=`). Its [`code`](Error::code) is `invalid_input`, as [`Error::InvalidInput`]'s:
+    /// it is that error with the field known, and is caught as one.
+    #[error("{message}")]
+    InvalidField {
+        /// The field at fault.
+        field: Field,
+        /// What is wrong, with the value given (cut to 64 characters).
+        message: String,
+        /// Missing, not acceptable, or contradicting another field.
+        problem: FieldProblem,
+    },
 
     /// The agent's binary cannot be found.
     #[error("agent '{agent}' is not installed: '{binary}' was not found in {searched}")]
@@ -353,6 +371,45 @@ impl Error {
         }
     }
 
+    /// A field's value is not acceptable: `message` names the field neutrally and says why.
+    pub(crate) fn invalid_field(field: Field, message: impl Into<String>) -> Self {
+        Error::InvalidField {
+            field,
+            message: message.into(),
+            problem: FieldProblem::Invalid,
+        }
+    }
+
+    /// A field the request needs was not given: `message` says why it is needed.
+    pub(crate) fn missing_field(field: Field, message: impl Into<String>) -> Self {
+        Error::InvalidField {
+            field,
+            message: message.into(),
+            problem: FieldProblem::Missing,
+        }
+    }
+
+    /// `field` and `other` were both given, and only one of them can be.
+    pub(crate) fn contradicting_fields(
+        field: Field,
+        other: Field,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::InvalidField {
+            field,
+            message: message.into(),
+            problem: FieldProblem::Contradicts(other),
+        }
+    }
+
+    /// The field an [`Error::InvalidField`] is about; `None` for every other error.
+    pub fn field(&self) -> Option<Field> {
+        match self {
+            Error::InvalidField { field, .. } => Some(*field),
+            _ => None,
+        }
+    }
+
     /// A stable machine-readable code for this error, used by `--json` output and the bindings.
     pub fn code(&self) -> &'static str {
         match self {
@@ -364,6 +421,9 @@ impl Error {
             Error::UnknownEndpoint { .. } => "unknown_endpoint",
             Error::Incompatible { .. } => "incompatible",
             Error::InvalidInput(_) => "invalid_input",
+            // The same error as `InvalidInput`, with the field known: every binding raises it
+            // as that one, so a caller catching invalid input catches it too.
+            Error::InvalidField { .. } => "invalid_input",
             Error::AgentNotInstalled { .. } => "agent_not_installed",
             Error::MissingKey { .. } => "missing_key",
             Error::KeyNotFound { .. } => "key_not_found",

@@ -76,6 +76,105 @@ impl fmt::Display for ErrorKind {
     }
 }
 
+/// A field of a request: a setting of [`NewProfile`](crate::NewProfile) or
+/// [`ProfileUpdate`](crate::ProfileUpdate) that an [`Error::InvalidField`] is about. Each
+/// frontend names it as its callers spell it (`--working-dir`, `working_dir=`, `workingDir`,
+/// `workingDir:`) in one `match` in its error mapping.
+///
+/// Deliberately not `#[non_exhaustive]`: every frontend is in this workspace, and a field they
+/// did not name would reach a caller in another frontend's spelling. A new field is one variant
+/// here, and the build then fails in each frontend until its `match` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// The model.
+    Model,
+    /// A named endpoint of the provider.
+    Endpoint,
+    /// A custom base URL.
+    CustomEndpoint,
+    /// The wire shape a custom endpoint serves.
+    Shape,
+    /// The environment variables of a new profile.
+    Env,
+    /// Environment variables an update adds or replaces.
+    SetEnv,
+    /// Environment variables an update removes.
+    UnsetEnv,
+    /// The agent's default arguments.
+    Args,
+    /// The directory the agent starts in.
+    WorkingDir,
+    /// Clearing the working directory (an update).
+    ClearWorkingDir,
+    /// The agent binary to run.
+    Binary,
+    /// Clearing the binary (an update).
+    ClearBinary,
+    /// When runs are sandboxed.
+    Sandbox,
+    /// The alias the API key is stored under.
+    KeyAlias,
+}
+
+impl Field {
+    /// Every field, for tables and exhaustive tests.
+    pub const ALL: [Field; 14] = [
+        Field::Model,
+        Field::Endpoint,
+        Field::CustomEndpoint,
+        Field::Shape,
+        Field::Env,
+        Field::SetEnv,
+        Field::UnsetEnv,
+        Field::Args,
+        Field::WorkingDir,
+        Field::ClearWorkingDir,
+        Field::Binary,
+        Field::ClearBinary,
+        Field::Sandbox,
+        Field::KeyAlias,
+    ];
+
+    /// The field's name in the Rust API (`model`, `custom_endpoint`, `clear_working_dir`):
+    /// stable, and the `field` a server reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Model => "model",
+            Field::Endpoint => "endpoint",
+            Field::CustomEndpoint => "custom_endpoint",
+            Field::Shape => "shape",
+            Field::Env => "env",
+            Field::SetEnv => "set_env",
+            Field::UnsetEnv => "unset_env",
+            Field::Args => "args",
+            Field::WorkingDir => "working_dir",
+            Field::ClearWorkingDir => "clear_working_dir",
+            Field::Binary => "binary",
+            Field::ClearBinary => "clear_binary",
+            Field::Sandbox => "sandbox",
+            Field::KeyAlias => "key_alias",
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What is wrong with the field of an [`Error::InvalidField`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FieldProblem {
+    /// The request needs it and did not give it.
+    Missing,
+    /// The value given is not acceptable.
+    Invalid,
+    /// It was given together with this other field, and only one of them can be.
+    Contradicts(Field),
+}
+
 /// The next step for an [`Error`], as data: each frontend words it for its callers. `Display`
 /// gives the CLI's wording (`pass --replace to overwrite it`); the bindings word the ones that
 /// name a command or flag themselves and may fall back to `Display` for a hint they do not know
@@ -122,9 +221,17 @@ pub enum Hint {
         /// The id that is taken.
         id: String,
     },
+    /// Give this field: the request needs it.
+    GiveField(Field),
+    /// Give this field another value.
+    CheckField(Field),
+    /// Give one of these fields, not both.
+    OneOfFields(Field, Field),
 }
 
-/// The CLI's wording.
+/// The CLI's wording, except for the field hints ([`Hint::GiveField`], …): those name the
+/// field as the Rust API does (`` give `model` ``), and each frontend, the CLI included, words
+/// them with its own spelling of the field (`pass --model`).
 impl fmt::Display for Hint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -154,6 +261,9 @@ impl fmt::Display for Hint {
                 f,
                 "remove it first with `ringlet hooks remove {id}` or pick another id"
             ),
+            Hint::GiveField(field) => write!(f, "give `{field}`"),
+            Hint::CheckField(field) => write!(f, "check `{field}`"),
+            Hint::OneOfFields(a, b) => write!(f, "give `{a}` or `{b}`, not both"),
         }
     }
 }
@@ -182,6 +292,7 @@ impl Error {
             Error::InvalidAlias { .. }
             | Error::Incompatible { .. }
             | Error::InvalidInput(_)
+            | Error::InvalidField { .. }
             // Rule validation and the `--rhai` script check at add/import time.
             | Error::Hook { .. } => InvalidInput,
             Error::AgentNotInstalled { .. }
@@ -232,6 +343,11 @@ impl Error {
             },
             Error::HookNotFound { .. } => Hint::ListHooks,
             Error::HookExists { id } => Hint::RemoveHook { id: cut(id) },
+            Error::InvalidField { field, problem, .. } => match problem {
+                FieldProblem::Missing => Hint::GiveField(*field),
+                FieldProblem::Invalid => Hint::CheckField(*field),
+                FieldProblem::Contradicts(other) => Hint::OneOfFields(*field, *other),
+            },
             _ => return None,
         })
     }
@@ -296,6 +412,10 @@ mod tests {
                 InvalidInput,
             ),
             (Error::InvalidInput(s("bad")), InvalidInput),
+            (
+                Error::missing_field(Field::Model, "provider 'p' has no default model"),
+                InvalidInput,
+            ),
             (
                 Error::AgentNotInstalled {
                     agent: s("claude"),
@@ -448,6 +568,7 @@ mod tests {
             Error::UnknownEndpoint { .. } => "UnknownEndpoint",
             Error::Incompatible { .. } => "Incompatible",
             Error::InvalidInput(_) => "InvalidInput",
+            Error::InvalidField { .. } => "InvalidField",
             Error::AgentNotInstalled { .. } => "AgentNotInstalled",
             Error::MissingKey { .. } => "MissingKey",
             Error::KeyNotFound { .. } => "KeyNotFound",
@@ -487,7 +608,12 @@ mod tests {
         assert_eq!(names.len(), table.len(), "a variant is listed twice");
         assert_eq!(names.len(), variants, "a variant has no row: {names:?}");
         let codes: BTreeSet<_> = table.iter().map(|(e, _)| e.code()).collect();
-        assert_eq!(codes.len(), variants, "two variants share a code");
+        // `InvalidField` is `InvalidInput` with the field known, and shares its code.
+        assert_eq!(codes.len(), variants - 1, "two variants share a code");
+        assert_eq!(
+            Error::invalid_field(Field::Model, "bad").code(),
+            Error::InvalidInput("bad".into()).code()
+        );
         for (err, kind) in &table {
             assert_eq!(err.kind(), *kind, "{}: {err}", variant_is_listed(err));
         }
@@ -577,6 +703,43 @@ mod tests {
             "bad",
             "no hint, no suffix"
         );
+    }
+
+    /// A field error's hint says what to do with the field; its `Display` (a frontend's
+    /// fallback) names the field as the Rust API does, never as a CLI flag.
+    #[test]
+    fn field_errors_hint_at_the_field() {
+        let cases = [
+            (
+                Error::missing_field(Field::Model, "provider 'p' has no default model"),
+                Hint::GiveField(Field::Model),
+                "give `model`",
+            ),
+            (
+                Error::invalid_field(Field::WorkingDir, "working directory /x is not a directory"),
+                Hint::CheckField(Field::WorkingDir),
+                "check `working_dir`",
+            ),
+            (
+                Error::contradicting_fields(Field::Binary, Field::ClearBinary, "both"),
+                Hint::OneOfFields(Field::Binary, Field::ClearBinary),
+                "give `binary` or `clear_binary`, not both",
+            ),
+        ];
+        for (err, hint, shown) in cases {
+            assert_eq!(err.kind(), ErrorKind::InvalidInput);
+            assert_eq!(err.code(), "invalid_input");
+            assert_eq!(err.hint().as_ref(), Some(&hint));
+            assert_eq!(hint.to_string(), shown);
+        }
+        assert_eq!(
+            Error::invalid_field(Field::Shape, "x").field(),
+            Some(Field::Shape)
+        );
+        assert_eq!(Error::InvalidInput("x".into()).field(), None);
+        // Names are distinct, and `ALL` lists each field once.
+        let names: BTreeSet<_> = Field::ALL.iter().map(|f| f.as_str()).collect();
+        assert_eq!(names.len(), Field::ALL.len());
     }
 
     /// Taken names are conflicts with their own codes (they were `invalid_input` with the CLI's

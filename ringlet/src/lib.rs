@@ -62,7 +62,7 @@ pub use credentials::{
     SystemCredentialStore, migrate_credentials,
 };
 pub use error::{Error, Result};
-pub use error_kind::{ErrorKind, Hint};
+pub use error_kind::{ErrorKind, Field, FieldProblem, Hint};
 pub use facade::usage::{
     ImportCandidate, ImportProgress, ImportReport, ImportRequest, LITELLM_PRICES_URL,
     PricingReport, PricingStatus, ProfileSync, StatsReport, StatsRow, SyncReport, UsageLine,

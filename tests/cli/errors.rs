@@ -202,7 +202,9 @@ fn loose_credentials_file_is_refused_with_the_fix() {
 #[test]
 fn bad_flags_are_rejected_before_anything_is_written() {
     let sb = Sandbox::new();
-    create(&sb, &["claude", "w", "--provider", "custom"]).fails_with("--custom-endpoint");
+    create(&sb, &["claude", "w", "--provider", "custom"]).fails_with(
+        "provider 'custom' has no built-in endpoint; give a custom endpoint URL; pass --custom-endpoint",
+    );
     create(
         &sb,
         &[
@@ -228,7 +230,8 @@ fn bad_flags_are_rejected_before_anything_is_written() {
             "http://x",
         ],
     )
-    .fails_with("pass --model");
+    // The core's message names the field; the CLI's hint names its flag.
+    .fails_with("provider 'custom' has no default model; pass --model");
     create(
         &sb,
         &[
@@ -264,7 +267,7 @@ fn bad_flags_are_rejected_before_anything_is_written() {
             "/does/not/exist",
         ],
     )
-    .fails_with("is not a directory");
+    .fails_with("working directory /does/not/exist is not a directory; check --working-dir");
     assert!(sb.files().is_empty(), "{:?}", sb.files());
 }
 
@@ -381,7 +384,7 @@ fn a_binary_that_is_a_directory_is_called_one() {
         ],
     )
     .fails_with(&format!(
-        "--binary '{tmp}' is a directory, not an executable"
+        "binary '{tmp}' is a directory, not the agent's program; check --binary"
     ));
     assert!(!sb.profile_dir("d").exists());
     // A path that is not there yet is accepted; if a directory appears there, a run says so.
@@ -401,9 +404,9 @@ fn a_binary_that_is_a_directory_is_called_one() {
     )
     .ok();
     std::fs::create_dir(&later).expect("dir");
-    let out = sb
-        .run(["profiles", "run", "d"])
-        .fails_with(&format!("'{later}' is a directory, not an executable"));
+    let out = sb.run(["profiles", "run", "d"]).fails_with(&format!(
+        "'{later}' is a directory, not the agent's program"
+    ));
     assert!(!out.stderr.contains("not found"), "{}", out.stderr);
 }
 

@@ -113,17 +113,26 @@ fn bad_settings_are_one_error_and_change_nothing() {
         (&[], "nothing to change in profile 'work'"),
         (
             &["--custom-endpoint", "https://user:pw@gw.example"],
-            "--custom-endpoint",
+            "custom endpoint must not hold a user name or password",
         ),
         (&["--endpoint", "china"], "china"),
-        (&["--env", "HOME=/tmp"], "invalid --env name 'HOME'"),
+        (
+            &["--env", "HOME=/tmp"],
+            "invalid environment variable name 'HOME': it must be non-empty, without '=' and not HOME; check --env",
+        ),
         (&["--env", "NOEQUALS"], "--env 'NOEQUALS' must be KEY=VALUE"),
         (
             &["--unset-env", "NOT_SET"],
-            "profile 'work' has no --env NOT_SET to unset",
+            "profile 'work' has no environment variable NOT_SET to unset; it sets none; check --unset-env",
         ),
-        (&["--working-dir", file], "is not a directory"),
-        (&["--model", "a\u{7}b"], "holds a control character"),
+        (
+            &["--working-dir", file],
+            "is not a directory; check --working-dir",
+        ),
+        (
+            &["--model", "a\u{7}b"],
+            "model 'a\\u{7}b' holds a control character; give the model's id, such as claude-sonnet-4-5; check --model",
+        ),
     ];
     for (args, says) in cases {
         let mut argv = vec!["profiles", "set", "work"];

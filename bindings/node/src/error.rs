@@ -10,11 +10,32 @@
 
 use napi::bindgen_prelude::{JsObjectValue, JsValue};
 use napi::{Env, JsError, Status};
-use ringlet::Hint;
+use ringlet::{Field, Hint};
 
 /// A JavaScript string literal for `s`.
 fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// A field as a JavaScript caller sets it: the property of `createProfile`'s or
+/// `updateProfile`'s options object.
+fn property(field: Field) -> &'static str {
+    match field {
+        Field::Model => "model",
+        Field::Endpoint => "endpoint",
+        Field::CustomEndpoint => "customEndpoint",
+        Field::Shape => "shape",
+        Field::Env => "env",
+        Field::SetEnv => "setEnv",
+        Field::UnsetEnv => "unsetEnv",
+        Field::Args => "args",
+        Field::WorkingDir => "workingDir",
+        Field::ClearWorkingDir => "clearWorkingDir: true",
+        Field::Binary => "binary",
+        Field::ClearBinary => "clearBinary: true",
+        Field::Sandbox => "sandbox",
+        Field::KeyAlias => "keyAlias",
+    }
 }
 
 /// The core's hint in this binding's terms: `Ringlet` methods and their arguments, not CLI
@@ -47,6 +68,11 @@ pub fn hint_text(hint: &Hint) -> String {
             "remove it first with removeHook({}) or pick another id",
             lit(id)
         ),
+        Hint::GiveField(field) => format!("set `{}`", property(*field)),
+        Hint::CheckField(field) => format!("check `{}`", property(*field)),
+        Hint::OneOfFields(a, b) => {
+            format!("set `{}` or `{}`, not both", property(*a), property(*b))
+        }
         // A hint this binding does not word yet: the core's (CLI) wording beats none.
         other => other.to_string(),
     }

@@ -90,7 +90,12 @@ test('update a profile: changes, clearing, and refused input that changes nothin
     code: 'invalid_input', message: /sandbox 'never' is not one of: off, always, remote/
   })
   await assert.rejects(r.updateProfile('work', { unsetEnv: ['NOPE'], model: 'x' }), {
-    code: 'invalid_input', message: /no --env NOPE to unset/
+    code: 'invalid_input', message: /no environment variable NOPE to unset/, hint: 'check `unsetEnv`'
+  })
+  await assert.rejects(r.updateProfile('work', { binary: '/bin/true', clearBinary: true }), (err) => {
+    assert.equal(err.hint, 'set `binary` or `clearBinary: true`, not both')
+    assert.doesNotMatch(err.message, /--/)
+    return true
   })
   await assert.rejects(r.updateProfile('work', {}), { code: 'invalid_input' })
   await assert.rejects(r.updateProfile('work', { endpoint: 'mars' }), { code: 'unknown_endpoint' })
@@ -185,6 +190,26 @@ test('typed errors: unknown profile, hostile alias, missing binary', async () =>
     assert.doesNotMatch(err.message, /--binary/)
     return true
   })
+})
+
+test('a missing field is named as the options property, not a CLI flag', async () => {
+  const { r } = await open()
+  await assert.rejects(
+    r.createProfile({ agent: 'claude', alias: 'gw', provider: 'custom', customEndpoint: 'http://127.0.0.1:9' }),
+    (err) => {
+      assert.equal(err.code, 'invalid_input')
+      assert.equal(err.kind, 'invalid_input')
+      assert.equal(err.hint, 'set `model`')
+      assert.equal(err.message, "provider 'custom' has no default model; set `model`")
+      assert.doesNotMatch(err.message, /--/)
+      return true
+    }
+  )
+  await assert.rejects(
+    r.createProfile({ agent: 'claude', alias: 'gw', provider: 'custom', model: 'm' }),
+    { code: 'invalid_input', hint: 'set `customEndpoint`' }
+  )
+  assert.deepEqual(await r.profiles(), [])
 })
 
 test('an I/O error keeps its cause', async () => {

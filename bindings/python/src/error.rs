@@ -13,7 +13,7 @@
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyOSError};
 use pyo3::prelude::*;
-use ringlet::{ErrorKind, Hint};
+use ringlet::{ErrorKind, Field, Hint};
 
 create_exception!(
     ringlet,
@@ -122,6 +122,27 @@ fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
+/// A field as a Python caller passes it: the keyword argument of `create_profile` or
+/// `update_profile`.
+fn keyword(field: Field) -> &'static str {
+    match field {
+        Field::Model => "model=",
+        Field::Endpoint => "endpoint=",
+        Field::CustomEndpoint => "custom_endpoint=",
+        Field::Shape => "shape=",
+        Field::Env => "env=",
+        Field::SetEnv => "set_env=",
+        Field::UnsetEnv => "unset_env=",
+        Field::Args => "args=",
+        Field::WorkingDir => "working_dir=",
+        Field::ClearWorkingDir => "clear_working_dir=True",
+        Field::Binary => "binary=",
+        Field::ClearBinary => "clear_binary=True",
+        Field::Sandbox => "sandbox=",
+        Field::KeyAlias => "key_alias=",
+    }
+}
+
 /// The core's hint in Python's terms: methods of `Ringlet` and keyword arguments, not CLI
 /// commands and flags.
 pub fn hint_text(hint: &Hint) -> String {
@@ -152,6 +173,11 @@ pub fn hint_text(hint: &Hint) -> String {
             "remove it first with Ringlet.remove_hook({}) or pick another id",
             lit(id)
         ),
+        Hint::GiveField(field) => format!("pass {}", keyword(*field)),
+        Hint::CheckField(field) => format!("check {}", keyword(*field)),
+        Hint::OneOfFields(a, b) => {
+            format!("pass {} or {}, not both", keyword(*a), keyword(*b))
+        }
         // A hint this binding does not word yet: the core's (CLI) wording beats none.
         other => other.to_string(),
     }

@@ -164,8 +164,13 @@ def test_update_profile(r: ringlet.Ringlet, fake_agent: str, tmp_path) -> None:
     assert "args" not in cleared and "working_dir" not in cleared and "binary" not in cleared
     assert cleared["model"] == "MiniMax-M3"
     before = r.profile("work")
-    with pytest.raises(ringlet.InvalidInput, match="has no --env NOPE to unset"):
+    with pytest.raises(ringlet.InvalidInput, match="has no environment variable NOPE to unset") as err:
         r.update_profile("work", unset_env=["NOPE"], model="other")
+    assert err.value.hint == "check unset_env="
+    with pytest.raises(ringlet.InvalidInput) as err:
+        r.update_profile("work", working_dir=str(tmp_path), clear_working_dir=True)
+    assert err.value.hint == "pass working_dir= or clear_working_dir=True, not both"
+    assert "--" not in str(err.value)
     with pytest.raises(ringlet.InvalidInput, match="`always`"):
         r.update_profile("work", sandbox="never")
     with pytest.raises(ringlet.InvalidInput, match="nothing to change"):
@@ -226,6 +231,21 @@ def test_typed_errors(r: ringlet.Ringlet, fake_agent: str) -> None:
         r.create_profile("no-such-agent", "a", "minimax")
     with pytest.raises(TypeError, match="unexpected profile option 'modle'"):
         r.create_profile("claude", "a", "minimax", modle="x")
+
+
+def test_a_missing_field_is_named_as_a_keyword_argument(r: ringlet.Ringlet) -> None:
+    """The core's message names the field; the hint names Python's keyword, never a CLI flag."""
+    with pytest.raises(ringlet.InvalidInput) as err:
+        r.create_profile("claude", "gw", "custom", custom_endpoint="http://127.0.0.1:9")
+    assert err.value.code == "invalid_input" and err.value.kind == "invalid_input"
+    assert err.value.hint == "pass model="
+    assert str(err.value) == "provider 'custom' has no default model; pass model="
+    assert "--" not in str(err.value)
+    with pytest.raises(ringlet.InvalidInput) as err:
+        r.create_profile("claude", "gw", "minimax", model="m", env={"HOME": "/tmp"})
+    assert err.value.hint == "check env="
+    assert "--" not in str(err.value)
+    assert r.profiles() == []
 
 
 def test_missing_binary_is_agent_not_installed(r: ringlet.Ringlet, tmp_path) -> None:

@@ -1,6 +1,6 @@
 //! The one place `ringlet::Error` becomes the Swift error enum.
 
-use ringlet::Hint;
+use ringlet::{Field, Hint};
 
 /// The class of an error: what went wrong from the caller's side (the core's
 /// `ringlet::ErrorKind`). A server answers them with HTTP 404, 409, 400, 503 and 500.
@@ -145,6 +145,26 @@ fn lit(s: &str) -> String {
     format!("{s:?}")
 }
 
+/// A field as a Swift caller gives it: the argument label of `NewProfile` or `ProfileUpdate`.
+fn label(field: Field) -> &'static str {
+    match field {
+        Field::Model => "model:",
+        Field::Endpoint => "endpoint:",
+        Field::CustomEndpoint => "customEndpoint:",
+        Field::Shape => "shape:",
+        Field::Env => "env:",
+        Field::SetEnv => "setEnv:",
+        Field::UnsetEnv => "unsetEnv:",
+        Field::Args => "args:",
+        Field::WorkingDir => "workingDir:",
+        Field::ClearWorkingDir => "clearWorkingDir: true",
+        Field::Binary => "binary:",
+        Field::ClearBinary => "clearBinary: true",
+        Field::Sandbox => "sandbox:",
+        Field::KeyAlias => "keyAlias:",
+    }
+}
+
 /// The core's hint in Swift's terms: `Ringlet` methods with their argument labels, not CLI
 /// commands and flags.
 pub fn hint_text(hint: &Hint) -> String {
@@ -175,6 +195,9 @@ pub fn hint_text(hint: &Hint) -> String {
             "remove it first with removeHook(id: {}) or pick another id",
             lit(id)
         ),
+        Hint::GiveField(field) => format!("pass {}", label(*field)),
+        Hint::CheckField(field) => format!("check {}", label(*field)),
+        Hint::OneOfFields(a, b) => format!("pass {} or {}, not both", label(*a), label(*b)),
         // A hint this binding does not word yet: the core's (CLI) wording beats none.
         other => other.to_string(),
     }
@@ -286,5 +309,27 @@ mod tests {
         ));
         assert!(matches!(&err, RingletError::Other { code, .. } if code == "io"));
         assert_eq!((err.kind(), err.hint()), (ErrorKind::Internal, None));
+        // A field is named by its argument label, never by a CLI flag; it is an InvalidInput.
+        let err = RingletError::from(ringlet::Error::InvalidField {
+            field: Field::Model,
+            message: "provider 'custom' has no default model".into(),
+            problem: ringlet::FieldProblem::Missing,
+        });
+        assert!(matches!(err, RingletError::InvalidInput { .. }));
+        assert_eq!(err.hint().as_deref(), Some("pass model:"));
+        assert_eq!(
+            err.to_string(),
+            "provider 'custom' has no default model; pass model:"
+        );
+        assert_eq!(
+            hint_text(&Hint::OneOfFields(
+                Field::WorkingDir,
+                Field::ClearWorkingDir
+            )),
+            "pass workingDir: or clearWorkingDir: true, not both"
+        );
+        for field in Field::ALL {
+            assert!(!label(field).contains("--"), "{field}");
+        }
     }
 }

@@ -260,7 +260,7 @@ impl Registry {
                 provider: provider.id().to_string(),
                 speaks: wire::join(agent.speaks()),
                 serves: if served.is_empty() {
-                    "nothing yet (give --custom-endpoint)".into()
+                    "nothing yet (give a custom endpoint URL)".into()
                 } else {
                     wire::join(served)
                 },

@@ -12,6 +12,7 @@ use crate::alias::validate_alias;
 use crate::catalog::wire::WireShape;
 use crate::credentials::{CredentialKey, Secret};
 use crate::error::{Error, Result};
+use crate::error_kind::Field;
 use crate::launch::sandbox::SandboxMode;
 use crate::launch::script_cache::ScriptCache;
 use crate::profile::{BrokenKind, Profile, ProfileMetadata};
@@ -154,10 +155,13 @@ impl ProfileUpdate {
     pub fn sandbox_named(self, name: &str) -> Result<Self> {
         match SandboxMode::from_name(name) {
             Some(mode) => Ok(self.sandbox(mode)),
-            None => Err(Error::InvalidInput(format!(
-                "sandbox '{}' is not one of: off, always, remote",
-                crate::error::shown(&name.escape_debug().to_string())
-            ))),
+            None => Err(Error::invalid_field(
+                Field::Sandbox,
+                format!(
+                    "sandbox '{}' is not one of: off, always, remote",
+                    crate::error::shown(&name.escape_debug().to_string())
+                ),
+            )),
         }
     }
 
@@ -246,10 +250,13 @@ fn resolve_model(
 ) -> Result<Option<String>> {
     // A model name is an identifier that ends up in terminals and the agent's files.
     if let Some(m) = model.filter(|m| m.chars().any(char::is_control)) {
-        return Err(Error::InvalidInput(format!(
-            "--model '{}' holds a control character; give the model's id, such as claude-sonnet-4-5",
-            m.escape_debug()
-        )));
+        return Err(Error::invalid_field(
+            Field::Model,
+            format!(
+                "model '{}' holds a control character; give the model's id, such as claude-sonnet-4-5",
+                crate::error::shown(&m.escape_debug().to_string())
+            ),
+        ));
     }
     let pm = provider.manifest();
     let model = model
@@ -257,21 +264,25 @@ fn resolve_model(
         .map(str::to_string)
         .or_else(|| pm.models.default.clone());
     if model.is_none() {
-        return Err(Error::InvalidInput(format!(
-            "provider '{}' has no default model; pass --model",
-            pm.id
-        )));
+        return Err(Error::missing_field(
+            Field::Model,
+            format!("provider '{}' has no default model", pm.id),
+        ));
     }
     Ok(model)
 }
 
-/// A variable name the agent's environment can hold, and not HOME (the profile's own).
-fn validate_env_name(name: &str) -> Result<()> {
+/// A variable name the agent's environment can hold, and not HOME (the profile's own); `field`
+/// is where it was given (a new profile's `env`, an update's `set_env`).
+fn validate_env_name(name: &str, field: Field) -> Result<()> {
     if name.is_empty() || name.contains('=') || name.contains('\0') || name == "HOME" {
-        return Err(Error::InvalidInput(format!(
-            "invalid --env name '{}': it must be non-empty, without '=' and not HOME",
-            crate::error::shown(&name.escape_debug().to_string())
-        )));
+        return Err(Error::invalid_field(
+            field,
+            format!(
+                "invalid environment variable name '{}': it must be non-empty, without '=' and not HOME",
+                crate::error::shown(&name.escape_debug().to_string())
+            ),
+        ));
     }
     Ok(())
 }
@@ -280,12 +291,20 @@ fn validate_env_name(name: &str) -> Result<()> {
 fn resolve_working_dir(dir: &std::path::Path) -> Result<PathBuf> {
     let abs = std::path::absolute(dir).map_err(|e| Error::io("resolving", dir, e))?;
     if !abs.is_dir() {
-        return Err(Error::InvalidInput(format!(
-            "--working-dir {} is not a directory",
-            abs.display()
-        )));
+        return Err(Error::invalid_field(
+            Field::WorkingDir,
+            format!(
+                "working directory {} is not a directory",
+                crate::error::shown(&abs.display().to_string())
+            ),
+        ));
     }
     Ok(abs)
+}
+
+/// The wire shapes a `shape` value names (`openai` is both OpenAI dialects).
+fn parse_shape(shape: &str) -> Result<Vec<WireShape>> {
+    WireShape::parse_family(shape).map_err(|e| Error::invalid_field(Field::Shape, e.to_string()))
 }
 
 /// A binary name (looked up on PATH at run time) or a path, made absolute.
@@ -294,7 +313,7 @@ fn resolve_binary(binary: &std::path::Path) -> Result<PathBuf> {
         // A path that does not exist yet is accepted (the agent may be installed later); one
         // that exists must be a program.
         if let Some(why) = crate::catalog::agent::not_a_program(binary) {
-            return Err(Error::InvalidInput(format!("--binary {why}")));
+            return Err(Error::invalid_field(Field::Binary, format!("binary {why}")));
         }
         return std::path::absolute(binary).map_err(|e| Error::io("resolving", binary, e));
     }
@@ -342,11 +361,7 @@ impl Ringlet {
         let provider = reg.provider(&req.provider)?;
         let pm = provider.manifest();
 
-        let served = req
-            .shape
-            .as_deref()
-            .map(WireShape::parse_family)
-            .transpose()?;
+        let served = req.shape.as_deref().map(parse_shape).transpose()?;
         let route = self.resolve_route(
             agent.as_ref(),
             provider.as_ref(),
@@ -363,14 +378,17 @@ impl Ringlet {
         };
         if let Some(k) = &key_alias {
             validate_alias(k).map_err(|_| {
-                Error::InvalidInput(format!(
-                    "invalid key alias '{}'; use letters, digits, '-', '_' or '.'",
-                    crate::error::shown(&k.escape_debug().to_string())
-                ))
+                Error::invalid_field(
+                    Field::KeyAlias,
+                    format!(
+                        "invalid key alias '{}'; use letters, digits, '-', '_' or '.'",
+                        crate::error::shown(&k.escape_debug().to_string())
+                    ),
+                )
             })?;
         }
         for name in req.env.keys() {
-            validate_env_name(name)?;
+            validate_env_name(name, Field::Env)?;
         }
         let working_dir = req
             .working_dir
@@ -419,7 +437,7 @@ impl Ringlet {
                 return Err(Error::UnknownEndpoint {
                     provider: pm.id.clone(),
                     endpoint: e.escape_debug().to_string(),
-                    known: "none (use --custom-endpoint URL)".into(),
+                    known: "none (give a custom endpoint URL)".into(),
                 });
             }
             None
@@ -440,20 +458,25 @@ impl Ringlet {
 
         let custom = custom_endpoint
             .map(|url| {
-                crate::base_url::parse(url)
-                    .map_err(|why| Error::InvalidInput(format!("--custom-endpoint {why}")))
+                crate::base_url::parse(url).map_err(|why| {
+                    Error::invalid_field(Field::CustomEndpoint, format!("custom endpoint {why}"))
+                })
             })
             .transpose()?;
         let custom = custom.as_deref();
         if custom.is_none() && endpoint.is_none() {
-            return Err(Error::InvalidInput(format!(
-                "provider '{}' has no built-in endpoint; give one with --custom-endpoint URL",
-                pm.id
-            )));
+            return Err(Error::missing_field(
+                Field::CustomEndpoint,
+                format!(
+                    "provider '{}' has no built-in endpoint; give a custom endpoint URL",
+                    pm.id
+                ),
+            ));
         }
         if served.is_some() && custom.is_none() {
-            return Err(Error::InvalidInput(
-                "--shape describes a --custom-endpoint; give the URL too".into(),
+            return Err(Error::missing_field(
+                Field::CustomEndpoint,
+                "a wire shape describes a custom endpoint; give its URL too",
             ));
         }
         let served = match (served, custom, &endpoint) {
@@ -477,7 +500,7 @@ impl Ringlet {
         match &profile.working_dir {
             Some(dir) if dir.is_dir() => Ok(dir.clone()),
             Some(dir) => Err(Error::InvalidInput(format!(
-                "the working directory of profile '{}', {}, does not exist (any more); create it again, or recreate the profile with another --working-dir",
+                "the working directory of profile '{}', {}, does not exist (any more); create it again, or give the profile another working directory",
                 profile.alias,
                 dir.display()
             ))),
@@ -558,26 +581,33 @@ impl Ringlet {
 
     /// `current` with `update` applied, every change checked; writes nothing.
     fn apply_update(&self, current: &Profile, update: &ProfileUpdate) -> Result<Profile> {
-        let conflict = |a: &str, b: &str| {
-            Err(Error::InvalidInput(format!(
-                "{a} and {b} contradict each other; give one of them"
-            )))
-        };
         if update.working_dir.is_some() && update.clear_working_dir {
-            return conflict("--working-dir", "--clear-working-dir");
+            return Err(Error::contradicting_fields(
+                Field::WorkingDir,
+                Field::ClearWorkingDir,
+                "a new working directory and clearing it contradict each other",
+            ));
         }
         if update.binary.is_some() && update.clear_binary {
-            return conflict("--binary", "--clear-binary");
+            return Err(Error::contradicting_fields(
+                Field::Binary,
+                Field::ClearBinary,
+                "a new binary and clearing it contradict each other",
+            ));
         }
         if let Some(name) = update
             .unset_env
             .iter()
             .find(|n| update.set_env.contains_key(*n))
         {
-            return Err(Error::InvalidInput(format!(
-                "--env {0} and --unset-env {0} contradict each other; give one of them",
-                crate::error::shown(&name.escape_debug().to_string())
-            )));
+            return Err(Error::contradicting_fields(
+                Field::SetEnv,
+                Field::UnsetEnv,
+                format!(
+                    "environment variable {} is both set and unset",
+                    crate::error::shown(&name.escape_debug().to_string())
+                ),
+            ));
         }
 
         let reg = self.registry();
@@ -597,7 +627,7 @@ impl Ringlet {
                 (None, None) => current.endpoint_url.clone(),
             };
             let served = match &update.shape {
-                Some(shape) => Some(WireShape::parse_family(shape)?),
+                Some(shape) => Some(parse_shape(shape)?),
                 None if keeps_url && custom.is_some() => Some(vec![current.shape]),
                 None => None,
             };
@@ -618,20 +648,23 @@ impl Ringlet {
         for name in &update.unset_env {
             if next.env.remove(name).is_none() {
                 let set: Vec<&str> = current.env.keys().map(String::as_str).collect();
-                return Err(Error::InvalidInput(format!(
-                    "profile '{}' has no --env {} to unset; it sets {}",
-                    current.alias,
-                    crate::error::shown(&name.escape_debug().to_string()),
-                    if set.is_empty() {
-                        "none".to_string()
-                    } else {
-                        set.join(", ")
-                    }
-                )));
+                return Err(Error::invalid_field(
+                    Field::UnsetEnv,
+                    format!(
+                        "profile '{}' has no environment variable {} to unset; it sets {}",
+                        current.alias,
+                        crate::error::shown(&name.escape_debug().to_string()),
+                        if set.is_empty() {
+                            "none".to_string()
+                        } else {
+                            set.join(", ")
+                        }
+                    ),
+                ));
             }
         }
         for (name, value) in &update.set_env {
-            validate_env_name(name)?;
+            validate_env_name(name, Field::SetEnv)?;
             next.env.insert(name.clone(), value.clone());
         }
         if let Some(args) = &update.args {
@@ -670,6 +703,7 @@ impl Ringlet {
 mod tests {
     use super::*;
     use crate::credentials::MemoryCredentialStore;
+    use crate::error_kind::Hint;
     use std::sync::Arc;
 
     pub(super) fn ringlet(dir: &std::path::Path) -> Ringlet {
@@ -809,58 +843,88 @@ mod tests {
         let events = ringlet.subscribe();
         let not_a_dir = dir.path().join("file");
         std::fs::write(&not_a_dir, "").expect("file");
-        let cases: Vec<(ProfileUpdate, &str)> = vec![
-            (ProfileUpdate::new(), "nothing to change in profile 'w'"),
+        // What the message says, and the field its hint names (`None`: no field hint).
+        let cases: Vec<(ProfileUpdate, &str, Option<Hint>)> = vec![
+            (
+                ProfileUpdate::new(),
+                "nothing to change in profile 'w'",
+                None,
+            ),
             (
                 ProfileUpdate::new().model("bad\u{1b}[2J"),
-                "--model 'bad\\u{1b}[2J' holds a control character",
+                "model 'bad\\u{1b}[2J' holds a control character",
+                Some(Hint::CheckField(Field::Model)),
             ),
             (
                 ProfileUpdate::new().custom_endpoint("ftp://x.example"),
-                "--custom-endpoint",
+                "custom endpoint 'ftp://x.example'",
+                Some(Hint::CheckField(Field::CustomEndpoint)),
             ),
             (
                 ProfileUpdate::new()
                     .endpoint("mars")
                     .sandbox(SandboxMode::Off),
                 "mars",
+                None,
             ),
-            (ProfileUpdate::new().shape("anthropic"), "give the URL too"),
+            (
+                ProfileUpdate::new().shape("anthropic"),
+                "a wire shape describes a custom endpoint; give its URL too",
+                Some(Hint::GiveField(Field::CustomEndpoint)),
+            ),
+            (
+                ProfileUpdate::new()
+                    .shape("soap")
+                    .custom_endpoint("https://x.example"),
+                "unknown wire shape 'soap'",
+                Some(Hint::CheckField(Field::Shape)),
+            ),
             (
                 ProfileUpdate::new()
                     .set_env("HOME", "/tmp")
                     .model("MiniMax-M3"),
-                "invalid --env name 'HOME'",
+                "invalid environment variable name 'HOME'",
+                Some(Hint::CheckField(Field::SetEnv)),
             ),
             (
                 ProfileUpdate::new().set_env("A=B", "x"),
-                "invalid --env name 'A=B'",
+                "invalid environment variable name 'A=B'",
+                Some(Hint::CheckField(Field::SetEnv)),
             ),
             (
                 ProfileUpdate::new().unset_env("TYPO"),
-                "profile 'w' has no --env TYPO to unset; it sets A",
+                "profile 'w' has no environment variable TYPO to unset; it sets A",
+                Some(Hint::CheckField(Field::UnsetEnv)),
             ),
             (
                 ProfileUpdate::new().set_env("A", "2").unset_env("A"),
-                "--env A and --unset-env A contradict",
+                "environment variable A is both set and unset",
+                Some(Hint::OneOfFields(Field::SetEnv, Field::UnsetEnv)),
             ),
             (
                 ProfileUpdate::new().working_dir(&not_a_dir),
                 "is not a directory",
+                Some(Hint::CheckField(Field::WorkingDir)),
             ),
             (
                 ProfileUpdate::new()
                     .working_dir(dir.path())
                     .clear_working_dir(),
-                "--working-dir and --clear-working-dir",
+                "a new working directory and clearing it contradict each other",
+                Some(Hint::OneOfFields(Field::WorkingDir, Field::ClearWorkingDir)),
             ),
-            (ProfileUpdate::new().binary(dir.path()), "--binary"),
+            (
+                ProfileUpdate::new().binary(dir.path()),
+                "is a directory, not the agent's program",
+                Some(Hint::CheckField(Field::Binary)),
+            ),
             (
                 ProfileUpdate::new().binary("/bin/true").clear_binary(),
-                "--binary and --clear-binary",
+                "a new binary and clearing it contradict each other",
+                Some(Hint::OneOfFields(Field::Binary, Field::ClearBinary)),
             ),
         ];
-        for (update, says) in cases {
+        for (update, says, hint) in cases {
             let err = ringlet.update_profile("w", &update).expect_err(says);
             let code = if says == "mars" {
                 "unknown_endpoint"
@@ -869,6 +933,9 @@ mod tests {
             };
             assert_eq!(err.code(), code, "{says}: {err}");
             assert!(err.to_string().contains(says), "{says}: {err}");
+            // The message is the same in every frontend: it names no CLI flag.
+            assert!(!err.to_string().contains("--"), "{says}: {err}");
+            assert_eq!(err.hint(), hint, "{says}: {err}");
             assert_eq!(
                 std::fs::read(manifest(&ringlet, "w")).expect("read"),
                 before,
@@ -1114,5 +1181,57 @@ mod tests {
                 .any(|w| w.code == "run_not_counted" && w.message.contains("'w' not found")),
             "{warnings:?}"
         );
+    }
+
+    /// A bad or missing value in a new profile is an `InvalidField`: the message names the
+    /// field as every frontend can, the hint carries the field for each to spell.
+    #[test]
+    fn a_bad_new_profile_names_the_field_not_a_flag() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ringlet = ringlet(dir.path());
+        let custom =
+            || NewProfile::new("claude", "c", "custom").custom_endpoint("http://127.0.0.1:9");
+        let mut bad_env = NewProfile::new("claude", "e", "minimax");
+        bad_env.env.insert("HOME".into(), "/tmp".into());
+        let mut long_dir = NewProfile::new("claude", "d", "minimax");
+        long_dir.working_dir = Some(dir.path().join("x".repeat(300)));
+        let cases = [
+            (
+                custom(),
+                "provider 'custom' has no default model",
+                Hint::GiveField(Field::Model),
+            ),
+            (
+                NewProfile::new("claude", "c", "custom").model("m"),
+                "provider 'custom' has no built-in endpoint; give a custom endpoint URL",
+                Hint::GiveField(Field::CustomEndpoint),
+            ),
+            (
+                custom().model("m").key_alias("../k"),
+                "invalid key alias '../k'",
+                Hint::CheckField(Field::KeyAlias),
+            ),
+            (
+                bad_env,
+                "invalid environment variable name 'HOME'",
+                Hint::CheckField(Field::Env),
+            ),
+            (
+                long_dir,
+                // A long path is cut as other input is: to 64 characters and an ellipsis.
+                "…",
+                Hint::CheckField(Field::WorkingDir),
+            ),
+        ];
+        for (req, says, hint) in cases {
+            let err = ringlet.create_profile(&req, None).expect_err(says);
+            let msg = err.to_string();
+            assert!(msg.contains(says), "{says}: {msg}");
+            assert!(!msg.contains("--"), "{says}: {msg}");
+            assert!(msg.len() < 200, "{says}: {msg}");
+            assert_eq!(err.code(), "invalid_input", "{says}");
+            assert_eq!(err.hint(), Some(hint), "{says}");
+        }
+        assert!(ringlet.profiles().expect("list").is_empty());
     }
 }

@@ -83,7 +83,7 @@ pub(crate) fn not_a_program(binary: &Path) -> Option<String> {
     let meta = std::fs::metadata(binary).ok()?;
     if meta.is_dir() {
         return Some(format!(
-            "'{}' is a directory, not an executable; give the agent's program with --binary",
+            "'{}' is a directory, not the agent's program",
             binary.display()
         ));
     }
@@ -92,7 +92,7 @@ pub(crate) fn not_a_program(binary: &Path) -> Option<String> {
         use std::os::unix::fs::PermissionsExt;
         if meta.permissions().mode() & 0o111 == 0 {
             return Some(format!(
-                "'{}' is not executable; make it so (`chmod +x {}`) or give another --binary",
+                "'{}' is not executable; make it so (`chmod +x {}`)",
                 binary.display(),
                 binary.display()
             ));
