@@ -85,7 +85,8 @@ pub use launch::AgentCommand;
 pub use launch::sandbox::{
     AgentRuntime, GUARDED_PATHS, HookAccess, Network, ProfileSandbox, RingletDirs,
     SANDBOX_ENV_REMOVE, SANDBOX_EXEC, SandboxMode, SandboxPolicy, SandboxProbe, SandboxRun,
-    SandboxedCommand, Terminal, WorkspaceGuard, bwrap_command, find_bwrap, probe, seatbelt_command,
+    SandboxedCommand, Terminal, WorkspaceGuard, bwrap_command, find_bwrap, probe, probe_remembered,
+    seatbelt_command,
 };
 pub use launch::script::{KEY_PLACEHOLDER, ScriptContext, ScriptOutput};
 pub use launch::{

@@ -13,6 +13,7 @@ mod agents;
 mod interactive;
 mod isolation;
 mod jobs;
+mod sandbox;
 mod terminal;
 
 use std::ffi::OsString;
@@ -67,7 +68,11 @@ pub fn agent_bin_dir(binary: &str) -> Option<PathBuf> {
 /// A sandbox whose PATH finds the installed agents first and whose environment carries every
 /// stale provider setting of [`STALE_PARENT_ENV`].
 pub fn agent_sandbox(bin_dir: &Path) -> Sandbox {
-    let mut sb = Sandbox::new();
+    agent_sandbox_from(Sandbox::new(), bin_dir)
+}
+
+/// [`agent_sandbox`] made from a given installation (one outside `/tmp`, say).
+pub fn agent_sandbox_from(mut sb: Sandbox, bin_dir: &Path) -> Sandbox {
     let mut path = OsString::from(bin_dir);
     if let Some(rest) = std::env::var_os("PATH") {
         path.push(":");

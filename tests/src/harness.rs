@@ -81,6 +81,21 @@ fn stale(bin: &Path, built: std::time::SystemTime, repo: &Path) -> Option<String
     })
 }
 
+/// A directory outside `/tmp` for installations that sandboxed agents run in: `sandbox-tests/`
+/// beside the test binaries, in the build's target directory. A sandboxed agent gets a fresh
+/// `/tmp`, so anything under the real one is invisible inside whatever the policy says, and a
+/// test there could not tell a hidden file from a missing one. Fails when the target directory
+/// itself is under `/tmp`.
+pub fn outside_tmp() -> PathBuf {
+    let dir = profile_dir().join("sandbox-tests");
+    assert!(
+        !dir.starts_with("/tmp"),
+        "the sandbox tests need a target directory outside /tmp (it is {}): the sandbox's fresh /tmp would hide everything there",
+        dir.display()
+    );
+    dir
+}
+
 /// The `ringlet` binary built from this workspace.
 pub fn ringlet_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
@@ -188,6 +203,16 @@ impl Sandbox {
     pub fn new() -> Self {
         Self {
             dir: tempfile::tempdir().expect("tempdir"),
+            envs: Vec::new(),
+        }
+    }
+
+    /// A fresh, empty installation in a temp dir under `parent` (created when missing), e.g.
+    /// [`outside_tmp`] for the sandbox tests.
+    pub fn new_in(parent: &Path) -> Self {
+        std::fs::create_dir_all(parent).expect("temp parent");
+        Self {
+            dir: tempfile::tempdir_in(parent).expect("tempdir"),
             envs: Vec::new(),
         }
     }

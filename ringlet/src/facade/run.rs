@@ -8,7 +8,7 @@ use crate::credentials::{CredentialKey, CredentialStore, FileCredentialStore, Se
 use crate::error::{Error, Result};
 use crate::launch::sandbox::{
     AgentRuntime, HookAccess, RingletDirs, SandboxRun, Terminal, WorkspaceGuard, bwrap_command,
-    find_bwrap, probe,
+    find_bwrap, probe_remembered,
 };
 use crate::launch::script::{
     KEY_PLACEHOLDER, KEY_SUFFIX_PLACEHOLDER, Script, ScriptContext, ScriptOutput, ScriptSource,
@@ -289,7 +289,8 @@ impl Ringlet {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         if !seen.contains(&probed) {
-            probe(&bwrap, policy.network)?;
+            // And across processes (each CLI run is one): see `probe_remembered`.
+            probe_remembered(&bwrap, policy.network, self.paths().cache_dir())?;
             seen.insert(probed);
         }
         Ok(Some(bwrap))

@@ -1575,6 +1575,72 @@ pub fn probe(bwrap: &Path, network: Network) -> Result<SandboxProbe> {
     })
 }
 
+/// The kernel settings that decide whether an unprivileged user may create the namespaces a
+/// sandbox needs (the ones [`probe_failure`]'s fixes name). A remembered probe is only trusted
+/// while they read the same.
+const USERNS_SETTINGS: &[&str] = &[
+    "/proc/sys/kernel/unprivileged_userns_clone",
+    "/proc/sys/user/max_user_namespaces",
+    "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+];
+
+/// What a successful probe is remembered by: the bwrap binary (path, size, modification time),
+/// the network setting, the user, the boot, and the user-namespace settings. `None` when one of
+/// them cannot be read (then nothing is remembered).
+#[cfg(unix)]
+fn probe_key(bwrap: &Path, network: Network) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(bwrap).ok()?;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let mut key = format!(
+        "ringlet sandbox probe 1\nbwrap {}\nsize {}\nmtime {}.{}\nnetwork {}\nuid {uid}\nboot {}\n",
+        bwrap.display(),
+        meta.len(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        network.as_str(),
+        boot.trim()
+    );
+    for setting in USERNS_SETTINGS {
+        let value = std::fs::read_to_string(setting).unwrap_or_else(|_| "-".into());
+        key.push_str(&format!("{setting} {}\n", value.trim()));
+    }
+    Some(key)
+}
+
+#[cfg(not(unix))]
+fn probe_key(_: &Path, _: Network) -> Option<String> {
+    None
+}
+
+/// [`probe`], remembered across processes in `cache_dir` (ringlet's cache directory, which the
+/// sandbox hides from agents).
+///
+/// Each `ringlet profiles run --sandbox` is a new process, and the probe starts a whole sandbox
+/// of its own: it doubled what the sandbox adds to a launch (docs/performance.md, "Sandbox
+/// overhead"). A successful probe is written down with what it depends on (see `probe_key`);
+/// the next process skips it while all of that reads the same, and probes again when bwrap is
+/// replaced, the machine rebooted, or a user-namespace setting changed. Should bwrap still
+/// fail later, the run's own bwrap fails before the agent starts (its message on the run's
+/// stderr): never an unsandboxed run. A failed probe is not remembered. Returns whether bwrap
+/// was run.
+pub fn probe_remembered(bwrap: &Path, network: Network, cache_dir: &Path) -> Result<bool> {
+    let key = probe_key(bwrap, network);
+    let stamp = cache_dir.join(format!("sandbox-probe-{}", network.as_str()));
+    if let Some(key) = &key
+        && std::fs::read_to_string(&stamp).is_ok_and(|found| found == *key)
+    {
+        return Ok(false);
+    }
+    probe(bwrap, network)?;
+    if let Some(key) = key {
+        // Only a cache: failing to write it costs the next run a probe, nothing else.
+        let _ = crate::fsio::write_atomic_volatile(&stamp, key.as_bytes(), Some(0o600));
+    }
+    Ok(true)
+}
+
 /// Maps bwrap's stderr when it could not set up a sandbox to the reason and the fix.
 pub(crate) fn probe_failure(stderr: &str, code: Option<i32>) -> Error {
     let said = stderr
@@ -2389,5 +2455,61 @@ mod tests {
             assert!(m.contains(says), "{stderr:?} → {m}");
             assert!(!m.contains("bwrap: bwrap:"), "{m}");
         }
+    }
+
+    /// A stand-in bwrap that counts its runs in `runs` and exits with `code`, saying `says`.
+    #[cfg(target_os = "linux")]
+    fn counting_bwrap(path: &Path, runs: &Path, code: i32, says: &str) {
+        script(
+            path,
+            &format!(
+                "#!/bin/sh\necho run >> '{}'\necho '{says}' >&2\nexit {code}\n",
+                runs.display()
+            ),
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    fn count(runs: &Path) -> usize {
+        std::fs::read_to_string(runs).map_or(0, |t| t.lines().count())
+    }
+
+    /// A successful probe is remembered across processes (a stamp in the cache directory) until
+    /// bwrap changes; the other network setting is probed apart; a failure is never remembered.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_successful_probe_is_remembered_until_bwrap_changes() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let cache = t.path().join("cache");
+        let runs = t.path().join("runs");
+        let bwrap = t.path().join("bin/bwrap");
+        counting_bwrap(&bwrap, &runs, 0, "");
+
+        assert!(probe_remembered(&bwrap, Network::Shared, &cache).expect("probes"));
+        assert_eq!(count(&runs), 1);
+        // The next process: no bwrap run.
+        assert!(!probe_remembered(&bwrap, Network::Shared, &cache).expect("remembered"));
+        assert_eq!(count(&runs), 1);
+        // Another network setting needs its own probe.
+        assert!(probe_remembered(&bwrap, Network::None, &cache).expect("probes"));
+        assert_eq!(count(&runs), 2);
+
+        // bwrap replaced (another size): probed again.
+        counting_bwrap(&bwrap, &runs, 0, "a newer bwrap");
+        assert!(probe_remembered(&bwrap, Network::Shared, &cache).expect("probes"));
+        assert_eq!(count(&runs), 3);
+
+        // A probe that fails is an error each time: nothing is remembered.
+        counting_bwrap(
+            &bwrap,
+            &runs,
+            1,
+            "bwrap: No permissions to create new namespace",
+        );
+        for _ in 0..2 {
+            let e = probe_remembered(&bwrap, Network::Shared, &cache).expect_err("refused");
+            assert!(matches!(e, Error::SandboxUnavailable { .. }), "{e}");
+        }
+        assert_eq!(count(&runs), 5);
     }
 }

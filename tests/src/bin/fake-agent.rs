@@ -23,6 +23,10 @@
 //!   tests: the record's `probes.PATH` says whether it can be read (`readable`: a file's
 //!   contents or a directory's listing) and whether it lies on a read-only mount
 //!   (`read_only_mount`, from statvfs; null where that cannot be asked).
+//! - `--write-probe PATH` (repeatable) tries to write PATH, for the sandbox tests: a directory
+//!   gets a new file `ringlet-write-probe` in it, anything else has the line
+//!   `ringlet-write-probe` appended (created when missing). The record's `writes.PATH` says
+//!   whether it worked (`written`) and the error if not (`error`).
 //! - `--interactive` (last, after the record is written) acts as a small interactive agent on
 //!   a terminal: it prints `size ROWS COLS pid PID` (its terminal's size, from `stty size`),
 //!   `winch ROWS COLS` on each SIGWINCH, `got LINE` for each line typed; `quit` exits with the
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
     let mut hold: Vec<u8> = Vec::new();
     let mut hook_exits: Vec<i32> = Vec::new();
     let mut probes = serde_json::Map::new();
+    let mut writes = serde_json::Map::new();
     let mut interactive = false;
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
@@ -68,6 +73,11 @@ fn main() -> ExitCode {
             "--probe" => {
                 if let Some(path) = iter.next() {
                     probes.insert(path.clone(), probe(std::path::Path::new(path)));
+                }
+            }
+            "--write-probe" => {
+                if let Some(path) = iter.next() {
+                    writes.insert(path.clone(), write_probe(std::path::Path::new(path)));
                 }
             }
             #[cfg(unix)]
@@ -114,6 +124,7 @@ fn main() -> ExitCode {
             "pgrp": pgrp(),
             "tty_foreground": tty_foreground(),
             "probes": probes,
+            "writes": writes,
         });
         let _ = std::fs::write(path, record.to_string());
     }
@@ -188,6 +199,27 @@ fn probe(path: &std::path::Path) -> serde_json::Value {
         "read_only_mount": read_only_mount(path),
     })
 }
+
+/// What `--write-probe` records about `path` (see the module's docs).
+fn write_probe(path: &std::path::Path) -> serde_json::Value {
+    use std::io::Write;
+    let result = if path.is_dir() {
+        std::fs::write(path.join(WRITE_PROBE), format!("{WRITE_PROBE}\n"))
+    } else {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(format!("{WRITE_PROBE}\n").as_bytes()))
+    };
+    serde_json::json!({
+        "written": result.is_ok(),
+        "error": result.err().map(|e| e.to_string()),
+    })
+}
+
+/// The name of the file, and the line, `--write-probe` writes.
+const WRITE_PROBE: &str = "ringlet-write-probe";
 
 #[cfg(unix)]
 fn read_only_mount(path: &std::path::Path) -> Option<bool> {
