@@ -1,11 +1,11 @@
-//! Conformance suites for store implementations (feature `test-suite`): a [`UsageStore`] or
-//! [`CredentialStore`] written in another crate — a Postgres ledger, a vault-backed key store —
-//! runs the same behavioural suite as ringlet's own stores, from its tests:
+//! Conformance suites for store implementations: a [`UsageStore`] or [`CredentialStore`]
+//! written in another crate — a Postgres ledger, a vault-backed key store — runs the same
+//! behavioural suite as ringlet's own stores, from its tests.
 //!
-//! ```toml
-//! [dev-dependencies]
-//! ringlet = { version = "0.1", features = ["test-suite"] }
-//! ```
+//! The suites are always compiled, not behind a feature: a feature that ringlet's own tests
+//! switch on would give the library a second feature set, and every build that selects a
+//! binding alone (maturin, napi) would compile ringlet again (docs/performance.md, "CI
+//! build"). Unused, they cost nothing in a binary: the linker drops them.
 //!
 //! ```ignore
 //! #[test]

@@ -31,7 +31,6 @@ mod alias;
 mod base_url;
 mod catalog;
 mod config;
-#[cfg(any(test, feature = "test-suite"))]
 pub mod conformance;
 mod credentials;
 mod error;

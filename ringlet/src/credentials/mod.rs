@@ -55,7 +55,7 @@ impl fmt::Display for CredentialKey {
 }
 
 /// A place API keys are kept. Implementations never log or print a value, and pass the
-/// conformance suite (`ringlet::conformance::credential_store`, feature `test-suite`).
+/// conformance suite (`ringlet::conformance::credential_store`).
 pub trait CredentialStore: Send + Sync + Debug {
     /// A short backend name for messages (`file`, `env`, `memory`, `system`).
     fn backend(&self) -> &str;
@@ -134,11 +134,10 @@ pub(crate) fn system_store(paths: &Paths) -> SystemCredentialStore {
     SystemCredentialStore::new().with_lock_file(system::lock_file(paths.config_dir()))
 }
 
-#[cfg(any(test, feature = "test-suite"))]
 pub(crate) mod conformance {
     //! The suite every writable credential store runs, public as
     //! [`ringlet::conformance::credential_store`](crate::conformance::credential_store)
-    //! (feature `test-suite`) so a store in another crate runs the same one; and the checks a
+    //! so a store in another crate runs the same one; and the checks a
     //! read-only store passes. Test support: it panics on the first difference.
     use super::*;
 

@@ -1,6 +1,6 @@
 //! The suite every [`UsageStore`] implementation runs, public as
-//! [`ringlet::conformance::usage_store`](crate::conformance::usage_store) (feature
-//! `test-suite`) so a store in another crate runs the same one. It pins the semantics frontends
+//! [`ringlet::conformance::usage_store`](crate::conformance::usage_store),
+//! so a store in another crate runs the same one. It pins the semantics frontends
 //! rely on: deduplication and ranked replacement, exact totals under every grouping and filter
 //! (read from rollups or raw events alike), import positions, repricing, run records, saturating
 //! sums, and concurrent writers.

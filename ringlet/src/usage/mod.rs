@@ -45,7 +45,6 @@ pub use store::{
     UsageFilter, UsageGroup, UsageRow, UsageStore,
 };
 
-#[cfg(any(test, feature = "test-suite"))]
 pub(crate) mod conformance;
 
 #[cfg(test)]

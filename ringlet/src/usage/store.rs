@@ -14,7 +14,7 @@ use crate::error::Result;
 ///
 /// Synchronous on purpose: SQLite is a blocking API, and async frontends call the core on
 /// blocking threads. Every implementation must pass the shared conformance suite
-/// (`ringlet::conformance::usage_store`, feature `test-suite`), which pins the semantics below.
+/// (`ringlet::conformance::usage_store`), which pins the semantics below.
 pub trait UsageStore: Send + Sync + Debug {
     /// Records events. An event whose `dedup_key` is already stored is a duplicate: a no-op,
     /// unless its `rank` is strictly higher, in which case it replaces the stored one. Atomic: all
