@@ -838,11 +838,16 @@ impl Ringlet {
         let offset_minutes = q
             .utc_offset_minutes
             .unwrap_or_else(|| Local::now().offset().local_minus_utc() / 60);
-        let zone = FixedOffset::east_opt(offset_minutes * 60).ok_or_else(|| {
-            Error::InvalidInput(format!(
-                "time zone offset {offset_minutes} minutes is out of range"
-            ))
-        })?;
+        // checked: the offset comes from callers (an HTTP query), and a huge one must be an
+        // error, not an overflow.
+        let zone = offset_minutes
+            .checked_mul(60)
+            .and_then(FixedOffset::east_opt)
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "time zone offset {offset_minutes} minutes is out of range"
+                ))
+            })?;
         let since = clean(&q.since)
             .map(|s| parse_bound(s, zone, false, "--since"))
             .transpose()?;
@@ -1154,6 +1159,20 @@ mod facade_tests {
             ),
             (Some("work"), Some("claude"), Some("anthropic"))
         );
+        // An offset from a caller (an HTTP query) far out of range is an error, never an
+        // overflow: -132550784 minutes times 60 does not fit in an i32.
+        for minutes in [-132_550_784, i32::MAX, i32::MIN, 24 * 60] {
+            let query = UsageQuery {
+                utc_offset_minutes: Some(minutes),
+                ..UsageQuery::default()
+            };
+            for err in [
+                ringlet.usage(&query).expect_err("usage"),
+                ringlet.stats(&query).expect_err("stats"),
+            ] {
+                assert!(err.to_string().contains("out of range"), "{err}");
+            }
+        }
         // The profile does not exist, but it has usage: still reported.
         let work = ringlet
             .usage(&UsageQuery {
