@@ -48,8 +48,13 @@ units() {
 # again (in another configuration, or the same one made dirty) that had been built before,
 # instead of reusing it: a feature set drifted from the workspace build's (run
 # workspace-hack/generate.py), or the tool set an environment variable a build script watches.
+# Only what this test run built counts (run.sh stamps its start in RINGLET_RUN_STAMP, else this
+# script's start): a warm target directory also holds libraries from builds of older sources,
+# which a build of these sources rightly does not reuse.
+run_stamp="${RINGLET_RUN_STAMP:-$tmp/start}"
+[ -e "$run_stamp" ] || touch "$run_stamp"
 mark() {
-  built_before="$(units)"
+  built_before="$(units "$run_stamp")"
   touch "$tmp/mark"
 }
 no_rebuilds() {
@@ -84,10 +89,14 @@ if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
   apt-get update -qq </dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv </dev/null
 fi
-python3 -m venv "$tmp/venv"
+# Fresh every run, but always at the same path: pyo3's build script keys on the interpreter's
+# path, so a venv somewhere new would make every later run compile pyo3 again.
+venv="$target_dir/bindings-venv"
+rm -rf "$venv"
+python3 -m venv "$venv"
 (
   # The venv's bin first: pip's build backend (maturin) is found there.
-  export PATH="$tmp/venv/bin:$PATH"
+  export PATH="$venv/bin:$PATH"
   pip install --quiet --disable-pip-version-check maturin mypy pytest </dev/null
   # `maturin build` makes an abi3 wheel holding the typing files (README, bindings/python).
   mark

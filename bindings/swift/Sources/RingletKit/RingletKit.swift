@@ -6800,7 +6800,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_ringlet_ffi_checksum_method_ringlet_usage_events() != 22650) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_ringlet_ffi_checksum_method_ringlet_warnings() != 60946) {
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_warnings() != 13886) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_ringlet_ffi_checksum_method_runhandle_kill() != 57171) {
