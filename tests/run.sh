@@ -118,6 +118,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # reuse it, and ignores libraries a warm target directory kept from builds of older sources.
 RINGLET_RUN_STAMP="$(mktemp)"
 export RINGLET_RUN_STAMP
+trap 'rm -f "$RINGLET_RUN_STAMP"' EXIT
 step "build"
 cargo build "${BUILT[@]}" --lib --bins --tests --examples --locked
 
