@@ -8,14 +8,19 @@
 #
 # COMPARE="/path/to/old/ringlet ..." also times other ringlet builds (say, of an earlier commit)
 # in the same hyperfine run, each with its own profile in the same home: side by side, so machine
-# load hits all of them alike.
+# load hits all of them alike. Say, the CLI built without the HTTP server:
+#   cargo build --release -p ringlet-cli --no-default-features && cp target/release/ringlet /tmp/ringlet-noserver
+#   cargo build --release -p ringlet-cli && COMPARE=/tmp/ringlet-noserver bash benches/launch_overhead.sh
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 RUNS="${1:-300}"
 
-cargo build --quiet --release -p ringlet-cli -p ringlet-tests --bin ringlet --bin fake-agent
-RINGLET="$REPO/target/release/ringlet"
+# RINGLET_BIN times an already built ringlet instead of building this checkout's.
+if [ -z "${RINGLET_BIN:-}" ]; then
+  cargo build --quiet --release -p ringlet-cli -p ringlet-tests --bin ringlet --bin fake-agent
+fi
+RINGLET="${RINGLET_BIN:-$REPO/target/release/ringlet}"
 AGENT="$REPO/target/release/fake-agent"
 
 WORK="$(mktemp -d)"

@@ -214,8 +214,9 @@ fn rescan_unchanged(root: &Path) {
     );
 }
 
-fn by_day(root: &Path) {
-    let store = SqliteUsageStore::open(root.join("report.db")).expect("open");
+/// Records `n` events spread over the working hours of 2026, three profiles and three models;
+/// returns the start of the year.
+fn fill(store: &SqliteUsageStore, n: u64) -> chrono::DateTime<Utc> {
     let mut rng = Rng(42);
     let start = Utc
         .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
@@ -223,7 +224,6 @@ fn by_day(root: &Path) {
         .expect("date");
     let profiles = ["work", "personal", "client"];
     let models = ["claude-sonnet-4-5", "claude-opus-4-5", "claude-haiku-4-5"];
-    let n = 1_000_000u64;
     let started = Instant::now();
     let mut batch = Vec::with_capacity(10_000);
     for i in 0..n {
@@ -256,11 +256,20 @@ fn by_day(root: &Path) {
             batch.clear();
         }
     }
+    if !batch.is_empty() {
+        store.record(&batch).expect("record");
+    }
     let elapsed = started.elapsed();
     println!(
-        "recorded 1,000,000 events in {elapsed:.1?} ({:.0} events/s)",
+        "recorded {n} events in {elapsed:.1?} ({:.0} events/s)",
         n as f64 / elapsed.as_secs_f64()
     );
+    start
+}
+
+fn by_day(root: &Path) {
+    let store = SqliteUsageStore::open(root.join("report.db")).expect("open");
+    let start = fill(&store, 1_000_000);
     let year = UsageFilter::new()
         .since(start)
         .until(start + chrono::Duration::days(365));
@@ -303,6 +312,23 @@ fn by_day(root: &Path) {
 }
 
 fn main() {
+    // `fill LEDGER [EVENTS]`: only write the report corpus into a ledger at that path (the
+    // server benchmark, benches/server_load.sh, serves it).
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    if let [mode, path, rest @ ..] = args.as_slice()
+        && mode == "fill"
+    {
+        let n = rest
+            .first()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1_000_000);
+        let store = SqliteUsageStore::open(path).expect("open the ledger");
+        fill(&store, n);
+        return;
+    }
     let mib: u64 = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
