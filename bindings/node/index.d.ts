@@ -590,6 +590,8 @@ export interface StartOptions {
   graceMs?: number
   /** `true` sandboxes this run, `false` does not; else the profile's `sandbox` mode says. */
   sandbox?: boolean
+  /** The agent's time zone (`TZ`), an IANA name such as `'Europe/Berlin'`. */
+  timeZone?: string
 }
 
 /** Runs, session time and resources per profile. */

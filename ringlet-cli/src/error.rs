@@ -23,6 +23,13 @@ fn flag(field: Field) -> &'static str {
         Field::ClearBinary => "--clear-binary",
         Field::Sandbox => "--sandbox",
         Field::KeyAlias => "--key-alias",
+        Field::Period => "--period",
+        Field::Threshold => "--threshold",
+        Field::Budget => "--of",
+        Field::HookAction => "--shell, --rhai or --webhook",
+        Field::Webhook => "--webhook",
+        Field::WebhookTemplate => "--webhook-template",
+        Field::Tool => "--tool",
     }
 }
 

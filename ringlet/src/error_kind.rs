@@ -77,7 +77,7 @@ impl fmt::Display for ErrorKind {
 }
 
 /// A field of a request: a setting of [`NewProfile`](crate::NewProfile) or
-/// [`ProfileUpdate`](crate::ProfileUpdate) that an [`Error::InvalidField`] is about. Each
+/// [`ProfileUpdate`](crate::ProfileUpdate) or [`NewHook`](crate::NewHook) that an [`Error::InvalidField`] is about. Each
 /// frontend names it as its callers spell it (`--working-dir`, `working_dir=`, `workingDir`,
 /// `workingDir:`) in one `match` in its error mapping.
 ///
@@ -114,11 +114,25 @@ pub enum Field {
     Sandbox,
     /// The alias the API key is stored under.
     KeyAlias,
+    /// A cost-threshold hook's period (`day` or `month`).
+    Period,
+    /// A cost-threshold hook's threshold, in USD.
+    Threshold,
+    /// The budget a cost-threshold hook's threshold is part of (`of`), in USD.
+    Budget,
+    /// A hook's action: a shell command, a Rhai script (file or text) or a webhook.
+    HookAction,
+    /// A hook's webhook URL.
+    Webhook,
+    /// A webhook hook's body template.
+    WebhookTemplate,
+    /// The tool a hook test pretends the agent called.
+    Tool,
 }
 
 impl Field {
     /// Every field, for tables and exhaustive tests.
-    pub const ALL: [Field; 14] = [
+    pub const ALL: [Field; 21] = [
         Field::Model,
         Field::Endpoint,
         Field::CustomEndpoint,
@@ -133,6 +147,13 @@ impl Field {
         Field::ClearBinary,
         Field::Sandbox,
         Field::KeyAlias,
+        Field::Period,
+        Field::Threshold,
+        Field::Budget,
+        Field::HookAction,
+        Field::Webhook,
+        Field::WebhookTemplate,
+        Field::Tool,
     ];
 
     /// The field's name in the Rust API (`model`, `custom_endpoint`, `clear_working_dir`):
@@ -153,6 +174,13 @@ impl Field {
             Field::ClearBinary => "clear_binary",
             Field::Sandbox => "sandbox",
             Field::KeyAlias => "key_alias",
+            Field::Period => "period",
+            Field::Threshold => "threshold",
+            Field::Budget => "of",
+            Field::HookAction => "action",
+            Field::Webhook => "webhook",
+            Field::WebhookTemplate => "webhook_template",
+            Field::Tool => "tool",
         }
     }
 }

@@ -135,7 +135,7 @@ impl Paths {
             utf8_path(
                 dir,
                 &format!("ringlet's {what} directory"),
-                "point RINGLET_HOME (or --home) at a directory whose path is UTF-8",
+                "give ringlet a home directory (RINGLET_HOME) whose path is UTF-8",
             )?;
         }
         Ok(())

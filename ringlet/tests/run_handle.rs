@@ -238,7 +238,7 @@ fn run_started_and_ended_reach_a_subscriber() {
     let outcome = handle.wait().expect("wait");
 
     let mut seen = Vec::new();
-    while let Some(event) = events.recv_timeout(Duration::from_millis(200)) {
+    while let Ok(event) = events.recv_timeout(Duration::from_millis(200)) {
         seen.push(event);
     }
     let started = seen
@@ -513,6 +513,60 @@ fn a_clean_environment_passes_only_the_allowlist() {
         clean,
         format!("manifest=unset path=set home={}", home.display())
     );
+}
+
+/// A server runs agents for users in other zones: the run's `TZ` is the caller's, a clean
+/// environment included, and a zone the system does not know is refused before anything runs
+/// (the C library would silently read it as UTC).
+#[test]
+fn the_time_zone_comes_from_the_options_and_a_bad_one_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ringlet = builder(dir.path()).build().expect("build");
+    let marker = dir.path().join("ran");
+    let agent = agent_script(
+        dir.path(),
+        "tz.sh",
+        &format!(
+            "touch '{}'\necho \"tz=${{TZ:-unset}} hour=$(date -d @0 +%H%M)\"\n",
+            marker.display()
+        ),
+    );
+    profile(&ringlet, "tz", &agent);
+    let run = |options: RunOptions| -> Result<String> {
+        let mut handle = ringlet.start("tz", &[], options.piped().working_dir(dir.path()))?;
+        let mut out = String::new();
+        handle
+            .take_output()
+            .expect("output")
+            .stdout
+            .read_to_string(&mut out)
+            .expect("read");
+        handle.wait()?;
+        Ok(out.trim().to_string())
+    };
+    let clean = RunOptions::embedded().env(ringlet::EnvPolicy::clean());
+    // 1970-01-01T00:00Z is 05:30 in Kolkata: the agent's clock really is in that zone.
+    assert_eq!(
+        run(clean.clone().time_zone("Asia/Kolkata")).expect("run"),
+        "tz=Asia/Kolkata hour=0530"
+    );
+    assert_eq!(
+        run(clean.clone().time_zone("UTC")).expect("run"),
+        "tz=UTC hour=0000"
+    );
+    std::fs::remove_file(&marker).expect("the agent ran");
+    for bad in [
+        "Europe/Berlinn",
+        "../../etc/passwd",
+        "/etc/localtime",
+        "",
+        "Europe/ Paris",
+    ] {
+        let err = run(clean.clone().time_zone(bad)).expect_err(bad);
+        assert!(matches!(err, Error::InvalidInput(_)), "{bad}: {err:?}");
+        assert!(err.to_string().contains("Europe/Berlin or UTC"), "{err}");
+        assert!(!marker.exists(), "{bad}: the agent ran");
+    }
 }
 
 /// `wait` takes the handle, so a server ending a run from another request signals through a

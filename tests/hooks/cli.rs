@@ -227,7 +227,19 @@ fn bad_hooks_are_refused_with_what_to_do() {
         "--shell",
         "true",
     ])
-    .fails_with("needs --period and --threshold");
+    .fails_with("a cost-threshold hook needs a threshold in USD and a period (day or month); pass --threshold");
+    sb.run([
+        "hooks",
+        "add",
+        "work",
+        "--on",
+        "cost-threshold",
+        "--threshold",
+        "160",
+        "--shell",
+        "true",
+    ])
+    .fails_with("a threshold needs a period: day or month; pass --period");
     sb.run([
         "hooks",
         "add",
@@ -243,7 +255,7 @@ fn bad_hooks_are_refused_with_what_to_do() {
         "--shell",
         "true",
     ])
-    .fails_with("--of 100 must be a budget");
+    .fails_with("of (the budget, 100) must be at least the threshold (160)");
     sb.run([
         "hooks",
         "add",

@@ -35,6 +35,13 @@ fn property(field: Field) -> &'static str {
         Field::ClearBinary => "clearBinary: true",
         Field::Sandbox => "sandbox",
         Field::KeyAlias => "keyAlias",
+        Field::Period => "period",
+        Field::Threshold => "threshold",
+        Field::Budget => "of",
+        Field::HookAction => "shell, rhaiFile, rhaiScript or webhook",
+        Field::Webhook => "webhook",
+        Field::WebhookTemplate => "webhookTemplate",
+        Field::Tool => "payload.tool_name",
     }
 }
 

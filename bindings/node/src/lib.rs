@@ -528,6 +528,9 @@ fn run_options(o: StartOptions) -> ringlet::Result<RunOptions> {
     if let Some(on) = o.sandbox {
         options = options.sandbox(on);
     }
+    if let Some(zone) = o.time_zone {
+        options = options.time_zone(zone);
+    }
     Ok(options)
 }
 

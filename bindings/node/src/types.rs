@@ -1182,4 +1182,6 @@ pub struct StartOptions {
     pub grace_ms: Option<f64>,
     /// `true` sandboxes this run, `false` does not; else the profile's `sandbox` mode says.
     pub sandbox: Option<bool>,
+    /// The agent's time zone (`TZ`), an IANA name such as `'Europe/Berlin'`.
+    pub time_zone: Option<String>,
 }

@@ -125,6 +125,22 @@ test('a clean environment passes only its allowlist', async () => {
   assert.equal(seen.cwd, home)
 })
 
+test('the time zone is the agent\'s', async () => {
+  const { r, home } = await open()
+  await makeProfile(r, 'tz')
+  const record = path.join(home, 'record.json')
+  process.env.FAKE_AGENT_RECORD = record
+  try {
+    const handle = await r.start('tz', [], { io: 'piped', workingDir: home, timeZone: 'Asia/Kolkata' })
+    assert.equal((await handle.wait()).exitCode, 0)
+    await assert.rejects(r.start('tz', [], { io: 'piped', timeZone: 'Mars/Olympus_Mons' }),
+      (e) => e.code === 'invalid_input' && /Europe\/Berlin or UTC/.test(e.message))
+  } finally {
+    delete process.env.FAKE_AGENT_RECORD
+  }
+  assert.equal(JSON.parse(fs.readFileSync(record, 'utf8')).env.TZ, 'Asia/Kolkata')
+})
+
 test('a gated profile needs a hook program', async () => {
   const home = tempHome()
   // No `ringlet` on PATH: without hookProgram nothing could carry the pre-tool-use gate.

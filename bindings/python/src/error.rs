@@ -140,6 +140,13 @@ fn keyword(field: Field) -> &'static str {
         Field::ClearBinary => "clear_binary=True",
         Field::Sandbox => "sandbox=",
         Field::KeyAlias => "key_alias=",
+        Field::Period => "period=",
+        Field::Threshold => "threshold=",
+        Field::Budget => "of=",
+        Field::HookAction => "shell=, rhai_file=, rhai_script= or webhook=",
+        Field::Webhook => "webhook=",
+        Field::WebhookTemplate => "webhook_template=",
+        Field::Tool => "payload={\"tool_name\": …}",
     }
 }
 

@@ -8,6 +8,7 @@ mod error;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -294,7 +295,8 @@ impl PyRinglet {
     /// names); `grace` in seconds. Installs no signal handlers.
     #[pyo3(signature = (
         alias, args=Vec::new(), *, io="inherit", rows=24, cols=80, working_dir=None,
-        search_path=None, env="inherit", env_allow=None, grace=None, sandbox=None
+        search_path=None, env="inherit", env_allow=None, grace=None, sandbox=None,
+        time_zone=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn start(
@@ -311,6 +313,7 @@ impl PyRinglet {
         env_allow: Option<Vec<String>>,
         grace: Option<f64>,
         sandbox: Option<bool>,
+        time_zone: Option<String>,
     ) -> PyResult<PyRunHandle> {
         let mut options = RunOptions::embedded();
         options = match io {
@@ -346,6 +349,9 @@ impl PyRinglet {
         }
         if let Some(on) = sandbox {
             options = options.sandbox(on);
+        }
+        if let Some(zone) = time_zone {
+            options = options.time_zone(zone);
         }
         let handle = py
             .detach(|| self.inner.start(alias, &args, options))
@@ -808,8 +814,8 @@ impl PyRunHandle {
 #[derive(Debug)]
 struct PySubscription {
     inner: Mutex<ringlet::Subscription>,
-    /// Keeps the facade, so iterating blocks for the next event instead of seeing a closed
-    /// stream (which the core reports as no event, at once).
+    /// Keeps the facade, so a subscription outlives the Python name of the `Ringlet` it came
+    /// from: iterating blocks for the next event instead of ending.
     _facade: ringlet::Ringlet,
 }
 
@@ -821,7 +827,7 @@ impl PySubscription {
         let timeout = Duration::try_from_secs_f64(timeout)
             .map_err(|e| invalid(format!("timeout must be a number of seconds: {e}")))?;
         let event = py.detach(|| lock(&self.inner).recv_timeout(timeout));
-        event.map(|e| to_py(py, &e)).transpose()
+        event.ok().map(|e| to_py(py, &e)).transpose()
     }
 
     /// How many events were dropped because this subscription was not read fast enough.
@@ -837,11 +843,12 @@ impl PySubscription {
     /// Blocks (GIL released, waking to let Ctrl-C through) until the next event.
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         loop {
-            let event = py.detach(|| lock(&self.inner).recv_timeout(Duration::from_millis(200)));
-            if let Some(event) = event {
-                return to_py(py, &event).map(Some);
+            match py.detach(|| lock(&self.inner).recv_timeout(Duration::from_millis(200))) {
+                Ok(event) => return to_py(py, &event).map(Some),
+                // Unreachable while `_facade` lives, but an ended stream ends the iteration.
+                Err(RecvTimeoutError::Disconnected) => return Ok(None),
+                Err(RecvTimeoutError::Timeout) => py.check_signals()?,
             }
-            py.check_signals()?;
         }
     }
 }

@@ -131,6 +131,21 @@ def test_clean_env_passes_only_the_allowlist(
     assert json.loads(record.read_text())["cwd"] == str(tmp_path)
 
 
+def test_the_time_zone_is_the_agents(
+    r: ringlet.Ringlet, fake_agent: str, tmp_path: Path, monkeypatch
+) -> None:
+    import json
+
+    make_profile(r, "tz", fake_agent)
+    record = tmp_path / "record.json"
+    monkeypatch.setenv("FAKE_AGENT_RECORD", str(record))
+    handle = r.start("tz", io="piped", working_dir=tmp_path, time_zone="Asia/Kolkata")
+    assert handle.wait()["exit_code"] == 0
+    assert json.loads(record.read_text())["env"]["TZ"] == "Asia/Kolkata"
+    with pytest.raises(ringlet.InvalidInputError, match="Europe/Berlin or UTC"):
+        r.start("tz", io="piped", time_zone="Mars/Olympus_Mons")
+
+
 def test_a_gated_profile_needs_a_hook_program(
     home: Path, fake_agent: str, ringlet_cli: str, tmp_path: Path, monkeypatch
 ) -> None:

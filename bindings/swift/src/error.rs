@@ -97,6 +97,14 @@ pub enum RingletError {
         kind: ErrorKind,
         hint: Option<String>,
     },
+    /// A profile with pre-tool-use hooks cannot start: the agent would have no way to ask
+    /// ringlet, so its tool calls would go ungated: create the `Ringlet` with `hookProgram:`.
+    #[error("{message}")]
+    HookTransportMissing {
+        message: String,
+        kind: ErrorKind,
+        hint: Option<String>,
+    },
     /// Any other failure (I/O, keychain, scripts, the usage ledger, downloads, hooks, …): `code` is the core's stable code.
     #[error("{message}")]
     Other {
@@ -120,6 +128,7 @@ impl RingletError {
             | Self::AgentNotInstalled { kind, .. }
             | Self::Key { kind, .. }
             | Self::HookNotFound { kind, .. }
+            | Self::HookTransportMissing { kind, .. }
             | Self::Other { kind, .. } => *kind,
         }
     }
@@ -135,6 +144,7 @@ impl RingletError {
             | Self::AgentNotInstalled { hint, .. }
             | Self::Key { hint, .. }
             | Self::HookNotFound { hint, .. }
+            | Self::HookTransportMissing { hint, .. }
             | Self::Other { hint, .. } => hint.clone(),
         }
     }
@@ -162,6 +172,13 @@ fn label(field: Field) -> &'static str {
         Field::ClearBinary => "clearBinary: true",
         Field::Sandbox => "sandbox:",
         Field::KeyAlias => "keyAlias:",
+        Field::Period => "period:",
+        Field::Threshold => "threshold:",
+        Field::Budget => "of:",
+        Field::HookAction => "shell:, rhaiFile:, rhaiScript: or webhook:",
+        Field::Webhook => "webhook:",
+        Field::WebhookTemplate => "webhookTemplate:",
+        Field::Tool => "\"tool_name\" in payloadJson:",
     }
 }
 
@@ -262,6 +279,11 @@ impl From<ringlet::Error> for RingletError {
                 kind,
                 hint,
             },
+            "hook_transport_missing" => Self::HookTransportMissing {
+                message,
+                kind,
+                hint,
+            },
             _ => Self::Other {
                 code: code.into(),
                 message,
@@ -275,6 +297,21 @@ impl From<ringlet::Error> for RingletError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An embedder catches the fail-closed refusal by its case, to create the `Ringlet` with
+    /// `hookProgram:`.
+    #[test]
+    fn a_missing_hook_transport_is_its_own_case() {
+        let err = RingletError::from(ringlet::Error::HookTransportMissing {
+            alias: "gated".into(),
+        });
+        assert!(
+            matches!(&err, RingletError::HookTransportMissing { .. }),
+            "{err:?}"
+        );
+        assert_eq!(err.kind(), ErrorKind::Unavailable);
+        assert!(err.to_string().contains("'gated'"), "{err}");
+    }
 
     #[test]
     fn every_case_carries_the_kind_and_a_swift_worded_hint() {

@@ -1154,6 +1154,9 @@ pub struct StartOptions {
     /// `true` sandboxes this run, `false` does not; else the profile's `sandbox` mode says.
     #[uniffi(default = None)]
     pub sandbox: Option<bool>,
+    /// The agent's time zone (`TZ`), an IANA name such as `"Europe/Berlin"`.
+    #[uniffi(default = None)]
+    pub time_zone: Option<String>,
 }
 
 impl TryFrom<StartOptions> for ringlet::RunOptions {
@@ -1184,6 +1187,9 @@ impl TryFrom<StartOptions> for ringlet::RunOptions {
         }
         if let Some(on) = o.sandbox {
             options = options.sandbox(on);
+        }
+        if let Some(zone) = o.time_zone {
+            options = options.time_zone(zone);
         }
         Ok(options)
     }

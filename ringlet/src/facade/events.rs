@@ -8,7 +8,9 @@
 //! growing its memory — the run path must never wait on a reader.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{
+    Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError, sync_channel,
+};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -146,8 +148,9 @@ impl EventBus {
 }
 
 /// A stream of [`Event`]s from the moment of subscribing. Iterating blocks for the next event
-/// and ends only when the facade is gone; [`Subscription::recv_timeout`] and
-/// [`Subscription::try_recv`] do not block forever. Dropping it unsubscribes.
+/// and ends when the facade (every clone of it) is gone; [`Subscription::recv_timeout`] and
+/// [`Subscription::try_recv`] do not block forever and tell "no event yet" from "ended", so a
+/// polling loop can stop instead of spinning. Dropping it unsubscribes.
 #[derive(Debug)]
 pub struct Subscription {
     rx: Receiver<Event>,
@@ -155,14 +158,16 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    /// The next event, waiting at most `timeout`; `None` when none came.
-    pub fn recv_timeout(&self, timeout: Duration) -> Option<Event> {
-        self.rx.recv_timeout(timeout).ok()
+    /// The next event, waiting at most `timeout`: `Err(Timeout)` when none came,
+    /// `Err(Disconnected)` when the facade is gone and none will.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Event, RecvTimeoutError> {
+        self.rx.recv_timeout(timeout)
     }
 
-    /// The next event if one is waiting.
-    pub fn try_recv(&self) -> Option<Event> {
-        self.rx.try_recv().ok()
+    /// The next event if one is waiting: `Err(Empty)` when none is, `Err(Disconnected)` when
+    /// the facade is gone and none will come.
+    pub fn try_recv(&self) -> Result<Event, TryRecvError> {
+        self.rx.try_recv()
     }
 
     /// How many events were dropped because this subscriber's queue was full.
@@ -214,9 +219,9 @@ mod tests {
         bus.emit(created("one"));
         bus.emit(created("two"));
         for sub in [&a, &b] {
-            assert_eq!(sub.try_recv(), Some(created("one")));
-            assert_eq!(sub.try_recv(), Some(created("two")));
-            assert_eq!(sub.try_recv(), None);
+            assert_eq!(sub.try_recv().ok(), Some(created("one")));
+            assert_eq!(sub.try_recv().ok(), Some(created("two")));
+            assert_eq!(sub.try_recv().ok(), None);
         }
     }
 
@@ -227,10 +232,10 @@ mod tests {
         let fast = bus.subscribe();
         for i in 0..EVENT_QUEUE + 10 {
             bus.emit(created(&i.to_string()));
-            assert_eq!(fast.try_recv(), Some(created(&i.to_string())));
+            assert_eq!(fast.try_recv().ok(), Some(created(&i.to_string())));
         }
         assert_eq!(slow.missed(), 10);
-        assert_eq!(slow.try_recv(), Some(created("0")));
+        assert_eq!(slow.try_recv().ok(), Some(created("0")));
         assert_eq!(fast.missed(), 0);
     }
 
@@ -290,7 +295,7 @@ mod facade_tests {
     }
 
     fn drain(sub: &Subscription) -> Vec<Event> {
-        std::iter::from_fn(|| sub.try_recv()).collect()
+        std::iter::from_fn(|| sub.try_recv().ok()).collect()
     }
 
     fn usage_of(events: &[Event]) -> Vec<&Event> {
@@ -324,6 +329,42 @@ mod facade_tests {
         assert_eq!(*tokens, total.total_tokens);
         assert_eq!(*cost_usd, total.cost_usd);
         assert_eq!(*unpriced_events, total.unpriced_events);
+    }
+
+    /// A poll loop must be able to stop when nothing will ever come: once the facade is gone
+    /// the subscription says so, instead of "no event yet" at once, forever.
+    #[test]
+    fn a_subscription_ends_when_the_facade_is_gone() {
+        use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let r = ringlet(dir.path(), None);
+        let clone = r.clone();
+        let mut sub = r.subscribe();
+        drop(r);
+        assert_eq!(
+            sub.try_recv(),
+            Err(TryRecvError::Empty),
+            "a clone still lives"
+        );
+        assert_eq!(
+            sub.recv_timeout(Duration::from_millis(10)),
+            Err(RecvTimeoutError::Timeout)
+        );
+        clone.delete_profile("work").expect("delete");
+        drop(clone);
+        assert_eq!(
+            sub.try_recv(),
+            Ok(Event::ProfileDeleted {
+                alias: "work".into()
+            }),
+            "what was sent before the end is still delivered"
+        );
+        assert_eq!(sub.try_recv(), Err(TryRecvError::Disconnected));
+        assert_eq!(
+            sub.recv_timeout(Duration::from_secs(5)),
+            Err(RecvTimeoutError::Disconnected)
+        );
+        assert_eq!(sub.next(), None, "iteration ends");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Event, Ringlet};
 use crate::error::{Error, Result};
+use crate::error_kind::Field;
 use crate::hooks::{
     self, Decision, DispatchOutcome, FireReport, FiredLedger, Firing, HookAction, HookContext,
     HookEntry, HookEvent, HookRule, HookStore, Period, ProfileRef, ShellMode, Threshold,
@@ -159,14 +160,24 @@ impl Ringlet {
         .iter()
         .filter(|b| **b)
         .count();
-        if given != 1 {
-            return Err(Error::InvalidInput(
-                "give exactly one action: --shell CMD, --rhai FILE or --webhook URL".into(),
+        const ACTIONS: &str =
+            "a shell command, a Rhai script (a file or its text) or a webhook URL";
+        if given == 0 {
+            return Err(Error::missing_field(
+                Field::HookAction,
+                format!("a hook needs an action: {ACTIONS}"),
+            ));
+        }
+        if given > 1 {
+            return Err(Error::invalid_field(
+                Field::HookAction,
+                format!("give exactly one action: {ACTIONS}"),
             ));
         }
         if req.webhook_template.is_some() && req.webhook.is_none() {
-            return Err(Error::InvalidInput(
-                "--webhook-template needs --webhook URL".into(),
+            return Err(Error::missing_field(
+                Field::Webhook,
+                "a webhook template needs a webhook URL",
             ));
         }
         let action = if let Some(command) = &req.shell {
@@ -191,6 +202,12 @@ impl Ringlet {
             }
         };
         let threshold = match (&req.period, req.threshold, req.of) {
+            (None, None, None) if event == HookEvent::CostThreshold => {
+                return Err(Error::missing_field(
+                    Field::Threshold,
+                    "a cost-threshold hook needs a threshold in USD and a period (day or month)",
+                ));
+            }
             (None, None, None) => None,
             (Some(period), Some(usd), of) => Some(Threshold {
                 period: Period::parse(period)?,
@@ -198,13 +215,15 @@ impl Ringlet {
                 of_usd: of,
             }),
             (None, Some(_), _) => {
-                return Err(Error::InvalidInput(
-                    "--threshold needs --period day|month".into(),
+                return Err(Error::missing_field(
+                    Field::Period,
+                    "a threshold needs a period: day or month",
                 ));
             }
             (_, None, _) => {
-                return Err(Error::InvalidInput(
-                    "--period and --of need --threshold USD".into(),
+                return Err(Error::missing_field(
+                    Field::Threshold,
+                    "a period or a budget (of) needs a threshold in USD",
                 ));
             }
         };
@@ -759,12 +778,13 @@ fn sample_tool(rule: &HookRule) -> Result<Option<String>> {
         .find(|alt| !alt.is_empty() && !alt.contains('*'))
     {
         Some(name) => Ok(Some(name.to_string())),
-        None => Err(Error::Hook {
-            hook: rule.id.clone(),
-            message: format!(
-                "it applies only to tools matching '{matcher}', and the payload names no tool; give one with --tool NAME (or \"tool_name\" in --payload)"
+        None => Err(Error::missing_field(
+            Field::Tool,
+            format!(
+                "hook {} applies only to tools matching '{matcher}', and the payload names no tool",
+                rule.id
             ),
-        }),
+        )),
     }
 }
 
@@ -952,6 +972,76 @@ mod tests {
         );
     }
 
+    /// A request's mistakes name the request's field, so each frontend can say it in its own
+    /// terms (`--period`, `period=`): no CLI flag in the core's message.
+    #[test]
+    fn add_hook_names_the_field_at_fault() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let r = ringlet(dir.path());
+        let field = |req: NewHook| match r.add_hook(&req).expect_err("refused") {
+            Error::InvalidField {
+                field,
+                problem,
+                message,
+            } => {
+                assert!(!message.contains("--"), "a flag in {message}");
+                (field, problem)
+            }
+            other => panic!("{other:?}"),
+        };
+        let hook = |event: &str| NewHook {
+            event: event.into(),
+            shell: Some("true".into()),
+            ..NewHook::default()
+        };
+        use crate::FieldProblem::{Invalid, Missing};
+        assert_eq!(
+            field(NewHook {
+                shell: None,
+                ..hook("stop")
+            }),
+            (Field::HookAction, Missing)
+        );
+        assert_eq!(
+            field(NewHook {
+                webhook: Some("http://x".into()),
+                ..hook("stop")
+            }),
+            (Field::HookAction, Invalid)
+        );
+        assert_eq!(
+            field(NewHook {
+                webhook_template: Some("{}".into()),
+                ..hook("stop")
+            }),
+            (Field::Webhook, Missing)
+        );
+        assert_eq!(field(hook("cost-threshold")), (Field::Threshold, Missing));
+        assert_eq!(
+            field(NewHook {
+                threshold: Some(5.0),
+                ..hook("cost-threshold")
+            }),
+            (Field::Period, Missing)
+        );
+        assert_eq!(
+            field(NewHook {
+                period: Some("week".into()),
+                threshold: Some(5.0),
+                ..hook("cost-threshold")
+            }),
+            (Field::Period, Invalid)
+        );
+        assert_eq!(
+            field(NewHook {
+                of: Some(5.0),
+                ..hook("cost-threshold")
+            }),
+            (Field::Threshold, Missing)
+        );
+        assert!(r.hooks().expect("list").is_empty());
+    }
+
     #[test]
     fn add_hook_needs_exactly_one_action_and_a_known_profile() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -1025,7 +1115,16 @@ mod tests {
             Some("Bash".into())
         );
         let err = sample_tool(&rule(Some("mcp__*"))).expect_err("no plain name");
-        assert!(err.to_string().contains("--tool"), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::InvalidField {
+                    field: Field::Tool,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]

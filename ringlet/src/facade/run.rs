@@ -122,7 +122,7 @@ impl Ringlet {
         crate::paths::utf8_path(
             &cwd,
             "the working directory",
-            "run the agent from a directory whose path is UTF-8 (or give the profile one with --working-dir)",
+            "run the agent from a directory whose path is UTF-8 (or give the profile a working directory)",
         )?;
         let base_url = self.base_url(profile, provider.as_ref())?;
         let manifest = agent.manifest();
@@ -178,6 +178,9 @@ impl Ringlet {
     /// agent; [`RunHandle::wait`] finishes the run's bookkeeping. Every frontend runs agents
     /// through here.
     pub fn start(&self, alias: &str, args: &[String], options: RunOptions) -> Result<RunHandle> {
+        if let Some(zone) = &options.time_zone {
+            crate::launch::check_time_zone(zone)?;
+        }
         let profile = self.profile(alias)?;
         let mut plan = self.plan_for(&profile, args, true, options.working_dir.as_deref())?;
         let agent = self.registry().agent(&profile.agent)?;
@@ -210,6 +213,9 @@ impl Ringlet {
         // environment to the agent, so the variable is set on the final command either way.
         if let Some(stamp) = plan.env.get(super::RUN_STARTED_ENV) {
             command = command.env(super::RUN_STARTED_ENV, stamp);
+        }
+        if let Some(zone) = &options.time_zone {
+            command = command.env("TZ", zone);
         }
         std::fs::create_dir_all(&plan.home).map_err(|e| Error::io("creating", &plan.home, e))?;
         materialise(&plan, key.as_ref())?;
@@ -274,7 +280,7 @@ impl Ringlet {
         if !cfg!(target_os = "linux") {
             return Err(Error::SandboxUnavailable {
                 reason: "ringlet sandboxes runs with bubblewrap, on Linux only for now".into(),
-                fix: "run without the sandbox (`--no-sandbox`, or `sandbox = \"off\"` in the profile)".into(),
+                fix: "run without the sandbox (turn it off for this run, or set the profile's sandbox mode to off)".into(),
             });
         }
         let bwrap = find_bwrap(search_path)?;

@@ -230,10 +230,13 @@ impl Period {
         match s {
             "day" => Ok(Period::Day),
             "month" => Ok(Period::Month),
-            other => Err(Error::InvalidInput(format!(
-                "--period must be day or month, not '{}'",
-                other.escape_debug()
-            ))),
+            other => Err(Error::invalid_field(
+                crate::Field::Period,
+                format!(
+                    "period must be day or month, not '{}'",
+                    crate::error::shown(&other.escape_debug().to_string())
+                ),
+            )),
         }
     }
 
@@ -326,12 +329,12 @@ impl HookRule {
         }
         match (self.event, &self.threshold) {
             (HookEvent::CostThreshold, None) => {
-                return bad("a cost-threshold hook needs --period and --threshold".into());
+                return bad("a cost-threshold hook needs a period and a threshold".into());
             }
             (HookEvent::CostThreshold, Some(t)) => {
                 if !(t.usd.is_finite() && t.usd > 0.0) {
                     return bad(format!(
-                        "--threshold must be a positive amount, not {}",
+                        "threshold must be a positive amount of USD, not {}",
                         t.usd
                     ));
                 }
@@ -339,14 +342,14 @@ impl HookRule {
                     && !(of.is_finite() && of >= t.usd)
                 {
                     return bad(format!(
-                        "--of {of} must be a budget at least as large as --threshold {}",
+                        "of (the budget, {of}) must be at least the threshold ({})",
                         t.usd
                     ));
                 }
             }
             (event, Some(_)) => {
                 return bad(format!(
-                    "--period/--threshold/--of belong to cost-threshold hooks, not {event}"
+                    "period, threshold and of belong to cost-threshold hooks, not {event}"
                 ));
             }
             (_, None) => {}
@@ -356,7 +359,7 @@ impl HookRule {
                 bad("the shell command is empty".into())
             }
             HookAction::Rhai { .. } if self.event != HookEvent::PreToolUse => bad(format!(
-                "Rhai hooks decide pre-tool-use calls (fn on_pre_tool_use); use --shell or --webhook for {}",
+                "Rhai hooks decide pre-tool-use calls (fn on_pre_tool_use); use a shell command or a webhook for {}",
                 self.event
             )),
             HookAction::Rhai { script, .. } if script.len() as u64 > MAX_RHAI_SCRIPT_BYTES => {
@@ -533,21 +536,26 @@ mod tests {
             r.validate()
                 .expect_err("rhai")
                 .to_string()
-                .contains("--shell")
+                .contains("a shell command or a webhook")
         );
         let mut c = rule(HookEvent::CostThreshold, None);
         assert!(
             c.validate()
                 .expect_err("no threshold")
                 .to_string()
-                .contains("--period")
+                .contains("needs a period and a threshold")
         );
         c.threshold = Some(Threshold {
             period: Period::Month,
             usd: 160.0,
             of_usd: Some(100.0),
         });
-        assert!(c.validate().expect_err("of").to_string().contains("--of"));
+        assert!(
+            c.validate()
+                .expect_err("of")
+                .to_string()
+                .contains("must be at least the threshold")
+        );
         c.threshold = Some(Threshold {
             period: Period::Month,
             usd: 160.0,

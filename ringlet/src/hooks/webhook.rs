@@ -95,7 +95,7 @@ pub(crate) fn check_template(hook: &str, template: &str) -> Result<()> {
         .map_err(|e| Error::Hook {
             hook: hook.to_string(),
             message: format!(
-                "--webhook-template is not JSON ({e}); variables go inside JSON strings, like {{\"text\":\"spent $RINGLET_TOTAL_USD\"}}"
+                "the webhook template is not JSON ({e}); variables go inside JSON strings, like {{\"text\":\"spent $RINGLET_TOTAL_USD\"}}"
             ),
         })
 }

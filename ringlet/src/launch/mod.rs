@@ -13,7 +13,7 @@ pub(crate) mod script_cache;
 
 use std::ffi::OsString;
 use std::fmt::Debug;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -140,6 +140,10 @@ pub struct RunOptions {
     pub remote: bool,
     /// Which of this process's environment variables the agent inherits.
     pub env: EnvPolicy,
+    /// The agent's time zone (`TZ`), an IANA name such as `Europe/Berlin`: a server runs
+    /// agents for users elsewhere, and an agent dates its work (commit messages, logs, "today")
+    /// in its own zone. `None` leaves `TZ` to [`RunOptions::env`].
+    pub time_zone: Option<String>,
 }
 
 /// The default [`RunOptions::grace`]: long enough for an agent to save its session.
@@ -156,6 +160,7 @@ impl Default for RunOptions {
             sandbox: None,
             remote: false,
             env: EnvPolicy::InheritMinusConflicts,
+            time_zone: None,
         }
     }
 }
@@ -222,6 +227,44 @@ impl RunOptions {
         self.env = policy;
         self
     }
+
+    /// Sets [`RunOptions::time_zone`]; checked when the run starts.
+    pub fn time_zone(mut self, zone: impl Into<String>) -> Self {
+        self.time_zone = Some(zone.into());
+        self
+    }
+}
+
+/// Where the system's zone files are (Linux and macOS alike).
+const ZONEINFO: &str = "/usr/share/zoneinfo";
+
+/// Checks a [`RunOptions::time_zone`]: an IANA name the system knows. The C library reads an
+/// unknown name as UTC without a word, so a typo would silently shift every time the agent
+/// writes; a name is also a path under the zone directory, so it may not climb out of it.
+pub(crate) fn check_time_zone(zone: &str) -> Result<(), crate::Error> {
+    let invalid = |why: &str| {
+        crate::Error::InvalidInput(format!(
+            "time zone '{}' {why}; give an IANA name such as Europe/Berlin or UTC",
+            zone.chars().take(64).collect::<String>()
+        ))
+    };
+    let well_formed = !zone.is_empty()
+        && zone.len() <= 64
+        && !zone.starts_with('/')
+        && zone
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+        && zone
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'));
+    if !well_formed {
+        return Err(invalid("is not a time zone name"));
+    }
+    let dir = Path::new(ZONEINFO);
+    if zone != "UTC" && dir.is_dir() && !dir.join(zone).is_file() {
+        return Err(invalid(&format!("is not in {ZONEINFO}")));
+    }
+    Ok(())
 }
 
 /// What happened when a plan ran.

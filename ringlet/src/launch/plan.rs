@@ -365,7 +365,7 @@ fn key_var(
     }
     if profile.env.contains_key(var) {
         return Err(Error::InvalidInput(format!(
-            "profile '{}' sets {var} with --env, but the key goes in that variable; recreate the profile without `--env {var}=…`",
+            "profile '{}' sets {var} in its environment, but the key goes in that variable; remove {var} from the profile's environment",
             profile.alias
         )));
     }

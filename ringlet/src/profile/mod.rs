@@ -20,6 +20,7 @@ use crate::launch::sandbox::ProfileSandbox;
 /// One profile. Serialised as `profiles/<alias>/profile.toml`. It never holds a key, only the
 /// alias the key is stored under.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     /// The profile's name; also its directory name.

@@ -480,11 +480,12 @@ class Ringlet:
         env_allow: list[str] | None = None,
         grace: float | None = None,
         sandbox: bool | None = None,
+        time_zone: str | None = None,
     ) -> RunHandle:
         """Starts the agent without waiting: ``io="pty"`` gives it a terminal of ``rows`` ×
         ``cols``, ``io="piped"`` pipes its output; ``env="clean"`` passes only the core's
         allowlist (TERM, locale, PATH, proxies, CA bundles), ``env_allow`` exactly the names
-        given; ``grace`` is in seconds."""
+        given; ``grace`` is in seconds; ``time_zone`` (an IANA name) is the agent's ``TZ``."""
     def subscribe(self) -> Subscription: ...
     def migrate_keys(self) -> MigrationReport: ...
     def set_key(self, provider: str, alias: str, secret: str, *, replace: bool = False) -> None: ...
