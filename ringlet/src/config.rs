@@ -58,6 +58,7 @@ fn default_backend() -> String {
 /// The credential backends `[credentials] backend` can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum CredentialBackend {
     /// The OS keychain when one is reachable; otherwise the 0600 credentials file, with a
     /// warning saying why.

@@ -113,12 +113,6 @@ fn inspect(a: &AgentInfo) {
         ),
         ("profiles", a.profiles.to_string()),
         ("install", a.install.clone()),
-        (
-            "manifest",
-            match &a.source {
-                ringlet::Source::BuiltIn => "built-in".into(),
-                ringlet::Source::File(p) => p.display().to_string(),
-            },
-        ),
+        ("manifest", a.source.to_string()),
     ]);
 }

@@ -11,11 +11,22 @@ use crate::error::{Error, Result};
 /// Where a manifest came from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", content = "path", rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Source {
     /// Embedded in the ringlet binary.
     BuiltIn,
     /// A user file.
     File(PathBuf),
+}
+
+/// `built-in`, or the file's path.
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::BuiltIn => f.write_str("built-in"),
+            Source::File(path) => write!(f, "{}", path.display()),
+        }
+    }
 }
 
 /// Something with an id that manifests are keyed by.

@@ -65,6 +65,7 @@ fn yes() -> bool {
 /// How a key is presented to an Anthropic-shaped endpoint.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum AuthScheme {
     /// `x-api-key: <key>`.
     #[default]

@@ -30,6 +30,7 @@ pub const MAX_HOOKS_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// A lifecycle event a hook can fire on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum HookEvent {
     /// Before a tool call; the only event whose hooks can deny.
     PreToolUse,
@@ -106,6 +107,7 @@ impl fmt::Display for HookEvent {
 /// What a hook does when it fires.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum HookAction {
     /// Runs `sh -c COMMAND` with the `RINGLET_*` variables set and the event as JSON on stdin.
     /// On `pre-tool-use`, exit 0 allows and any other exit denies (stderr is the reason).
@@ -217,6 +219,7 @@ pub(crate) fn redact_url(url: &str) -> String {
 /// The period a cost threshold is measured over (UTC calendar periods).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Period {
     /// The UTC calendar day.
     Day,

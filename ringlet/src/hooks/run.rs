@@ -12,6 +12,7 @@ use super::webhook::{self, WebhookEnd};
 /// What the `pre-tool-use` hooks decided about one tool call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "decision", rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Decision {
     /// No hook objected (or none applies).
     Allow,

@@ -143,6 +143,7 @@ pub struct Script {
 
 /// Where a script's source came from.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum ScriptSource {
     /// Embedded in the binary, by file name.
     BuiltIn(&'static str, &'static str),

@@ -108,6 +108,7 @@ pub struct BrokenProfile {
 /// Why a [`BrokenProfile`] cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum BrokenKind {
     /// Its `profile.toml` (or run counters) cannot be read or parsed.
     Unreadable,

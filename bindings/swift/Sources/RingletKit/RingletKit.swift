@@ -4462,6 +4462,10 @@ public struct StartOptions: Equatable, Hashable {
      * `true` sandboxes this run, `false` does not; else the profile's `sandbox` mode says.
      */
     public var sandbox: Bool?
+    /**
+     * The agent's time zone (`TZ`), an IANA name such as `"Europe/Berlin"`.
+     */
+    public var timeZone: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4483,13 +4487,17 @@ public struct StartOptions: Equatable, Hashable {
          */grace: TimeInterval? = nil, 
         /**
          * `true` sandboxes this run, `false` does not; else the profile's `sandbox` mode says.
-         */sandbox: Bool? = nil) {
+         */sandbox: Bool? = nil, 
+        /**
+         * The agent's time zone (`TZ`), an IANA name such as `"Europe/Berlin"`.
+         */timeZone: String? = nil) {
         self.io = io
         self.workingDir = workingDir
         self.searchPath = searchPath
         self.env = env
         self.grace = grace
         self.sandbox = sandbox
+        self.timeZone = timeZone
     }
 
     
@@ -4513,7 +4521,8 @@ public struct FfiConverterTypeStartOptions: FfiConverterRustBuffer {
                 searchPath: FfiConverterOptionString.read(from: &buf), 
                 env: FfiConverterOptionTypeRunEnv.read(from: &buf), 
                 grace: FfiConverterOptionDuration.read(from: &buf), 
-                sandbox: FfiConverterOptionBool.read(from: &buf)
+                sandbox: FfiConverterOptionBool.read(from: &buf), 
+                timeZone: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -4524,6 +4533,7 @@ public struct FfiConverterTypeStartOptions: FfiConverterRustBuffer {
         FfiConverterOptionTypeRunEnv.write(value.env, into: &buf)
         FfiConverterOptionDuration.write(value.grace, into: &buf)
         FfiConverterOptionBool.write(value.sandbox, into: &buf)
+        FfiConverterOptionString.write(value.timeZone, into: &buf)
     }
 }
 
@@ -5425,6 +5435,12 @@ enum RingletError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     case HookNotFound(message: String, kind: ErrorKind, hint: String?
     )
     /**
+     * A profile with pre-tool-use hooks cannot start: the agent would have no way to ask
+     * ringlet, so its tool calls would go ungated: create the `Ringlet` with `hookProgram:`.
+     */
+    case HookTransportMissing(message: String, kind: ErrorKind, hint: String?
+    )
+    /**
      * Any other failure (I/O, keychain, scripts, the usage ledger, downloads, hooks, …): `code` is the core's stable code.
      */
     case Other(code: String, message: String, kind: ErrorKind, hint: String?
@@ -5524,7 +5540,12 @@ public struct FfiConverterTypeRingletError: FfiConverterRustBuffer {
             kind: try FfiConverterTypeErrorKind.read(from: &buf), 
             hint: try FfiConverterOptionString.read(from: &buf)
             )
-        case 9: return .Other(
+        case 9: return .HookTransportMissing(
+            message: try FfiConverterString.read(from: &buf), 
+            kind: try FfiConverterTypeErrorKind.read(from: &buf), 
+            hint: try FfiConverterOptionString.read(from: &buf)
+            )
+        case 10: return .Other(
             code: try FfiConverterString.read(from: &buf), 
             message: try FfiConverterString.read(from: &buf), 
             kind: try FfiConverterTypeErrorKind.read(from: &buf), 
@@ -5600,8 +5621,15 @@ public struct FfiConverterTypeRingletError: FfiConverterRustBuffer {
             FfiConverterOptionString.write(hint, into: &buf)
             
         
-        case let .Other(code,message,kind,hint):
+        case let .HookTransportMissing(message,kind,hint):
             writeInt(&buf, Int32(9))
+            FfiConverterString.write(message, into: &buf)
+            FfiConverterTypeErrorKind.write(kind, into: &buf)
+            FfiConverterOptionString.write(hint, into: &buf)
+            
+        
+        case let .Other(code,message,kind,hint):
+            writeInt(&buf, Int32(10))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(message, into: &buf)
             FfiConverterTypeErrorKind.write(kind, into: &buf)
