@@ -46,6 +46,20 @@ fn profile(ringlet: &Ringlet, alias: &str, agent: &Path) {
         .expect("create the profile");
 }
 
+/// Starts a piped run of `alias`, reads its whole output, waits for it: the output, trimmed.
+fn piped_output(ringlet: &Ringlet, alias: &str, options: RunOptions) -> Result<String> {
+    let mut handle = ringlet.start(alias, &[], options.piped())?;
+    let mut out = String::new();
+    handle
+        .take_output()
+        .expect("output")
+        .stdout
+        .read_to_string(&mut out)
+        .expect("read");
+    handle.wait()?;
+    Ok(out.trim().to_string())
+}
+
 /// Output read on a thread and collected as it arrives.
 struct Output {
     chunks: Receiver<Vec<u8>>,
@@ -486,25 +500,8 @@ fn a_clean_environment_passes_only_the_allowlist() {
     profile(&ringlet, "envs", &agent);
     let home = ringlet.profile_home("envs").expect("home");
     let seen = |policy: ringlet::EnvPolicy| {
-        let mut handle = ringlet
-            .start(
-                "envs",
-                &[],
-                RunOptions::embedded()
-                    .piped()
-                    .working_dir(dir.path())
-                    .env(policy),
-            )
-            .expect("start");
-        let mut out = String::new();
-        handle
-            .take_output()
-            .expect("output")
-            .stdout
-            .read_to_string(&mut out)
-            .expect("read");
-        handle.wait().expect("wait");
-        out.trim().to_string()
+        let options = RunOptions::embedded().working_dir(dir.path()).env(policy);
+        piped_output(&ringlet, "envs", options).expect("run")
     };
     let inherited = seen(ringlet::EnvPolicy::InheritMinusConflicts);
     assert!(!inherited.contains("manifest=unset"), "{inherited}");
@@ -532,18 +529,7 @@ fn the_time_zone_comes_from_the_options_and_a_bad_one_is_refused() {
         ),
     );
     profile(&ringlet, "tz", &agent);
-    let run = |options: RunOptions| -> Result<String> {
-        let mut handle = ringlet.start("tz", &[], options.piped().working_dir(dir.path()))?;
-        let mut out = String::new();
-        handle
-            .take_output()
-            .expect("output")
-            .stdout
-            .read_to_string(&mut out)
-            .expect("read");
-        handle.wait()?;
-        Ok(out.trim().to_string())
-    };
+    let run = |options: RunOptions| piped_output(&ringlet, "tz", options.working_dir(dir.path()));
     let clean = RunOptions::embedded().env(ringlet::EnvPolicy::clean());
     // 1970-01-01T00:00Z is 05:30 in Kolkata: the agent's clock really is in that zone.
     assert_eq!(
