@@ -915,8 +915,7 @@ mod tests {
         .expect("add");
         assert!(matches!(
             r.start("gated".into(), vec![], in_dir(&dir, RunIo::Piped)),
-            // No case of its own in RingletError yet (error.rs): `Other` with its code.
-            Err(RingletError::Other { code, .. }) if code == "hook_transport_missing"
+            Err(RingletError::HookTransportMissing { .. })
         ));
         // Any program path will do for the check: the fake agent never calls back.
         let r = Ringlet::new(Some(home), Some(fake_agent())).expect("open");
