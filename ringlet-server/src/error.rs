@@ -207,6 +207,7 @@ fn http_hint(hint: &Hint) -> String {
             "replace it with PUT /api/keys/{provider}/{alias} and \"replace\": true, or choose another key_alias"
         ),
         Hint::ListHooks => "see GET /api/hooks".into(),
+        Hint::ListSessions => "see GET /api/sessions".into(),
         Hint::RemoveHook { id } => {
             format!("remove it first with DELETE /api/hooks/{id} or pick another id")
         }

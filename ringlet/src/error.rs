@@ -344,6 +344,14 @@ pub enum Error {
         alias: String,
     },
 
+    /// No terminal session with this id (it never existed, or it ended and its retention
+    /// passed).
+    #[error("no terminal session '{id}'", id = shown(id))]
+    SessionNotFound {
+        /// The id asked for.
+        id: String,
+    },
+
     /// No usable home/config directory could be determined.
     #[error("cannot determine where ringlet keeps its files: {0}; set RINGLET_HOME to a directory")]
     NoHome(String),
@@ -446,6 +454,7 @@ impl Error {
             Error::HookState { .. } => "hook_state",
             Error::SandboxUnavailable { .. } => "sandbox_unavailable",
             Error::HookTransportMissing { .. } => "hook_transport_missing",
+            Error::SessionNotFound { .. } => "session_not_found",
             Error::NoHome(_) => "no_home",
         }
     }

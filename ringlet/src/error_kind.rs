@@ -249,6 +249,8 @@ pub enum Hint {
         /// The id that is taken.
         id: String,
     },
+    /// See which terminal sessions the server has.
+    ListSessions,
     /// Give this field: the request needs it.
     GiveField(Field),
     /// Give this field another value.
@@ -285,6 +287,7 @@ impl fmt::Display for Hint {
                 "replace it with `ringlet keychain set {provider} {alias} --replace` or choose another --key-alias"
             ),
             Hint::ListHooks => f.write_str("see `ringlet hooks list`"),
+            Hint::ListSessions => f.write_str("see `ringlet remotes sessions NAME`"),
             Hint::RemoveHook { id } => write!(
                 f,
                 "remove it first with `ringlet hooks remove {id}` or pick another id"
@@ -304,6 +307,7 @@ impl Error {
             Error::ProfileNotFound { .. }
             | Error::KeyNotFound { .. }
             | Error::HookNotFound { .. }
+            | Error::SessionNotFound { .. }
             // Asked for by id (`agent("x")`) or named in a request (`create_profile`): either
             // way the catalogue has no such entry.
             | Error::UnknownAgent { .. }
@@ -371,6 +375,7 @@ impl Error {
             },
             Error::HookNotFound { .. } => Hint::ListHooks,
             Error::HookExists { id } => Hint::RemoveHook { id: cut(id) },
+            Error::SessionNotFound { .. } => Hint::ListSessions,
             Error::InvalidField { field, problem, .. } => match problem {
                 FieldProblem::Missing => Hint::GiveField(*field),
                 FieldProblem::Invalid => Hint::CheckField(*field),
@@ -580,6 +585,7 @@ mod tests {
                 Unavailable,
             ),
             (Error::HookTransportMissing { alias: s("w") }, Unavailable),
+            (Error::SessionNotFound { id: s("s1") }, NotFound),
             (Error::NoHome(s("no HOME")), Internal),
         ]
     }
@@ -619,6 +625,7 @@ mod tests {
             Error::HookState { .. } => "HookState",
             Error::SandboxUnavailable { .. } => "SandboxUnavailable",
             Error::HookTransportMissing { .. } => "HookTransportMissing",
+            Error::SessionNotFound { .. } => "SessionNotFound",
             Error::NoHome(_) => "NoHome",
         }
     }

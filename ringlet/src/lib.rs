@@ -41,6 +41,8 @@ mod hooks;
 mod launch;
 mod paths;
 mod profile;
+#[cfg(unix)]
+pub mod session;
 mod usage;
 mod warning;
 

@@ -278,6 +278,13 @@ pub(crate) struct UsageSession {
     unavailable: bool,
 }
 
+impl UsageSession {
+    /// The run's id in the ledger, when it was recorded there.
+    pub(crate) fn run_id(&self) -> Option<i64> {
+        self.id
+    }
+}
+
 impl Ringlet {
     /// The usage ledger: `<data>/usage.db`, opened (and migrated) on first use, or the store the
     /// builder was given.
