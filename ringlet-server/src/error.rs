@@ -208,6 +208,7 @@ fn http_hint(hint: &Hint) -> String {
         ),
         Hint::ListHooks => "see GET /api/hooks".into(),
         Hint::ListSessions => "see GET /api/sessions".into(),
+        Hint::ListRemotes => "remotes are configured on the client (`ringlet remotes list`)".into(),
         Hint::RemoveHook { id } => {
             format!("remove it first with DELETE /api/hooks/{id} or pick another id")
         }

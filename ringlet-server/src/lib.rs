@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+pub mod client;
 pub mod error;
 mod events;
 pub mod guard;

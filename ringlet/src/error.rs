@@ -352,6 +352,20 @@ pub enum Error {
         id: String,
     },
 
+    /// No remote ringlet server with this name is configured.
+    #[error("no remote named '{name}'", name = shown(name))]
+    RemoteNotFound {
+        /// The name asked for.
+        name: String,
+    },
+
+    /// A remote with this name is already configured.
+    #[error("a remote named '{name}' already exists", name = shown(name))]
+    RemoteExists {
+        /// The name that is taken.
+        name: String,
+    },
+
     /// No usable home/config directory could be determined.
     #[error("cannot determine where ringlet keeps its files: {0}; set RINGLET_HOME to a directory")]
     NoHome(String),
@@ -455,6 +469,8 @@ impl Error {
             Error::SandboxUnavailable { .. } => "sandbox_unavailable",
             Error::HookTransportMissing { .. } => "hook_transport_missing",
             Error::SessionNotFound { .. } => "session_not_found",
+            Error::RemoteNotFound { .. } => "remote_not_found",
+            Error::RemoteExists { .. } => "remote_exists",
             Error::NoHome(_) => "no_home",
         }
     }

@@ -251,6 +251,8 @@ pub enum Hint {
     },
     /// See which terminal sessions the server has.
     ListSessions,
+    /// See which remotes are configured.
+    ListRemotes,
     /// Give this field: the request needs it.
     GiveField(Field),
     /// Give this field another value.
@@ -288,6 +290,9 @@ impl fmt::Display for Hint {
             ),
             Hint::ListHooks => f.write_str("see `ringlet hooks list`"),
             Hint::ListSessions => f.write_str("see `ringlet remotes sessions NAME`"),
+            Hint::ListRemotes => f.write_str(
+                "see `ringlet remotes list`, or add one with `ringlet remotes add NAME --url URL`",
+            ),
             Hint::RemoveHook { id } => write!(
                 f,
                 "remove it first with `ringlet hooks remove {id}` or pick another id"
@@ -308,6 +313,7 @@ impl Error {
             | Error::KeyNotFound { .. }
             | Error::HookNotFound { .. }
             | Error::SessionNotFound { .. }
+            | Error::RemoteNotFound { .. }
             // Asked for by id (`agent("x")`) or named in a request (`create_profile`): either
             // way the catalogue has no such entry.
             | Error::UnknownAgent { .. }
@@ -317,6 +323,7 @@ impl Error {
             | Error::KeyExists { .. }
             | Error::KeyAliasTaken { .. }
             | Error::HookExists { .. }
+            | Error::RemoteExists { .. }
             // The profile is fine; the key store must change first (store the key, migrate
             // it), then the same request succeeds.
             | Error::MissingKey { .. }
@@ -376,6 +383,8 @@ impl Error {
             Error::HookNotFound { .. } => Hint::ListHooks,
             Error::HookExists { id } => Hint::RemoveHook { id: cut(id) },
             Error::SessionNotFound { .. } => Hint::ListSessions,
+            Error::RemoteNotFound { .. } => Hint::ListRemotes,
+            Error::RemoteExists { .. } => Hint::Replace,
             Error::InvalidField { field, problem, .. } => match problem {
                 FieldProblem::Missing => Hint::GiveField(*field),
                 FieldProblem::Invalid => Hint::CheckField(*field),
@@ -586,6 +595,8 @@ mod tests {
             ),
             (Error::HookTransportMissing { alias: s("w") }, Unavailable),
             (Error::SessionNotFound { id: s("s1") }, NotFound),
+            (Error::RemoteNotFound { name: s("box") }, NotFound),
+            (Error::RemoteExists { name: s("box") }, Conflict),
             (Error::NoHome(s("no HOME")), Internal),
         ]
     }
@@ -626,6 +637,8 @@ mod tests {
             Error::SandboxUnavailable { .. } => "SandboxUnavailable",
             Error::HookTransportMissing { .. } => "HookTransportMissing",
             Error::SessionNotFound { .. } => "SessionNotFound",
+            Error::RemoteNotFound { .. } => "RemoteNotFound",
+            Error::RemoteExists { .. } => "RemoteExists",
             Error::NoHome(_) => "NoHome",
         }
     }

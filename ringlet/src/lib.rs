@@ -56,7 +56,7 @@ pub use catalog::provider::{
 };
 pub use catalog::registry::Registry;
 pub use catalog::wire::WireShape;
-pub use config::{Config, CredentialBackend, CredentialsConfig};
+pub use config::{Config, CredentialBackend, CredentialsConfig, RemoteConfig};
 pub use credentials::{
     AuditedCredentialStore, CredentialKey, CredentialStore, EnvCredentialStore,
     FileCredentialStore, KEYCHAIN_SERVICE, MemoryCredentialStore, MigrationReport, Secret,
@@ -71,8 +71,8 @@ pub use facade::usage::{
 };
 pub use facade::{
     AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, NewHook,
-    NewProfile, ProfileUpdate, ProviderInfo, RUN_STARTED_ENV, Ringlet, RingletBuilder, RunHandle,
-    Subscription,
+    NewProfile, ProfileUpdate, ProviderInfo, REMOTE_TOKEN_PROVIDER, RUN_STARTED_ENV, Remote,
+    Ringlet, RingletBuilder, RunHandle, Subscription,
 };
 pub use fsio::{read_capped, read_file_capped};
 pub use hooks::{
