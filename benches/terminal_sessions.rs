@@ -9,6 +9,7 @@
 //!    the client, 2,000 times: p50 / p99 (target p99 ≤ 5 ms).
 //! 3. Throughput: one session printing N MB (default 200) to one client, beside the same agent's
 //!    PTY read directly in-process (the ceiling without any server) (target ≥ 100 MB/s).
+//!    Then again with a second client attached that never reads.
 //! 4. 100 sessions each printing N/10 MB to their own client at once: aggregate MB/s and the
 //!    server's CPU time.
 //!
@@ -339,6 +340,24 @@ fn throughput(server: &Server, client: &Client, home: &std::path::Path, mb: u64)
         total as f64 / 1e6 / took.as_secs_f64(),
         cpu
     );
+    client.terminate(&id).expect("terminate");
+
+    // The same with a second client attached that never reads: the reader's rate must not
+    // drop (the stalled one is resynced, then dropped, by the server).
+    let id = session(client, "flood", &[bytes.to_string()]);
+    let mut ws = server.attach(&id);
+    let stalled = server.attach(&id);
+    let start = Instant::now();
+    ws.send(Message::Binary(b"\r".to_vec().into())).expect("go");
+    let total = read_until(&mut ws, MARKER);
+    let took = start.elapsed();
+    println!(
+        "throughput with a second client that never reads: {} bytes in {:.2} s = {:.0} MB/s",
+        total,
+        took.as_secs_f64(),
+        total as f64 / 1e6 / took.as_secs_f64()
+    );
+    drop(stalled);
     client.terminate(&id).expect("terminate");
 }
 

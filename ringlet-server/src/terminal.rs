@@ -206,9 +206,11 @@ async fn serve(mut socket: WebSocket, client: SessionClient) {
             }
         }
     }
+    // The writer ends with the channel (after a write the agent has not taken yet, if any);
+    // the client detaches when both are gone. Not awaited: a write blocked on an agent that
+    // does not read must not keep this connection's task alive.
     drop(input);
-    // The writer ends with the channel; the client detaches when both are gone.
-    let _ = writer.await;
+    drop(writer);
 }
 
 /// Types and resizes, in order, each on the blocking pool (a PTY write blocks while the agent
