@@ -6,6 +6,7 @@ mod errors;
 mod home;
 mod keys;
 mod launch_env;
+mod output;
 mod profiles;
 mod profiles_set;
 mod sandbox;

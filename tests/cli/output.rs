@@ -1,0 +1,127 @@
+//! Output hygiene: a reader that goes away early (`| head -1`) ends ringlet quietly with
+//! success, whatever the command was printing.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use ringlet_tests::harness::{Sandbox, fake_agent_bin};
+
+use crate::KEY;
+
+/// A sandbox with a few profiles and the real Claude sample imported, so listings and exports
+/// have rows to print.
+fn populated() -> Sandbox {
+    let mut sb = Sandbox::new();
+    sb.env("TEST_KEY", KEY);
+    for alias in ["work", "home", "side"] {
+        sb.run([
+            "profiles",
+            "create",
+            "claude",
+            alias,
+            "--provider",
+            "anthropic",
+            "--key-from-env",
+            "TEST_KEY",
+            "--binary",
+            fake_agent_bin().to_str().expect("utf-8 path"),
+        ])
+        .ok();
+    }
+    let sample = ringlet_tests::fixtures_dir().join("agent-logs/claude-session.jsonl");
+    let from = sb.root().join("claude-session.jsonl");
+    std::fs::copy(&sample, &from).expect("copy sample");
+    sb.run([
+        "import",
+        "claude",
+        "--to",
+        "work",
+        "--from",
+        from.to_str().expect("utf-8 path"),
+    ])
+    .ok();
+    sb
+}
+
+const COMMANDS: &[&[&str]] = &[
+    &["usage", "--export", "csv"],
+    &["usage", "--export", "json"],
+    &["usage", "--json"],
+    &["usage", "--by-day"],
+    &["profiles", "list"],
+    &["profiles", "list", "--json"],
+    &["agents", "list"],
+    &["completions", "bash"],
+    &["--help"],
+];
+
+/// The reader is gone before ringlet writes a byte: every write fails with EPIPE.
+#[test]
+fn a_pipe_closed_before_the_first_write_ends_quietly_with_success() {
+    let sb = populated();
+    for args in COMMANDS {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = sb
+            .command(*args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .expect("ringlet starts");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert_eq!(stderr, "", "{args:?} says nothing about the pipe");
+    }
+}
+
+/// As a shell user meets it: `ringlet … | head -1` prints the first line, and the pipeline's
+/// status (with pipefail) is ringlet's 0.
+#[test]
+fn head_dash_one_gets_the_first_line_and_ringlet_exits_zero() {
+    let sb = populated();
+    for args in COMMANDS {
+        let command = format!(
+            "set -o pipefail; {} {} 2>stderr.txt | head -1",
+            ringlet_tests::harness::ringlet_bin().display(),
+            args.join(" ")
+        );
+        let run = std::process::Command::new("bash")
+            .args(["-c", &command])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", sb.root().join("user-home"))
+            .env("RINGLET_HOME", sb.ringlet_home())
+            .current_dir(sb.root())
+            .output()
+            .expect("bash starts");
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        let stderr = std::fs::read_to_string(sb.root().join("stderr.txt")).expect("stderr file");
+        assert_eq!(run.status.code(), Some(0), "{args:?}: {stderr}");
+        assert_eq!(stdout.lines().count(), 1, "{args:?}: {stdout}");
+        // Notes about the data (an unpriced model) may come; nothing about the pipe does.
+        assert!(
+            !stderr.contains("error") && !stderr.to_lowercase().contains("pipe"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+/// A reader that takes one line and leaves while ringlet is still writing a long export.
+#[test]
+fn a_reader_leaving_mid_output_ends_ringlet_with_success() {
+    let sb = populated();
+    let mut child = sb
+        .command(["completions", "zsh"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ringlet starts");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("one line");
+    assert!(!first.is_empty());
+    let out = child.wait_with_output().expect("ringlet ends");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
