@@ -54,7 +54,7 @@ pub use catalog::provider::{
 };
 pub use catalog::registry::Registry;
 pub use catalog::wire::WireShape;
-pub use config::{Config, CredentialBackend, CredentialsConfig};
+pub use config::{Config, CredentialBackend, CredentialsConfig, FallbackWarning};
 pub use credentials::{
     AuditedCredentialStore, CredentialKey, CredentialStore, EnvCredentialStore,
     FileCredentialStore, KEYCHAIN_SERVICE, MemoryCredentialStore, MigrationReport, Secret,

@@ -138,7 +138,12 @@ impl RingletBuilder {
         let backend = config.credentials.backend(&paths.config_file())?;
         let mut credentials: Arc<dyn CredentialStore> = match self.credentials {
             Some(c) => c,
-            None => crate::credentials::open_configured(backend, &paths, &warnings)?,
+            None => crate::credentials::open_configured(
+                backend,
+                config.credentials.fallback_warning,
+                &paths,
+                &warnings,
+            )?,
         };
         if let Some(log) = config.credentials.audit_log_path(&paths) {
             credentials = Arc::new(AuditedCredentialStore::new(credentials, log));
