@@ -13,6 +13,14 @@ pub struct Cli {
     #[arg(long, global = true, env = "RINGLET_HOME", value_name = "DIR")]
     pub home: Option<PathBuf>,
 
+    /// Print errors only: no warnings, notes, status lines or progress.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more on stderr: the directories ringlet uses and how long the command took.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -308,6 +316,8 @@ impl Cli {
                 Some(dir) => Some(PathBuf::from(dir)),
                 None => home_env.filter(|h| !h.is_empty()).map(PathBuf::from),
             },
+            quiet: false,
+            verbose: false,
             command: Command::Profiles(ProfilesCmd::Run {
                 alias: alias.to_string(),
                 sandbox: false,

@@ -125,3 +125,87 @@ fn a_reader_leaving_mid_output_ends_ringlet_with_success() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+/// `-q`: errors only. `-v`: the directories and the time taken, on stderr; stdout unchanged.
+#[test]
+fn quiet_prints_errors_only_and_verbose_adds_paths_and_timing() {
+    let sb = Sandbox::new();
+    // Without -q: a status line and the warning that no key is stored.
+    let create = [
+        "profiles",
+        "create",
+        "claude",
+        "a",
+        "--provider",
+        "anthropic",
+    ];
+    let loud = sb.run(create).ok();
+    assert!(
+        loud.stderr.contains("Created profile 'a'"),
+        "{}",
+        loud.stderr
+    );
+    assert!(
+        loud.warnings().iter().any(|w| w.contains("no key stored")),
+        "{}",
+        loud.stderr
+    );
+    let mut quiet_create = vec!["-q"];
+    quiet_create.extend([
+        "profiles",
+        "create",
+        "claude",
+        "b",
+        "--provider",
+        "anthropic",
+    ]);
+    let quiet = sb.run(&quiet_create).ok();
+    assert_eq!(quiet.stderr, "", "-q says nothing on success");
+
+    // A warning (a broken profile next to good ones) is silenced; stdout is the same.
+    std::fs::write(sb.profile_dir("b").join("profile.toml"), "agent = \n").expect("corrupt");
+    let listed = sb.run(["profiles", "list"]).ok();
+    assert!(!listed.warnings().is_empty(), "{}", listed.stderr);
+    let quiet = sb.run(["profiles", "list", "--quiet"]).ok();
+    assert_eq!(quiet.stderr, "");
+    assert_eq!(quiet.stdout, listed.stdout);
+
+    // Errors are still printed.
+    let failed = sb.run(["-q", "profiles", "inspect", "nope"]);
+    assert_eq!(failed.code, 1);
+    assert!(
+        failed
+            .stderr
+            .starts_with("ringlet: error: profile 'nope' not found"),
+        "{}",
+        failed.stderr
+    );
+
+    let verbose = sb.run(["-v", "agents", "list", "--json"]).ok();
+    let home = sb.ringlet_home();
+    let first = verbose.stderr.lines().next().unwrap_or_default();
+    for dir in ["config", "data", "cache"] {
+        assert!(
+            first.contains(&format!("{dir} {}", home.join(dir).display())),
+            "{first}"
+        );
+    }
+    assert!(first.contains("ledger "), "{first}");
+    assert!(
+        verbose
+            .stderr
+            .lines()
+            .any(|l| l.starts_with("ringlet: took ") && l.ends_with(" ms")),
+        "{}",
+        verbose.stderr
+    );
+    verbose.json();
+
+    let both = sb.run(["-q", "-v", "profiles", "list"]);
+    assert_eq!(both.code, 2, "clap refuses the pair: {}", both.stderr);
+    assert!(
+        both.stderr.contains("cannot be used with"),
+        "{}",
+        both.stderr
+    );
+}

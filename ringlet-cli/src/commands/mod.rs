@@ -67,7 +67,18 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(hooks::dispatch(args, cli.home.clone()));
     }
     let json = cli.wants_json();
+    let started = std::time::Instant::now();
     let ringlet = open(cli.home)?;
+    crate::output::detail(|| {
+        let paths = ringlet.paths();
+        format!(
+            "config {}, data {}, cache {}, ledger {}",
+            paths.config_dir().display(),
+            paths.data_dir().display(),
+            paths.cache_dir().display(),
+            ringlet.usage_db_path().display()
+        )
+    });
     let result = match cli.command {
         Command::Init(j) => init::run(&ringlet, j.json),
         Command::Agents(cmd) => agents::run(&ringlet, cmd),
@@ -86,6 +97,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completions { .. } => Ok(ExitCode::SUCCESS),
     };
     hooks::scheduled(&ringlet);
+    crate::output::detail(|| format!("took {:.1} ms", started.elapsed().as_secs_f64() * 1e3));
     match result {
         Ok(code) => {
             crate::output::warnings(&ringlet, json);

@@ -157,7 +157,7 @@ fn create(ringlet: &Ringlet, a: CreateArgs) -> anyhow::Result<ExitCode> {
     };
     let profile = ringlet.create_profile(&req, key.as_ref())?;
     // Only once the profile exists: advice about running it means nothing after a failure.
-    if let Some(name) = unstored {
+    if let Some(name) = unstored.filter(|_| !output::quiet()) {
         let message = format!(
             "no key stored for {name}; add one with `ringlet keychain set {} {}` before running (or pass --key-from-env VAR)",
             name.provider, name.alias

@@ -413,7 +413,7 @@ fn import(ringlet: &Ringlet, a: ImportArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs an import, with a progress bar on stderr when it is a terminal.
 fn run_import(ringlet: &Ringlet, req: &ImportRequest, show: bool) -> anyhow::Result<ImportReport> {
-    if !(show && std::io::stderr().is_terminal()) {
+    if !(show && std::io::stderr().is_terminal() && !output::quiet()) {
         return Ok(ringlet.import_usage(req, None)?);
     }
     let bar = indicatif::ProgressBar::new(0);
