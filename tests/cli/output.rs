@@ -209,3 +209,31 @@ fn quiet_prints_errors_only_and_verbose_adds_paths_and_timing() {
         both.stderr
     );
 }
+
+/// `ringlet` alone, or a command group alone, prints its help on stdout and succeeds.
+#[test]
+fn bare_ringlet_prints_help() {
+    let sb = Sandbox::new();
+    let bare = sb.run(Vec::<&str>::new());
+    assert_eq!(bare.code, 0, "{}", bare.stderr);
+    assert_eq!(bare.stderr, "");
+    for needle in ["Usage: ringlet", "profiles", "Examples:", "Global options:"] {
+        assert!(bare.stdout.contains(needle), "{needle}: {}", bare.stdout);
+    }
+    let group = sb.run(["profiles"]);
+    assert_eq!(group.code, 0, "{}", group.stderr);
+    assert!(
+        group.stdout.contains("Usage: ringlet profiles"),
+        "{}",
+        group.stdout
+    );
+    // A real mistake is still clap's error, on stderr with status 2.
+    let wrong = sb.run(["profiles", "frobnicate"]);
+    assert_eq!(wrong.code, 2);
+    assert!(
+        wrong.stderr.contains("unrecognized subcommand"),
+        "{}",
+        wrong.stderr
+    );
+    assert_eq!(wrong.stdout, "");
+}

@@ -12,9 +12,18 @@ use crate::cli::JsonFlag;
 use crate::output::{self, or_dash};
 use crate::output::{errln, outln};
 
+pub const ADD_EXAMPLES: &str = "\
+Examples:
+  ringlet hooks add work --on tool-use --shell 'echo \"$RINGLET_TOOL\" >> ~/audit.log'
+  ringlet hooks add work --on pre-tool-use --matcher Bash --rhai gate.rhai
+  ringlet hooks add --all-profiles --on cost-threshold --period day --threshold 20 \\
+      --webhook https://hooks.example.com/ringlet
+  ringlet hooks test <id> --payload event.json";
+
 #[derive(Debug, Subcommand)]
 pub enum HooksCmd {
     /// Add a hook: a shell command, Rhai gate or webhook on a lifecycle event.
+    #[command(after_help = ADD_EXAMPLES)]
     Add(Box<AddArgs>),
     /// List hooks (webhook URLs shown without their path).
     List(JsonFlag),
