@@ -41,6 +41,7 @@ mod hooks;
 mod launch;
 mod paths;
 mod profile;
+mod suggest;
 mod usage;
 mod warning;
 

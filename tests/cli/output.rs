@@ -237,3 +237,51 @@ fn bare_ringlet_prints_help() {
     );
     assert_eq!(wrong.stdout, "");
 }
+
+/// A mistyped profile, agent or provider name is answered with the closest real one, in the
+/// message and as `suggestion` in the JSON error.
+#[test]
+fn did_you_mean_for_profiles_agents_and_providers() {
+    let sb = populated();
+    sb.run(["profiles", "inspect", "wrok"])
+        .fails_with("profile 'wrok' not found (did you mean 'work'?); see `ringlet profiles list`");
+    sb.run(["profiles", "run", "hom"])
+        .fails_with("profile 'hom' not found (did you mean 'home'?)");
+    sb.run(["usage", "--profile", "sid"])
+        .fails_with("profile 'sid' not found (did you mean 'side'?)");
+    sb.run(["hooks", "add", "wrk", "--on", "stop", "--shell", "true"])
+        .fails_with("(did you mean 'work'?)");
+    sb.run(["profiles", "delete", "wrok", "--yes"])
+        .fails_with("(did you mean 'work'?)");
+    sb.run([
+        "profiles",
+        "create",
+        "clade",
+        "x",
+        "--provider",
+        "anthropic",
+    ])
+    .fails_with("unknown agent 'clade' (did you mean 'claude'?); known agents:");
+    sb.run([
+        "profiles",
+        "create",
+        "claude",
+        "x",
+        "--provider",
+        "antropic",
+    ])
+    .fails_with("unknown provider 'antropic' (did you mean 'anthropic'?); known providers:");
+    sb.run(["providers", "inspect", "opnai"])
+        .fails_with("(did you mean 'openai'?)");
+    sb.run(["agents", "inspect", "codx"])
+        .fails_with("(did you mean 'codex'?)");
+
+    let out = sb.run(["profiles", "inspect", "wrok", "--json"]);
+    let err: serde_json::Value = serde_json::from_str(out.stderr.trim()).expect("JSON error");
+    assert_eq!(err["error"]["suggestion"], "work");
+    // Nothing close: no guess.
+    let out = sb.run(["profiles", "inspect", "zzzzzz", "--json"]);
+    let err: serde_json::Value = serde_json::from_str(out.stderr.trim()).expect("JSON error");
+    assert!(err["error"].get("suggestion").is_none(), "{err}");
+    assert!(!out.stderr.contains("did you mean"));
+}

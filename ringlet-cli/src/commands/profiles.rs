@@ -48,7 +48,9 @@ pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
         }
         ProfilesCmd::Delete { alias, yes } => {
             if !ringlet.has_profile(&alias)? {
-                return Err(ringlet::Error::ProfileNotFound { alias }.into());
+                let profiles = ringlet.profiles()?;
+                let known = profiles.iter().map(|p| p.alias.as_str());
+                return Err(ringlet::Error::profile_not_found(alias, known).into());
             }
             let home = ringlet.profile_home(&alias)?;
             if !yes {

@@ -1145,9 +1145,7 @@ mod tests {
                 self.0.hold(alias)
             }
             fn record_run(&self, alias: &str, _: chrono::DateTime<Utc>) -> Result<()> {
-                Err(Error::ProfileNotFound {
-                    alias: alias.to_string(),
-                })
+                Err(self.not_found(alias))
             }
             fn profile_dir(&self, alias: &str) -> PathBuf {
                 self.0.profile_dir(alias)
