@@ -69,6 +69,12 @@ Examples:
   ringlet profiles list
   ringlet profiles list --json | jq -r '.[].alias'";
 
+const PROFILES_DELETE_EXAMPLES: &str = "\
+Examples:
+  ringlet profiles delete work                       # asks first; the key goes unless shared
+  ringlet profiles delete work --yes --keep-key      # no question; the key stays stored
+  ringlet profiles delete work --yes --remove-key --json";
+
 const USAGE_EXAMPLES: &str = "\
 Examples:
   ringlet usage                                      # totals per profile, agent and provider
@@ -176,13 +182,24 @@ pub enum ProfilesCmd {
         #[command(flatten)]
         json: JsonFlag,
     },
-    /// Delete a profile and its HOME (conversations, settings, logs).
+    /// Delete a profile and its HOME (conversations, settings, logs), and its key unless
+    /// another profile uses it.
+    #[command(after_help = PROFILES_DELETE_EXAMPLES)]
     Delete {
         /// The profile alias.
         alias: String,
-        /// Do not ask for confirmation.
+        /// Do not ask for confirmation (needed when stdin is not a terminal).
         #[arg(long, short)]
         yes: bool,
+        /// Keep the profile's API key stored.
+        #[arg(long, conflicts_with = "remove_key")]
+        keep_key: bool,
+        /// Remove the profile's API key; refused when another profile uses it.
+        #[arg(long)]
+        remove_key: bool,
+        /// Print what was deleted as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Run the profile's agent; arguments after `--` go to the agent.
     #[command(after_help = PROFILES_RUN_EXAMPLES)]
@@ -510,6 +527,7 @@ mod tests {
             PROFILES_CREATE_EXAMPLES,
             PROFILES_RUN_EXAMPLES,
             PROFILES_LIST_EXAMPLES,
+            PROFILES_DELETE_EXAMPLES,
             USAGE_EXAMPLES,
             IMPORT_EXAMPLES,
             crate::commands::hooks::ADD_EXAMPLES,
@@ -539,6 +557,7 @@ mod tests {
             &["profiles", "create"],
             &["profiles", "run"],
             &["profiles", "list"],
+            &["profiles", "delete"],
             &["usage"],
             &["import"],
             &["hooks", "add"],

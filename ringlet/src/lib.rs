@@ -73,6 +73,7 @@ pub use facade::{
     NewProfile, ProfileUpdate, ProviderInfo, RUN_STARTED_ENV, Ringlet, RingletBuilder, RunHandle,
     Subscription,
 };
+pub use facade::{DeleteOptions, DeleteReport, KeyOnDelete, KeyOutcome};
 pub use fsio::{read_capped, read_file_capped};
 pub use hooks::{
     DEFAULT_TIMEOUT_MS, DENY_EXIT_CODE, Decision, DispatchOutcome, FireReport, FiredLedger, Firing,

@@ -34,6 +34,7 @@ impl Cli {
                 | ProfilesCmd::Inspect { json: j, .. }
                 | ProfilesCmd::Env { json: j, .. },
             ) => j.json,
+            Command::Profiles(ProfilesCmd::Delete { json, .. }) => *json,
             Command::Keychain(KeychainCmd::List(j) | KeychainCmd::Migrate(j)) => j.json,
             cmd @ (Command::Usage(_)
             | Command::Import(_)

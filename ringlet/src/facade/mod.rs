@@ -17,6 +17,7 @@ use crate::warning::{Warning, Warnings};
 
 // The hook and usage methods of the facade live in child modules, so they can reach `Inner`.
 mod catalog;
+mod delete;
 mod events;
 mod hooks;
 mod keys;
@@ -24,6 +25,7 @@ mod profiles;
 mod run;
 pub(crate) mod usage;
 pub use catalog::{AgentInfo, ProviderInfo};
+pub use delete::{DeleteOptions, DeleteReport, KeyOnDelete, KeyOutcome};
 pub(crate) use events::EventBus;
 pub use events::{EVENT_QUEUE, Event, Subscription};
 pub use hooks::{HookImportReport, HookTestReport, NewHook, RUN_STARTED_ENV};
