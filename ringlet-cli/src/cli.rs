@@ -125,7 +125,8 @@ pub enum Command {
     /// The HTTP API as a resident daemon (`--stay-alive`), and its token.
     #[cfg(feature = "server")]
     Daemon(crate::commands::serve::DaemonArgs),
-    /// Print a shell completion script.
+    /// Print a shell completion script (bash, zsh and fish complete profile, agent, provider
+    /// and hook names from your ringlet home).
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
@@ -146,6 +147,7 @@ pub enum AgentsCmd {
     /// Show one agent in detail.
     Inspect {
         /// The agent id (see `ringlet agents list`).
+        #[arg(add = crate::complete::agents())]
         id: String,
         #[command(flatten)]
         json: JsonFlag,
@@ -159,6 +161,7 @@ pub enum ProvidersCmd {
     /// Show one provider in detail.
     Inspect {
         /// The provider id (see `ringlet providers list`).
+        #[arg(add = crate::complete::providers())]
         id: String,
         #[command(flatten)]
         json: JsonFlag,
@@ -178,6 +181,7 @@ pub enum ProfilesCmd {
     /// Show one profile.
     Inspect {
         /// The profile alias.
+        #[arg(add = crate::complete::profiles())]
         alias: String,
         #[command(flatten)]
         json: JsonFlag,
@@ -187,6 +191,7 @@ pub enum ProfilesCmd {
     #[command(after_help = PROFILES_DELETE_EXAMPLES)]
     Delete {
         /// The profile alias.
+        #[arg(add = crate::complete::profiles())]
         alias: String,
         /// Do not ask for confirmation (needed when stdin is not a terminal).
         #[arg(long, short)]
@@ -205,6 +210,7 @@ pub enum ProfilesCmd {
     #[command(after_help = PROFILES_RUN_EXAMPLES)]
     Run {
         /// The profile alias.
+        #[arg(add = crate::complete::profiles())]
         alias: String,
         /// Run the agent in the sandbox this time, whatever the profile's `sandbox` mode says
         /// (fails if bubblewrap cannot start it: never runs it unsandboxed).
@@ -220,6 +226,7 @@ pub enum ProfilesCmd {
     /// Show the environment the agent would get (the key masked) and the files written for it.
     Env {
         /// The profile alias.
+        #[arg(add = crate::complete::profiles())]
         alias: String,
         /// Arguments the agent would get after `--`.
         #[arg(last = true)]
@@ -232,11 +239,12 @@ pub enum ProfilesCmd {
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// The agent id (claude, codex, opencode, grok, gemini, droid, …).
+    #[arg(add = crate::complete::agents())]
     pub agent: String,
     /// The new profile's alias.
     pub alias: String,
     /// The provider id (see `ringlet providers list`).
-    #[arg(long, short)]
+    #[arg(long, short, add = crate::complete::providers())]
     pub provider: String,
     /// A named endpoint of the provider (for example `china`).
     #[arg(long)]
@@ -276,6 +284,7 @@ pub struct CreateArgs {
 #[derive(Debug, Args)]
 pub struct SetArgs {
     /// The profile alias.
+    #[arg(add = crate::complete::profiles())]
     pub alias: String,
     /// When runs are sandboxed: off, always, or remote (remote sessions only, the default).
     #[arg(long, value_name = "MODE", value_parser = ["off", "always", "remote"])]
@@ -326,6 +335,7 @@ pub enum KeychainCmd {
     /// Store a key (prompted without echo unless --from-env).
     Set {
         /// The provider id.
+        #[arg(add = crate::complete::providers())]
         provider: String,
         /// The key alias.
         alias: String,
@@ -341,6 +351,7 @@ pub enum KeychainCmd {
     /// Remove a key.
     Remove {
         /// The provider id.
+        #[arg(add = crate::complete::providers())]
         provider: String,
         /// The key alias.
         alias: String,

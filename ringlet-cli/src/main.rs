@@ -6,6 +6,7 @@
 
 mod cli;
 mod commands;
+mod complete;
 mod error;
 mod output;
 mod prompt;
@@ -13,6 +14,7 @@ mod prompt;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    complete::handle();
     let cli = cli::Cli::parse_args();
     output::set_verbosity(match (cli.quiet, cli.verbose) {
         (true, _) => output::Verbosity::Quiet,

@@ -2,6 +2,7 @@
 //! agent binary that records what it was started with.
 
 mod agents;
+mod completion;
 mod errors;
 mod home;
 mod keys;

@@ -30,18 +30,20 @@ pub enum HooksCmd {
     /// Remove a hook by id.
     Remove {
         /// The hook id (see `ringlet hooks list`).
+        #[arg(add = crate::complete::hooks())]
         id: String,
     },
     /// Run one hook against a sample event and show what it decided or did.
     Test {
         /// The hook id.
+        #[arg(add = crate::complete::hooks())]
         id: String,
         /// JSON event: Claude Code's hook shape (tool_name, tool_input, …) or ringlet's field
         /// names; `-` reads stdin.
         #[arg(long, value_name = "FILE")]
         payload: Option<PathBuf>,
         /// The profile to report for a global hook (default `test`).
-        #[arg(long)]
+        #[arg(long, add = crate::complete::profiles())]
         profile: Option<String>,
         /// The tool the call is for (overrides the payload's; without either, a hook with a
         /// matcher is tested against the first tool it names).
@@ -70,6 +72,7 @@ pub enum HooksCmd {
 #[command(group(clap::ArgGroup::new("action").required(true).args(["shell", "rhai", "webhook"])))]
 pub struct AddArgs {
     /// The profile the hook belongs to.
+    #[arg(add = crate::complete::profiles())]
     pub alias: Option<String>,
     /// A global hook, for every profile.
     #[arg(long)]

@@ -57,9 +57,19 @@ fn open(cli_home: Option<std::path::PathBuf>) -> anyhow::Result<Ringlet> {
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Completions { shell } = cli.command {
-        // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).
-        let mut script = Vec::new();
-        clap_complete::generate(shell, &mut Cli::command(), "ringlet", &mut script);
+        // Into a buffer first, then through `output` (a closed pipe ends ringlet quietly).
+        // Bash, zsh and fish call ringlet back for names (profiles, agents, providers, hooks);
+        // other shells get clap's static script.
+        let script = match shell {
+            clap_complete::Shell::Bash | clap_complete::Shell::Zsh | clap_complete::Shell::Fish => {
+                crate::complete::registration(&shell.to_string())?
+            }
+            _ => {
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "ringlet", &mut script);
+                script
+            }
+        };
         crate::output::raw(&script);
         return Ok(ExitCode::SUCCESS);
     }
