@@ -40,7 +40,8 @@ BUILT=(--workspace --exclude ringlet-python --exclude ringlet-node)
 # - tmux: the interactive end-to-end tests drive the real agents in a tmux pane (tests/e2e);
 # - procps: `kill`, which the signal tests and the fake agent send signals with;
 # - python3, python3-venv (ensurepip): workspace-hack/generate.py, and the Python binding's
-#   throwaway venv (tests/bindings.sh); gcc: linking, and the Swift binding's C header check.
+#   throwaway venv (tests/bindings.sh); gcc: linking, and the Swift binding's C header check;
+# - zsh, fish: the completion tests load `ringlet completions zsh|fish` into the real shells.
 ensure_debian_packages() {
   local missing=()
   command -v gnome-keyring-daemon >/dev/null 2>&1 || missing+=(gnome-keyring)
@@ -54,6 +55,8 @@ ensure_debian_packages() {
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
   command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+  command -v zsh >/dev/null 2>&1 || missing+=(zsh)
+  command -v fish >/dev/null 2>&1 || missing+=(fish)
   [ "${#missing[@]}" -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "tests/run.sh: the tests need ${missing[*]} (Debian: apt-get install ${missing[*]})" >&2

@@ -471,16 +471,41 @@ async fn update_profile(
     .map(json)
 }
 
-/// Deletes a profile and its HOME.
+/// What `DELETE /api/profiles/{alias}` does with the profile's key.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct DeleteParams {
+    /// `if-unused` (default: removed unless another profile uses it), `keep` or `remove`
+    /// (refused when another profile uses it).
+    key: Option<String>,
+    /// Only report what would happen; nothing is deleted.
+    dry_run: Option<bool>,
+}
+
+/// Deletes a profile and its HOME, and its key unless another profile uses it (or as `key`
+/// says); answers what became of the key.
 #[utoipa::path(delete, path = "/api/profiles/{alias}", tag = "profiles",
-    params(("alias" = String, Path, description = "The profile alias", pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")),
-    responses((status = 204, description = "Deleted")))]
+    params(("alias" = String, Path, description = "The profile alias", pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"),
+           DeleteParams),
+    responses((status = 200, description = "Deleted: `key`, `key_outcome` (`no-key`, `removed`, `kept`, `shared`, `not-stored`, `failed`), `shared_with`", body = Value)))]
 async fn delete_profile(
     State(state): State<AppState>,
     Segments(alias): Segments<String>,
-) -> Result<StatusCode, ApiError> {
-    call(&state, move |r| r.delete_profile(&alias).map_err(core(r))).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Params(params): Params<DeleteParams>,
+) -> Result<Response, ApiError> {
+    call(&state, move |r| {
+        let key = match params.key.as_deref() {
+            Some(name) => ringlet::KeyOnDelete::parse(name).map_err(core(r))?,
+            None => ringlet::KeyOnDelete::default(),
+        };
+        let options = ringlet::DeleteOptions::new()
+            .key(key)
+            .dry_run(params.dry_run.unwrap_or(false));
+        r.delete_profile_with(&alias, &options).map_err(core(r))
+    })
+    .await
+    .map(json)
 }
 
 /// The launch plan of a profile: program, arguments, environment and files. It never holds

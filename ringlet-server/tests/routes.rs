@@ -624,10 +624,23 @@ async fn every_route_answers() {
 
     cover("GET", "/api/events");
     cover("DELETE", "/api/profiles/{alias}");
-    assert_eq!(
-        api.send("DELETE", "/api/profiles/work", None).await.status,
-        StatusCode::NO_CONTENT
-    );
+    let a = api
+        .send("DELETE", "/api/profiles/work?key=maybe", None)
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    let a = api
+        .send("DELETE", "/api/profiles/work?dry_run=true&key=keep", None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.json()["dry_run"], true);
+    assert_eq!(a.json()["key_outcome"], "kept", "{}", a.text);
+    let a = api.send("DELETE", "/api/profiles/work", None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.json()["alias"], "work");
+    assert_eq!(a.json()["dry_run"], false);
+    all_text += &a.text;
+    let a = api.send("DELETE", "/api/profiles/wrok", None).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
     assert_eq!(
         api.send("GET", "/api/profiles/work", None).await.status,
         StatusCode::NOT_FOUND

@@ -412,7 +412,13 @@ mod tests {
         use ErrorKind::*;
         let s = |v: &str| v.to_string();
         vec![
-            (Error::ProfileNotFound { alias: s("w") }, NotFound),
+            (
+                Error::ProfileNotFound {
+                    alias: s("w"),
+                    suggestion: None,
+                },
+                NotFound,
+            ),
             (Error::ProfileExists { alias: s("w") }, Conflict),
             (
                 Error::InvalidAlias {
@@ -425,6 +431,7 @@ mod tests {
                 Error::UnknownAgent {
                     id: s("clod"),
                     known: s("claude"),
+                    suggestion: None,
                 },
                 NotFound,
             ),
@@ -432,6 +439,7 @@ mod tests {
                 Error::UnknownProvider {
                     id: s("p"),
                     known: s("anthropic"),
+                    suggestion: None,
                 },
                 NotFound,
             ),

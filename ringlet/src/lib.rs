@@ -43,6 +43,7 @@ mod paths;
 mod profile;
 #[cfg(unix)]
 pub mod session;
+mod suggest;
 mod usage;
 mod warning;
 
@@ -56,7 +57,9 @@ pub use catalog::provider::{
 };
 pub use catalog::registry::Registry;
 pub use catalog::wire::WireShape;
-pub use config::{Config, CredentialBackend, CredentialsConfig, RemoteConfig};
+pub use config::{
+    Config, CredentialBackend, CredentialsConfig, FallbackWarning, RemoteConfig,
+};
 pub use credentials::{
     AuditedCredentialStore, CredentialKey, CredentialStore, EnvCredentialStore,
     FileCredentialStore, KEYCHAIN_SERVICE, MemoryCredentialStore, MigrationReport, Secret,
@@ -74,6 +77,7 @@ pub use facade::{
     NewProfile, ProfileUpdate, ProviderInfo, REMOTE_TOKEN_PROVIDER, RUN_STARTED_ENV, Remote,
     Ringlet, RingletBuilder, RunHandle, Subscription,
 };
+pub use facade::{DeleteOptions, DeleteReport, KeyOnDelete, KeyOutcome};
 pub use fsio::{read_capped, read_file_capped};
 pub use hooks::{
     DEFAULT_TIMEOUT_MS, DENY_EXIT_CODE, Decision, DispatchOutcome, FireReport, FiredLedger, Firing,

@@ -890,9 +890,7 @@ impl Ringlet {
         if let Some(p) = q.profile.as_deref().filter(|p| !p.is_empty())
             && !self.has_profile(p)?
         {
-            return Err(Error::ProfileNotFound {
-                alias: p.to_string(),
-            });
+            return Err(self.inner.profiles.not_found(p));
         }
         if let Some(a) = q.agent.as_deref().filter(|a| !a.is_empty()) {
             self.registry().agent(a)?;

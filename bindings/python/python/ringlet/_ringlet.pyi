@@ -101,6 +101,15 @@ class CredentialKey(TypedDict):
     provider: str
     alias: str
 
+class DeleteReport(TypedDict):
+    alias: str
+    home: str
+    key: CredentialKey | None
+    key_outcome: Literal["no-key", "removed", "kept", "shared", "not-stored", "failed"]
+    shared_with: list[str]
+    key_error: NotRequired[str]
+    dry_run: bool
+
 class MigrationReport(TypedDict):
     moved: list[CredentialKey]
     already_present: list[CredentialKey]
@@ -463,7 +472,12 @@ class Ringlet:
         binary: _Path | None = None,
         clear_binary: bool | None = None,
     ) -> Profile: ...
-    def delete_profile(self, alias: str) -> None: ...
+    def delete_profile(
+        self,
+        alias: str,
+        key: Literal["if-unused", "keep", "remove"] | None = None,
+        dry_run: bool = False,
+    ) -> DeleteReport: ...
     def plan_run(self, alias: str, args: list[str] = ...) -> LaunchPlan: ...
     def run(self, alias: str, args: list[str] = ...) -> RunOutcome: ...
     def start(
