@@ -276,8 +276,9 @@ fn by_day(root: &Path) {
     for (label, filter, group) in [
         ("by day, UTC", year.clone(), UsageGroup::Day),
         (
-            "by day, UTC+05:30",
-            year.clone().utc_offset_minutes(330),
+            "by day, Asia/Kolkata",
+            year.clone()
+                .time_zone(ringlet::Zone::named("Asia/Kolkata").expect("zone")),
             UsageGroup::Day,
         ),
         (

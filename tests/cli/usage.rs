@@ -970,3 +970,62 @@ fn an_import_that_finds_nothing_says_so_and_counts_read_in_words() {
     assert!(sync.starts_with("Read 1 profile: "), "{sync}");
     assert!(!sync.contains("(s)"), "{sync}");
 }
+
+/// A Claude Code response line at `time`.
+fn claude_line_at(id: &str, time: &str) -> String {
+    serde_json::json!({
+        "type": "assistant", "sessionId": "s1", "timestamp": time,
+        "message": {"id": id, "model": "claude-sonnet-4-5", "role": "assistant",
+            "usage": {"input_tokens": 10, "output_tokens": 1}}
+    })
+    .to_string()
+        + "\n"
+}
+
+#[test]
+fn days_are_in_the_named_time_zone_or_the_systems() {
+    let mut sb = sandbox();
+    profile(&sb, "claude", "work", "anthropic", "claude-sonnet-4-5");
+    // A minute before and half an hour after midnight of 20 October in Los Angeles (PDT, -7).
+    let log = sb.root().join("tz.jsonl");
+    std::fs::write(
+        &log,
+        claude_line_at("a", "2026-10-20T06:59:00Z") + &claude_line_at("b", "2026-10-20T07:30:00Z"),
+    )
+    .expect("log");
+    sb.run(["import", "claude", "--to", "work", "--from", path_str(&log)])
+        .ok();
+    let days = |report: &Value| -> Vec<(String, u64)> {
+        report["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| {
+                (
+                    r["key"].as_str().expect("key").into(),
+                    r["events"].as_u64().expect("n"),
+                )
+            })
+            .collect()
+    };
+    let la = usage_json(&sb, &["--by-day", "-z", "America/Los_Angeles"]);
+    assert_eq!(la["timezone"], "America/Los_Angeles");
+    assert_eq!(
+        days(&la),
+        [("2026-10-19".into(), 1), ("2026-10-20".into(), 1)]
+    );
+    let utc = usage_json(&sb, &["--by-day", "--timezone", "UTC"]);
+    assert_eq!(utc["timezone"], "UTC");
+    assert_eq!(days(&utc), [("2026-10-20".into(), 2)]);
+    // --since a day is that day's local midnight: 07:00Z in October, not today's PST 08:00Z.
+    let since = usage_json(&sb, &["--since", "2026-10-20", "-z", "America/Los_Angeles"]);
+    assert_eq!(since["since"], "2026-10-20T07:00:00Z");
+    assert_eq!(since["total"]["events"], 1);
+    sb.run(["usage", "-z", "Mars/Olympus_Mons"])
+        .fails_with("unknown time zone 'Mars/Olympus_Mons'");
+    // Without --timezone, the system's zone (TZ) names the days, and the report names it.
+    sb.env("TZ", "America/Los_Angeles");
+    let system = usage_json(&sb, &["--by-day"]);
+    assert_eq!(system["timezone"], "America/Los_Angeles");
+    assert_eq!(days(&system), days(&la));
+}

@@ -83,6 +83,10 @@ pub struct FilterArgs {
     /// Up to and including this day, or before this time (RFC 3339).
     #[arg(long, value_name = "WHEN")]
     pub until: Option<String>,
+    /// Days, weeks, months and dates in this time zone: an IANA name (Europe/Berlin) or UTC.
+    /// Default: the system's zone.
+    #[arg(short = 'z', long, value_name = "NAME")]
+    pub timezone: Option<String>,
 }
 
 impl FilterArgs {
@@ -95,7 +99,7 @@ impl FilterArgs {
             since: self.since,
             until: self.until,
             group,
-            utc_offset_minutes: None,
+            timezone: self.timezone,
         }
     }
 }

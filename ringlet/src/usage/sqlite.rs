@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use rusqlite::config::DbConfig;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{
@@ -647,22 +647,25 @@ fn query_rows(
         t.is_none_or(|t| t.timestamp_millis().rem_euclid(BUCKET_MS) == 0)
     };
     let rollup = group != UsageGroup::Session && aligned(filter.since) && aligned(filter.until);
-    let offset_s = i64::from(filter.utc_offset_minutes) * 60;
     let mut w = Where::default();
     w.dims(filter, "");
-    let (table, seconds, counts) = if rollup {
+    let (table, seconds, counts, column, unit_s) = if rollup {
         w.time(filter, "bucket", BUCKET_MS);
         (
             "usage_rollup",
-            format!("(bucket * {} + {offset_s})", BUCKET_MS / 1000),
+            format!("bucket * {}", BUCKET_MS / 1000),
             "SUM(events), SUM(priced)",
+            "bucket",
+            BUCKET_MS / 1000,
         )
     } else {
         w.time(filter, "ts_ms", 1);
         (
             "usage_events",
-            format!("(ts_ms / 1000 + {offset_s})"),
+            "ts_ms / 1000".to_string(),
             "COUNT(*), COUNT(cost_nanos)",
+            "ts_ms",
+            0,
         )
     };
     let sums = SUMMED
@@ -672,7 +675,11 @@ fn query_rows(
         .join(", ");
     let key = match group {
         UsageGroup::Total => "'total'".to_string(),
-        UsageGroup::Day | UsageGroup::Week | UsageGroup::Month => format!("{seconds} / 86400"),
+        UsageGroup::Day | UsageGroup::Week | UsageGroup::Month => {
+            let (from, to) = time_range(conn, filter, table, column, unit_s)?;
+            let offset = offset_sql(&filter.time_zone, &seconds, from, to);
+            format!("({seconds} + {offset}) / 86400")
+        }
         UsageGroup::Model => "model".into(),
         UsageGroup::Profile => "profile".into(),
         UsageGroup::Agent => "agent".into(),
@@ -736,11 +743,71 @@ fn query_rows(
     Ok(out)
 }
 
+/// The range of Unix seconds a grouped query covers: its bounds, or else the oldest and newest
+/// rows of `table` (an index lookup each). `unit_s` is the seconds per `column` unit (0 for
+/// milliseconds).
+fn time_range(
+    conn: &Connection,
+    filter: &UsageFilter,
+    table: &str,
+    column: &str,
+    unit_s: i64,
+) -> rusqlite::Result<(i64, i64)> {
+    let to_s = |v: Option<i64>| {
+        v.map(|v| {
+            if unit_s == 0 {
+                v.div_euclid(1000)
+            } else {
+                v.saturating_mul(unit_s)
+            }
+        })
+    };
+    let (min, max): (Option<i64>, Option<i64>) = if filter.since.is_some() && filter.until.is_some()
+    {
+        (None, None)
+    } else {
+        conn.query_row(
+            &format!("SELECT min({column}), max({column}) FROM {table}"),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+    };
+    let from = filter
+        .since
+        .map(|t| t.timestamp())
+        .or(to_s(min))
+        .unwrap_or(0);
+    let to = filter
+        .until
+        .map(|t| t.timestamp())
+        .or(to_s(max).map(|m| m.saturating_add(unit_s.max(1))))
+        .unwrap_or(from);
+    Ok((from, to.max(from)))
+}
+
+/// The zone's offset (seconds) at `seconds`, as SQL: a constant when one offset covers
+/// `[from, to]`, else a `CASE` over the transitions in between (a few per year), so that every
+/// bucket lands in the day it belongs to on both sides of a daylight-saving change.
+fn offset_sql(zone: &super::zone::Zone, seconds: &str, from: i64, to: i64) -> String {
+    let segments = zone.segments(from, to);
+    let Some(&(_, last)) = segments.last() else {
+        return "0".into();
+    };
+    if segments.len() == 1 {
+        return last.to_string();
+    }
+    let mut sql = String::from("CASE");
+    for pair in segments.windows(2) {
+        let ((_, offset), (next_start, _)) = (pair[0], pair[1]);
+        sql.push_str(&format!(" WHEN {seconds} < {next_start} THEN {offset}"));
+    }
+    sql.push_str(&format!(" ELSE {last} END"));
+    sql
+}
+
 /// Labels a day number (days since 1970-01-01 in the reader's zone) for the grouping.
 fn day_key(day: i64, group: UsageGroup) -> String {
-    let date = NaiveDate::from_ymd_opt(1970, 1, 1)
-        .and_then(|epoch| epoch.checked_add_signed(chrono::Duration::days(day)));
-    let Some(date) = date else {
+    let Some(date) = super::zone::days_to_date(day) else {
         return day.to_string();
     };
     match group {
