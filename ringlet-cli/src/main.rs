@@ -9,6 +9,7 @@ mod commands;
 mod error;
 mod output;
 mod prompt;
+mod style;
 
 use std::process::ExitCode;
 

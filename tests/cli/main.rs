@@ -8,6 +8,7 @@ mod keys;
 mod launch_env;
 mod profiles;
 mod profiles_set;
+mod reports;
 mod sandbox;
 mod signals;
 mod usage;

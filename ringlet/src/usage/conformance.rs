@@ -557,6 +557,13 @@ fn rollup_and_raw_paths_agree(store: &dyn UsageStore) {
         events.push(ev);
     }
     store.record(&events).expect("record");
+    // Replacing an event (by rank) keeps every rollup exact, first and last times included.
+    let mut replaced = events[3].clone();
+    replaced.rank = 1;
+    replaced.time += Duration::hours(30);
+    replaced.model = "m9".into();
+    store.record(&[replaced.clone()]).expect("replace");
+    events[3] = replaced;
     let since = fixed_time() + Duration::hours(24);
     let until = fixed_time() + Duration::hours(200);
     for offset in ["UTC", "Asia/Kolkata", "America/Los_Angeles"] {
@@ -567,23 +574,59 @@ fn rollup_and_raw_paths_agree(store: &dyn UsageStore) {
             UsageGroup::Month,
             UsageGroup::Model,
             UsageGroup::Profile,
+            UsageGroup::Session,
         ] {
-            let aligned = UsageFilter::new()
+            // On the hour (hourly rollup), on the quarter hour (15-minute rollup), and off the
+            // grid (the events); nothing lies in the extra quarter hour or millisecond.
+            let hourly = UsageFilter::new()
                 .since(since)
                 .until(until)
+                .time_zone(zone(offset));
+            let quarterly = UsageFilter::new()
+                .since(since - Duration::minutes(15))
+                .until(until + Duration::minutes(15))
                 .time_zone(zone(offset));
             let raw = UsageFilter::new()
                 .since(since - Duration::milliseconds(1))
                 .until(until - Duration::milliseconds(1))
                 .time_zone(zone(offset));
-            // Nothing lies in the extra millisecond at either end.
+            let expected = store.query(&raw, group).expect("raw");
             assert_eq!(
-                store.query(&aligned, group).expect("rollup"),
-                store.query(&raw, group).expect("raw"),
+                store.query(&hourly, group).expect("hourly"),
+                expected,
+                "{group:?} at {offset}"
+            );
+            assert_eq!(
+                store.query(&quarterly, group).expect("quarterly"),
+                expected,
                 "{group:?} at {offset}"
             );
         }
     }
+    // Per session, against a sum made here: the sessions that began before `since` or went on
+    // after `until` count only their events in the range.
+    let in_range: Vec<&UsageEvent> = events
+        .iter()
+        .filter(|e| e.time >= since && e.time < until)
+        .collect();
+    let mut truth = std::collections::BTreeMap::<String, (u64, u64)>::new();
+    for e in &in_range {
+        let cell = truth
+            .entry(e.session_id.clone().unwrap_or_default())
+            .or_default();
+        cell.0 += 1;
+        cell.1 += e.tokens.output;
+    }
+    let got: std::collections::BTreeMap<String, (u64, u64)> = store
+        .query(
+            &UsageFilter::new().since(since).until(until),
+            UsageGroup::Session,
+        )
+        .expect("sessions")
+        .into_iter()
+        .map(|r| (r.key, (r.events, r.output)))
+        .collect();
+    assert_eq!(got, truth);
 }
 
 /// Four writers record the same 50 events at once (two ringlet processes ingesting one log):
