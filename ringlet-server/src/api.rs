@@ -622,9 +622,9 @@ struct UsageParams {
     /// `session` or `total` (usage); `profile` or `agent` (stats). Default: per profile.
     #[param(inline, value_type = Option<Group>)]
     group: Option<String>,
-    /// The reader's time zone, minutes east of UTC (default: the server's).
-    #[param(minimum = -1440, maximum = 1440)]
-    utc_offset_minutes: Option<i32>,
+    /// The reader's time zone for dates and day, week and month boundaries: an IANA name
+    /// (`Europe/Berlin`) or `UTC` (default: the server's zone).
+    timezone: Option<String>,
     /// For `/api/usage/events`: `json` (default) or `csv`.
     #[param(inline)]
     format: Option<ExportFormat>,
@@ -697,7 +697,7 @@ impl UsageParams {
             since: self.since,
             until: self.until,
             group: self.group.as_deref().map(UsageGroup::parse).transpose()?,
-            utc_offset_minutes: self.utc_offset_minutes,
+            timezone: self.timezone,
         })
     }
 }

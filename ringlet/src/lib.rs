@@ -112,7 +112,7 @@ pub use usage::{
     LazyPriceBook, Malformed, MatchKind, ModelPrice, NANOS_PER_USD, OpenCodeImporter, ParsedUsage,
     PriceBook, PriceMatch, PriceSource, Rate, RecordOutcome, RepriceOutcome, RunEnd, RunSession,
     RunStart, ScanContext, SqliteUsageStore, Tier, TokenCounts, USAGE_CSV_HEADER, UsageEvent,
-    UsageFilter, UsageGroup, UsageRow, UsageStore, builtin_importers, csv_field, import_logs,
+    UsageFilter, UsageGroup, UsageRow, UsageStore, Zone, builtin_importers, csv_field, import_logs,
     importer_for, ingest_home, nanos_to_usd, normalize_model, usage_csv,
 };
 pub use warning::{ThreadWarnings, Warning};

@@ -517,8 +517,9 @@ pub struct UsageQuery {
     /// `total`, `day`, `week`, `month`, `model`, `profile`, `agent`, `provider` or `session`;
     /// unset gives one row per profile with its agent and provider.
     pub group: Option<String>,
-    /// The reader's zone, minutes east of UTC; unset uses the machine's zone.
-    pub utc_offset_minutes: Option<i32>,
+    /// The reader's time zone for dates and day, week and month boundaries: an IANA name
+    /// (`Europe/Berlin`) or `UTC`; unset uses the system's zone.
+    pub timezone: Option<String>,
 }
 
 impl TryFrom<UsageQuery> for ringlet::UsageQuery {
@@ -538,7 +539,7 @@ impl TryFrom<UsageQuery> for ringlet::UsageQuery {
             since: q.since,
             until: q.until,
             group,
-            utc_offset_minutes: q.utc_offset_minutes,
+            timezone: q.timezone,
         })
     }
 }

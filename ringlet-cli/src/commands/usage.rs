@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use ringlet::{
     ImportProgress, ImportReport, ImportRequest, Ringlet, StatsRow, UsageEvent, UsageGroup,
-    UsageQuery, UsageRow,
+    UsageQuery,
 };
 
 use crate::cli::{Command, JsonFlag};
@@ -16,6 +16,7 @@ use crate::output;
 use crate::output::count;
 use crate::output::{errln, outln};
 use crate::prompt;
+use crate::style::{self, Column, Text};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -49,6 +50,13 @@ pub struct UsageArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// The narrow table (tokens and cost only); chosen by itself when the wide one does not fit.
+    #[arg(long)]
+    pub compact: bool,
+    /// Colour the table: auto (on a terminal, honouring NO_COLOR, CLICOLOR_FORCE, FORCE_COLOR),
+    /// always or never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: style::ColorChoice,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -83,6 +91,10 @@ pub struct FilterArgs {
     /// Up to and including this day, or before this time (RFC 3339).
     #[arg(long, value_name = "WHEN")]
     pub until: Option<String>,
+    /// Days, weeks, months and dates in this time zone: an IANA name (Europe/Berlin) or UTC.
+    /// Default: the system's zone.
+    #[arg(short = 'z', long, value_name = "NAME")]
+    pub timezone: Option<String>,
 }
 
 impl FilterArgs {
@@ -95,7 +107,7 @@ impl FilterArgs {
             since: self.since,
             until: self.until,
             group,
-            utc_offset_minutes: None,
+            timezone: self.timezone,
         }
     }
 }
@@ -292,49 +304,48 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let tokens = |r: &UsageRow| {
-        format!(
-            "{} / {}",
-            compact(r.input + r.cache_creation + r.cache_read),
-            compact(r.output)
-        )
+    style::init(a.color);
+    let mut columns = match group {
+        None => vec![
+            Column::text("PROFILE"),
+            Column::wide_text("AGENT"),
+            Column::wide_text("PROVIDER"),
+        ],
+        Some(g) => vec![Column::text(group_header(g))],
     };
-    let mut t = match group {
-        None => output::table(&[
-            "PROFILE",
-            "AGENT",
-            "PROVIDER",
-            "EVENTS",
-            "TOKENS IN / OUT",
-            "COST",
-        ]),
-        Some(g) => output::table(&[group_header(g), "EVENTS", "TOKENS IN / OUT", "COST"]),
-    };
-    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    columns.push(Column::number("EVENTS"));
+    columns.extend(style::USAGE_COLUMNS);
+    let mut t = style::Report::new(columns);
+    let dash = |v: &Option<String>| -> Text { v.clone().unwrap_or_else(|| "-".into()).into() };
     for line in &report.rows {
         let r = &line.usage;
-        let mut cells = match group {
+        let mut cells: Vec<Text> = match group {
             None => vec![dash(&line.profile), dash(&line.agent), dash(&line.provider)],
             Some(_) => vec![if r.key.is_empty() {
-                "(none)".into()
+                "(none)".to_string().into()
             } else {
-                r.key.clone()
+                r.key.clone().into()
             }],
         };
-        cells.extend([r.events.to_string(), tokens(r), cost(r)]);
-        t.add_row(cells);
+        cells.push(style::thousands(r.events).into());
+        cells.extend(style::usage_cells(r));
+        t.row(cells);
     }
     let r = &report.total;
-    let mut cells = vec!["TOTAL".to_string()];
+    let mut cells: Vec<Text> = vec!["TOTAL".to_string().into()];
     if group.is_none() {
-        cells.extend([String::new(), String::new()]);
+        cells.extend([String::new().into(), String::new().into()]);
     }
-    cells.extend([r.events.to_string(), tokens(r), cost(r)]);
-    t.add_row(cells);
-    output::print_table(&t);
+    cells.push(style::thousands(r.events).into());
+    cells.extend(style::usage_cells(r));
+    t.total(cells);
+    output::raw(
+        t.render(style::width(), a.compact, style::color())
+            .as_bytes(),
+    );
     if report.total.unpriced_events > 0 {
         errln!(
-            "note: {} without a known price, so their cost is not included; `ringlet pricing update` may know them.",
+            "note: {} without a known price, so their cost is not included (`+ N unpriced`, or `+` in the compact table); `ringlet pricing update` may know them.",
             count(
                 report.total.unpriced_events,
                 "event uses a model",
@@ -356,38 +367,6 @@ fn group_header(g: UsageGroup) -> &'static str {
         UsageGroup::Agent => "AGENT",
         UsageGroup::Provider => "PROVIDER",
         _ => "GROUP",
-    }
-}
-
-/// `1.21M`, `340K`, `950`.
-fn compact(n: u64) -> String {
-    let trim = |s: String| {
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    };
-    match n {
-        0..1_000 => n.to_string(),
-        1_000..1_000_000 => format!("{}K", trim(format!("{:.1}", n as f64 / 1e3))),
-        _ => format!("{}M", trim(format!("{:.2}", n as f64 / 1e6))),
-    }
-}
-
-/// Dollars, with unpriced usage said out loud rather than shown as $0.
-fn cost(r: &UsageRow) -> String {
-    let dollars = if r.cost_nanos > 0 && r.cost_usd < 0.0001 {
-        "<$0.0001".to_string()
-    } else if r.cost_usd > 0.0 && r.cost_usd < 0.01 {
-        format!("${:.4}", r.cost_usd)
-    } else {
-        format!("${:.2}", r.cost_usd)
-    };
-    match (r.priced_events, r.unpriced_events) {
-        (_, 0) => dollars,
-        (0, _) => "unpriced".into(),
-        (_, n) => format!("{dollars} + {n} unpriced"),
     }
 }
 
@@ -656,25 +635,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn compact_numbers_and_costs() {
-        assert_eq!(compact(950), "950");
-        assert_eq!(compact(340_000), "340K");
-        assert_eq!(compact(12_345), "12.3K");
-        assert_eq!(compact(1_210_000), "1.21M");
-        let mut r = UsageRow::empty("x");
-        r.events = 2;
-        r.unpriced_events = 2;
-        assert_eq!(cost(&r), "unpriced");
-        r.priced_events = 1;
-        r.unpriced_events = 1;
-        r.cost_usd = 1.5;
-        assert_eq!(cost(&r), "$1.50 + 1 unpriced");
-        r.unpriced_events = 0;
-        r.cost_usd = 0.0012;
-        assert_eq!(cost(&r), "$0.0012");
-        r.cost_nanos = 44_625;
-        r.cost_usd = 0.000044625;
-        assert_eq!(cost(&r), "<$0.0001");
+    fn durations_and_sizes() {
         assert_eq!(duration(61_000), "1m01s");
         assert_eq!(bytes(3 * 1024 * 1024), "3 MB");
     }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, FixedOffset, Local, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Event, Ringlet};
@@ -22,7 +22,7 @@ use crate::usage::rusage::ChildUsage;
 use crate::usage::{
     Attribution, ImportOptions, ImportSummary, LazyPriceBook, PriceBook, PriceSource,
     RepriceOutcome, RunEnd, RunSession, RunStart, SqliteUsageStore, UsageEvent, UsageFilter,
-    UsageGroup, UsageRow, UsageStore, import_logs, importer_for, ingest_home, nanos_to_usd,
+    UsageGroup, UsageRow, UsageStore, Zone, import_logs, importer_for, ingest_home, nanos_to_usd,
 };
 
 /// Where `ringlet pricing update` downloads prices from by default: LiteLLM's model database.
@@ -70,9 +70,9 @@ pub struct UsageQuery {
     pub until: Option<String>,
     /// How rows are grouped; `None` gives one row per profile, agent and provider.
     pub group: Option<UsageGroup>,
-    /// The reader's zone, minutes east of UTC, for dates and day boundaries; `None` uses the
-    /// machine's local zone.
-    pub utc_offset_minutes: Option<i32>,
+    /// The reader's time zone for dates and day, week and month boundaries: an IANA name
+    /// (`Europe/Berlin`) or `UTC`; `None` uses the system's zone.
+    pub timezone: Option<String>,
 }
 
 /// One row of a [`UsageReport`].
@@ -102,6 +102,8 @@ pub struct UsageReport {
     pub since: Option<DateTime<Utc>>,
     /// The (exclusive) end of the range, when limited.
     pub until: Option<DateTime<Utc>>,
+    /// The time zone dates, days, weeks and months are in (`Europe/Berlin`, `UTC`).
+    pub timezone: String,
     /// One row per group, sorted by key.
     pub rows: Vec<UsageLine>,
     /// Everything in the range. `unpriced_events > 0` means the true cost is higher than
@@ -373,6 +375,7 @@ impl Ringlet {
                 .map_or_else(|| "profile".to_string(), group_name),
             since: filter.since,
             until: filter.until,
+            timezone: filter.time_zone.name().to_string(),
             rows,
             total,
         })
@@ -842,32 +845,23 @@ impl Ringlet {
     }
 
     fn usage_filter(&self, q: &UsageQuery) -> Result<UsageFilter> {
-        let offset_minutes = q
-            .utc_offset_minutes
-            .unwrap_or_else(|| Local::now().offset().local_minus_utc() / 60);
-        // checked: the offset comes from callers (an HTTP query), and a huge one must be an
-        // error, not an overflow.
-        let zone = offset_minutes
-            .checked_mul(60)
-            .and_then(FixedOffset::east_opt)
-            .ok_or_else(|| {
-                Error::InvalidInput(format!(
-                    "time zone offset {offset_minutes} minutes is out of range"
-                ))
-            })?;
+        let zone = match clean(&q.timezone) {
+            Some(name) => Zone::named(name)?,
+            None => Zone::system(),
+        };
         let since = clean(&q.since)
-            .map(|s| parse_bound(s, zone, false, "--since"))
+            .map(|s| parse_bound(s, &zone, false, "--since"))
             .transpose()?;
         let until = clean(&q.until)
-            .map(|s| parse_bound(s, zone, true, "--until"))
+            .map(|s| parse_bound(s, &zone, true, "--until"))
             .transpose()?;
         if let (Some(a), Some(b)) = (since, until)
             && a >= b
         {
             return Err(Error::InvalidInput(format!(
                 "--since ({}) is not before --until ({}); swap them",
-                a.with_timezone(&zone).format("%Y-%m-%d %H:%M"),
-                b.with_timezone(&zone).format("%Y-%m-%d %H:%M")
+                zone.local(a).format("%Y-%m-%d %H:%M"),
+                zone.local(b).format("%Y-%m-%d %H:%M")
             )));
         }
         if let Some(p) = clean(&q.profile) {
@@ -880,7 +874,7 @@ impl Ringlet {
             model: clean(&q.model).map(str::to_string),
             since,
             until,
-            utc_offset_minutes: offset_minutes,
+            time_zone: zone,
         })
     }
 
@@ -952,11 +946,11 @@ fn per_profile(store: &dyn UsageStore, filter: &UsageFilter) -> Result<Vec<Usage
 
 /// Parses a `--since`/`--until` value: a day (midnight in `zone`; for `until`, the next
 /// midnight, so the day is included), an RFC 3339 time, `today`, `yesterday` or `Nd`.
-fn parse_bound(s: &str, zone: FixedOffset, until: bool, flag: &str) -> Result<DateTime<Utc>> {
+fn parse_bound(s: &str, zone: &Zone, until: bool, flag: &str) -> Result<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    let today = Utc::now().with_timezone(&zone).date_naive();
+    let today = zone.today();
     let day = match s {
         "today" => Some(today),
         "yesterday" => today.pred_opt(),
@@ -976,10 +970,7 @@ fn parse_bound(s: &str, zone: FixedOffset, until: bool, flag: &str) -> Result<Da
     } else {
         day
     };
-    zone.from_local_datetime(&day.and_time(NaiveTime::MIN))
-        .single()
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| Error::InvalidInput(format!("{flag} '{s}' is out of range")))
+    zone.start_of_day(day)
 }
 
 /// The current user's real HOME (not a profile's): where `ringlet import` looks by default.
@@ -1077,21 +1068,22 @@ fn finish_stats(mut row: StatsRow) -> StatsRow {
 mod tests {
     use super::*;
 
-    fn zone(min: i32) -> FixedOffset {
-        FixedOffset::east_opt(min * 60).expect("offset")
+    fn zone(name: &str) -> Zone {
+        Zone::named(name).expect("zone")
     }
 
     #[test]
     fn days_are_local_midnights_and_until_includes_its_day() {
-        let since = parse_bound("2026-05-01", zone(120), false, "--since").expect("since");
+        let since = parse_bound("2026-05-01", &zone("Etc/GMT-2"), false, "--since").expect("since");
         assert_eq!(since.to_rfc3339(), "2026-04-30T22:00:00+00:00");
-        let until = parse_bound("2026-05-01", zone(0), true, "--until").expect("until");
+        let until = parse_bound("2026-05-01", &zone("UTC"), true, "--until").expect("until");
         assert_eq!(until.to_rfc3339(), "2026-05-02T00:00:00+00:00");
-        let exact = parse_bound("2026-05-01T09:30:00Z", zone(0), true, "--until").expect("rfc");
+        let exact =
+            parse_bound("2026-05-01T09:30:00Z", &zone("UTC"), true, "--until").expect("rfc");
         assert_eq!(exact.to_rfc3339(), "2026-05-01T09:30:00+00:00");
-        let week = parse_bound("7d", zone(0), false, "--since").expect("7d");
+        let week = parse_bound("7d", &zone("UTC"), false, "--since").expect("7d");
         assert!(Utc::now() - week <= Duration::days(8) && Utc::now() - week >= Duration::days(7));
-        let err = parse_bound("May 1st", zone(0), false, "--since").expect_err("bad");
+        let err = parse_bound("May 1st", &zone("UTC"), false, "--since").expect_err("bad");
         assert!(err.to_string().contains("YYYY-MM-DD"), "{err}");
     }
 
@@ -1146,7 +1138,7 @@ mod facade_tests {
         let day = ringlet
             .usage(&UsageQuery {
                 group: Some(UsageGroup::Day),
-                utc_offset_minutes: Some(0),
+                timezone: Some("UTC".into()),
                 ..UsageQuery::default()
             })
             .expect("by day");
@@ -1164,18 +1156,18 @@ mod facade_tests {
             ),
             (Some("work"), Some("claude"), Some("anthropic"))
         );
-        // An offset from a caller (an HTTP query) far out of range is an error, never an
-        // overflow: -132550784 minutes times 60 does not fit in an i32.
-        for minutes in [-132_550_784, i32::MAX, i32::MIN, 24 * 60] {
+        assert_eq!(day.timezone, "UTC");
+        // A zone name from a caller (an HTTP query) that is no zone is an error naming it.
+        for name in ["Mars/Olympus", "+0530", "../../etc/passwd"] {
             let query = UsageQuery {
-                utc_offset_minutes: Some(minutes),
+                timezone: Some(name.into()),
                 ..UsageQuery::default()
             };
             for err in [
                 ringlet.usage(&query).expect_err("usage"),
                 ringlet.stats(&query).expect_err("stats"),
             ] {
-                assert!(err.to_string().contains("out of range"), "{err}");
+                assert!(err.to_string().contains("unknown time zone"), "{err}");
             }
         }
         // The profile does not exist, but it has usage: still reported.
@@ -1234,7 +1226,7 @@ mod facade_tests {
             let report = ringlet
                 .usage(&UsageQuery {
                     group,
-                    utc_offset_minutes: Some(0),
+                    timezone: Some("UTC".into()),
                     ..UsageQuery::default()
                 })
                 .expect("a usable report");
@@ -1246,5 +1238,92 @@ mod facade_tests {
             .usage_events(&UsageQuery::default())
             .expect("a usable export");
         assert_eq!(events.len(), 4);
+    }
+
+    #[test]
+    fn since_and_until_days_start_at_local_midnight_on_both_sides_of_daylight_saving() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(SqliteUsageStore::open_in_memory().expect("store"));
+        // Each local midnight next to a 2026 transition, and a millisecond before it.
+        let edges = [
+            "2026-03-28T23:00:00Z", // Berlin, 29 March (CET)
+            "2026-03-29T22:00:00Z", // Berlin, 30 March (CEST)
+            "2026-10-24T22:00:00Z", // Berlin, 25 October (CEST)
+            "2026-10-25T23:00:00Z", // Berlin, 26 October (CET)
+            "2026-10-20T07:00:00Z", // Los Angeles, 20 October (PDT)
+            "2026-11-01T07:00:00Z", // Los Angeles, 1 November (PDT)
+            "2026-11-02T08:00:00Z", // Los Angeles, 2 November (PST)
+        ];
+        let mut events = Vec::new();
+        for (i, edge) in edges.iter().enumerate() {
+            let t = DateTime::parse_from_rfc3339(edge)
+                .expect("edge")
+                .with_timezone(&Utc);
+            for (j, at) in [t - Duration::milliseconds(1), t].into_iter().enumerate() {
+                let mut ev = event(&format!("e{i}-{j}"), "claude-sonnet-4-5", 1, 0);
+                ev.time = at;
+                events.push(ev);
+            }
+        }
+        store.record(&events).expect("record");
+        let ringlet = Ringlet::builder()
+            .home(dir.path())
+            .credential_store(Arc::new(MemoryCredentialStore::default()))
+            .usage_store(store)
+            .build()
+            .expect("build");
+        let count = |zone: &str, since: &str, until: &str| {
+            let report = ringlet
+                .usage(&UsageQuery {
+                    since: Some(since.into()),
+                    until: Some(until.into()),
+                    timezone: Some(zone.into()),
+                    ..UsageQuery::default()
+                })
+                .expect("report");
+            assert_eq!(report.timezone, zone);
+            (
+                report.since.map(|t| t.to_rfc3339()),
+                report.until.map(|t| t.to_rfc3339()),
+                report.total.events,
+            )
+        };
+        // 29 March in Berlin is 23 hours long: from its midnight (inclusive) to 30 March's.
+        assert_eq!(
+            count("Europe/Berlin", "2026-03-29", "2026-03-29"),
+            (
+                Some("2026-03-28T23:00:00+00:00".into()),
+                Some("2026-03-29T22:00:00+00:00".into()),
+                2
+            )
+        );
+        // 25 October is 25 hours long.
+        assert_eq!(
+            count("Europe/Berlin", "2026-10-25", "2026-10-25"),
+            (
+                Some("2026-10-24T22:00:00+00:00".into()),
+                Some("2026-10-25T23:00:00+00:00".into()),
+                2
+            )
+        );
+        // The case: 20 October in Los Angeles starts at 07:00Z (PDT), not 08:00Z; the
+        // range ends at the end of 1 November, a 25-hour day. Berlin's October edges fall inside.
+        assert_eq!(
+            count("America/Los_Angeles", "2026-10-20", "2026-11-01"),
+            (
+                Some("2026-10-20T07:00:00+00:00".into()),
+                Some("2026-11-02T08:00:00+00:00".into()),
+                8
+            )
+        );
+        // The same instants are other days in Kolkata (+05:30, no daylight saving).
+        assert_eq!(
+            count("Asia/Kolkata", "2026-11-02", "2026-11-02"),
+            (
+                Some("2026-11-01T18:30:00+00:00".into()),
+                Some("2026-11-02T18:30:00+00:00".into()),
+                2
+            )
+        );
     }
 }

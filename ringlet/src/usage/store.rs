@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::event::{UsageEvent, nanos_to_usd};
 use super::price::PriceBook;
+use super::zone::Zone;
 use crate::error::Result;
 
 /// The token and cost ledger. SQLite by default ([`SqliteUsageStore`](crate::SqliteUsageStore));
@@ -142,9 +143,8 @@ pub struct UsageFilter {
     pub since: Option<DateTime<Utc>>,
     /// Only events strictly before this time (a CLI `--until DAY` passes the next midnight).
     pub until: Option<DateTime<Utc>>,
-    /// The offset of the reader's time zone, in minutes east of UTC, for day, week and month
-    /// boundaries (`Local::now().offset()`); 0 groups by UTC days.
-    pub utc_offset_minutes: i32,
+    /// The reader's time zone, for day, week and month boundaries (UTC by default).
+    pub time_zone: Zone,
 }
 
 impl UsageFilter {
@@ -189,9 +189,9 @@ impl UsageFilter {
         self
     }
 
-    /// Day boundaries in a time zone `minutes` east of UTC.
-    pub fn utc_offset_minutes(mut self, minutes: i32) -> Self {
-        self.utc_offset_minutes = minutes;
+    /// Day, week and month boundaries in `zone`.
+    pub fn time_zone(mut self, zone: Zone) -> Self {
+        self.time_zone = zone;
         self
     }
 }

@@ -515,7 +515,7 @@ class Ringlet:
         since: str | None = None,
         until: str | None = None,
         group: UsageGroup | None = None,
-        utc_offset_minutes: int | None = None,
+        timezone: str | None = None,
     ) -> UsageReport: ...
     def usage_events(
         self,
@@ -527,7 +527,7 @@ class Ringlet:
         since: str | None = None,
         until: str | None = None,
         group: UsageGroup | None = None,
-        utc_offset_minutes: int | None = None,
+        timezone: str | None = None,
     ) -> list[UsageEvent]: ...
     def sync_usage(self) -> SyncReport: ...
     def import_usage(
@@ -550,7 +550,7 @@ class Ringlet:
         since: str | None = None,
         until: str | None = None,
         group: UsageGroup | None = None,
-        utc_offset_minutes: int | None = None,
+        timezone: str | None = None,
     ) -> StatsReport: ...
     def usage_db_path(self) -> str: ...
     def hooks(self) -> list[HookEntry]: ...
