@@ -23,6 +23,7 @@ pub mod guard;
 mod listen;
 pub mod log;
 pub mod token;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

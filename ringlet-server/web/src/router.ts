@@ -1,0 +1,26 @@
+// The client routes. ringlet-server/src/web.rs serves index.html for each of these prefixes
+// (CLIENT_ROUTES there, checked against this file by a test): keep the two in step.
+import { createRouter, createWebHistory } from 'vue-router'
+import { signedIn } from './auth'
+
+export const router = createRouter({
+  history: createWebHistory(),
+  routes: [
+    { path: '/', redirect: '/profiles' },
+    { path: '/sign-in', name: 'sign-in', component: () => import('./views/SignIn.vue'), meta: { title: 'Sign in', public: true } },
+    { path: '/profiles', name: 'profiles', component: () => import('./views/Profiles.vue'), meta: { title: 'Profiles' } },
+    { path: '/profiles/new', name: 'profile-new', component: () => import('./views/ProfileForm.vue'), meta: { title: 'New profile' } },
+    { path: '/profiles/:alias/edit', name: 'profile-edit', component: () => import('./views/ProfileForm.vue'), props: true, meta: { title: 'Edit profile' } },
+    { path: '/:rest(.*)*', name: 'not-found', component: () => import('./views/NotFound.vue'), meta: { title: 'Not found', public: true } },
+  ],
+})
+
+router.beforeEach((to) => {
+  if (!to.meta.public && !signedIn.value) {
+    return { name: 'sign-in', query: { next: to.fullPath } }
+  }
+})
+
+router.afterEach((to) => {
+  document.title = `${(to.meta.title as string) ?? 'ringlet'} · ringlet`
+})
