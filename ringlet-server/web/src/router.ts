@@ -11,6 +11,7 @@ export const router = createRouter({
     { path: '/profiles', name: 'profiles', component: () => import('./views/Profiles.vue'), meta: { title: 'Profiles' } },
     { path: '/profiles/new', name: 'profile-new', component: () => import('./views/ProfileForm.vue'), meta: { title: 'New profile' } },
     { path: '/profiles/:alias/edit', name: 'profile-edit', component: () => import('./views/ProfileForm.vue'), props: true, meta: { title: 'Edit profile' } },
+    { path: '/usage', name: 'usage', component: () => import('./views/Usage.vue'), meta: { title: 'Usage' } },
     { path: '/:rest(.*)*', name: 'not-found', component: () => import('./views/NotFound.vue'), meta: { title: 'Not found', public: true } },
   ],
 })
