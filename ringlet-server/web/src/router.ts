@@ -12,6 +12,8 @@ export const router = createRouter({
     { path: '/profiles/new', name: 'profile-new', component: () => import('./views/ProfileForm.vue'), meta: { title: 'New profile' } },
     { path: '/profiles/:alias/edit', name: 'profile-edit', component: () => import('./views/ProfileForm.vue'), props: true, meta: { title: 'Edit profile' } },
     { path: '/usage', name: 'usage', component: () => import('./views/Usage.vue'), meta: { title: 'Usage' } },
+    { path: '/agents', name: 'agents', component: () => import('./views/Agents.vue'), meta: { title: 'Agents & providers' } },
+    { path: '/hooks', name: 'hooks', component: () => import('./views/Hooks.vue'), meta: { title: 'Hooks' } },
     { path: '/:rest(.*)*', name: 'not-found', component: () => import('./views/NotFound.vue'), meta: { title: 'Not found', public: true } },
   ],
 })
@@ -22,6 +24,11 @@ router.beforeEach((to) => {
   }
 })
 
-router.afterEach((to) => {
+router.afterEach((to, from) => {
   document.title = `${(to.meta.title as string) ?? 'ringlet'} · ringlet`
+  // After an in-app navigation, focus moves to the page's content (as a page load would put a
+  // screen reader at the top), not left on a link that may no longer exist.
+  if (from.matched.length > 0 && to.path !== from.path) {
+    setTimeout(() => document.getElementById('content')?.focus({ preventScroll: true }))
+  }
 })
