@@ -1028,7 +1028,8 @@ fn routes() -> OpenApiRouter<AppState> {
 pub(crate) fn router(state: AppState) -> Router {
     let (router, _) = routes().split_for_parts();
     router
-        .fallback(|| async { ApiError::not_found_route() })
+        // The dashboard's files and client routes, or the API's 404 for anything else.
+        .fallback(crate::web::fallback)
         .with_state(state)
 }
 

@@ -26,6 +26,7 @@ pub mod log;
 mod sessions;
 pub mod terminal;
 pub mod token;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
