@@ -57,9 +57,7 @@ pub use catalog::provider::{
 };
 pub use catalog::registry::Registry;
 pub use catalog::wire::WireShape;
-pub use config::{
-    Config, CredentialBackend, CredentialsConfig, FallbackWarning, RemoteConfig,
-};
+pub use config::{Config, CredentialBackend, CredentialsConfig, FallbackWarning, RemoteConfig};
 pub use credentials::{
     AuditedCredentialStore, CredentialKey, CredentialStore, EnvCredentialStore,
     FileCredentialStore, KEYCHAIN_SERVICE, MemoryCredentialStore, MigrationReport, Secret,
