@@ -8,7 +8,7 @@ const world = new World({ outsideTmp: true })
 world.ringletHome = process.env.BENCH_RINGLET_HOME
 world.env.RINGLET_HOME = world.ringletHome
 for (const p of ['work', 'personal', 'client']) world.createProfile(p)
-const server = await Server.start(world, ['--quiet'])
+const server = await Server.start(world)
 const browser = await launchBrowser()
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`
