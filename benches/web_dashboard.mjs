@@ -1,5 +1,8 @@
 // Measures the dashboard's budgets; run by benches/web_dashboard.sh (which builds the release
-// binaries and fills the ledger). Prints one line per measurement.
+// binaries and fills the ledger). Prints one line per measurement. The events stream stays open,
+// so "the page has loaded" is its own marker plus a second for late chunks, not network idle.
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { Server, World, launchBrowser, signIn } from '../tests/web/harness.mjs'
 
@@ -8,7 +11,10 @@ const world = new World({ outsideTmp: true })
 world.ringletHome = process.env.BENCH_RINGLET_HOME
 world.env.RINGLET_HOME = world.ringletHome
 for (const p of ['work', 'personal', 'client']) world.createProfile(p)
-const server = await Server.start(world)
+// The terminal session's workspace (a project directory, as the sandbox wants).
+const project = join(world.root, 'project')
+mkdirSync(project)
+const server = await Server.start(world, ['--allow-path', project])
 const browser = await launchBrowser()
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`
@@ -31,22 +37,22 @@ try {
   }
   await page.goto(server.url + '/')
   await page.getByLabel('Server token').waitFor()
-  await page.waitForLoadState('networkidle')
+  await page.waitForTimeout(1000)
   report('the sign-in page')
   await page.getByLabel('Server token').fill(server.token())
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.locator('tr[data-profile="work"]').waitFor()
-  await page.waitForLoadState('networkidle')
+  await page.waitForTimeout(1000)
   report('sign-in + the profiles page (the first page)')
   await page.goto(server.url + '/usage?range=all')
-  await page.locator('figure.chart').waitFor({ timeout: 60000 })
-  await page.waitForLoadState('networkidle')
+  await page.waitForFunction(() => performance.getEntriesByName('ringlet:usage-complete').length > 0, null, { timeout: 60000 })
+  await page.waitForTimeout(1000)
   report('+ the usage page')
-  const session = await server.api('POST', '/api/sessions', { profile: 'work', args: ['--sleep-ms', '60000'] }).catch(() => null)
+  const session = await server.api('POST', '/api/sessions', { profile: 'work', args: ['--sleep-ms', '60000'], working_dir: project }).catch(() => null)
   if (session) {
     await page.goto(`${server.url}/terminal/${session.id}`)
     await page.locator('.xterm').waitFor()
-    await page.waitForLoadState('networkidle')
+    await page.waitForTimeout(1000)
     report('+ a terminal (xterm.js)')
     await server.api('DELETE', `/api/sessions/${session.id}`)
   }
