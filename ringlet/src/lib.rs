@@ -41,6 +41,9 @@ mod hooks;
 mod launch;
 mod paths;
 mod profile;
+#[cfg(unix)]
+pub mod session;
+mod suggest;
 mod usage;
 mod warning;
 
@@ -54,7 +57,7 @@ pub use catalog::provider::{
 };
 pub use catalog::registry::Registry;
 pub use catalog::wire::WireShape;
-pub use config::{Config, CredentialBackend, CredentialsConfig};
+pub use config::{Config, CredentialBackend, CredentialsConfig, FallbackWarning, RemoteConfig};
 pub use credentials::{
     AuditedCredentialStore, CredentialKey, CredentialStore, EnvCredentialStore,
     FileCredentialStore, KEYCHAIN_SERVICE, MemoryCredentialStore, MigrationReport, Secret,
@@ -69,9 +72,10 @@ pub use facade::usage::{
 };
 pub use facade::{
     AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, NewHook,
-    NewProfile, ProfileUpdate, ProviderInfo, RUN_STARTED_ENV, Ringlet, RingletBuilder, RunHandle,
-    Subscription,
+    NewProfile, ProfileUpdate, ProviderInfo, REMOTE_TOKEN_PROVIDER, RUN_STARTED_ENV, Remote,
+    Ringlet, RingletBuilder, RunHandle, Subscription,
 };
+pub use facade::{DeleteOptions, DeleteReport, KeyOnDelete, KeyOutcome};
 pub use fsio::{read_capped, read_file_capped};
 pub use hooks::{
     DEFAULT_TIMEOUT_MS, DENY_EXIT_CODE, Decision, DispatchOutcome, FireReport, FiredLedger, Firing,

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use ringlet_tests::harness::{Sandbox, fake_agent_bin};
 use serde_json::{Value, json};
 
+mod sessions;
+
 /// A key set over HTTP; it must never come back in a response, an event or the server's log.
 const CANARY: &str = "sk-ant-canary-5e2b7a91";
 

@@ -97,13 +97,13 @@ pub enum UsageCmd {
 #[derive(Debug, Args)]
 pub struct FilterArgs {
     /// Only this profile.
-    #[arg(long)]
+    #[arg(long, add = crate::complete::profiles())]
     pub profile: Option<String>,
     /// Only this agent.
-    #[arg(long)]
+    #[arg(long, add = crate::complete::agents())]
     pub agent: Option<String>,
     /// Only this provider.
-    #[arg(long)]
+    #[arg(long, add = crate::complete::providers())]
     pub provider: Option<String>,
     /// Only this model (as the agent logged it).
     #[arg(long)]
@@ -139,9 +139,10 @@ impl FilterArgs {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The agent whose logs to import (claude, codex, opencode, gemini, droid).
+    #[arg(add = crate::complete::agents())]
     pub agent: String,
     /// The profile the usage is attributed to.
-    #[arg(long, value_name = "PROFILE")]
+    #[arg(long, value_name = "PROFILE", add = crate::complete::profiles())]
     pub to: String,
     /// A HOME, log directory or log file to read instead of your own HOME.
     #[arg(long, value_name = "DIR")]
@@ -443,7 +444,7 @@ fn import(ringlet: &Ringlet, a: ImportArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs an import, with a progress bar on stderr when it is a terminal.
 fn run_import(ringlet: &Ringlet, req: &ImportRequest, show: bool) -> anyhow::Result<ImportReport> {
-    if !(show && std::io::stderr().is_terminal()) {
+    if !(show && std::io::stderr().is_terminal() && !output::quiet()) {
         return Ok(ringlet.import_usage(req, None)?);
     }
     let bar = indicatif::ProgressBar::new(0);

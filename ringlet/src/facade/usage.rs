@@ -349,6 +349,13 @@ pub(crate) struct UsageSession {
     unavailable: bool,
 }
 
+impl UsageSession {
+    /// The run's id in the ledger, when it was recorded there.
+    pub(crate) fn run_id(&self) -> Option<i64> {
+        self.id
+    }
+}
+
 impl Ringlet {
     /// The usage ledger: `<data>/usage.db`, opened (and migrated) on first use, or the store the
     /// builder was given.
@@ -983,9 +990,7 @@ impl Ringlet {
         if let Some(p) = q.profile.as_deref().filter(|p| !p.is_empty())
             && !self.has_profile(p)?
         {
-            return Err(Error::ProfileNotFound {
-                alias: p.to_string(),
-            });
+            return Err(self.inner.profiles.not_found(p));
         }
         if let Some(a) = q.agent.as_deref().filter(|a| !a.is_empty()) {
             self.registry().agent(a)?;
