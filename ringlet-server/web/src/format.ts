@@ -47,17 +47,6 @@ export function ago(iso: string | null | undefined, now = Date.now()): string {
 
 export const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone
 
-/** The UTC offset of `zone` at `at`, in minutes (east positive), as the usage API takes it. */
-export function offsetMinutes(zone: string, at = new Date()): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
-    hour: '2-digit', minute: '2-digit', second: '2-digit',
-  }).formatToParts(at)
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value)
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'))
-  return Math.round((asUtc - Math.floor(at.getTime() / 1000) * 1000) / 60000)
-}
-
 /** Today's date in `zone`, YYYY-MM-DD. */
 export function today(zone: string, at = new Date()): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at)
