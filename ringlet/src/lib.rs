@@ -67,8 +67,8 @@ pub use error::{Error, Result};
 pub use error_kind::{ErrorKind, Field, FieldProblem, Hint};
 pub use facade::usage::{
     ImportCandidate, ImportProgress, ImportReport, ImportRequest, LITELLM_PRICES_URL,
-    PricingReport, PricingStatus, ProfileSync, StatsReport, StatsRow, SyncReport, UsageLine,
-    UsageQuery, UsageReport,
+    PricingReport, PricingStatus, ProfileSync, StatsReport, StatsRow, SyncReport,
+    USAGE_REPORT_VERSION, UsageLine, UsageQuery, UsageReport,
 };
 pub use facade::{
     AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, NewHook,

@@ -111,13 +111,18 @@ fn every_report_table_wide_and_narrow() {
         ("by_model", &["--by-model"][..]),
         ("by_profile", &["--by-profile"][..]),
         ("by_session", &["--by-session"][..]),
+        ("by_day_by_model", &["--by-day", "--breakdown", "model"][..]),
+        (
+            "by_month_by_profile",
+            &["--by-month", "--breakdown", "profile"][..],
+        ),
     ] {
         let wide = table(&sb, "200", args);
         insta::assert_snapshot!(format!("{name}_wide"), wide);
         let narrow = table(&sb, "40", args);
         // No cell is ever broken over lines; a model id longer than the room left is wider.
         assert_eq!(narrow.lines().count(), wide.lines().count(), "{name}");
-        if name != "by_model" {
+        if !name.contains("model") {
             assert!(
                 narrow.lines().all(|l| l.chars().count() <= 40),
                 "{name}: {narrow}"
@@ -161,6 +166,7 @@ fn every_report_json() {
         ("by_month", &["--by-month"][..]),
         ("by_model", &["--by-model"][..]),
         ("by_session", &["--by-session"][..]),
+        ("by_day_by_model", &["--by-day", "--breakdown", "model"][..]),
     ] {
         let mut full = vec!["usage", "-z", "UTC", "--json"];
         full.extend_from_slice(args);

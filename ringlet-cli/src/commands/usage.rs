@@ -44,6 +44,10 @@ pub struct UsageArgs {
     /// One row per agent session.
     #[arg(long, group = "grouping")]
     pub by_session: bool,
+    /// Split each row of --by-day/--by-week/--by-month/--by-session/--by-profile by model,
+    /// agent, profile or provider (indented sub-rows).
+    #[arg(long, value_enum, value_name = "BY")]
+    pub breakdown: Option<Breakdown>,
     /// Print every matching event instead of totals, as CSV or JSON.
     #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
     pub export: Option<ExportFormat>,
@@ -57,6 +61,25 @@ pub struct UsageArgs {
     /// always or never.
     #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
     pub color: style::ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Breakdown {
+    Model,
+    Agent,
+    Profile,
+    Provider,
+}
+
+impl Breakdown {
+    fn group(self) -> UsageGroup {
+        match self {
+            Self::Model => UsageGroup::Model,
+            Self::Agent => UsageGroup::Agent,
+            Self::Profile => UsageGroup::Profile,
+            Self::Provider => UsageGroup::Provider,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -108,6 +131,7 @@ impl FilterArgs {
             until: self.until,
             group,
             timezone: self.timezone,
+            breakdown: None,
         }
     }
 }
@@ -261,7 +285,8 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
     ]
     .into_iter()
     .find_map(|(on, g)| on.then_some(g));
-    let query = a.filter.query(group);
+    let mut query = a.filter.query(group);
+    query.breakdown = a.breakdown.map(Breakdown::group);
     match a.export {
         Some(ExportFormat::Json) => {
             /// An event with its cost in dollars too, like the CSV's `cost_usd` column.
@@ -311,7 +336,8 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
             Column::wide_text("AGENT"),
             Column::wide_text("PROVIDER"),
         ],
-        Some(g) => vec![Column::text(group_header(g))],
+        Some(UsageGroup::Model) => vec![Column::text("MODEL")],
+        Some(g) => vec![Column::text(group_header(g)), Column::wide_text("MODELS")],
     };
     columns.push(Column::number("EVENTS"));
     columns.extend(style::USAGE_COLUMNS);
@@ -321,20 +347,38 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         let r = &line.usage;
         let mut cells: Vec<Text> = match group {
             None => vec![dash(&line.profile), dash(&line.agent), dash(&line.provider)],
-            Some(_) => vec![if r.key.is_empty() {
-                "(none)".to_string().into()
-            } else {
-                r.key.clone().into()
-            }],
+            Some(g) => {
+                let mut cells: Vec<Text> = vec![if r.key.is_empty() {
+                    "(none)".to_string().into()
+                } else {
+                    r.key.clone().into()
+                }];
+                if g != UsageGroup::Model {
+                    cells.push(short_models(&line.models).into());
+                }
+                cells
+            }
         };
         cells.push(style::thousands(r.events).into());
         cells.extend(style::usage_cells(r));
         t.row(cells);
+        // The breakdown: one indented sub-row per model, agent, profile or provider.
+        for part in &line.breakdown {
+            let mut cells: Vec<Text> = vec![format!("  {}", part.key).into()];
+            if group.is_some_and(|g| g != UsageGroup::Model) {
+                cells.push(String::new().into());
+            }
+            cells.push(style::thousands(part.events).into());
+            cells.extend(style::usage_cells(part));
+            t.row(cells);
+        }
     }
     let r = &report.total;
     let mut cells: Vec<Text> = vec!["TOTAL".to_string().into()];
-    if group.is_none() {
-        cells.extend([String::new().into(), String::new().into()]);
+    match group {
+        None => cells.extend([String::new().into(), String::new().into()]),
+        Some(UsageGroup::Model) => {}
+        Some(_) => cells.push(String::new().into()),
     }
     cells.push(style::thousands(r.events).into());
     cells.extend(style::usage_cells(r));
@@ -354,6 +398,13 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The models of a row, by their normalised names (no date suffix), comma-separated.
+fn short_models(models: &[String]) -> String {
+    let mut names: Vec<String> = models.iter().map(|m| ringlet::normalize_model(m)).collect();
+    names.dedup();
+    names.join(", ")
 }
 
 fn group_header(g: UsageGroup) -> &'static str {

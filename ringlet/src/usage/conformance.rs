@@ -601,6 +601,31 @@ fn rollup_and_raw_paths_agree(store: &dyn UsageStore) {
                 expected,
                 "{group:?} at {offset}"
             );
+            // Split by model, profile or agent: the same from every source, and each
+            // group's parts add up to its row.
+            for by in [UsageGroup::Model, UsageGroup::Profile, UsageGroup::Agent] {
+                let parts = store.query_split(&raw, group, by).expect("split");
+                assert_eq!(
+                    store.query_split(&hourly, group, by).expect("hourly split"),
+                    parts,
+                    "{group:?} by {by:?} at {offset}"
+                );
+                assert_eq!(
+                    store
+                        .query_split(&quarterly, group, by)
+                        .expect("quarterly split"),
+                    parts,
+                    "{group:?} by {by:?} at {offset}"
+                );
+                let mut summed: Vec<super::store::UsageRow> = Vec::new();
+                for (_, row) in &parts {
+                    match summed.last_mut() {
+                        Some(last) if last.key == row.key => last.absorb(row),
+                        _ => summed.push(row.clone()),
+                    }
+                }
+                assert_eq!(summed, expected, "{group:?} by {by:?} at {offset}");
+            }
         }
     }
     // Per session, against a sum made here: the sessions that began before `since` or went on
@@ -617,6 +642,15 @@ fn rollup_and_raw_paths_agree(store: &dyn UsageStore) {
         cell.0 += 1;
         cell.1 += e.tokens.output;
     }
+    // A set of models (the facade's resolved model filter).
+    let two = UsageFilter::new().models(["m1", "m9"]);
+    assert_eq!(
+        total(store, &two).events,
+        events
+            .iter()
+            .filter(|e| e.model == "m1" || e.model == "m9")
+            .count() as u64
+    );
     let got: std::collections::BTreeMap<String, (u64, u64)> = store
         .query(
             &UsageFilter::new().since(since).until(until),

@@ -41,6 +41,17 @@ pub trait UsageStore: Send + Sync + Debug {
     /// [`UsageGroup::Total`], even when nothing matches).
     fn query(&self, filter: &UsageFilter, group: UsageGroup) -> Result<Vec<UsageRow>>;
 
+    /// Rows grouped by `group` and split by `by` (a model, profile, agent or provider):
+    /// `(the by value, the row)`, where the row's key is the group's (a day, a session…);
+    /// sorted by group, then by value. Adding up each group's rows gives [`UsageStore::query`]'s
+    /// row for it.
+    fn query_split(
+        &self,
+        filter: &UsageFilter,
+        group: UsageGroup,
+        by: UsageGroup,
+    ) -> Result<Vec<(String, UsageRow)>>;
+
     /// The events matching `filter`, oldest first, for export.
     fn events(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>>;
 
@@ -139,6 +150,9 @@ pub struct UsageFilter {
     pub provider: Option<String>,
     /// Only this model (exact id as logged).
     pub model: Option<String>,
+    /// Only these models (exact ids, any of them); empty matches every model. The facade
+    /// fills it from a model filter that matches by prefix or normalised name.
+    pub models: Vec<String>,
     /// Only events at or after this time.
     pub since: Option<DateTime<Utc>>,
     /// Only events strictly before this time (a CLI `--until DAY` passes the next midnight).
@@ -174,6 +188,12 @@ impl UsageFilter {
     /// Only this model.
     pub fn model(mut self, model: impl Into<String>) -> Self {
         self.model = Some(model.into());
+        self
+    }
+
+    /// Only these models (any of them).
+    pub fn models(mut self, models: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.models = models.into_iter().map(Into::into).collect();
         self
     }
 

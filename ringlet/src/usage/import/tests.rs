@@ -695,6 +695,14 @@ impl UsageStore for FailingStore {
     fn query(&self, f: &UsageFilter, g: UsageGroup) -> Result<Vec<UsageRow>> {
         self.inner.query(f, g)
     }
+    fn query_split(
+        &self,
+        f: &UsageFilter,
+        g: UsageGroup,
+        by: UsageGroup,
+    ) -> Result<Vec<(String, UsageRow)>> {
+        self.inner.query_split(f, g, by)
+    }
     fn events(&self, f: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>> {
         self.inner.events(f, limit)
     }
