@@ -113,4 +113,5 @@ pub use usage::{
     UsageFilter, UsageGroup, UsageRow, UsageStore, Zone, builtin_importers, csv_field, import_logs,
     importer_for, ingest_home, nanos_to_usd, normalize_model, usage_csv,
 };
+pub use usage::{BatchSink, MAX_IMPORT_THREADS, import_files};
 pub use warning::{ThreadWarnings, Warning};
