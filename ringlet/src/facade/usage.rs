@@ -537,6 +537,9 @@ impl Ringlet {
         let total: u64 = found.iter().map(|(_, _, files)| files.len() as u64).sum();
         let mut summary = ImportSummary::default();
         let mut before_source = 0u64;
+        // The last `files_done` reported, so the closing report below is not a repeat of the
+        // last file's (listeners count reports: one per file, plus the opening 0).
+        let mut reported: Option<u64> = None;
         // Files are read on every core and committed in order (`import_files`).
         for (importer, root, files) in &found {
             let inserted_before = summary.inserted;
@@ -550,6 +553,7 @@ impl Ringlet {
                 &ImportOptions::default(),
                 &mut |done, part| {
                     if let Some(cb) = progress.as_mut() {
+                        reported = Some(before_source + done);
                         cb(&ImportProgress {
                             files_done: before_source + done,
                             files_total: total,
@@ -562,7 +566,7 @@ impl Ringlet {
             before_source += files.len() as u64;
             summary.merge(part);
         }
-        if let Some(cb) = progress.as_mut() {
+        if let Some(cb) = progress.as_mut().filter(|_| reported != Some(total)) {
             cb(&ImportProgress {
                 files_done: total,
                 files_total: total,
