@@ -309,6 +309,9 @@ impl UsageStore for FailsAfterStart {
     ) -> Result<Vec<(String, UsageRow)>> {
         self.0.query_split(filter, group, by)
     }
+    fn sessions(&self, filter: &UsageFilter) -> Result<Vec<ringlet::SessionUsage>> {
+        self.0.sessions(filter)
+    }
     fn events(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>> {
         self.0.events(filter, limit)
     }

@@ -214,7 +214,10 @@ fn grouping_filters_and_exports() {
         .collect();
     assert_eq!(keys, [("claude-sonnet-4-5", 3), ("claude-test-1", 4)]);
     let by_session = usage_json(&sb, &["--by-session"]);
-    assert_eq!(by_session["rows"].as_array().expect("rows").len(), 3);
+    assert_eq!(
+        by_session["sessions"].as_array().expect("sessions").len(),
+        3
+    );
     let by_profile = usage_json(&sb, &["--by-profile"]);
     assert_eq!(by_profile["rows"][0]["key"], "lab");
     assert!(by_profile["rows"][0].get("agent").is_none());

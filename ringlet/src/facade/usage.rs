@@ -156,6 +156,89 @@ impl UsageLine {
 /// reader bumps it.
 pub const USAGE_REPORT_VERSION: u32 = 1;
 
+/// The order of a session list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortOrder {
+    /// Oldest first.
+    #[default]
+    Asc,
+    /// Newest first.
+    Desc,
+}
+
+/// One agent session in a [`SessionReport`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionLine {
+    /// The agent's session id (`""` for usage logged without one).
+    pub session_id: String,
+    /// Its first response (within the report's range).
+    pub start: DateTime<Utc>,
+    /// Its last response (within the report's range).
+    pub last_activity: DateTime<Utc>,
+    /// `last_activity - start`, milliseconds.
+    pub duration_ms: u64,
+    /// The profiles it was recorded under (normally one).
+    pub profiles: Vec<String>,
+    /// Its agents.
+    pub agents: Vec<String>,
+    /// Its providers.
+    pub providers: Vec<String>,
+    /// The models it used.
+    pub models: Vec<String>,
+    /// Its numbers (`key` is the session id).
+    #[serde(flatten)]
+    pub usage: UsageRow,
+}
+
+impl From<crate::usage::SessionUsage> for SessionLine {
+    fn from(s: crate::usage::SessionUsage) -> Self {
+        Self {
+            duration_ms: u64::try_from((s.last - s.first).num_milliseconds()).unwrap_or(0),
+            session_id: s.session_id,
+            start: s.first,
+            last_activity: s.last,
+            profiles: s.profiles,
+            agents: s.agents,
+            providers: s.providers,
+            models: s.models,
+            usage: s.usage,
+        }
+    }
+}
+
+/// The agent sessions in a range ([`Ringlet::usage_sessions`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionReport {
+    /// The shape's version ([`USAGE_REPORT_VERSION`]).
+    pub version: u32,
+    /// The start of the range, when limited.
+    pub since: Option<DateTime<Utc>>,
+    /// The (exclusive) end of the range, when limited.
+    pub until: Option<DateTime<Utc>>,
+    /// The time zone the report is read in.
+    pub timezone: String,
+    /// How `sessions` is sorted (by start).
+    pub order: SortOrder,
+    /// The sessions.
+    pub sessions: Vec<SessionLine>,
+    /// The listed sessions together.
+    pub total: UsageRow,
+}
+
+/// One agent session and its responses ([`Ringlet::usage_session`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionDetail {
+    /// The shape's version ([`USAGE_REPORT_VERSION`]).
+    pub version: u32,
+    /// The time zone the report is read in.
+    pub timezone: String,
+    /// The session.
+    pub session: SessionLine,
+    /// Its responses, oldest first.
+    pub events: Vec<UsageEvent>,
+}
+
 /// Aggregated usage: rows and their total.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageReport {
@@ -449,6 +532,96 @@ impl Ringlet {
             timezone: filter.time_zone.name().to_string(),
             rows,
             total,
+        })
+    }
+
+    /// The agent sessions with usage matching `query`, sorted by start in `order`; with `last`,
+    /// only the `last` most recently started. Each counts only its responses in the range.
+    pub fn usage_sessions(
+        &self,
+        query: &UsageQuery,
+        order: SortOrder,
+        last: Option<usize>,
+    ) -> Result<SessionReport> {
+        let store = self.usage_store()?;
+        let filter = self.report_filter(query, store.as_ref())?;
+        let mut sessions: Vec<SessionLine> = store
+            .sessions(&filter)?
+            .into_iter()
+            .map(SessionLine::from)
+            .collect();
+        if sessions.is_empty() {
+            self.check_names(query)?;
+        }
+        if let Some(n) = last {
+            sessions.drain(..sessions.len().saturating_sub(n));
+        }
+        if order == SortOrder::Desc {
+            sessions.reverse();
+        }
+        let mut total = UsageRow::empty("total");
+        for s in &sessions {
+            total.absorb(&s.usage);
+        }
+        Ok(SessionReport {
+            version: USAGE_REPORT_VERSION,
+            since: filter.since,
+            until: filter.until,
+            timezone: filter.time_zone.name().to_string(),
+            order,
+            sessions,
+            total,
+        })
+    }
+
+    /// One agent session, by its id or an unambiguous prefix of it, with its responses (within
+    /// `query`'s filters and range).
+    pub fn usage_session(&self, id: &str, query: &UsageQuery) -> Result<SessionDetail> {
+        let id = id.trim();
+        if id.is_empty() {
+            return Err(Error::InvalidInput(
+                "give a session id (`ringlet usage --by-session` lists them)".into(),
+            ));
+        }
+        let store = self.usage_store()?;
+        let filter = self.report_filter(query, store.as_ref())?;
+        let exact = store.sessions(&filter.clone().session(id))?;
+        let session = match exact.into_iter().next() {
+            Some(s) => s,
+            None => {
+                let mut matches: Vec<_> = store
+                    .sessions(&filter)?
+                    .into_iter()
+                    .filter(|s| s.session_id.starts_with(id))
+                    .collect();
+                match matches.len() {
+                    1 => matches.remove(0),
+                    0 => {
+                        return Err(Error::InvalidInput(format!(
+                            "no session '{}' in the usage ledger{}; `ringlet usage --by-session` lists them",
+                            id.escape_debug(),
+                            if filter.since.is_some() || filter.until.is_some() {
+                                " in this range"
+                            } else {
+                                ""
+                            }
+                        )));
+                    }
+                    n => {
+                        return Err(Error::InvalidInput(format!(
+                            "{n} sessions start with '{}'; give more of the id",
+                            id.escape_debug()
+                        )));
+                    }
+                }
+            }
+        };
+        let events = store.events(&filter.clone().session(session.session_id.clone()), None)?;
+        Ok(SessionDetail {
+            version: USAGE_REPORT_VERSION,
+            timezone: filter.time_zone.name().to_string(),
+            session: session.into(),
+            events,
         })
     }
 
@@ -960,6 +1133,7 @@ impl Ringlet {
             provider: clean(&q.provider).map(str::to_string),
             model: clean(&q.model).map(str::to_string),
             models: Vec::new(),
+            session: None,
             since,
             until,
             time_zone: zone,

@@ -691,6 +691,46 @@ fn rollup_and_raw_paths_agree(store: &dyn UsageStore) {
         .map(|r| (r.key, (r.events, r.output)))
         .collect();
     assert_eq!(got, truth);
+    // The session list: first and last event, models and numbers within the range, oldest
+    // first; one session alone by its id; its events by its id.
+    let sessions = store
+        .sessions(&UsageFilter::new().since(since).until(until))
+        .expect("sessions");
+    assert_eq!(sessions.len(), truth.len());
+    for s in &sessions {
+        let mine: Vec<&&UsageEvent> = in_range
+            .iter()
+            .filter(|e| e.session_id.as_deref() == Some(s.session_id.as_str()))
+            .collect();
+        assert_eq!(s.first, mine.iter().map(|e| e.time).min().expect("first"));
+        assert_eq!(s.last, mine.iter().map(|e| e.time).max().expect("last"));
+        let mut models: Vec<String> = mine.iter().map(|e| e.model.clone()).collect();
+        models.sort();
+        models.dedup();
+        assert_eq!(s.models, models, "{}", s.session_id);
+        assert_eq!(s.profiles, ["home", "work"]);
+        assert_eq!((s.usage.events, s.usage.output), truth[&s.session_id]);
+    }
+    assert!(sessions.windows(2).all(|w| w[0].first <= w[1].first));
+    let one = store
+        .sessions(&UsageFilter::new().session("s3"))
+        .expect("one session");
+    assert_eq!(one.len(), 1);
+    assert_eq!(
+        one[0].usage.events,
+        events
+            .iter()
+            .filter(|e| e.session_id.as_deref() == Some("s3"))
+            .count() as u64
+    );
+    let its = store
+        .events(&UsageFilter::new().session("s3"), None)
+        .expect("its events");
+    assert_eq!(its.len() as u64, one[0].usage.events);
+    assert_eq!(
+        total(store, &UsageFilter::new().session("s3")).events,
+        one[0].usage.events
+    );
 }
 
 /// Four writers record the same 50 events at once (two ringlet processes ingesting one log):

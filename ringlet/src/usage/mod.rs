@@ -44,7 +44,7 @@ pub use price::{
 pub use sqlite::SqliteUsageStore;
 pub use store::{
     FileIdentity, ImportState, RecordOutcome, RepriceOutcome, RunEnd, RunSession, RunStart,
-    UsageFilter, UsageGroup, UsageRow, UsageStore,
+    SessionUsage, UsageFilter, UsageGroup, UsageRow, UsageStore,
 };
 
 pub use zone::Zone;

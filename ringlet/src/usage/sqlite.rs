@@ -18,7 +18,7 @@ use super::price::PriceBook;
 use super::schema::{BUCKET_MS, HOUR_MS, MIGRATIONS};
 use super::store::{
     FileIdentity, ImportState, RecordOutcome, RepriceOutcome, RunEnd, RunSession, RunStart,
-    UsageFilter, UsageGroup, UsageRow, UsageStore,
+    SessionUsage, UsageFilter, UsageGroup, UsageRow, UsageStore,
 };
 use crate::error::{Error, Result};
 use crate::paths::Paths;
@@ -248,11 +248,55 @@ impl UsageStore for SqliteUsageStore {
         split_rows(&conn, filter, group, by).map_err(|e| db_error(&self.path, e))
     }
 
+    fn sessions(&self, filter: &UsageFilter) -> Result<Vec<SessionUsage>> {
+        let cells = {
+            let conn = self.lock();
+            session_cells(&conn, filter).map_err(|e| db_error(&self.path, e))?
+        };
+        let mut by_id: HashMap<String, SessionUsage> = HashMap::new();
+        for c in cells {
+            let s = by_id
+                .entry(c.session.clone())
+                .or_insert_with(|| SessionUsage {
+                    session_id: c.session.clone(),
+                    first: from_ms(c.first_ms),
+                    last: from_ms(c.last_ms),
+                    profiles: Vec::new(),
+                    agents: Vec::new(),
+                    providers: Vec::new(),
+                    models: Vec::new(),
+                    usage: UsageRow::empty(c.session.clone()),
+                });
+            s.first = s.first.min(from_ms(c.first_ms));
+            s.last = s.last.max(from_ms(c.last_ms));
+            s.profiles.push(c.profile);
+            s.agents.push(c.agent);
+            s.providers.push(c.provider);
+            s.models.push(c.model);
+            s.usage.absorb(&c.usage);
+        }
+        let mut out: Vec<SessionUsage> = by_id.into_values().collect();
+        for s in &mut out {
+            for list in [
+                &mut s.profiles,
+                &mut s.agents,
+                &mut s.providers,
+                &mut s.models,
+            ] {
+                list.sort();
+                list.dedup();
+            }
+        }
+        out.sort_by(|a, b| (a.first, &a.session_id).cmp(&(b.first, &b.session_id)));
+        Ok(out)
+    }
+
     fn events(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>> {
         let conn = self.lock();
         let run = || -> rusqlite::Result<Vec<UsageEvent>> {
             let mut w = Where::default();
             w.dims(filter, "e.");
+            w.session(filter, "e.session_id");
             w.time(filter, "e.ts_ms", 1);
             let limit = limit.map_or(String::new(), |n| format!(" LIMIT {n}"));
             let sql = format!(
@@ -612,6 +656,19 @@ impl Where {
         }
     }
 
+    /// The session filter on an events table's `column` (`""` also matches no session id).
+    fn session(&mut self, f: &UsageFilter, column: &str) {
+        if let Some(s) = &f.session {
+            self.params.push(SqlValue::Text(s.clone()));
+            let n = self.params.len();
+            self.clauses.push(if s.is_empty() {
+                format!("({column} = ?{n} OR {column} IS NULL)")
+            } else {
+                format!("{column} = ?{n}")
+            });
+        }
+    }
+
     /// Time bounds on `column`, whose unit is `unit_ms` milliseconds.
     fn time(&mut self, f: &UsageFilter, column: &str, unit_ms: i64) {
         if let Some(since) = f.since {
@@ -864,9 +921,15 @@ fn grouped(
     group: UsageGroup,
     by: Option<UsageGroup>,
 ) -> rusqlite::Result<Vec<(String, UsageRow)>> {
-    let src = source_for(conn, filter, group)?;
+    // Only the events know their session.
+    let src = if filter.session.is_some() {
+        EVENTS
+    } else {
+        source_for(conn, filter, group)?
+    };
     let mut w = Where::default();
     w.dims(filter, "");
+    w.session(filter, "session_id");
     w.time(filter, src.column, src.unit_ms);
     let seconds = if src.unit_ms == 1 {
         "ts_ms / 1000".to_string()
@@ -933,6 +996,10 @@ fn session_cells(conn: &Connection, filter: &UsageFilter) -> rusqlite::Result<Ve
     let until = filter.until.map(|t| t.timestamp_millis());
     let mut w = Where::default();
     w.dims(filter, "");
+    if let Some(s) = &filter.session {
+        w.params.push(SqlValue::Text(s.clone()));
+        w.clauses.push(format!("session = ?{}", w.params.len()));
+    }
     if let Some(since) = since {
         w.params.push(SqlValue::Integer(since));
         w.clauses.push(format!("last_ms >= ?{}", w.params.len()));

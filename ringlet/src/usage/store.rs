@@ -66,6 +66,10 @@ pub trait UsageStore: Send + Sync + Debug {
         by: UsageGroup,
     ) -> Result<Vec<(String, UsageRow)>>;
 
+    /// The agent sessions with events matching `filter`, oldest first: when each began and last
+    /// did something, with what, and its usage (only its events within the filter's range).
+    fn sessions(&self, filter: &UsageFilter) -> Result<Vec<SessionUsage>>;
+
     /// The events matching `filter`, oldest first, for export.
     fn events(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>>;
 
@@ -167,6 +171,8 @@ pub struct UsageFilter {
     /// Only these models (exact ids, any of them); empty matches every model. The facade
     /// fills it from a model filter that matches by prefix or normalised name.
     pub models: Vec<String>,
+    /// Only this agent session (`""`: events logged without one).
+    pub session: Option<String>,
     /// Only events at or after this time.
     pub since: Option<DateTime<Utc>>,
     /// Only events strictly before this time (a CLI `--until DAY` passes the next midnight).
@@ -208,6 +214,12 @@ impl UsageFilter {
     /// Only these models (any of them).
     pub fn models(mut self, models: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.models = models.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Only this agent session.
+    pub fn session(mut self, session: impl Into<String>) -> Self {
+        self.session = Some(session.into());
         self
     }
 
@@ -338,6 +350,27 @@ impl UsageRow {
             .saturating_add(self.cache_read);
         self.cost_usd = nanos_to_usd(self.cost_nanos);
     }
+}
+
+/// One agent session's usage ([`UsageStore::sessions`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionUsage {
+    /// The agent's session id (`""` for usage logged without one).
+    pub session_id: String,
+    /// Its first event (within the range asked for).
+    pub first: DateTime<Utc>,
+    /// Its last event (within the range asked for).
+    pub last: DateTime<Utc>,
+    /// The profiles its events were recorded under, sorted (normally one).
+    pub profiles: Vec<String>,
+    /// The agents, sorted.
+    pub agents: Vec<String>,
+    /// The providers, sorted.
+    pub providers: Vec<String>,
+    /// The models, sorted.
+    pub models: Vec<String>,
+    /// Its numbers (`key` is the session id).
+    pub usage: UsageRow,
 }
 
 /// The start of one `profiles run`.

@@ -703,6 +703,9 @@ impl UsageStore for FailingStore {
     ) -> Result<Vec<(String, UsageRow)>> {
         self.inner.query_split(f, g, by)
     }
+    fn sessions(&self, f: &UsageFilter) -> Result<Vec<crate::usage::store::SessionUsage>> {
+        self.inner.sessions(f)
+    }
     fn events(&self, f: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>> {
         self.inner.events(f, limit)
     }
