@@ -669,6 +669,8 @@ export interface UsageQuery {
    * (`Europe/Berlin`) or `UTC`; unset uses the system's zone.
    */
   timezone?: string
+  /** Split each grouped row by `model`, `agent`, `profile` or `provider`. */
+  breakdown?: string
 }
 
 /** Aggregated usage: rows and their total. */

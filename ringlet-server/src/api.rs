@@ -625,6 +625,9 @@ struct UsageParams {
     /// The reader's time zone for dates and day, week and month boundaries: an IANA name
     /// (`Europe/Berlin`) or `UTC` (default: the server's zone).
     timezone: Option<String>,
+    /// Split each grouped row by `model`, `agent`, `profile` or `provider` (usage).
+    #[param(inline, value_type = Option<Group>)]
+    breakdown: Option<String>,
     /// For `/api/usage/events`: `json` (default) or `csv`.
     #[param(inline)]
     format: Option<ExportFormat>,
@@ -698,6 +701,11 @@ impl UsageParams {
             until: self.until,
             group: self.group.as_deref().map(UsageGroup::parse).transpose()?,
             timezone: self.timezone,
+            breakdown: self
+                .breakdown
+                .as_deref()
+                .map(UsageGroup::parse)
+                .transpose()?,
         })
     }
 }

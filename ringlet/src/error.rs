@@ -64,6 +64,16 @@ pub enum Error {
         suggestion: Option<String>,
     },
 
+    /// A usage filter names a model that matches no model in the ledger (by id, prefix or
+    /// normalised name).
+    #[error("no model in the ledger matches '{model}'; models recorded: {present}", model = shown(model))]
+    UnknownModel {
+        /// The model filter that was given.
+        model: String,
+        /// Comma-separated ids of the models the ledger holds (`none` when it is empty).
+        present: String,
+    },
+
     /// The provider has no endpoint with this name.
     #[error(
         "provider '{provider}' has no endpoint '{endpoint}'; its endpoints: {known}",
@@ -470,6 +480,7 @@ impl Error {
             Error::UnknownAgent { .. } => "unknown_agent",
             Error::UnknownProvider { .. } => "unknown_provider",
             Error::UnknownEndpoint { .. } => "unknown_endpoint",
+            Error::UnknownModel { .. } => "unknown_model",
             Error::Incompatible { .. } => "incompatible",
             Error::InvalidInput(_) => "invalid_input",
             // The same error as `InvalidInput`, with the field known: every binding raises it

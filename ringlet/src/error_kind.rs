@@ -318,7 +318,8 @@ impl Error {
             // way the catalogue has no such entry.
             | Error::UnknownAgent { .. }
             | Error::UnknownProvider { .. }
-            | Error::UnknownEndpoint { .. } => NotFound,
+            | Error::UnknownEndpoint { .. }
+            | Error::UnknownModel { .. } => NotFound,
             Error::ProfileExists { .. }
             | Error::KeyExists { .. }
             | Error::KeyAliasTaken { .. }
@@ -440,6 +441,13 @@ mod tests {
                     id: s("p"),
                     known: s("anthropic"),
                     suggestion: None,
+                },
+                NotFound,
+            ),
+            (
+                Error::UnknownModel {
+                    model: s("sonnet-9"),
+                    present: s("claude-sonnet-4-5"),
                 },
                 NotFound,
             ),
@@ -619,6 +627,7 @@ mod tests {
             Error::UnknownAgent { .. } => "UnknownAgent",
             Error::UnknownProvider { .. } => "UnknownProvider",
             Error::UnknownEndpoint { .. } => "UnknownEndpoint",
+            Error::UnknownModel { .. } => "UnknownModel",
             Error::Incompatible { .. } => "Incompatible",
             Error::InvalidInput(_) => "InvalidInput",
             Error::InvalidField { .. } => "InvalidField",

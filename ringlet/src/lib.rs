@@ -67,8 +67,9 @@ pub use error::{Error, Result};
 pub use error_kind::{ErrorKind, Field, FieldProblem, Hint};
 pub use facade::usage::{
     ImportCandidate, ImportProgress, ImportReport, ImportRequest, LITELLM_PRICES_URL,
-    PricingReport, PricingStatus, ProfileSync, StatsReport, StatsRow, SyncReport, UsageLine,
-    UsageQuery, UsageReport,
+    PricingReport, PricingStatus, ProfileSync, SessionDetail, SessionLine, SessionReport,
+    SortOrder, StatsReport, StatsRow, SyncReport, USAGE_REPORT_VERSION, UsageLine, UsageQuery,
+    UsageReport,
 };
 pub use facade::{
     AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, NewHook,
@@ -109,8 +110,9 @@ pub use usage::{
     FileIdentity, FileReport, GeminiImporter, ImportOptions, ImportState, ImportSummary, Importer,
     LazyPriceBook, Malformed, MatchKind, ModelPrice, NANOS_PER_USD, OpenCodeImporter, ParsedUsage,
     PriceBook, PriceMatch, PriceSource, Rate, RecordOutcome, RepriceOutcome, RunEnd, RunSession,
-    RunStart, ScanContext, SqliteUsageStore, Tier, TokenCounts, USAGE_CSV_HEADER, UsageEvent,
-    UsageFilter, UsageGroup, UsageRow, UsageStore, Zone, builtin_importers, csv_field, import_logs,
-    importer_for, ingest_home, nanos_to_usd, normalize_model, usage_csv,
+    RunStart, ScanContext, SessionUsage, SqliteUsageStore, Tier, TokenCounts, USAGE_CSV_HEADER,
+    UsageEvent, UsageFilter, UsageGroup, UsageRow, UsageStore, Zone, builtin_importers, csv_field,
+    import_logs, importer_for, ingest_home, nanos_to_usd, normalize_model, usage_csv,
 };
+pub use usage::{BatchSink, MAX_IMPORT_THREADS, import_files};
 pub use warning::{ThreadWarnings, Warning};

@@ -301,6 +301,17 @@ impl UsageStore for FailsAfterStart {
     fn query(&self, filter: &UsageFilter, group: UsageGroup) -> Result<Vec<UsageRow>> {
         self.0.query(filter, group)
     }
+    fn query_split(
+        &self,
+        filter: &UsageFilter,
+        group: UsageGroup,
+        by: UsageGroup,
+    ) -> Result<Vec<(String, UsageRow)>> {
+        self.0.query_split(filter, group, by)
+    }
+    fn sessions(&self, filter: &UsageFilter) -> Result<Vec<ringlet::SessionUsage>> {
+        self.0.sessions(filter)
+    }
     fn events(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>> {
         self.0.events(filter, limit)
     }

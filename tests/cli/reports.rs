@@ -111,13 +111,18 @@ fn every_report_table_wide_and_narrow() {
         ("by_model", &["--by-model"][..]),
         ("by_profile", &["--by-profile"][..]),
         ("by_session", &["--by-session"][..]),
+        ("by_day_by_model", &["--by-day", "--breakdown", "model"][..]),
+        (
+            "by_month_by_profile",
+            &["--by-month", "--breakdown", "profile"][..],
+        ),
     ] {
         let wide = table(&sb, "200", args);
         insta::assert_snapshot!(format!("{name}_wide"), wide);
         let narrow = table(&sb, "40", args);
         // No cell is ever broken over lines; a model id longer than the room left is wider.
         assert_eq!(narrow.lines().count(), wide.lines().count(), "{name}");
-        if name != "by_model" {
+        if !name.contains("model") {
             assert!(
                 narrow.lines().all(|l| l.chars().count() <= 40),
                 "{name}: {narrow}"
@@ -153,6 +158,69 @@ fn colour_only_when_asked_or_on_a_terminal() {
 }
 
 #[test]
+fn sessions_sorted_by_time_and_one_session_alone() {
+    let sb = ledger();
+    let ids = |json: &serde_json::Value| -> Vec<String> {
+        json["sessions"]
+            .as_array()
+            .expect("sessions")
+            .iter()
+            .map(|s| s["session_id"].as_str().expect("id").to_string())
+            .collect()
+    };
+    let json = |args: &[&str]| {
+        let mut full = vec!["usage", "-z", "UTC", "--json", "--by-session"];
+        full.extend_from_slice(args);
+        sb.run(full).ok().json()
+    };
+    let all = json(&[]);
+    assert_eq!(ids(&all), ["sess-a", "sess-b", "sess-c"]);
+    assert_eq!(all["sessions"][0]["start"], "2026-04-30T21:10:00Z");
+    assert_eq!(all["sessions"][0]["last_activity"], "2026-04-30T22:40:00Z");
+    assert_eq!(all["sessions"][0]["duration_ms"], 90 * 60 * 1000);
+    assert_eq!(
+        ids(&json(&["--order", "desc"])),
+        ["sess-c", "sess-b", "sess-a"]
+    );
+    assert_eq!(ids(&json(&["--last", "2"])), ["sess-b", "sess-c"]);
+    assert_eq!(
+        ids(&json(&["--last", "2", "--order", "desc"])),
+        ["sess-c", "sess-b"]
+    );
+    // A range counts only the responses in it: sess-a's second response is after 22:00Z.
+    let late = json(&["--since", "2026-04-30T22:00:00Z", "--until", "2026-04-30"]);
+    assert_eq!(ids(&late), ["sess-a"]);
+    assert_eq!(late["sessions"][0]["events"], 1);
+    assert_eq!(late["sessions"][0]["start"], "2026-04-30T22:40:00Z");
+    let refused = sb.run(["usage", "--order", "desc"]);
+    assert!(
+        refused.code != 0 && refused.stderr.contains("--by-session"),
+        "{}",
+        refused.stderr
+    );
+
+    // One session, by id or a unique prefix; its responses in order.
+    let mut cmd = sb.command(["usage", "session", "sess-b", "-z", "UTC"]);
+    cmd.env("COLUMNS", "200");
+    let out = cmd.output().expect("ringlet runs");
+    assert!(out.status.success(), "{out:?}");
+    insta::assert_snapshot!(
+        "session_detail",
+        String::from_utf8(out.stdout).expect("utf-8")
+    );
+    let one = sb
+        .run(["usage", "session", "sess-b", "--json", "-z", "UTC"])
+        .ok()
+        .json();
+    assert_eq!(one["session"]["session_id"], "sess-b");
+    assert_eq!(one["events"].as_array().expect("events").len(), 2);
+    sb.run(["usage", "session", "sess-"])
+        .fails_with("3 sessions start with 'sess-'; give more of the id");
+    sb.run(["usage", "session", "nope"])
+        .fails_with("no session 'nope' in the usage ledger");
+}
+
+#[test]
 fn every_report_json() {
     let sb = ledger();
     for (name, args) in [
@@ -161,6 +229,7 @@ fn every_report_json() {
         ("by_month", &["--by-month"][..]),
         ("by_model", &["--by-model"][..]),
         ("by_session", &["--by-session"][..]),
+        ("by_day_by_model", &["--by-day", "--breakdown", "model"][..]),
     ] {
         let mut full = vec!["usage", "-z", "UTC", "--json"];
         full.extend_from_slice(args);

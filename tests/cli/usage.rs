@@ -214,7 +214,10 @@ fn grouping_filters_and_exports() {
         .collect();
     assert_eq!(keys, [("claude-sonnet-4-5", 3), ("claude-test-1", 4)]);
     let by_session = usage_json(&sb, &["--by-session"]);
-    assert_eq!(by_session["rows"].as_array().expect("rows").len(), 3);
+    assert_eq!(
+        by_session["sessions"].as_array().expect("sessions").len(),
+        3
+    );
     let by_profile = usage_json(&sb, &["--by-profile"]);
     assert_eq!(by_profile["rows"][0]["key"], "lab");
     assert!(by_profile["rows"][0].get("agent").is_none());
@@ -231,6 +234,18 @@ fn grouping_filters_and_exports() {
     assert_eq!(work["total"]["events"], 3);
     let model = usage_json(&sb, &["--model", "claude-test-1"]);
     assert_eq!(model["total"]["events"], 4);
+    // By prefix or normalised name, and an error (exit 1) listing the models when none match.
+    assert_eq!(
+        usage_json(&sb, &["--model", "sonnet-4.5"])["total"]["events"],
+        3
+    );
+    assert_eq!(
+        usage_json(&sb, &["--model", "claude"])["total"]["events"],
+        7
+    );
+    sb.run(["usage", "--model", "opus-9"]).fails_with(
+        "no model in the ledger matches 'opus-9'; models recorded: claude-sonnet-4-5, claude-test-1",
+    );
     assert_eq!(
         usage_json(&sb, &["--provider", "anthropic"])["total"]["events"],
         7
@@ -441,6 +456,8 @@ fn unknown_names_and_bad_input_fail_with_one_line() {
         "{}",
         both.stderr
     );
+    sb.run(["usage", "--breakdown", "model"])
+        .fails_with("a breakdown splits grouped rows; give a group");
     sb.run(["import", "clod", "--to", "work"])
         .fails_with("unknown agent 'clod'");
     sb.run(["import", "claude", "--to", "nope"])

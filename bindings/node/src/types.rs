@@ -520,6 +520,8 @@ pub struct UsageQuery {
     /// The reader's time zone for dates and day, week and month boundaries: an IANA name
     /// (`Europe/Berlin`) or `UTC`; unset uses the system's zone.
     pub timezone: Option<String>,
+    /// Split each grouped row by `model`, `agent`, `profile` or `provider`.
+    pub breakdown: Option<String>,
 }
 
 impl TryFrom<UsageQuery> for ringlet::UsageQuery {
@@ -528,6 +530,11 @@ impl TryFrom<UsageQuery> for ringlet::UsageQuery {
     fn try_from(q: UsageQuery) -> ringlet::Result<Self> {
         let group = q
             .group
+            .as_deref()
+            .map(ringlet::UsageGroup::parse)
+            .transpose()?;
+        let breakdown = q
+            .breakdown
             .as_deref()
             .map(ringlet::UsageGroup::parse)
             .transpose()?;
@@ -540,6 +547,7 @@ impl TryFrom<UsageQuery> for ringlet::UsageQuery {
             until: q.until,
             group,
             timezone: q.timezone,
+            breakdown,
         })
     }
 }

@@ -90,6 +90,7 @@ exceptions! {
     UnknownAgent(NotFoundError) = "unknown_agent": "No agent with this id is known.";
     UnknownProvider(NotFoundError) = "unknown_provider": "No provider with this id is known.";
     UnknownEndpoint(NotFoundError) = "unknown_endpoint": "The provider has no endpoint with this name.";
+    UnknownModel(NotFoundError) = "unknown_model": "No model in the usage ledger matches the model filter.";
     Incompatible(InvalidInputError) = "incompatible": "The agent speaks no wire format the provider serves.";
     InvalidInput(InvalidInputError) = "invalid_input": "A value given is not acceptable.";
     AgentNotInstalled(UnavailableError) = "agent_not_installed": "The agent's binary cannot be found.";

@@ -254,12 +254,14 @@ impl From<ringlet::Error> for RingletError {
                 kind,
                 hint,
             },
-            "unknown_agent" | "unknown_provider" | "unknown_endpoint" => Self::Unknown {
-                code: code.into(),
-                message,
-                kind,
-                hint,
-            },
+            "unknown_agent" | "unknown_provider" | "unknown_endpoint" | "unknown_model" => {
+                Self::Unknown {
+                    code: code.into(),
+                    message,
+                    kind,
+                    hint,
+                }
+            }
             "invalid_input" => Self::InvalidInput {
                 message,
                 kind,

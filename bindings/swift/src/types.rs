@@ -498,6 +498,9 @@ pub struct UsageQuery {
     /// (`Europe/Berlin`) or `UTC`; unset uses the system's zone.
     #[uniffi(default = None)]
     pub timezone: Option<String>,
+    /// Split each grouped row by `model`, `agent`, `profile` or `provider`.
+    #[uniffi(default = None)]
+    pub breakdown: Option<String>,
 }
 
 impl TryFrom<UsageQuery> for ringlet::UsageQuery {
@@ -506,6 +509,11 @@ impl TryFrom<UsageQuery> for ringlet::UsageQuery {
     fn try_from(q: UsageQuery) -> ringlet::Result<Self> {
         let group = q
             .group
+            .as_deref()
+            .map(ringlet::UsageGroup::parse)
+            .transpose()?;
+        let breakdown = q
+            .breakdown
             .as_deref()
             .map(ringlet::UsageGroup::parse)
             .transpose()?;
@@ -518,6 +526,7 @@ impl TryFrom<UsageQuery> for ringlet::UsageQuery {
             until: q.until,
             group,
             timezone: q.timezone,
+            breakdown,
         })
     }
 }

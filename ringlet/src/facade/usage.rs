@@ -22,7 +22,8 @@ use crate::usage::rusage::ChildUsage;
 use crate::usage::{
     Attribution, ImportOptions, ImportSummary, LazyPriceBook, PriceBook, PriceSource,
     RepriceOutcome, RunEnd, RunSession, RunStart, SqliteUsageStore, UsageEvent, UsageFilter,
-    UsageGroup, UsageRow, UsageStore, Zone, import_logs, importer_for, ingest_home, nanos_to_usd,
+    UsageGroup, UsageRow, UsageStore, Zone, import_files, importer_for, ingest_home, nanos_to_usd,
+    normalize_model,
 };
 
 /// Where `ringlet pricing update` downloads prices from by default: LiteLLM's model database.
@@ -61,7 +62,9 @@ pub struct UsageQuery {
     pub agent: Option<String>,
     /// Only this provider.
     pub provider: Option<String>,
-    /// Only this model (as the agent logged it).
+    /// Only the models this names: an id as the agent logged it, a prefix of one, or a
+    /// normalised name (`sonnet-4-5` finds `claude-sonnet-4-5-20250929`). Naming none of the
+    /// ledger's models is an error ([`Error::UnknownModel`]).
     pub model: Option<String>,
     /// From this day (`2026-05-01`, midnight in the reader's zone), time (RFC 3339) or `Nd`
     /// (N days ago, at midnight).
@@ -73,6 +76,9 @@ pub struct UsageQuery {
     /// The reader's time zone for dates and day, week and month boundaries: an IANA name
     /// (`Europe/Berlin`) or `UTC`; `None` uses the system's zone.
     pub timezone: Option<String>,
+    /// Split each grouped row by `model`, `agent`, `profile` or `provider` (its `breakdown`);
+    /// needs a `group`.
+    pub breakdown: Option<UsageGroup>,
 }
 
 /// One row of a [`UsageReport`].
@@ -87,17 +93,163 @@ pub struct UsageLine {
     /// The provider (per-profile rows only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// The day of a by-day row (`2026-05-01`, in the report's time zone).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub date: Option<String>,
+    /// The ISO week of a by-week row (`2026-W18`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub week: Option<String>,
+    /// The month of a by-month row (`2026-05`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub month: Option<String>,
+    /// The agent session of a by-session row (`""` for usage logged without one).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub session_id: Option<String>,
+    /// The model of a by-model row.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub model: Option<String>,
+    /// The models this row's usage came from, sorted (grouped rows other than by model).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub models: Vec<String>,
+    /// The row split by the report's breakdown: one row per model, agent, profile or provider,
+    /// keyed by it.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub breakdown: Vec<UsageRow>,
     /// The numbers; `key` is the group (a profile, a day, a model…).
     #[serde(flatten)]
     pub usage: UsageRow,
 }
 
+impl UsageLine {
+    /// A row of a grouped report, with its key also under the group's own name.
+    fn grouped(group: UsageGroup, usage: UsageRow) -> Self {
+        let key = Some(usage.key.clone());
+        let mut line = UsageLine {
+            profile: None,
+            agent: None,
+            provider: None,
+            date: None,
+            week: None,
+            month: None,
+            session_id: None,
+            model: None,
+            models: Vec::new(),
+            breakdown: Vec::new(),
+            usage,
+        };
+        match group {
+            UsageGroup::Day => line.date = key,
+            UsageGroup::Week => line.week = key,
+            UsageGroup::Month => line.month = key,
+            UsageGroup::Session => line.session_id = key,
+            UsageGroup::Model => line.model = key,
+            UsageGroup::Profile => line.profile = key,
+            UsageGroup::Agent => line.agent = key,
+            UsageGroup::Provider => line.provider = key,
+            _ => {}
+        }
+        line
+    }
+}
+
+/// The version of the usage report's JSON shape (docs/usage.md); a change that could break a
+/// reader bumps it.
+pub const USAGE_REPORT_VERSION: u32 = 1;
+
+/// The order of a session list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortOrder {
+    /// Oldest first.
+    #[default]
+    Asc,
+    /// Newest first.
+    Desc,
+}
+
+/// One agent session in a [`SessionReport`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionLine {
+    /// The agent's session id (`""` for usage logged without one).
+    pub session_id: String,
+    /// Its first response (within the report's range).
+    pub start: DateTime<Utc>,
+    /// Its last response (within the report's range).
+    pub last_activity: DateTime<Utc>,
+    /// `last_activity - start`, milliseconds.
+    pub duration_ms: u64,
+    /// The profiles it was recorded under (normally one).
+    pub profiles: Vec<String>,
+    /// Its agents.
+    pub agents: Vec<String>,
+    /// Its providers.
+    pub providers: Vec<String>,
+    /// The models it used.
+    pub models: Vec<String>,
+    /// Its numbers (`key` is the session id).
+    #[serde(flatten)]
+    pub usage: UsageRow,
+}
+
+impl From<crate::usage::SessionUsage> for SessionLine {
+    fn from(s: crate::usage::SessionUsage) -> Self {
+        Self {
+            duration_ms: u64::try_from((s.last - s.first).num_milliseconds()).unwrap_or(0),
+            session_id: s.session_id,
+            start: s.first,
+            last_activity: s.last,
+            profiles: s.profiles,
+            agents: s.agents,
+            providers: s.providers,
+            models: s.models,
+            usage: s.usage,
+        }
+    }
+}
+
+/// The agent sessions in a range ([`Ringlet::usage_sessions`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionReport {
+    /// The shape's version ([`USAGE_REPORT_VERSION`]).
+    pub version: u32,
+    /// The start of the range, when limited.
+    pub since: Option<DateTime<Utc>>,
+    /// The (exclusive) end of the range, when limited.
+    pub until: Option<DateTime<Utc>>,
+    /// The time zone the report is read in.
+    pub timezone: String,
+    /// How `sessions` is sorted (by start).
+    pub order: SortOrder,
+    /// The sessions.
+    pub sessions: Vec<SessionLine>,
+    /// The listed sessions together.
+    pub total: UsageRow,
+}
+
+/// One agent session and its responses ([`Ringlet::usage_session`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionDetail {
+    /// The shape's version ([`USAGE_REPORT_VERSION`]).
+    pub version: u32,
+    /// The time zone the report is read in.
+    pub timezone: String,
+    /// The session.
+    pub session: SessionLine,
+    /// Its responses, oldest first.
+    pub events: Vec<UsageEvent>,
+}
+
 /// Aggregated usage: rows and their total.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageReport {
+    /// The shape's version ([`USAGE_REPORT_VERSION`]).
+    pub version: u32,
     /// The grouping: `profile` (with agent and provider), `day`, `week`, `month`, `model`,
     /// `session`, …
     pub group: String,
+    /// What each row is split by (`model`, `agent`, `profile`, `provider`), if anything.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub breakdown: Option<String>,
     /// The start of the range, when limited.
     pub since: Option<DateTime<Utc>>,
     /// The (exclusive) end of the range, when limited.
@@ -350,29 +502,31 @@ impl Ringlet {
     /// week, month, model, session… Asking for a profile, agent or provider that neither exists
     /// nor has usage is an error (a typo should not read as "nothing spent").
     pub fn usage(&self, query: &UsageQuery) -> Result<UsageReport> {
-        let filter = self.usage_filter(query)?;
         let store = self.usage_store()?;
-        let total = first_row(store.query(&filter, UsageGroup::Total)?);
+        let filter = self.report_filter(query, store.as_ref())?;
+        let (rows, total) = match query.group {
+            None => {
+                if query.breakdown.is_some() {
+                    return Err(Error::InvalidInput(
+                        "a breakdown splits grouped rows; give a group (day, week, month, \
+                         session, …) too"
+                            .into(),
+                    ));
+                }
+                let total = first_row(store.query(&filter, UsageGroup::Total)?);
+                (per_profile(store.as_ref(), &filter)?, total)
+            }
+            Some(group) => grouped_lines(store.as_ref(), &filter, group, query.breakdown)?,
+        };
         if total.events == 0 {
             self.check_names(query)?;
         }
-        let rows = match query.group {
-            None => per_profile(store.as_ref(), &filter)?,
-            Some(group) => store
-                .query(&filter, group)?
-                .into_iter()
-                .map(|usage| UsageLine {
-                    profile: None,
-                    agent: None,
-                    provider: None,
-                    usage,
-                })
-                .collect(),
-        };
         Ok(UsageReport {
+            version: USAGE_REPORT_VERSION,
             group: query
                 .group
                 .map_or_else(|| "profile".to_string(), group_name),
+            breakdown: query.breakdown.map(group_name),
             since: filter.since,
             until: filter.until,
             timezone: filter.time_zone.name().to_string(),
@@ -381,10 +535,101 @@ impl Ringlet {
         })
     }
 
+    /// The agent sessions with usage matching `query`, sorted by start in `order`; with `last`,
+    /// only the `last` most recently started. Each counts only its responses in the range.
+    pub fn usage_sessions(
+        &self,
+        query: &UsageQuery,
+        order: SortOrder,
+        last: Option<usize>,
+    ) -> Result<SessionReport> {
+        let store = self.usage_store()?;
+        let filter = self.report_filter(query, store.as_ref())?;
+        let mut sessions: Vec<SessionLine> = store
+            .sessions(&filter)?
+            .into_iter()
+            .map(SessionLine::from)
+            .collect();
+        if sessions.is_empty() {
+            self.check_names(query)?;
+        }
+        if let Some(n) = last {
+            sessions.drain(..sessions.len().saturating_sub(n));
+        }
+        if order == SortOrder::Desc {
+            sessions.reverse();
+        }
+        let mut total = UsageRow::empty("total");
+        for s in &sessions {
+            total.absorb(&s.usage);
+        }
+        Ok(SessionReport {
+            version: USAGE_REPORT_VERSION,
+            since: filter.since,
+            until: filter.until,
+            timezone: filter.time_zone.name().to_string(),
+            order,
+            sessions,
+            total,
+        })
+    }
+
+    /// One agent session, by its id or an unambiguous prefix of it, with its responses (within
+    /// `query`'s filters and range).
+    pub fn usage_session(&self, id: &str, query: &UsageQuery) -> Result<SessionDetail> {
+        let id = id.trim();
+        if id.is_empty() {
+            return Err(Error::InvalidInput(
+                "give a session id (`ringlet usage --by-session` lists them)".into(),
+            ));
+        }
+        let store = self.usage_store()?;
+        let filter = self.report_filter(query, store.as_ref())?;
+        let exact = store.sessions(&filter.clone().session(id))?;
+        let session = match exact.into_iter().next() {
+            Some(s) => s,
+            None => {
+                let mut matches: Vec<_> = store
+                    .sessions(&filter)?
+                    .into_iter()
+                    .filter(|s| s.session_id.starts_with(id))
+                    .collect();
+                match matches.len() {
+                    1 => matches.remove(0),
+                    0 => {
+                        return Err(Error::InvalidInput(format!(
+                            "no session '{}' in the usage ledger{}; `ringlet usage --by-session` lists them",
+                            id.escape_debug(),
+                            if filter.since.is_some() || filter.until.is_some() {
+                                " in this range"
+                            } else {
+                                ""
+                            }
+                        )));
+                    }
+                    n => {
+                        return Err(Error::InvalidInput(format!(
+                            "{n} sessions start with '{}'; give more of the id",
+                            id.escape_debug()
+                        )));
+                    }
+                }
+            }
+        };
+        let events = store.events(&filter.clone().session(session.session_id.clone()), None)?;
+        Ok(SessionDetail {
+            version: USAGE_REPORT_VERSION,
+            timezone: filter.time_zone.name().to_string(),
+            session: session.into(),
+            events,
+        })
+    }
+
     /// The events behind a report, oldest first (for CSV or JSON export).
     pub fn usage_events(&self, query: &UsageQuery) -> Result<Vec<UsageEvent>> {
-        let filter = self.usage_filter(query)?;
-        let events = self.usage_store()?.events(&filter, None)?;
+        let store = self.usage_store()?;
+        let filter = self.report_filter(query, store.as_ref())?;
+        let events = store.events(&filter, None)?;
         if events.is_empty() {
             self.check_names(query)?;
         }
@@ -451,42 +696,57 @@ impl Ringlet {
             .agent(&profile.agent);
         let before = first_row(store.query(&scope, UsageGroup::Total)?);
 
-        let mut files = Vec::new();
+        let mut found = Vec::new();
         for (format, root) in &sources {
             if let Some(importer) = importer_for(format) {
-                let found = if root.is_file() {
+                let files = if root.is_file() {
                     vec![root.clone()]
                 } else {
                     importer.discover(root)?
                 };
-                files.extend(found.into_iter().map(|f| (format.as_str(), f)));
+                found.push((importer, root, files));
             }
         }
-        let total = files.len() as u64;
+        let total: u64 = found.iter().map(|(_, _, files)| files.len() as u64).sum();
         let mut summary = ImportSummary::default();
-        for (done, (format, file)) in files.iter().enumerate() {
-            if let Some(cb) = progress.as_mut() {
-                cb(&ImportProgress {
-                    files_done: done as u64,
-                    files_total: total,
-                    path: file.clone(),
-                    inserted: summary.inserted,
-                });
-            }
-            summary.merge(import_logs(
+        let mut before_source = 0u64;
+        // The last `files_done` reported, so the closing report below is not a repeat of the
+        // last file's (listeners count reports: one per file, plus the opening 0).
+        let mut reported: Option<u64> = None;
+        // Files are read on every core and committed in order (`import_files`).
+        for (importer, root, files) in &found {
+            let inserted_before = summary.inserted;
+            let part = import_files(
                 store.as_ref(),
                 prices.as_ref(),
                 &who,
-                format,
-                file,
+                *importer,
+                root,
+                files,
                 &ImportOptions::default(),
-            )?);
+                &mut |done, part| {
+                    if let Some(cb) = progress.as_mut() {
+                        reported = Some(before_source + done);
+                        cb(&ImportProgress {
+                            files_done: before_source + done,
+                            files_total: total,
+                            path: (*root).clone(),
+                            inserted: inserted_before + part.inserted,
+                        });
+                    }
+                },
+            )?;
+            before_source += files.len() as u64;
+            summary.merge(part);
         }
-        if let Some(cb) = progress.as_mut() {
+        if let Some(cb) = progress.as_mut().filter(|_| reported != Some(total)) {
             cb(&ImportProgress {
                 files_done: total,
                 files_total: total,
-                path: files.last().map(|(_, f)| f.clone()).unwrap_or_default(),
+                path: found
+                    .last()
+                    .and_then(|(_, _, files)| files.last().cloned())
+                    .unwrap_or_default(),
                 inserted: summary.inserted,
             });
         }
@@ -872,10 +1132,45 @@ impl Ringlet {
             agent: clean(&q.agent).map(str::to_string),
             provider: clean(&q.provider).map(str::to_string),
             model: clean(&q.model).map(str::to_string),
+            models: Vec::new(),
+            session: None,
             since,
             until,
             time_zone: zone,
         })
+    }
+
+    /// The filter for a usage report: [`Ringlet::usage_filter`] with its model filter resolved
+    /// to the ledger's models it matches (by id, prefix or normalised name: `sonnet-4-5` finds
+    /// `claude-sonnet-4-5-20250929`). A filter that matches none is an error listing the
+    /// models there are, like an unknown profile.
+    fn report_filter(&self, q: &UsageQuery, store: &dyn UsageStore) -> Result<UsageFilter> {
+        let mut filter = self.usage_filter(q)?;
+        let Some(pattern) = filter.model.take() else {
+            return Ok(filter);
+        };
+        let present: Vec<String> = store
+            .query(&UsageFilter::new(), UsageGroup::Model)?
+            .into_iter()
+            .map(|r| r.key)
+            .collect();
+        let matched: Vec<String> = present
+            .iter()
+            .filter(|m| model_matches(&pattern, m))
+            .cloned()
+            .collect();
+        if matched.is_empty() {
+            return Err(Error::UnknownModel {
+                model: pattern,
+                present: if present.is_empty() {
+                    "none".into()
+                } else {
+                    present.join(", ")
+                },
+            });
+        }
+        filter.models = matched;
+        Ok(filter)
     }
 
     /// When a filter matched nothing: errors for names that do not exist at all, so a typo
@@ -896,6 +1191,24 @@ impl Ringlet {
     }
 }
 
+/// Whether a model filter names `model`: the same id (any case), a prefix of it, or its
+/// normalised name ([`normalize_model`]: no date suffix, no provider prefix) or a prefix of
+/// that starting at a `-` boundary (`sonnet-4-5` in `claude-sonnet-4-5`).
+fn model_matches(pattern: &str, model: &str) -> bool {
+    let (p, m) = (
+        pattern.trim().to_ascii_lowercase(),
+        model.to_ascii_lowercase(),
+    );
+    if m.starts_with(&p) {
+        return true;
+    }
+    let (np, nm) = (normalize_model(&p), normalize_model(model));
+    !np.is_empty()
+        && nm
+            .match_indices(&np)
+            .any(|(i, _)| i == 0 || nm.as_bytes()[i - 1] == b'-')
+}
+
 /// A filter value with blanks meaning "not given".
 fn clean(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
@@ -914,6 +1227,77 @@ fn group_name(g: UsageGroup) -> String {
         .unwrap_or_else(|| format!("{g:?}").to_lowercase())
 }
 
+/// The rows of a grouped report and their total, from one split query: each row with the
+/// models it used (unless it is a model) and, with a breakdown, its parts. Rows and total are
+/// added up here from the parts, so a report costs one pass over the rollup.
+fn grouped_lines(
+    store: &dyn UsageStore,
+    filter: &UsageFilter,
+    group: UsageGroup,
+    breakdown: Option<UsageGroup>,
+) -> Result<(Vec<UsageLine>, UsageRow)> {
+    if let Some(by) = breakdown
+        && !matches!(
+            by,
+            UsageGroup::Model | UsageGroup::Agent | UsageGroup::Profile | UsageGroup::Provider
+        )
+    {
+        return Err(Error::InvalidInput(format!(
+            "a breakdown is by model, agent, profile or provider, not {}",
+            group_name(by)
+        )));
+    }
+    if breakdown == Some(group) {
+        return Err(Error::InvalidInput(format!(
+            "rows grouped by {} cannot be broken down by it again",
+            group_name(group)
+        )));
+    }
+    let mut total = UsageRow::empty("total");
+    let mut lines: Vec<UsageLine> = Vec::new();
+    if group == UsageGroup::Model && breakdown.is_none() {
+        for row in store.query(filter, group)? {
+            total.absorb(&row);
+            lines.push(UsageLine::grouped(group, row));
+        }
+        return Ok((lines, total));
+    }
+    let by = breakdown.unwrap_or(UsageGroup::Model);
+    for (sub, part) in store.query_split(filter, group, by)? {
+        total.absorb(&part);
+        let same = lines.last().is_some_and(|l| l.usage.key == part.key);
+        if !same {
+            lines.push(UsageLine::grouped(group, UsageRow::empty(part.key.clone())));
+        }
+        if let Some(line) = lines.last_mut() {
+            line.usage.absorb(&part);
+            if by == UsageGroup::Model && !line.models.contains(&sub) {
+                line.models.push(sub.clone());
+            }
+            if breakdown.is_some() {
+                line.breakdown.push(UsageRow { key: sub, ..part });
+            }
+        }
+    }
+    // The models column next to another breakdown: one more split, by model.
+    if by != UsageGroup::Model && group != UsageGroup::Model {
+        let mut at = 0;
+        for (model, part) in store.query_split(filter, group, UsageGroup::Model)? {
+            while at < lines.len() && lines[at].usage.key != part.key {
+                at += 1;
+            }
+            if let Some(line) = lines.get_mut(at) {
+                line.models.push(model);
+            }
+        }
+    }
+    for line in &mut lines {
+        line.models.sort();
+        line.models.dedup();
+    }
+    Ok((lines, total))
+}
+
 /// One row per profile, agent and provider. A profile normally has one of each, but a profile
 /// deleted and created again with another agent keeps its old usage under the old agent.
 fn per_profile(store: &dyn UsageStore, filter: &UsageFilter) -> Result<Vec<UsageLine>> {
@@ -929,15 +1313,17 @@ fn per_profile(store: &dyn UsageStore, filter: &UsageFilter) -> Result<Vec<Usage
                 ..fp.clone()
             };
             for usage in store.query(&fa, UsageGroup::Provider)? {
-                out.push(UsageLine {
-                    profile: Some(p.key.clone()),
-                    agent: Some(a.key.clone()),
-                    provider: Some(usage.key.clone()),
-                    usage: UsageRow {
+                let mut line = UsageLine::grouped(
+                    UsageGroup::Total,
+                    UsageRow {
                         key: p.key.clone(),
-                        ..usage
+                        ..usage.clone()
                     },
-                });
+                );
+                line.profile = Some(p.key.clone());
+                line.agent = Some(a.key.clone());
+                line.provider = Some(usage.key.clone());
+                out.push(line);
             }
         }
     }
@@ -1073,6 +1459,26 @@ mod tests {
     }
 
     #[test]
+    fn model_filters_match_ids_prefixes_and_normalised_names() {
+        let m = "claude-sonnet-4-5-20250929";
+        for pattern in [
+            m,
+            "claude-sonnet-4-5",
+            "sonnet-4-5",
+            "Sonnet-4.5",
+            "claude-sonnet",
+            "sonnet",
+        ] {
+            assert!(model_matches(pattern, m), "{pattern}");
+        }
+        for pattern in ["onnet-4-5", "opus", "sonnet-4-6", "gpt-5"] {
+            assert!(!model_matches(pattern, m), "{pattern}");
+        }
+        assert!(model_matches("gpt-5", "openai/gpt-5-codex"));
+        assert!(!model_matches("gpt-5", "gpt-4o"));
+    }
+
+    #[test]
     fn days_are_local_midnights_and_until_includes_its_day() {
         let since = parse_bound("2026-05-01", &zone("Etc/GMT-2"), false, "--since").expect("since");
         assert_eq!(since.to_rfc3339(), "2026-04-30T22:00:00+00:00");
@@ -1157,6 +1563,26 @@ mod facade_tests {
             (Some("work"), Some("claude"), Some("anthropic"))
         );
         assert_eq!(day.timezone, "UTC");
+        // A model filter matches by normalised name; one that matches nothing lists the models.
+        let sonnet = ringlet
+            .usage(&UsageQuery {
+                model: Some("sonnet-4.5".into()),
+                ..UsageQuery::default()
+            })
+            .expect("by normalised name");
+        assert_eq!(sonnet.total.events, 1);
+        let err = ringlet
+            .usage_events(&UsageQuery {
+                model: Some("opus".into()),
+                ..UsageQuery::default()
+            })
+            .expect_err("no such model");
+        assert_eq!(err.code(), "unknown_model");
+        assert!(
+            err.to_string()
+                .contains("models recorded: claude-sonnet-4-5, mystery-model"),
+            "{err}"
+        );
         // A zone name from a caller (an HTTP query) that is no zone is an error naming it.
         for name in ["Mars/Olympus", "+0530", "../../etc/passwd"] {
             let query = UsageQuery {

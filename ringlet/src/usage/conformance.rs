@@ -382,6 +382,36 @@ fn import_positions(store: &dyn UsageStore) {
         5,
         "forgetting positions keeps events"
     );
+
+    // Several files at once, in order: each batch's events with its position, one outcome per
+    // batch, and a later batch's copy of a key ranked against the earlier one's.
+    let mut a = event("many1", "m", 3, 0);
+    a.profile = "imports".into();
+    a.time = before_window();
+    let mut better = a.clone();
+    better.rank = 10;
+    better.tokens.input = 4;
+    let outcomes = store
+        .commit_imports(&[
+            (&[a.clone()][..], &state("/m/a.jsonl", 10)),
+            (&[], &state("/m/b.jsonl", 20)),
+            (&[a, better][..], &state("/m/c.jsonl", 30)),
+        ])
+        .expect("commit several");
+    assert_eq!(outcomes.len(), 3);
+    assert_eq!(outcomes[0].inserted, 1);
+    assert_eq!((outcomes[2].duplicates, outcomes[2].replaced), (1, 1));
+    for (path, offset) in [("/m/a.jsonl", 10), ("/m/b.jsonl", 20), ("/m/c.jsonl", 30)] {
+        assert_eq!(
+            store.import_state(path).expect("get"),
+            Some(state(path, offset))
+        );
+    }
+    assert_eq!(
+        total(store, &f).input,
+        5 + 4,
+        "the better copy replaced the first"
+    );
 }
 
 fn export_and_reprice(store: &dyn UsageStore) {
@@ -601,6 +631,31 @@ fn rollup_and_raw_paths_agree(store: &dyn UsageStore) {
                 expected,
                 "{group:?} at {offset}"
             );
+            // Split by model, profile or agent: the same from every source, and each
+            // group's parts add up to its row.
+            for by in [UsageGroup::Model, UsageGroup::Profile, UsageGroup::Agent] {
+                let parts = store.query_split(&raw, group, by).expect("split");
+                assert_eq!(
+                    store.query_split(&hourly, group, by).expect("hourly split"),
+                    parts,
+                    "{group:?} by {by:?} at {offset}"
+                );
+                assert_eq!(
+                    store
+                        .query_split(&quarterly, group, by)
+                        .expect("quarterly split"),
+                    parts,
+                    "{group:?} by {by:?} at {offset}"
+                );
+                let mut summed: Vec<super::store::UsageRow> = Vec::new();
+                for (_, row) in &parts {
+                    match summed.last_mut() {
+                        Some(last) if last.key == row.key => last.absorb(row),
+                        _ => summed.push(row.clone()),
+                    }
+                }
+                assert_eq!(summed, expected, "{group:?} by {by:?} at {offset}");
+            }
         }
     }
     // Per session, against a sum made here: the sessions that began before `since` or went on
@@ -617,6 +672,15 @@ fn rollup_and_raw_paths_agree(store: &dyn UsageStore) {
         cell.0 += 1;
         cell.1 += e.tokens.output;
     }
+    // A set of models (the facade's resolved model filter).
+    let two = UsageFilter::new().models(["m1", "m9"]);
+    assert_eq!(
+        total(store, &two).events,
+        events
+            .iter()
+            .filter(|e| e.model == "m1" || e.model == "m9")
+            .count() as u64
+    );
     let got: std::collections::BTreeMap<String, (u64, u64)> = store
         .query(
             &UsageFilter::new().since(since).until(until),
@@ -627,6 +691,46 @@ fn rollup_and_raw_paths_agree(store: &dyn UsageStore) {
         .map(|r| (r.key, (r.events, r.output)))
         .collect();
     assert_eq!(got, truth);
+    // The session list: first and last event, models and numbers within the range, oldest
+    // first; one session alone by its id; its events by its id.
+    let sessions = store
+        .sessions(&UsageFilter::new().since(since).until(until))
+        .expect("sessions");
+    assert_eq!(sessions.len(), truth.len());
+    for s in &sessions {
+        let mine: Vec<&&UsageEvent> = in_range
+            .iter()
+            .filter(|e| e.session_id.as_deref() == Some(s.session_id.as_str()))
+            .collect();
+        assert_eq!(s.first, mine.iter().map(|e| e.time).min().expect("first"));
+        assert_eq!(s.last, mine.iter().map(|e| e.time).max().expect("last"));
+        let mut models: Vec<String> = mine.iter().map(|e| e.model.clone()).collect();
+        models.sort();
+        models.dedup();
+        assert_eq!(s.models, models, "{}", s.session_id);
+        assert_eq!(s.profiles, ["home", "work"]);
+        assert_eq!((s.usage.events, s.usage.output), truth[&s.session_id]);
+    }
+    assert!(sessions.windows(2).all(|w| w[0].first <= w[1].first));
+    let one = store
+        .sessions(&UsageFilter::new().session("s3"))
+        .expect("one session");
+    assert_eq!(one.len(), 1);
+    assert_eq!(
+        one[0].usage.events,
+        events
+            .iter()
+            .filter(|e| e.session_id.as_deref() == Some("s3"))
+            .count() as u64
+    );
+    let its = store
+        .events(&UsageFilter::new().session("s3"), None)
+        .expect("its events");
+    assert_eq!(its.len() as u64, one[0].usage.events);
+    assert_eq!(
+        total(store, &UsageFilter::new().session("s3")).events,
+        one[0].usage.events
+    );
 }
 
 /// Four writers record the same 50 events at once (two ringlet processes ingesting one log):

@@ -36,6 +36,7 @@ pub use import::{
     GeminiImporter, ImportOptions, ImportSummary, Importer, Malformed, OpenCodeImporter,
     ParsedUsage, ScanContext, builtin_importers, import_logs, importer_for, ingest_home,
 };
+pub use import::{BatchSink, MAX_THREADS as MAX_IMPORT_THREADS, import_files};
 pub use price::{
     LazyPriceBook, MatchKind, ModelPrice, PriceBook, PriceMatch, PriceSource, Rate, Tier,
     normalize_model,
@@ -43,7 +44,7 @@ pub use price::{
 pub use sqlite::SqliteUsageStore;
 pub use store::{
     FileIdentity, ImportState, RecordOutcome, RepriceOutcome, RunEnd, RunSession, RunStart,
-    UsageFilter, UsageGroup, UsageRow, UsageStore,
+    SessionUsage, UsageFilter, UsageGroup, UsageRow, UsageStore,
 };
 
 pub use zone::Zone;

@@ -18,7 +18,7 @@ use super::price::PriceBook;
 use super::schema::{BUCKET_MS, HOUR_MS, MIGRATIONS};
 use super::store::{
     FileIdentity, ImportState, RecordOutcome, RepriceOutcome, RunEnd, RunSession, RunStart,
-    UsageFilter, UsageGroup, UsageRow, UsageStore,
+    SessionUsage, UsageFilter, UsageGroup, UsageRow, UsageStore,
 };
 use crate::error::{Error, Result};
 use crate::paths::Paths;
@@ -186,6 +186,22 @@ impl UsageStore for SqliteUsageStore {
         })
     }
 
+    fn commit_imports(
+        &self,
+        batches: &[(&[UsageEvent], &ImportState)],
+    ) -> Result<Vec<RecordOutcome>> {
+        self.write(|tx| {
+            batches
+                .iter()
+                .map(|(events, state)| {
+                    let outcome = insert_events(tx, events)?;
+                    save_state(tx, state)?;
+                    Ok(outcome)
+                })
+                .collect()
+        })
+    }
+
     fn import_state(&self, path: &str) -> Result<Option<ImportState>> {
         let conn = self.lock();
         conn.prepare_cached(&format!("{STATE_SELECT} WHERE path = ?1"))
@@ -222,11 +238,65 @@ impl UsageStore for SqliteUsageStore {
         query_rows(&conn, filter, group).map_err(|e| db_error(&self.path, e))
     }
 
+    fn query_split(
+        &self,
+        filter: &UsageFilter,
+        group: UsageGroup,
+        by: UsageGroup,
+    ) -> Result<Vec<(String, UsageRow)>> {
+        let conn = self.lock();
+        split_rows(&conn, filter, group, by).map_err(|e| db_error(&self.path, e))
+    }
+
+    fn sessions(&self, filter: &UsageFilter) -> Result<Vec<SessionUsage>> {
+        let cells = {
+            let conn = self.lock();
+            session_cells(&conn, filter).map_err(|e| db_error(&self.path, e))?
+        };
+        let mut by_id: HashMap<String, SessionUsage> = HashMap::new();
+        for c in cells {
+            let s = by_id
+                .entry(c.session.clone())
+                .or_insert_with(|| SessionUsage {
+                    session_id: c.session.clone(),
+                    first: from_ms(c.first_ms),
+                    last: from_ms(c.last_ms),
+                    profiles: Vec::new(),
+                    agents: Vec::new(),
+                    providers: Vec::new(),
+                    models: Vec::new(),
+                    usage: UsageRow::empty(c.session.clone()),
+                });
+            s.first = s.first.min(from_ms(c.first_ms));
+            s.last = s.last.max(from_ms(c.last_ms));
+            s.profiles.push(c.profile);
+            s.agents.push(c.agent);
+            s.providers.push(c.provider);
+            s.models.push(c.model);
+            s.usage.absorb(&c.usage);
+        }
+        let mut out: Vec<SessionUsage> = by_id.into_values().collect();
+        for s in &mut out {
+            for list in [
+                &mut s.profiles,
+                &mut s.agents,
+                &mut s.providers,
+                &mut s.models,
+            ] {
+                list.sort();
+                list.dedup();
+            }
+        }
+        out.sort_by(|a, b| (a.first, &a.session_id).cmp(&(b.first, &b.session_id)));
+        Ok(out)
+    }
+
     fn events(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>> {
         let conn = self.lock();
         let run = || -> rusqlite::Result<Vec<UsageEvent>> {
             let mut w = Where::default();
             w.dims(filter, "e.");
+            w.session(filter, "e.session_id");
             w.time(filter, "e.ts_ms", 1);
             let limit = limit.map_or(String::new(), |n| format!(" LIMIT {n}"));
             let sql = format!(
@@ -575,6 +645,28 @@ impl Where {
         self.eq(format!("{prefix}agent"), &f.agent);
         self.eq(format!("{prefix}provider"), &f.provider);
         self.eq(format!("{prefix}model"), &f.model);
+        if !f.models.is_empty() {
+            let mut marks = Vec::with_capacity(f.models.len());
+            for m in &f.models {
+                self.params.push(SqlValue::Text(m.clone()));
+                marks.push(format!("?{}", self.params.len()));
+            }
+            self.clauses
+                .push(format!("{prefix}model IN ({})", marks.join(", ")));
+        }
+    }
+
+    /// The session filter on an events table's `column` (`""` also matches no session id).
+    fn session(&mut self, f: &UsageFilter, column: &str) {
+        if let Some(s) = &f.session {
+            self.params.push(SqlValue::Text(s.clone()));
+            let n = self.params.len();
+            self.clauses.push(if s.is_empty() {
+                format!("({column} = ?{n} OR {column} IS NULL)")
+            } else {
+                format!("{column} = ?{n}")
+            });
+        }
     }
 
     /// Time bounds on `column`, whose unit is `unit_ms` milliseconds.
@@ -769,11 +861,75 @@ fn query_rows(
     group: UsageGroup,
 ) -> rusqlite::Result<Vec<UsageRow>> {
     if group == UsageGroup::Session {
-        return session_rows(conn, filter);
+        return session_rows(conn, filter, None)
+            .map(|rows| rows.into_iter().map(|(_, r)| r).collect());
     }
-    let src = source_for(conn, filter, group)?;
+    let mut out: Vec<UsageRow> = Vec::new();
+    for (_, row) in grouped(conn, filter, group, None)? {
+        // Days arrive in order, so the days of one week or month are adjacent.
+        match out.last_mut() {
+            Some(last) if last.key == row.key => last.absorb(&row),
+            _ => out.push(row),
+        }
+    }
+    if group == UsageGroup::Total && out.is_empty() {
+        out.push(UsageRow::empty("total"));
+    }
+    Ok(out)
+}
+
+/// Rows grouped by `group` and, within each, by `by`: `(by value, row keyed by the group)`,
+/// sorted by group then `by`.
+fn split_rows(
+    conn: &Connection,
+    filter: &UsageFilter,
+    group: UsageGroup,
+    by: UsageGroup,
+) -> rusqlite::Result<Vec<(String, UsageRow)>> {
+    if group == UsageGroup::Session {
+        return session_rows(conn, filter, Some(by));
+    }
+    let mut out: std::collections::BTreeMap<(String, String), UsageRow> =
+        std::collections::BTreeMap::new();
+    for (sub, row) in grouped(conn, filter, group, Some(by))? {
+        match out.entry((row.key.clone(), sub)) {
+            std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().absorb(&row),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(row);
+            }
+        }
+    }
+    Ok(out.into_iter().map(|((_, sub), row)| (sub, row)).collect())
+}
+
+/// The column a non-time grouping reads.
+fn dim_column(group: UsageGroup) -> &'static str {
+    match group {
+        UsageGroup::Model => "model",
+        UsageGroup::Profile => "profile",
+        UsageGroup::Agent => "agent",
+        UsageGroup::Provider => "provider",
+        _ => "''",
+    }
+}
+
+/// One SQL aggregation: `(by value or "", row keyed by the group)`, in SQL's order (by day
+/// number for days, weeks and months: one week's or month's days are adjacent).
+fn grouped(
+    conn: &Connection,
+    filter: &UsageFilter,
+    group: UsageGroup,
+    by: Option<UsageGroup>,
+) -> rusqlite::Result<Vec<(String, UsageRow)>> {
+    // Only the events know their session.
+    let src = if filter.session.is_some() {
+        EVENTS
+    } else {
+        source_for(conn, filter, group)?
+    };
     let mut w = Where::default();
     w.dims(filter, "");
+    w.session(filter, "session_id");
     w.time(filter, src.column, src.unit_ms);
     let seconds = if src.unit_ms == 1 {
         "ts_ms / 1000".to_string()
@@ -787,20 +943,18 @@ fn query_rows(
             let offset = offset_sql(&filter.time_zone, &seconds, from, to);
             format!("({seconds} + {offset}) / 86400")
         }
-        UsageGroup::Model => "model".into(),
-        UsageGroup::Profile => "profile".into(),
-        UsageGroup::Agent => "agent".into(),
-        UsageGroup::Provider => "provider".into(),
-        _ => "coalesce(session_id, '')".into(),
+        UsageGroup::Session => "coalesce(session_id, '')".into(),
+        g => dim_column(g).into(),
     };
-    let group_by = if group == UsageGroup::Total {
+    let sub = by.map_or("''", dim_column);
+    let group_by = if group == UsageGroup::Total && by.is_none() {
         ""
     } else {
-        " GROUP BY 1 ORDER BY 1"
+        " GROUP BY 1, 2 ORDER BY 1, 2"
     };
-    let mut out = with_sums(|split| {
+    with_sums(|split| {
         let sql = format!(
-            "SELECT {key}, {}, {} FROM {}{}{group_by}",
+            "SELECT {key}, {sub}, {}, {} FROM {}{}{group_by}",
             src.counts,
             sums_sql(split),
             src.table,
@@ -808,26 +962,18 @@ fn query_rows(
         );
         let mut st = conn.prepare(&sql)?;
         let mut rows = st.query(rusqlite::params_from_iter(w.params.iter()))?;
-        let mut out: Vec<UsageRow> = Vec::new();
+        let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let key = match r.get::<_, SqlValue>(0)? {
                 SqlValue::Integer(day) => day_key(day, group),
                 SqlValue::Text(s) => s,
                 _ => String::new(),
             };
-            let row = read_usage(r, 1, split, key)?;
-            // Days arrive in order, so the days of one week or month are adjacent.
-            match out.last_mut() {
-                Some(last) if last.key == row.key => last.absorb(&row),
-                _ => out.push(row),
-            }
+            let sub: String = r.get::<_, Option<String>>(1)?.unwrap_or_default();
+            out.push((sub, read_usage(r, 2, split, key)?));
         }
         Ok(out)
-    })?;
-    if group == UsageGroup::Total && out.is_empty() {
-        out.push(UsageRow::empty("total"));
-    }
-    Ok(out)
+    })
 }
 
 /// One session's usage with one profile, agent, provider and model.
@@ -850,6 +996,10 @@ fn session_cells(conn: &Connection, filter: &UsageFilter) -> rusqlite::Result<Ve
     let until = filter.until.map(|t| t.timestamp_millis());
     let mut w = Where::default();
     w.dims(filter, "");
+    if let Some(s) = &filter.session {
+        w.params.push(SqlValue::Text(s.clone()));
+        w.clauses.push(format!("session = ?{}", w.params.len()));
+    }
     if let Some(since) = since {
         w.params.push(SqlValue::Integer(since));
         w.clauses.push(format!("last_ms >= ?{}", w.params.len()));
@@ -927,15 +1077,28 @@ fn session_cells(conn: &Connection, filter: &UsageFilter) -> rusqlite::Result<Ve
     Ok(cells)
 }
 
-/// Per session (sorted by id), for [`UsageGroup::Session`].
-fn session_rows(conn: &Connection, filter: &UsageFilter) -> rusqlite::Result<Vec<UsageRow>> {
-    let mut rows: std::collections::BTreeMap<String, UsageRow> = std::collections::BTreeMap::new();
+/// Per session (sorted by id), for [`UsageGroup::Session`]; with `by`, per session and model,
+/// agent, profile or provider: `(by value or "", row keyed by the session)`.
+fn session_rows(
+    conn: &Connection,
+    filter: &UsageFilter,
+    by: Option<UsageGroup>,
+) -> rusqlite::Result<Vec<(String, UsageRow)>> {
+    let mut rows: std::collections::BTreeMap<(String, String), UsageRow> =
+        std::collections::BTreeMap::new();
     for cell in session_cells(conn, filter)? {
-        rows.entry(cell.session.clone())
+        let sub = match by {
+            Some(UsageGroup::Model) => cell.model.clone(),
+            Some(UsageGroup::Profile) => cell.profile.clone(),
+            Some(UsageGroup::Agent) => cell.agent.clone(),
+            Some(UsageGroup::Provider) => cell.provider.clone(),
+            _ => String::new(),
+        };
+        rows.entry((cell.session.clone(), sub))
             .or_insert_with(|| UsageRow::empty(cell.session.clone()))
             .absorb(&cell.usage);
     }
-    Ok(rows.into_values().collect())
+    Ok(rows.into_iter().map(|((_, sub), row)| (sub, row)).collect())
 }
 
 /// The range of Unix seconds a grouped query covers: its bounds, or else the oldest and newest

@@ -26,6 +26,20 @@ pub trait UsageStore: Send + Sync + Debug {
     /// crash, either both are there or neither is, so re-running the import gives exact totals.
     fn commit_import(&self, events: &[UsageEvent], state: &ImportState) -> Result<RecordOutcome>;
 
+    /// Several [`commit_import`](Self::commit_import)s in a row, in order: a first import of
+    /// many small files commits them together. Each batch's events and position must be stored
+    /// together (as by `commit_import`); a store may also put several batches in one
+    /// transaction, as SQLite does, saving a commit per file. One outcome per batch.
+    fn commit_imports(
+        &self,
+        batches: &[(&[UsageEvent], &ImportState)],
+    ) -> Result<Vec<RecordOutcome>> {
+        batches
+            .iter()
+            .map(|(events, state)| self.commit_import(events, state))
+            .collect()
+    }
+
     /// The import position of one log file, by the path it was read from.
     fn import_state(&self, path: &str) -> Result<Option<ImportState>>;
 
@@ -40,6 +54,21 @@ pub trait UsageStore: Send + Sync + Debug {
     /// Aggregated totals matching `filter`, one row per group (one row for
     /// [`UsageGroup::Total`], even when nothing matches).
     fn query(&self, filter: &UsageFilter, group: UsageGroup) -> Result<Vec<UsageRow>>;
+
+    /// Rows grouped by `group` and split by `by` (a model, profile, agent or provider):
+    /// `(the by value, the row)`, where the row's key is the group's (a day, a session…);
+    /// sorted by group, then by value. Adding up each group's rows gives [`UsageStore::query`]'s
+    /// row for it.
+    fn query_split(
+        &self,
+        filter: &UsageFilter,
+        group: UsageGroup,
+        by: UsageGroup,
+    ) -> Result<Vec<(String, UsageRow)>>;
+
+    /// The agent sessions with events matching `filter`, oldest first: when each began and last
+    /// did something, with what, and its usage (only its events within the filter's range).
+    fn sessions(&self, filter: &UsageFilter) -> Result<Vec<SessionUsage>>;
 
     /// The events matching `filter`, oldest first, for export.
     fn events(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>>;
@@ -139,6 +168,11 @@ pub struct UsageFilter {
     pub provider: Option<String>,
     /// Only this model (exact id as logged).
     pub model: Option<String>,
+    /// Only these models (exact ids, any of them); empty matches every model. The facade
+    /// fills it from a model filter that matches by prefix or normalised name.
+    pub models: Vec<String>,
+    /// Only this agent session (`""`: events logged without one).
+    pub session: Option<String>,
     /// Only events at or after this time.
     pub since: Option<DateTime<Utc>>,
     /// Only events strictly before this time (a CLI `--until DAY` passes the next midnight).
@@ -174,6 +208,18 @@ impl UsageFilter {
     /// Only this model.
     pub fn model(mut self, model: impl Into<String>) -> Self {
         self.model = Some(model.into());
+        self
+    }
+
+    /// Only these models (any of them).
+    pub fn models(mut self, models: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.models = models.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Only this agent session.
+    pub fn session(mut self, session: impl Into<String>) -> Self {
+        self.session = Some(session.into());
         self
     }
 
@@ -304,6 +350,27 @@ impl UsageRow {
             .saturating_add(self.cache_read);
         self.cost_usd = nanos_to_usd(self.cost_nanos);
     }
+}
+
+/// One agent session's usage ([`UsageStore::sessions`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionUsage {
+    /// The agent's session id (`""` for usage logged without one).
+    pub session_id: String,
+    /// Its first event (within the range asked for).
+    pub first: DateTime<Utc>,
+    /// Its last event (within the range asked for).
+    pub last: DateTime<Utc>,
+    /// The profiles its events were recorded under, sorted (normally one).
+    pub profiles: Vec<String>,
+    /// The agents, sorted.
+    pub agents: Vec<String>,
+    /// The providers, sorted.
+    pub providers: Vec<String>,
+    /// The models, sorted.
+    pub models: Vec<String>,
+    /// Its numbers (`key` is the session id).
+    pub usage: UsageRow,
 }
 
 /// The start of one `profiles run`.

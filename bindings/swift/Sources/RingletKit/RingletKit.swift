@@ -4927,6 +4927,10 @@ public struct UsageQuery: Equatable, Hashable {
      * (`Europe/Berlin`) or `UTC`; unset uses the system's zone.
      */
     public var timezone: String?
+    /**
+     * Split each grouped row by `model`, `agent`, `profile` or `provider`.
+     */
+    public var breakdown: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4944,7 +4948,10 @@ public struct UsageQuery: Equatable, Hashable {
         /**
          * The reader's time zone for dates and day, week and month boundaries: an IANA name
          * (`Europe/Berlin`) or `UTC`; unset uses the system's zone.
-         */timezone: String? = nil) {
+         */timezone: String? = nil, 
+        /**
+         * Split each grouped row by `model`, `agent`, `profile` or `provider`.
+         */breakdown: String? = nil) {
         self.profile = profile
         self.agent = agent
         self.provider = provider
@@ -4953,6 +4960,7 @@ public struct UsageQuery: Equatable, Hashable {
         self.until = until
         self.group = group
         self.timezone = timezone
+        self.breakdown = breakdown
     }
 
     
@@ -4978,7 +4986,8 @@ public struct FfiConverterTypeUsageQuery: FfiConverterRustBuffer {
                 since: FfiConverterOptionString.read(from: &buf), 
                 until: FfiConverterOptionString.read(from: &buf), 
                 group: FfiConverterOptionString.read(from: &buf), 
-                timezone: FfiConverterOptionString.read(from: &buf)
+                timezone: FfiConverterOptionString.read(from: &buf), 
+                breakdown: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -4991,6 +5000,7 @@ public struct FfiConverterTypeUsageQuery: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.until, into: &buf)
         FfiConverterOptionString.write(value.group, into: &buf)
         FfiConverterOptionString.write(value.timezone, into: &buf)
+        FfiConverterOptionString.write(value.breakdown, into: &buf)
     }
 }
 
