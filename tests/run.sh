@@ -42,6 +42,7 @@ BUILT=(--workspace --exclude ringlet-python --exclude ringlet-node)
 # - python3, python3-venv (ensurepip): workspace-hack/generate.py, and the Python binding's
 #   throwaway venv (tests/bindings.sh); gcc: linking, and the Swift binding's C header check;
 # - zsh, fish: the completion tests load `ringlet completions zsh|fish` into the real shells.
+# - chromium: the dashboard's browser tests (tests/web, Playwright driving Debian's chromium).
 ensure_debian_packages() {
   local missing=()
   command -v gnome-keyring-daemon >/dev/null 2>&1 || missing+=(gnome-keyring)
@@ -57,6 +58,7 @@ ensure_debian_packages() {
   command -v gcc >/dev/null 2>&1 || missing+=(gcc)
   command -v zsh >/dev/null 2>&1 || missing+=(zsh)
   command -v fish >/dev/null 2>&1 || missing+=(fish)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ "${#missing[@]}" -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "tests/run.sh: the tests need ${missing[*]} (Debian: apt-get install ${missing[*]})" >&2
@@ -131,6 +133,10 @@ export RINGLET_E2E_REQUIRED=1
 # Without a session bus the keychain tests skip here; they run for real in the next step, so a
 # developer's own keyring is never used by the test suite.
 env -u DBUS_SESSION_BUS_ADDRESS cargo test "${BUILT[@]}" --locked --no-fail-fast
+
+step "the web dashboard in a real browser (tests/web: Playwright + Debian's chromium)"
+npm --prefix tests/web ci --no-audit --no-fund --loglevel=error </dev/null
+npm --prefix tests/web test </dev/null
 
 step "keychain tests against a real Secret Service (gnome-keyring on a private D-Bus session)"
 run_keychain_tests

@@ -125,6 +125,10 @@ pub enum Command {
     /// The HTTP API as a resident daemon (`--stay-alive`), and its token.
     #[cfg(feature = "server")]
     Daemon(crate::commands::serve::DaemonArgs),
+    /// Remote ringlet servers and their terminal sessions (`profiles run --remote`).
+    #[cfg(feature = "server")]
+    #[command(subcommand)]
+    Remotes(crate::commands::remotes::RemotesCmd),
     /// Print a shell completion script (bash, zsh and fish complete profile, agent, provider
     /// and hook names from your ringlet home).
     Completions {
@@ -219,6 +223,10 @@ pub enum ProfilesCmd {
         /// Run the agent without the sandbox this time, whatever the profile's `sandbox` mode.
         #[arg(long)]
         no_sandbox: bool,
+        /// Run the remote's profile ALIAS in a terminal session on that server (see `ringlet
+        /// remotes`), attached to this terminal; Ctrl-] detaches and leaves it running.
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["sandbox", "no_sandbox"])]
+        remote: Option<String>,
         /// Arguments for the agent.
         #[arg(last = true)]
         args: Vec<String>,
@@ -427,6 +435,7 @@ impl Cli {
                 alias: alias.to_string(),
                 sandbox: false,
                 no_sandbox: false,
+                remote: None,
                 args: agent_args.iter().map(|a| a.to_string()).collect(),
             }),
         })

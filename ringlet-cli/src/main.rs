@@ -10,6 +10,7 @@ mod complete;
 mod error;
 mod output;
 mod prompt;
+mod style;
 
 use std::process::ExitCode;
 

@@ -121,7 +121,7 @@ fn path_rejection(e: &PathRejection) -> String {
 
 /// Runs `f` on the blocking pool: the facade does file, SQLite and keychain I/O, and some calls
 /// (a download, a hook test) take seconds.
-async fn call<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+pub(crate) async fn call<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Ringlet) -> Result<T, ApiError> + Send + 'static,
@@ -142,11 +142,11 @@ where
 }
 
 /// Maps a core error with the state's paths hidden.
-fn core(ringlet: &Ringlet) -> impl Fn(ringlet::Error) -> ApiError + '_ {
+pub(crate) fn core(ringlet: &Ringlet) -> impl Fn(ringlet::Error) -> ApiError + '_ {
     move |e| ApiError::from_core(&e, ringlet.paths())
 }
 
-fn json<T: Serialize>(value: T) -> Response {
+pub(crate) fn json<T: Serialize>(value: T) -> Response {
     Json(value).into_response()
 }
 
@@ -156,7 +156,7 @@ fn json<T: Serialize>(value: T) -> Response {
 impl AppState {
     /// `path` when it lies under a directory the server allows (`--allow-path`), resolved
     /// (symlinks and `..` included); an error naming the rule otherwise.
-    fn allowed_path(&self, path: &FsPath, what: &str) -> Result<PathBuf, ApiError> {
+    pub(crate) fn allowed_path(&self, path: &FsPath, what: &str) -> Result<PathBuf, ApiError> {
         let refuse = |why: &str| {
             ApiError::forbidden(
                 "path_not_allowed",
@@ -622,9 +622,12 @@ struct UsageParams {
     /// `session` or `total` (usage); `profile` or `agent` (stats). Default: per profile.
     #[param(inline, value_type = Option<Group>)]
     group: Option<String>,
-    /// The reader's time zone, minutes east of UTC (default: the server's).
-    #[param(minimum = -1440, maximum = 1440)]
-    utc_offset_minutes: Option<i32>,
+    /// The reader's time zone for dates and day, week and month boundaries: an IANA name
+    /// (`Europe/Berlin`) or `UTC` (default: the server's zone).
+    timezone: Option<String>,
+    /// Split each grouped row by `model`, `agent`, `profile` or `provider` (usage).
+    #[param(inline, value_type = Option<Group>)]
+    breakdown: Option<String>,
     /// For `/api/usage/events`: `json` (default) or `csv`.
     #[param(inline)]
     format: Option<ExportFormat>,
@@ -697,7 +700,12 @@ impl UsageParams {
             since: self.since,
             until: self.until,
             group: self.group.as_deref().map(UsageGroup::parse).transpose()?,
-            utc_offset_minutes: self.utc_offset_minutes,
+            timezone: self.timezone,
+            breakdown: self
+                .breakdown
+                .as_deref()
+                .map(UsageGroup::parse)
+                .transpose()?,
         })
     }
 }
@@ -982,7 +990,8 @@ async fn test_hook(
         (name = "keys", description = "Stored API keys (names only come back)"),
         (name = "usage", description = "Usage, run statistics and prices"),
         (name = "hooks", description = "Hook rules"),
-        (name = "events", description = "Live events")
+        (name = "events", description = "Live events"),
+        (name = "sessions", description = "Remote terminal sessions (docs/remote.md)")
     )
 )]
 struct ApiDoc;
@@ -1012,13 +1021,23 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(remove_hook))
         .routes(routes!(test_hook))
         .routes(routes!(crate::events::events))
+        .routes(routes!(
+            crate::sessions::list_sessions,
+            crate::sessions::create_session
+        ))
+        .routes(routes!(
+            crate::sessions::get_session,
+            crate::sessions::terminate_session
+        ))
+        .routes(routes!(crate::terminal::terminal))
 }
 
 /// The router, every route of the document in it.
 pub(crate) fn router(state: AppState) -> Router {
     let (router, _) = routes().split_for_parts();
     router
-        .fallback(|| async { ApiError::not_found_route() })
+        // The dashboard's files and client routes, or the API's 404 for anything else.
+        .fallback(crate::web::fallback)
         .with_state(state)
 }
 

@@ -213,6 +213,8 @@ fn http_hint(hint: &Hint) -> String {
             "replace it with PUT /api/keys/{provider}/{alias} and \"replace\": true, or choose another key_alias"
         ),
         Hint::ListHooks => "see GET /api/hooks".into(),
+        Hint::ListSessions => "see GET /api/sessions".into(),
+        Hint::ListRemotes => "remotes are configured on the client (`ringlet remotes list`)".into(),
         Hint::RemoveHook { id } => {
             format!("remove it first with DELETE /api/hooks/{id} or pick another id")
         }

@@ -1,5 +1,6 @@
 //! `config.toml`: user settings.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -20,6 +21,18 @@ pub struct Config {
     /// `[sandbox]` adds more; see [`SandboxPolicy::merge`]).
     #[serde(default, skip_serializing_if = "is_default_sandbox")]
     pub sandbox: SandboxPolicy,
+    /// `[remotes.NAME]`: ringlet servers this machine attaches to (`ringlet remotes`). Their
+    /// tokens are in the credential store, never here.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub remotes: BTreeMap<String, RemoteConfig>,
+}
+
+/// `[remotes.NAME]`: one remote ringlet server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteConfig {
+    /// Its base URL (`https://box.example:8765`).
+    pub url: String,
 }
 
 fn is_default_sandbox(p: &SandboxPolicy) -> bool {

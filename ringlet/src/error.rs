@@ -64,6 +64,16 @@ pub enum Error {
         suggestion: Option<String>,
     },
 
+    /// A usage filter names a model that matches no model in the ledger (by id, prefix or
+    /// normalised name).
+    #[error("no model in the ledger matches '{model}'; models recorded: {present}", model = shown(model))]
+    UnknownModel {
+        /// The model filter that was given.
+        model: String,
+        /// Comma-separated ids of the models the ledger holds (`none` when it is empty).
+        present: String,
+    },
+
     /// The provider has no endpoint with this name.
     #[error(
         "provider '{provider}' has no endpoint '{endpoint}'; its endpoints: {known}",
@@ -351,6 +361,28 @@ pub enum Error {
         alias: String,
     },
 
+    /// No terminal session with this id (it never existed, or it ended and its retention
+    /// passed).
+    #[error("no terminal session '{id}'", id = shown(id))]
+    SessionNotFound {
+        /// The id asked for.
+        id: String,
+    },
+
+    /// No remote ringlet server with this name is configured.
+    #[error("no remote named '{name}'", name = shown(name))]
+    RemoteNotFound {
+        /// The name asked for.
+        name: String,
+    },
+
+    /// A remote with this name is already configured.
+    #[error("a remote named '{name}' already exists", name = shown(name))]
+    RemoteExists {
+        /// The name that is taken.
+        name: String,
+    },
+
     /// No usable home/config directory could be determined.
     #[error("cannot determine where ringlet keeps its files: {0}; set RINGLET_HOME to a directory")]
     NoHome(String),
@@ -448,6 +480,7 @@ impl Error {
             Error::UnknownAgent { .. } => "unknown_agent",
             Error::UnknownProvider { .. } => "unknown_provider",
             Error::UnknownEndpoint { .. } => "unknown_endpoint",
+            Error::UnknownModel { .. } => "unknown_model",
             Error::Incompatible { .. } => "incompatible",
             Error::InvalidInput(_) => "invalid_input",
             // The same error as `InvalidInput`, with the field known: every binding raises it
@@ -475,6 +508,9 @@ impl Error {
             Error::HookState { .. } => "hook_state",
             Error::SandboxUnavailable { .. } => "sandbox_unavailable",
             Error::HookTransportMissing { .. } => "hook_transport_missing",
+            Error::SessionNotFound { .. } => "session_not_found",
+            Error::RemoteNotFound { .. } => "remote_not_found",
+            Error::RemoteExists { .. } => "remote_exists",
             Error::NoHome(_) => "no_home",
         }
     }

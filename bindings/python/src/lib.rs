@@ -422,7 +422,7 @@ impl PyRinglet {
 
     /// Aggregated usage (tokens, cost) per profile, or grouped by `group` (`day`, `week`,
     /// `month`, `model`, `session`, …). Keyword filters: `profile`, `agent`, `provider`, `model`,
-    /// `since`, `until` (`2026-05-01`, RFC 3339, `today`, `7d`), `utc_offset_minutes`.
+    /// `since`, `until` (`2026-05-01`, RFC 3339, `today`, `7d`), `timezone` (`Europe/Berlin`).
     #[pyo3(signature = (**query))]
     fn usage<'py>(
         &self,

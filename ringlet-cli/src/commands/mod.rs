@@ -7,6 +7,10 @@ mod keychain;
 mod profiles;
 mod providers;
 #[cfg(feature = "server")]
+mod remote_terminal;
+#[cfg(feature = "server")]
+pub mod remotes;
+#[cfg(feature = "server")]
 pub mod serve;
 pub mod usage;
 
@@ -41,6 +45,8 @@ impl Cli {
             | Command::Pricing(_)
             | Command::Stats(_)) => usage::wants_json(cmd),
             Command::Hooks(cmd) => cmd.wants_json(),
+            #[cfg(feature = "server")]
+            Command::Remotes(cmd) => cmd.wants_json(),
             _ => false,
         }
     }
@@ -101,6 +107,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             usage::run(&ringlet, cmd)
         }
         Command::Hooks(cmd) => hooks::run(&ringlet, cmd),
+        #[cfg(feature = "server")]
+        Command::Remotes(cmd) => remotes::run(&ringlet, cmd),
         #[cfg(feature = "server")]
         Command::Serve(args) => serve::serve(&ringlet, args),
         #[cfg(feature = "server")]

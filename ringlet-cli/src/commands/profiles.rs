@@ -60,7 +60,16 @@ pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
             args,
             sandbox,
             no_sandbox,
+            remote,
         } => {
+            if let Some(name) = remote {
+                #[cfg(feature = "server")]
+                return super::remotes::run_remote(ringlet, &name, &alias, args);
+                #[cfg(not(feature = "server"))]
+                anyhow::bail!(
+                    "this ringlet was built without the `server` feature, which --remote {name} needs"
+                );
+            }
             // Settle the credential backend now, so a fallback warning comes before the agent
             // takes over the terminal rather than after it exits.
             if ringlet.profile(&alias)?.key_alias.is_some() {

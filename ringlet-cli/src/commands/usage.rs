@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use ringlet::{
-    ImportProgress, ImportReport, ImportRequest, Ringlet, StatsRow, UsageEvent, UsageGroup,
-    UsageQuery, UsageRow,
+    ImportProgress, ImportReport, ImportRequest, Ringlet, SortOrder, StatsRow, UsageEvent,
+    UsageGroup, UsageQuery,
 };
 
 use crate::cli::{Command, JsonFlag};
@@ -16,6 +16,7 @@ use crate::output;
 use crate::output::count;
 use crate::output::{errln, outln};
 use crate::prompt;
+use crate::style::{self, Column, Text};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -43,12 +44,48 @@ pub struct UsageArgs {
     /// One row per agent session.
     #[arg(long, group = "grouping")]
     pub by_session: bool,
+    /// Split each row of --by-day/--by-week/--by-month/--by-session/--by-profile by model,
+    /// agent, profile or provider (indented sub-rows).
+    #[arg(long, value_enum, value_name = "BY")]
+    pub breakdown: Option<Breakdown>,
+    /// With --by-session: oldest (asc, the default) or newest (desc) first.
+    #[arg(long, value_enum, value_name = "ORDER", requires = "by_session")]
+    pub order: Option<Order>,
+    /// With --by-session: only the N most recently started sessions.
+    #[arg(long, value_name = "N", requires = "by_session")]
+    pub last: Option<usize>,
     /// Print every matching event instead of totals, as CSV or JSON.
     #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
     pub export: Option<ExportFormat>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// The narrow table (tokens and cost only); chosen by itself when the wide one does not fit.
+    #[arg(long)]
+    pub compact: bool,
+    /// Colour the table: auto (on a terminal, honouring NO_COLOR, CLICOLOR_FORCE, FORCE_COLOR),
+    /// always or never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: style::ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Breakdown {
+    Model,
+    Agent,
+    Profile,
+    Provider,
+}
+
+impl Breakdown {
+    fn group(self) -> UsageGroup {
+        match self {
+            Self::Model => UsageGroup::Model,
+            Self::Agent => UsageGroup::Agent,
+            Self::Profile => UsageGroup::Profile,
+            Self::Provider => UsageGroup::Provider,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -61,6 +98,28 @@ pub enum ExportFormat {
 pub enum UsageCmd {
     /// Read new usage from every profile's HOME now (runs do this automatically).
     Sync(JsonFlag),
+    /// One agent session's responses, by its id or a unique prefix of it.
+    Session(SessionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    /// The session id (as `ringlet usage --by-session` shows it), or a unique prefix of it.
+    pub id: String,
+    /// Times in this time zone (IANA name or UTC; default: the system's).
+    #[arg(short = 'z', long, value_name = "NAME")]
+    pub timezone: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Order {
+    /// Oldest first.
+    Asc,
+    /// Newest first.
+    Desc,
 }
 
 #[derive(Debug, Args)]
@@ -83,6 +142,10 @@ pub struct FilterArgs {
     /// Up to and including this day, or before this time (RFC 3339).
     #[arg(long, value_name = "WHEN")]
     pub until: Option<String>,
+    /// Days, weeks, months and dates in this time zone: an IANA name (Europe/Berlin) or UTC.
+    /// Default: the system's zone.
+    #[arg(short = 'z', long, value_name = "NAME")]
+    pub timezone: Option<String>,
 }
 
 impl FilterArgs {
@@ -95,7 +158,8 @@ impl FilterArgs {
             since: self.since,
             until: self.until,
             group,
-            utc_offset_minutes: None,
+            timezone: self.timezone,
+            breakdown: None,
         }
     }
 }
@@ -146,6 +210,7 @@ pub fn wants_json(cmd: &Command) -> bool {
     match cmd {
         Command::Usage(a) => match &a.command {
             Some(UsageCmd::Sync(j)) => j.json,
+            Some(UsageCmd::Session(s)) => s.json,
             None => a.json || matches!(a.export, Some(ExportFormat::Json)),
         },
         Command::Import(a) => a.json,
@@ -212,6 +277,19 @@ pub fn run(ringlet: &Ringlet, cmd: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
+    if let Some(UsageCmd::Session(s)) = a.command {
+        let query = UsageQuery {
+            timezone: s.timezone,
+            ..UsageQuery::default()
+        };
+        let detail = ringlet.usage_session(&s.id, &query)?;
+        if s.json {
+            output::json(&detail)?;
+        } else {
+            print_session(&detail);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(UsageCmd::Sync(j)) = a.command {
         let report = ringlet.sync_usage()?;
         for p in &report.profiles {
@@ -249,7 +327,8 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
     ]
     .into_iter()
     .find_map(|(on, g)| on.then_some(g));
-    let query = a.filter.query(group);
+    let mut query = a.filter.query(group);
+    query.breakdown = a.breakdown.map(Breakdown::group);
     match a.export {
         Some(ExportFormat::Json) => {
             /// An event with its cost in dollars too, like the CSV's `cost_usd` column.
@@ -276,6 +355,20 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         }
         None => {}
     }
+    if group == Some(UsageGroup::Session) && query.breakdown.is_none() {
+        let order = match a.order {
+            Some(Order::Desc) => SortOrder::Desc,
+            _ => SortOrder::Asc,
+        };
+        let report = ringlet.usage_sessions(&query, order, a.last)?;
+        if a.json {
+            output::json(&report)?;
+        } else {
+            style::init(a.color);
+            print_sessions(&report, a.compact);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let report = ringlet.usage(&query)?;
     if a.json {
         output::json(&report)?;
@@ -292,49 +385,67 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let tokens = |r: &UsageRow| {
-        format!(
-            "{} / {}",
-            compact(r.input + r.cache_creation + r.cache_read),
-            compact(r.output)
-        )
+    style::init(a.color);
+    let mut columns = match group {
+        None => vec![
+            Column::text("PROFILE"),
+            Column::wide_text("AGENT"),
+            Column::wide_text("PROVIDER"),
+        ],
+        Some(UsageGroup::Model) => vec![Column::text("MODEL")],
+        Some(g) => vec![Column::text(group_header(g)), Column::wide_text("MODELS")],
     };
-    let mut t = match group {
-        None => output::table(&[
-            "PROFILE",
-            "AGENT",
-            "PROVIDER",
-            "EVENTS",
-            "TOKENS IN / OUT",
-            "COST",
-        ]),
-        Some(g) => output::table(&[group_header(g), "EVENTS", "TOKENS IN / OUT", "COST"]),
-    };
-    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    columns.push(Column::number("EVENTS"));
+    columns.extend(style::USAGE_COLUMNS);
+    let mut t = style::Report::new(columns);
+    let dash = |v: &Option<String>| -> Text { v.clone().unwrap_or_else(|| "-".into()).into() };
     for line in &report.rows {
         let r = &line.usage;
-        let mut cells = match group {
+        let mut cells: Vec<Text> = match group {
             None => vec![dash(&line.profile), dash(&line.agent), dash(&line.provider)],
-            Some(_) => vec![if r.key.is_empty() {
-                "(none)".into()
-            } else {
-                r.key.clone()
-            }],
+            Some(g) => {
+                let mut cells: Vec<Text> = vec![if r.key.is_empty() {
+                    "(none)".to_string().into()
+                } else {
+                    r.key.clone().into()
+                }];
+                if g != UsageGroup::Model {
+                    cells.push(short_models(&line.models).into());
+                }
+                cells
+            }
         };
-        cells.extend([r.events.to_string(), tokens(r), cost(r)]);
-        t.add_row(cells);
+        cells.push(style::thousands(r.events).into());
+        cells.extend(style::usage_cells(r));
+        t.row(cells);
+        // The breakdown: one indented sub-row per model, agent, profile or provider.
+        for part in &line.breakdown {
+            let mut cells: Vec<Text> = vec![format!("  {}", part.key).into()];
+            if group.is_some_and(|g| g != UsageGroup::Model) {
+                cells.push(String::new().into());
+            }
+            cells.push(style::thousands(part.events).into());
+            cells.extend(style::usage_cells(part));
+            t.row(cells);
+        }
     }
     let r = &report.total;
-    let mut cells = vec!["TOTAL".to_string()];
-    if group.is_none() {
-        cells.extend([String::new(), String::new()]);
+    let mut cells: Vec<Text> = vec!["TOTAL".to_string().into()];
+    match group {
+        None => cells.extend([String::new().into(), String::new().into()]),
+        Some(UsageGroup::Model) => {}
+        Some(_) => cells.push(String::new().into()),
     }
-    cells.extend([r.events.to_string(), tokens(r), cost(r)]);
-    t.add_row(cells);
-    output::print_table(&t);
+    cells.push(style::thousands(r.events).into());
+    cells.extend(style::usage_cells(r));
+    t.total(cells);
+    output::raw(
+        t.render(style::width(), a.compact, style::color())
+            .as_bytes(),
+    );
     if report.total.unpriced_events > 0 {
         errln!(
-            "note: {} without a known price, so their cost is not included; `ringlet pricing update` may know them.",
+            "note: {} without a known price, so their cost is not included (`+ N unpriced`, or `+` in the compact table); `ringlet pricing update` may know them.",
             count(
                 report.total.unpriced_events,
                 "event uses a model",
@@ -343,6 +454,125 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `2026-05-01 09:00` in `zone`.
+fn local_time(zone: &ringlet::Zone, t: chrono::DateTime<chrono::Utc>) -> String {
+    zone.local(t).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// `45m`, `2h 05m`, `3d 4h`: how long a session went on.
+fn span(ms: u64) -> String {
+    let m = ms / 60_000;
+    match m {
+        0 => "<1m".into(),
+        1..60 => format!("{m}m"),
+        60..1440 => format!("{}h {:02}m", m / 60, m % 60),
+        _ => format!("{}d {}h", m / 1440, m / 60 % 24),
+    }
+}
+
+/// The session list: when, how long, with what, and what it cost.
+fn print_sessions(report: &ringlet::SessionReport, compact: bool) {
+    if report.sessions.is_empty() {
+        errln!("No sessions in this range.");
+        return;
+    }
+    let zone = ringlet::Zone::named(&report.timezone).unwrap_or_else(|_| ringlet::Zone::utc());
+    let mut columns = vec![
+        Column::text("SESSION"),
+        Column::wide_text("START"),
+        Column::wide_text("LAST"),
+        Column::wide_text("DURATION"),
+        Column::wide_text("PROFILE"),
+        Column::wide_text("MODELS"),
+    ];
+    columns.extend(style::USAGE_COLUMNS);
+    let mut t = style::Report::new(columns);
+    for s in &report.sessions {
+        let id = if s.session_id.is_empty() {
+            "(none)".to_string()
+        } else {
+            s.session_id.clone()
+        };
+        let mut cells: Vec<Text> = vec![
+            Text {
+                compact: Some(id.chars().take(8).collect()),
+                wide: id,
+            },
+            local_time(&zone, s.start).into(),
+            local_time(&zone, s.last_activity).into(),
+            span(s.duration_ms).into(),
+            s.profiles.join(", ").into(),
+            short_models(&s.models).into(),
+        ];
+        cells.extend(style::usage_cells(&s.usage));
+        t.row(cells);
+    }
+    let mut cells: Vec<Text> = vec!["TOTAL".to_string().into()];
+    cells.extend((0..5).map(|_| Text::from(String::new())));
+    cells.extend(style::usage_cells(&report.total));
+    t.total(cells);
+    output::raw(t.render(style::width(), compact, style::color()).as_bytes());
+}
+
+/// One session: what it was, then each response.
+fn print_session(d: &ringlet::SessionDetail) {
+    let zone = ringlet::Zone::named(&d.timezone).unwrap_or_else(|_| ringlet::Zone::utc());
+    let s = &d.session;
+    output::fields(&[
+        ("session", s.session_id.clone()),
+        ("profile", s.profiles.join(", ")),
+        ("agent", s.agents.join(", ")),
+        ("models", s.models.join(", ")),
+        (
+            "start",
+            format!("{} ({})", local_time(&zone, s.start), d.timezone),
+        ),
+        ("last activity", local_time(&zone, s.last_activity)),
+        ("duration", span(s.duration_ms)),
+        ("responses", style::thousands(s.usage.events)),
+        ("cost", style::cost(&s.usage).wide),
+    ]);
+    outln!();
+    let mut columns = vec![Column::text("TIME"), Column::wide_text("MODEL")];
+    columns.extend(style::USAGE_COLUMNS);
+    let mut t = style::Report::new(columns);
+    for e in &d.events {
+        let mut row = ringlet::UsageRow::empty(e.model.clone());
+        row.events = 1;
+        row.input = e.tokens.input;
+        row.output = e.tokens.output;
+        row.cache_creation = e.tokens.cache_creation;
+        row.cache_read = e.tokens.cache_read;
+        row.cost_nanos = e.cost_nanos.unwrap_or(0);
+        if e.cost_nanos.is_some() {
+            row.priced_events = 1;
+        } else {
+            row.unpriced_events = 1;
+        }
+        row.finish();
+        let mut cells: Vec<Text> = vec![
+            zone.local(e.time)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+                .into(),
+            e.model.clone().into(),
+        ];
+        cells.extend(style::usage_cells(&row));
+        t.row(cells);
+    }
+    let mut cells: Vec<Text> = vec!["TOTAL".to_string().into(), String::new().into()];
+    cells.extend(style::usage_cells(&s.usage));
+    t.total(cells);
+    output::raw(t.render(style::width(), false, style::color()).as_bytes());
+}
+
+/// The models of a row, by their normalised names (no date suffix), comma-separated.
+fn short_models(models: &[String]) -> String {
+    let mut names: Vec<String> = models.iter().map(|m| ringlet::normalize_model(m)).collect();
+    names.dedup();
+    names.join(", ")
 }
 
 fn group_header(g: UsageGroup) -> &'static str {
@@ -356,38 +586,6 @@ fn group_header(g: UsageGroup) -> &'static str {
         UsageGroup::Agent => "AGENT",
         UsageGroup::Provider => "PROVIDER",
         _ => "GROUP",
-    }
-}
-
-/// `1.21M`, `340K`, `950`.
-fn compact(n: u64) -> String {
-    let trim = |s: String| {
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    };
-    match n {
-        0..1_000 => n.to_string(),
-        1_000..1_000_000 => format!("{}K", trim(format!("{:.1}", n as f64 / 1e3))),
-        _ => format!("{}M", trim(format!("{:.2}", n as f64 / 1e6))),
-    }
-}
-
-/// Dollars, with unpriced usage said out loud rather than shown as $0.
-fn cost(r: &UsageRow) -> String {
-    let dollars = if r.cost_nanos > 0 && r.cost_usd < 0.0001 {
-        "<$0.0001".to_string()
-    } else if r.cost_usd > 0.0 && r.cost_usd < 0.01 {
-        format!("${:.4}", r.cost_usd)
-    } else {
-        format!("${:.2}", r.cost_usd)
-    };
-    match (r.priced_events, r.unpriced_events) {
-        (_, 0) => dollars,
-        (0, _) => "unpriced".into(),
-        (_, n) => format!("{dollars} + {n} unpriced"),
     }
 }
 
@@ -656,25 +854,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn compact_numbers_and_costs() {
-        assert_eq!(compact(950), "950");
-        assert_eq!(compact(340_000), "340K");
-        assert_eq!(compact(12_345), "12.3K");
-        assert_eq!(compact(1_210_000), "1.21M");
-        let mut r = UsageRow::empty("x");
-        r.events = 2;
-        r.unpriced_events = 2;
-        assert_eq!(cost(&r), "unpriced");
-        r.priced_events = 1;
-        r.unpriced_events = 1;
-        r.cost_usd = 1.5;
-        assert_eq!(cost(&r), "$1.50 + 1 unpriced");
-        r.unpriced_events = 0;
-        r.cost_usd = 0.0012;
-        assert_eq!(cost(&r), "$0.0012");
-        r.cost_nanos = 44_625;
-        r.cost_usd = 0.000044625;
-        assert_eq!(cost(&r), "<$0.0001");
+    fn durations_and_sizes() {
         assert_eq!(duration(61_000), "1m01s");
         assert_eq!(bytes(3 * 1024 * 1024), "3 MB");
     }

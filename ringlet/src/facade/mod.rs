@@ -22,6 +22,7 @@ mod events;
 mod hooks;
 mod keys;
 mod profiles;
+mod remotes;
 mod run;
 pub(crate) mod usage;
 pub use catalog::{AgentInfo, ProviderInfo};
@@ -30,6 +31,7 @@ pub(crate) use events::EventBus;
 pub use events::{EVENT_QUEUE, Event, Subscription};
 pub use hooks::{HookImportReport, HookTestReport, NewHook, RUN_STARTED_ENV};
 pub use profiles::{NewProfile, ProfileUpdate};
+pub use remotes::{REMOTE_TOKEN_PROVIDER, Remote};
 pub use run::RunHandle;
 
 /// ringlet as a library: agents, providers, profiles, credentials and launching, assembled from

@@ -27,6 +27,7 @@ pub(crate) mod rusage;
 mod schema;
 mod sqlite;
 mod store;
+mod zone;
 
 pub use csv::{USAGE_CSV_HEADER, csv_field, write_csv as usage_csv};
 pub use event::{CostSource, NANOS_PER_USD, TokenCounts, UsageEvent, nanos_to_usd};
@@ -43,8 +44,10 @@ pub use price::{
 pub use sqlite::SqliteUsageStore;
 pub use store::{
     FileIdentity, ImportState, RecordOutcome, RepriceOutcome, RunEnd, RunSession, RunStart,
-    UsageFilter, UsageGroup, UsageRow, UsageStore,
+    SessionUsage, UsageFilter, UsageGroup, UsageRow, UsageStore,
 };
+
+pub use zone::Zone;
 
 pub(crate) mod conformance;
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::event::{UsageEvent, nanos_to_usd};
 use super::price::PriceBook;
+use super::zone::Zone;
 use crate::error::Result;
 
 /// The token and cost ledger. SQLite by default ([`SqliteUsageStore`](crate::SqliteUsageStore));
@@ -53,6 +54,21 @@ pub trait UsageStore: Send + Sync + Debug {
     /// Aggregated totals matching `filter`, one row per group (one row for
     /// [`UsageGroup::Total`], even when nothing matches).
     fn query(&self, filter: &UsageFilter, group: UsageGroup) -> Result<Vec<UsageRow>>;
+
+    /// Rows grouped by `group` and split by `by` (a model, profile, agent or provider):
+    /// `(the by value, the row)`, where the row's key is the group's (a day, a session…);
+    /// sorted by group, then by value. Adding up each group's rows gives [`UsageStore::query`]'s
+    /// row for it.
+    fn query_split(
+        &self,
+        filter: &UsageFilter,
+        group: UsageGroup,
+        by: UsageGroup,
+    ) -> Result<Vec<(String, UsageRow)>>;
+
+    /// The agent sessions with events matching `filter`, oldest first: when each began and last
+    /// did something, with what, and its usage (only its events within the filter's range).
+    fn sessions(&self, filter: &UsageFilter) -> Result<Vec<SessionUsage>>;
 
     /// The events matching `filter`, oldest first, for export.
     fn events(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>>;
@@ -152,13 +168,17 @@ pub struct UsageFilter {
     pub provider: Option<String>,
     /// Only this model (exact id as logged).
     pub model: Option<String>,
+    /// Only these models (exact ids, any of them); empty matches every model. The facade
+    /// fills it from a model filter that matches by prefix or normalised name.
+    pub models: Vec<String>,
+    /// Only this agent session (`""`: events logged without one).
+    pub session: Option<String>,
     /// Only events at or after this time.
     pub since: Option<DateTime<Utc>>,
     /// Only events strictly before this time (a CLI `--until DAY` passes the next midnight).
     pub until: Option<DateTime<Utc>>,
-    /// The offset of the reader's time zone, in minutes east of UTC, for day, week and month
-    /// boundaries (`Local::now().offset()`); 0 groups by UTC days.
-    pub utc_offset_minutes: i32,
+    /// The reader's time zone, for day, week and month boundaries (UTC by default).
+    pub time_zone: Zone,
 }
 
 impl UsageFilter {
@@ -191,6 +211,18 @@ impl UsageFilter {
         self
     }
 
+    /// Only these models (any of them).
+    pub fn models(mut self, models: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.models = models.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Only this agent session.
+    pub fn session(mut self, session: impl Into<String>) -> Self {
+        self.session = Some(session.into());
+        self
+    }
+
     /// Only events at or after `since`.
     pub fn since(mut self, since: DateTime<Utc>) -> Self {
         self.since = Some(since);
@@ -203,9 +235,9 @@ impl UsageFilter {
         self
     }
 
-    /// Day boundaries in a time zone `minutes` east of UTC.
-    pub fn utc_offset_minutes(mut self, minutes: i32) -> Self {
-        self.utc_offset_minutes = minutes;
+    /// Day, week and month boundaries in `zone`.
+    pub fn time_zone(mut self, zone: Zone) -> Self {
+        self.time_zone = zone;
         self
     }
 }
@@ -318,6 +350,27 @@ impl UsageRow {
             .saturating_add(self.cache_read);
         self.cost_usd = nanos_to_usd(self.cost_nanos);
     }
+}
+
+/// One agent session's usage ([`UsageStore::sessions`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionUsage {
+    /// The agent's session id (`""` for usage logged without one).
+    pub session_id: String,
+    /// Its first event (within the range asked for).
+    pub first: DateTime<Utc>,
+    /// Its last event (within the range asked for).
+    pub last: DateTime<Utc>,
+    /// The profiles its events were recorded under, sorted (normally one).
+    pub profiles: Vec<String>,
+    /// The agents, sorted.
+    pub agents: Vec<String>,
+    /// The providers, sorted.
+    pub providers: Vec<String>,
+    /// The models, sorted.
+    pub models: Vec<String>,
+    /// Its numbers (`key` is the session id).
+    pub usage: UsageRow,
 }
 
 /// The start of one `profiles run`.

@@ -695,6 +695,17 @@ impl UsageStore for FailingStore {
     fn query(&self, f: &UsageFilter, g: UsageGroup) -> Result<Vec<UsageRow>> {
         self.inner.query(f, g)
     }
+    fn query_split(
+        &self,
+        f: &UsageFilter,
+        g: UsageGroup,
+        by: UsageGroup,
+    ) -> Result<Vec<(String, UsageRow)>> {
+        self.inner.query_split(f, g, by)
+    }
+    fn sessions(&self, f: &UsageFilter) -> Result<Vec<crate::usage::store::SessionUsage>> {
+        self.inner.sessions(f)
+    }
     fn events(&self, f: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>> {
         self.inner.events(f, limit)
     }
