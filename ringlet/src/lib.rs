@@ -66,10 +66,10 @@ pub use credentials::{
 pub use error::{Error, Result};
 pub use error_kind::{ErrorKind, Field, FieldProblem, Hint};
 pub use facade::usage::{
-    ImportCandidate, ImportProgress, ImportReport, ImportRequest, LITELLM_PRICES_URL,
-    PricingReport, PricingStatus, ProfileSync, SessionDetail, SessionLine, SessionReport,
-    SortOrder, StatsReport, StatsRow, SyncReport, USAGE_REPORT_VERSION, UsageLine, UsageQuery,
-    UsageReport,
+    BlocksQuery, BlocksReport, ImportCandidate, ImportProgress, ImportReport, ImportRequest,
+    LITELLM_PRICES_URL, PricingReport, PricingStatus, ProfileSync, SessionDetail, SessionLine,
+    SessionReport, SortOrder, StatsReport, StatsRow, SyncReport, TokenLimit, USAGE_REPORT_VERSION,
+    UsageLine, UsageQuery, UsageReport,
 };
 pub use facade::{
     AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, NewHook,
@@ -107,12 +107,14 @@ pub use profile::{
 };
 pub use usage::{
     Attribution, ClaudeImporter, CodexImporter, CostSource, DroidImporter, FileFailure,
-    FileIdentity, FileReport, GeminiImporter, ImportOptions, ImportState, ImportSummary, Importer,
-    LazyPriceBook, Malformed, MatchKind, ModelPrice, NANOS_PER_USD, OpenCodeImporter, ParsedUsage,
-    PriceBook, PriceMatch, PriceSource, Rate, RecordOutcome, RepriceOutcome, RunEnd, RunSession,
-    RunStart, ScanContext, SessionUsage, SqliteUsageStore, Tier, TokenCounts, USAGE_CSV_HEADER,
-    UsageEvent, UsageFilter, UsageGroup, UsageRow, UsageStore, Zone, builtin_importers, csv_field,
-    import_logs, importer_for, ingest_home, nanos_to_usd, normalize_model, usage_csv,
+    FileIdentity, FileReport, GeminiImporter, HourUsage, ImportOptions, ImportState, ImportSummary,
+    Importer, LazyPriceBook, Malformed, MatchKind, ModelPrice, NANOS_PER_USD, OpenCodeImporter,
+    ParsedUsage, PriceBook, PriceMatch, PriceSource, Rate, RecordOutcome, RepriceOutcome, RunEnd,
+    RunSession, RunStart, ScanContext, SessionUsage, SqliteUsageStore, Tier, TokenCounts,
+    USAGE_CSV_HEADER, UsageEvent, UsageFilter, UsageGroup, UsageRow, UsageStore, Zone,
+    builtin_importers, csv_field, import_logs, importer_for, ingest_home, nanos_to_usd,
+    normalize_model, usage_csv,
 };
 pub use usage::{BatchSink, MAX_IMPORT_THREADS, import_files};
+pub use usage::{BLOCK_HOURS, BillingBlock, Projection, billing_blocks};
 pub use warning::{ThreadWarnings, Warning};

@@ -312,6 +312,9 @@ impl UsageStore for FailsAfterStart {
     fn sessions(&self, filter: &UsageFilter) -> Result<Vec<ringlet::SessionUsage>> {
         self.0.sessions(filter)
     }
+    fn hours(&self, filter: &UsageFilter) -> Result<Vec<ringlet::HourUsage>> {
+        self.0.hours(filter)
+    }
     fn events(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>> {
         self.0.events(filter, limit)
     }

@@ -237,3 +237,89 @@ fn every_report_json() {
         insta::assert_json_snapshot!(format!("{name}_json"), json);
     }
 }
+
+#[test]
+fn billing_blocks_and_the_active_one() {
+    let sb = ledger();
+    let mut cmd = sb.command(["usage", "blocks", "-z", "UTC", "--token-limit", "max"]);
+    cmd.env("COLUMNS", "200");
+    let out = cmd.output().expect("ringlet runs");
+    assert!(out.status.success(), "{out:?}");
+    insta::assert_snapshot!("blocks_wide", String::from_utf8(out.stdout).expect("utf-8"));
+    let json = sb
+        .run(["usage", "blocks", "--json", "-z", "UTC"])
+        .ok()
+        .json();
+    let starts: Vec<&str> = json["blocks"]
+        .as_array()
+        .expect("blocks")
+        .iter()
+        .map(|b| b["start"].as_str().expect("start"))
+        .collect();
+    // 21:10 and 22:40 share the block from 21:00; the rest are days apart.
+    assert_eq!(
+        starts,
+        [
+            "2026-04-30T21:00:00Z",
+            "2026-05-01T09:00:00Z",
+            "2026-05-03T23:00:00Z"
+        ]
+    );
+    assert_eq!(json["blocks"][0]["events"], 2);
+    assert!(
+        json["blocks"]
+            .as_array()
+            .expect("blocks")
+            .iter()
+            .all(|b| b["active"] == false)
+    );
+    sb.run(["usage", "blocks", "--token-limit", "lots"])
+        .fails_with("--token-limit 'lots' is not a number of tokens or `max`");
+
+    // A response ten minutes ago opens the active block, with a burn rate and a projection.
+    let now = chrono::Utc::now() - chrono::Duration::minutes(10);
+    let log = sb.root().join("now.jsonl");
+    std::fs::write(
+        &log,
+        line(
+            "now1",
+            "sess-now",
+            &now.to_rfc3339(),
+            "claude-sonnet-4-5",
+            [1_000, 500, 0, 0],
+        ),
+    )
+    .expect("log");
+    sb.run([
+        "import",
+        "claude",
+        "--to",
+        "work",
+        "--from",
+        log.to_str().expect("utf-8"),
+    ])
+    .ok();
+    let active = sb
+        .run([
+            "usage",
+            "blocks",
+            "--active",
+            "--json",
+            "--token-limit",
+            "1000000",
+        ])
+        .ok()
+        .json();
+    let blocks = active["blocks"].as_array().expect("blocks");
+    assert_eq!(blocks.len(), 1, "{active}");
+    assert_eq!(blocks[0]["active"], true);
+    assert_eq!(active["token_limit"], 1_000_000);
+    let p = &blocks[0]["projection"];
+    assert!(p["tokens_per_minute"].as_f64().expect("rate") > 0.0, "{p}");
+    assert!(p["projected_total_tokens"].as_u64().expect("projection") >= 1_500);
+    let table = sb.run(["usage", "blocks", "--recent"]).ok().stdout;
+    assert!(
+        table.contains("active,") && table.contains("Active block:"),
+        "{table}"
+    );
+}

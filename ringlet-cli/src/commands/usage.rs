@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use ringlet::{
-    ImportProgress, ImportReport, ImportRequest, Ringlet, SortOrder, StatsRow, UsageEvent,
-    UsageGroup, UsageQuery,
+    BlocksQuery, ImportProgress, ImportReport, ImportRequest, Ringlet, SortOrder, StatsRow,
+    TokenLimit, UsageEvent, UsageGroup, UsageQuery,
 };
 
 use crate::cli::{Command, JsonFlag};
@@ -100,6 +100,31 @@ pub enum UsageCmd {
     Sync(JsonFlag),
     /// One agent session's responses, by its id or a unique prefix of it.
     Session(SessionArgs),
+    /// 5-hour billing blocks (from the first response, floored to the hour; five idle hours end
+    /// one), with the active block's burn rate and projected cost.
+    Blocks(BlocksArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BlocksArgs {
+    /// Only the active block.
+    #[arg(long)]
+    pub active: bool,
+    /// Only blocks of the last three days.
+    #[arg(long)]
+    pub recent: bool,
+    /// Measure blocks against this many tokens, or `max` (the most any finished block used).
+    #[arg(long, value_name = "N|max")]
+    pub token_limit: Option<String>,
+    /// Only this profile.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Times in this time zone (IANA name or UTC; default: the system's).
+    #[arg(short = 'z', long, value_name = "NAME")]
+    pub timezone: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -211,6 +236,7 @@ pub fn wants_json(cmd: &Command) -> bool {
         Command::Usage(a) => match &a.command {
             Some(UsageCmd::Sync(j)) => j.json,
             Some(UsageCmd::Session(s)) => s.json,
+            Some(UsageCmd::Blocks(b)) => b.json,
             None => a.json || matches!(a.export, Some(ExportFormat::Json)),
         },
         Command::Import(a) => a.json,
@@ -277,6 +303,39 @@ pub fn run(ringlet: &Ringlet, cmd: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
+    if let Some(UsageCmd::Blocks(b)) = a.command {
+        let token_limit = match b.token_limit.as_deref().map(str::trim) {
+            None => None,
+            Some("max") => Some(TokenLimit::Max),
+            Some(n) => Some(TokenLimit::Tokens(
+                n.replace([',', '_'], "").parse().map_err(|_| {
+                    ringlet::Error::InvalidInput(format!(
+                        "--token-limit '{}' is not a number of tokens or `max`",
+                        n.escape_debug()
+                    ))
+                })?,
+            )),
+        };
+        let query = UsageQuery {
+            profile: b.profile,
+            timezone: b.timezone,
+            ..UsageQuery::default()
+        };
+        let report = ringlet.usage_blocks(
+            &query,
+            &BlocksQuery {
+                active: b.active,
+                recent: b.recent,
+                token_limit,
+            },
+        )?;
+        if b.json {
+            output::json(&report)?;
+        } else {
+            print_blocks(&report);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(UsageCmd::Session(s)) = a.command {
         let query = UsageQuery {
             timezone: s.timezone,
@@ -514,6 +573,75 @@ fn print_sessions(report: &ringlet::SessionReport, compact: bool) {
     cells.extend(style::usage_cells(&report.total));
     t.total(cells);
     output::raw(t.render(style::width(), compact, style::color()).as_bytes());
+}
+
+/// Billing blocks, oldest first; the active one with its pace and projection below.
+fn print_blocks(report: &ringlet::BlocksReport) {
+    if report.blocks.is_empty() {
+        errln!(
+            "No billing blocks{}.",
+            if report.blocks.is_empty() {
+                " to show"
+            } else {
+                ""
+            }
+        );
+        return;
+    }
+    let zone = ringlet::Zone::named(&report.timezone).unwrap_or_else(|_| ringlet::Zone::utc());
+    let mut columns = vec![
+        Column::text("BLOCK START"),
+        Column::wide_text("STATUS"),
+        Column::wide_text("MODELS"),
+    ];
+    columns.extend(style::USAGE_COLUMNS);
+    if report.token_limit.is_some() {
+        columns.push(Column::key_number("% OF LIMIT"));
+    }
+    let mut t = style::Report::new(columns);
+    for b in &report.blocks {
+        let status = if b.active {
+            let left = (b.end - chrono::Utc::now()).num_minutes().max(0) as u64 * 60_000;
+            format!("active, {} left", span(left))
+        } else {
+            format!("ended {}", zone.local(b.last_activity).format("%H:%M"))
+        };
+        let mut cells: Vec<Text> = vec![
+            local_time(&zone, b.start).into(),
+            status.into(),
+            short_models(&b.models).into(),
+        ];
+        cells.extend(style::usage_cells(&b.usage));
+        if let Some(limit) = report.token_limit {
+            let pct = if limit == 0 {
+                0.0
+            } else {
+                b.usage.total_tokens as f64 * 100.0 / limit as f64
+            };
+            cells.push(format!("{pct:.0}%").into());
+        }
+        t.row(cells);
+    }
+    output::raw(t.render(style::width(), false, style::color()).as_bytes());
+    if let Some(p) = report.blocks.iter().find_map(|b| b.projection.as_ref()) {
+        outln!();
+        outln!(
+            "Active block: {} tokens/min, ${:.2}/h; at this pace it ends at {} tokens, ${:.2} ({} left).",
+            style::thousands(p.tokens_per_minute.round() as u64),
+            p.cost_per_hour_usd,
+            style::thousands(p.projected_total_tokens),
+            p.projected_cost_usd,
+            span(p.remaining_minutes.max(0) as u64 * 60_000)
+        );
+        if let Some(limit) = report.token_limit
+            && p.projected_total_tokens > limit
+        {
+            outln!(
+                "Projected to pass the limit of {} tokens.",
+                style::thousands(limit)
+            );
+        }
+    }
 }
 
 /// One session: what it was, then each response.

@@ -239,6 +239,41 @@ pub struct SessionDetail {
     pub events: Vec<UsageEvent>,
 }
 
+/// A token limit for billing blocks: a number, or the most any finished block used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenLimit {
+    /// This many tokens.
+    Tokens(u64),
+    /// The largest total of any finished block.
+    Max,
+}
+
+/// Which billing blocks to show ([`Ringlet::usage_blocks`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BlocksQuery {
+    /// Only the active block.
+    pub active: bool,
+    /// Only blocks that started in the last three days.
+    pub recent: bool,
+    /// A token limit to measure blocks against.
+    pub token_limit: Option<TokenLimit>,
+}
+
+/// Billing blocks ([`Ringlet::usage_blocks`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlocksReport {
+    /// The shape's version ([`USAGE_REPORT_VERSION`]).
+    pub version: u32,
+    /// The time zone the report is read in.
+    pub timezone: String,
+    /// The token limit blocks are measured against, resolved (`max` becomes a number).
+    pub token_limit: Option<u64>,
+    /// The blocks, oldest first.
+    pub blocks: Vec<crate::usage::BillingBlock>,
+}
+
 /// Aggregated usage: rows and their total.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageReport {
@@ -532,6 +567,50 @@ impl Ringlet {
             timezone: filter.time_zone.name().to_string(),
             rows,
             total,
+        })
+    }
+
+    /// Billing blocks (5-hour windows from the first response, floored to the hour; five idle
+    /// hours end one), oldest first, with the active one's burn rate and projection.
+    pub fn usage_blocks(&self, query: &UsageQuery, blocks: &BlocksQuery) -> Result<BlocksReport> {
+        self.usage_blocks_at(query, blocks, Utc::now())
+    }
+
+    /// [`Ringlet::usage_blocks`] as if it were `now`.
+    pub fn usage_blocks_at(
+        &self,
+        query: &UsageQuery,
+        opts: &BlocksQuery,
+        now: DateTime<Utc>,
+    ) -> Result<BlocksReport> {
+        let store = self.usage_store()?;
+        let filter = self.report_filter(query, store.as_ref())?;
+        let hours = store.hours(&filter)?;
+        if hours.is_empty() {
+            self.check_names(query)?;
+        }
+        let mut blocks = crate::usage::billing_blocks(&hours, now);
+        let token_limit = match opts.token_limit {
+            Some(TokenLimit::Tokens(n)) => Some(n),
+            Some(TokenLimit::Max) => blocks
+                .iter()
+                .filter(|b| !b.active)
+                .map(|b| b.usage.total_tokens)
+                .max(),
+            None => None,
+        };
+        if opts.recent {
+            let from = now - Duration::days(3);
+            blocks.retain(|b| b.start >= from || b.active);
+        }
+        if opts.active {
+            blocks.retain(|b| b.active);
+        }
+        Ok(BlocksReport {
+            version: USAGE_REPORT_VERSION,
+            timezone: filter.time_zone.name().to_string(),
+            token_limit,
+            blocks,
         })
     }
 

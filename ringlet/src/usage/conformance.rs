@@ -672,6 +672,35 @@ fn rollup_and_raw_paths_agree(store: &dyn UsageStore) {
         cell.0 += 1;
         cell.1 += e.tokens.output;
     }
+    // Hourly usage (billing blocks' input): the same from the hourly rollup and the events,
+    // with each hour's first and last event.
+    let hourly = UsageFilter::new().since(since).until(until);
+    let hours = store.hours(&hourly).expect("hours");
+    assert_eq!(
+        store
+            .hours(
+                &UsageFilter::new()
+                    .since(since - Duration::milliseconds(1))
+                    .until(until)
+            )
+            .expect("hours from events"),
+        hours
+    );
+    for h in &hours {
+        let mine: Vec<&&UsageEvent> = in_range
+            .iter()
+            .filter(|e| {
+                e.model == h.model && (e.time - h.hour).num_minutes() < 60 && e.time >= h.hour
+            })
+            .collect();
+        assert_eq!(h.usage.events, mine.len() as u64);
+        assert_eq!(h.first, mine.iter().map(|e| e.time).min().expect("first"));
+        assert_eq!(h.last, mine.iter().map(|e| e.time).max().expect("last"));
+    }
+    assert_eq!(
+        hours.iter().map(|h| h.usage.events).sum::<u64>(),
+        in_range.len() as u64
+    );
     // A set of models (the facade's resolved model filter).
     let two = UsageFilter::new().models(["m1", "m9"]);
     assert_eq!(

@@ -19,6 +19,7 @@
 //! # Ok::<(), ringlet::Error>(())
 //! ```
 
+mod blocks;
 mod csv;
 mod event;
 mod import;
@@ -43,10 +44,11 @@ pub use price::{
 };
 pub use sqlite::SqliteUsageStore;
 pub use store::{
-    FileIdentity, ImportState, RecordOutcome, RepriceOutcome, RunEnd, RunSession, RunStart,
-    SessionUsage, UsageFilter, UsageGroup, UsageRow, UsageStore,
+    FileIdentity, HourUsage, ImportState, RecordOutcome, RepriceOutcome, RunEnd, RunSession,
+    RunStart, SessionUsage, UsageFilter, UsageGroup, UsageRow, UsageStore,
 };
 
+pub use blocks::{BLOCK_HOURS, BillingBlock, Projection, billing_blocks};
 pub use zone::Zone;
 
 pub(crate) mod conformance;

@@ -17,8 +17,8 @@ use super::event::{CostSource, TokenCounts, UsageEvent};
 use super::price::PriceBook;
 use super::schema::{BUCKET_MS, HOUR_MS, MIGRATIONS};
 use super::store::{
-    FileIdentity, ImportState, RecordOutcome, RepriceOutcome, RunEnd, RunSession, RunStart,
-    SessionUsage, UsageFilter, UsageGroup, UsageRow, UsageStore,
+    FileIdentity, HourUsage, ImportState, RecordOutcome, RepriceOutcome, RunEnd, RunSession,
+    RunStart, SessionUsage, UsageFilter, UsageGroup, UsageRow, UsageStore,
 };
 use crate::error::{Error, Result};
 use crate::paths::Paths;
@@ -246,6 +246,11 @@ impl UsageStore for SqliteUsageStore {
     ) -> Result<Vec<(String, UsageRow)>> {
         let conn = self.lock();
         split_rows(&conn, filter, group, by).map_err(|e| db_error(&self.path, e))
+    }
+
+    fn hours(&self, filter: &UsageFilter) -> Result<Vec<HourUsage>> {
+        let conn = self.lock();
+        hour_rows(&conn, filter).map_err(|e| db_error(&self.path, e))
     }
 
     fn sessions(&self, filter: &UsageFilter) -> Result<Vec<SessionUsage>> {
@@ -971,6 +976,46 @@ fn grouped(
             };
             let sub: String = r.get::<_, Option<String>>(1)?.unwrap_or_default();
             out.push((sub, read_usage(r, 2, split, key)?));
+        }
+        Ok(out)
+    })
+}
+
+/// Usage per hour and model with first and last event times: from the hourly rollup when the
+/// bounds fall on the hour, else from the events.
+fn hour_rows(conn: &Connection, filter: &UsageFilter) -> rusqlite::Result<Vec<HourUsage>> {
+    let aligned = [filter.since, filter.until]
+        .iter()
+        .all(|t| t.is_none_or(|t| t.timestamp_millis().rem_euclid(HOUR_MS) == 0));
+    let (src, hour, first, last) = if aligned && filter.session.is_none() {
+        (HOURS, "hour", "min(first_ms)", "max(last_ms)")
+    } else {
+        (EVENTS, "ts_ms / 3600000", "min(ts_ms)", "max(ts_ms)")
+    };
+    let mut w = Where::default();
+    w.dims(filter, "");
+    w.session(filter, "session_id");
+    w.time(filter, src.column, src.unit_ms);
+    with_sums(|split| {
+        let sql = format!(
+            "SELECT {hour}, model, {first}, {last}, {}, {} FROM {}{} GROUP BY 1, 2 ORDER BY 1, 2",
+            src.counts,
+            sums_sql(split),
+            src.table,
+            w.sql()
+        );
+        let mut st = conn.prepare(&sql)?;
+        let mut rows = st.query(rusqlite::params_from_iter(w.params.iter()))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let model: String = r.get(1)?;
+            out.push(HourUsage {
+                hour: from_ms(r.get::<_, i64>(0)?.saturating_mul(HOUR_MS)),
+                first: from_ms(r.get(2)?),
+                last: from_ms(r.get(3)?),
+                usage: read_usage(r, 4, split, model.clone())?,
+                model,
+            });
         }
         Ok(out)
     })

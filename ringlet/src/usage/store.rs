@@ -70,6 +70,10 @@ pub trait UsageStore: Send + Sync + Debug {
     /// did something, with what, and its usage (only its events within the filter's range).
     fn sessions(&self, filter: &UsageFilter) -> Result<Vec<SessionUsage>>;
 
+    /// Usage per hour and model, with each hour's first and last event, oldest first (what
+    /// billing blocks are cut from: no gap inside an hour reaches their five hours).
+    fn hours(&self, filter: &UsageFilter) -> Result<Vec<HourUsage>>;
+
     /// The events matching `filter`, oldest first, for export.
     fn events(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>>;
 
@@ -350,6 +354,21 @@ impl UsageRow {
             .saturating_add(self.cache_read);
         self.cost_usd = nanos_to_usd(self.cost_nanos);
     }
+}
+
+/// One hour's usage of one model ([`UsageStore::hours`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HourUsage {
+    /// The start of the hour (UTC).
+    pub hour: DateTime<Utc>,
+    /// The model.
+    pub model: String,
+    /// The hour's first event of this model.
+    pub first: DateTime<Utc>,
+    /// The hour's last event of this model.
+    pub last: DateTime<Utc>,
+    /// The numbers (`key` is the model).
+    pub usage: UsageRow,
 }
 
 /// One agent session's usage ([`UsageStore::sessions`]).

@@ -706,6 +706,9 @@ impl UsageStore for FailingStore {
     fn sessions(&self, f: &UsageFilter) -> Result<Vec<crate::usage::store::SessionUsage>> {
         self.inner.sessions(f)
     }
+    fn hours(&self, f: &UsageFilter) -> Result<Vec<crate::usage::store::HourUsage>> {
+        self.inner.hours(f)
+    }
     fn events(&self, f: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>> {
         self.inner.events(f, limit)
     }
