@@ -115,6 +115,6 @@ pub use usage::{
     builtin_importers, csv_field, import_logs, importer_for, ingest_home, nanos_to_usd,
     normalize_model, usage_csv,
 };
-pub use usage::{BatchSink, MAX_IMPORT_THREADS, import_files};
 pub use usage::{BLOCK_HOURS, BillingBlock, Projection, billing_blocks};
+pub use usage::{BatchSink, MAX_IMPORT_THREADS, import_files};
 pub use warning::{ThreadWarnings, Warning};
