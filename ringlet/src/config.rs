@@ -20,6 +20,35 @@ pub struct Config {
     /// `[sandbox]` adds more; see [`SandboxPolicy::merge`]).
     #[serde(default, skip_serializing_if = "is_default_sandbox")]
     pub sandbox: SandboxPolicy,
+    /// `[team]`: the shared team ledger this machine pushes to (docs/team.md).
+    #[serde(default, skip_serializing_if = "TeamConfig::is_unset")]
+    pub team: TeamConfig,
+}
+
+/// `[team]`: where the team ledger is. Parsed whether or not this build has the `team` feature,
+/// so one `config.toml` works with every ringlet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TeamConfig {
+    /// `postgres://user@host:5432/database`, without a password (ringlet refuses one here: the
+    /// password lives in the credential store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
+    /// The Postgres schema holding ringlet's tables (default `ringlet`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// The user name recorded with this machine's events (default: `$USER`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Push in the background after every `profiles run` (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_after_run: Option<bool>,
+}
+
+impl TeamConfig {
+    fn is_unset(&self) -> bool {
+        *self == TeamConfig::default()
+    }
 }
 
 fn is_default_sandbox(p: &SandboxPolicy) -> bool {

@@ -41,6 +41,8 @@ mod hooks;
 mod launch;
 mod paths;
 mod profile;
+#[cfg(feature = "team")]
+mod team;
 mod usage;
 mod warning;
 
@@ -54,7 +56,7 @@ pub use catalog::provider::{
 };
 pub use catalog::registry::Registry;
 pub use catalog::wire::WireShape;
-pub use config::{Config, CredentialBackend, CredentialsConfig};
+pub use config::{Config, CredentialBackend, CredentialsConfig, TeamConfig};
 pub use credentials::{
     AuditedCredentialStore, CredentialKey, CredentialStore, EnvCredentialStore,
     FileCredentialStore, KEYCHAIN_SERVICE, MemoryCredentialStore, MigrationReport, Secret,
@@ -99,6 +101,11 @@ pub use paths::{Paths, RINGLET_HOME_ENV};
 pub use profile::{
     BrokenKind, BrokenProfile, FileProfileStore, Profile, ProfileHold, ProfileListing,
     ProfileMetadata, ProfileStore,
+};
+#[cfg(feature = "team")]
+pub use team::{
+    DEFAULT_TEAM_SCHEMA, MACHINE_ID_FILE, PgUsageStore, TeamConnect, TeamGroup, TeamOnlyGroup,
+    default_user, machine_id,
 };
 pub use usage::{
     Attribution, ClaudeImporter, CodexImporter, CostSource, DroidImporter, FileFailure,

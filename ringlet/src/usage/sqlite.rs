@@ -737,7 +737,7 @@ fn query_rows(
 }
 
 /// Labels a day number (days since 1970-01-01 in the reader's zone) for the grouping.
-fn day_key(day: i64, group: UsageGroup) -> String {
+pub(crate) fn day_key(day: i64, group: UsageGroup) -> String {
     let date = NaiveDate::from_ymd_opt(1970, 1, 1)
         .and_then(|epoch| epoch.checked_add_signed(chrono::Duration::days(day)));
     let Some(date) = date else {
