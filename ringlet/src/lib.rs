@@ -104,8 +104,9 @@ pub use profile::{
 };
 #[cfg(feature = "team")]
 pub use team::{
-    DEFAULT_TEAM_SCHEMA, MACHINE_ID_FILE, PgUsageStore, TeamConnect, TeamGroup, TeamOnlyGroup,
-    default_user, machine_id,
+    DEFAULT_PUSH_BATCH, DEFAULT_TEAM_SCHEMA, MACHINE_ID_FILE, PgUsageStore, PushReport, PushStatus,
+    TeamConnect, TeamGroup, TeamOnlyGroup, default_user, machine_id, push, push_status,
+    shared_origin,
 };
 pub use usage::{
     Attribution, ClaudeImporter, CodexImporter, CostSource, DroidImporter, FileFailure,

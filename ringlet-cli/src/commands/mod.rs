@@ -8,6 +8,8 @@ mod profiles;
 mod providers;
 #[cfg(feature = "server")]
 pub mod serve;
+#[cfg(feature = "team")]
+pub mod team;
 pub mod usage;
 
 use std::process::ExitCode;
@@ -40,6 +42,8 @@ impl Cli {
             | Command::Pricing(_)
             | Command::Stats(_)) => usage::wants_json(cmd),
             Command::Hooks(cmd) => cmd.wants_json(),
+            #[cfg(feature = "team")]
+            Command::Team(cmd) => cmd.wants_json(),
             _ => false,
         }
     }
@@ -67,6 +71,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(hooks::dispatch(args, cli.home.clone()));
     }
     let json = cli.wants_json();
+    #[cfg(feature = "team")]
+    let is_run = matches!(
+        cli.command,
+        Command::Profiles(crate::cli::ProfilesCmd::Run { .. })
+    );
+    #[cfg(feature = "team")]
+    let home = cli.home.clone();
     let ringlet = open(cli.home)?;
     let result = match cli.command {
         Command::Init(j) => init::run(&ringlet, j.json),
@@ -79,6 +90,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             usage::run(&ringlet, cmd)
         }
         Command::Hooks(cmd) => hooks::run(&ringlet, cmd),
+        #[cfg(feature = "team")]
+        Command::Team(cmd) => team::run(&ringlet, cmd),
         #[cfg(feature = "server")]
         Command::Serve(args) => serve::serve(&ringlet, args),
         #[cfg(feature = "server")]
@@ -86,6 +99,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completions { .. } => Ok(ExitCode::SUCCESS),
     };
     hooks::scheduled(&ringlet);
+    #[cfg(feature = "team")]
+    if is_run && ringlet.push_after_run() {
+        team::push_in_background(home.as_deref());
+    }
     match result {
         Ok(code) => {
             crate::output::warnings(&ringlet, json);

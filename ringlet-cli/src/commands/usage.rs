@@ -49,6 +49,18 @@ pub struct UsageArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// The whole team's usage, from the team ledger (`[team] ledger`; docs/team.md).
+    #[cfg(feature = "team")]
+    #[arg(long, conflicts_with = "export")]
+    pub team: bool,
+    /// One row per user (with --team).
+    #[cfg(feature = "team")]
+    #[arg(long, group = "grouping", requires = "team")]
+    pub by_user: bool,
+    /// One row per machine (with --team).
+    #[cfg(feature = "team")]
+    #[arg(long, group = "grouping", requires = "team")]
+    pub by_machine: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -61,6 +73,9 @@ pub enum ExportFormat {
 pub enum UsageCmd {
     /// Read new usage from every profile's HOME now (runs do this automatically).
     Sync(JsonFlag),
+    /// Send new usage to the team ledger (`[team] ledger`); `--status` says what is pending.
+    #[cfg(feature = "team")]
+    Push(crate::commands::team::PushArgs),
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +160,8 @@ pub fn wants_json(cmd: &Command) -> bool {
     match cmd {
         Command::Usage(a) => match &a.command {
             Some(UsageCmd::Sync(j)) => j.json,
+            #[cfg(feature = "team")]
+            Some(UsageCmd::Push(p)) => p.json,
             None => a.json || matches!(a.export, Some(ExportFormat::Json)),
         },
         Command::Import(a) => a.json,
@@ -211,6 +228,10 @@ pub fn run(ringlet: &Ringlet, cmd: Command) -> anyhow::Result<ExitCode> {
 }
 
 fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
+    #[cfg(feature = "team")]
+    if let Some(UsageCmd::Push(p)) = &a.command {
+        return crate::commands::team::push(ringlet, p);
+    }
     if let Some(UsageCmd::Sync(j)) = a.command {
         let report = ringlet.sync_usage()?;
         for p in &report.profiles {
@@ -275,6 +296,17 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         }
         None => {}
     }
+    #[allow(unused_mut)]
+    let mut header = group.map(group_header);
+    #[cfg(feature = "team")]
+    let report = if a.team {
+        let (team_group, team_header) = crate::commands::team::group(a.by_user, a.by_machine);
+        header = team_header.or(header);
+        ringlet.team_usage(&query, team_group)?
+    } else {
+        ringlet.usage(&query)?
+    };
+    #[cfg(not(feature = "team"))]
     let report = ringlet.usage(&query)?;
     if a.json {
         output::json(&report)?;
@@ -298,7 +330,7 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
             compact(r.output)
         )
     };
-    let mut t = match group {
+    let mut t = match header {
         None => output::table(&[
             "PROFILE",
             "AGENT",
@@ -307,12 +339,12 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
             "TOKENS IN / OUT",
             "COST",
         ]),
-        Some(g) => output::table(&[group_header(g), "EVENTS", "TOKENS IN / OUT", "COST"]),
+        Some(h) => output::table(&[h, "EVENTS", "TOKENS IN / OUT", "COST"]),
     };
     let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     for line in &report.rows {
         let r = &line.usage;
-        let mut cells = match group {
+        let mut cells = match header {
             None => vec![dash(&line.profile), dash(&line.agent), dash(&line.provider)],
             Some(_) => vec![if r.key.is_empty() {
                 "(none)".into()
@@ -325,7 +357,7 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
     }
     let r = &report.total;
     let mut cells = vec!["TOTAL".to_string()];
-    if group.is_none() {
+    if header.is_none() {
         cells.extend([String::new(), String::new()]);
     }
     cells.extend([r.events.to_string(), tokens(r), cost(r)]);

@@ -22,6 +22,8 @@ mod hooks;
 mod keys;
 mod profiles;
 mod run;
+#[cfg(feature = "team")]
+mod team;
 pub(crate) mod usage;
 pub use catalog::{AgentInfo, ProviderInfo};
 pub(crate) use events::EventBus;

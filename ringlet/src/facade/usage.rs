@@ -834,7 +834,7 @@ impl Ringlet {
         Ok(store.events(&tail, None)?.last().map(|e| e.time))
     }
 
-    fn usage_filter(&self, q: &UsageQuery) -> Result<UsageFilter> {
+    pub(super) fn usage_filter(&self, q: &UsageQuery) -> Result<UsageFilter> {
         let offset_minutes = q
             .utc_offset_minutes
             .unwrap_or_else(|| Local::now().offset().local_minus_utc() / 60);
@@ -902,13 +902,13 @@ fn clean(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn first_row(rows: Vec<UsageRow>) -> UsageRow {
+pub(super) fn first_row(rows: Vec<UsageRow>) -> UsageRow {
     rows.into_iter()
         .next()
         .unwrap_or_else(|| UsageRow::empty("total"))
 }
 
-fn group_name(g: UsageGroup) -> String {
+pub(super) fn group_name(g: UsageGroup) -> String {
     serde_json::to_value(g)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
@@ -917,7 +917,7 @@ fn group_name(g: UsageGroup) -> String {
 
 /// One row per profile, agent and provider. A profile normally has one of each, but a profile
 /// deleted and created again with another agent keeps its old usage under the old agent.
-fn per_profile(store: &dyn UsageStore, filter: &UsageFilter) -> Result<Vec<UsageLine>> {
+pub(super) fn per_profile(store: &dyn UsageStore, filter: &UsageFilter) -> Result<Vec<UsageLine>> {
     let mut out = Vec::new();
     for p in store.query(filter, UsageGroup::Profile)? {
         let fp = UsageFilter {

@@ -7,7 +7,11 @@
 
 mod identity;
 mod pg;
+mod push;
 mod schema;
 
 pub use identity::{MACHINE_ID_FILE, default_user, machine_id};
+pub(crate) use pg::redact_url;
 pub use pg::{DEFAULT_TEAM_SCHEMA, PgUsageStore, TeamConnect, TeamGroup, TeamOnlyGroup};
+pub use push::{DEFAULT_PUSH_BATCH, PushReport, PushStatus, push, push_status, shared_origin};
+pub(crate) use push::{push_lock_path, record_push_error};

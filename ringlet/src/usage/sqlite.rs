@@ -152,7 +152,7 @@ impl SqliteUsageStore {
         tx.commit().map_err(err)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent (an open transaction is
         // rolled back when dropped), so a poisoned lock is still usable.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
