@@ -603,6 +603,9 @@ struct UsageParams {
     /// For `/api/usage/events`: `json` (default) or `csv`.
     #[param(inline)]
     format: Option<ExportFormat>,
+    /// For `/api/usage`: the whole team's usage from the team ledger (`[team] ledger`;
+    /// docs/team.md), where `group` may also be `user` or `machine`.
+    team: Option<bool>,
 }
 
 /// A usage grouping (the core's `UsageGroup` names), for the document.
@@ -628,6 +631,10 @@ enum Group {
     Provider,
     /// Per agent session.
     Session,
+    /// Per user (`team=true` only).
+    User,
+    /// Per machine (`team=true` only).
+    Machine,
 }
 
 /// A hook event (the core's `HookEvent` names), for the document.
@@ -664,6 +671,11 @@ enum ExportFormat {
 
 impl UsageParams {
     fn query(self) -> Result<UsageQuery, ringlet::Error> {
+        if self.team == Some(true) {
+            return Err(ringlet::Error::InvalidInput(
+                "team=true is for /api/usage only; drop it".into(),
+            ));
+        }
         Ok(UsageQuery {
             profile: self.profile,
             agent: self.agent,
@@ -685,11 +697,38 @@ async fn usage(
     Params(params): Params<UsageParams>,
 ) -> Result<Response, ApiError> {
     call(&state, move |r| {
+        if params.team == Some(true) {
+            return team_usage(r, params).map_err(core(r));
+        }
         let query = params.query().map_err(core(r))?;
         r.usage(&query).map_err(core(r))
     })
     .await
     .map(json)
+}
+
+/// `/api/usage?team=true`: the team ledger's report, with the team groupings too.
+#[cfg(feature = "team")]
+fn team_usage(
+    r: &Ringlet,
+    mut params: UsageParams,
+) -> Result<ringlet::UsageReport, ringlet::Error> {
+    let group = params
+        .group
+        .take()
+        .as_deref()
+        .map(ringlet::TeamGroup::parse)
+        .transpose()?;
+    params.team = None;
+    r.team_usage(&params.query()?, group)
+}
+
+#[cfg(not(feature = "team"))]
+fn team_usage(_: &Ringlet, _: UsageParams) -> Result<ringlet::UsageReport, ringlet::Error> {
+    Err(ringlet::Error::InvalidInput(
+        "this server was built without the team ledger (cargo feature `team`); drop team=true"
+            .into(),
+    ))
 }
 
 /// Every event behind a usage report, oldest first, as JSON or CSV.

@@ -8,3 +8,4 @@
 mod conformance;
 mod pg;
 mod push;
+mod serve;
