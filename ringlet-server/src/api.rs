@@ -898,6 +898,10 @@ struct AddHook {
     threshold: Option<f64>,
     /// The budget the threshold is part of, for `cost-threshold`.
     of: Option<f64>,
+    /// For `cost-threshold`: `profile` (default: each profile's spend on this machine) or
+    /// `team` (the team ledger's spend, fired once for the whole team; docs/team.md).
+    #[schema(value_type = Option<String>, pattern = "^(profile|team)$")]
+    scope: Option<String>,
 }
 
 /// A hook test.
@@ -944,6 +948,7 @@ async fn add_hook(
         period: body.period,
         threshold: body.threshold,
         of: body.of,
+        scope: body.scope,
     };
     let entry = call(&state, move |r| r.add_hook(&req).map_err(core(r))).await?;
     Ok((StatusCode::CREATED, Json(entry)).into_response())

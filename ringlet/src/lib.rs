@@ -79,8 +79,8 @@ pub use hooks::{
     DEFAULT_TIMEOUT_MS, DENY_EXIT_CODE, Decision, DispatchOutcome, FireReport, FiredLedger, Firing,
     HOOKS_DIR, HookAction, HookActionFields, HookContext, HookEntry, HookEvent, HookRule,
     HookScope, HookStore, MAX_HOOK_INPUT_BYTES, MAX_HOOKS_FILE_BYTES, MAX_RHAI_SCRIPT_BYTES,
-    MAX_TIMEOUT_MS, Period, ProfileRef, ROLLUP_AFTER, STATE_FILE, Threshold, check_cost_thresholds,
-    check_daily_rollup,
+    MAX_TIMEOUT_MS, Period, ProfileRef, ROLLUP_AFTER, STATE_FILE, Threshold, ThresholdScope,
+    check_cost_thresholds, check_daily_rollup,
 };
 pub use launch::AgentCommand;
 pub use launch::sandbox::{
@@ -105,8 +105,8 @@ pub use profile::{
 #[cfg(feature = "team")]
 pub use team::{
     DEFAULT_PUSH_BATCH, DEFAULT_TEAM_SCHEMA, MACHINE_ID_FILE, PgUsageStore, PushReport, PushStatus,
-    TeamConnect, TeamGroup, TeamOnlyGroup, default_user, machine_id, push, push_status,
-    shared_origin,
+    TeamConnect, TeamGroup, TeamOnlyGroup, check_team_cost_thresholds, default_user, machine_id,
+    push, push_status, shared_origin,
 };
 pub use usage::{
     Attribution, ClaudeImporter, CodexImporter, CostSource, DroidImporter, FileFailure,

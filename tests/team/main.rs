@@ -5,6 +5,7 @@
 //! only built with the `postgres` feature, so a plain `cargo test` never runs it, and a run
 //! that asked for it must not pass without a database.
 
+mod alerts;
 mod conformance;
 mod pg;
 mod push;

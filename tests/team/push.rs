@@ -64,12 +64,17 @@ impl Machine {
     /// response once per content block) under a directory named like a secret project, and
     /// imports them.
     pub fn import(&self, ids: std::ops::Range<u64>) {
+        self.import_at(ids, None);
+    }
+
+    /// [`Machine::import`], every response stamped `at` (RFC 3339) when given.
+    pub fn import_at(&self, ids: std::ops::Range<u64>, at: Option<&str>) {
         let dir = self.sb.root().join(CANARY_DIR);
         std::fs::create_dir_all(&dir).expect("mkdir");
         let log = dir.join(format!("{}-{}.jsonl", ids.start, ids.end));
         let mut text = String::new();
         for i in ids {
-            let line = claude_line(i);
+            let line = claude_line(i, at);
             text.push_str(&line);
             text.push_str(&line);
         }
@@ -99,12 +104,16 @@ impl Machine {
 
 /// One Claude Code response: its tokens, model and day vary with `i`; its text is a prompt
 /// that must stay on the machine.
-fn claude_line(i: u64) -> String {
+fn claude_line(i: u64, at: Option<&str>) -> String {
     let model = ["claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5"][(i % 3) as usize];
+    let time = at.map_or_else(
+        || format!("2026-05-{:02}T{:02}:{:02}:00Z", 1 + i % 28, i % 24, i % 60),
+        str::to_string,
+    );
     serde_json::json!({
         "type": "assistant",
         "sessionId": format!("session-{}", i % 7),
-        "timestamp": format!("2026-05-{:02}T{:02}:{:02}:00Z", 1 + i % 28, i % 24, i % 60),
+        "timestamp": time,
         "cwd": format!("/home/dev/{CANARY_DIR}"),
         "message": {
             "id": format!("msg_{i:08}"),
@@ -356,6 +365,15 @@ fn a_run_pushes_in_the_background_and_a_failed_push_is_kept_for_status() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(totals(&m.usage(&["--team"])), totals(&m.usage(&[])));
+    // The run itself went too, ended, once however often it is pushed.
+    m.push(&[]);
+    let runs = observer.runs(&UsageFilter::new(), None).expect("runs");
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(
+        (runs[0].profile.as_str(), runs[0].exit_code),
+        ("work", Some(0))
+    );
+    assert!(runs[0].ended_at.is_some());
 
     // A ledger that refuses this machine: the push fails with one line, and the status keeps it.
     let bad = Machine::new(&schema, "frank");

@@ -134,12 +134,27 @@ impl Ringlet {
                 return Err(e);
             }
         };
-        push(
+        let mut report = push(
             &local,
             &team,
             &connect.schema,
             batch.unwrap_or(DEFAULT_PUSH_BATCH),
-        )
+        )?;
+        report.team_alerts = self.check_team_cost_hooks(&team, chrono::Utc::now())?.len() as u64;
+        Ok(report)
+    }
+
+    /// Fires the team-scoped `cost-threshold` hooks whose threshold the team's spend in `team`
+    /// crossed this period and that no machine has fired yet (the claim is in Postgres). A push
+    /// runs this after sending, so the alert comes from whichever machine pushed the spend over.
+    pub fn check_team_cost_hooks(
+        &self,
+        team: &PgUsageStore,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<crate::hooks::FireReport>> {
+        let rules = self.hooks()?;
+        let firings = crate::team::check_team_cost_thresholds(team, &rules, now)?;
+        Ok(self.fire_all(firings))
     }
 
     /// What is waiting to be pushed, and how the last push went. Local only: works offline.

@@ -5,11 +5,13 @@
 //! to Postgres afterwards, idempotently (events are unique per `(machine, dedup_key)` there,
 //! and the local push cursor only moves after Postgres committed).
 
+mod alerts;
 mod identity;
 mod pg;
 mod push;
 mod schema;
 
+pub use alerts::check_team_cost_thresholds;
 pub use identity::{MACHINE_ID_FILE, default_user, machine_id};
 pub(crate) use pg::redact_url;
 pub use pg::{DEFAULT_TEAM_SCHEMA, PgUsageStore, TeamConnect, TeamGroup, TeamOnlyGroup};

@@ -147,10 +147,19 @@ impl PgUsageStore {
             )
             .map_err(|e| fail(pg_message(&e)))?
             .is_some();
-        if !exists {
-            client
-                .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", c.schema))
-                .map_err(|e| fail(pg_message(&e)))?;
+        if !exists
+            && let Err(e) =
+                client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", c.schema))
+        {
+            // `IF NOT EXISTS` still races: two first connections both see no schema and one
+            // fails on the catalogue's unique index. The schema exists then, which is all we
+            // wanted.
+            let raced = e
+                .as_db_error()
+                .is_some_and(|d| matches!(d.code().code(), "23505" | "42P06"));
+            if !raced {
+                return Err(fail(pg_message(&e)));
+            }
         }
         client
             .batch_execute(&format!("SET search_path TO \"{}\"", c.schema))

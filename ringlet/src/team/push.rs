@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::pg::{PgUsageStore, TeamConnect, redact_url};
 use crate::error::{Error, Result};
-use crate::usage::{CostSource, SqliteUsageStore, TokenCounts, UsageEvent};
+use crate::usage::{CostSource, RunSession, SqliteUsageStore, TokenCounts, UsageEvent};
 
 /// Events per batch when the caller does not say.
 pub const DEFAULT_PUSH_BATCH: usize = 2_000;
@@ -38,6 +38,11 @@ pub struct PushReport {
     pub unchanged: u64,
     /// Batches committed.
     pub batches: u64,
+    /// Runs (`profiles run` records) sent: new ones, and those still going at the last push.
+    pub runs: u64,
+    /// Team `cost-threshold` hooks this push fired (after it, the team's spend crossed them and
+    /// no other machine had fired them yet).
+    pub team_alerts: u64,
 }
 
 /// What is waiting to be pushed.
@@ -79,7 +84,8 @@ CREATE TABLE team_push_state (
     seq INTEGER NOT NULL,
     pushed_ms INTEGER,
     error TEXT,
-    error_ms INTEGER
+    error_ms INTEGER,
+    runs_seq INTEGER NOT NULL DEFAULT 0
 );
 ";
 
@@ -167,6 +173,7 @@ pub fn push(
         report.unchanged += outcome.duplicates;
         report.batches += 1;
     }
+    report.runs = push_runs(local, team, &key)?;
     if report.batches == 0 {
         let conn = local.lock();
         conn.execute(
@@ -240,6 +247,79 @@ pub fn push_status(
         })
     };
     run().map_err(|e| local_error(local, e))
+}
+
+/// A run still without an end this long after its start is taken as dead (its ringlet was
+/// killed): the run cursor moves past it.
+const RUN_MAX_MS: i64 = 24 * 3600 * 1000;
+
+/// Mirrors the runs past the run cursor: the cursor stops before the oldest run still going, so
+/// its end is sent by a later push.
+fn push_runs(local: &SqliteUsageStore, team: &PgUsageStore, key: &str) -> Result<u64> {
+    let (runs, cursor) = {
+        let conn = local.lock();
+        read_runs(&conn, key).map_err(|e| local_error(local, e))?
+    };
+    if runs.is_empty() {
+        return Ok(0);
+    }
+    team.mirror_runs(&runs)?;
+    let conn = local.lock();
+    conn.execute(
+        "INSERT INTO team_push_state (ledger, seq, runs_seq) VALUES (?1, 0, ?2) \
+         ON CONFLICT (ledger) DO UPDATE SET runs_seq = max(runs_seq, excluded.runs_seq)",
+        params![key, cursor],
+    )
+    .map_err(|e| local_error(local, e))?;
+    Ok(runs.len() as u64)
+}
+
+fn read_runs(conn: &Connection, key: &str) -> rusqlite::Result<(Vec<RunSession>, i64)> {
+    let cursor: i64 = conn
+        .query_row(
+            "SELECT runs_seq FROM team_push_state WHERE ledger = ?1",
+            [key],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(0);
+    let mut st = conn.prepare_cached(
+        "SELECT id, profile, agent, provider, model, started_ms, ended_ms, exit_code, \
+         peak_rss_bytes, cpu_user_ms, cpu_system_ms FROM run_sessions WHERE id > ?1 ORDER BY id",
+    )?;
+    let now = Utc::now().timestamp_millis();
+    let mut next = cursor;
+    let mut blocked = false;
+    let mut runs = Vec::new();
+    let mut rows = st.query([cursor])?;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let started: i64 = r.get(5)?;
+        let ended: Option<i64> = r.get(6)?;
+        let going = ended.is_none() && now - started < RUN_MAX_MS;
+        blocked |= going;
+        if !blocked {
+            next = id;
+        }
+        let opt = |i| -> rusqlite::Result<Option<u64>> {
+            Ok(r.get::<_, Option<i64>>(i)?.map(|v| v.max(0) as u64))
+        };
+        runs.push(RunSession {
+            id,
+            profile: r.get(1)?,
+            agent: r.get(2)?,
+            provider: r.get(3)?,
+            model: r.get(4)?,
+            started_at: from_ms(started),
+            ended_at: ended.map(from_ms),
+            duration_ms: ended.map(|e| e.saturating_sub(started).max(0) as u64),
+            exit_code: r.get(7)?,
+            peak_rss_bytes: opt(8)?,
+            cpu_user_ms: opt(9)?,
+            cpu_system_ms: opt(10)?,
+        });
+    }
+    Ok((runs, next))
 }
 
 /// The next `batch` changed events past the cursor, as they will be pushed, and the log
