@@ -221,6 +221,23 @@ async fn health() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
+/// Prometheus metrics: tokens, cost and events by profile, agent, provider and model, runs and
+/// active sessions (docs/team.md), from the team ledger when one is configured.
+#[utoipa::path(get, path = "/metrics", tag = "server",
+    responses((status = 200, description = "The Prometheus text format (0.0.4)",
+        content_type = "text/plain", body = String)))]
+async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let snap = call(&state, |r| r.metrics().map_err(core(r))).await?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        snap.to_prometheus(),
+    )
+        .into_response())
+}
+
 /// This document.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "server",
     responses((status = 200, description = "The OpenAPI 3.1 document", body = Value)))]
@@ -1011,6 +1028,7 @@ fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health))
         .routes(routes!(openapi_json))
+        .routes(routes!(metrics))
         .routes(routes!(list_agents))
         .routes(routes!(get_agent))
         .routes(routes!(list_providers))

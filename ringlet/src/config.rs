@@ -23,6 +23,32 @@ pub struct Config {
     /// `[team]`: the shared team ledger this machine pushes to (docs/team.md).
     #[serde(default, skip_serializing_if = "TeamConfig::is_unset")]
     pub team: TeamConfig,
+    /// `[telemetry]`: metrics for Prometheus and OpenTelemetry (docs/team.md).
+    #[serde(default, skip_serializing_if = "TelemetryConfig::is_unset")]
+    pub telemetry: TelemetryConfig,
+}
+
+/// `[telemetry]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TelemetryConfig {
+    /// An OpenTelemetry collector's OTLP/HTTP endpoint (`http://collector:4318`); `ringlet
+    /// serve` pushes the metrics there every `otlp-interval-seconds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp_endpoint: Option<String>,
+    /// Seconds between OTLP exports (default 60, at least 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp_interval_seconds: Option<u64>,
+    /// Which ledger `/metrics` and the OTLP export read: `auto` (the team ledger when `[team]`
+    /// has one, the default), `local` or `team`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_source: Option<String>,
+}
+
+impl TelemetryConfig {
+    fn is_unset(&self) -> bool {
+        *self == TelemetryConfig::default()
+    }
 }
 
 /// `[team]`: where the team ledger is. Parsed whether or not this build has the `team` feature,

@@ -43,6 +43,7 @@ mod paths;
 mod profile;
 #[cfg(feature = "team")]
 mod team;
+mod telemetry;
 mod usage;
 mod warning;
 
@@ -56,7 +57,7 @@ pub use catalog::provider::{
 };
 pub use catalog::registry::Registry;
 pub use catalog::wire::WireShape;
-pub use config::{Config, CredentialBackend, CredentialsConfig, TeamConfig};
+pub use config::{Config, CredentialBackend, CredentialsConfig, TeamConfig, TelemetryConfig};
 pub use credentials::{
     AuditedCredentialStore, CredentialKey, CredentialStore, EnvCredentialStore,
     FileCredentialStore, KEYCHAIN_SERVICE, MemoryCredentialStore, MigrationReport, Secret,
@@ -107,6 +108,10 @@ pub use team::{
     DEFAULT_PUSH_BATCH, DEFAULT_TEAM_SCHEMA, MACHINE_ID_FILE, PgUsageStore, PushReport, PushStatus,
     TeamConnect, TeamGroup, TeamOnlyGroup, check_team_cost_thresholds, default_user, machine_id,
     push, push_status, shared_origin,
+};
+pub use telemetry::{
+    MAX_LABEL_LEN, MAX_SERIES, MetricsSnapshot, RunSeries, UsageSeries, export_otlp, otlp_json,
+    otlp_metrics_url, snapshot as metrics_snapshot,
 };
 pub use usage::{
     Attribution, ClaudeImporter, CodexImporter, CostSource, DroidImporter, FileFailure,

@@ -24,6 +24,7 @@ mod profiles;
 mod run;
 #[cfg(feature = "team")]
 mod team;
+mod telemetry;
 pub(crate) mod usage;
 pub use catalog::{AgentInfo, ProviderInfo};
 pub(crate) use events::EventBus;
