@@ -152,7 +152,8 @@ step "feature unification (workspace-hack/)"
 python3 workspace-hack/generate.py --check
 
 step "clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+# ringlet-tests/postgres only adds the team test target (tests/team), so clippy lints it too.
+cargo clippy --workspace --all-targets --locked --features ringlet-tests/postgres -- -D warnings
 
 # What this run builds is newer than this stamp: tests/bindings.sh checks its bindings' builds
 # reuse it, and ignores libraries a warm target directory kept from builds of older sources.
