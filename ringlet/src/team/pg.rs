@@ -328,6 +328,23 @@ impl PgUsageStore {
         query_rows(&mut client, filter, group).map_err(|e| self.err(e))
     }
 
+    /// Recomputes the rollup from the events in one transaction: after a bulk load that bypassed
+    /// the trigger (`ALTER TABLE usage_events DISABLE TRIGGER usage_events_rollup`, as the
+    /// benchmark does), or as a repair. Returns the rollup rows written.
+    pub fn rebuild_rollups(&self) -> Result<u64> {
+        self.write(|tx| {
+            tx.batch_execute("LOCK TABLE usage_events IN SHARE MODE; DELETE FROM usage_rollup")?;
+            tx.execute(
+                "INSERT INTO usage_rollup SELECT ts_ms / 900000, machine, user_name, profile, \
+                 agent, provider, model, count(*), sum(input), sum(output), sum(cache_creation), \
+                 sum(cache_creation_5m), sum(cache_creation_1h), sum(cache_read), \
+                 sum(reasoning), coalesce(sum(cost_nanos), 0), count(cost_nanos) \
+                 FROM usage_events GROUP BY 1, 2, 3, 4, 5, 6, 7",
+                &[],
+            )
+        })
+    }
+
     /// Claims `(hook, period)` for this machine: `true` for exactly one caller across the whole
     /// team, however many machines check at once (a team alert fires once).
     pub fn claim_fired(&self, hook: &str, period: &str) -> Result<bool> {
