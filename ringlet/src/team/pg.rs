@@ -333,15 +333,26 @@ impl PgUsageStore {
     /// benchmark does), or as a repair. Returns the rollup rows written.
     pub fn rebuild_rollups(&self) -> Result<u64> {
         self.write(|tx| {
-            tx.batch_execute("LOCK TABLE usage_events IN SHARE MODE; DELETE FROM usage_rollup")?;
-            tx.execute(
+            tx.batch_execute(
+                "LOCK TABLE usage_events IN SHARE MODE; DELETE FROM usage_rollup; \
+                 DELETE FROM usage_rollup_time",
+            )?;
+            let rows = tx.execute(
                 "INSERT INTO usage_rollup SELECT ts_ms / 900000, machine, user_name, profile, \
                  agent, provider, model, count(*), sum(input), sum(output), sum(cache_creation), \
                  sum(cache_creation_5m), sum(cache_creation_1h), sum(cache_read), \
                  sum(reasoning), coalesce(sum(cost_nanos), 0), count(cost_nanos) \
                  FROM usage_events GROUP BY 1, 2, 3, 4, 5, 6, 7",
                 &[],
-            )
+            )?;
+            tx.execute(
+                "INSERT INTO usage_rollup_time SELECT bucket, sum(events), sum(input), \
+                 sum(output), sum(cache_creation), sum(cache_creation_5m), \
+                 sum(cache_creation_1h), sum(cache_read), sum(reasoning), sum(cost_nanos), \
+                 sum(priced) FROM usage_rollup GROUP BY bucket",
+                &[],
+            )?;
+            Ok(rows)
         })
     }
 
@@ -400,6 +411,10 @@ fn upsert(
     when: &str,
 ) -> PgResult<RecordOutcome> {
     let n = events.len();
+    // In time order: the rows of `usage_rollup_time` the trigger updates are shared by all
+    // machines, and locking them in one order keeps concurrent pushes from deadlocking.
+    let mut events: Vec<&UsageEvent> = events.iter().collect();
+    events.sort_by_key(|e| e.time);
     let mut ts = Vec::with_capacity(n);
     let (mut profile, mut agent, mut provider, mut model) = (
         Vec::with_capacity(n),
@@ -416,7 +431,7 @@ fn upsert(
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
-    for ev in events {
+    for ev in &events {
         let t = ev.tokens.normalized();
         ts.push(ev.time.timestamp_millis().max(0));
         profile.push(ev.profile.as_str());
@@ -872,10 +887,25 @@ fn query_rows(
     let offset_s = i64::from(filter.utc_offset_minutes) * 60;
     let mut w = Where::default();
     w.dims(filter);
+    // Only time matters (no dimension filter, a time grouping or the total): the small rollup.
+    let time_only = filter.profile.is_none()
+        && filter.agent.is_none()
+        && filter.provider.is_none()
+        && filter.model.is_none()
+        && matches!(
+            group,
+            TeamGroup::Usage(
+                UsageGroup::Total | UsageGroup::Day | UsageGroup::Week | UsageGroup::Month
+            )
+        );
     let (table, seconds, counts, cast) = if rollup {
         w.time(filter, "bucket", BUCKET_MS);
         (
-            "usage_rollup",
+            if time_only {
+                "usage_rollup_time"
+            } else {
+                "usage_rollup"
+            },
             format!("(bucket * {} + {offset_s})", BUCKET_MS / 1000),
             format!("{}, {}", clamped_sum("events"), clamped_sum("priced")),
             "",

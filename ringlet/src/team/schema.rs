@@ -13,7 +13,7 @@
 //!   directly keep them per machine).
 
 /// The migrations; `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 const V1: &str = r#"
 CREATE TABLE machines (
@@ -161,4 +161,79 @@ CREATE TABLE fired_hooks (
     fired_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (hook, period)
 );
+"#;
+
+/// A rollup by time alone, for the usual team report (`--by-day|week|month` or the total, no
+/// filter): 96 rows a day whatever the team's size, where `usage_rollup` has one per bucket and
+/// machine, user, profile, agent, provider and model (2.1M rows for 10M events over a year in
+/// the benchmark, 1.6 s per by-day report; 55 ms from this one). Its rows are shared by every
+/// machine, so pushes insert each batch in time order: concurrent pushes lock bucket rows in the
+/// same order and wait for each other instead of deadlocking.
+const V2: &str = r#"
+CREATE TABLE usage_rollup_time (
+    bucket BIGINT PRIMARY KEY,
+    events BIGINT NOT NULL,
+    input NUMERIC NOT NULL,
+    output NUMERIC NOT NULL,
+    cache_creation NUMERIC NOT NULL,
+    cache_creation_5m NUMERIC NOT NULL,
+    cache_creation_1h NUMERIC NOT NULL,
+    cache_read NUMERIC NOT NULL,
+    reasoning NUMERIC NOT NULL,
+    cost_nanos NUMERIC NOT NULL,
+    priced BIGINT NOT NULL
+);
+
+INSERT INTO usage_rollup_time
+SELECT bucket, sum(events), sum(input), sum(output), sum(cache_creation), sum(cache_creation_5m),
+    sum(cache_creation_1h), sum(cache_read), sum(reasoning), sum(cost_nanos), sum(priced)
+FROM usage_rollup GROUP BY bucket;
+
+CREATE OR REPLACE FUNCTION usage_rollup_add(r usage_events, sign INTEGER) RETURNS void AS $$
+BEGIN
+    INSERT INTO usage_rollup VALUES (
+        r.ts_ms / 900000, r.machine, r.user_name, r.profile, r.agent, r.provider, r.model, sign,
+        sign * r.input::numeric, sign * r.output::numeric, sign * r.cache_creation::numeric,
+        sign * r.cache_creation_5m::numeric, sign * r.cache_creation_1h::numeric,
+        sign * r.cache_read::numeric, sign * r.reasoning::numeric,
+        sign * coalesce(r.cost_nanos, 0)::numeric,
+        sign * (CASE WHEN r.cost_nanos IS NULL THEN 0 ELSE 1 END))
+    ON CONFLICT (bucket, machine, user_name, profile, agent, provider, model) DO UPDATE SET
+        events = usage_rollup.events + excluded.events,
+        input = usage_rollup.input + excluded.input,
+        output = usage_rollup.output + excluded.output,
+        cache_creation = usage_rollup.cache_creation + excluded.cache_creation,
+        cache_creation_5m = usage_rollup.cache_creation_5m + excluded.cache_creation_5m,
+        cache_creation_1h = usage_rollup.cache_creation_1h + excluded.cache_creation_1h,
+        cache_read = usage_rollup.cache_read + excluded.cache_read,
+        reasoning = usage_rollup.reasoning + excluded.reasoning,
+        cost_nanos = usage_rollup.cost_nanos + excluded.cost_nanos,
+        priced = usage_rollup.priced + excluded.priced;
+    INSERT INTO usage_rollup_time VALUES (
+        r.ts_ms / 900000, sign,
+        sign * r.input::numeric, sign * r.output::numeric, sign * r.cache_creation::numeric,
+        sign * r.cache_creation_5m::numeric, sign * r.cache_creation_1h::numeric,
+        sign * r.cache_read::numeric, sign * r.reasoning::numeric,
+        sign * coalesce(r.cost_nanos, 0)::numeric,
+        sign * (CASE WHEN r.cost_nanos IS NULL THEN 0 ELSE 1 END))
+    ON CONFLICT (bucket) DO UPDATE SET
+        events = usage_rollup_time.events + excluded.events,
+        input = usage_rollup_time.input + excluded.input,
+        output = usage_rollup_time.output + excluded.output,
+        cache_creation = usage_rollup_time.cache_creation + excluded.cache_creation,
+        cache_creation_5m = usage_rollup_time.cache_creation_5m + excluded.cache_creation_5m,
+        cache_creation_1h = usage_rollup_time.cache_creation_1h + excluded.cache_creation_1h,
+        cache_read = usage_rollup_time.cache_read + excluded.cache_read,
+        reasoning = usage_rollup_time.reasoning + excluded.reasoning,
+        cost_nanos = usage_rollup_time.cost_nanos + excluded.cost_nanos,
+        priced = usage_rollup_time.priced + excluded.priced;
+    IF sign < 0 THEN
+        DELETE FROM usage_rollup
+        WHERE bucket = r.ts_ms / 900000 AND machine = r.machine AND user_name = r.user_name
+            AND profile = r.profile AND agent = r.agent AND provider = r.provider
+            AND model = r.model AND events = 0;
+        DELETE FROM usage_rollup_time WHERE bucket = r.ts_ms / 900000 AND events = 0;
+    END IF;
+END;
+$$ LANGUAGE plpgsql SET search_path FROM CURRENT;
 "#;
