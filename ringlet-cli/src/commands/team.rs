@@ -176,24 +176,43 @@ pub fn group(by_user: bool, by_machine: bool) -> (Option<TeamGroup>, Option<&'st
 
 /// Starts `ringlet usage push --background` detached, after a run: the run's exit never waits
 /// for the network, and the push outlives this process.
+///
+/// Through `/bin/sh -c '"$@" &'` on unix: spawning waits until the child has exec'd, and exec'ing
+/// a small shell costs a fraction of exec'ing ringlet itself (a debug build of ringlet made that
+/// wait 10 ms; docs/performance.md, "Team ledger"). The shell starts ringlet in the background
+/// and exits.
 pub fn push_in_background(home: Option<&Path>) {
     let Ok(exe) = std::env::current_exe() else {
         return;
     };
-    let mut cmd = std::process::Command::new(exe);
+    let mut args: Vec<std::ffi::OsString> = Vec::new();
     if let Some(home) = home {
-        cmd.arg("--home").arg(home);
+        args.push("--home".into());
+        args.push(home.into());
     }
-    cmd.args(["usage", "push", "--background"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    args.extend(["usage", "push", "--background"].map(std::ffi::OsString::from));
     #[cfg(unix)]
-    {
+    let mut cmd = {
         use std::os::unix::process::CommandExt;
+        let mut cmd = std::process::Command::new("/bin/sh");
+        cmd.arg("-c")
+            .arg("\"$@\" &")
+            .arg("ringlet-push")
+            .arg(&exe)
+            .args(&args);
         // Its own process group: the terminal's Ctrl-C after the run does not reach it.
         cmd.process_group(0);
-    }
+        cmd
+    };
+    #[cfg(not(unix))]
+    let mut cmd = {
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.args(&args);
+        cmd
+    };
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     if let Err(e) = cmd.spawn() {
         errln!("ringlet: warning: the background push to the team ledger did not start: {e}");
     }
