@@ -41,6 +41,8 @@ BUILT=(--workspace --exclude ringlet-python --exclude ringlet-node)
 # - procps: `kill`, which the signal tests and the fake agent send signals with;
 # - python3, python3-venv (ensurepip): workspace-hack/generate.py, and the Python binding's
 #   throwaway venv (tests/bindings.sh); gcc: linking, and the Swift binding's C header check;
+# - zsh, fish: the completion tests load `ringlet completions zsh|fish` into the real shells.
+# - chromium: the dashboard's browser tests (tests/web, Playwright driving Debian's chromium).
 # - postgresql: the team ledger tests run against a throwaway cluster (start_test_postgres).
 ensure_debian_packages() {
   local missing=()
@@ -55,6 +57,9 @@ ensure_debian_packages() {
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
   command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+  command -v zsh >/dev/null 2>&1 || missing+=(zsh)
+  command -v fish >/dev/null 2>&1 || missing+=(fish)
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
   [ "${#missing[@]}" -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -170,6 +175,9 @@ export RINGLET_E2E_REQUIRED=1
 # developer's own keyring is never used by the test suite.
 env -u DBUS_SESSION_BUS_ADDRESS cargo test "${BUILT[@]}" --locked --no-fail-fast
 
+step "the web dashboard in a real browser (tests/web: Playwright + Debian's chromium)"
+npm --prefix tests/web ci --no-audit --no-fund --loglevel=error </dev/null
+npm --prefix tests/web test </dev/null
 step "team ledger tests against a throwaway Postgres"
 start_test_postgres
 cargo test --locked -p ringlet-tests --features postgres --test team

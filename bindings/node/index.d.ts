@@ -664,8 +664,13 @@ export interface UsageQuery {
    * unset gives one row per profile with its agent and provider.
    */
   group?: string
-  /** The reader's zone, minutes east of UTC; unset uses the machine's zone. */
-  utcOffsetMinutes?: number
+  /**
+   * The reader's time zone for dates and day, week and month boundaries: an IANA name
+   * (`Europe/Berlin`) or `UTC`; unset uses the system's zone.
+   */
+  timezone?: string
+  /** Split each grouped row by `model`, `agent`, `profile` or `provider`. */
+  breakdown?: string
 }
 
 /** Aggregated usage: rows and their total. */

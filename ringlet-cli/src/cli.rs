@@ -3,19 +3,91 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
 
 /// Run many coding-agent CLIs side by side, each profile with its own HOME, provider and key.
 #[derive(Debug, Parser)]
-#[command(name = "ringlet", version, about, propagate_version = true)]
+#[command(
+    name = "ringlet",
+    version,
+    about,
+    propagate_version = true,
+    after_help = EXAMPLES
+)]
 pub struct Cli {
     /// Keep every ringlet file under this directory instead of the platform's config/data dirs.
-    #[arg(long, global = true, env = "RINGLET_HOME", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "RINGLET_HOME",
+        value_name = "DIR",
+        help_heading = GLOBAL
+    )]
     pub home: Option<PathBuf>,
+
+    /// Print errors only: no warnings, notes, status lines or progress.
+    #[arg(long, short, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
+    pub quiet: bool,
+
+    /// Print more on stderr: the directories ringlet uses and how long the command took.
+    #[arg(long, short, global = true, help_heading = GLOBAL)]
+    pub verbose: bool,
 
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The heading the global options are listed under in every command's help.
+const GLOBAL: &str = "Global options";
+
+const EXAMPLES: &str = "\
+Examples:
+  ringlet init                                       # detect agents, show next steps
+  ringlet profiles create claude work --provider anthropic
+  ringlet profiles run work -- -p \"explain this repo\"
+  ringlet usage --by-day --since 7d
+  ringlet import claude --to work                    # bring in older Claude Code logs
+  ringlet completions bash > ~/.local/share/bash-completion/completions/ringlet";
+
+const PROFILES_CREATE_EXAMPLES: &str = "\
+Examples:
+  ringlet profiles create claude work --provider anthropic
+  ringlet profiles create codex cx --provider openai --model gpt-5.5 --key-from-env OPENAI_API_KEY
+  ringlet profiles create claude glm --provider zai --endpoint china
+  ringlet profiles create claude local --provider custom \\
+      --custom-endpoint http://localhost:4000 --model my-model -- --verbose";
+
+const PROFILES_RUN_EXAMPLES: &str = "\
+Examples:
+  ringlet profiles run work                          # the agent, interactive
+  ringlet profiles run work -- -p \"fix the failing test\"
+  ringlet profiles run work --sandbox                # in the sandbox this time";
+
+const PROFILES_LIST_EXAMPLES: &str = "\
+Examples:
+  ringlet profiles list
+  ringlet profiles list --json | jq -r '.[].alias'";
+
+const PROFILES_DELETE_EXAMPLES: &str = "\
+Examples:
+  ringlet profiles delete work                       # asks first; the key goes unless shared
+  ringlet profiles delete work --yes --keep-key      # no question; the key stays stored
+  ringlet profiles delete work --yes --remove-key --json";
+
+const USAGE_EXAMPLES: &str = "\
+Examples:
+  ringlet usage                                      # totals per profile, agent and provider
+  ringlet usage --by-day --since 7d
+  ringlet usage --by-model --profile work --json
+  ringlet usage --export csv > usage.csv
+  ringlet usage sync                                 # read new logs now";
+
+const IMPORT_EXAMPLES: &str = "\
+Examples:
+  ringlet import claude --to work                    # from ~/.claude
+  ringlet import codex --to cx --from /backup/home   # another HOME, log dir or log file
+  ringlet import claude --to work --json";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -34,8 +106,10 @@ pub enum Command {
     #[command(subcommand)]
     Keychain(KeychainCmd),
     /// Tokens and cost per profile, agent and provider; `usage sync` reads new logs.
+    #[command(after_help = USAGE_EXAMPLES)]
     Usage(Box<crate::commands::usage::UsageArgs>),
     /// Import an agent's existing usage logs (from your HOME by default) into a profile.
+    #[command(after_help = IMPORT_EXAMPLES)]
     Import(crate::commands::usage::ImportArgs),
     /// The prices usage is costed with.
     #[command(subcommand)]
@@ -55,7 +129,12 @@ pub enum Command {
     /// The HTTP API as a resident daemon (`--stay-alive`), and its token.
     #[cfg(feature = "server")]
     Daemon(crate::commands::serve::DaemonArgs),
-    /// Print a shell completion script.
+    /// Remote ringlet servers and their terminal sessions (`profiles run --remote`).
+    #[cfg(feature = "server")]
+    #[command(subcommand)]
+    Remotes(crate::commands::remotes::RemotesCmd),
+    /// Print a shell completion script (bash, zsh and fish complete profile, agent, provider
+    /// and hook names from your ringlet home).
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
@@ -76,6 +155,7 @@ pub enum AgentsCmd {
     /// Show one agent in detail.
     Inspect {
         /// The agent id (see `ringlet agents list`).
+        #[arg(add = crate::complete::agents())]
         id: String,
         #[command(flatten)]
         json: JsonFlag,
@@ -89,6 +169,7 @@ pub enum ProvidersCmd {
     /// Show one provider in detail.
     Inspect {
         /// The provider id (see `ringlet providers list`).
+        #[arg(add = crate::complete::providers())]
         id: String,
         #[command(flatten)]
         json: JsonFlag,
@@ -98,29 +179,46 @@ pub enum ProvidersCmd {
 #[derive(Debug, Subcommand)]
 pub enum ProfilesCmd {
     /// Create a profile: an agent bound to a provider, a key alias and its own HOME.
+    #[command(after_help = PROFILES_CREATE_EXAMPLES)]
     Create(Box<CreateArgs>),
     /// Change a profile's settings: sandbox, model, endpoint, env, args, working dir, binary.
     Set(Box<SetArgs>),
     /// List profiles.
+    #[command(after_help = PROFILES_LIST_EXAMPLES)]
     List(JsonFlag),
     /// Show one profile.
     Inspect {
         /// The profile alias.
+        #[arg(add = crate::complete::profiles())]
         alias: String,
         #[command(flatten)]
         json: JsonFlag,
     },
-    /// Delete a profile and its HOME (conversations, settings, logs).
+    /// Delete a profile and its HOME (conversations, settings, logs), and its key unless
+    /// another profile uses it.
+    #[command(after_help = PROFILES_DELETE_EXAMPLES)]
     Delete {
         /// The profile alias.
+        #[arg(add = crate::complete::profiles())]
         alias: String,
-        /// Do not ask for confirmation.
+        /// Do not ask for confirmation (needed when stdin is not a terminal).
         #[arg(long, short)]
         yes: bool,
+        /// Keep the profile's API key stored.
+        #[arg(long, conflicts_with = "remove_key")]
+        keep_key: bool,
+        /// Remove the profile's API key; refused when another profile uses it.
+        #[arg(long)]
+        remove_key: bool,
+        /// Print what was deleted as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Run the profile's agent; arguments after `--` go to the agent.
+    #[command(after_help = PROFILES_RUN_EXAMPLES)]
     Run {
         /// The profile alias.
+        #[arg(add = crate::complete::profiles())]
         alias: String,
         /// Run the agent in the sandbox this time, whatever the profile's `sandbox` mode says
         /// (fails if bubblewrap cannot start it: never runs it unsandboxed).
@@ -129,6 +227,10 @@ pub enum ProfilesCmd {
         /// Run the agent without the sandbox this time, whatever the profile's `sandbox` mode.
         #[arg(long)]
         no_sandbox: bool,
+        /// Run the remote's profile ALIAS in a terminal session on that server (see `ringlet
+        /// remotes`), attached to this terminal; Ctrl-] detaches and leaves it running.
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["sandbox", "no_sandbox"])]
+        remote: Option<String>,
         /// Arguments for the agent.
         #[arg(last = true)]
         args: Vec<String>,
@@ -136,6 +238,7 @@ pub enum ProfilesCmd {
     /// Show the environment the agent would get (the key masked) and the files written for it.
     Env {
         /// The profile alias.
+        #[arg(add = crate::complete::profiles())]
         alias: String,
         /// Arguments the agent would get after `--`.
         #[arg(last = true)]
@@ -148,11 +251,12 @@ pub enum ProfilesCmd {
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// The agent id (claude, codex, opencode, grok, gemini, droid, …).
+    #[arg(add = crate::complete::agents())]
     pub agent: String,
     /// The new profile's alias.
     pub alias: String,
     /// The provider id (see `ringlet providers list`).
-    #[arg(long, short)]
+    #[arg(long, short, add = crate::complete::providers())]
     pub provider: String,
     /// A named endpoint of the provider (for example `china`).
     #[arg(long)]
@@ -192,6 +296,7 @@ pub struct CreateArgs {
 #[derive(Debug, Args)]
 pub struct SetArgs {
     /// The profile alias.
+    #[arg(add = crate::complete::profiles())]
     pub alias: String,
     /// When runs are sandboxed: off, always, or remote (remote sessions only, the default).
     #[arg(long, value_name = "MODE", value_parser = ["off", "always", "remote"])]
@@ -242,6 +347,7 @@ pub enum KeychainCmd {
     /// Store a key (prompted without echo unless --from-env).
     Set {
         /// The provider id.
+        #[arg(add = crate::complete::providers())]
         provider: String,
         /// The key alias.
         alias: String,
@@ -257,6 +363,7 @@ pub enum KeychainCmd {
     /// Remove a key.
     Remove {
         /// The provider id.
+        #[arg(add = crate::complete::providers())]
         provider: String,
         /// The key alias.
         alias: String,
@@ -273,8 +380,22 @@ impl Cli {
     /// and the test below holds the two to the same result.
     pub fn parse_args() -> Self {
         let args: Vec<OsString> = std::env::args_os().collect();
-        Self::launch_shortcut(&args, std::env::var_os("RINGLET_HOME"))
-            .unwrap_or_else(|| Self::parse_from(args))
+        Self::launch_shortcut(&args, std::env::var_os("RINGLET_HOME")).unwrap_or_else(|| {
+            match Self::try_parse_from(&args) {
+                Ok(cli) => cli,
+                // `ringlet` or `ringlet profiles` alone asks what there is: that command's help
+                // (as `--help` gives it: stdout, success), not clap's "requires a subcommand"
+                // error with status 2, which reads as a mistake.
+                Err(e) if e.kind() == ErrorKind::MissingSubcommand => {
+                    let with_help = args.iter().cloned().chain(["--help".into()]);
+                    match Self::try_parse_from(with_help) {
+                        Err(help) if help.kind() == ErrorKind::DisplayHelp => help.exit(),
+                        _ => e.exit(),
+                    }
+                }
+                Err(e) => e.exit(),
+            }
+        })
     }
 
     /// `[--home DIR] profiles run <alias> [-- <args>...]` exactly, with UTF-8 arguments; `None`
@@ -312,10 +433,13 @@ impl Cli {
                 Some(dir) => Some(PathBuf::from(dir)),
                 None => home_env.filter(|h| !h.is_empty()).map(PathBuf::from),
             },
+            quiet: false,
+            verbose: false,
             command: Command::Profiles(ProfilesCmd::Run {
                 alias: alias.to_string(),
                 sandbox: false,
                 no_sandbox: false,
+                remote: None,
                 args: agent_args.iter().map(|a| a.to_string()).collect(),
             }),
         })
@@ -384,6 +508,91 @@ mod tests {
         assert_eq!(cli.home, None);
         let cli = Cli::launch_shortcut(&args, Some("/r".into())).expect("recognised");
         assert_eq!(cli.home, Some(PathBuf::from("/r")));
+    }
+
+    /// The words of a shell command line: quotes grouped, a `#` comment and a `> file`
+    /// redirection dropped, `\`-newline continuations joined.
+    fn shell_words(line: &str) -> Vec<String> {
+        let mut words = Vec::new();
+        let mut word: Option<String> = None;
+        let mut quote = None;
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some('"'), '\\') => word.get_or_insert_default().extend(chars.next()),
+                (Some(_), c) => word.get_or_insert_default().push(c),
+                (None, '\'' | '"') => {
+                    quote = Some(c);
+                    word.get_or_insert_default();
+                }
+                (None, '\\') => {
+                    // A line continuation.
+                    chars.next_if_eq(&'\n');
+                }
+                (None, '#') if word.is_none() => break,
+                (None, c) if c.is_whitespace() => words.extend(word.take()),
+                (None, c) => word.get_or_insert_default().push(c),
+            }
+        }
+        words.extend(word);
+        if let Some(at) = words.iter().position(|w| w == ">") {
+            words.truncate(at);
+        }
+        words
+    }
+
+    /// Every example in the help parses, so none can drift from the grammar.
+    #[test]
+    fn every_help_example_parses() {
+        let mut seen = 0;
+        for text in [
+            EXAMPLES,
+            PROFILES_CREATE_EXAMPLES,
+            PROFILES_RUN_EXAMPLES,
+            PROFILES_LIST_EXAMPLES,
+            PROFILES_DELETE_EXAMPLES,
+            USAGE_EXAMPLES,
+            IMPORT_EXAMPLES,
+            crate::commands::hooks::ADD_EXAMPLES,
+        ] {
+            let body = text
+                .strip_prefix("Examples:\n")
+                .expect("an Examples: heading");
+            for example in body.replace("\\\n", " ").lines() {
+                let words = shell_words(&example.replace("<id>", "h1"));
+                assert_eq!(words[0], "ringlet", "{example}");
+                let words = words.iter().map(|w| w.split('|').next().unwrap_or(w));
+                if let Err(e) = Cli::try_parse_from(words.clone().take_while(|w| !w.is_empty())) {
+                    panic!("{example}: {e}");
+                }
+                seen += 1;
+            }
+        }
+        assert!(seen >= 20, "{seen}");
+    }
+
+    #[test]
+    fn the_main_commands_show_examples() {
+        use clap::CommandFactory;
+        let mut cli = Cli::command();
+        for path in [
+            &[][..],
+            &["profiles", "create"],
+            &["profiles", "run"],
+            &["profiles", "list"],
+            &["profiles", "delete"],
+            &["usage"],
+            &["import"],
+            &["hooks", "add"],
+        ] {
+            let mut cmd = &mut cli;
+            for name in path {
+                cmd = cmd.find_subcommand_mut(name).expect("subcommand");
+            }
+            let help = cmd.render_help().to_string();
+            assert!(help.contains("Examples:\n  ringlet "), "{path:?}: {help}");
+        }
     }
 
     #[cfg(unix)]

@@ -83,8 +83,9 @@ fn line(err: &anyhow::Error) -> String {
     line.replace('\n', " ")
 }
 
-/// `{"error": {"code", "kind", "message", "hint"?}}`: `message` is the line text mode prints
-/// (hint included); `hint` is that hint alone; `code` and `kind` are the core's stable names
+/// `{"error": {"code", "kind", "message", "hint"?, "suggestion"?}}`: `message` is the line
+/// text mode prints (hint included); `hint` is that hint alone; `suggestion` the name a
+/// not-found profile, agent or provider most likely was; `code` and `kind` are the core's stable names
 /// (`error` and `internal` for a failure outside the core, such as a terminal that cannot be
 /// read).
 fn to_json(err: &anyhow::Error) -> serde_json::Value {
@@ -96,6 +97,9 @@ fn to_json(err: &anyhow::Error) -> serde_json::Value {
     });
     if let Some(hint) = core.and_then(ringlet::Error::hint) {
         body["hint"] = hint_text(&hint).into();
+    }
+    if let Some(suggestion) = core.and_then(ringlet::Error::suggestion) {
+        body["suggestion"] = suggestion.into();
     }
     serde_json::json!({ "error": body })
 }

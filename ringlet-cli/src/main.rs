@@ -6,14 +6,22 @@
 
 mod cli;
 mod commands;
+mod complete;
 mod error;
 mod output;
 mod prompt;
+mod style;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    complete::handle();
     let cli = cli::Cli::parse_args();
+    output::set_verbosity(match (cli.quiet, cli.verbose) {
+        (true, _) => output::Verbosity::Quiet,
+        (_, true) => output::Verbosity::Verbose,
+        _ => output::Verbosity::Normal,
+    });
     let json = cli.wants_json();
     match commands::dispatch(cli) {
         Ok(code) => code,

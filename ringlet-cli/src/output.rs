@@ -13,6 +13,7 @@
 use std::borrow::Cow;
 use std::io::Write;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use comfy_table::{ContentArrangement, presets};
 use serde::Serialize;
@@ -27,13 +28,14 @@ macro_rules! outln {
     };
 }
 
-/// `eprintln!` for stderr, through [`err_line`].
+/// `eprintln!` for stderr, through [`status_line`]: a status line, note or warning, which
+/// `--quiet` silences (errors go through [`err_line`] and are always printed).
 macro_rules! errln {
     () => {
-        $crate::output::err_line("")
+        $crate::output::status_line("")
     };
     ($($arg:tt)*) => {
-        $crate::output::err_line(&format!($($arg)*))
+        $crate::output::status_line(&format!($($arg)*))
     };
 }
 
@@ -69,6 +71,52 @@ fn stdout_failed(e: &std::io::Error) -> ! {
     }
     err_line(&format!("ringlet: error: writing to standard output: {e}"));
     std::process::exit(1);
+}
+
+/// How much goes to stderr besides errors: `--quiet`, the default, or `--verbose`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    /// Errors only: no warnings, notes, status lines or progress.
+    Quiet = 0,
+    /// Errors, warnings, notes, status lines, and progress on a terminal.
+    Normal = 1,
+    /// Also the directories used and how long the command took.
+    Verbose = 2,
+}
+
+static VERBOSITY: AtomicU8 = AtomicU8::new(Verbosity::Normal as u8);
+
+/// Sets the verbosity for the rest of the process (once, from the global flags).
+pub fn set_verbosity(v: Verbosity) {
+    VERBOSITY.store(v as u8, Ordering::Relaxed);
+}
+
+/// The verbosity the flags chose.
+pub fn verbosity() -> Verbosity {
+    match VERBOSITY.load(Ordering::Relaxed) {
+        0 => Verbosity::Quiet,
+        1 => Verbosity::Normal,
+        _ => Verbosity::Verbose,
+    }
+}
+
+/// Whether `--quiet` was given.
+pub fn quiet() -> bool {
+    verbosity() == Verbosity::Quiet
+}
+
+/// Prints a status line, note or warning on stderr, [`clean`]ed, unless `--quiet`.
+pub fn status_line(text: &str) {
+    if !quiet() {
+        err_line(text);
+    }
+}
+
+/// Prints `ringlet: <detail>` on stderr with `--verbose` only; `detail` is built only then.
+pub fn detail(detail: impl FnOnce() -> String) {
+    if verbosity() == Verbosity::Verbose {
+        err_line(&format!("ringlet: {}", detail()));
+    }
 }
 
 /// Writes `bytes` to stdout as they are (machine-readable text: completions, exports).
@@ -194,6 +242,11 @@ static WARNINGS_SHOWN: Mutex<Vec<ringlet::Warning>> = Mutex::new(Vec::new());
 /// were not printed yet, one line each on stderr (a JSON object per line with `--json`, like
 /// errors).
 pub fn warnings(ringlet: &ringlet::Ringlet, json: bool) {
+    if quiet() {
+        // Taken all the same, so a later call does not print them either.
+        let _ = ringlet.warnings();
+        return;
+    }
     let mut shown = WARNINGS_SHOWN.lock().unwrap_or_else(|p| p.into_inner());
     let fresh: Vec<_> = ringlet
         .warnings()

@@ -30,6 +30,16 @@ pub fn ask(key: &CredentialKey) -> anyhow::Result<Secret> {
     Ok(Secret::new(value.trim().to_string()))
 }
 
+/// Asks for a secret (a server's token) without echo, with this prompt.
+#[cfg(feature = "server")]
+pub fn ask_hidden(prompt: &str) -> anyhow::Result<Secret> {
+    let value = rpassword::prompt_password(prompt).context("reading from the terminal")?;
+    if value.trim().is_empty() {
+        bail!("nothing entered");
+    }
+    Ok(Secret::new(value.trim().to_string()))
+}
+
 /// Asks a yes/no question; anything but y/yes is no.
 pub fn confirm(question: &str) -> anyhow::Result<bool> {
     crate::output::err_text(&format!("{question} [y/N] "));

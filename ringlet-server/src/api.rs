@@ -121,7 +121,7 @@ fn path_rejection(e: &PathRejection) -> String {
 
 /// Runs `f` on the blocking pool: the facade does file, SQLite and keychain I/O, and some calls
 /// (a download, a hook test) take seconds.
-async fn call<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+pub(crate) async fn call<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Ringlet) -> Result<T, ApiError> + Send + 'static,
@@ -142,11 +142,11 @@ where
 }
 
 /// Maps a core error with the state's paths hidden.
-fn core(ringlet: &Ringlet) -> impl Fn(ringlet::Error) -> ApiError + '_ {
+pub(crate) fn core(ringlet: &Ringlet) -> impl Fn(ringlet::Error) -> ApiError + '_ {
     move |e| ApiError::from_core(&e, ringlet.paths())
 }
 
-fn json<T: Serialize>(value: T) -> Response {
+pub(crate) fn json<T: Serialize>(value: T) -> Response {
     Json(value).into_response()
 }
 
@@ -156,7 +156,7 @@ fn json<T: Serialize>(value: T) -> Response {
 impl AppState {
     /// `path` when it lies under a directory the server allows (`--allow-path`), resolved
     /// (symlinks and `..` included); an error naming the rule otherwise.
-    fn allowed_path(&self, path: &FsPath, what: &str) -> Result<PathBuf, ApiError> {
+    pub(crate) fn allowed_path(&self, path: &FsPath, what: &str) -> Result<PathBuf, ApiError> {
         let refuse = |why: &str| {
             ApiError::forbidden(
                 "path_not_allowed",
@@ -488,16 +488,41 @@ async fn update_profile(
     .map(json)
 }
 
-/// Deletes a profile and its HOME.
+/// What `DELETE /api/profiles/{alias}` does with the profile's key.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(default, deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct DeleteParams {
+    /// `if-unused` (default: removed unless another profile uses it), `keep` or `remove`
+    /// (refused when another profile uses it).
+    key: Option<String>,
+    /// Only report what would happen; nothing is deleted.
+    dry_run: Option<bool>,
+}
+
+/// Deletes a profile and its HOME, and its key unless another profile uses it (or as `key`
+/// says); answers what became of the key.
 #[utoipa::path(delete, path = "/api/profiles/{alias}", tag = "profiles",
-    params(("alias" = String, Path, description = "The profile alias", pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")),
-    responses((status = 204, description = "Deleted")))]
+    params(("alias" = String, Path, description = "The profile alias", pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"),
+           DeleteParams),
+    responses((status = 200, description = "Deleted: `key`, `key_outcome` (`no-key`, `removed`, `kept`, `shared`, `not-stored`, `failed`), `shared_with`", body = Value)))]
 async fn delete_profile(
     State(state): State<AppState>,
     Segments(alias): Segments<String>,
-) -> Result<StatusCode, ApiError> {
-    call(&state, move |r| r.delete_profile(&alias).map_err(core(r))).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Params(params): Params<DeleteParams>,
+) -> Result<Response, ApiError> {
+    call(&state, move |r| {
+        let key = match params.key.as_deref() {
+            Some(name) => ringlet::KeyOnDelete::parse(name).map_err(core(r))?,
+            None => ringlet::KeyOnDelete::default(),
+        };
+        let options = ringlet::DeleteOptions::new()
+            .key(key)
+            .dry_run(params.dry_run.unwrap_or(false));
+        r.delete_profile_with(&alias, &options).map_err(core(r))
+    })
+    .await
+    .map(json)
 }
 
 /// The launch plan of a profile: program, arguments, environment and files. It never holds
@@ -614,9 +639,12 @@ struct UsageParams {
     /// `session` or `total` (usage); `profile` or `agent` (stats). Default: per profile.
     #[param(inline, value_type = Option<Group>)]
     group: Option<String>,
-    /// The reader's time zone, minutes east of UTC (default: the server's).
-    #[param(minimum = -1440, maximum = 1440)]
-    utc_offset_minutes: Option<i32>,
+    /// The reader's time zone for dates and day, week and month boundaries: an IANA name
+    /// (`Europe/Berlin`) or `UTC` (default: the server's zone).
+    timezone: Option<String>,
+    /// Split each grouped row by `model`, `agent`, `profile` or `provider` (usage).
+    #[param(inline, value_type = Option<Group>)]
+    breakdown: Option<String>,
     /// For `/api/usage/events`: `json` (default) or `csv`.
     #[param(inline)]
     format: Option<ExportFormat>,
@@ -701,7 +729,12 @@ impl UsageParams {
             since: self.since,
             until: self.until,
             group: self.group.as_deref().map(UsageGroup::parse).transpose()?,
-            utc_offset_minutes: self.utc_offset_minutes,
+            timezone: self.timezone,
+            breakdown: self
+                .breakdown
+                .as_deref()
+                .map(UsageGroup::parse)
+                .transpose()?,
         })
     }
 }
@@ -1018,7 +1051,8 @@ async fn test_hook(
         (name = "keys", description = "Stored API keys (names only come back)"),
         (name = "usage", description = "Usage, run statistics and prices"),
         (name = "hooks", description = "Hook rules"),
-        (name = "events", description = "Live events")
+        (name = "events", description = "Live events"),
+        (name = "sessions", description = "Remote terminal sessions (docs/remote.md)")
     )
 )]
 struct ApiDoc;
@@ -1049,13 +1083,23 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(remove_hook))
         .routes(routes!(test_hook))
         .routes(routes!(crate::events::events))
+        .routes(routes!(
+            crate::sessions::list_sessions,
+            crate::sessions::create_session
+        ))
+        .routes(routes!(
+            crate::sessions::get_session,
+            crate::sessions::terminate_session
+        ))
+        .routes(routes!(crate::terminal::terminal))
 }
 
 /// The router, every route of the document in it.
 pub(crate) fn router(state: AppState) -> Router {
     let (router, _) = routes().split_for_parts();
     router
-        .fallback(|| async { ApiError::not_found_route() })
+        // The dashboard's files and client routes, or the API's 404 for anything else.
+        .fallback(crate::web::fallback)
         .with_state(state)
 }
 

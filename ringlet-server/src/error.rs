@@ -49,6 +49,10 @@ pub struct ErrorDetail {
     /// The next step, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// For a profile, agent or provider that does not exist: the existing name most likely
+    /// meant (also in `message`, as "did you mean 'work'?").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<String>,
 }
 
 impl ApiError {
@@ -60,6 +64,7 @@ impl ApiError {
                 kind: kind.into(),
                 message: message.into(),
                 hint: None,
+                suggestion: None,
             },
             log: None,
         }))
@@ -137,6 +142,7 @@ impl ApiError {
                 kind: kind.as_str().into(),
                 message: one_line(&message),
                 hint: err.hint().map(|h| hide_paths(&http_hint(&h), paths)),
+                suggestion: err.suggestion().map(str::to_string),
             },
             log,
         }))
@@ -207,6 +213,8 @@ fn http_hint(hint: &Hint) -> String {
             "replace it with PUT /api/keys/{provider}/{alias} and \"replace\": true, or choose another key_alias"
         ),
         Hint::ListHooks => "see GET /api/hooks".into(),
+        Hint::ListSessions => "see GET /api/sessions".into(),
+        Hint::ListRemotes => "remotes are configured on the client (`ringlet remotes list`)".into(),
         Hint::RemoveHook { id } => {
             format!("remove it first with DELETE /api/hooks/{id} or pick another id")
         }
@@ -255,12 +263,17 @@ mod tests {
             e.0.body.hint.as_deref(),
             Some("pick another alias or delete it first with DELETE /api/profiles/work")
         );
-        let e = ApiError::from_core(
-            &ringlet::Error::ProfileNotFound { alias: "x".into() },
-            &paths,
-        );
+        let e = ApiError::from_core(&ringlet::Error::profile_not_found("x", []), &paths);
         assert_eq!(e.status(), StatusCode::NOT_FOUND);
         assert_eq!(e.0.body.hint.as_deref(), Some("see GET /api/profiles"));
+        assert_eq!(e.0.body.suggestion, None);
+        let e = ApiError::from_core(&ringlet::Error::profile_not_found("wrok", ["work"]), &paths);
+        assert_eq!(e.0.body.suggestion.as_deref(), Some("work"));
+        assert!(
+            e.0.body.message.contains("did you mean 'work'?"),
+            "{}",
+            e.0.body.message
+        );
     }
 
     #[test]

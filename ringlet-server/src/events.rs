@@ -198,6 +198,14 @@ impl Hub {
                 self.profiles.insert(alias.clone(), mtime);
                 true
             }
+            // A run this server started is also in the ledger: reported once, by whichever
+            // path sees it first (the facade's event carries the ledger's run id).
+            Event::RunStarted {
+                run_id: Some(id), ..
+            } => self.runs.insert(*id, false).is_none(),
+            Event::RunEnded {
+                run_id: Some(id), ..
+            } => self.runs.insert(*id, true) != Some(true),
             _ => true,
         };
         self.watch_profiles();

@@ -7,7 +7,8 @@
 //! 2. `Origin`, when a browser sends one, must be this server's own origin or one the operator
 //!    allowed (`--allow-origin`). Cross-site pages (and their WebSocket upgrades, which no CORS
 //!    rule covers) are refused. No CORS header is ever sent: the API is closed to other origins.
-//! 3. Every route but `/api/health` needs the token: `Authorization: Bearer <token>`, or for a
+//! 3. Every route but `/api/health` and the dashboard's files (which hold no data; see
+//!    [`crate::web`]) needs the token: `Authorization: Bearer <token>`, or for a
 //!    WebSocket upgrade (browsers cannot set headers there) the subprotocol
 //!    `bearer.<token>` beside [`WS_PROTOCOL`] in `Sec-WebSocket-Protocol`. A token in the query
 //!    string is refused with a message saying why (URLs end up in logs, history and Referer).
@@ -215,7 +216,7 @@ fn check(state: &AppState, parts: &Parts) -> Result<(), ApiError> {
             ));
         }
     }
-    if parts.uri.path() == HEALTH_PATH {
+    if parts.uri.path() == HEALTH_PATH || crate::web::is_public(&parts.method, parts.uri.path()) {
         return Ok(());
     }
     if token_in_query(parts.uri.query()) {

@@ -17,19 +17,25 @@
 #![forbid(unsafe_code)]
 
 mod api;
+pub mod client;
 pub mod error;
 mod events;
 pub mod guard;
 mod listen;
 pub mod log;
+mod sessions;
+pub mod terminal;
 pub mod token;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use ringlet::Ringlet;
+use ringlet::session::{SessionConfig, SessionManager};
 
 pub use api::openapi;
 pub use error::ApiError;
@@ -70,6 +76,8 @@ pub struct ServerConfig {
     pub pricing_urls: Vec<String>,
     /// Log one line per request on stderr.
     pub log_requests: bool,
+    /// How long an ended terminal session stays listable, with its scrollback.
+    pub session_retention: Duration,
 }
 
 impl Default for ServerConfig {
@@ -83,6 +91,7 @@ impl Default for ServerConfig {
             allowed_paths: Vec::new(),
             pricing_urls: vec![ringlet::LITELLM_PRICES_URL.to_string()],
             log_requests: true,
+            session_retention: SessionConfig::default().retention,
         }
     }
 }
@@ -118,6 +127,7 @@ struct StateInner {
     pricing_urls: Vec<String>,
     log_requests: bool,
     events: events::EventHub,
+    sessions: SessionManager,
 }
 
 impl AppState {
@@ -144,6 +154,10 @@ impl AppState {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let events = events::EventHub::start(&ringlet);
+        let sessions = SessionManager::new(
+            ringlet.clone(),
+            SessionConfig::default().retention(config.session_retention),
+        );
         if let Some((endpoint, seconds)) = ringlet.otlp_settings() {
             export_metrics_every(ringlet.clone(), endpoint, seconds);
         }
@@ -160,6 +174,7 @@ impl AppState {
                 pricing_urls: config.pricing_urls.clone(),
                 log_requests: config.log_requests,
                 events,
+                sessions,
                 ringlet,
             }),
         })
@@ -168,6 +183,11 @@ impl AppState {
     /// The facade.
     pub fn ringlet(&self) -> &Ringlet {
         &self.inner.ringlet
+    }
+
+    /// The terminal sessions this server runs.
+    pub fn sessions(&self) -> &SessionManager {
+        &self.inner.sessions
     }
 
     /// The token file requests are checked against.

@@ -566,12 +566,97 @@ async fn every_route_answers() {
         StatusCode::NOT_FOUND
     );
 
+    // Terminal sessions: an `sh` agent in the allowed directory (the workspace: sandboxed by
+    // default, the agent sees it). The WebSocket itself needs a real connection to upgrade
+    // (tests/server); in-process it answers 400 like any request that is no upgrade.
+    let script = api.allowed().join("term.sh");
+    std::fs::write(&script, "#!/bin/sh\necho session-up\nexec sleep 300\n").expect("script");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let a = api
+        .send(
+            "POST",
+            "/api/profiles",
+            Some(
+                json!({"agent": "codex", "alias": "term", "provider": "ollama", "binary": script}),
+            ),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    cover("POST", "/api/sessions");
+    let a = api
+        .send(
+            "POST",
+            "/api/sessions",
+            Some(json!({"profile": "term", "working_dir": api.allowed(), "rows": 30, "cols": 90})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let session = a.json();
+    assert_eq!(session["state"], "running", "{session}");
+    assert_eq!(
+        (session["rows"].clone(), session["cols"].clone()),
+        (json!(30), json!(90))
+    );
+    let sid = session["id"].as_str().expect("id").to_string();
+    let a = api
+        .send(
+            "POST",
+            "/api/sessions",
+            Some(json!({"profile": "term", "working_dir": "/etc"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.text);
+    cover("GET", "/api/sessions");
+    let a = api.send("GET", "/api/sessions", None).await;
+    assert_eq!(a.json().as_array().expect("list").len(), 1, "{}", a.text);
+    cover("GET", "/api/sessions/{id}");
+    let a = api.send("GET", &format!("/api/sessions/{sid}"), None).await;
+    assert_eq!(a.json()["id"], sid.as_str(), "{}", a.text);
+    cover("GET", "/ws/terminal/{id}");
+    let a = api.send("GET", &format!("/ws/terminal/{sid}"), None).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    cover("DELETE", "/api/sessions/{id}");
+    let a = api
+        .send("DELETE", &format!("/api/sessions/{sid}"), None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let a = api.send("GET", &format!("/api/sessions/{sid}"), None).await;
+        if a.json()["state"] == "terminated" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never ended: {}",
+            a.text
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let a = api.send("DELETE", "/api/sessions/nope", None).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.text);
+    assert_eq!(a.json()["error"]["code"], "session_not_found");
+
     cover("GET", "/api/events");
     cover("DELETE", "/api/profiles/{alias}");
-    assert_eq!(
-        api.send("DELETE", "/api/profiles/work", None).await.status,
-        StatusCode::NO_CONTENT
-    );
+    let a = api
+        .send("DELETE", "/api/profiles/work?key=maybe", None)
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    let a = api
+        .send("DELETE", "/api/profiles/work?dry_run=true&key=keep", None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.json()["dry_run"], true);
+    assert_eq!(a.json()["key_outcome"], "kept", "{}", a.text);
+    let a = api.send("DELETE", "/api/profiles/work", None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.json()["alias"], "work");
+    assert_eq!(a.json()["dry_run"], false);
+    all_text += &a.text;
+    let a = api.send("DELETE", "/api/profiles/wrok", None).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
     assert_eq!(
         api.send("GET", "/api/profiles/work", None).await.status,
         StatusCode::NOT_FOUND

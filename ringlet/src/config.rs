@@ -1,5 +1,6 @@
 //! `config.toml`: user settings.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -26,6 +27,10 @@ pub struct Config {
     /// `[telemetry]`: metrics for Prometheus and OpenTelemetry (docs/team.md).
     #[serde(default, skip_serializing_if = "TelemetryConfig::is_unset")]
     pub telemetry: TelemetryConfig,
+    /// `[remotes.NAME]`: ringlet servers this machine attaches to (`ringlet remotes`). Their
+    /// tokens are in the credential store, never here.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub remotes: BTreeMap<String, RemoteConfig>,
 }
 
 /// `[telemetry]`.
@@ -77,6 +82,14 @@ impl TeamConfig {
     }
 }
 
+/// `[remotes.NAME]`: one remote ringlet server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteConfig {
+    /// Its base URL (`https://box.example:8765`).
+    pub url: String,
+}
+
 fn is_default_sandbox(p: &SandboxPolicy) -> bool {
     *p == SandboxPolicy::default()
 }
@@ -95,6 +108,11 @@ pub struct CredentialsConfig {
     /// this file, never the key itself. A relative path is taken from the config directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_log: Option<PathBuf>,
+
+    /// How often the `system` backend says it fell back to the file: `daily` (the default),
+    /// `always` (every command that uses a key) or `never`.
+    #[serde(default, skip_serializing_if = "FallbackWarning::is_default")]
+    pub fallback_warning: FallbackWarning,
 }
 
 impl Default for CredentialsConfig {
@@ -102,7 +120,30 @@ impl Default for CredentialsConfig {
         Self {
             backend: default_backend(),
             audit_log: None,
+            fallback_warning: FallbackWarning::default(),
         }
+    }
+}
+
+/// `[credentials] fallback-warning`: how often the `system` backend's "no system keychain,
+/// keeping keys in the file" warning is given. Once known, the warning every command repeats is
+/// noise, and a script's stderr fills with it; once a day still reminds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum FallbackWarning {
+    /// At most once a day per data directory (a stamp file in it records the last time).
+    #[default]
+    Daily,
+    /// Every command (every facade) that uses a key while the keychain is missing.
+    Always,
+    /// Never; `backend = "file"` also silences it, by using the file on purpose.
+    Never,
+}
+
+impl FallbackWarning {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
     }
 }
 
@@ -257,6 +298,25 @@ mod tests {
             assert!(e.starts_with(&format!("{}:2: ", file.display())), "{e}");
             assert!(e.contains(says), "{e}");
         }
+    }
+
+    #[test]
+    fn the_fallback_warning_is_daily_unless_set() {
+        let c: Config = toml::from_str("").expect("empty");
+        assert_eq!(c.credentials.fallback_warning, FallbackWarning::Daily);
+        for (name, want) in [
+            ("daily", FallbackWarning::Daily),
+            ("always", FallbackWarning::Always),
+            ("never", FallbackWarning::Never),
+        ] {
+            let c: Config =
+                toml::from_str(&format!("[credentials]\nfallback-warning = \"{name}\"\n"))
+                    .expect("parses");
+            assert_eq!(c.credentials.fallback_warning, want);
+        }
+        assert!(
+            toml::from_str::<Config>("[credentials]\nfallback-warning = \"hourly\"\n").is_err()
+        );
     }
 
     #[test]

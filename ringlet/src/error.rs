@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use crate::error_kind::{Field, FieldProblem};
+use crate::suggest::did_you_mean;
 
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -14,10 +15,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// No profile with this alias exists.
-    #[error("profile '{alias}' not found", alias = shown(alias))]
+    #[error("profile '{alias}' not found{dym}", alias = shown(alias), dym = did_you_mean(suggestion))]
     ProfileNotFound {
         /// The alias that was asked for.
         alias: String,
+        /// The existing profile most likely meant (see [`Error::suggestion`]).
+        suggestion: Option<String>,
     },
 
     /// A profile with this alias already exists.
@@ -40,21 +43,35 @@ pub enum Error {
     },
 
     /// No agent with this id is known.
-    #[error("unknown agent '{id}'; known agents: {known}", id = shown(id))]
+    #[error("unknown agent '{id}'{dym}; known agents: {known}", id = shown(id), dym = did_you_mean(suggestion))]
     UnknownAgent {
         /// The id that was asked for.
         id: String,
         /// Comma-separated ids of the known agents.
         known: String,
+        /// The known agent most likely meant (see [`Error::suggestion`]).
+        suggestion: Option<String>,
     },
 
     /// No provider with this id is known.
-    #[error("unknown provider '{id}'; known providers: {known}", id = shown(id))]
+    #[error("unknown provider '{id}'{dym}; known providers: {known}", id = shown(id), dym = did_you_mean(suggestion))]
     UnknownProvider {
         /// The id that was asked for.
         id: String,
         /// Comma-separated ids of the known providers.
         known: String,
+        /// The known provider most likely meant (see [`Error::suggestion`]).
+        suggestion: Option<String>,
+    },
+
+    /// A usage filter names a model that matches no model in the ledger (by id, prefix or
+    /// normalised name).
+    #[error("no model in the ledger matches '{model}'; models recorded: {present}", model = shown(model))]
+    UnknownModel {
+        /// The model filter that was given.
+        model: String,
+        /// Comma-separated ids of the models the ledger holds (`none` when it is empty).
+        present: String,
     },
 
     /// The provider has no endpoint with this name.
@@ -344,6 +361,28 @@ pub enum Error {
         alias: String,
     },
 
+    /// No terminal session with this id (it never existed, or it ended and its retention
+    /// passed).
+    #[error("no terminal session '{id}'", id = shown(id))]
+    SessionNotFound {
+        /// The id asked for.
+        id: String,
+    },
+
+    /// No remote ringlet server with this name is configured.
+    #[error("no remote named '{name}'", name = shown(name))]
+    RemoteNotFound {
+        /// The name asked for.
+        name: String,
+    },
+
+    /// A remote with this name is already configured.
+    #[error("a remote named '{name}' already exists", name = shown(name))]
+    RemoteExists {
+        /// The name that is taken.
+        name: String,
+    },
+
     /// No usable home/config directory could be determined.
     #[error("cannot determine where ringlet keeps its files: {0}; set RINGLET_HOME to a directory")]
     NoHome(String),
@@ -362,6 +401,28 @@ pub(crate) fn shown(input: &str) -> std::borrow::Cow<'_, str> {
 }
 
 impl Error {
+    /// [`Error::ProfileNotFound`] for `alias`, suggesting the closest of `known` (the aliases
+    /// that exist) when one is close.
+    pub fn profile_not_found<'a>(
+        alias: impl Into<String>,
+        known: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        let alias = alias.into();
+        let suggestion = crate::suggest::suggest(&alias, known);
+        Error::ProfileNotFound { alias, suggestion }
+    }
+
+    /// The name the caller most likely meant, for a profile, agent or provider that does not
+    /// exist ("did you mean 'work'?"); also in the message. `None` for other errors.
+    pub fn suggestion(&self) -> Option<&str> {
+        match self {
+            Error::ProfileNotFound { suggestion, .. }
+            | Error::UnknownAgent { suggestion, .. }
+            | Error::UnknownProvider { suggestion, .. } => suggestion.as_deref(),
+            _ => None,
+        }
+    }
+
     /// Wraps an I/O error with the action and path it happened on.
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
@@ -419,6 +480,7 @@ impl Error {
             Error::UnknownAgent { .. } => "unknown_agent",
             Error::UnknownProvider { .. } => "unknown_provider",
             Error::UnknownEndpoint { .. } => "unknown_endpoint",
+            Error::UnknownModel { .. } => "unknown_model",
             Error::Incompatible { .. } => "incompatible",
             Error::InvalidInput(_) => "invalid_input",
             // The same error as `InvalidInput`, with the field known: every binding raises it
@@ -446,6 +508,9 @@ impl Error {
             Error::HookState { .. } => "hook_state",
             Error::SandboxUnavailable { .. } => "sandbox_unavailable",
             Error::HookTransportMissing { .. } => "hook_transport_missing",
+            Error::SessionNotFound { .. } => "session_not_found",
+            Error::RemoteNotFound { .. } => "remote_not_found",
+            Error::RemoteExists { .. } => "remote_exists",
             Error::NoHome(_) => "no_home",
         }
     }
@@ -478,6 +543,7 @@ mod tests {
         for err in [
             Error::ProfileNotFound {
                 alias: long.clone(),
+                suggestion: None,
             },
             Error::ProfileExists {
                 alias: long.clone(),
@@ -489,10 +555,12 @@ mod tests {
             Error::UnknownAgent {
                 id: long.clone(),
                 known: "claude".into(),
+                suggestion: None,
             },
             Error::UnknownProvider {
                 id: long.clone(),
                 known: "anthropic".into(),
+                suggestion: None,
             },
             Error::HookNotFound { id: long.clone() },
             Error::HookExists { id: long.clone() },

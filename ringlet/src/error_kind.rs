@@ -249,6 +249,10 @@ pub enum Hint {
         /// The id that is taken.
         id: String,
     },
+    /// See which terminal sessions the server has.
+    ListSessions,
+    /// See which remotes are configured.
+    ListRemotes,
     /// Give this field: the request needs it.
     GiveField(Field),
     /// Give this field another value.
@@ -285,6 +289,10 @@ impl fmt::Display for Hint {
                 "replace it with `ringlet keychain set {provider} {alias} --replace` or choose another --key-alias"
             ),
             Hint::ListHooks => f.write_str("see `ringlet hooks list`"),
+            Hint::ListSessions => f.write_str("see `ringlet remotes sessions NAME`"),
+            Hint::ListRemotes => f.write_str(
+                "see `ringlet remotes list`, or add one with `ringlet remotes add NAME --url URL`",
+            ),
             Hint::RemoveHook { id } => write!(
                 f,
                 "remove it first with `ringlet hooks remove {id}` or pick another id"
@@ -304,15 +312,19 @@ impl Error {
             Error::ProfileNotFound { .. }
             | Error::KeyNotFound { .. }
             | Error::HookNotFound { .. }
+            | Error::SessionNotFound { .. }
+            | Error::RemoteNotFound { .. }
             // Asked for by id (`agent("x")`) or named in a request (`create_profile`): either
             // way the catalogue has no such entry.
             | Error::UnknownAgent { .. }
             | Error::UnknownProvider { .. }
-            | Error::UnknownEndpoint { .. } => NotFound,
+            | Error::UnknownEndpoint { .. }
+            | Error::UnknownModel { .. } => NotFound,
             Error::ProfileExists { .. }
             | Error::KeyExists { .. }
             | Error::KeyAliasTaken { .. }
             | Error::HookExists { .. }
+            | Error::RemoteExists { .. }
             // The profile is fine; the key store must change first (store the key, migrate
             // it), then the same request succeeds.
             | Error::MissingKey { .. }
@@ -371,6 +383,9 @@ impl Error {
             },
             Error::HookNotFound { .. } => Hint::ListHooks,
             Error::HookExists { id } => Hint::RemoveHook { id: cut(id) },
+            Error::SessionNotFound { .. } => Hint::ListSessions,
+            Error::RemoteNotFound { .. } => Hint::ListRemotes,
+            Error::RemoteExists { .. } => Hint::Replace,
             Error::InvalidField { field, problem, .. } => match problem {
                 FieldProblem::Missing => Hint::GiveField(*field),
                 FieldProblem::Invalid => Hint::CheckField(*field),
@@ -398,7 +413,13 @@ mod tests {
         use ErrorKind::*;
         let s = |v: &str| v.to_string();
         vec![
-            (Error::ProfileNotFound { alias: s("w") }, NotFound),
+            (
+                Error::ProfileNotFound {
+                    alias: s("w"),
+                    suggestion: None,
+                },
+                NotFound,
+            ),
             (Error::ProfileExists { alias: s("w") }, Conflict),
             (
                 Error::InvalidAlias {
@@ -411,6 +432,7 @@ mod tests {
                 Error::UnknownAgent {
                     id: s("clod"),
                     known: s("claude"),
+                    suggestion: None,
                 },
                 NotFound,
             ),
@@ -418,6 +440,14 @@ mod tests {
                 Error::UnknownProvider {
                     id: s("p"),
                     known: s("anthropic"),
+                    suggestion: None,
+                },
+                NotFound,
+            ),
+            (
+                Error::UnknownModel {
+                    model: s("sonnet-9"),
+                    present: s("claude-sonnet-4-5"),
                 },
                 NotFound,
             ),
@@ -580,6 +610,9 @@ mod tests {
                 Unavailable,
             ),
             (Error::HookTransportMissing { alias: s("w") }, Unavailable),
+            (Error::SessionNotFound { id: s("s1") }, NotFound),
+            (Error::RemoteNotFound { name: s("box") }, NotFound),
+            (Error::RemoteExists { name: s("box") }, Conflict),
             (Error::NoHome(s("no HOME")), Internal),
         ]
     }
@@ -594,6 +627,7 @@ mod tests {
             Error::UnknownAgent { .. } => "UnknownAgent",
             Error::UnknownProvider { .. } => "UnknownProvider",
             Error::UnknownEndpoint { .. } => "UnknownEndpoint",
+            Error::UnknownModel { .. } => "UnknownModel",
             Error::Incompatible { .. } => "Incompatible",
             Error::InvalidInput(_) => "InvalidInput",
             Error::InvalidField { .. } => "InvalidField",
@@ -619,6 +653,9 @@ mod tests {
             Error::HookState { .. } => "HookState",
             Error::SandboxUnavailable { .. } => "SandboxUnavailable",
             Error::HookTransportMissing { .. } => "HookTransportMissing",
+            Error::SessionNotFound { .. } => "SessionNotFound",
+            Error::RemoteNotFound { .. } => "RemoteNotFound",
+            Error::RemoteExists { .. } => "RemoteExists",
             Error::NoHome(_) => "NoHome",
         }
     }

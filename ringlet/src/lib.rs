@@ -41,6 +41,9 @@ mod hooks;
 mod launch;
 mod paths;
 mod profile;
+#[cfg(unix)]
+pub mod session;
+mod suggest;
 #[cfg(feature = "team")]
 mod team;
 mod telemetry;
@@ -57,7 +60,10 @@ pub use catalog::provider::{
 };
 pub use catalog::registry::Registry;
 pub use catalog::wire::WireShape;
-pub use config::{Config, CredentialBackend, CredentialsConfig, TeamConfig, TelemetryConfig};
+pub use config::{
+    Config, CredentialBackend, CredentialsConfig, FallbackWarning, RemoteConfig, TeamConfig,
+    TelemetryConfig,
+};
 pub use credentials::{
     AuditedCredentialStore, CredentialKey, CredentialStore, EnvCredentialStore,
     FileCredentialStore, KEYCHAIN_SERVICE, MemoryCredentialStore, MigrationReport, Secret,
@@ -67,14 +73,15 @@ pub use error::{Error, Result};
 pub use error_kind::{ErrorKind, Field, FieldProblem, Hint};
 pub use facade::usage::{
     ImportCandidate, ImportProgress, ImportReport, ImportRequest, LITELLM_PRICES_URL,
-    PricingReport, PricingStatus, ProfileSync, StatsReport, StatsRow, SyncReport, UsageLine,
-    UsageQuery, UsageReport,
+    PricingReport, PricingStatus, ProfileSync, StatsReport, StatsRow, SyncReport,
+    USAGE_REPORT_VERSION, UsageLine, UsageQuery, UsageReport,
 };
 pub use facade::{
     AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, NewHook,
-    NewProfile, ProfileUpdate, ProviderInfo, RUN_STARTED_ENV, Ringlet, RingletBuilder, RunHandle,
-    Subscription,
+    NewProfile, ProfileUpdate, ProviderInfo, REMOTE_TOKEN_PROVIDER, RUN_STARTED_ENV, Remote,
+    Ringlet, RingletBuilder, RunHandle, Subscription,
 };
+pub use facade::{DeleteOptions, DeleteReport, KeyOnDelete, KeyOutcome};
 pub use fsio::{read_capped, read_file_capped};
 pub use hooks::{
     DEFAULT_TIMEOUT_MS, DENY_EXIT_CODE, Decision, DispatchOutcome, FireReport, FiredLedger, Firing,
@@ -119,7 +126,8 @@ pub use usage::{
     LazyPriceBook, Malformed, MatchKind, ModelPrice, NANOS_PER_USD, OpenCodeImporter, ParsedUsage,
     PriceBook, PriceMatch, PriceSource, Rate, RecordOutcome, RepriceOutcome, RunEnd, RunSession,
     RunStart, ScanContext, SqliteUsageStore, Tier, TokenCounts, USAGE_CSV_HEADER, UsageEvent,
-    UsageFilter, UsageGroup, UsageRow, UsageStore, builtin_importers, csv_field, import_logs,
+    UsageFilter, UsageGroup, UsageRow, UsageStore, Zone, builtin_importers, csv_field, import_logs,
     importer_for, ingest_home, nanos_to_usd, normalize_model, usage_csv,
 };
+pub use usage::{BatchSink, MAX_IMPORT_THREADS, import_files};
 pub use warning::{ThreadWarnings, Warning};

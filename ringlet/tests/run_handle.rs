@@ -263,7 +263,7 @@ fn run_started_and_ended_reach_a_subscriber() {
         .unwrap_or_else(|| panic!("no RunStarted for pid {pid}: {seen:?}"));
     let ended = seen
         .iter()
-        .position(|e| matches!(e, Event::RunEnded { alias, outcome: o } if alias == "ev" && *o == outcome))
+        .position(|e| matches!(e, Event::RunEnded { alias, outcome: o, .. } if alias == "ev" && *o == outcome))
         .unwrap_or_else(|| panic!("no RunEnded with {outcome:?}: {seen:?}"));
     assert!(started < ended, "{seen:?}");
     assert_eq!(outcome.exit_code, 5);
@@ -300,6 +300,14 @@ impl UsageStore for FailsAfterStart {
     }
     fn query(&self, filter: &UsageFilter, group: UsageGroup) -> Result<Vec<UsageRow>> {
         self.0.query(filter, group)
+    }
+    fn query_split(
+        &self,
+        filter: &UsageFilter,
+        group: UsageGroup,
+        by: UsageGroup,
+    ) -> Result<Vec<(String, UsageRow)>> {
+        self.0.query_split(filter, group, by)
     }
     fn events(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>> {
         self.0.events(filter, limit)

@@ -2,12 +2,15 @@
 //! agent binary that records what it was started with.
 
 mod agents;
+mod completion;
 mod errors;
 mod home;
 mod keys;
 mod launch_env;
+mod output;
 mod profiles;
 mod profiles_set;
+mod reports;
 mod sandbox;
 mod signals;
 mod usage;

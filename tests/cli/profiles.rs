@@ -339,7 +339,8 @@ fn ollama_needs_no_key_and_named_endpoints_work() {
 #[test]
 fn delete_needs_confirmation_without_a_terminal() {
     let sb = sandbox_with_profile();
-    sb.run(["profiles", "delete", "work"]).fails_with("--yes");
+    sb.run(["profiles", "delete", "work"])
+        .fails_with("pass --yes to confirm (stdin is not a terminal to ask on)");
     assert!(sb.profile_dir("work").exists());
     sb.run(["profiles", "delete", "work", "--yes"]).ok();
     assert!(!sb.profile_dir("work").exists());
@@ -601,4 +602,141 @@ fn a_leftover_directory_is_reported_and_deleted() {
     assert!(!sb.profile_dir("ghost").exists());
     sb.run(create).ok();
     assert!(sb.profile_dir("ghost").join("profile.toml").is_file());
+}
+
+/// Another claude profile in `sb` whose key is stored under `key_alias`.
+fn add_profile_with_key(sb: &Sandbox, alias: &str, key_alias: &str) {
+    sb.run([
+        "profiles",
+        "create",
+        "claude",
+        alias,
+        "--provider",
+        "anthropic",
+        "--key-alias",
+        key_alias,
+        "--key-from-env",
+        "TEST_KEY",
+    ])
+    .ok();
+}
+
+fn keys(sb: &Sandbox) -> Vec<String> {
+    sb.run(["keychain", "list", "--json"])
+        .ok()
+        .json()
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|k| {
+            format!(
+                "{}/{}",
+                k["provider"].as_str().unwrap_or(""),
+                k["alias"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn delete_says_what_became_of_the_key() {
+    let sb = sandbox_with_profile();
+    add_profile_with_key(&sb, "twin", "work");
+    add_profile_with_key(&sb, "solo", "solo");
+    assert_eq!(keys(&sb), ["anthropic/solo", "anthropic/work"]);
+
+    // Shared with `twin`: --remove-key is refused before anything is deleted.
+    sb.run(["profiles", "delete", "work", "--yes", "--remove-key"])
+        .fails_with("also used by profile 'twin'");
+    assert!(sb.profile_dir("work").exists());
+    // The default keeps a shared key, and says so.
+    let out = sb.run(["profiles", "delete", "work", "--yes"]).ok();
+    assert!(
+        out.stderr.contains("Deleted profile 'work' and its HOME."),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("Kept its key anthropic/work: profile 'twin' uses it too."),
+        "{}",
+        out.stderr
+    );
+    // The last user takes it along.
+    let out = sb
+        .run(["profiles", "delete", "twin", "--yes", "--json"])
+        .ok();
+    let report = out.json();
+    assert_eq!(report["key_outcome"], "removed", "{report}");
+    assert_eq!(report["key"]["alias"], "work");
+    assert_eq!(keys(&sb), ["anthropic/solo"]);
+    // --keep-key keeps it.
+    let out = sb
+        .run(["profiles", "delete", "solo", "-y", "--keep-key"])
+        .ok();
+    assert!(
+        out.stderr
+            .contains("Kept its key anthropic/solo (--keep-key)."),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(keys(&sb), ["anthropic/solo"]);
+    let both = sb.run(["profiles", "delete", "x", "--keep-key", "--remove-key"]);
+    assert_eq!(both.code, 2, "{}", both.stderr);
+}
+
+/// On a terminal, `profiles delete` asks, naming the HOME and the key; only y/yes deletes.
+#[cfg(unix)]
+#[test]
+fn delete_asks_on_a_terminal() {
+    use std::io::{Read, Write};
+    use std::os::fd::OwnedFd;
+
+    let sb = sandbox_with_profile();
+    let ask = |answer: &str| {
+        let pty = nix::pty::openpty(None, None).expect("openpty");
+        let slave = |fd: &OwnedFd| std::process::Stdio::from(fd.try_clone().expect("dup"));
+        let mut child = sb
+            .command(["profiles", "delete", "work"])
+            .stdin(slave(&pty.slave))
+            .stderr(slave(&pty.slave))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("ringlet starts");
+        drop(pty.slave);
+        let mut master = std::fs::File::from(pty.master);
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&seen).contains("[y/N]") {
+            let n = master.read(&mut buf).expect("read the terminal");
+            assert!(n > 0, "no question: {}", String::from_utf8_lossy(&seen));
+            seen.extend_from_slice(&buf[..n]);
+        }
+        master.write_all(answer.as_bytes()).expect("answer");
+        let status = child.wait().expect("ringlet ends");
+        // The rest of what it said (EIO once the child has gone and the slave is closed).
+        while let Ok(n) = master.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+        }
+        (status.code(), String::from_utf8_lossy(&seen).into_owned())
+    };
+    let (code, screen) = ask("n\n");
+    assert_eq!(code, Some(1), "{screen}");
+    assert!(
+        screen.contains("Delete profile 'work', its HOME ")
+            && screen.contains(" and its key anthropic/work? [y/N]"),
+        "{screen}"
+    );
+    assert!(screen.contains("Nothing deleted."), "{screen}");
+    assert!(sb.profile_dir("work").exists());
+    let (code, screen) = ask("y\n");
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(
+        screen.contains("Removed its key anthropic/work."),
+        "{screen}"
+    );
+    assert!(!sb.profile_dir("work").exists());
 }

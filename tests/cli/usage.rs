@@ -164,7 +164,7 @@ fn the_table_has_a_total_row_and_never_shows_unpriced_usage_as_zero() {
     let out = sb.run(["usage"]).ok();
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{}", out.stdout);
-    assert!(lines[0].starts_with("PROFILE") && lines[0].contains("TOKENS IN / OUT"));
+    assert!(lines[0].starts_with("PROFILE") && lines[0].contains("CACHE READ"));
     let lab = lines
         .iter()
         .find(|l| l.starts_with("lab"))
@@ -175,12 +175,12 @@ fn the_table_has_a_total_row_and_never_shows_unpriced_usage_as_zero() {
         .find(|l| l.starts_with("work"))
         .expect("work row");
     assert!(
-        work.contains("2K / 200") && work.contains("$0.0090"),
+        work.contains(" 2,000 ") && work.contains(" 200 ") && work.contains("$0.01"),
         "{work}"
     );
     let total = lines[3];
     assert!(
-        total.starts_with("TOTAL") && total.contains("$0.0090 + 1 unpriced"),
+        total.starts_with("TOTAL") && total.contains("$0.01 + 1 unpriced"),
         "{total}"
     );
     assert!(
@@ -231,6 +231,18 @@ fn grouping_filters_and_exports() {
     assert_eq!(work["total"]["events"], 3);
     let model = usage_json(&sb, &["--model", "claude-test-1"]);
     assert_eq!(model["total"]["events"], 4);
+    // By prefix or normalised name, and an error (exit 1) listing the models when none match.
+    assert_eq!(
+        usage_json(&sb, &["--model", "sonnet-4.5"])["total"]["events"],
+        3
+    );
+    assert_eq!(
+        usage_json(&sb, &["--model", "claude"])["total"]["events"],
+        7
+    );
+    sb.run(["usage", "--model", "opus-9"]).fails_with(
+        "no model in the ledger matches 'opus-9'; models recorded: claude-sonnet-4-5, claude-test-1",
+    );
     assert_eq!(
         usage_json(&sb, &["--provider", "anthropic"])["total"]["events"],
         7
@@ -441,6 +453,8 @@ fn unknown_names_and_bad_input_fail_with_one_line() {
         "{}",
         both.stderr
     );
+    sb.run(["usage", "--breakdown", "model"])
+        .fails_with("a breakdown splits grouped rows; give a group");
     sb.run(["import", "clod", "--to", "work"])
         .fails_with("unknown agent 'clod'");
     sb.run(["import", "claude", "--to", "nope"])
@@ -969,4 +983,63 @@ fn an_import_that_finds_nothing_says_so_and_counts_read_in_words() {
     let sync = sb.run(["usage", "sync"]).ok().stdout;
     assert!(sync.starts_with("Read 1 profile: "), "{sync}");
     assert!(!sync.contains("(s)"), "{sync}");
+}
+
+/// A Claude Code response line at `time`.
+fn claude_line_at(id: &str, time: &str) -> String {
+    serde_json::json!({
+        "type": "assistant", "sessionId": "s1", "timestamp": time,
+        "message": {"id": id, "model": "claude-sonnet-4-5", "role": "assistant",
+            "usage": {"input_tokens": 10, "output_tokens": 1}}
+    })
+    .to_string()
+        + "\n"
+}
+
+#[test]
+fn days_are_in_the_named_time_zone_or_the_systems() {
+    let mut sb = sandbox();
+    profile(&sb, "claude", "work", "anthropic", "claude-sonnet-4-5");
+    // A minute before and half an hour after midnight of 20 October in Los Angeles (PDT, -7).
+    let log = sb.root().join("tz.jsonl");
+    std::fs::write(
+        &log,
+        claude_line_at("a", "2026-10-20T06:59:00Z") + &claude_line_at("b", "2026-10-20T07:30:00Z"),
+    )
+    .expect("log");
+    sb.run(["import", "claude", "--to", "work", "--from", path_str(&log)])
+        .ok();
+    let days = |report: &Value| -> Vec<(String, u64)> {
+        report["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| {
+                (
+                    r["key"].as_str().expect("key").into(),
+                    r["events"].as_u64().expect("n"),
+                )
+            })
+            .collect()
+    };
+    let la = usage_json(&sb, &["--by-day", "-z", "America/Los_Angeles"]);
+    assert_eq!(la["timezone"], "America/Los_Angeles");
+    assert_eq!(
+        days(&la),
+        [("2026-10-19".into(), 1), ("2026-10-20".into(), 1)]
+    );
+    let utc = usage_json(&sb, &["--by-day", "--timezone", "UTC"]);
+    assert_eq!(utc["timezone"], "UTC");
+    assert_eq!(days(&utc), [("2026-10-20".into(), 2)]);
+    // --since a day is that day's local midnight: 07:00Z in October, not today's PST 08:00Z.
+    let since = usage_json(&sb, &["--since", "2026-10-20", "-z", "America/Los_Angeles"]);
+    assert_eq!(since["since"], "2026-10-20T07:00:00Z");
+    assert_eq!(since["total"]["events"], 1);
+    sb.run(["usage", "-z", "Mars/Olympus_Mons"])
+        .fails_with("unknown time zone 'Mars/Olympus_Mons'");
+    // Without --timezone, the system's zone (TZ) names the days, and the report names it.
+    sb.env("TZ", "America/Los_Angeles");
+    let system = usage_json(&sb, &["--by-day"]);
+    assert_eq!(system["timezone"], "America/Los_Angeles");
+    assert_eq!(days(&system), days(&la));
 }

@@ -127,6 +127,24 @@ impl Terminal {
         assert!(status.success(), "tmux send-keys failed");
     }
 
+    /// Resizes the pane's window to `cols` × `rows` (the program in it gets SIGWINCH).
+    pub fn resize(&self, cols: u16, rows: u16) {
+        let status = self
+            .tmux()
+            .args([
+                "resize-window",
+                "-t",
+                "e2e",
+                "-x",
+                &cols.to_string(),
+                "-y",
+                &rows.to_string(),
+            ])
+            .status()
+            .expect("tmux resize-window");
+        assert!(status.success(), "tmux resize-window failed");
+    }
+
     /// Waits until the screen shows one of `wanted`, and returns which with the screen.
     pub fn wait_for(&self, wanted: &[&str]) -> (usize, String) {
         let deadline = Instant::now() + SCREEN_TIMEOUT;

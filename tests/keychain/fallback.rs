@@ -52,22 +52,50 @@ fn without_a_session_bus_keys_go_to_the_private_file_with_one_warning() {
     assert_eq!(mode(&file), 0o600, "a new credentials file is private");
     assert!(std::fs::read_to_string(&file).expect("read").contains(KEY));
 
-    // The warning comes before the agent starts, and the agent gets the key from the file.
+    // Once told, the next commands are quiet for a day (a stamp in the data directory).
+    let stamp = sb.ringlet_home().join("data/keychain-fallback-warned");
+    assert!(stamp.is_file(), "the stamp records the warning");
     create_profile(&sb, "work", "work");
     let record = sb.root().join("record.json");
     let (run, key) = run_profile(&sb, "work", &record);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(key.as_deref(), Some(KEY));
+    assert!(run.warnings().is_empty(), "told today: {}", run.stderr);
+
+    // A day later it is told again, once, before the agent starts (the run uses the key
+    // twice: to check the backend first, then to start the agent).
+    let day_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        - 24 * 3600
+        - 60;
+    std::fs::write(&stamp, day_ago.to_string()).expect("age the stamp");
+    let (run, key) = run_profile(&sb, "work", &record);
+    assert_eq!(key.as_deref(), Some(KEY));
     assert_eq!(run.warnings().len(), 1, "{}", run.stderr);
 
-    // With --json the warning is JSON too.
+    // `fallback-warning = "always"`: every command; with --json the warning is JSON too.
+    write_config(&sb, "[credentials]\nfallback-warning = \"always\"\n");
     let list = sb.run(["keychain", "list", "--json"]).ok();
+    assert_eq!(list.warnings().len(), 1, "{}", list.stderr);
     let w: serde_json::Value = serde_json::from_str(list.warnings()[0]).expect("JSON warning line");
     assert_eq!(w["warning"]["code"], "credentials_fallback");
     assert_eq!(
         list.json(),
         serde_json::json!([{"provider": "anthropic", "alias": "work"}])
     );
+    // A command that meets the cause twice (a run checks the backend, then reads the key)
+    // prints it once.
+    let (run, _) = run_profile(&sb, "work", &record);
+    assert_eq!(run.warnings().len(), 1, "{}", run.stderr);
+
+    // `never`: never, whatever the stamp says.
+    write_config(&sb, "[credentials]\nfallback-warning = \"never\"\n");
+    std::fs::remove_file(&stamp).expect("rm stamp");
+    let quiet = sb.run(["keychain", "list"]).ok();
+    assert!(quiet.warnings().is_empty(), "{}", quiet.stderr);
+    assert!(!stamp.exists());
 
     // Choosing the file on purpose silences it.
     write_config(&sb, "[credentials]\nbackend = \"file\"\n");

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use ringlet_tests::harness::{Sandbox, fake_agent_bin};
 use serde_json::{Value, json};
 
+mod sessions;
+
 /// A key set over HTTP; it must never come back in a response, an event or the server's log.
 const CANARY: &str = "sk-ant-canary-5e2b7a91";
 
@@ -475,6 +477,21 @@ fn a_profile_created_over_http_runs_from_the_cli_and_the_run_and_the_canary_stay
         assert_eq!(a.status, 200, "{method} {path}: {a:?}");
         answers += &a.body;
     }
+    // Reports are in the zone the caller names (and say which); an unknown one is a 400 naming it.
+    let zoned = server.call("GET", "/api/usage?group=day&timezone=Asia/Kolkata", None);
+    assert_eq!(zoned.status, 200, "{zoned:?}");
+    assert!(
+        zoned.body.contains("\"timezone\":\"Asia/Kolkata\""),
+        "{zoned:?}"
+    );
+    let unknown = server.call("GET", "/api/usage?timezone=Mars/Olympus_Mons", None);
+    assert_eq!(unknown.status, 400, "{unknown:?}");
+    assert!(
+        unknown
+            .body
+            .contains("unknown time zone 'Mars/Olympus_Mons'"),
+        "{unknown:?}"
+    );
     // Errors about the key do not quote it either.
     let dup = server.call(
         "PUT",

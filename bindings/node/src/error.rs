@@ -71,6 +71,9 @@ pub fn hint_text(hint: &Hint) -> String {
             lit(alias)
         ),
         Hint::ListHooks => "see hooks()".into(),
+        // Sessions live in a server (`SessionManager`), which this binding does not run.
+        Hint::ListSessions => "list the server's sessions (GET /api/sessions)".into(),
+        Hint::ListRemotes => "remotes are configured with the CLI (`ringlet remotes list`)".into(),
         Hint::RemoveHook { id } => format!(
             "remove it first with removeHook({}) or pick another id",
             lit(id)

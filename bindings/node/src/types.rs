@@ -517,8 +517,11 @@ pub struct UsageQuery {
     /// `total`, `day`, `week`, `month`, `model`, `profile`, `agent`, `provider` or `session`;
     /// unset gives one row per profile with its agent and provider.
     pub group: Option<String>,
-    /// The reader's zone, minutes east of UTC; unset uses the machine's zone.
-    pub utc_offset_minutes: Option<i32>,
+    /// The reader's time zone for dates and day, week and month boundaries: an IANA name
+    /// (`Europe/Berlin`) or `UTC`; unset uses the system's zone.
+    pub timezone: Option<String>,
+    /// Split each grouped row by `model`, `agent`, `profile` or `provider`.
+    pub breakdown: Option<String>,
 }
 
 impl TryFrom<UsageQuery> for ringlet::UsageQuery {
@@ -530,6 +533,11 @@ impl TryFrom<UsageQuery> for ringlet::UsageQuery {
             .as_deref()
             .map(ringlet::UsageGroup::parse)
             .transpose()?;
+        let breakdown = q
+            .breakdown
+            .as_deref()
+            .map(ringlet::UsageGroup::parse)
+            .transpose()?;
         Ok(Self {
             profile: q.profile,
             agent: q.agent,
@@ -538,7 +546,8 @@ impl TryFrom<UsageQuery> for ringlet::UsageQuery {
             since: q.since,
             until: q.until,
             group,
-            utc_offset_minutes: q.utc_offset_minutes,
+            timezone: q.timezone,
+            breakdown,
         })
     }
 }

@@ -90,6 +90,7 @@ exceptions! {
     UnknownAgent(NotFoundError) = "unknown_agent": "No agent with this id is known.";
     UnknownProvider(NotFoundError) = "unknown_provider": "No provider with this id is known.";
     UnknownEndpoint(NotFoundError) = "unknown_endpoint": "The provider has no endpoint with this name.";
+    UnknownModel(NotFoundError) = "unknown_model": "No model in the usage ledger matches the model filter.";
     Incompatible(InvalidInputError) = "incompatible": "The agent speaks no wire format the provider serves.";
     InvalidInput(InvalidInputError) = "invalid_input": "A value given is not acceptable.";
     AgentNotInstalled(UnavailableError) = "agent_not_installed": "The agent's binary cannot be found.";
@@ -114,6 +115,9 @@ exceptions! {
     HookStateError(InternalError) = "hook_state": "The state of once-only hooks could not be used.";
     SandboxUnavailable(UnavailableError) = "sandbox_unavailable": "The OS sandbox cannot start here.";
     HookTransportMissing(UnavailableError) = "hook_transport_missing": "Pre-tool-use hooks exist but agents have no ringlet program to call them through.";
+    SessionNotFound(NotFoundError) = "session_not_found": "No terminal session with this id exists (any more).";
+    RemoteNotFound(NotFoundError) = "remote_not_found": "No remote ringlet server with this name is configured.";
+    RemoteExists(ConflictError) = "remote_exists": "A remote with this name is already configured.";
     NoHome(InternalError) = "no_home": "No directory for ringlet's files could be determined.";
 }
 
@@ -176,6 +180,9 @@ pub fn hint_text(hint: &Hint) -> String {
             lit(alias)
         ),
         Hint::ListHooks => "see Ringlet.hooks()".into(),
+        // Sessions live in a server (`SessionManager`), which this binding does not run.
+        Hint::ListSessions => "list the server's sessions (GET /api/sessions)".into(),
+        Hint::ListRemotes => "remotes are configured with the CLI (`ringlet remotes list`)".into(),
         Hint::RemoveHook { id } => format!(
             "remove it first with Ringlet.remove_hook({}) or pick another id",
             lit(id)

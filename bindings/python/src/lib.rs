@@ -254,9 +254,27 @@ impl PyRinglet {
         to_py(py, &profile)
     }
 
-    /// Deletes a profile and its HOME.
-    fn delete_profile(&self, py: Python<'_>, alias: &str) -> PyResult<()> {
-        py.detach(|| self.inner.delete_profile(alias)).py_err()
+    /// Deletes a profile and its HOME, and its key unless another profile uses it. `key`:
+    /// "if-unused" (default), "keep" or "remove"; `dry_run` only reports. Returns what became
+    /// of the key (`key_outcome`, `shared_with`).
+    #[pyo3(signature = (alias, key=None, dry_run=false))]
+    fn delete_profile<'py>(
+        &self,
+        py: Python<'py>,
+        alias: &str,
+        key: Option<&str>,
+        dry_run: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let key = key
+            .map(ringlet::KeyOnDelete::parse)
+            .transpose()
+            .py_err()?
+            .unwrap_or_default();
+        let options = ringlet::DeleteOptions::new().key(key).dry_run(dry_run);
+        let report = py
+            .detach(|| self.inner.delete_profile_with(alias, &options))
+            .py_err()?;
+        to_py(py, &report)
     }
 
     /// The launch plan for a profile, as a dict. Writes nothing and holds no secret: the key is
@@ -404,7 +422,7 @@ impl PyRinglet {
 
     /// Aggregated usage (tokens, cost) per profile, or grouped by `group` (`day`, `week`,
     /// `month`, `model`, `session`, …). Keyword filters: `profile`, `agent`, `provider`, `model`,
-    /// `since`, `until` (`2026-05-01`, RFC 3339, `today`, `7d`), `utc_offset_minutes`.
+    /// `since`, `until` (`2026-05-01`, RFC 3339, `today`, `7d`), `timezone` (`Europe/Berlin`).
     #[pyo3(signature = (**query))]
     fn usage<'py>(
         &self,

@@ -56,9 +56,20 @@ def test_create_list_get_delete(r: ringlet.Ringlet, fake_agent: str) -> None:
     assert taken.value.hint == (
         "pick another alias or delete it first with Ringlet.delete_profile('work')"
     )
-    r.delete_profile("work")
+    plan = r.delete_profile("work", key="keep", dry_run=True)
+    assert plan["dry_run"] and plan["key_outcome"] == "kept"
+    assert plan["key"] == {"provider": "minimax", "alias": "work"}
+    assert r.has_profile("work")
+    with pytest.raises(ringlet.InvalidInputError):
+        r.delete_profile("work", key="maybe")
+    report = r.delete_profile("work")
+    assert report["alias"] == "work" and not report["dry_run"]
+    assert report["key_outcome"] == "removed", report
     assert r.profiles() == []
     assert not r.has_profile("work")
+    with pytest.raises(ringlet.ProfileNotFound) as missing:
+        r.delete_profile("work")
+    assert missing.value.code == "profile_not_found"
 
 
 def test_profile_matches_cli_json(

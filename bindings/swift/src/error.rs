@@ -208,6 +208,9 @@ pub fn hint_text(hint: &Hint) -> String {
             lit(alias)
         ),
         Hint::ListHooks => "see hooks()".into(),
+        // Sessions live in a server (`SessionManager`), which this binding does not run.
+        Hint::ListSessions => "list the server's sessions (GET /api/sessions)".into(),
+        Hint::ListRemotes => "remotes are configured with the CLI (`ringlet remotes list`)".into(),
         Hint::RemoveHook { id } => format!(
             "remove it first with removeHook(id: {}) or pick another id",
             lit(id)
@@ -251,12 +254,14 @@ impl From<ringlet::Error> for RingletError {
                 kind,
                 hint,
             },
-            "unknown_agent" | "unknown_provider" | "unknown_endpoint" => Self::Unknown {
-                code: code.into(),
-                message,
-                kind,
-                hint,
-            },
+            "unknown_agent" | "unknown_provider" | "unknown_endpoint" | "unknown_model" => {
+                Self::Unknown {
+                    code: code.into(),
+                    message,
+                    kind,
+                    hint,
+                }
+            }
             "invalid_input" => Self::InvalidInput {
                 message,
                 kind,

@@ -494,9 +494,13 @@ pub struct UsageQuery {
     /// unset gives one row per profile with its agent and provider.
     #[uniffi(default = None)]
     pub group: Option<String>,
-    /// The reader's zone, minutes east of UTC; unset uses the machine's zone.
+    /// The reader's time zone for dates and day, week and month boundaries: an IANA name
+    /// (`Europe/Berlin`) or `UTC`; unset uses the system's zone.
     #[uniffi(default = None)]
-    pub utc_offset_minutes: Option<i32>,
+    pub timezone: Option<String>,
+    /// Split each grouped row by `model`, `agent`, `profile` or `provider`.
+    #[uniffi(default = None)]
+    pub breakdown: Option<String>,
 }
 
 impl TryFrom<UsageQuery> for ringlet::UsageQuery {
@@ -508,6 +512,11 @@ impl TryFrom<UsageQuery> for ringlet::UsageQuery {
             .as_deref()
             .map(ringlet::UsageGroup::parse)
             .transpose()?;
+        let breakdown = q
+            .breakdown
+            .as_deref()
+            .map(ringlet::UsageGroup::parse)
+            .transpose()?;
         Ok(Self {
             profile: q.profile,
             agent: q.agent,
@@ -516,7 +525,8 @@ impl TryFrom<UsageQuery> for ringlet::UsageQuery {
             since: q.since,
             until: q.until,
             group,
-            utc_offset_minutes: q.utc_offset_minutes,
+            timezone: q.timezone,
+            breakdown,
         })
     }
 }

@@ -12,27 +12,38 @@ use crate::cli::JsonFlag;
 use crate::output::{self, or_dash};
 use crate::output::{errln, outln};
 
+pub const ADD_EXAMPLES: &str = "\
+Examples:
+  ringlet hooks add work --on tool-use --shell 'echo \"$RINGLET_TOOL\" >> ~/audit.log'
+  ringlet hooks add work --on pre-tool-use --matcher Bash --rhai gate.rhai
+  ringlet hooks add --all-profiles --on cost-threshold --period day --threshold 20 \\
+      --webhook https://hooks.example.com/ringlet
+  ringlet hooks test <id> --payload event.json";
+
 #[derive(Debug, Subcommand)]
 pub enum HooksCmd {
     /// Add a hook: a shell command, Rhai gate or webhook on a lifecycle event.
+    #[command(after_help = ADD_EXAMPLES)]
     Add(Box<AddArgs>),
     /// List hooks (webhook URLs shown without their path).
     List(JsonFlag),
     /// Remove a hook by id.
     Remove {
         /// The hook id (see `ringlet hooks list`).
+        #[arg(add = crate::complete::hooks())]
         id: String,
     },
     /// Run one hook against a sample event and show what it decided or did.
     Test {
         /// The hook id.
+        #[arg(add = crate::complete::hooks())]
         id: String,
         /// JSON event: Claude Code's hook shape (tool_name, tool_input, …) or ringlet's field
         /// names; `-` reads stdin.
         #[arg(long, value_name = "FILE")]
         payload: Option<PathBuf>,
         /// The profile to report for a global hook (default `test`).
-        #[arg(long)]
+        #[arg(long, add = crate::complete::profiles())]
         profile: Option<String>,
         /// The tool the call is for (overrides the payload's; without either, a hook with a
         /// matcher is tested against the first tool it names).
@@ -61,6 +72,7 @@ pub enum HooksCmd {
 #[command(group(clap::ArgGroup::new("action").required(true).args(["shell", "rhai", "webhook"])))]
 pub struct AddArgs {
     /// The profile the hook belongs to.
+    #[arg(add = crate::complete::profiles())]
     pub alias: Option<String>,
     /// A global hook, for every profile.
     #[arg(long)]

@@ -7,6 +7,10 @@ mod keychain;
 mod profiles;
 mod providers;
 #[cfg(feature = "server")]
+mod remote_terminal;
+#[cfg(feature = "server")]
+pub mod remotes;
+#[cfg(feature = "server")]
 pub mod serve;
 #[cfg(feature = "team")]
 pub mod team;
@@ -36,6 +40,7 @@ impl Cli {
                 | ProfilesCmd::Inspect { json: j, .. }
                 | ProfilesCmd::Env { json: j, .. },
             ) => j.json,
+            Command::Profiles(ProfilesCmd::Delete { json, .. }) => *json,
             Command::Keychain(KeychainCmd::List(j) | KeychainCmd::Migrate(j)) => j.json,
             cmd @ (Command::Usage(_)
             | Command::Import(_)
@@ -44,6 +49,8 @@ impl Cli {
             Command::Hooks(cmd) => cmd.wants_json(),
             #[cfg(feature = "team")]
             Command::Team(cmd) => cmd.wants_json(),
+            #[cfg(feature = "server")]
+            Command::Remotes(cmd) => cmd.wants_json(),
             _ => false,
         }
     }
@@ -60,9 +67,19 @@ fn open(cli_home: Option<std::path::PathBuf>) -> anyhow::Result<Ringlet> {
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Completions { shell } = cli.command {
-        // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).
-        let mut script = Vec::new();
-        clap_complete::generate(shell, &mut Cli::command(), "ringlet", &mut script);
+        // Into a buffer first, then through `output` (a closed pipe ends ringlet quietly).
+        // Bash, zsh and fish call ringlet back for names (profiles, agents, providers, hooks);
+        // other shells get clap's static script.
+        let script = match shell {
+            clap_complete::Shell::Bash | clap_complete::Shell::Zsh | clap_complete::Shell::Fish => {
+                crate::complete::registration(&shell.to_string())?
+            }
+            _ => {
+                let mut script = Vec::new();
+                clap_complete::generate(shell, &mut Cli::command(), "ringlet", &mut script);
+                script
+            }
+        };
         crate::output::raw(&script);
         return Ok(ExitCode::SUCCESS);
     }
@@ -78,7 +95,18 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     );
     #[cfg(feature = "team")]
     let home = cli.home.clone();
+    let started = std::time::Instant::now();
     let ringlet = open(cli.home)?;
+    crate::output::detail(|| {
+        let paths = ringlet.paths();
+        format!(
+            "config {}, data {}, cache {}, ledger {}",
+            paths.config_dir().display(),
+            paths.data_dir().display(),
+            paths.cache_dir().display(),
+            ringlet.usage_db_path().display()
+        )
+    });
     let result = match cli.command {
         Command::Init(j) => init::run(&ringlet, j.json),
         Command::Agents(cmd) => agents::run(&ringlet, cmd),
@@ -93,6 +121,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         #[cfg(feature = "team")]
         Command::Team(cmd) => team::run(&ringlet, cmd),
         #[cfg(feature = "server")]
+        Command::Remotes(cmd) => remotes::run(&ringlet, cmd),
+        #[cfg(feature = "server")]
         Command::Serve(args) => serve::serve(&ringlet, args),
         #[cfg(feature = "server")]
         Command::Daemon(args) => serve::daemon(&ringlet, args),
@@ -103,6 +133,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     if is_run && ringlet.push_after_run() {
         team::push_in_background(home.as_deref());
     }
+    crate::output::detail(|| format!("took {:.1} ms", started.elapsed().as_secs_f64() * 1e3));
     match result {
         Ok(code) => {
             crate::output::warnings(&ringlet, json);

@@ -1,7 +1,9 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use ringlet::{NewProfile, Profile, ProfileUpdate, Ringlet, RunOptions};
+use ringlet::{
+    DeleteOptions, KeyOnDelete, KeyOutcome, NewProfile, Profile, ProfileUpdate, Ringlet, RunOptions,
+};
 
 use crate::cli::{CreateArgs, ProfilesCmd, SetArgs};
 use crate::output::{self, or_dash};
@@ -46,36 +48,28 @@ pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        ProfilesCmd::Delete { alias, yes } => {
-            if !ringlet.has_profile(&alias)? {
-                return Err(ringlet::Error::ProfileNotFound { alias }.into());
-            }
-            let home = ringlet.profile_home(&alias)?;
-            if !yes {
-                if !prompt::interactive() {
-                    bail!(
-                        "deleting profile '{alias}' removes {}; pass --yes to confirm",
-                        home.display()
-                    );
-                }
-                if !prompt::confirm(&format!(
-                    "Delete profile '{alias}' and its HOME {}?",
-                    home.display()
-                ))? {
-                    errln!("Nothing deleted.");
-                    return Ok(ExitCode::FAILURE);
-                }
-            }
-            ringlet.delete_profile(&alias)?;
-            errln!("Deleted profile '{alias}'.");
-            Ok(ExitCode::SUCCESS)
-        }
+        ProfilesCmd::Delete {
+            alias,
+            yes,
+            keep_key,
+            remove_key,
+            json,
+        } => delete(ringlet, &alias, yes, keep_key, remove_key, json),
         ProfilesCmd::Run {
             alias,
             args,
             sandbox,
             no_sandbox,
+            remote,
         } => {
+            if let Some(name) = remote {
+                #[cfg(feature = "server")]
+                return super::remotes::run_remote(ringlet, &name, &alias, args);
+                #[cfg(not(feature = "server"))]
+                anyhow::bail!(
+                    "this ringlet was built without the `server` feature, which --remote {name} needs"
+                );
+            }
             // Settle the credential backend now, so a fallback warning comes before the agent
             // takes over the terminal rather than after it exits.
             if ringlet.profile(&alias)?.key_alias.is_some() {
@@ -122,6 +116,86 @@ pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
     }
 }
 
+fn delete(
+    ringlet: &Ringlet,
+    alias: &str,
+    yes: bool,
+    keep_key: bool,
+    remove_key: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let key = match (keep_key, remove_key) {
+        (true, _) => KeyOnDelete::Keep,
+        (_, true) => KeyOnDelete::Remove,
+        _ => KeyOnDelete::IfUnused,
+    };
+    let options = DeleteOptions::new().key(key);
+    // What would happen, checked (the profile exists, a removal is allowed) before asking.
+    let plan = ringlet.delete_profile_with(alias, &options.clone().dry_run(true))?;
+    if !yes {
+        if !prompt::interactive() {
+            bail!(
+                "deleting profile '{alias}' removes {}; pass --yes to confirm (stdin is not a terminal to ask on)",
+                plan.home.display()
+            );
+        }
+        let key_part = match (&plan.key, plan.key_outcome) {
+            (Some(k), KeyOutcome::Removed) => format!(" and its key {k}"),
+            _ => String::new(),
+        };
+        if !prompt::confirm(&format!(
+            "Delete profile '{alias}', its HOME {}{key_part}?",
+            plan.home.display()
+        ))? {
+            errln!("Nothing deleted.");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    let report = ringlet.delete_profile_with(alias, &options)?;
+    if json {
+        output::json(&report)?;
+    } else {
+        errln!("Deleted profile '{alias}' and its HOME.");
+    }
+    if let Some(k) = &report.key {
+        let others = || {
+            report
+                .shared_with
+                .iter()
+                .map(|a| format!("'{a}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match report.key_outcome {
+            KeyOutcome::Removed if !json => errln!("Removed its key {k}."),
+            KeyOutcome::Kept if !json => errln!("Kept its key {k} (--keep-key)."),
+            KeyOutcome::Shared if !json => {
+                errln!("Kept its key {k}: profile {} uses it too.", others())
+            }
+            KeyOutcome::NotStored if !json => errln!("Its key {k} was not stored."),
+            KeyOutcome::Failed => {
+                // The profile is gone; the key is not: a warning, whatever the format.
+                let message = format!(
+                    "the key {k} was not removed: {}; remove it with `ringlet keychain remove {} {}`",
+                    report.key_error.as_deref().unwrap_or("unknown error"),
+                    k.provider,
+                    k.alias
+                );
+                if json {
+                    errln!(
+                        "{}",
+                        serde_json::json!({ "warning": { "code": "key_not_removed", "message": message } })
+                    );
+                } else {
+                    errln!("ringlet: warning: {message}");
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn create(ringlet: &Ringlet, a: CreateArgs) -> anyhow::Result<ExitCode> {
     let mut env = std::collections::BTreeMap::new();
     for pair in &a.env {
@@ -157,7 +231,7 @@ fn create(ringlet: &Ringlet, a: CreateArgs) -> anyhow::Result<ExitCode> {
     };
     let profile = ringlet.create_profile(&req, key.as_ref())?;
     // Only once the profile exists: advice about running it means nothing after a failure.
-    if let Some(name) = unstored {
+    if let Some(name) = unstored.filter(|_| !output::quiet()) {
         let message = format!(
             "no key stored for {name}; add one with `ringlet keychain set {} {}` before running (or pass --key-from-env VAR)",
             name.provider, name.alias

@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// Do not log a line per request on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// How long an ended terminal session stays listable (and attachable for its
+    /// scrollback), in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub session_retention: u64,
 }
 
 #[derive(Debug, Args)]
@@ -76,6 +80,7 @@ pub fn serve(ringlet: &Ringlet, a: ServeArgs) -> anyhow::Result<ExitCode> {
         allowed_paths: a.allow_path,
         pricing_urls,
         log_requests: !a.quiet,
+        session_retention: std::time::Duration::from_secs(a.session_retention),
     };
     let scheme = if config.tls.is_some() {
         "https"

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use ringlet::{
     ImportProgress, ImportReport, ImportRequest, Ringlet, StatsRow, UsageEvent, UsageGroup,
-    UsageQuery, UsageRow,
+    UsageQuery,
 };
 
 use crate::cli::{Command, JsonFlag};
@@ -16,6 +16,7 @@ use crate::output;
 use crate::output::count;
 use crate::output::{errln, outln};
 use crate::prompt;
+use crate::style::{self, Column, Text};
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -43,12 +44,23 @@ pub struct UsageArgs {
     /// One row per agent session.
     #[arg(long, group = "grouping")]
     pub by_session: bool,
+    /// Split each row of --by-day/--by-week/--by-month/--by-session/--by-profile by model,
+    /// agent, profile or provider (indented sub-rows).
+    #[arg(long, value_enum, value_name = "BY")]
+    pub breakdown: Option<Breakdown>,
     /// Print every matching event instead of totals, as CSV or JSON.
     #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
     pub export: Option<ExportFormat>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// The narrow table (tokens and cost only); chosen by itself when the wide one does not fit.
+    #[arg(long)]
+    pub compact: bool,
+    /// Colour the table: auto (on a terminal, honouring NO_COLOR, CLICOLOR_FORCE, FORCE_COLOR),
+    /// always or never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: style::ColorChoice,
     /// The whole team's usage, from the team ledger (`[team] ledger`; docs/team.md).
     #[cfg(feature = "team")]
     #[arg(long, conflicts_with = "export")]
@@ -61,6 +73,25 @@ pub struct UsageArgs {
     #[cfg(feature = "team")]
     #[arg(long, group = "grouping", requires = "team")]
     pub by_machine: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Breakdown {
+    Model,
+    Agent,
+    Profile,
+    Provider,
+}
+
+impl Breakdown {
+    fn group(self) -> UsageGroup {
+        match self {
+            Self::Model => UsageGroup::Model,
+            Self::Agent => UsageGroup::Agent,
+            Self::Profile => UsageGroup::Profile,
+            Self::Provider => UsageGroup::Provider,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -81,13 +112,13 @@ pub enum UsageCmd {
 #[derive(Debug, Args)]
 pub struct FilterArgs {
     /// Only this profile.
-    #[arg(long)]
+    #[arg(long, add = crate::complete::profiles())]
     pub profile: Option<String>,
     /// Only this agent.
-    #[arg(long)]
+    #[arg(long, add = crate::complete::agents())]
     pub agent: Option<String>,
     /// Only this provider.
-    #[arg(long)]
+    #[arg(long, add = crate::complete::providers())]
     pub provider: Option<String>,
     /// Only this model (as the agent logged it).
     #[arg(long)]
@@ -98,6 +129,10 @@ pub struct FilterArgs {
     /// Up to and including this day, or before this time (RFC 3339).
     #[arg(long, value_name = "WHEN")]
     pub until: Option<String>,
+    /// Days, weeks, months and dates in this time zone: an IANA name (Europe/Berlin) or UTC.
+    /// Default: the system's zone.
+    #[arg(short = 'z', long, value_name = "NAME")]
+    pub timezone: Option<String>,
 }
 
 impl FilterArgs {
@@ -110,7 +145,8 @@ impl FilterArgs {
             since: self.since,
             until: self.until,
             group,
-            utc_offset_minutes: None,
+            timezone: self.timezone,
+            breakdown: None,
         }
     }
 }
@@ -118,9 +154,10 @@ impl FilterArgs {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The agent whose logs to import (claude, codex, opencode, gemini, droid).
+    #[arg(add = crate::complete::agents())]
     pub agent: String,
     /// The profile the usage is attributed to.
-    #[arg(long, value_name = "PROFILE")]
+    #[arg(long, value_name = "PROFILE", add = crate::complete::profiles())]
     pub to: String,
     /// A HOME, log directory or log file to read instead of your own HOME.
     #[arg(long, value_name = "DIR")]
@@ -269,7 +306,8 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
     ]
     .into_iter()
     .find_map(|(on, g)| on.then_some(g));
-    let query = a.filter.query(group);
+    let mut query = a.filter.query(group);
+    query.breakdown = a.breakdown.map(Breakdown::group);
     match a.export {
         Some(ExportFormat::Json) => {
             /// An event with its cost in dollars too, like the CSV's `cost_usd` column.
@@ -296,12 +334,15 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         }
         None => {}
     }
+    // --team: the team ledger's report; --by-user/--by-machine render like any grouping.
     #[allow(unused_mut)]
-    let mut header = group.map(group_header);
+    let (mut group, mut team_header) = (group, None::<&'static str>);
     #[cfg(feature = "team")]
     let report = if a.team {
-        let (team_group, team_header) = crate::commands::team::group(a.by_user, a.by_machine);
-        header = team_header.or(header);
+        let (team_group, header) = crate::commands::team::group(a.by_user, a.by_machine);
+        if header.is_some() {
+            (group, team_header) = (Some(UsageGroup::Total), header);
+        }
         ringlet.team_usage(&query, team_group)?
     } else {
         ringlet.usage(&query)?
@@ -323,49 +364,70 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let tokens = |r: &UsageRow| {
-        format!(
-            "{} / {}",
-            compact(r.input + r.cache_creation + r.cache_read),
-            compact(r.output)
-        )
+    style::init(a.color);
+    let mut columns = match group {
+        None => vec![
+            Column::text("PROFILE"),
+            Column::wide_text("AGENT"),
+            Column::wide_text("PROVIDER"),
+        ],
+        Some(UsageGroup::Model) => vec![Column::text("MODEL")],
+        Some(g) => vec![
+            Column::text(team_header.unwrap_or_else(|| group_header(g))),
+            Column::wide_text("MODELS"),
+        ],
     };
-    let mut t = match header {
-        None => output::table(&[
-            "PROFILE",
-            "AGENT",
-            "PROVIDER",
-            "EVENTS",
-            "TOKENS IN / OUT",
-            "COST",
-        ]),
-        Some(h) => output::table(&[h, "EVENTS", "TOKENS IN / OUT", "COST"]),
-    };
-    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    columns.push(Column::number("EVENTS"));
+    columns.extend(style::USAGE_COLUMNS);
+    let mut t = style::Report::new(columns);
+    let dash = |v: &Option<String>| -> Text { v.clone().unwrap_or_else(|| "-".into()).into() };
     for line in &report.rows {
         let r = &line.usage;
-        let mut cells = match header {
+        let mut cells: Vec<Text> = match group {
             None => vec![dash(&line.profile), dash(&line.agent), dash(&line.provider)],
-            Some(_) => vec![if r.key.is_empty() {
-                "(none)".into()
-            } else {
-                r.key.clone()
-            }],
+            Some(g) => {
+                let mut cells: Vec<Text> = vec![if r.key.is_empty() {
+                    "(none)".to_string().into()
+                } else {
+                    r.key.clone().into()
+                }];
+                if g != UsageGroup::Model {
+                    cells.push(short_models(&line.models).into());
+                }
+                cells
+            }
         };
-        cells.extend([r.events.to_string(), tokens(r), cost(r)]);
-        t.add_row(cells);
+        cells.push(style::thousands(r.events).into());
+        cells.extend(style::usage_cells(r));
+        t.row(cells);
+        // The breakdown: one indented sub-row per model, agent, profile or provider.
+        for part in &line.breakdown {
+            let mut cells: Vec<Text> = vec![format!("  {}", part.key).into()];
+            if group.is_some_and(|g| g != UsageGroup::Model) {
+                cells.push(String::new().into());
+            }
+            cells.push(style::thousands(part.events).into());
+            cells.extend(style::usage_cells(part));
+            t.row(cells);
+        }
     }
     let r = &report.total;
-    let mut cells = vec!["TOTAL".to_string()];
-    if header.is_none() {
-        cells.extend([String::new(), String::new()]);
+    let mut cells: Vec<Text> = vec!["TOTAL".to_string().into()];
+    match group {
+        None => cells.extend([String::new().into(), String::new().into()]),
+        Some(UsageGroup::Model) => {}
+        Some(_) => cells.push(String::new().into()),
     }
-    cells.extend([r.events.to_string(), tokens(r), cost(r)]);
-    t.add_row(cells);
-    output::print_table(&t);
+    cells.push(style::thousands(r.events).into());
+    cells.extend(style::usage_cells(r));
+    t.total(cells);
+    output::raw(
+        t.render(style::width(), a.compact, style::color())
+            .as_bytes(),
+    );
     if report.total.unpriced_events > 0 {
         errln!(
-            "note: {} without a known price, so their cost is not included; `ringlet pricing update` may know them.",
+            "note: {} without a known price, so their cost is not included (`+ N unpriced`, or `+` in the compact table); `ringlet pricing update` may know them.",
             count(
                 report.total.unpriced_events,
                 "event uses a model",
@@ -374,6 +436,13 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The models of a row, by their normalised names (no date suffix), comma-separated.
+fn short_models(models: &[String]) -> String {
+    let mut names: Vec<String> = models.iter().map(|m| ringlet::normalize_model(m)).collect();
+    names.dedup();
+    names.join(", ")
 }
 
 fn group_header(g: UsageGroup) -> &'static str {
@@ -387,38 +456,6 @@ fn group_header(g: UsageGroup) -> &'static str {
         UsageGroup::Agent => "AGENT",
         UsageGroup::Provider => "PROVIDER",
         _ => "GROUP",
-    }
-}
-
-/// `1.21M`, `340K`, `950`.
-fn compact(n: u64) -> String {
-    let trim = |s: String| {
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    };
-    match n {
-        0..1_000 => n.to_string(),
-        1_000..1_000_000 => format!("{}K", trim(format!("{:.1}", n as f64 / 1e3))),
-        _ => format!("{}M", trim(format!("{:.2}", n as f64 / 1e6))),
-    }
-}
-
-/// Dollars, with unpriced usage said out loud rather than shown as $0.
-fn cost(r: &UsageRow) -> String {
-    let dollars = if r.cost_nanos > 0 && r.cost_usd < 0.0001 {
-        "<$0.0001".to_string()
-    } else if r.cost_usd > 0.0 && r.cost_usd < 0.01 {
-        format!("${:.4}", r.cost_usd)
-    } else {
-        format!("${:.2}", r.cost_usd)
-    };
-    match (r.priced_events, r.unpriced_events) {
-        (_, 0) => dollars,
-        (0, _) => "unpriced".into(),
-        (_, n) => format!("{dollars} + {n} unpriced"),
     }
 }
 
@@ -445,7 +482,7 @@ fn import(ringlet: &Ringlet, a: ImportArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs an import, with a progress bar on stderr when it is a terminal.
 fn run_import(ringlet: &Ringlet, req: &ImportRequest, show: bool) -> anyhow::Result<ImportReport> {
-    if !(show && std::io::stderr().is_terminal()) {
+    if !(show && std::io::stderr().is_terminal() && !output::quiet()) {
         return Ok(ringlet.import_usage(req, None)?);
     }
     let bar = indicatif::ProgressBar::new(0);
@@ -687,25 +724,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn compact_numbers_and_costs() {
-        assert_eq!(compact(950), "950");
-        assert_eq!(compact(340_000), "340K");
-        assert_eq!(compact(12_345), "12.3K");
-        assert_eq!(compact(1_210_000), "1.21M");
-        let mut r = UsageRow::empty("x");
-        r.events = 2;
-        r.unpriced_events = 2;
-        assert_eq!(cost(&r), "unpriced");
-        r.priced_events = 1;
-        r.unpriced_events = 1;
-        r.cost_usd = 1.5;
-        assert_eq!(cost(&r), "$1.50 + 1 unpriced");
-        r.unpriced_events = 0;
-        r.cost_usd = 0.0012;
-        assert_eq!(cost(&r), "$0.0012");
-        r.cost_nanos = 44_625;
-        r.cost_usd = 0.000044625;
-        assert_eq!(cost(&r), "<$0.0001");
+    fn durations_and_sizes() {
         assert_eq!(duration(61_000), "1m01s");
         assert_eq!(bytes(3 * 1024 * 1024), "3 MB");
     }

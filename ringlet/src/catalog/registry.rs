@@ -220,6 +220,7 @@ impl Registry {
             .ok_or_else(|| Error::UnknownAgent {
                 id: id.escape_debug().to_string(),
                 known: self.agents.keys().cloned().collect::<Vec<_>>().join(", "),
+                suggestion: crate::suggest::suggest(id, self.agents.keys().map(String::as_str)),
             })
     }
 
@@ -239,6 +240,7 @@ impl Registry {
                     .cloned()
                     .collect::<Vec<_>>()
                     .join(", "),
+                suggestion: crate::suggest::suggest(id, self.providers.keys().map(String::as_str)),
             })
     }
 

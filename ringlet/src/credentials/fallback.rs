@@ -9,15 +9,24 @@
 //! has no default keyring, is an error: quietly writing keys somewhere else instead would
 //! leave them split between two places.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
 
 use super::{CredentialKey, CredentialStore, FileCredentialStore, Secret, SystemCredentialStore};
+use crate::config::FallbackWarning;
 use crate::error::{Error, Result};
 use crate::warning::Warnings;
 
 /// The warning code of a fallback to the file.
 pub(crate) const FALLBACK_WARNING: &str = "credentials_fallback";
+
+/// The file in the data directory that records when the fallback warning was last given (Unix
+/// seconds), for `fallback-warning = "daily"`.
+pub(crate) const STAMP_FILE: &str = "keychain-fallback-warned";
+
+/// How long a daily warning stays quiet after it was given.
+const QUIET_FOR: Duration = Duration::from_secs(24 * 60 * 60);
 
 #[derive(Debug)]
 enum State {
@@ -37,6 +46,8 @@ pub(crate) struct KeychainOrFileStore {
     config_file: PathBuf,
     state: Mutex<State>,
     warnings: Warnings,
+    notice: FallbackWarning,
+    stamp: Option<PathBuf>,
 }
 
 impl KeychainOrFileStore {
@@ -56,6 +67,37 @@ impl KeychainOrFileStore {
             config_file,
             state: Mutex::new(state),
             warnings,
+            notice: FallbackWarning::Always,
+            stamp: None,
+        }
+    }
+
+    /// How often the fallback is told, with the stamp file that spaces daily warnings.
+    pub(crate) fn notice(mut self, notice: FallbackWarning, stamp: PathBuf) -> Self {
+        self.notice = notice;
+        self.stamp = Some(stamp);
+        self
+    }
+
+    /// Whether this use of the file is to be told. Daily: when the stamp is missing, unreadable,
+    /// a day old or from the future (a clock set back), and then the stamp is renewed; a stamp
+    /// that cannot be written means telling every time rather than never.
+    fn tell(&self) -> bool {
+        match (self.notice, &self.stamp) {
+            (FallbackWarning::Never, _) => false,
+            (FallbackWarning::Daily, Some(stamp)) => {
+                let now = SystemTime::now();
+                if told_within(stamp, now, QUIET_FOR) {
+                    return false;
+                }
+                let secs = now
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                let _ = std::fs::create_dir_all(stamp.parent().unwrap_or(Path::new(".")))
+                    .and_then(|()| std::fs::write(stamp, format!("{secs}\n")));
+                true
+            }
+            _ => true,
         }
     }
 
@@ -74,8 +116,10 @@ impl KeychainOrFileStore {
         }
         match &*state {
             State::File(reason) => {
-                self.warnings
-                    .push(FALLBACK_WARNING, self.fallback_message(reason));
+                if self.tell() {
+                    self.warnings
+                        .push(FALLBACK_WARNING, self.fallback_message(reason));
+                }
                 Ok(&self.file)
             }
             _ => Ok(&self.system),
@@ -90,6 +134,18 @@ impl KeychainOrFileStore {
             self.config_file.display()
         )
     }
+}
+
+/// Whether `stamp` records a warning given less than `quiet` before `now`.
+fn told_within(stamp: &Path, now: SystemTime, quiet: Duration) -> bool {
+    let Some(secs) = std::fs::read_to_string(stamp)
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok())
+    else {
+        return false;
+    };
+    let told = SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+    now.duration_since(told).is_ok_and(|ago| ago < quiet)
 }
 
 #[cfg(all(
@@ -173,5 +229,53 @@ mod tests {
         assert!(msg.contains("credentials.toml"), "{msg}");
         assert!(msg.contains("backend = \"file\""), "{msg}");
         assert!(!msg.contains('\n'));
+    }
+
+    #[test]
+    fn a_daily_warning_is_spaced_by_its_stamp() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let stamp = dir.path().join("data").join(STAMP_FILE);
+        let store = |notice| {
+            KeychainOrFileStore::new(
+                SystemCredentialStore::with_service("ringlet-unit-test-daily"),
+                FileCredentialStore::new(dir.path().join("credentials.toml")),
+                dir.path().join("config.toml"),
+                Warnings::default(),
+            )
+            .notice(notice, stamp.clone())
+        };
+        let daily = store(FallbackWarning::Daily);
+        assert!(daily.tell(), "no stamp yet: told, and the stamp written");
+        assert!(stamp.is_file());
+        assert!(!daily.tell(), "told less than a day ago");
+        assert!(!store(FallbackWarning::Daily).tell(), "another process too");
+        assert!(store(FallbackWarning::Always).tell());
+        assert!(!store(FallbackWarning::Never).tell());
+
+        let now = SystemTime::now();
+        let at = |ago: Duration| {
+            let secs = (now - ago)
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_secs();
+            std::fs::write(&stamp, format!("{secs}\n")).expect("stamp");
+        };
+        at(QUIET_FOR + Duration::from_secs(60));
+        assert!(!told_within(&stamp, now, QUIET_FOR), "a day old");
+        assert!(daily.tell(), "told again after a day");
+        at(Duration::from_secs(3600));
+        assert!(told_within(&stamp, now, QUIET_FOR));
+        std::fs::write(&stamp, "garbage").expect("stamp");
+        assert!(!told_within(&stamp, now, QUIET_FOR), "unreadable: told");
+        let future = now + Duration::from_secs(3600);
+        let secs = future
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs();
+        std::fs::write(&stamp, secs.to_string()).expect("stamp");
+        assert!(
+            !told_within(&stamp, now, QUIET_FOR),
+            "a clock set back: told"
+        );
     }
 }

@@ -107,6 +107,7 @@ pub trait CredentialStore: Send + Sync + Debug {
 /// `warnings` the first time a key is used.
 pub(crate) fn open_configured(
     backend: CredentialBackend,
+    fallback_warning: crate::config::FallbackWarning,
     paths: &Paths,
     warnings: &Warnings,
 ) -> Result<Arc<dyn CredentialStore>> {
@@ -119,12 +120,18 @@ pub(crate) fn open_configured(
             }
             Arc::new(system_store(paths))
         }
-        CredentialBackend::System => Arc::new(KeychainOrFileStore::new(
-            system_store(paths),
-            FileCredentialStore::new(paths.credentials_file()),
-            paths.config_file(),
-            warnings.clone(),
-        )),
+        CredentialBackend::System => Arc::new(
+            KeychainOrFileStore::new(
+                system_store(paths),
+                FileCredentialStore::new(paths.credentials_file()),
+                paths.config_file(),
+                warnings.clone(),
+            )
+            .notice(
+                fallback_warning,
+                paths.data_dir().join(fallback::STAMP_FILE),
+            ),
+        ),
     })
 }
 

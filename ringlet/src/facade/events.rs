@@ -52,6 +52,9 @@ pub enum Event {
         pid: u32,
         /// When it started.
         started_at: DateTime<Utc>,
+        /// The run's id in the usage ledger (`None` when the ledger could not be reached): what
+        /// links this run to a server's terminal session and to `/api/events`' other reports.
+        run_id: Option<i64>,
     },
     /// An agent ended.
     RunEnded {
@@ -59,6 +62,8 @@ pub enum Event {
         alias: String,
         /// How it ended.
         outcome: RunOutcome,
+        /// The run's id in the usage ledger, as in [`Event::RunStarted`].
+        run_id: Option<i64>,
     },
     /// Usage went into the ledger: after a run's ingestion, [`Ringlet::sync_usage`] (one per
     /// profile with something new) and [`Ringlet::import_usage`]. Not sent when nothing new
@@ -439,7 +444,7 @@ mod facade_tests {
         );
         assert_matches_ledger(&r, &events[2]);
         assert!(
-            matches!(&events[3], Event::RunEnded { alias, outcome } if alias == "work" && outcome.exit_code == 3)
+            matches!(&events[3], Event::RunEnded { alias, outcome, .. } if alias == "work" && outcome.exit_code == 3)
         );
     }
 

@@ -151,9 +151,7 @@ impl Ringlet {
         if let Some(alias) = &req.profile
             && !self.has_profile(alias)?
         {
-            return Err(Error::ProfileNotFound {
-                alias: alias.clone(),
-            });
+            return Err(self.inner.profiles.not_found(alias));
         }
         let given = [
             req.shell.is_some(),
@@ -290,9 +288,7 @@ impl Ringlet {
             if let Some(alias) = &entry.profile
                 && !self.has_profile(alias)?
             {
-                return Err(Error::ProfileNotFound {
-                    alias: alias.clone(),
-                });
+                return Err(self.inner.profiles.not_found(alias));
             }
             match existing.iter().find(|e| e.rule.id == entry.rule.id) {
                 Some(e) if *e == entry => report.unchanged.push(entry.rule.id.clone()),

@@ -17,20 +17,24 @@ use crate::warning::{Warning, Warnings};
 
 // The hook and usage methods of the facade live in child modules, so they can reach `Inner`.
 mod catalog;
+mod delete;
 mod events;
 mod hooks;
 mod keys;
 mod profiles;
+mod remotes;
 mod run;
 #[cfg(feature = "team")]
 mod team;
 mod telemetry;
 pub(crate) mod usage;
 pub use catalog::{AgentInfo, ProviderInfo};
+pub use delete::{DeleteOptions, DeleteReport, KeyOnDelete, KeyOutcome};
 pub(crate) use events::EventBus;
 pub use events::{EVENT_QUEUE, Event, Subscription};
 pub use hooks::{HookImportReport, HookTestReport, NewHook, RUN_STARTED_ENV};
 pub use profiles::{NewProfile, ProfileUpdate};
+pub use remotes::{REMOTE_TOKEN_PROVIDER, Remote};
 pub use run::RunHandle;
 
 /// ringlet as a library: agents, providers, profiles, credentials and launching, assembled from
@@ -141,7 +145,12 @@ impl RingletBuilder {
         let backend = config.credentials.backend(&paths.config_file())?;
         let mut credentials: Arc<dyn CredentialStore> = match self.credentials {
             Some(c) => c,
-            None => crate::credentials::open_configured(backend, &paths, &warnings)?,
+            None => crate::credentials::open_configured(
+                backend,
+                config.credentials.fallback_warning,
+                &paths,
+                &warnings,
+            )?,
         };
         if let Some(log) = config.credentials.audit_log_path(&paths) {
             credentials = Arc::new(AuditedCredentialStore::new(credentials, log));

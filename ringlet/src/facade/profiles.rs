@@ -14,7 +14,6 @@ use crate::credentials::{CredentialKey, Secret};
 use crate::error::{Error, Result};
 use crate::error_kind::Field;
 use crate::launch::sandbox::SandboxMode;
-use crate::launch::script_cache::ScriptCache;
 use crate::profile::{BrokenKind, Profile, ProfileMetadata};
 
 /// A request to create a profile. Only agent, alias and provider are required.
@@ -688,14 +687,12 @@ impl Ringlet {
         self.inner.profiles.exists(alias)
     }
 
-    /// Deletes a profile and its HOME.
+    /// Deletes a profile and its HOME, and its key unless another profile uses it: the
+    /// defaults of [`delete_profile_with`](Self::delete_profile_with), which also reports what
+    /// became of the key.
     pub fn delete_profile(&self, alias: &str) -> Result<()> {
-        self.inner.profiles.delete(alias)?;
-        ScriptCache::new(self.paths().cache_dir()).remove(alias);
-        self.emit(Event::ProfileDeleted {
-            alias: alias.to_string(),
-        });
-        Ok(())
+        self.delete_profile_with(alias, &crate::DeleteOptions::new())
+            .map(drop)
     }
 }
 
@@ -1145,9 +1142,7 @@ mod tests {
                 self.0.hold(alias)
             }
             fn record_run(&self, alias: &str, _: chrono::DateTime<Utc>) -> Result<()> {
-                Err(Error::ProfileNotFound {
-                    alias: alias.to_string(),
-                })
+                Err(self.not_found(alias))
             }
             fn profile_dir(&self, alias: &str) -> PathBuf {
                 self.0.profile_dir(alias)

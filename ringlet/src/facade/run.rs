@@ -217,6 +217,9 @@ impl Ringlet {
         if let Some(zone) = &options.time_zone {
             command = command.env("TZ", zone);
         }
+        if let Some(term) = &options.term {
+            command = command.env("TERM", term);
+        }
         std::fs::create_dir_all(&plan.home).map_err(|e| Error::io("creating", &plan.home, e))?;
         materialise(&plan, key.as_ref())?;
         let pending = self.usage_run_starting(&profile);
@@ -231,6 +234,7 @@ impl Ringlet {
             alias: alias.to_string(),
             pid: running.pid(),
             started_at: running.started_at(),
+            run_id: session.run_id(),
         });
         Ok(RunHandle {
             ringlet: self.clone(),
@@ -452,6 +456,12 @@ impl RunHandle {
         self.agent.started_at()
     }
 
+    /// The run's id in the usage ledger (`None` when the ledger could not be reached), as
+    /// [`Event::RunStarted`] and [`Event::RunEnded`] carry it.
+    pub fn run_id(&self) -> Option<i64> {
+        self.session.run_id()
+    }
+
     /// The plan the agent was started from (no secret in it).
     pub fn plan(&self) -> &LaunchPlan {
         &self.plan
@@ -513,6 +523,7 @@ impl RunHandle {
             unguarded,
         } = self;
         let outcome = agent.wait();
+        let run_id = session.run_id();
         if let Ok(outcome) = &outcome {
             ringlet.fire_stop(&plan, outcome, started);
         }
@@ -545,6 +556,7 @@ impl RunHandle {
         ringlet.emit(Event::RunEnded {
             alias: profile.alias.clone(),
             outcome: outcome.clone(),
+            run_id,
         });
         // After the run's usage is in the ledger: cost thresholds it crossed fire now.
         ringlet.run_scheduled_hooks();

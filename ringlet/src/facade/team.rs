@@ -4,10 +4,10 @@
 use std::io::ErrorKind as IoErrorKind;
 
 use super::Ringlet;
-use super::usage::{first_row, group_name, per_profile};
+use super::usage::{first_row, group_name, grouped_lines, per_profile};
 use crate::credentials::{CredentialKey, Secret};
 use crate::error::{Error, Result};
-use crate::facade::usage::{UsageLine, UsageQuery, UsageReport};
+use crate::facade::usage::{USAGE_REPORT_VERSION, UsageLine, UsageQuery, UsageReport};
 use crate::team::{
     DEFAULT_PUSH_BATCH, DEFAULT_TEAM_SCHEMA, PgUsageStore, PushReport, PushStatus, TeamConnect,
     TeamGroup, default_user, machine_id, push, push_status,
@@ -174,24 +174,38 @@ impl Ringlet {
     /// [`usage`](Self::usage), and `group` may also be [`TeamGroup::USER`] or
     /// [`TeamGroup::MACHINE`] (it overrides `query.group`).
     pub fn team_usage(&self, query: &UsageQuery, group: Option<TeamGroup>) -> Result<UsageReport> {
-        let filter = self.usage_filter(query)?;
         let store = self.team_store()?;
-        let total = first_row(store.query(&filter, UsageGroup::Total)?);
+        let filter = self.report_filter(query, &store)?;
         let group = group.or(query.group.map(TeamGroup::Usage));
-        let rows = match group {
-            None => per_profile(&store, &filter)?,
-            Some(g) => store
-                .team_query(&filter, g)?
-                .into_iter()
-                .map(|usage| UsageLine {
-                    profile: None,
-                    agent: None,
-                    provider: None,
-                    usage,
-                })
-                .collect(),
+        let (rows, total) = match group {
+            None => (
+                per_profile(&store, &filter)?,
+                first_row(store.query(&filter, UsageGroup::Total)?),
+            ),
+            Some(TeamGroup::Usage(g)) => grouped_lines(&store, &filter, g, query.breakdown)?,
+            Some(g) => {
+                let rows = store
+                    .team_query(&filter, g)?
+                    .into_iter()
+                    .map(|usage| UsageLine {
+                        profile: None,
+                        agent: None,
+                        provider: None,
+                        date: None,
+                        week: None,
+                        month: None,
+                        session_id: None,
+                        model: None,
+                        models: Vec::new(),
+                        breakdown: Vec::new(),
+                        usage,
+                    })
+                    .collect();
+                (rows, first_row(store.query(&filter, UsageGroup::Total)?))
+            }
         };
         Ok(UsageReport {
+            version: USAGE_REPORT_VERSION,
             group: match group {
                 None => "profile".to_string(),
                 Some(TeamGroup::Usage(g)) => group_name(g),
@@ -200,8 +214,10 @@ impl Ringlet {
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default(),
             },
+            breakdown: query.breakdown.map(group_name),
             since: filter.since,
             until: filter.until,
+            timezone: filter.time_zone.name().to_string(),
             rows,
             total,
         })

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, FixedOffset, Local, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Event, Ringlet};
@@ -22,7 +22,8 @@ use crate::usage::rusage::ChildUsage;
 use crate::usage::{
     Attribution, ImportOptions, ImportSummary, LazyPriceBook, PriceBook, PriceSource,
     RepriceOutcome, RunEnd, RunSession, RunStart, SqliteUsageStore, UsageEvent, UsageFilter,
-    UsageGroup, UsageRow, UsageStore, import_logs, importer_for, ingest_home, nanos_to_usd,
+    UsageGroup, UsageRow, UsageStore, Zone, import_files, importer_for, ingest_home, nanos_to_usd,
+    normalize_model,
 };
 
 /// Where `ringlet pricing update` downloads prices from by default: LiteLLM's model database.
@@ -61,7 +62,9 @@ pub struct UsageQuery {
     pub agent: Option<String>,
     /// Only this provider.
     pub provider: Option<String>,
-    /// Only this model (as the agent logged it).
+    /// Only the models this names: an id as the agent logged it, a prefix of one, or a
+    /// normalised name (`sonnet-4-5` finds `claude-sonnet-4-5-20250929`). Naming none of the
+    /// ledger's models is an error ([`Error::UnknownModel`]).
     pub model: Option<String>,
     /// From this day (`2026-05-01`, midnight in the reader's zone), time (RFC 3339) or `Nd`
     /// (N days ago, at midnight).
@@ -70,9 +73,12 @@ pub struct UsageQuery {
     pub until: Option<String>,
     /// How rows are grouped; `None` gives one row per profile, agent and provider.
     pub group: Option<UsageGroup>,
-    /// The reader's zone, minutes east of UTC, for dates and day boundaries; `None` uses the
-    /// machine's local zone.
-    pub utc_offset_minutes: Option<i32>,
+    /// The reader's time zone for dates and day, week and month boundaries: an IANA name
+    /// (`Europe/Berlin`) or `UTC`; `None` uses the system's zone.
+    pub timezone: Option<String>,
+    /// Split each grouped row by `model`, `agent`, `profile` or `provider` (its `breakdown`);
+    /// needs a `group`.
+    pub breakdown: Option<UsageGroup>,
 }
 
 /// One row of a [`UsageReport`].
@@ -87,21 +93,86 @@ pub struct UsageLine {
     /// The provider (per-profile rows only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// The day of a by-day row (`2026-05-01`, in the report's time zone).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub date: Option<String>,
+    /// The ISO week of a by-week row (`2026-W18`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub week: Option<String>,
+    /// The month of a by-month row (`2026-05`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub month: Option<String>,
+    /// The agent session of a by-session row (`""` for usage logged without one).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub session_id: Option<String>,
+    /// The model of a by-model row.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub model: Option<String>,
+    /// The models this row's usage came from, sorted (grouped rows other than by model).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub models: Vec<String>,
+    /// The row split by the report's breakdown: one row per model, agent, profile or provider,
+    /// keyed by it.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub breakdown: Vec<UsageRow>,
     /// The numbers; `key` is the group (a profile, a day, a model…).
     #[serde(flatten)]
     pub usage: UsageRow,
 }
 
+impl UsageLine {
+    /// A row of a grouped report, with its key also under the group's own name.
+    fn grouped(group: UsageGroup, usage: UsageRow) -> Self {
+        let key = Some(usage.key.clone());
+        let mut line = UsageLine {
+            profile: None,
+            agent: None,
+            provider: None,
+            date: None,
+            week: None,
+            month: None,
+            session_id: None,
+            model: None,
+            models: Vec::new(),
+            breakdown: Vec::new(),
+            usage,
+        };
+        match group {
+            UsageGroup::Day => line.date = key,
+            UsageGroup::Week => line.week = key,
+            UsageGroup::Month => line.month = key,
+            UsageGroup::Session => line.session_id = key,
+            UsageGroup::Model => line.model = key,
+            UsageGroup::Profile => line.profile = key,
+            UsageGroup::Agent => line.agent = key,
+            UsageGroup::Provider => line.provider = key,
+            _ => {}
+        }
+        line
+    }
+}
+
+/// The version of the usage report's JSON shape (docs/usage.md); a change that could break a
+/// reader bumps it.
+pub const USAGE_REPORT_VERSION: u32 = 1;
+
 /// Aggregated usage: rows and their total.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsageReport {
+    /// The shape's version ([`USAGE_REPORT_VERSION`]).
+    pub version: u32,
     /// The grouping: `profile` (with agent and provider), `day`, `week`, `month`, `model`,
     /// `session`, …
     pub group: String,
+    /// What each row is split by (`model`, `agent`, `profile`, `provider`), if anything.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub breakdown: Option<String>,
     /// The start of the range, when limited.
     pub since: Option<DateTime<Utc>>,
     /// The (exclusive) end of the range, when limited.
     pub until: Option<DateTime<Utc>>,
+    /// The time zone dates, days, weeks and months are in (`Europe/Berlin`, `UTC`).
+    pub timezone: String,
     /// One row per group, sorted by key.
     pub rows: Vec<UsageLine>,
     /// Everything in the range. `unpriced_events > 0` means the true cost is higher than
@@ -278,6 +349,13 @@ pub(crate) struct UsageSession {
     unavailable: bool,
 }
 
+impl UsageSession {
+    /// The run's id in the ledger, when it was recorded there.
+    pub(crate) fn run_id(&self) -> Option<i64> {
+        self.id
+    }
+}
+
 impl Ringlet {
     /// The usage ledger: `<data>/usage.db`, opened (and migrated) on first use, or the store the
     /// builder was given.
@@ -341,31 +419,34 @@ impl Ringlet {
     /// week, month, model, session… Asking for a profile, agent or provider that neither exists
     /// nor has usage is an error (a typo should not read as "nothing spent").
     pub fn usage(&self, query: &UsageQuery) -> Result<UsageReport> {
-        let filter = self.usage_filter(query)?;
         let store = self.usage_store()?;
-        let total = first_row(store.query(&filter, UsageGroup::Total)?);
+        let filter = self.report_filter(query, store.as_ref())?;
+        let (rows, total) = match query.group {
+            None => {
+                if query.breakdown.is_some() {
+                    return Err(Error::InvalidInput(
+                        "a breakdown splits grouped rows; give a group (day, week, month, \
+                         session, …) too"
+                            .into(),
+                    ));
+                }
+                let total = first_row(store.query(&filter, UsageGroup::Total)?);
+                (per_profile(store.as_ref(), &filter)?, total)
+            }
+            Some(group) => grouped_lines(store.as_ref(), &filter, group, query.breakdown)?,
+        };
         if total.events == 0 {
             self.check_names(query)?;
         }
-        let rows = match query.group {
-            None => per_profile(store.as_ref(), &filter)?,
-            Some(group) => store
-                .query(&filter, group)?
-                .into_iter()
-                .map(|usage| UsageLine {
-                    profile: None,
-                    agent: None,
-                    provider: None,
-                    usage,
-                })
-                .collect(),
-        };
         Ok(UsageReport {
+            version: USAGE_REPORT_VERSION,
             group: query
                 .group
                 .map_or_else(|| "profile".to_string(), group_name),
+            breakdown: query.breakdown.map(group_name),
             since: filter.since,
             until: filter.until,
+            timezone: filter.time_zone.name().to_string(),
             rows,
             total,
         })
@@ -373,8 +454,9 @@ impl Ringlet {
 
     /// The events behind a report, oldest first (for CSV or JSON export).
     pub fn usage_events(&self, query: &UsageQuery) -> Result<Vec<UsageEvent>> {
-        let filter = self.usage_filter(query)?;
-        let events = self.usage_store()?.events(&filter, None)?;
+        let store = self.usage_store()?;
+        let filter = self.report_filter(query, store.as_ref())?;
+        let events = store.events(&filter, None)?;
         if events.is_empty() {
             self.check_names(query)?;
         }
@@ -441,42 +523,53 @@ impl Ringlet {
             .agent(&profile.agent);
         let before = first_row(store.query(&scope, UsageGroup::Total)?);
 
-        let mut files = Vec::new();
+        let mut found = Vec::new();
         for (format, root) in &sources {
             if let Some(importer) = importer_for(format) {
-                let found = if root.is_file() {
+                let files = if root.is_file() {
                     vec![root.clone()]
                 } else {
                     importer.discover(root)?
                 };
-                files.extend(found.into_iter().map(|f| (format.as_str(), f)));
+                found.push((importer, root, files));
             }
         }
-        let total = files.len() as u64;
+        let total: u64 = found.iter().map(|(_, _, files)| files.len() as u64).sum();
         let mut summary = ImportSummary::default();
-        for (done, (format, file)) in files.iter().enumerate() {
-            if let Some(cb) = progress.as_mut() {
-                cb(&ImportProgress {
-                    files_done: done as u64,
-                    files_total: total,
-                    path: file.clone(),
-                    inserted: summary.inserted,
-                });
-            }
-            summary.merge(import_logs(
+        let mut before_source = 0u64;
+        // Files are read on every core and committed in order (`import_files`).
+        for (importer, root, files) in &found {
+            let inserted_before = summary.inserted;
+            let part = import_files(
                 store.as_ref(),
                 prices.as_ref(),
                 &who,
-                format,
-                file,
+                *importer,
+                root,
+                files,
                 &ImportOptions::default(),
-            )?);
+                &mut |done, part| {
+                    if let Some(cb) = progress.as_mut() {
+                        cb(&ImportProgress {
+                            files_done: before_source + done,
+                            files_total: total,
+                            path: (*root).clone(),
+                            inserted: inserted_before + part.inserted,
+                        });
+                    }
+                },
+            )?;
+            before_source += files.len() as u64;
+            summary.merge(part);
         }
         if let Some(cb) = progress.as_mut() {
             cb(&ImportProgress {
                 files_done: total,
                 files_total: total,
-                path: files.last().map(|(_, f)| f.clone()).unwrap_or_default(),
+                path: found
+                    .last()
+                    .and_then(|(_, _, files)| files.last().cloned())
+                    .unwrap_or_default(),
                 inserted: summary.inserted,
             });
         }
@@ -835,32 +928,23 @@ impl Ringlet {
     }
 
     pub(super) fn usage_filter(&self, q: &UsageQuery) -> Result<UsageFilter> {
-        let offset_minutes = q
-            .utc_offset_minutes
-            .unwrap_or_else(|| Local::now().offset().local_minus_utc() / 60);
-        // checked: the offset comes from callers (an HTTP query), and a huge one must be an
-        // error, not an overflow.
-        let zone = offset_minutes
-            .checked_mul(60)
-            .and_then(FixedOffset::east_opt)
-            .ok_or_else(|| {
-                Error::InvalidInput(format!(
-                    "time zone offset {offset_minutes} minutes is out of range"
-                ))
-            })?;
+        let zone = match clean(&q.timezone) {
+            Some(name) => Zone::named(name)?,
+            None => Zone::system(),
+        };
         let since = clean(&q.since)
-            .map(|s| parse_bound(s, zone, false, "--since"))
+            .map(|s| parse_bound(s, &zone, false, "--since"))
             .transpose()?;
         let until = clean(&q.until)
-            .map(|s| parse_bound(s, zone, true, "--until"))
+            .map(|s| parse_bound(s, &zone, true, "--until"))
             .transpose()?;
         if let (Some(a), Some(b)) = (since, until)
             && a >= b
         {
             return Err(Error::InvalidInput(format!(
                 "--since ({}) is not before --until ({}); swap them",
-                a.with_timezone(&zone).format("%Y-%m-%d %H:%M"),
-                b.with_timezone(&zone).format("%Y-%m-%d %H:%M")
+                zone.local(a).format("%Y-%m-%d %H:%M"),
+                zone.local(b).format("%Y-%m-%d %H:%M")
             )));
         }
         if let Some(p) = clean(&q.profile) {
@@ -871,10 +955,48 @@ impl Ringlet {
             agent: clean(&q.agent).map(str::to_string),
             provider: clean(&q.provider).map(str::to_string),
             model: clean(&q.model).map(str::to_string),
+            models: Vec::new(),
             since,
             until,
-            utc_offset_minutes: offset_minutes,
+            time_zone: zone,
         })
+    }
+
+    /// The filter for a usage report: [`Ringlet::usage_filter`] with its model filter resolved
+    /// to the ledger's models it matches (by id, prefix or normalised name: `sonnet-4-5` finds
+    /// `claude-sonnet-4-5-20250929`). A filter that matches none is an error listing the
+    /// models there are, like an unknown profile.
+    pub(super) fn report_filter(
+        &self,
+        q: &UsageQuery,
+        store: &dyn UsageStore,
+    ) -> Result<UsageFilter> {
+        let mut filter = self.usage_filter(q)?;
+        let Some(pattern) = filter.model.take() else {
+            return Ok(filter);
+        };
+        let present: Vec<String> = store
+            .query(&UsageFilter::new(), UsageGroup::Model)?
+            .into_iter()
+            .map(|r| r.key)
+            .collect();
+        let matched: Vec<String> = present
+            .iter()
+            .filter(|m| model_matches(&pattern, m))
+            .cloned()
+            .collect();
+        if matched.is_empty() {
+            return Err(Error::UnknownModel {
+                model: pattern,
+                present: if present.is_empty() {
+                    "none".into()
+                } else {
+                    present.join(", ")
+                },
+            });
+        }
+        filter.models = matched;
+        Ok(filter)
     }
 
     /// When a filter matched nothing: errors for names that do not exist at all, so a typo
@@ -883,9 +1005,7 @@ impl Ringlet {
         if let Some(p) = q.profile.as_deref().filter(|p| !p.is_empty())
             && !self.has_profile(p)?
         {
-            return Err(Error::ProfileNotFound {
-                alias: p.to_string(),
-            });
+            return Err(self.inner.profiles.not_found(p));
         }
         if let Some(a) = q.agent.as_deref().filter(|a| !a.is_empty()) {
             self.registry().agent(a)?;
@@ -895,6 +1015,24 @@ impl Ringlet {
         }
         Ok(())
     }
+}
+
+/// Whether a model filter names `model`: the same id (any case), a prefix of it, or its
+/// normalised name ([`normalize_model`]: no date suffix, no provider prefix) or a prefix of
+/// that starting at a `-` boundary (`sonnet-4-5` in `claude-sonnet-4-5`).
+fn model_matches(pattern: &str, model: &str) -> bool {
+    let (p, m) = (
+        pattern.trim().to_ascii_lowercase(),
+        model.to_ascii_lowercase(),
+    );
+    if m.starts_with(&p) {
+        return true;
+    }
+    let (np, nm) = (normalize_model(&p), normalize_model(model));
+    !np.is_empty()
+        && nm
+            .match_indices(&np)
+            .any(|(i, _)| i == 0 || nm.as_bytes()[i - 1] == b'-')
 }
 
 /// A filter value with blanks meaning "not given".
@@ -915,6 +1053,77 @@ pub(super) fn group_name(g: UsageGroup) -> String {
         .unwrap_or_else(|| format!("{g:?}").to_lowercase())
 }
 
+/// The rows of a grouped report and their total, from one split query: each row with the
+/// models it used (unless it is a model) and, with a breakdown, its parts. Rows and total are
+/// added up here from the parts, so a report costs one pass over the rollup.
+pub(super) fn grouped_lines(
+    store: &dyn UsageStore,
+    filter: &UsageFilter,
+    group: UsageGroup,
+    breakdown: Option<UsageGroup>,
+) -> Result<(Vec<UsageLine>, UsageRow)> {
+    if let Some(by) = breakdown
+        && !matches!(
+            by,
+            UsageGroup::Model | UsageGroup::Agent | UsageGroup::Profile | UsageGroup::Provider
+        )
+    {
+        return Err(Error::InvalidInput(format!(
+            "a breakdown is by model, agent, profile or provider, not {}",
+            group_name(by)
+        )));
+    }
+    if breakdown == Some(group) {
+        return Err(Error::InvalidInput(format!(
+            "rows grouped by {} cannot be broken down by it again",
+            group_name(group)
+        )));
+    }
+    let mut total = UsageRow::empty("total");
+    let mut lines: Vec<UsageLine> = Vec::new();
+    if group == UsageGroup::Model && breakdown.is_none() {
+        for row in store.query(filter, group)? {
+            total.absorb(&row);
+            lines.push(UsageLine::grouped(group, row));
+        }
+        return Ok((lines, total));
+    }
+    let by = breakdown.unwrap_or(UsageGroup::Model);
+    for (sub, part) in store.query_split(filter, group, by)? {
+        total.absorb(&part);
+        let same = lines.last().is_some_and(|l| l.usage.key == part.key);
+        if !same {
+            lines.push(UsageLine::grouped(group, UsageRow::empty(part.key.clone())));
+        }
+        if let Some(line) = lines.last_mut() {
+            line.usage.absorb(&part);
+            if by == UsageGroup::Model && !line.models.contains(&sub) {
+                line.models.push(sub.clone());
+            }
+            if breakdown.is_some() {
+                line.breakdown.push(UsageRow { key: sub, ..part });
+            }
+        }
+    }
+    // The models column next to another breakdown: one more split, by model.
+    if by != UsageGroup::Model && group != UsageGroup::Model {
+        let mut at = 0;
+        for (model, part) in store.query_split(filter, group, UsageGroup::Model)? {
+            while at < lines.len() && lines[at].usage.key != part.key {
+                at += 1;
+            }
+            if let Some(line) = lines.get_mut(at) {
+                line.models.push(model);
+            }
+        }
+    }
+    for line in &mut lines {
+        line.models.sort();
+        line.models.dedup();
+    }
+    Ok((lines, total))
+}
+
 /// One row per profile, agent and provider. A profile normally has one of each, but a profile
 /// deleted and created again with another agent keeps its old usage under the old agent.
 pub(super) fn per_profile(store: &dyn UsageStore, filter: &UsageFilter) -> Result<Vec<UsageLine>> {
@@ -930,15 +1139,17 @@ pub(super) fn per_profile(store: &dyn UsageStore, filter: &UsageFilter) -> Resul
                 ..fp.clone()
             };
             for usage in store.query(&fa, UsageGroup::Provider)? {
-                out.push(UsageLine {
-                    profile: Some(p.key.clone()),
-                    agent: Some(a.key.clone()),
-                    provider: Some(usage.key.clone()),
-                    usage: UsageRow {
+                let mut line = UsageLine::grouped(
+                    UsageGroup::Total,
+                    UsageRow {
                         key: p.key.clone(),
-                        ..usage
+                        ..usage.clone()
                     },
-                });
+                );
+                line.profile = Some(p.key.clone());
+                line.agent = Some(a.key.clone());
+                line.provider = Some(usage.key.clone());
+                out.push(line);
             }
         }
     }
@@ -947,11 +1158,11 @@ pub(super) fn per_profile(store: &dyn UsageStore, filter: &UsageFilter) -> Resul
 
 /// Parses a `--since`/`--until` value: a day (midnight in `zone`; for `until`, the next
 /// midnight, so the day is included), an RFC 3339 time, `today`, `yesterday` or `Nd`.
-fn parse_bound(s: &str, zone: FixedOffset, until: bool, flag: &str) -> Result<DateTime<Utc>> {
+fn parse_bound(s: &str, zone: &Zone, until: bool, flag: &str) -> Result<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    let today = Utc::now().with_timezone(&zone).date_naive();
+    let today = zone.today();
     let day = match s {
         "today" => Some(today),
         "yesterday" => today.pred_opt(),
@@ -971,10 +1182,7 @@ fn parse_bound(s: &str, zone: FixedOffset, until: bool, flag: &str) -> Result<Da
     } else {
         day
     };
-    zone.from_local_datetime(&day.and_time(NaiveTime::MIN))
-        .single()
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| Error::InvalidInput(format!("{flag} '{s}' is out of range")))
+    zone.start_of_day(day)
 }
 
 /// The current user's real HOME (not a profile's): where `ringlet import` looks by default.
@@ -1072,21 +1280,42 @@ fn finish_stats(mut row: StatsRow) -> StatsRow {
 mod tests {
     use super::*;
 
-    fn zone(min: i32) -> FixedOffset {
-        FixedOffset::east_opt(min * 60).expect("offset")
+    fn zone(name: &str) -> Zone {
+        Zone::named(name).expect("zone")
+    }
+
+    #[test]
+    fn model_filters_match_ids_prefixes_and_normalised_names() {
+        let m = "claude-sonnet-4-5-20250929";
+        for pattern in [
+            m,
+            "claude-sonnet-4-5",
+            "sonnet-4-5",
+            "Sonnet-4.5",
+            "claude-sonnet",
+            "sonnet",
+        ] {
+            assert!(model_matches(pattern, m), "{pattern}");
+        }
+        for pattern in ["onnet-4-5", "opus", "sonnet-4-6", "gpt-5"] {
+            assert!(!model_matches(pattern, m), "{pattern}");
+        }
+        assert!(model_matches("gpt-5", "openai/gpt-5-codex"));
+        assert!(!model_matches("gpt-5", "gpt-4o"));
     }
 
     #[test]
     fn days_are_local_midnights_and_until_includes_its_day() {
-        let since = parse_bound("2026-05-01", zone(120), false, "--since").expect("since");
+        let since = parse_bound("2026-05-01", &zone("Etc/GMT-2"), false, "--since").expect("since");
         assert_eq!(since.to_rfc3339(), "2026-04-30T22:00:00+00:00");
-        let until = parse_bound("2026-05-01", zone(0), true, "--until").expect("until");
+        let until = parse_bound("2026-05-01", &zone("UTC"), true, "--until").expect("until");
         assert_eq!(until.to_rfc3339(), "2026-05-02T00:00:00+00:00");
-        let exact = parse_bound("2026-05-01T09:30:00Z", zone(0), true, "--until").expect("rfc");
+        let exact =
+            parse_bound("2026-05-01T09:30:00Z", &zone("UTC"), true, "--until").expect("rfc");
         assert_eq!(exact.to_rfc3339(), "2026-05-01T09:30:00+00:00");
-        let week = parse_bound("7d", zone(0), false, "--since").expect("7d");
+        let week = parse_bound("7d", &zone("UTC"), false, "--since").expect("7d");
         assert!(Utc::now() - week <= Duration::days(8) && Utc::now() - week >= Duration::days(7));
-        let err = parse_bound("May 1st", zone(0), false, "--since").expect_err("bad");
+        let err = parse_bound("May 1st", &zone("UTC"), false, "--since").expect_err("bad");
         assert!(err.to_string().contains("YYYY-MM-DD"), "{err}");
     }
 
@@ -1141,7 +1370,7 @@ mod facade_tests {
         let day = ringlet
             .usage(&UsageQuery {
                 group: Some(UsageGroup::Day),
-                utc_offset_minutes: Some(0),
+                timezone: Some("UTC".into()),
                 ..UsageQuery::default()
             })
             .expect("by day");
@@ -1159,18 +1388,38 @@ mod facade_tests {
             ),
             (Some("work"), Some("claude"), Some("anthropic"))
         );
-        // An offset from a caller (an HTTP query) far out of range is an error, never an
-        // overflow: -132550784 minutes times 60 does not fit in an i32.
-        for minutes in [-132_550_784, i32::MAX, i32::MIN, 24 * 60] {
+        assert_eq!(day.timezone, "UTC");
+        // A model filter matches by normalised name; one that matches nothing lists the models.
+        let sonnet = ringlet
+            .usage(&UsageQuery {
+                model: Some("sonnet-4.5".into()),
+                ..UsageQuery::default()
+            })
+            .expect("by normalised name");
+        assert_eq!(sonnet.total.events, 1);
+        let err = ringlet
+            .usage_events(&UsageQuery {
+                model: Some("opus".into()),
+                ..UsageQuery::default()
+            })
+            .expect_err("no such model");
+        assert_eq!(err.code(), "unknown_model");
+        assert!(
+            err.to_string()
+                .contains("models recorded: claude-sonnet-4-5, mystery-model"),
+            "{err}"
+        );
+        // A zone name from a caller (an HTTP query) that is no zone is an error naming it.
+        for name in ["Mars/Olympus", "+0530", "../../etc/passwd"] {
             let query = UsageQuery {
-                utc_offset_minutes: Some(minutes),
+                timezone: Some(name.into()),
                 ..UsageQuery::default()
             };
             for err in [
                 ringlet.usage(&query).expect_err("usage"),
                 ringlet.stats(&query).expect_err("stats"),
             ] {
-                assert!(err.to_string().contains("out of range"), "{err}");
+                assert!(err.to_string().contains("unknown time zone"), "{err}");
             }
         }
         // The profile does not exist, but it has usage: still reported.
@@ -1229,7 +1478,7 @@ mod facade_tests {
             let report = ringlet
                 .usage(&UsageQuery {
                     group,
-                    utc_offset_minutes: Some(0),
+                    timezone: Some("UTC".into()),
                     ..UsageQuery::default()
                 })
                 .expect("a usable report");
@@ -1241,5 +1490,92 @@ mod facade_tests {
             .usage_events(&UsageQuery::default())
             .expect("a usable export");
         assert_eq!(events.len(), 4);
+    }
+
+    #[test]
+    fn since_and_until_days_start_at_local_midnight_on_both_sides_of_daylight_saving() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(SqliteUsageStore::open_in_memory().expect("store"));
+        // Each local midnight next to a 2026 transition, and a millisecond before it.
+        let edges = [
+            "2026-03-28T23:00:00Z", // Berlin, 29 March (CET)
+            "2026-03-29T22:00:00Z", // Berlin, 30 March (CEST)
+            "2026-10-24T22:00:00Z", // Berlin, 25 October (CEST)
+            "2026-10-25T23:00:00Z", // Berlin, 26 October (CET)
+            "2026-10-20T07:00:00Z", // Los Angeles, 20 October (PDT)
+            "2026-11-01T07:00:00Z", // Los Angeles, 1 November (PDT)
+            "2026-11-02T08:00:00Z", // Los Angeles, 2 November (PST)
+        ];
+        let mut events = Vec::new();
+        for (i, edge) in edges.iter().enumerate() {
+            let t = DateTime::parse_from_rfc3339(edge)
+                .expect("edge")
+                .with_timezone(&Utc);
+            for (j, at) in [t - Duration::milliseconds(1), t].into_iter().enumerate() {
+                let mut ev = event(&format!("e{i}-{j}"), "claude-sonnet-4-5", 1, 0);
+                ev.time = at;
+                events.push(ev);
+            }
+        }
+        store.record(&events).expect("record");
+        let ringlet = Ringlet::builder()
+            .home(dir.path())
+            .credential_store(Arc::new(MemoryCredentialStore::default()))
+            .usage_store(store)
+            .build()
+            .expect("build");
+        let count = |zone: &str, since: &str, until: &str| {
+            let report = ringlet
+                .usage(&UsageQuery {
+                    since: Some(since.into()),
+                    until: Some(until.into()),
+                    timezone: Some(zone.into()),
+                    ..UsageQuery::default()
+                })
+                .expect("report");
+            assert_eq!(report.timezone, zone);
+            (
+                report.since.map(|t| t.to_rfc3339()),
+                report.until.map(|t| t.to_rfc3339()),
+                report.total.events,
+            )
+        };
+        // 29 March in Berlin is 23 hours long: from its midnight (inclusive) to 30 March's.
+        assert_eq!(
+            count("Europe/Berlin", "2026-03-29", "2026-03-29"),
+            (
+                Some("2026-03-28T23:00:00+00:00".into()),
+                Some("2026-03-29T22:00:00+00:00".into()),
+                2
+            )
+        );
+        // 25 October is 25 hours long.
+        assert_eq!(
+            count("Europe/Berlin", "2026-10-25", "2026-10-25"),
+            (
+                Some("2026-10-24T22:00:00+00:00".into()),
+                Some("2026-10-25T23:00:00+00:00".into()),
+                2
+            )
+        );
+        // The issue's case: 20 October in Los Angeles starts at 07:00Z (PDT), not 08:00Z; the
+        // range ends at the end of 1 November, a 25-hour day. Berlin's October edges fall inside.
+        assert_eq!(
+            count("America/Los_Angeles", "2026-10-20", "2026-11-01"),
+            (
+                Some("2026-10-20T07:00:00+00:00".into()),
+                Some("2026-11-02T08:00:00+00:00".into()),
+                8
+            )
+        );
+        // The same instants are other days in Kolkata (+05:30, no daylight saving).
+        assert_eq!(
+            count("Asia/Kolkata", "2026-11-02", "2026-11-02"),
+            (
+                Some("2026-11-01T18:30:00+00:00".into()),
+                Some("2026-11-02T18:30:00+00:00".into()),
+                2
+            )
+        );
     }
 }

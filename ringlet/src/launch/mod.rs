@@ -10,6 +10,7 @@ mod pty;
 pub(crate) mod sandbox;
 pub(crate) mod script;
 pub(crate) mod script_cache;
+mod spawner;
 
 use std::ffi::OsString;
 use std::fmt::Debug;
@@ -144,6 +145,11 @@ pub struct RunOptions {
     /// agents for users elsewhere, and an agent dates its work (commit messages, logs, "today")
     /// in its own zone. `None` leaves `TZ` to [`RunOptions::env`].
     pub time_zone: Option<String>,
+    /// The agent's `TERM` (e.g. `xterm-256color`), for a [`RunIo::Pty`] run whose caller knows
+    /// the terminal on the other end (a browser's xterm.js, a remote user's terminal): a server
+    /// started by a service manager has no `TERM` of its own to pass on. `None` leaves `TERM`
+    /// to [`RunOptions::env`].
+    pub term: Option<String>,
 }
 
 /// The default [`RunOptions::grace`]: long enough for an agent to save its session.
@@ -161,6 +167,7 @@ impl Default for RunOptions {
             remote: false,
             env: EnvPolicy::InheritMinusConflicts,
             time_zone: None,
+            term: None,
         }
     }
 }
@@ -231,6 +238,14 @@ impl RunOptions {
     /// Sets [`RunOptions::time_zone`]; checked when the run starts.
     pub fn time_zone(mut self, zone: impl Into<String>) -> Self {
         self.time_zone = Some(zone.into());
+        self
+    }
+}
+
+impl RunOptions {
+    /// Sets [`RunOptions::term`].
+    pub fn term(mut self, term: impl Into<String>) -> Self {
+        self.term = Some(term.into());
         self
     }
 }

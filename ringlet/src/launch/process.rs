@@ -50,10 +50,12 @@ impl Launcher for ProcessLauncher {
         };
         let started_at = Utc::now();
         let clock = Instant::now();
-        let child = cmd.spawn().map_err(|source| Error::Spawn {
-            program: command.program.clone(),
-            source,
-        })?;
+        // Forked by the spawner thread: see `spawner` (bwrap's --die-with-parent).
+        let child = super::spawner::on_spawner(move || cmd.spawn(), || Err(spawner_unavailable()))
+            .map_err(|source| Error::Spawn {
+                program: command.program.clone(),
+                source,
+            })?;
         let reaping = Arc::new(Reaping {
             pid: child.id(),
             group: signals.is_some(),
@@ -74,7 +76,19 @@ impl Launcher for ProcessLauncher {
 fn pty_start(command: &AgentCommand, rows: u16, cols: u16) -> Result<Box<dyn RunningAgent>> {
     let started_at = Utc::now();
     let clock = Instant::now();
-    let pty = Arc::new(super::PtyChild::spawn(command, rows, cols)?);
+    // Forked by the spawner thread: see `spawner` (bwrap's --die-with-parent).
+    let owned = command.clone();
+    let program = command.program.clone();
+    let pty = super::spawner::on_spawner(
+        move || super::PtyChild::spawn(&owned, rows, cols),
+        || {
+            Err(Error::Spawn {
+                program,
+                source: spawner_unavailable(),
+            })
+        },
+    )?;
+    let pty = Arc::new(pty);
     Ok(Box::new(PtyAgent {
         pty,
         started_at,
@@ -87,6 +101,10 @@ fn pty_start(_: &AgentCommand, _: u16, _: u16) -> Result<Box<dyn RunningAgent>> 
     Err(Error::InvalidInput(
         "runs in a pseudo-terminal need a Unix system".into(),
     ))
+}
+
+fn spawner_unavailable() -> std::io::Error {
+    std::io::Error::other("ringlet's spawner thread could not be started or stopped answering")
 }
 
 /// A started child process.

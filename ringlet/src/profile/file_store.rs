@@ -142,9 +142,7 @@ impl FileProfileStore {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::ProfileNotFound {
-                    alias: alias.to_string(),
-                });
+                return Err(self.not_found(alias));
             }
             Err(e) => return Err(Error::io("reading", &path, e)),
         };
@@ -219,9 +217,7 @@ impl FileProfileStore {
             .truncate(false)
             .open(&path)
             .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => Error::ProfileNotFound {
-                    alias: alias.to_string(),
-                },
+                std::io::ErrorKind::NotFound => self.not_found(alias),
                 _ => Error::io("opening", &path, e),
             })?;
         Ok((file, path))
@@ -230,9 +226,7 @@ impl FileProfileStore {
     /// After waiting for the lock: a delete may have renamed the directory away meanwhile, so
     /// the locked file must still be the one at the profile's path.
     fn still_in_place(&self, alias: &str, file: &std::fs::File, path: &Path) -> Result<()> {
-        let gone = || Error::ProfileNotFound {
-            alias: alias.to_string(),
-        };
+        let gone = || self.not_found(alias);
         let at_path = match std::fs::metadata(path) {
             Ok(meta) => meta,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(gone()),
@@ -261,6 +255,20 @@ impl FileProfileStore {
 }
 
 impl ProfileStore for FileProfileStore {
+    /// From the directory names alone: no profile is parsed and no lock taken (a delete holding
+    /// one may be the caller).
+    fn not_found(&self, alias: &str) -> Error {
+        let names: Vec<String> = std::fs::read_dir(&self.root)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .filter(|name| !name.starts_with('.'))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Error::profile_not_found(alias, names.iter().map(String::as_str))
+    }
+
     fn list(&self) -> Result<ProfileListing> {
         let entries = match std::fs::read_dir(&self.root) {
             Ok(e) => e,
@@ -414,9 +422,7 @@ impl ProfileStore for FileProfileStore {
         let dir = self.profile_dir(alias);
         // A directory without profile.toml is deleted too: it can only be a leftover.
         if !dir.is_dir() {
-            return Err(Error::ProfileNotFound {
-                alias: alias.to_string(),
-            });
+            return Err(self.not_found(alias));
         }
         // Exclusive: waits for runs setting the HOME up (they hold it shared), and a run that
         // comes after finds the directory gone.
@@ -439,9 +445,7 @@ impl ProfileStore for FileProfileStore {
         self.still_in_place(alias, &lock, &lock_path)?;
         // A leftover directory (no profile.toml) is no profile to run.
         if !self.manifest_path(alias).is_file() {
-            return Err(Error::ProfileNotFound {
-                alias: alias.to_string(),
-            });
+            return Err(self.not_found(alias));
         }
         Ok(ProfileHold::locked(lock))
     }
@@ -452,9 +456,7 @@ impl ProfileStore for FileProfileStore {
         validate_alias(alias)?;
         let manifest = self.manifest_path(alias);
         if !manifest.is_file() {
-            return Err(Error::ProfileNotFound {
-                alias: alias.to_string(),
-            });
+            return Err(self.not_found(alias));
         }
         // profile.toml is parsed only for a profile that has never been counted in run-stats:
         // its own counters (from before they moved) are where the count starts.

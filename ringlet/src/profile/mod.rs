@@ -168,10 +168,18 @@ pub trait ProfileStore: Send + Sync + Debug {
         if self.exists(alias)? {
             Ok(ProfileHold::default())
         } else {
-            Err(crate::error::Error::ProfileNotFound {
-                alias: alias.to_string(),
-            })
+            Err(self.not_found(alias))
         }
+    }
+
+    /// [`Error::ProfileNotFound`](crate::Error::ProfileNotFound) for `alias`, suggesting the
+    /// closest existing alias ("did you mean 'work'?"). Called on the error path only. The
+    /// default takes the names from [`list`](Self::list).
+    fn not_found(&self, alias: &str) -> crate::error::Error {
+        let listing = self.list().unwrap_or_default();
+        let names = listing.profiles.iter().map(|p| p.alias.as_str());
+        let broken = listing.broken.iter().map(|b| b.alias.as_str());
+        crate::error::Error::profile_not_found(alias, names.chain(broken))
     }
 
     /// Counts a run that started at `at`: bumps `total_runs` and sets `last_used`, safely against

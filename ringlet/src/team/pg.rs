@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::usage::{
     BUCKET_MS, CostSource, FileIdentity, ImportState, PriceBook, RecordOutcome, RepriceOutcome,
     RunEnd, RunSession, RunStart, TokenCounts, UsageEvent, UsageFilter, UsageGroup, UsageRow,
-    UsageStore, day_key,
+    UsageStore, day_key, offset_sql,
 };
 
 /// How long connecting may take before the push (or a team report) gives up.
@@ -557,6 +557,29 @@ impl UsageStore for PgUsageStore {
         self.team_query(filter, TeamGroup::Usage(group))
     }
 
+    fn query_split(
+        &self,
+        filter: &UsageFilter,
+        group: UsageGroup,
+        by: UsageGroup,
+    ) -> Result<Vec<(String, UsageRow)>> {
+        let mut client = self.lock();
+        let rows = grouped(&mut client, filter, TeamGroup::Usage(group), Some(by))
+            .map_err(|e| self.err(e))?;
+        // One week's or month's days are adjacent per value, not overall: add up by key.
+        let mut out: std::collections::BTreeMap<(String, String), UsageRow> =
+            std::collections::BTreeMap::new();
+        for (sub, row) in rows {
+            match out.entry((row.key.clone(), sub)) {
+                std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().absorb(&row),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(row);
+                }
+            }
+        }
+        Ok(out.into_iter().map(|((_, sub), row)| (sub, row)).collect())
+    }
+
     fn events(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>> {
         let mut w = Where::default();
         w.dims(filter);
@@ -827,6 +850,9 @@ impl Where {
         self.eq("agent", &f.agent);
         self.eq("provider", &f.provider);
         self.eq("model", &f.model);
+        if !f.models.is_empty() {
+            self.push(|n| format!("model = ANY(${n})"), Box::new(f.models.clone()));
+        }
     }
 
     /// Time bounds on `column`, whose unit is `unit_ms` milliseconds.
@@ -879,26 +905,60 @@ fn query_rows(
     filter: &UsageFilter,
     group: TeamGroup,
 ) -> PgResult<Vec<UsageRow>> {
+    let mut out: Vec<UsageRow> = Vec::new();
+    for (_, row) in grouped(client, filter, group, None)? {
+        // Days arrive in order, so the days of one week or month are adjacent.
+        match out.last_mut() {
+            Some(last) if last.key == row.key => last.absorb(&row),
+            _ => out.push(row),
+        }
+    }
+    if group == TeamGroup::Usage(UsageGroup::Total) && out.is_empty() {
+        out.push(UsageRow::empty("total"));
+    }
+    Ok(out)
+}
+
+/// The column a dimension grouping reads.
+fn dim_column(group: UsageGroup) -> &'static str {
+    match group {
+        UsageGroup::Model => "model",
+        UsageGroup::Profile => "profile",
+        UsageGroup::Agent => "agent",
+        UsageGroup::Provider => "provider",
+        _ => "''",
+    }
+}
+
+/// One aggregation: `(by value or "", row keyed by the group)`, ordered by group then value.
+fn grouped(
+    client: &mut Client,
+    filter: &UsageFilter,
+    group: TeamGroup,
+    by: Option<UsageGroup>,
+) -> PgResult<Vec<(String, UsageRow)>> {
     let aligned = |t: Option<DateTime<Utc>>| {
         t.is_none_or(|t| t.timestamp_millis().rem_euclid(BUCKET_MS) == 0)
     };
     let session = group == TeamGroup::Usage(UsageGroup::Session);
     let rollup = !session && aligned(filter.since) && aligned(filter.until);
-    let offset_s = i64::from(filter.utc_offset_minutes) * 60;
-    let mut w = Where::default();
-    w.dims(filter);
-    // Only time matters (no dimension filter, a time grouping or the total): the small rollup.
-    let time_only = filter.profile.is_none()
+    // Only time matters (no dimension filter or split, a time grouping or the total): the small
+    // rollup.
+    let time_only = by.is_none()
+        && filter.profile.is_none()
         && filter.agent.is_none()
         && filter.provider.is_none()
         && filter.model.is_none()
+        && filter.models.is_empty()
         && matches!(
             group,
             TeamGroup::Usage(
                 UsageGroup::Total | UsageGroup::Day | UsageGroup::Week | UsageGroup::Month
             )
         );
-    let (table, seconds, counts, cast) = if rollup {
+    let mut w = Where::default();
+    w.dims(filter);
+    let (table, column, unit, seconds, counts, cast) = if rollup {
         w.time(filter, "bucket", BUCKET_MS);
         (
             if time_only {
@@ -906,7 +966,9 @@ fn query_rows(
             } else {
                 "usage_rollup"
             },
-            format!("(bucket * {} + {offset_s})", BUCKET_MS / 1000),
+            "bucket",
+            BUCKET_MS,
+            format!("(bucket * {})", BUCKET_MS / 1000),
             format!("{}, {}", clamped_sum("events"), clamped_sum("priced")),
             "",
         )
@@ -914,7 +976,9 @@ fn query_rows(
         w.time(filter, "ts_ms", 1);
         (
             "usage_events",
-            format!("(ts_ms / 1000 + {offset_s})"),
+            "ts_ms",
+            1,
+            "(ts_ms / 1000)".to_string(),
             "count(*), count(cost_nanos)".to_string(),
             "::numeric",
         )
@@ -928,22 +992,30 @@ fn query_rows(
         group,
         TeamGroup::Usage(UsageGroup::Day | UsageGroup::Week | UsageGroup::Month)
     );
-    let key = match group {
-        // Floor division: exact for times before the epoch in zones west of UTC too.
-        _ if by_day => format!("(({seconds}) - ((({seconds}) % 86400) + 86400) % 86400) / 86400"),
-        TeamGroup::Usage(UsageGroup::Model) => "model".into(),
-        TeamGroup::Usage(UsageGroup::Profile) => "profile".into(),
-        TeamGroup::Usage(UsageGroup::Agent) => "agent".into(),
-        TeamGroup::Usage(UsageGroup::Provider) => "provider".into(),
-        TeamGroup::Usage(UsageGroup::Session) => "coalesce(session_id, '')".into(),
-        TeamGroup::Team(TeamOnlyGroup::User) => "user_name".into(),
-        TeamGroup::Team(TeamOnlyGroup::Machine) => "machine".into(),
-        _ => "'total'".into(),
+    let key = if by_day {
+        let (from, to) = time_range(client, filter, table, column, unit)?;
+        let offset = offset_sql(&filter.time_zone, &seconds, from, to);
+        let local = format!("({seconds} + {offset})");
+        // Floor division: exact before the epoch too.
+        format!("({local} - (({local} % 86400) + 86400) % 86400) / 86400")
+    } else {
+        match group {
+            TeamGroup::Usage(UsageGroup::Session) => "coalesce(session_id, '')".into(),
+            TeamGroup::Usage(UsageGroup::Total) => "'total'".into(),
+            TeamGroup::Usage(g) => dim_column(g).into(),
+            TeamGroup::Team(TeamOnlyGroup::User) => "user_name".into(),
+            TeamGroup::Team(TeamOnlyGroup::Machine) => "machine".into(),
+        }
     };
-    let total = key == "'total'";
-    let group_by = if total { "" } else { " GROUP BY 1 ORDER BY 1" };
+    let sub = by.map_or("''", dim_column);
+    let total = key == "'total'" && by.is_none();
+    let group_by = if total {
+        ""
+    } else {
+        " GROUP BY 1, 2 ORDER BY 1, 2"
+    };
     let sql = format!(
-        "SELECT {key}, {counts}, {sums} FROM {table}{}{group_by}",
+        "SELECT {key}, {sub}::text, {counts}, {sums} FROM {table}{}{group_by}",
         w.sql()
     );
     let rows = client.query(&sql, &w.refs())?;
@@ -951,16 +1023,17 @@ fn query_rows(
         TeamGroup::Usage(g) => g,
         _ => UsageGroup::Total,
     };
-    let mut out: Vec<UsageRow> = Vec::new();
+    let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         let key = if by_day {
             day_key(r.get::<_, i64>(0), label_group)
         } else {
             r.get::<_, String>(0)
         };
-        let events = r.get::<_, i64>(1).max(0) as u64;
-        let priced = r.get::<_, i64>(2).max(0) as u64;
-        let sum = |k: usize| r.get::<_, i64>(3 + k);
+        let sub: String = r.get(1);
+        let events = r.get::<_, i64>(2).max(0) as u64;
+        let priced = r.get::<_, i64>(3).max(0) as u64;
+        let sum = |k: usize| r.get::<_, i64>(4 + k);
         let tokens = |k: usize| sum(k).max(0) as u64;
         let mut row = UsageRow {
             key,
@@ -978,16 +1051,41 @@ fn query_rows(
             ..UsageRow::default()
         };
         row.finish();
-        // Days arrive in order, so the days of one week or month are adjacent.
-        match out.last_mut() {
-            Some(last) if last.key == row.key => last.absorb(&row),
-            _ => out.push(row),
-        }
-    }
-    if total && out.is_empty() {
-        out.push(UsageRow::empty("total"));
+        out.push((sub, row));
     }
     Ok(out)
+}
+
+/// The Unix seconds a grouped query covers: its bounds, or else the oldest and newest rows.
+fn time_range(
+    client: &mut Client,
+    filter: &UsageFilter,
+    table: &str,
+    column: &str,
+    unit_ms: i64,
+) -> PgResult<(i64, i64)> {
+    let (min, max): (Option<i64>, Option<i64>) = if filter.since.is_some() && filter.until.is_some()
+    {
+        (None, None)
+    } else {
+        let r = client.query_one(
+            &format!("SELECT min({column}), max({column}) FROM {table}"),
+            &[],
+        )?;
+        (r.get(0), r.get(1))
+    };
+    let to_s = |v: i64| v.saturating_mul(unit_ms).div_euclid(1000);
+    let from = filter
+        .since
+        .map(|t| t.timestamp())
+        .or(min.map(to_s))
+        .unwrap_or(0);
+    let to = filter
+        .until
+        .map(|t| t.timestamp())
+        .or(max.map(|m| to_s(m.saturating_add(1))))
+        .unwrap_or(from);
+    Ok((from, to.max(from)))
 }
 
 fn to_i64(v: u64) -> i64 {

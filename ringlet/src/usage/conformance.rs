@@ -29,6 +29,7 @@ use super::store::{
 pub fn usage_store<S: UsageStore>(mut make: impl FnMut() -> S) {
     run(&make());
     rollup_and_raw_paths_agree(&make());
+    days_follow_daylight_saving(&make());
     concurrent_writers_dedup_exactly(&make());
 }
 
@@ -254,7 +255,7 @@ fn grouping_and_filters(store: &dyn UsageStore) {
     );
     // Nine hours east, the 23:00 UTC event falls on the next day.
     assert_eq!(
-        keys(g(all().utc_offset_minutes(9 * 60), UsageGroup::Day))[3..].to_vec(),
+        keys(g(all().time_zone(zone("Asia/Tokyo")), UsageGroup::Day))[3..].to_vec(),
         vec![
             ("2026-06-01".into(), 400),
             ("2026-06-02".into(), 500),
@@ -380,6 +381,36 @@ fn import_positions(store: &dyn UsageStore) {
         total(store, &f).input,
         5,
         "forgetting positions keeps events"
+    );
+
+    // Several files at once, in order: each batch's events with its position, one outcome per
+    // batch, and a later batch's copy of a key ranked against the earlier one's.
+    let mut a = event("many1", "m", 3, 0);
+    a.profile = "imports".into();
+    a.time = before_window();
+    let mut better = a.clone();
+    better.rank = 10;
+    better.tokens.input = 4;
+    let outcomes = store
+        .commit_imports(&[
+            (&[a.clone()][..], &state("/m/a.jsonl", 10)),
+            (&[], &state("/m/b.jsonl", 20)),
+            (&[a, better][..], &state("/m/c.jsonl", 30)),
+        ])
+        .expect("commit several");
+    assert_eq!(outcomes.len(), 3);
+    assert_eq!(outcomes[0].inserted, 1);
+    assert_eq!((outcomes[2].duplicates, outcomes[2].replaced), (1, 1));
+    for (path, offset) in [("/m/a.jsonl", 10), ("/m/b.jsonl", 20), ("/m/c.jsonl", 30)] {
+        assert_eq!(
+            store.import_state(path).expect("get"),
+            Some(state(path, offset))
+        );
+    }
+    assert_eq!(
+        total(store, &f).input,
+        5 + 4,
+        "the better copy replaced the first"
     );
 }
 
@@ -556,9 +587,16 @@ fn rollup_and_raw_paths_agree(store: &dyn UsageStore) {
         events.push(ev);
     }
     store.record(&events).expect("record");
+    // Replacing an event (by rank) keeps every rollup exact, first and last times included.
+    let mut replaced = events[3].clone();
+    replaced.rank = 1;
+    replaced.time += Duration::hours(30);
+    replaced.model = "m9".into();
+    store.record(&[replaced.clone()]).expect("replace");
+    events[3] = replaced;
     let since = fixed_time() + Duration::hours(24);
     let until = fixed_time() + Duration::hours(200);
-    for offset in [0, 330, -480] {
+    for offset in ["UTC", "Asia/Kolkata", "America/Los_Angeles"] {
         for group in [
             UsageGroup::Total,
             UsageGroup::Day,
@@ -566,23 +604,93 @@ fn rollup_and_raw_paths_agree(store: &dyn UsageStore) {
             UsageGroup::Month,
             UsageGroup::Model,
             UsageGroup::Profile,
+            UsageGroup::Session,
         ] {
-            let aligned = UsageFilter::new()
+            // On the hour (hourly rollup), on the quarter hour (15-minute rollup), and off the
+            // grid (the events); nothing lies in the extra quarter hour or millisecond.
+            let hourly = UsageFilter::new()
                 .since(since)
                 .until(until)
-                .utc_offset_minutes(offset);
+                .time_zone(zone(offset));
+            let quarterly = UsageFilter::new()
+                .since(since - Duration::minutes(15))
+                .until(until + Duration::minutes(15))
+                .time_zone(zone(offset));
             let raw = UsageFilter::new()
                 .since(since - Duration::milliseconds(1))
                 .until(until - Duration::milliseconds(1))
-                .utc_offset_minutes(offset);
-            // Nothing lies in the extra millisecond at either end.
+                .time_zone(zone(offset));
+            let expected = store.query(&raw, group).expect("raw");
             assert_eq!(
-                store.query(&aligned, group).expect("rollup"),
-                store.query(&raw, group).expect("raw"),
+                store.query(&hourly, group).expect("hourly"),
+                expected,
                 "{group:?} at {offset}"
             );
+            assert_eq!(
+                store.query(&quarterly, group).expect("quarterly"),
+                expected,
+                "{group:?} at {offset}"
+            );
+            // Split by model, profile or agent: the same from every source, and each
+            // group's parts add up to its row.
+            for by in [UsageGroup::Model, UsageGroup::Profile, UsageGroup::Agent] {
+                let parts = store.query_split(&raw, group, by).expect("split");
+                assert_eq!(
+                    store.query_split(&hourly, group, by).expect("hourly split"),
+                    parts,
+                    "{group:?} by {by:?} at {offset}"
+                );
+                assert_eq!(
+                    store
+                        .query_split(&quarterly, group, by)
+                        .expect("quarterly split"),
+                    parts,
+                    "{group:?} by {by:?} at {offset}"
+                );
+                let mut summed: Vec<super::store::UsageRow> = Vec::new();
+                for (_, row) in &parts {
+                    match summed.last_mut() {
+                        Some(last) if last.key == row.key => last.absorb(row),
+                        _ => summed.push(row.clone()),
+                    }
+                }
+                assert_eq!(summed, expected, "{group:?} by {by:?} at {offset}");
+            }
         }
     }
+    // Per session, against a sum made here: the sessions that began before `since` or went on
+    // after `until` count only their events in the range.
+    let in_range: Vec<&UsageEvent> = events
+        .iter()
+        .filter(|e| e.time >= since && e.time < until)
+        .collect();
+    let mut truth = std::collections::BTreeMap::<String, (u64, u64)>::new();
+    for e in &in_range {
+        let cell = truth
+            .entry(e.session_id.clone().unwrap_or_default())
+            .or_default();
+        cell.0 += 1;
+        cell.1 += e.tokens.output;
+    }
+    // A set of models (the facade's resolved model filter).
+    let two = UsageFilter::new().models(["m1", "m9"]);
+    assert_eq!(
+        total(store, &two).events,
+        events
+            .iter()
+            .filter(|e| e.model == "m1" || e.model == "m9")
+            .count() as u64
+    );
+    let got: std::collections::BTreeMap<String, (u64, u64)> = store
+        .query(
+            &UsageFilter::new().since(since).until(until),
+            UsageGroup::Session,
+        )
+        .expect("sessions")
+        .into_iter()
+        .map(|r| (r.key, (r.events, r.output)))
+        .collect();
+    assert_eq!(got, truth);
 }
 
 /// Four writers record the same 50 events at once (two ringlet processes ingesting one log):
@@ -621,4 +729,98 @@ fn concurrent_writers_dedup_exactly(store: &dyn UsageStore) {
     assert_eq!((inserted, duplicates), (50, 150), "{outcomes:?}");
     let t = total(store, &UsageFilter::new().profile("contended"));
     assert_eq!((t.events, t.input), (50, 500));
+}
+
+/// A zone the tests name; the zone database ships with every system the tests run on.
+fn zone(name: &str) -> super::Zone {
+    super::Zone::named(name).expect("a zone in the system's database")
+}
+
+/// Day, week and month totals in four zones (two with both 2026 daylight-saving changes, one a
+/// half-hour offset) against a ground truth computed here, event by event, with the zone
+/// database: from the rollups (unbounded) and from the raw events (bounds off the grid) alike.
+fn days_follow_daylight_saving(store: &dyn UsageStore) {
+    let start = Utc
+        .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .expect("valid date");
+    // Every 3 h 7 min through 2026 (so every hour of the day is hit), plus events on each side
+    // of both Berlin and Los Angeles transitions and of the local midnights next to them.
+    let mut times: Vec<DateTime<Utc>> = (0..2850i64)
+        .map(|i| start + Duration::minutes(i * 187))
+        .collect();
+    for edge in [
+        "2026-03-08T10:00:00Z", // Los Angeles springs forward
+        "2026-03-29T01:00:00Z", // Berlin springs forward
+        "2026-03-28T23:00:00Z", // Berlin midnight, 29 March
+        "2026-03-29T22:00:00Z", // Berlin midnight, 30 March
+        "2026-10-25T01:00:00Z", // Berlin falls back
+        "2026-10-24T22:00:00Z", // Berlin midnight, 25 October
+        "2026-10-25T23:00:00Z", // Berlin midnight, 26 October
+        "2026-11-01T09:00:00Z", // Los Angeles falls back
+        "2026-11-01T07:00:00Z", // Los Angeles midnight, 1 November
+        "2026-11-02T08:00:00Z", // Los Angeles midnight, 2 November
+        "2026-10-20T07:00:00Z", // Los Angeles midnight, 20 October (the issue's --since)
+    ] {
+        let t = DateTime::parse_from_rfc3339(edge)
+            .expect("edge")
+            .with_timezone(&Utc);
+        for delta in [-1i64, 0, 1] {
+            times.push(t + Duration::milliseconds(delta));
+        }
+    }
+    let events: Vec<UsageEvent> = times
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| {
+            let mut ev = event(&format!("dst{i}"), "m", i as u64 + 1, 0);
+            ev.time = t;
+            ev
+        })
+        .collect();
+    store.record(&events).expect("record");
+    for name in [
+        "UTC",
+        "Europe/Berlin",
+        "America/Los_Angeles",
+        "Asia/Kolkata",
+    ] {
+        let tz = jiff::tz::TimeZone::get(name).expect("zone");
+        let label = |t: DateTime<Utc>, group: UsageGroup| {
+            let ts = jiff::Timestamp::from_millisecond(t.timestamp_millis()).expect("ts");
+            let date = ts.to_zoned(tz.clone()).date();
+            match group {
+                UsageGroup::Week => {
+                    let w = date.iso_week_date();
+                    format!("{:04}-W{:02}", w.year(), w.week())
+                }
+                UsageGroup::Month => format!("{:04}-{:02}", date.year(), date.month()),
+                _ => date.to_string(),
+            }
+        };
+        for group in [UsageGroup::Day, UsageGroup::Week, UsageGroup::Month] {
+            let mut truth = std::collections::BTreeMap::<String, (u64, u64)>::new();
+            for ev in &events {
+                let cell = truth.entry(label(ev.time, group)).or_default();
+                cell.0 += 1;
+                cell.1 += ev.tokens.input;
+            }
+            let truth: Vec<_> = truth.into_iter().map(|(k, (n, i))| (k, n, i)).collect();
+            let rows = |filter: &UsageFilter| {
+                store
+                    .query(filter, group)
+                    .expect("query")
+                    .into_iter()
+                    .map(|r| (r.key, r.events, r.input))
+                    .collect::<Vec<_>>()
+            };
+            let zone = super::Zone::named(name).expect("zone");
+            let rollup = UsageFilter::new().profile("work").time_zone(zone.clone());
+            assert_eq!(rows(&rollup), truth, "{name} {group:?} from the rollups");
+            let raw = rollup
+                .since(start - Duration::milliseconds(7))
+                .until(start + Duration::days(400) + Duration::milliseconds(7));
+            assert_eq!(rows(&raw), truth, "{name} {group:?} from the events");
+        }
+    }
 }

@@ -27,6 +27,7 @@ pub(crate) mod rusage;
 mod schema;
 mod sqlite;
 mod store;
+mod zone;
 
 pub use csv::{USAGE_CSV_HEADER, csv_field, write_csv as usage_csv};
 pub use event::{CostSource, NANOS_PER_USD, TokenCounts, UsageEvent, nanos_to_usd};
@@ -35,6 +36,7 @@ pub use import::{
     GeminiImporter, ImportOptions, ImportSummary, Importer, Malformed, OpenCodeImporter,
     ParsedUsage, ScanContext, builtin_importers, import_logs, importer_for, ingest_home,
 };
+pub use import::{BatchSink, MAX_THREADS as MAX_IMPORT_THREADS, import_files};
 pub use price::{
     LazyPriceBook, MatchKind, ModelPrice, PriceBook, PriceMatch, PriceSource, Rate, Tier,
     normalize_model,
@@ -45,13 +47,15 @@ pub use store::{
     UsageFilter, UsageGroup, UsageRow, UsageStore,
 };
 
+pub use zone::Zone;
+
 pub(crate) mod conformance;
 
 // The team ledger (Postgres) shares the bucket size and the day labels.
 #[cfg(feature = "team")]
 pub(crate) use schema::BUCKET_MS;
 #[cfg(feature = "team")]
-pub(crate) use sqlite::day_key;
+pub(crate) use sqlite::{day_key, offset_sql};
 
 #[cfg(test)]
 pub(crate) mod tests {

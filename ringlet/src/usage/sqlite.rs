@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use rusqlite::config::DbConfig;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{
@@ -15,7 +15,7 @@ use rusqlite::{
 
 use super::event::{CostSource, TokenCounts, UsageEvent};
 use super::price::PriceBook;
-use super::schema::{BUCKET_MS, MIGRATIONS};
+use super::schema::{BUCKET_MS, HOUR_MS, MIGRATIONS};
 use super::store::{
     FileIdentity, ImportState, RecordOutcome, RepriceOutcome, RunEnd, RunSession, RunStart,
     UsageFilter, UsageGroup, UsageRow, UsageStore,
@@ -186,6 +186,22 @@ impl UsageStore for SqliteUsageStore {
         })
     }
 
+    fn commit_imports(
+        &self,
+        batches: &[(&[UsageEvent], &ImportState)],
+    ) -> Result<Vec<RecordOutcome>> {
+        self.write(|tx| {
+            batches
+                .iter()
+                .map(|(events, state)| {
+                    let outcome = insert_events(tx, events)?;
+                    save_state(tx, state)?;
+                    Ok(outcome)
+                })
+                .collect()
+        })
+    }
+
     fn import_state(&self, path: &str) -> Result<Option<ImportState>> {
         let conn = self.lock();
         conn.prepare_cached(&format!("{STATE_SELECT} WHERE path = ?1"))
@@ -220,6 +236,16 @@ impl UsageStore for SqliteUsageStore {
     fn query(&self, filter: &UsageFilter, group: UsageGroup) -> Result<Vec<UsageRow>> {
         let conn = self.lock();
         query_rows(&conn, filter, group).map_err(|e| db_error(&self.path, e))
+    }
+
+    fn query_split(
+        &self,
+        filter: &UsageFilter,
+        group: UsageGroup,
+        by: UsageGroup,
+    ) -> Result<Vec<(String, UsageRow)>> {
+        let conn = self.lock();
+        split_rows(&conn, filter, group, by).map_err(|e| db_error(&self.path, e))
     }
 
     fn events(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>> {
@@ -575,6 +601,15 @@ impl Where {
         self.eq(format!("{prefix}agent"), &f.agent);
         self.eq(format!("{prefix}provider"), &f.provider);
         self.eq(format!("{prefix}model"), &f.model);
+        if !f.models.is_empty() {
+            let mut marks = Vec::with_capacity(f.models.len());
+            for m in &f.models {
+                self.params.push(SqlValue::Text(m.clone()));
+                marks.push(format!("?{}", self.params.len()));
+            }
+            self.clauses
+                .push(format!("{prefix}model IN ({})", marks.join(", ")));
+        }
     }
 
     /// Time bounds on `column`, whose unit is `unit_ms` milliseconds.
@@ -636,94 +671,144 @@ fn int_value(v: SqlValue) -> i64 {
     }
 }
 
+/// A table a report can read, and how its time column maps to Unix milliseconds.
+struct Source {
+    table: &'static str,
+    /// The time column.
+    column: &'static str,
+    /// Milliseconds per unit of `column`.
+    unit_ms: i64,
+    /// The event and priced-event counts, as SQL.
+    counts: &'static str,
+}
+
+const EVENTS: Source = Source {
+    table: "usage_events",
+    column: "ts_ms",
+    unit_ms: 1,
+    counts: "COUNT(*), COUNT(cost_nanos)",
+};
+const QUARTERS: Source = Source {
+    table: "usage_rollup",
+    column: "bucket",
+    unit_ms: BUCKET_MS,
+    counts: "SUM(events), SUM(priced)",
+};
+const HOURS: Source = Source {
+    table: "usage_rollup_hour",
+    column: "hour",
+    unit_ms: HOUR_MS,
+    counts: "SUM(events), SUM(priced)",
+};
+
+/// The smallest table that answers `filter` grouped by `group` exactly: the hourly rollup when
+/// the bounds fall on the hour and (for days, weeks and months) every offset of the zone in range
+/// (and each change of it)
+/// is a whole number of hours; else the 15-minute rollup when the bounds fall on its grid (any
+/// local midnight does); else the events.
+fn source_for(
+    conn: &Connection,
+    filter: &UsageFilter,
+    group: UsageGroup,
+) -> rusqlite::Result<Source> {
+    let aligned = |unit: i64| {
+        [filter.since, filter.until]
+            .iter()
+            .all(|t| t.is_none_or(|t| t.timestamp_millis().rem_euclid(unit) == 0))
+    };
+    if aligned(HOUR_MS) {
+        let whole_hours = match group {
+            UsageGroup::Day | UsageGroup::Week | UsageGroup::Month => {
+                let (from, to) = time_range(conn, filter, &HOURS)?;
+                // Offsets and transition instants alike (the first segment starts at `from`).
+                let segments = filter.time_zone.segments(from, to);
+                segments.iter().all(|&(_, offset)| offset % 3600 == 0)
+                    && segments.iter().skip(1).all(|&(at, _)| at % 3600 == 0)
+            }
+            _ => true,
+        };
+        if whole_hours {
+            return Ok(HOURS);
+        }
+    }
+    Ok(if aligned(BUCKET_MS) { QUARTERS } else { EVENTS })
+}
+
+/// The summed columns as SQL: plain `SUM`s, or each split in two (see [`split_sum`]).
+fn sums_sql(split: bool) -> String {
+    SUMMED
+        .iter()
+        .map(|c| {
+            if split {
+                split_sum(c)
+            } else {
+                format!("SUM({c})")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reads a row's event counts and sums, starting at column `at`, as written by [`sums_sql`]
+/// after the counts.
+fn read_usage(
+    r: &rusqlite::Row<'_>,
+    at: usize,
+    split: bool,
+    key: String,
+) -> rusqlite::Result<UsageRow> {
+    let count = |i| -> rusqlite::Result<u64> { Ok(int_value(r.get(i)?).max(0) as u64) };
+    let first = at + 2;
+    let sum = |k: usize| -> rusqlite::Result<i64> {
+        if !split {
+            return Ok(int_value(r.get(first + k)?));
+        }
+        // Columns first + 2k and first + 2k + 1 hold the halves of SUMMED[k].
+        let hi = i128::from(int_value(r.get(first + 2 * k)?));
+        let lo = i128::from(int_value(r.get(first + 2 * k + 1)?));
+        let exact = (hi << 32) + lo;
+        Ok(exact.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+    };
+    let tokens = |k: usize| -> rusqlite::Result<u64> { Ok(sum(k)?.max(0) as u64) };
+    let events = count(at)?;
+    let priced = count(at + 1)?;
+    let mut row = UsageRow {
+        key,
+        events,
+        input: tokens(0)?,
+        output: tokens(1)?,
+        cache_creation: tokens(2)?,
+        cache_creation_5m: tokens(3)?,
+        cache_creation_1h: tokens(4)?,
+        cache_read: tokens(5)?,
+        reasoning: tokens(6)?,
+        cost_nanos: sum(7)?,
+        priced_events: priced,
+        unpriced_events: events.saturating_sub(priced),
+        ..UsageRow::default()
+    };
+    row.finish();
+    Ok(row)
+}
+
+/// Runs `f` with plain sums, and again with split ones if that fails: SQLite's `SUM` of
+/// integers fails with "integer overflow" past `i64::MAX`, which only a ledger poisoned by an
+/// absurd cost reaches; plain sums cost half as much.
+fn with_sums<T>(f: impl Fn(bool) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    f(false).or_else(|_| f(true))
+}
+
 fn query_rows(
     conn: &Connection,
     filter: &UsageFilter,
     group: UsageGroup,
 ) -> rusqlite::Result<Vec<UsageRow>> {
-    // The rollup answers every query whose time bounds fall on bucket boundaries (any day, in
-    // any zone, does) except per-session grouping, which only the events have.
-    let aligned = |t: Option<DateTime<Utc>>| {
-        t.is_none_or(|t| t.timestamp_millis().rem_euclid(BUCKET_MS) == 0)
-    };
-    let rollup = group != UsageGroup::Session && aligned(filter.since) && aligned(filter.until);
-    let offset_s = i64::from(filter.utc_offset_minutes) * 60;
-    let mut w = Where::default();
-    w.dims(filter, "");
-    let (table, seconds, counts) = if rollup {
-        w.time(filter, "bucket", BUCKET_MS);
-        (
-            "usage_rollup",
-            format!("(bucket * {} + {offset_s})", BUCKET_MS / 1000),
-            "SUM(events), SUM(priced)",
-        )
-    } else {
-        w.time(filter, "ts_ms", 1);
-        (
-            "usage_events",
-            format!("(ts_ms / 1000 + {offset_s})"),
-            "COUNT(*), COUNT(cost_nanos)",
-        )
-    };
-    let sums = SUMMED
-        .iter()
-        .map(|c| split_sum(c))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let key = match group {
-        UsageGroup::Total => "'total'".to_string(),
-        UsageGroup::Day | UsageGroup::Week | UsageGroup::Month => format!("{seconds} / 86400"),
-        UsageGroup::Model => "model".into(),
-        UsageGroup::Profile => "profile".into(),
-        UsageGroup::Agent => "agent".into(),
-        UsageGroup::Provider => "provider".into(),
-        UsageGroup::Session => "coalesce(session_id, '')".into(),
-    };
-    let group_by = if group == UsageGroup::Total {
-        ""
-    } else {
-        " GROUP BY 1 ORDER BY 1"
-    };
-    let sql = format!(
-        "SELECT {key}, {counts}, {sums} FROM {table}{}{group_by}",
-        w.sql()
-    );
-    let mut st = conn.prepare(&sql)?;
-    let mut rows = st.query(rusqlite::params_from_iter(w.params.iter()))?;
+    if group == UsageGroup::Session {
+        return session_rows(conn, filter, None)
+            .map(|rows| rows.into_iter().map(|(_, r)| r).collect());
+    }
     let mut out: Vec<UsageRow> = Vec::new();
-    while let Some(r) = rows.next()? {
-        let count = |i| -> rusqlite::Result<u64> { Ok(int_value(r.get(i)?).max(0) as u64) };
-        // Column 3 + 2k and 4 + 2k hold the halves of SUMMED[k].
-        let sum = |k: usize| -> rusqlite::Result<i64> {
-            let hi = i128::from(int_value(r.get(3 + 2 * k)?));
-            let lo = i128::from(int_value(r.get(4 + 2 * k)?));
-            let exact = (hi << 32) + lo;
-            Ok(exact.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
-        };
-        let tokens = |k: usize| -> rusqlite::Result<u64> { Ok(sum(k)?.max(0) as u64) };
-        let events = count(1)?;
-        let priced = count(2)?;
-        let key = match r.get::<_, SqlValue>(0)? {
-            SqlValue::Integer(day) => day_key(day, group),
-            SqlValue::Text(s) => s,
-            _ => String::new(),
-        };
-        let mut row = UsageRow {
-            key,
-            events,
-            input: tokens(0)?,
-            output: tokens(1)?,
-            cache_creation: tokens(2)?,
-            cache_creation_5m: tokens(3)?,
-            cache_creation_1h: tokens(4)?,
-            cache_read: tokens(5)?,
-            reasoning: tokens(6)?,
-            cost_nanos: sum(7)?,
-            priced_events: priced,
-            unpriced_events: events.saturating_sub(priced),
-            ..UsageRow::default()
-        };
-        row.finish();
+    for (_, row) in grouped(conn, filter, group, None)? {
         // Days arrive in order, so the days of one week or month are adjacent.
         match out.last_mut() {
             Some(last) if last.key == row.key => last.absorb(&row),
@@ -736,11 +821,277 @@ fn query_rows(
     Ok(out)
 }
 
+/// Rows grouped by `group` and, within each, by `by`: `(by value, row keyed by the group)`,
+/// sorted by group then `by`.
+fn split_rows(
+    conn: &Connection,
+    filter: &UsageFilter,
+    group: UsageGroup,
+    by: UsageGroup,
+) -> rusqlite::Result<Vec<(String, UsageRow)>> {
+    if group == UsageGroup::Session {
+        return session_rows(conn, filter, Some(by));
+    }
+    let mut out: std::collections::BTreeMap<(String, String), UsageRow> =
+        std::collections::BTreeMap::new();
+    for (sub, row) in grouped(conn, filter, group, Some(by))? {
+        match out.entry((row.key.clone(), sub)) {
+            std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().absorb(&row),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(row);
+            }
+        }
+    }
+    Ok(out.into_iter().map(|((_, sub), row)| (sub, row)).collect())
+}
+
+/// The column a non-time grouping reads.
+fn dim_column(group: UsageGroup) -> &'static str {
+    match group {
+        UsageGroup::Model => "model",
+        UsageGroup::Profile => "profile",
+        UsageGroup::Agent => "agent",
+        UsageGroup::Provider => "provider",
+        _ => "''",
+    }
+}
+
+/// One SQL aggregation: `(by value or "", row keyed by the group)`, in SQL's order (by day
+/// number for days, weeks and months: one week's or month's days are adjacent).
+fn grouped(
+    conn: &Connection,
+    filter: &UsageFilter,
+    group: UsageGroup,
+    by: Option<UsageGroup>,
+) -> rusqlite::Result<Vec<(String, UsageRow)>> {
+    let src = source_for(conn, filter, group)?;
+    let mut w = Where::default();
+    w.dims(filter, "");
+    w.time(filter, src.column, src.unit_ms);
+    let seconds = if src.unit_ms == 1 {
+        "ts_ms / 1000".to_string()
+    } else {
+        format!("{} * {}", src.column, src.unit_ms / 1000)
+    };
+    let key = match group {
+        UsageGroup::Total => "'total'".to_string(),
+        UsageGroup::Day | UsageGroup::Week | UsageGroup::Month => {
+            let (from, to) = time_range(conn, filter, &src)?;
+            let offset = offset_sql(&filter.time_zone, &seconds, from, to);
+            format!("({seconds} + {offset}) / 86400")
+        }
+        UsageGroup::Session => "coalesce(session_id, '')".into(),
+        g => dim_column(g).into(),
+    };
+    let sub = by.map_or("''", dim_column);
+    let group_by = if group == UsageGroup::Total && by.is_none() {
+        ""
+    } else {
+        " GROUP BY 1, 2 ORDER BY 1, 2"
+    };
+    with_sums(|split| {
+        let sql = format!(
+            "SELECT {key}, {sub}, {}, {} FROM {}{}{group_by}",
+            src.counts,
+            sums_sql(split),
+            src.table,
+            w.sql()
+        );
+        let mut st = conn.prepare(&sql)?;
+        let mut rows = st.query(rusqlite::params_from_iter(w.params.iter()))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let key = match r.get::<_, SqlValue>(0)? {
+                SqlValue::Integer(day) => day_key(day, group),
+                SqlValue::Text(s) => s,
+                _ => String::new(),
+            };
+            let sub: String = r.get::<_, Option<String>>(1)?.unwrap_or_default();
+            out.push((sub, read_usage(r, 2, split, key)?));
+        }
+        Ok(out)
+    })
+}
+
+/// One session's usage with one profile, agent, provider and model.
+struct SessionCell {
+    session: String,
+    profile: String,
+    agent: String,
+    provider: String,
+    model: String,
+    first_ms: i64,
+    last_ms: i64,
+    usage: UsageRow,
+}
+
+/// The sessions' usage within `filter`, per session and dimension, from the session rollup. A
+/// session that started before `since` or went on past `until` is added up again from its own
+/// events within the range (by the session index), so only those count.
+fn session_cells(conn: &Connection, filter: &UsageFilter) -> rusqlite::Result<Vec<SessionCell>> {
+    let since = filter.since.map(|t| t.timestamp_millis());
+    let until = filter.until.map(|t| t.timestamp_millis());
+    let mut w = Where::default();
+    w.dims(filter, "");
+    if let Some(since) = since {
+        w.params.push(SqlValue::Integer(since));
+        w.clauses.push(format!("last_ms >= ?{}", w.params.len()));
+    }
+    if let Some(until) = until {
+        w.params.push(SqlValue::Integer(until));
+        w.clauses.push(format!("first_ms < ?{}", w.params.len()));
+    }
+    // The cells as stored (no aggregation: one row each).
+    let sql = format!(
+        "SELECT session, profile, agent, provider, model, first_ms, last_ms, events, priced, \
+         {} FROM usage_sessions{}",
+        SUMMED.join(", "),
+        w.sql()
+    );
+    let mut st = conn.prepare(&sql)?;
+    let mut rows = st.query(rusqlite::params_from_iter(w.params.iter()))?;
+    let mut cells = Vec::new();
+    while let Some(r) = rows.next()? {
+        let session: String = r.get(0)?;
+        cells.push(SessionCell {
+            usage: read_usage(r, 7, false, session.clone())?,
+            session,
+            profile: r.get(1)?,
+            agent: r.get(2)?,
+            provider: r.get(3)?,
+            model: r.get(4)?,
+            first_ms: r.get(5)?,
+            last_ms: r.get(6)?,
+        });
+    }
+    drop(rows);
+    drop(st);
+    let straddles = |c: &SessionCell| {
+        since.is_some_and(|s| c.first_ms < s) || until.is_some_and(|u| c.last_ms >= u)
+    };
+    if cells.iter().any(straddles) {
+        let (lo, hi) = (since.unwrap_or(i64::MIN), until.unwrap_or(i64::MAX));
+        for cell in cells.iter_mut().filter(|c| straddles(c)) {
+            let again = with_sums(|split| {
+                let sql = format!(
+                    "SELECT min(ts_ms), max(ts_ms), COUNT(*), COUNT(cost_nanos), {} \
+                     FROM usage_events WHERE (session_id = ?1 OR (?1 = '' AND session_id IS NULL)) \
+                     AND profile = ?2 AND agent = ?3 AND provider = ?4 AND model = ?5 \
+                     AND ts_ms >= ?6 AND ts_ms < ?7",
+                    sums_sql(split)
+                );
+                conn.query_row(
+                    &sql,
+                    params![
+                        cell.session,
+                        cell.profile,
+                        cell.agent,
+                        cell.provider,
+                        cell.model,
+                        lo,
+                        hi
+                    ],
+                    |r| {
+                        Ok((
+                            r.get::<_, Option<i64>>(0)?,
+                            r.get::<_, Option<i64>>(1)?,
+                            read_usage(r, 2, split, cell.session.clone())?,
+                        ))
+                    },
+                )
+            })?;
+            let (first, last, usage) = again;
+            cell.first_ms = first.unwrap_or(0);
+            cell.last_ms = last.unwrap_or(0);
+            cell.usage = usage;
+        }
+        cells.retain(|c| c.usage.events > 0);
+    }
+    Ok(cells)
+}
+
+/// Per session (sorted by id), for [`UsageGroup::Session`]; with `by`, per session and model,
+/// agent, profile or provider: `(by value or "", row keyed by the session)`.
+fn session_rows(
+    conn: &Connection,
+    filter: &UsageFilter,
+    by: Option<UsageGroup>,
+) -> rusqlite::Result<Vec<(String, UsageRow)>> {
+    let mut rows: std::collections::BTreeMap<(String, String), UsageRow> =
+        std::collections::BTreeMap::new();
+    for cell in session_cells(conn, filter)? {
+        let sub = match by {
+            Some(UsageGroup::Model) => cell.model.clone(),
+            Some(UsageGroup::Profile) => cell.profile.clone(),
+            Some(UsageGroup::Agent) => cell.agent.clone(),
+            Some(UsageGroup::Provider) => cell.provider.clone(),
+            _ => String::new(),
+        };
+        rows.entry((cell.session.clone(), sub))
+            .or_insert_with(|| UsageRow::empty(cell.session.clone()))
+            .absorb(&cell.usage);
+    }
+    Ok(rows.into_iter().map(|((_, sub), row)| (sub, row)).collect())
+}
+
+/// The range of Unix seconds a grouped query covers: its bounds, or else the oldest and newest
+/// rows of the source (an index lookup each).
+fn time_range(
+    conn: &Connection,
+    filter: &UsageFilter,
+    src: &Source,
+) -> rusqlite::Result<(i64, i64)> {
+    let to_s = |v: i64| v.saturating_mul(src.unit_ms).div_euclid(1000);
+    let (min, max): (Option<i64>, Option<i64>) = if filter.since.is_some() && filter.until.is_some()
+    {
+        (None, None)
+    } else {
+        conn.query_row(
+            &format!(
+                "SELECT min({c}), max({c}) FROM {t}",
+                c = src.column,
+                t = src.table
+            ),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+    };
+    let from = filter
+        .since
+        .map(|t| t.timestamp())
+        .or(min.map(to_s))
+        .unwrap_or(0);
+    let to = filter
+        .until
+        .map(|t| t.timestamp())
+        .or(max.map(|m| to_s(m.saturating_add(1))))
+        .unwrap_or(from);
+    Ok((from, to.max(from)))
+}
+
+/// The zone's offset (seconds) at `seconds`, as SQL: a constant when one offset covers
+/// `[from, to]`, else a `CASE` over the transitions in between (a few per year), so that every
+/// bucket lands in the day it belongs to on both sides of a daylight-saving change.
+pub(crate) fn offset_sql(zone: &super::zone::Zone, seconds: &str, from: i64, to: i64) -> String {
+    let segments = zone.segments(from, to);
+    let Some(&(_, last)) = segments.last() else {
+        return "0".into();
+    };
+    if segments.len() == 1 {
+        return last.to_string();
+    }
+    let mut sql = String::from("CASE");
+    for pair in segments.windows(2) {
+        let ((_, offset), (next_start, _)) = (pair[0], pair[1]);
+        sql.push_str(&format!(" WHEN {seconds} < {next_start} THEN {offset}"));
+    }
+    sql.push_str(&format!(" ELSE {last} END"));
+    sql
+}
+
 /// Labels a day number (days since 1970-01-01 in the reader's zone) for the grouping.
 pub(crate) fn day_key(day: i64, group: UsageGroup) -> String {
-    let date = NaiveDate::from_ymd_opt(1970, 1, 1)
-        .and_then(|epoch| epoch.checked_add_signed(chrono::Duration::days(day)));
-    let Some(date) = date else {
+    let Some(date) = super::zone::days_to_date(day) else {
         return day.to_string();
     };
     match group {
@@ -822,6 +1173,7 @@ mod tests {
     #[test]
     fn the_trigger_bucket_matches_the_query_bucket() {
         assert!(super::super::schema::MIGRATIONS[0].contains(&format!("/ {BUCKET_MS}")));
+        assert!(super::super::schema::MIGRATIONS[1].contains(&format!("/ {HOUR_MS}")));
     }
 
     #[test]
@@ -844,6 +1196,60 @@ mod tests {
             .query(&UsageFilter::new(), UsageGroup::Total)
             .expect("query");
         assert_eq!(total[0].input, 10);
+    }
+
+    #[test]
+    fn a_v1_ledger_is_upgraded_with_exact_hourly_and_session_rollups() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("usage.db");
+        let mut events = Vec::new();
+        for i in 0..300i64 {
+            let mut ev = event(&format!("k{i}"), ["m1", "m2"][(i % 2) as usize], 1, 0);
+            ev.time = crate::usage::conformance::fixed_time() + chrono::Duration::minutes(i * 23);
+            ev.session_id = (i % 5 != 0).then(|| format!("s{}", i % 3));
+            ev.tokens.output = i as u64;
+            events.push(ev);
+        }
+        let v1 = SqliteUsageStore::open_in_memory().expect("reference");
+        v1.record(&events).expect("record");
+        {
+            // A ledger as v1 wrote it: its schema, its triggers, the same events.
+            let conn = Connection::open(&path).expect("raw open");
+            conn.execute_batch(MIGRATIONS[0]).expect("v1");
+            conn.pragma_update(None, "user_version", 1)
+                .expect("version");
+            let tx = conn.unchecked_transaction().expect("tx");
+            insert_events(&tx, &events).expect("insert");
+            tx.commit().expect("commit");
+        }
+        let upgraded = SqliteUsageStore::open(&path).expect("upgrade");
+        assert_eq!(upgraded.schema_version().expect("version"), 2);
+        for group in [
+            UsageGroup::Day,
+            UsageGroup::Session,
+            UsageGroup::Model,
+            UsageGroup::Total,
+        ] {
+            assert_eq!(
+                upgraded
+                    .query(&UsageFilter::new(), group)
+                    .expect("upgraded"),
+                v1.query(&UsageFilter::new(), group).expect("fresh"),
+                "{group:?}"
+            );
+        }
+        let conn = upgraded.lock();
+        let bad: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM usage_rollup_hour r WHERE first_ms <> (SELECT min(ts_ms) \
+                 FROM usage_events e WHERE e.ts_ms / 3600000 = r.hour AND e.model = r.model) \
+                 OR last_ms <> (SELECT max(ts_ms) FROM usage_events e \
+                 WHERE e.ts_ms / 3600000 = r.hour AND e.model = r.model)",
+                [],
+                |r| r.get(0),
+            )
+            .expect("check");
+        assert_eq!(bad, 0);
     }
 
     #[test]

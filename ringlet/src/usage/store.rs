@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::event::{UsageEvent, nanos_to_usd};
 use super::price::PriceBook;
+use super::zone::Zone;
 use crate::error::Result;
 
 /// The token and cost ledger. SQLite by default ([`SqliteUsageStore`](crate::SqliteUsageStore));
@@ -25,6 +26,20 @@ pub trait UsageStore: Send + Sync + Debug {
     /// crash, either both are there or neither is, so re-running the import gives exact totals.
     fn commit_import(&self, events: &[UsageEvent], state: &ImportState) -> Result<RecordOutcome>;
 
+    /// Several [`commit_import`](Self::commit_import)s in a row, in order: a first import of
+    /// many small files commits them together. Each batch's events and position must be stored
+    /// together (as by `commit_import`); a store may also put several batches in one
+    /// transaction, as SQLite does, saving a commit per file. One outcome per batch.
+    fn commit_imports(
+        &self,
+        batches: &[(&[UsageEvent], &ImportState)],
+    ) -> Result<Vec<RecordOutcome>> {
+        batches
+            .iter()
+            .map(|(events, state)| self.commit_import(events, state))
+            .collect()
+    }
+
     /// The import position of one log file, by the path it was read from.
     fn import_state(&self, path: &str) -> Result<Option<ImportState>>;
 
@@ -39,6 +54,17 @@ pub trait UsageStore: Send + Sync + Debug {
     /// Aggregated totals matching `filter`, one row per group (one row for
     /// [`UsageGroup::Total`], even when nothing matches).
     fn query(&self, filter: &UsageFilter, group: UsageGroup) -> Result<Vec<UsageRow>>;
+
+    /// Rows grouped by `group` and split by `by` (a model, profile, agent or provider):
+    /// `(the by value, the row)`, where the row's key is the group's (a day, a session…);
+    /// sorted by group, then by value. Adding up each group's rows gives [`UsageStore::query`]'s
+    /// row for it.
+    fn query_split(
+        &self,
+        filter: &UsageFilter,
+        group: UsageGroup,
+        by: UsageGroup,
+    ) -> Result<Vec<(String, UsageRow)>>;
 
     /// The events matching `filter`, oldest first, for export.
     fn events(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>>;
@@ -138,13 +164,15 @@ pub struct UsageFilter {
     pub provider: Option<String>,
     /// Only this model (exact id as logged).
     pub model: Option<String>,
+    /// Only these models (exact ids, any of them); empty matches every model. The facade
+    /// fills it from a model filter that matches by prefix or normalised name.
+    pub models: Vec<String>,
     /// Only events at or after this time.
     pub since: Option<DateTime<Utc>>,
     /// Only events strictly before this time (a CLI `--until DAY` passes the next midnight).
     pub until: Option<DateTime<Utc>>,
-    /// The offset of the reader's time zone, in minutes east of UTC, for day, week and month
-    /// boundaries (`Local::now().offset()`); 0 groups by UTC days.
-    pub utc_offset_minutes: i32,
+    /// The reader's time zone, for day, week and month boundaries (UTC by default).
+    pub time_zone: Zone,
 }
 
 impl UsageFilter {
@@ -177,6 +205,12 @@ impl UsageFilter {
         self
     }
 
+    /// Only these models (any of them).
+    pub fn models(mut self, models: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.models = models.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Only events at or after `since`.
     pub fn since(mut self, since: DateTime<Utc>) -> Self {
         self.since = Some(since);
@@ -189,9 +223,9 @@ impl UsageFilter {
         self
     }
 
-    /// Day boundaries in a time zone `minutes` east of UTC.
-    pub fn utc_offset_minutes(mut self, minutes: i32) -> Self {
-        self.utc_offset_minutes = minutes;
+    /// Day, week and month boundaries in `zone`.
+    pub fn time_zone(mut self, zone: Zone) -> Self {
+        self.time_zone = zone;
         self
     }
 }

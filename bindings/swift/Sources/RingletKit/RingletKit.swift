@@ -4923,9 +4923,14 @@ public struct UsageQuery: Equatable, Hashable {
      */
     public var group: String?
     /**
-     * The reader's zone, minutes east of UTC; unset uses the machine's zone.
+     * The reader's time zone for dates and day, week and month boundaries: an IANA name
+     * (`Europe/Berlin`) or `UTC`; unset uses the system's zone.
      */
-    public var utcOffsetMinutes: Int32?
+    public var timezone: String?
+    /**
+     * Split each grouped row by `model`, `agent`, `profile` or `provider`.
+     */
+    public var breakdown: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4941,8 +4946,12 @@ public struct UsageQuery: Equatable, Hashable {
          * unset gives one row per profile with its agent and provider.
          */group: String? = nil, 
         /**
-         * The reader's zone, minutes east of UTC; unset uses the machine's zone.
-         */utcOffsetMinutes: Int32? = nil) {
+         * The reader's time zone for dates and day, week and month boundaries: an IANA name
+         * (`Europe/Berlin`) or `UTC`; unset uses the system's zone.
+         */timezone: String? = nil, 
+        /**
+         * Split each grouped row by `model`, `agent`, `profile` or `provider`.
+         */breakdown: String? = nil) {
         self.profile = profile
         self.agent = agent
         self.provider = provider
@@ -4950,7 +4959,8 @@ public struct UsageQuery: Equatable, Hashable {
         self.since = since
         self.until = until
         self.group = group
-        self.utcOffsetMinutes = utcOffsetMinutes
+        self.timezone = timezone
+        self.breakdown = breakdown
     }
 
     
@@ -4976,7 +4986,8 @@ public struct FfiConverterTypeUsageQuery: FfiConverterRustBuffer {
                 since: FfiConverterOptionString.read(from: &buf), 
                 until: FfiConverterOptionString.read(from: &buf), 
                 group: FfiConverterOptionString.read(from: &buf), 
-                utcOffsetMinutes: FfiConverterOptionInt32.read(from: &buf)
+                timezone: FfiConverterOptionString.read(from: &buf), 
+                breakdown: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -4988,7 +4999,8 @@ public struct FfiConverterTypeUsageQuery: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.since, into: &buf)
         FfiConverterOptionString.write(value.until, into: &buf)
         FfiConverterOptionString.write(value.group, into: &buf)
-        FfiConverterOptionInt32.write(value.utcOffsetMinutes, into: &buf)
+        FfiConverterOptionString.write(value.timezone, into: &buf)
+        FfiConverterOptionString.write(value.breakdown, into: &buf)
     }
 }
 
@@ -5850,30 +5862,6 @@ fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterUInt32.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterOptionInt32: FfiConverterRustBuffer {
-    typealias SwiftType = Int32?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterInt32.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterInt32.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
