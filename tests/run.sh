@@ -43,6 +43,7 @@ BUILT=(--workspace --exclude ringlet-python --exclude ringlet-node)
 #   throwaway venv (tests/bindings.sh); gcc: linking, and the Swift binding's C header check;
 # - zsh, fish: the completion tests load `ringlet completions zsh|fish` into the real shells.
 # - chromium: the dashboard's browser tests (tests/web, Playwright driving Debian's chromium).
+# - postgresql: the team ledger tests run against a throwaway cluster (start_test_postgres).
 ensure_debian_packages() {
   local missing=()
   command -v gnome-keyring-daemon >/dev/null 2>&1 || missing+=(gnome-keyring)
@@ -59,6 +60,7 @@ ensure_debian_packages() {
   command -v zsh >/dev/null 2>&1 || missing+=(zsh)
   command -v fish >/dev/null 2>&1 || missing+=(fish)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
   [ "${#missing[@]}" -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "tests/run.sh: the tests need ${missing[*]} (Debian: apt-get install ${missing[*]})" >&2
@@ -101,6 +103,44 @@ run_keychain_tests() {
   return "$status"
 }
 
+# Starts a throwaway Postgres for the team ledger tests (tests/team): its own data directory and
+# Unix socket directory in a temp dir, a private TCP port on 127.0.0.1 only, password
+# (SCRAM) authentication for role `ringlet`, owned by the `postgres` system user when run as root
+# (Postgres refuses to run as root). Exports RINGLET_TEST_POSTGRES_URL (no password in it) and
+# RINGLET_TEST_POSTGRES_PASSWORD; a developer can instead export both for their own server.
+start_test_postgres() {
+  if [ -n "${RINGLET_TEST_POSTGRES_URL:-}" ]; then
+    return 0
+  fi
+  local bin
+  bin="$(dirname "$(compgen -G '/usr/lib/postgresql/*/bin/initdb' | sort -V | tail -n 1)")"
+  PG_TMP="$(mktemp -d)"
+  local port=$((54000 + RANDOM % 1000))
+  local password="ringlet-test-$$-$RANDOM"
+  printf '%s\n' "$password" >"$PG_TMP/pwfile"
+  local as=()
+  if [ "$(id -u)" -eq 0 ]; then
+    chown -R postgres "$PG_TMP"
+    as=(runuser -u postgres --)
+  fi
+  "${as[@]}" "$bin/initdb" -D "$PG_TMP/data" -U ringlet --pwfile="$PG_TMP/pwfile" \
+    --auth=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$PG_TMP/initdb.log" 2>&1 \
+    || { cat "$PG_TMP/initdb.log" >&2; return 1; }
+  "${as[@]}" "$bin/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w \
+    -o "-p $port -k $PG_TMP -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" \
+    start >/dev/null || { cat "$PG_TMP/server.log" >&2; return 1; }
+  PG_CTL_STOP=("${as[@]}" "$bin/pg_ctl" -D "$PG_TMP/data" -m immediate stop)
+  export RINGLET_TEST_POSTGRES_URL="postgres://ringlet@127.0.0.1:$port/postgres"
+  export RINGLET_TEST_POSTGRES_PASSWORD="$password"
+}
+
+stop_test_postgres() {
+  if [ -n "${PG_TMP:-}" ]; then
+    "${PG_CTL_STOP[@]}" >/dev/null 2>&1 || true
+    rm -rf "$PG_TMP"
+  fi
+}
+
 for tool in cargo node npm; do
   command -v "$tool" >/dev/null 2>&1 || { echo "tests/run.sh: $tool is required" >&2; exit 1; }
 done
@@ -117,13 +157,14 @@ step "feature unification (workspace-hack/)"
 python3 workspace-hack/generate.py --check
 
 step "clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+# ringlet-tests/postgres only adds the team test target (tests/team), so clippy lints it too.
+cargo clippy --workspace --all-targets --locked --features ringlet-tests/postgres -- -D warnings
 
 # What this run builds is newer than this stamp: tests/bindings.sh checks its bindings' builds
 # reuse it, and ignores libraries a warm target directory kept from builds of older sources.
 RINGLET_RUN_STAMP="$(mktemp)"
 export RINGLET_RUN_STAMP
-trap 'rm -f "$RINGLET_RUN_STAMP"' EXIT
+trap 'rm -f "$RINGLET_RUN_STAMP"; stop_test_postgres' EXIT
 step "build"
 cargo build "${BUILT[@]}" --lib --bins --tests --examples --locked
 
@@ -137,6 +178,9 @@ env -u DBUS_SESSION_BUS_ADDRESS cargo test "${BUILT[@]}" --locked --no-fail-fast
 step "the web dashboard in a real browser (tests/web: Playwright + Debian's chromium)"
 npm --prefix tests/web ci --no-audit --no-fund --loglevel=error </dev/null
 npm --prefix tests/web test </dev/null
+step "team ledger tests against a throwaway Postgres"
+start_test_postgres
+cargo test --locked -p ringlet-tests --features postgres --test team
 
 step "keychain tests against a real Secret Service (gnome-keyring on a private D-Bus session)"
 run_keychain_tests

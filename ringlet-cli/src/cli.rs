@@ -116,6 +116,10 @@ pub enum Command {
     Pricing(crate::commands::usage::PricingCmd),
     /// Runs per profile: count, session time, peak memory and CPU time.
     Stats(crate::commands::usage::StatsArgs),
+    /// The team ledger's password (`[team] ledger` in config.toml; docs/team.md).
+    #[cfg(feature = "team")]
+    #[command(subcommand)]
+    Team(crate::commands::team::TeamCmd),
     /// Audit, gate and alert on agent events: shell, Rhai or webhook hooks.
     #[command(subcommand)]
     Hooks(crate::commands::hooks::HooksCmd),

@@ -221,6 +221,23 @@ async fn health() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
+/// Prometheus metrics: tokens, cost and events by profile, agent, provider and model, runs and
+/// active sessions (docs/team.md), from the team ledger when one is configured.
+#[utoipa::path(get, path = "/metrics", tag = "server",
+    responses((status = 200, description = "The Prometheus text format (0.0.4)",
+        content_type = "text/plain", body = String)))]
+async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let snap = call(&state, |r| r.metrics().map_err(core(r))).await?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        snap.to_prometheus(),
+    )
+        .into_response())
+}
+
 /// This document.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "server",
     responses((status = 200, description = "The OpenAPI 3.1 document", body = Value)))]
@@ -631,6 +648,9 @@ struct UsageParams {
     /// For `/api/usage/events`: `json` (default) or `csv`.
     #[param(inline)]
     format: Option<ExportFormat>,
+    /// For `/api/usage`: the whole team's usage from the team ledger (`[team] ledger`;
+    /// docs/team.md), where `group` may also be `user` or `machine`.
+    team: Option<bool>,
 }
 
 /// A usage grouping (the core's `UsageGroup` names), for the document.
@@ -656,6 +676,10 @@ enum Group {
     Provider,
     /// Per agent session.
     Session,
+    /// Per user (`team=true` only).
+    User,
+    /// Per machine (`team=true` only).
+    Machine,
 }
 
 /// A hook event (the core's `HookEvent` names), for the document.
@@ -692,6 +716,11 @@ enum ExportFormat {
 
 impl UsageParams {
     fn query(self) -> Result<UsageQuery, ringlet::Error> {
+        if self.team == Some(true) {
+            return Err(ringlet::Error::InvalidInput(
+                "team=true is for /api/usage only; drop it".into(),
+            ));
+        }
         Ok(UsageQuery {
             profile: self.profile,
             agent: self.agent,
@@ -718,11 +747,38 @@ async fn usage(
     Params(params): Params<UsageParams>,
 ) -> Result<Response, ApiError> {
     call(&state, move |r| {
+        if params.team == Some(true) {
+            return team_usage(r, params).map_err(core(r));
+        }
         let query = params.query().map_err(core(r))?;
         r.usage(&query).map_err(core(r))
     })
     .await
     .map(json)
+}
+
+/// `/api/usage?team=true`: the team ledger's report, with the team groupings too.
+#[cfg(feature = "team")]
+fn team_usage(
+    r: &Ringlet,
+    mut params: UsageParams,
+) -> Result<ringlet::UsageReport, ringlet::Error> {
+    let group = params
+        .group
+        .take()
+        .as_deref()
+        .map(ringlet::TeamGroup::parse)
+        .transpose()?;
+    params.team = None;
+    r.team_usage(&params.query()?, group)
+}
+
+#[cfg(not(feature = "team"))]
+fn team_usage(_: &Ringlet, _: UsageParams) -> Result<ringlet::UsageReport, ringlet::Error> {
+    Err(ringlet::Error::InvalidInput(
+        "this server was built without the team ledger (cargo feature `team`); drop team=true"
+            .into(),
+    ))
 }
 
 /// Every event behind a usage report, oldest first, as JSON or CSV.
@@ -892,6 +948,10 @@ struct AddHook {
     threshold: Option<f64>,
     /// The budget the threshold is part of, for `cost-threshold`.
     of: Option<f64>,
+    /// For `cost-threshold`: `profile` (default: each profile's spend on this machine) or
+    /// `team` (the team ledger's spend, fired once for the whole team; docs/team.md).
+    #[schema(value_type = Option<String>, pattern = "^(profile|team)$")]
+    scope: Option<String>,
 }
 
 /// A hook test.
@@ -938,6 +998,7 @@ async fn add_hook(
         period: body.period,
         threshold: body.threshold,
         of: body.of,
+        scope: body.scope,
     };
     let entry = call(&state, move |r| r.add_hook(&req).map_err(core(r))).await?;
     Ok((StatusCode::CREATED, Json(entry)).into_response())
@@ -1001,6 +1062,7 @@ fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health))
         .routes(routes!(openapi_json))
+        .routes(routes!(metrics))
         .routes(routes!(list_agents))
         .routes(routes!(get_agent))
         .routes(routes!(list_providers))

@@ -158,6 +158,9 @@ impl AppState {
             ringlet.clone(),
             SessionConfig::default().retention(config.session_retention),
         );
+        if let Some((endpoint, seconds)) = ringlet.otlp_settings() {
+            export_metrics_every(ringlet.clone(), endpoint, seconds);
+        }
         Ok(Self {
             inner: Arc::new(StateInner {
                 hosts: HostPolicy::new(
@@ -193,7 +196,29 @@ impl AppState {
     }
 }
 
-/// The whole API as a router: every route under `/api`, behind the request checks of
+/// Pushes the metrics to the OTLP endpoint now and every `seconds`, on a thread of its own (the
+/// export is blocking I/O); a failure is one log line, and the next round tries again.
+fn export_metrics_every(ringlet: Ringlet, endpoint: String, seconds: u64) {
+    let start = chrono::Utc::now();
+    log::line(&format!(
+        "exporting metrics to {endpoint} (OTLP/HTTP) every {seconds}s"
+    ));
+    let spawned = std::thread::Builder::new()
+        .name("otlp-export".into())
+        .spawn(move || {
+            loop {
+                if let Err(e) = ringlet.export_metrics(start) {
+                    log::line(&format!("warning: OTLP export failed: {e}"));
+                }
+                std::thread::sleep(std::time::Duration::from_secs(seconds));
+            }
+        });
+    if let Err(e) = spawned {
+        log::line(&format!("warning: the OTLP exporter did not start: {e}"));
+    }
+}
+
+/// The whole API as a router: every route under `/api` and `/metrics`, behind the request checks of
 /// [`guard`] and the request log.
 pub fn app(state: AppState) -> Router {
     api::router(state.clone())

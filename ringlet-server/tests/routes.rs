@@ -261,6 +261,22 @@ async fn every_route_answers() {
 
     cover("GET", "/api/openapi.json");
 
+    // The local ledger's metrics (no team ledger here); tests/team checks them against
+    // Postgres with a Prometheus parser.
+    cover("GET", "/metrics");
+    let a = api.send("GET", "/metrics", None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert!(
+        a.content_type.starts_with("text/plain; version=0.0.4"),
+        "{}",
+        a.content_type
+    );
+    assert!(
+        a.text.contains("# TYPE ringlet_events_total counter"),
+        "{}",
+        a.text
+    );
+
     cover("GET", "/api/agents");
     let a = api.send("GET", "/api/agents", None).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);

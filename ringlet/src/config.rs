@@ -21,10 +21,65 @@ pub struct Config {
     /// `[sandbox]` adds more; see [`SandboxPolicy::merge`]).
     #[serde(default, skip_serializing_if = "is_default_sandbox")]
     pub sandbox: SandboxPolicy,
+    /// `[team]`: the shared team ledger this machine pushes to (docs/team.md).
+    #[serde(default, skip_serializing_if = "TeamConfig::is_unset")]
+    pub team: TeamConfig,
+    /// `[telemetry]`: metrics for Prometheus and OpenTelemetry (docs/team.md).
+    #[serde(default, skip_serializing_if = "TelemetryConfig::is_unset")]
+    pub telemetry: TelemetryConfig,
     /// `[remotes.NAME]`: ringlet servers this machine attaches to (`ringlet remotes`). Their
     /// tokens are in the credential store, never here.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub remotes: BTreeMap<String, RemoteConfig>,
+}
+
+/// `[telemetry]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TelemetryConfig {
+    /// An OpenTelemetry collector's OTLP/HTTP endpoint (`http://collector:4318`); `ringlet
+    /// serve` pushes the metrics there every `otlp-interval-seconds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp_endpoint: Option<String>,
+    /// Seconds between OTLP exports (default 60, at least 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otlp_interval_seconds: Option<u64>,
+    /// Which ledger `/metrics` and the OTLP export read: `auto` (the team ledger when `[team]`
+    /// has one, the default), `local` or `team`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_source: Option<String>,
+}
+
+impl TelemetryConfig {
+    fn is_unset(&self) -> bool {
+        *self == TelemetryConfig::default()
+    }
+}
+
+/// `[team]`: where the team ledger is. Parsed whether or not this build has the `team` feature,
+/// so one `config.toml` works with every ringlet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TeamConfig {
+    /// `postgres://user@host:5432/database`, without a password (ringlet refuses one here: the
+    /// password lives in the credential store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
+    /// The Postgres schema holding ringlet's tables (default `ringlet`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// The user name recorded with this machine's events (default: `$USER`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Push in the background after every `profiles run` (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_after_run: Option<bool>,
+}
+
+impl TeamConfig {
+    fn is_unset(&self) -> bool {
+        *self == TeamConfig::default()
+    }
 }
 
 /// `[remotes.NAME]`: one remote ringlet server.

@@ -44,6 +44,9 @@ mod profile;
 #[cfg(unix)]
 pub mod session;
 mod suggest;
+#[cfg(feature = "team")]
+mod team;
+mod telemetry;
 mod usage;
 mod warning;
 
@@ -57,7 +60,10 @@ pub use catalog::provider::{
 };
 pub use catalog::registry::Registry;
 pub use catalog::wire::WireShape;
-pub use config::{Config, CredentialBackend, CredentialsConfig, FallbackWarning, RemoteConfig};
+pub use config::{
+    Config, CredentialBackend, CredentialsConfig, FallbackWarning, RemoteConfig, TeamConfig,
+    TelemetryConfig,
+};
 pub use credentials::{
     AuditedCredentialStore, CredentialKey, CredentialStore, EnvCredentialStore,
     FileCredentialStore, KEYCHAIN_SERVICE, MemoryCredentialStore, MigrationReport, Secret,
@@ -82,8 +88,8 @@ pub use hooks::{
     DEFAULT_TIMEOUT_MS, DENY_EXIT_CODE, Decision, DispatchOutcome, FireReport, FiredLedger, Firing,
     HOOKS_DIR, HookAction, HookActionFields, HookContext, HookEntry, HookEvent, HookRule,
     HookScope, HookStore, MAX_HOOK_INPUT_BYTES, MAX_HOOKS_FILE_BYTES, MAX_RHAI_SCRIPT_BYTES,
-    MAX_TIMEOUT_MS, Period, ProfileRef, ROLLUP_AFTER, STATE_FILE, Threshold, check_cost_thresholds,
-    check_daily_rollup,
+    MAX_TIMEOUT_MS, Period, ProfileRef, ROLLUP_AFTER, STATE_FILE, Threshold, ThresholdScope,
+    check_cost_thresholds, check_daily_rollup,
 };
 pub use launch::AgentCommand;
 pub use launch::sandbox::{
@@ -104,6 +110,16 @@ pub use paths::{Paths, RINGLET_HOME_ENV};
 pub use profile::{
     BrokenKind, BrokenProfile, FileProfileStore, Profile, ProfileHold, ProfileListing,
     ProfileMetadata, ProfileStore,
+};
+#[cfg(feature = "team")]
+pub use team::{
+    DEFAULT_PUSH_BATCH, DEFAULT_TEAM_SCHEMA, MACHINE_ID_FILE, PgUsageStore, PushReport, PushStatus,
+    TeamConnect, TeamGroup, TeamOnlyGroup, check_team_cost_thresholds, default_user, machine_id,
+    push, push_status, shared_origin,
+};
+pub use telemetry::{
+    MAX_LABEL_LEN, MAX_SERIES, MetricsSnapshot, RunSeries, UsageSeries, export_otlp, otlp_json,
+    otlp_metrics_url, snapshot as metrics_snapshot,
 };
 pub use usage::{
     Attribution, ClaudeImporter, CodexImporter, CostSource, DroidImporter, FileFailure,

@@ -1022,6 +1022,8 @@ impl From<NewHook> for ringlet::NewHook {
             period: h.period,
             threshold: h.threshold,
             of: h.of,
+            // Team alerts are a CLI and server feature (the bindings build without `team`).
+            scope: None,
         }
     }
 }

@@ -992,6 +992,8 @@ impl From<NewHook> for ringlet::NewHook {
             period: h.period,
             threshold: h.threshold,
             of: h.of,
+            // Team alerts are a CLI and server feature (the bindings build without `team`).
+            scope: None,
         }
     }
 }

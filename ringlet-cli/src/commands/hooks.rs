@@ -109,6 +109,10 @@ pub struct AddArgs {
     /// cost-threshold: the budget the threshold is part of (`--threshold 160 --of 200`).
     #[arg(long, value_name = "USD")]
     pub of: Option<f64>,
+    /// cost-threshold: `profile` (each profile on this machine, the default) or `team` (the
+    /// team ledger's spend, once for the whole team; docs/team.md).
+    #[arg(long, value_parser = ["profile", "team"])]
+    pub scope: Option<String>,
     /// Print the added hook as JSON.
     #[arg(long)]
     pub json: bool,
@@ -175,6 +179,7 @@ pub fn run(ringlet: &Ringlet, cmd: HooksCmd) -> anyhow::Result<ExitCode> {
                 period: a.period,
                 threshold: a.threshold,
                 of: a.of,
+                scope: a.scope,
             };
             let entry = ringlet.add_hook(&req)?;
             if a.json {
@@ -203,11 +208,16 @@ pub fn run(ringlet: &Ringlet, cmd: HooksCmd) -> anyhow::Result<ExitCode> {
                 for e in &hooks {
                     let event = match &e.rule.threshold {
                         Some(th) => format!(
-                            "{} ({} ${}{})",
+                            "{} ({} ${}{}{})",
                             e.rule.event,
                             th.period.as_str(),
                             th.usd,
-                            th.of_usd.map(|o| format!(" of ${o}")).unwrap_or_default()
+                            th.of_usd.map(|o| format!(" of ${o}")).unwrap_or_default(),
+                            if th.scope == ringlet::ThresholdScope::Team {
+                                ", team"
+                            } else {
+                                ""
+                            }
                         ),
                         None => e.rule.event.to_string(),
                     };

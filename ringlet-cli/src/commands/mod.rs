@@ -12,6 +12,8 @@ mod remote_terminal;
 pub mod remotes;
 #[cfg(feature = "server")]
 pub mod serve;
+#[cfg(feature = "team")]
+pub mod team;
 pub mod usage;
 
 use std::process::ExitCode;
@@ -45,6 +47,8 @@ impl Cli {
             | Command::Pricing(_)
             | Command::Stats(_)) => usage::wants_json(cmd),
             Command::Hooks(cmd) => cmd.wants_json(),
+            #[cfg(feature = "team")]
+            Command::Team(cmd) => cmd.wants_json(),
             #[cfg(feature = "server")]
             Command::Remotes(cmd) => cmd.wants_json(),
             _ => false,
@@ -84,6 +88,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(hooks::dispatch(args, cli.home.clone()));
     }
     let json = cli.wants_json();
+    #[cfg(feature = "team")]
+    let is_run = matches!(
+        cli.command,
+        Command::Profiles(crate::cli::ProfilesCmd::Run { .. })
+    );
+    #[cfg(feature = "team")]
+    let home = cli.home.clone();
     let started = std::time::Instant::now();
     let ringlet = open(cli.home)?;
     crate::output::detail(|| {
@@ -107,6 +118,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             usage::run(&ringlet, cmd)
         }
         Command::Hooks(cmd) => hooks::run(&ringlet, cmd),
+        #[cfg(feature = "team")]
+        Command::Team(cmd) => team::run(&ringlet, cmd),
         #[cfg(feature = "server")]
         Command::Remotes(cmd) => remotes::run(&ringlet, cmd),
         #[cfg(feature = "server")]
@@ -116,6 +129,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completions { .. } => Ok(ExitCode::SUCCESS),
     };
     hooks::scheduled(&ringlet);
+    #[cfg(feature = "team")]
+    if is_run && ringlet.push_after_run() {
+        team::push_in_background(home.as_deref());
+    }
     crate::output::detail(|| format!("took {:.1} ms", started.elapsed().as_secs_f64() * 1e3));
     match result {
         Ok(code) => {

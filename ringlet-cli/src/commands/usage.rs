@@ -67,6 +67,18 @@ pub struct UsageArgs {
     /// always or never.
     #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
     pub color: style::ColorChoice,
+    /// The whole team's usage, from the team ledger (`[team] ledger`; docs/team.md).
+    #[cfg(feature = "team")]
+    #[arg(long, conflicts_with = "export")]
+    pub team: bool,
+    /// One row per user (with --team).
+    #[cfg(feature = "team")]
+    #[arg(long, group = "grouping", requires = "team")]
+    pub by_user: bool,
+    /// One row per machine (with --team).
+    #[cfg(feature = "team")]
+    #[arg(long, group = "grouping", requires = "team")]
+    pub by_machine: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -103,6 +115,9 @@ pub enum UsageCmd {
     /// 5-hour billing blocks (from the first response, floored to the hour; five idle hours end
     /// one), with the active block's burn rate and projected cost.
     Blocks(BlocksArgs),
+    /// Send new usage to the team ledger (`[team] ledger`); `--status` says what is pending.
+    #[cfg(feature = "team")]
+    Push(crate::commands::team::PushArgs),
 }
 
 #[derive(Debug, Args)]
@@ -237,6 +252,8 @@ pub fn wants_json(cmd: &Command) -> bool {
             Some(UsageCmd::Sync(j)) => j.json,
             Some(UsageCmd::Session(s)) => s.json,
             Some(UsageCmd::Blocks(b)) => b.json,
+            #[cfg(feature = "team")]
+            Some(UsageCmd::Push(p)) => p.json,
             None => a.json || matches!(a.export, Some(ExportFormat::Json)),
         },
         Command::Import(a) => a.json,
@@ -349,6 +366,10 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    #[cfg(feature = "team")]
+    if let Some(UsageCmd::Push(p)) = &a.command {
+        return crate::commands::team::push(ringlet, p);
+    }
     if let Some(UsageCmd::Sync(j)) = a.command {
         let report = ringlet.sync_usage()?;
         for p in &report.profiles {
@@ -428,6 +449,20 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    // --team: the team ledger's report; --by-user/--by-machine render like any grouping.
+    #[allow(unused_mut)]
+    let (mut group, mut team_header) = (group, None::<&'static str>);
+    #[cfg(feature = "team")]
+    let report = if a.team {
+        let (team_group, header) = crate::commands::team::group(a.by_user, a.by_machine);
+        if header.is_some() {
+            (group, team_header) = (Some(UsageGroup::Total), header);
+        }
+        ringlet.team_usage(&query, team_group)?
+    } else {
+        ringlet.usage(&query)?
+    };
+    #[cfg(not(feature = "team"))]
     let report = ringlet.usage(&query)?;
     if a.json {
         output::json(&report)?;
@@ -452,7 +487,10 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
             Column::wide_text("PROVIDER"),
         ],
         Some(UsageGroup::Model) => vec![Column::text("MODEL")],
-        Some(g) => vec![Column::text(group_header(g)), Column::wide_text("MODELS")],
+        Some(g) => vec![
+            Column::text(team_header.unwrap_or_else(|| group_header(g))),
+            Column::wide_text("MODELS"),
+        ],
     };
     columns.push(Column::number("EVENTS"));
     columns.extend(style::USAGE_COLUMNS);

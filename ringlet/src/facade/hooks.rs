@@ -14,6 +14,7 @@ use crate::error_kind::Field;
 use crate::hooks::{
     self, Decision, DispatchOutcome, FireReport, FiredLedger, Firing, HookAction, HookContext,
     HookEntry, HookEvent, HookRule, HookStore, Period, ProfileRef, ShellMode, Threshold,
+    ThresholdScope,
 };
 use crate::launch::{LaunchPlan, RunOutcome};
 use crate::usage::UsageStore;
@@ -52,6 +53,9 @@ pub struct NewHook {
     pub threshold: Option<f64>,
     /// The budget the threshold is part of, for `cost-threshold`.
     pub of: Option<f64>,
+    /// `profile` (default) or `team`, for `cost-threshold`: whose spend counts, and whether the
+    /// hook fires once per profile on this machine or once for the whole team (docs/team.md).
+    pub scope: Option<String>,
 }
 
 /// What `hooks test` found.
@@ -211,6 +215,12 @@ impl Ringlet {
                 period: Period::parse(period)?,
                 usd,
                 of_usd: of,
+                scope: req
+                    .scope
+                    .as_deref()
+                    .map(ThresholdScope::parse)
+                    .transpose()?
+                    .unwrap_or_default(),
             }),
             (None, Some(_), _) => {
                 return Err(Error::missing_field(
@@ -657,7 +667,7 @@ impl Ringlet {
         FiredLedger::open(self.paths().data_dir().join(hooks::STATE_FILE))
     }
 
-    fn fire_all(&self, firings: Vec<Firing>) -> Vec<FireReport> {
+    pub(super) fn fire_all(&self, firings: Vec<Firing>) -> Vec<FireReport> {
         let scrub = self.hook_scrub();
         let reports: Vec<FireReport> = firings
             .into_iter()

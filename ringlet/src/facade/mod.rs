@@ -24,6 +24,9 @@ mod keys;
 mod profiles;
 mod remotes;
 mod run;
+#[cfg(feature = "team")]
+mod team;
+mod telemetry;
 pub(crate) mod usage;
 pub use catalog::{AgentInfo, ProviderInfo};
 pub use delete::{DeleteOptions, DeleteReport, KeyOnDelete, KeyOutcome};

@@ -1183,7 +1183,7 @@ impl Ringlet {
         Ok(store.events(&tail, None)?.last().map(|e| e.time))
     }
 
-    fn usage_filter(&self, q: &UsageQuery) -> Result<UsageFilter> {
+    pub(super) fn usage_filter(&self, q: &UsageQuery) -> Result<UsageFilter> {
         let zone = match clean(&q.timezone) {
             Some(name) => Zone::named(name)?,
             None => Zone::system(),
@@ -1223,7 +1223,11 @@ impl Ringlet {
     /// to the ledger's models it matches (by id, prefix or normalised name: `sonnet-4-5` finds
     /// `claude-sonnet-4-5-20250929`). A filter that matches none is an error listing the
     /// models there are, like an unknown profile.
-    fn report_filter(&self, q: &UsageQuery, store: &dyn UsageStore) -> Result<UsageFilter> {
+    pub(super) fn report_filter(
+        &self,
+        q: &UsageQuery,
+        store: &dyn UsageStore,
+    ) -> Result<UsageFilter> {
         let mut filter = self.usage_filter(q)?;
         let Some(pattern) = filter.model.take() else {
             return Ok(filter);
@@ -1293,13 +1297,13 @@ fn clean(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn first_row(rows: Vec<UsageRow>) -> UsageRow {
+pub(super) fn first_row(rows: Vec<UsageRow>) -> UsageRow {
     rows.into_iter()
         .next()
         .unwrap_or_else(|| UsageRow::empty("total"))
 }
 
-fn group_name(g: UsageGroup) -> String {
+pub(super) fn group_name(g: UsageGroup) -> String {
     serde_json::to_value(g)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
@@ -1309,7 +1313,7 @@ fn group_name(g: UsageGroup) -> String {
 /// The rows of a grouped report and their total, from one split query: each row with the
 /// models it used (unless it is a model) and, with a breakdown, its parts. Rows and total are
 /// added up here from the parts, so a report costs one pass over the rollup.
-fn grouped_lines(
+pub(super) fn grouped_lines(
     store: &dyn UsageStore,
     filter: &UsageFilter,
     group: UsageGroup,
@@ -1379,7 +1383,7 @@ fn grouped_lines(
 
 /// One row per profile, agent and provider. A profile normally has one of each, but a profile
 /// deleted and created again with another agent keeps its old usage under the old agent.
-fn per_profile(store: &dyn UsageStore, filter: &UsageFilter) -> Result<Vec<UsageLine>> {
+pub(super) fn per_profile(store: &dyn UsageStore, filter: &UsageFilter) -> Result<Vec<UsageLine>> {
     let mut out = Vec::new();
     for p in store.query(filter, UsageGroup::Profile)? {
         let fp = UsageFilter {

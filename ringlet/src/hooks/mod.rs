@@ -37,9 +37,11 @@ pub use ledger::{FiredLedger, STATE_FILE};
 pub use rule::{
     DEFAULT_TIMEOUT_MS, HookAction, HookActionFields, HookEntry, HookEvent, HookRule, HookScope,
     MAX_HOOK_INPUT_BYTES, MAX_HOOKS_FILE_BYTES, MAX_RHAI_SCRIPT_BYTES, MAX_TIMEOUT_MS, Period,
-    Threshold,
+    Threshold, ThresholdScope,
 };
 pub use run::{Decision, FireReport};
+#[cfg(feature = "team")]
+pub(crate) use schedule::period_start;
 pub use schedule::{Firing, ProfileRef, ROLLUP_AFTER, check_cost_thresholds, check_daily_rollup};
 pub use store::{HOOKS_DIR, HookStore};
 

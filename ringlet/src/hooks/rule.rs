@@ -264,6 +264,45 @@ pub struct Threshold {
     /// reported to the hook as `RINGLET_BUDGET_USD`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub of_usd: Option<f64>,
+    /// Whose spend: each profile's on this machine (the default), or the whole team's in the
+    /// team ledger, firing once per team (docs/team.md).
+    #[serde(default, skip_serializing_if = "ThresholdScope::is_profile")]
+    pub scope: ThresholdScope,
+}
+
+/// Whose spend a `cost-threshold` hook counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum ThresholdScope {
+    /// Each profile's spend in this machine's ledger, firing once per profile and period on
+    /// this machine.
+    #[default]
+    Profile,
+    /// The team's spend in the team ledger (every machine; only the hook's profile when it has
+    /// one), firing once per period for the whole team: the claim lives in Postgres.
+    Team,
+}
+
+impl ThresholdScope {
+    /// Parses `profile` or `team`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "profile" => Ok(ThresholdScope::Profile),
+            "team" => Ok(ThresholdScope::Team),
+            other => Err(Error::invalid_field(
+                crate::Field::Threshold,
+                format!(
+                    "scope must be profile or team, not '{}'",
+                    crate::error::shown(&other.escape_debug().to_string())
+                ),
+            )),
+        }
+    }
+
+    fn is_profile(&self) -> bool {
+        *self == ThresholdScope::Profile
+    }
 }
 
 /// One hook rule, as stored in `hooks/<id>.toml`.
@@ -552,6 +591,7 @@ mod tests {
             period: Period::Month,
             usd: 160.0,
             of_usd: Some(100.0),
+            scope: ThresholdScope::Profile,
         });
         assert!(
             c.validate()
@@ -563,6 +603,7 @@ mod tests {
             period: Period::Month,
             usd: 160.0,
             of_usd: Some(200.0),
+            scope: ThresholdScope::Profile,
         });
         c.validate().expect("valid");
         let mut w = rule(HookEvent::ToolUse, None);
@@ -600,6 +641,7 @@ mod tests {
             period: Period::Day,
             usd: 10.0,
             of_usd: None,
+            scope: ThresholdScope::Profile,
         });
         r.action = HookAction::Webhook {
             url: "https://example.test/h".into(),

@@ -39,7 +39,7 @@ fn midnight(day: chrono::NaiveDate) -> DateTime<Utc> {
 }
 
 /// The start of the period containing `now`, and its key (`2026-05-01`, `2026-05`).
-fn period_start(period: Period, now: DateTime<Utc>) -> (DateTime<Utc>, String) {
+pub(crate) fn period_start(period: Period, now: DateTime<Utc>) -> (DateTime<Utc>, String) {
     let today = now.date_naive();
     match period {
         Period::Day => (midnight(today), today.format("%Y-%m-%d").to_string()),
@@ -82,6 +82,10 @@ pub fn check_cost_thresholds(
         let Some(threshold) = entry.rule.threshold else {
             continue;
         };
+        // The team ledger's (`team::check_team_cost_thresholds`, after a push).
+        if threshold.scope != super::rule::ThresholdScope::Profile {
+            continue;
+        }
         let (since, key) = period_start(threshold.period, now);
         // `until` is exclusive: include events stamped this very second.
         let until = now + Duration::seconds(1);
@@ -263,6 +267,7 @@ mod tests {
                     period: Period::Day,
                     usd: 10.0,
                     of_usd: None,
+                    scope: crate::hooks::ThresholdScope::Profile,
                 }),
             ),
             rule(
@@ -273,6 +278,7 @@ mod tests {
                     period: Period::Month,
                     usd: 160.0,
                     of_usd: Some(200.0),
+                    scope: crate::hooks::ThresholdScope::Profile,
                 }),
             ),
         ];

@@ -53,6 +53,12 @@ pub use zone::Zone;
 
 pub(crate) mod conformance;
 
+// The team ledger (Postgres) shares the bucket size and the day labels.
+#[cfg(feature = "team")]
+pub(crate) use schema::BUCKET_MS;
+#[cfg(feature = "team")]
+pub(crate) use sqlite::{day_key, offset_sql};
+
 #[cfg(test)]
 pub(crate) mod tests {
     //! Helpers shared by the usage tests.

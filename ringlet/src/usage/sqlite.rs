@@ -152,7 +152,7 @@ impl SqliteUsageStore {
         tx.commit().map_err(err)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent (an open transaction is
         // rolled back when dropped), so a poisoned lock is still usable.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
@@ -1184,7 +1184,7 @@ fn time_range(
 /// The zone's offset (seconds) at `seconds`, as SQL: a constant when one offset covers
 /// `[from, to]`, else a `CASE` over the transitions in between (a few per year), so that every
 /// bucket lands in the day it belongs to on both sides of a daylight-saving change.
-fn offset_sql(zone: &super::zone::Zone, seconds: &str, from: i64, to: i64) -> String {
+pub(crate) fn offset_sql(zone: &super::zone::Zone, seconds: &str, from: i64, to: i64) -> String {
     let segments = zone.segments(from, to);
     let Some(&(_, last)) = segments.last() else {
         return "0".into();
@@ -1202,7 +1202,7 @@ fn offset_sql(zone: &super::zone::Zone, seconds: &str, from: i64, to: i64) -> St
 }
 
 /// Labels a day number (days since 1970-01-01 in the reader's zone) for the grouping.
-fn day_key(day: i64, group: UsageGroup) -> String {
+pub(crate) fn day_key(day: i64, group: UsageGroup) -> String {
     let Some(date) = super::zone::days_to_date(day) else {
         return day.to_string();
     };
