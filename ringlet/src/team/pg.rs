@@ -15,9 +15,9 @@ use super::schema::MIGRATIONS;
 use crate::credentials::Secret;
 use crate::error::{Error, Result};
 use crate::usage::{
-    BUCKET_MS, CostSource, FileIdentity, ImportState, PriceBook, RecordOutcome, RepriceOutcome,
-    RunEnd, RunSession, RunStart, TokenCounts, UsageEvent, UsageFilter, UsageGroup, UsageRow,
-    UsageStore, day_key, offset_sql,
+    BUCKET_MS, CostSource, FileIdentity, HourUsage, ImportState, PriceBook, RecordOutcome,
+    RepriceOutcome, RunEnd, RunSession, RunStart, SessionUsage, TokenCounts, UsageEvent,
+    UsageFilter, UsageGroup, UsageRow, UsageStore, day_key, offset_sql,
 };
 
 /// How long connecting may take before the push (or a team report) gives up.
@@ -580,6 +580,88 @@ impl UsageStore for PgUsageStore {
         Ok(out.into_iter().map(|((_, sub), row)| (sub, row)).collect())
     }
 
+    fn hours(&self, filter: &UsageFilter) -> Result<Vec<HourUsage>> {
+        let mut client = self.lock();
+        let cells = event_cells(&mut client, filter, &["(ts_ms / 3600000)::text", "model"])
+            .map_err(|e| self.err(e))?;
+        Ok(cells
+            .into_iter()
+            .map(|(keys, first, last, mut usage)| {
+                let hour = keys[0]
+                    .parse::<i64>()
+                    .unwrap_or(0)
+                    .saturating_mul(3_600_000);
+                let model = keys[1].clone();
+                usage.key = model.clone();
+                HourUsage {
+                    hour: from_ms(hour),
+                    model,
+                    first: from_ms(first),
+                    last: from_ms(last),
+                    usage,
+                }
+            })
+            .collect())
+    }
+
+    fn sessions(&self, filter: &UsageFilter) -> Result<Vec<SessionUsage>> {
+        let cells = {
+            let mut client = self.lock();
+            event_cells(
+                &mut client,
+                filter,
+                &[
+                    "coalesce(session_id, '')",
+                    "profile",
+                    "agent",
+                    "provider",
+                    "model",
+                ],
+            )
+            .map_err(|e| self.err(e))?
+        };
+        // One row per session and dimension, folded per session as the local ledger does.
+        let mut by_id: std::collections::BTreeMap<String, SessionUsage> =
+            std::collections::BTreeMap::new();
+        for (keys, first, last, usage) in cells {
+            let [session, profile, agent, provider, model] =
+                <[String; 5]>::try_from(keys).unwrap_or_default();
+            let s = by_id
+                .entry(session.clone())
+                .or_insert_with(|| SessionUsage {
+                    session_id: session.clone(),
+                    first: from_ms(first),
+                    last: from_ms(last),
+                    profiles: Vec::new(),
+                    agents: Vec::new(),
+                    providers: Vec::new(),
+                    models: Vec::new(),
+                    usage: UsageRow::empty(session.clone()),
+                });
+            s.first = s.first.min(from_ms(first));
+            s.last = s.last.max(from_ms(last));
+            s.profiles.push(profile);
+            s.agents.push(agent);
+            s.providers.push(provider);
+            s.models.push(model);
+            s.usage.absorb(&usage);
+        }
+        let mut out: Vec<SessionUsage> = by_id.into_values().collect();
+        for s in &mut out {
+            for list in [
+                &mut s.profiles,
+                &mut s.agents,
+                &mut s.providers,
+                &mut s.models,
+            ] {
+                list.sort();
+                list.dedup();
+            }
+        }
+        out.sort_by(|a, b| (a.first, &a.session_id).cmp(&(b.first, &b.session_id)));
+        Ok(out)
+    }
+
     fn events(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>> {
         let mut w = Where::default();
         w.dims(filter);
@@ -853,6 +935,13 @@ impl Where {
         if !f.models.is_empty() {
             self.push(|n| format!("model = ANY(${n})"), Box::new(f.models.clone()));
         }
+        // Only the events table has sessions: `grouped` reads it whenever this is set.
+        if let Some(session) = &f.session {
+            self.push(
+                |n| format!("coalesce(session_id, '') = ${n}"),
+                Box::new(session.clone()),
+            );
+        }
     }
 
     /// Time bounds on `column`, whose unit is `unit_ms` milliseconds.
@@ -941,7 +1030,8 @@ fn grouped(
         t.is_none_or(|t| t.timestamp_millis().rem_euclid(BUCKET_MS) == 0)
     };
     let session = group == TeamGroup::Usage(UsageGroup::Session);
-    let rollup = !session && aligned(filter.since) && aligned(filter.until);
+    let rollup =
+        !session && filter.session.is_none() && aligned(filter.since) && aligned(filter.until);
     // Only time matters (no dimension filter or split, a time grouping or the total): the small
     // rollup.
     let time_only = by.is_none()
@@ -1052,6 +1142,64 @@ fn grouped(
         };
         row.finish();
         out.push((sub, row));
+    }
+    Ok(out)
+}
+
+/// `(key values, first event ms, last event ms, usage)`: one group of [`event_cells`].
+type EventCell = (Vec<String>, i64, i64, UsageRow);
+
+/// Usage per distinct value of `keys` (SQL expressions yielding text) over the raw events, with
+/// each group's first and last event time: `(keys, first_ms, last_ms, row)`, ordered by keys.
+fn event_cells(
+    client: &mut Client,
+    filter: &UsageFilter,
+    keys: &[&str],
+) -> PgResult<Vec<EventCell>> {
+    let mut w = Where::default();
+    w.dims(filter);
+    w.time(filter, "ts_ms", 1);
+    let sums = SUMMED
+        .iter()
+        .map(|c| clamped_sum(&format!("{c}::numeric")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let n = keys.len();
+    let positions = (1..=n)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {}, min(ts_ms), max(ts_ms), count(*), count(cost_nanos), {sums} FROM usage_events{} \
+         GROUP BY {positions} ORDER BY {positions}",
+        keys.join(", "),
+        w.sql()
+    );
+    let rows = client.query(&sql, &w.refs())?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let values: Vec<String> = (0..n).map(|i| r.get::<_, String>(i)).collect();
+        let events = r.get::<_, i64>(n + 2).max(0) as u64;
+        let priced = r.get::<_, i64>(n + 3).max(0) as u64;
+        let sum = |k: usize| r.get::<_, i64>(n + 4 + k);
+        let tokens = |k: usize| sum(k).max(0) as u64;
+        let mut row = UsageRow {
+            key: values.first().cloned().unwrap_or_default(),
+            events,
+            input: tokens(0),
+            output: tokens(1),
+            cache_creation: tokens(2),
+            cache_creation_5m: tokens(3),
+            cache_creation_1h: tokens(4),
+            cache_read: tokens(5),
+            reasoning: tokens(6),
+            cost_nanos: sum(7),
+            priced_events: priced,
+            unpriced_events: events.saturating_sub(priced),
+            ..UsageRow::default()
+        };
+        row.finish();
+        out.push((values, r.get(n), r.get(n + 1), row));
     }
     Ok(out)
 }
