@@ -58,6 +58,11 @@ describe('terminal', () => {
     await page.keyboard.press('Enter')
     await eventually(async () => (await text(page)).includes('got hello there'), 10000, 'got hello there')
 
+    // F6 leaves the terminal (Tab goes to the agent): no keyboard trap.
+    await page.keyboard.press('F6')
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), 'All sessions')
+    assert.ok(!(await text(page)).includes('~'), 'F6 did not reach the agent')
+
     // A smaller window: the terminal refits and the agent gets SIGWINCH with the new size.
     await page.setViewportSize({ width: 700, height: 520 })
     await eventually(async () => (await termSize(page)).cols < first.cols, 5000, 'the terminal to refit')
