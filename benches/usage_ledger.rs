@@ -72,14 +72,41 @@ fn text(rng: &mut Rng, bytes: u64) -> String {
 }
 
 fn write_session(path: &Path, target: u64, rng: &mut Rng, next_id: &mut u64) -> u64 {
-    let mut out = BufWriter::with_capacity(1 << 20, fs::File::create(path).expect("create"));
     let session = format!("sess-{}", rng.next());
+    write_transcript(path, target, rng, next_id, &session, None)
+}
+
+/// A transcript of about `target` bytes. `replay`: a subagent's sidechain transcript
+/// (`isSidechain: true`) whose responses repeat, one in three, a message id of the main session
+/// in this range (Claude Code replays them under a new request id); the others are its own.
+fn write_transcript(
+    path: &Path,
+    target: u64,
+    rng: &mut Rng,
+    next_id: &mut u64,
+    session: &str,
+    replay: Option<std::ops::Range<u64>>,
+) -> u64 {
+    let mut out = BufWriter::with_capacity(1 << 20, fs::File::create(path).expect("create"));
+    let sidechain = replay.is_some();
     let mut written = 0u64;
-    let mut minute = 0u64;
+    let mut minute = rng.below(40 * 24 * 60);
     while written < target {
-        *next_id += 1;
         minute += 1;
-        let id = *next_id;
+        let id = match &replay {
+            Some(range) if !range.is_empty() && rng.below(3) == 0 => {
+                range.start + rng.below(range.end - range.start)
+            }
+            _ => {
+                *next_id += 1;
+                *next_id
+            }
+        };
+        let request = if sidechain {
+            format!("{id}s{}", rng.below(1000))
+        } else {
+            id.to_string()
+        };
         let ts = format!(
             "2026-05-{:02}T{:02}:{:02}:00.000Z",
             1 + (minute / 600) % 28,
@@ -88,7 +115,7 @@ fn write_session(path: &Path, target: u64, rng: &mut Rng, next_id: &mut u64) -> 
         );
         let mut lines = Vec::new();
         lines.push(format!(
-            r#"{{"parentUuid":"u{id}a","isSidechain":false,"userType":"external","cwd":"/home/dev/work","sessionId":"{session}","version":"2.1.330","gitBranch":"main","type":"user","message":{{"role":"user","content":[{{"tool_use_id":"toolu_{id}","type":"tool_result","content":"{}","is_error":false}}]}},"uuid":"u{id}b","timestamp":"{ts}"}}"#,
+            r#"{{"parentUuid":"u{id}a","isSidechain":{sidechain},"userType":"external","cwd":"/home/dev/work","sessionId":"{session}","version":"2.1.330","gitBranch":"main","type":"user","message":{{"role":"user","content":[{{"tool_use_id":"toolu_{id}","type":"tool_result","content":"{}","is_error":false}}]}},"uuid":"u{id}b","timestamp":"{ts}"}}"#,
             { let n = 500 + rng.below(7000); text(rng, n) }
         ));
         let usage = format!(
@@ -114,11 +141,11 @@ fn write_session(path: &Path, target: u64, rng: &mut Rng, next_id: &mut u64) -> 
         ];
         for (i, block) in blocks.iter().enumerate() {
             lines.push(format!(
-                r#"{{"parentUuid":"u{id}b","isSidechain":false,"userType":"external","cwd":"/home/dev/work","sessionId":"{session}","version":"2.1.330","gitBranch":"main","message":{{"id":"msg_{id}","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{block}],"stop_reason":null,"stop_sequence":null,"usage":{usage}}},"requestId":"req_{id}","type":"assistant","uuid":"u{id}c{i}","timestamp":"{ts}"}}"#
+                r#"{{"parentUuid":"u{id}b","isSidechain":{sidechain},"userType":"external","cwd":"/home/dev/work","sessionId":"{session}","version":"2.1.330","gitBranch":"main","message":{{"id":"msg_{id}","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{block}],"stop_reason":null,"stop_sequence":null,"usage":{usage}}},"requestId":"req_{request}","type":"assistant","uuid":"u{id}c{i}","timestamp":"{ts}"}}"#
             ));
         }
         lines.push(format!(
-            r#"{{"parentUuid":"u{id}c1","isSidechain":false,"attachment":{{"type":"todo","content":"{}"}},"type":"attachment","uuid":"u{id}d","timestamp":"{ts}","sessionId":"{session}"}}"#,
+            r#"{{"parentUuid":"u{id}c1","isSidechain":{sidechain},"attachment":{{"type":"todo","content":"{}"}},"type":"attachment","uuid":"u{id}d","timestamp":"{ts}","sessionId":"{session}"}}"#,
             { let n = 100 + rng.below(600); text(rng, n) }
         ));
         for line in lines {
@@ -391,6 +418,53 @@ fn thread_cpu() -> Duration {
     })
 }
 
+/// Writes the first-import corpus under `home/.claude/projects`: about `mib` MiB in `files`
+/// transcripts over 40 projects, a fifth of them subagent sidechains (`<session>/subagents/`)
+/// replaying some of their session's responses, sizes spread from a few KiB to a few MiB as in
+/// a real history. Returns (bytes, files, distinct responses).
+fn corpus(home: &Path, mib: u64, files: u64) -> (u64, u64, u64) {
+    let mut rng = Rng(0x51de_c4a1_2026_0001);
+    let mut id = 0u64;
+    let mut bytes = 0u64;
+    let total = mib << 20;
+    let sessions = files - files / 5;
+    let mean = total / files;
+    let mut written_files = 0;
+    for s in 0..sessions {
+        let dir = home.join(format!(".claude/projects/-home-dev-project-{}", s % 40));
+        fs::create_dir_all(&dir).expect("mkdir");
+        // From a tenth of the mean to nearly three times it.
+        let size = mean / 10 + rng.below(mean * 2 + mean * 3 / 4);
+        let session = format!("{:08x}-{s}", rng.next() as u32);
+        let first = id + 1;
+        bytes += write_transcript(
+            &dir.join(format!("{session}.jsonl")),
+            size,
+            &mut rng,
+            &mut id,
+            &session,
+            None,
+        );
+        written_files += 1;
+        if s % 4 == 0 && written_files < files {
+            let sub = dir.join(&session).join("subagents");
+            fs::create_dir_all(&sub).expect("mkdir");
+            let size = mean / 10 + rng.below(mean);
+            let replay = first..id + 1;
+            bytes += write_transcript(
+                &sub.join(format!("agent-{s}.jsonl")),
+                size,
+                &mut rng,
+                &mut id,
+                &session,
+                Some(replay),
+            );
+            written_files += 1;
+        }
+    }
+    (bytes, written_files, id)
+}
+
 fn main() {
     // `fill LEDGER [EVENTS]`: only write the report corpus into a ledger at that path (the
     // server benchmark, benches/server_load.sh, serves it).
@@ -398,6 +472,21 @@ fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
+    // `corpus HOME [MIB] [FILES]`: only write the first-import corpus (benches/first_import.sh).
+    if let [mode, path, rest @ ..] = args.as_slice()
+        && mode == "corpus"
+    {
+        let mib = rest.first().and_then(|n| n.parse().ok()).unwrap_or(300);
+        let files = rest.get(1).and_then(|n| n.parse().ok()).unwrap_or(1400);
+        let started = Instant::now();
+        let (bytes, files, responses) = corpus(Path::new(path), mib, files);
+        println!(
+            "corpus: {:.0} MiB in {files} files, {responses} distinct responses, in {:.1?}",
+            bytes as f64 / 1048576.0,
+            started.elapsed()
+        );
+        return;
+    }
     if let [mode, path, rest @ ..] = args.as_slice()
         && mode == "fill"
     {

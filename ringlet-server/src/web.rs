@@ -24,7 +24,14 @@ struct Assets;
 /// The app's client-side routes (web/src/router.ts): a browser asking for one of these (a
 /// reload, a bookmark) gets `index.html`, and the app shows the page. Kept in step with the
 /// router by a test.
-pub const CLIENT_ROUTES: [&str; 5] = ["/sign-in", "/profiles", "/usage", "/agents", "/hooks"];
+pub const CLIENT_ROUTES: [&str; 6] = [
+    "/sign-in",
+    "/profiles",
+    "/usage",
+    "/agents",
+    "/hooks",
+    "/terminal",
+];
 
 /// Scripts and styles from this server only (xterm.js and Vue's transitions set styles on
 /// elements, and xterm.js adds a `<style>` for its theme, hence `'unsafe-inline'` for styles

@@ -116,4 +116,5 @@ pub use usage::{
     normalize_model, usage_csv,
 };
 pub use usage::{BLOCK_HOURS, BillingBlock, Projection, billing_blocks};
+pub use usage::{BatchSink, MAX_IMPORT_THREADS, import_files};
 pub use warning::{ThreadWarnings, Warning};

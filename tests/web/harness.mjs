@@ -41,8 +41,12 @@ if (!existsSync(CHROMIUM)) {
 
 /** A temp world: RINGLET_HOME, HOME, and the environment every ringlet command gets. */
 export class World {
-  constructor({ tz = 'UTC' } = {}) {
-    this.root = mkdtempSync(join(tmpdir(), 'ringlet-web-'))
+  /** `outsideTmp`: terminal sessions run sandboxed, with a fresh /tmp of their own, so a world
+   *  their agent must see lives under target/ instead. */
+  constructor({ tz = 'UTC', outsideTmp = false } = {}) {
+    const base = outsideTmp ? join(REPO, 'target', 'web-tests') : tmpdir()
+    mkdirSync(base, { recursive: true })
+    this.root = mkdtempSync(join(base, 'ringlet-web-'))
     this.home = join(this.root, 'home')
     this.ringletHome = join(this.root, 'ringlet')
     mkdirSync(this.home, { recursive: true })

@@ -139,7 +139,7 @@ pub fn run(ringlet: &Ringlet, cmd: RemotesCmd) -> anyhow::Result<ExitCode> {
                         s.agent.clone(),
                         state(s),
                         uptime(s),
-                        clients(s.clients),
+                        clients(s),
                     ]);
                 }
                 output::print_table(&t);
@@ -236,10 +236,9 @@ fn uptime(s: &RemoteSession) -> String {
     }
 }
 
-fn clients(n: usize) -> String {
-    if n == 0 {
-        "0 (detached)".into()
-    } else {
-        n.to_string()
+fn clients(s: &RemoteSession) -> String {
+    match (s.clients, s.exit_code) {
+        (0, None) => "0 (detached)".into(),
+        (n, _) => n.to_string(),
     }
 }

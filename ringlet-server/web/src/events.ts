@@ -15,6 +15,8 @@ type Listener = (e: ServerEvent) => void
 const listeners = new Set<Listener>()
 /** Whether the stream is open (shown in the header). */
 export const live = ref(false)
+/** Whether the current page follows the stream (the header says "offline" only then). */
+export const following = ref(false)
 let controller: AbortController | null = null
 let retry = 500
 
@@ -96,9 +98,11 @@ function disconnect() {
 /** Calls `fn` for every event while the calling component is mounted. */
 export function useEvents(fn: Listener): void {
   listeners.add(fn)
+  following.value = true
   void connect()
   onBeforeUnmount(() => {
     listeners.delete(fn)
+    following.value = listeners.size > 0
     if (listeners.size === 0) disconnect()
   })
 }

@@ -14,6 +14,8 @@ export const router = createRouter({
     { path: '/usage', name: 'usage', component: () => import('./views/Usage.vue'), meta: { title: 'Usage' } },
     { path: '/agents', name: 'agents', component: () => import('./views/Agents.vue'), meta: { title: 'Agents & providers' } },
     { path: '/hooks', name: 'hooks', component: () => import('./views/Hooks.vue'), meta: { title: 'Hooks' } },
+    { path: '/terminal', name: 'sessions', component: () => import('./views/Sessions.vue'), meta: { title: 'Terminal sessions' } },
+    { path: '/terminal/:id', name: 'terminal', component: () => import('./views/Terminal.vue'), props: true, meta: { title: 'Terminal' } },
     { path: '/:rest(.*)*', name: 'not-found', component: () => import('./views/NotFound.vue'), meta: { title: 'Not found', public: true } },
   ],
 })

@@ -18,8 +18,13 @@ watch(theme, (t) => {
   apply(t)
 })
 
-/** Whether the page is dark right now (for the chart's and terminal's colours). */
+const media = window.matchMedia('(prefers-color-scheme: dark)')
+/** The system's choice, followed live (the terminal's colours are set from script). */
+export const systemDark = ref(media.matches)
+media.addEventListener('change', (e) => (systemDark.value = e.matches))
+
+/** Whether the page is dark right now. */
 export function isDark(): boolean {
   if (theme.value !== 'system') return theme.value === 'dark'
-  return window.matchMedia('(prefers-color-scheme: dark)').matches
+  return systemDark.value
 }

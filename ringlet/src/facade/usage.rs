@@ -22,7 +22,7 @@ use crate::usage::rusage::ChildUsage;
 use crate::usage::{
     Attribution, ImportOptions, ImportSummary, LazyPriceBook, PriceBook, PriceSource,
     RepriceOutcome, RunEnd, RunSession, RunStart, SqliteUsageStore, UsageEvent, UsageFilter,
-    UsageGroup, UsageRow, UsageStore, Zone, import_logs, importer_for, ingest_home, nanos_to_usd,
+    UsageGroup, UsageRow, UsageStore, Zone, import_files, importer_for, ingest_home, nanos_to_usd,
     normalize_model,
 };
 
@@ -775,42 +775,57 @@ impl Ringlet {
             .agent(&profile.agent);
         let before = first_row(store.query(&scope, UsageGroup::Total)?);
 
-        let mut files = Vec::new();
+        let mut found = Vec::new();
         for (format, root) in &sources {
             if let Some(importer) = importer_for(format) {
-                let found = if root.is_file() {
+                let files = if root.is_file() {
                     vec![root.clone()]
                 } else {
                     importer.discover(root)?
                 };
-                files.extend(found.into_iter().map(|f| (format.as_str(), f)));
+                found.push((importer, root, files));
             }
         }
-        let total = files.len() as u64;
+        let total: u64 = found.iter().map(|(_, _, files)| files.len() as u64).sum();
         let mut summary = ImportSummary::default();
-        for (done, (format, file)) in files.iter().enumerate() {
-            if let Some(cb) = progress.as_mut() {
-                cb(&ImportProgress {
-                    files_done: done as u64,
-                    files_total: total,
-                    path: file.clone(),
-                    inserted: summary.inserted,
-                });
-            }
-            summary.merge(import_logs(
+        let mut before_source = 0u64;
+        // The last `files_done` reported, so the closing report below is not a repeat of the
+        // last file's (listeners count reports: one per file, plus the opening 0).
+        let mut reported: Option<u64> = None;
+        // Files are read on every core and committed in order (`import_files`).
+        for (importer, root, files) in &found {
+            let inserted_before = summary.inserted;
+            let part = import_files(
                 store.as_ref(),
                 prices.as_ref(),
                 &who,
-                format,
-                file,
+                *importer,
+                root,
+                files,
                 &ImportOptions::default(),
-            )?);
+                &mut |done, part| {
+                    if let Some(cb) = progress.as_mut() {
+                        reported = Some(before_source + done);
+                        cb(&ImportProgress {
+                            files_done: before_source + done,
+                            files_total: total,
+                            path: (*root).clone(),
+                            inserted: inserted_before + part.inserted,
+                        });
+                    }
+                },
+            )?;
+            before_source += files.len() as u64;
+            summary.merge(part);
         }
-        if let Some(cb) = progress.as_mut() {
+        if let Some(cb) = progress.as_mut().filter(|_| reported != Some(total)) {
             cb(&ImportProgress {
                 files_done: total,
                 files_total: total,
-                path: files.last().map(|(_, f)| f.clone()).unwrap_or_default(),
+                path: found
+                    .last()
+                    .and_then(|(_, _, files)| files.last().cloned())
+                    .unwrap_or_default(),
                 inserted: summary.inserted,
             });
         }

@@ -382,6 +382,36 @@ fn import_positions(store: &dyn UsageStore) {
         5,
         "forgetting positions keeps events"
     );
+
+    // Several files at once, in order: each batch's events with its position, one outcome per
+    // batch, and a later batch's copy of a key ranked against the earlier one's.
+    let mut a = event("many1", "m", 3, 0);
+    a.profile = "imports".into();
+    a.time = before_window();
+    let mut better = a.clone();
+    better.rank = 10;
+    better.tokens.input = 4;
+    let outcomes = store
+        .commit_imports(&[
+            (&[a.clone()][..], &state("/m/a.jsonl", 10)),
+            (&[], &state("/m/b.jsonl", 20)),
+            (&[a, better][..], &state("/m/c.jsonl", 30)),
+        ])
+        .expect("commit several");
+    assert_eq!(outcomes.len(), 3);
+    assert_eq!(outcomes[0].inserted, 1);
+    assert_eq!((outcomes[2].duplicates, outcomes[2].replaced), (1, 1));
+    for (path, offset) in [("/m/a.jsonl", 10), ("/m/b.jsonl", 20), ("/m/c.jsonl", 30)] {
+        assert_eq!(
+            store.import_state(path).expect("get"),
+            Some(state(path, offset))
+        );
+    }
+    assert_eq!(
+        total(store, &f).input,
+        5 + 4,
+        "the better copy replaced the first"
+    );
 }
 
 fn export_and_reprice(store: &dyn UsageStore) {

@@ -37,6 +37,7 @@ pub use import::{
     GeminiImporter, ImportOptions, ImportSummary, Importer, Malformed, OpenCodeImporter,
     ParsedUsage, ScanContext, builtin_importers, import_logs, importer_for, ingest_home,
 };
+pub use import::{BatchSink, MAX_THREADS as MAX_IMPORT_THREADS, import_files};
 pub use price::{
     LazyPriceBook, MatchKind, ModelPrice, PriceBook, PriceMatch, PriceSource, Rate, Tier,
     normalize_model,

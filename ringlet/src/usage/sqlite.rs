@@ -186,6 +186,22 @@ impl UsageStore for SqliteUsageStore {
         })
     }
 
+    fn commit_imports(
+        &self,
+        batches: &[(&[UsageEvent], &ImportState)],
+    ) -> Result<Vec<RecordOutcome>> {
+        self.write(|tx| {
+            batches
+                .iter()
+                .map(|(events, state)| {
+                    let outcome = insert_events(tx, events)?;
+                    save_state(tx, state)?;
+                    Ok(outcome)
+                })
+                .collect()
+        })
+    }
+
     fn import_state(&self, path: &str) -> Result<Option<ImportState>> {
         let conn = self.lock();
         conn.prepare_cached(&format!("{STATE_SELECT} WHERE path = ?1"))

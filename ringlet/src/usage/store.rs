@@ -26,6 +26,20 @@ pub trait UsageStore: Send + Sync + Debug {
     /// crash, either both are there or neither is, so re-running the import gives exact totals.
     fn commit_import(&self, events: &[UsageEvent], state: &ImportState) -> Result<RecordOutcome>;
 
+    /// Several [`commit_import`](Self::commit_import)s in a row, in order: a first import of
+    /// many small files commits them together. Each batch's events and position must be stored
+    /// together (as by `commit_import`); a store may also put several batches in one
+    /// transaction, as SQLite does, saving a commit per file. One outcome per batch.
+    fn commit_imports(
+        &self,
+        batches: &[(&[UsageEvent], &ImportState)],
+    ) -> Result<Vec<RecordOutcome>> {
+        batches
+            .iter()
+            .map(|(events, state)| self.commit_import(events, state))
+            .collect()
+    }
+
     /// The import position of one log file, by the path it was read from.
     fn import_state(&self, path: &str) -> Result<Option<ImportState>>;
 

@@ -20,8 +20,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::jsonl::{LineOutcome, LineParser, scan_jsonl};
-use super::{FileReport, Importer, ParsedUsage, ScanContext, parse_time, tokens_de, walk};
+use super::jsonl::{LineOutcome, LineParser, read_jsonl, scan_jsonl};
+use super::{
+    BatchSink, FileReport, ImportOptions, Importer, ParsedUsage, ScanContext, parse_time,
+    tokens_de, walk,
+};
 use crate::error::Result;
 use crate::usage::event::TokenCounts;
 use crate::usage::store::ImportState;
@@ -91,6 +94,19 @@ struct OutputDetails {
 
 pub(crate) struct ClaudeLines;
 
+/// Whether a line is certainly of no interest without parsing it: a whole object (`{…}`) in
+/// which neither a `"usage"` key nor an `"assistant"` string occurs. Most of a transcript is
+/// such lines (user turns with tool results, attachments, summaries), and most of its bytes:
+/// skipping them unparsed is most of a first import's speed. Quoted as keys or values only (the
+/// same word inside a string is escaped, `\"usage\"`, and so does not match). A line that is
+/// not a whole object (cut short by a crash) is still parsed, so it is reported as malformed.
+fn cannot_hold_usage(line: &[u8]) -> bool {
+    let whole = line.first() == Some(&b'{') && line.last() == Some(&b'}');
+    whole
+        && memchr::memmem::find(line, b"\"usage\"").is_none()
+        && memchr::memmem::find(line, b"\"assistant\"").is_none()
+}
+
 impl LineParser for ClaudeLines {
     type Context = ();
 
@@ -101,6 +117,9 @@ impl LineParser for ClaudeLines {
         _cx: &mut (),
         out: &mut Vec<ParsedUsage>,
     ) -> std::result::Result<LineOutcome, String> {
+        if cannot_hold_usage(line) {
+            return Ok(LineOutcome::Ignored);
+        }
         let line: Line<'_> = serde_json::from_slice(line).map_err(|e| e.to_string())?;
         if line.kind.as_deref() != Some("assistant") {
             return Ok(LineOutcome::Ignored);
@@ -192,5 +211,49 @@ impl Importer for ClaudeImporter {
         cx: &ScanContext<'_>,
     ) -> Result<FileReport> {
         scan_jsonl(&ClaudeLines, self.format(), file, previous, cx)
+    }
+
+    fn read(
+        &self,
+        file: &Path,
+        previous: Option<&ImportState>,
+        options: &ImportOptions,
+        batch: BatchSink<'_>,
+    ) -> Option<Result<FileReport>> {
+        Some(read_jsonl(
+            &ClaudeLines,
+            self.format(),
+            file,
+            previous,
+            options,
+            batch,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod prefilter_tests {
+    use super::*;
+
+    #[test]
+    fn only_whole_objects_without_usage_or_assistant_are_skipped_unparsed() {
+        for skipped in [
+            r#"{"type":"user","message":{"role":"user","content":"hi"}}"#,
+            r#"{"type":"attachment","attachment":{"content":"the \"usage\" and \"assistant\" words"}}"#,
+            r#"{"type":"summary","summary":"x"}"#,
+        ] {
+            assert!(cannot_hold_usage(skipped.as_bytes()), "{skipped}");
+        }
+        for parsed in [
+            r#"{"type":"assistant","message":{"usage":{"input_tokens":1}}}"#,
+            r#"{"type":"assistant","message":"just text"}"#,
+            r#"{"message":{"usage":{}}}"#,
+            r#"{"type":"user", truncated"#,
+            "[1,2,3]",
+            "{not json",
+            "",
+        ] {
+            assert!(!cannot_hold_usage(parsed.as_bytes()), "{parsed}");
+        }
     }
 }

@@ -21,9 +21,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::jsonl::{LineOutcome, LineParser, scan_jsonl};
+use super::jsonl::{LineOutcome, LineParser, read_jsonl, scan_jsonl};
 use super::{
-    FileReport, Importer, ParsedUsage, ScanContext, file_name, parse_time, tokens_de, walk,
+    BatchSink, FileReport, ImportOptions, Importer, ParsedUsage, ScanContext, file_name,
+    parse_time, tokens_de, walk,
 };
 use crate::error::Result;
 use crate::usage::event::TokenCounts;
@@ -273,5 +274,22 @@ impl Importer for CodexImporter {
         cx: &ScanContext<'_>,
     ) -> Result<FileReport> {
         scan_jsonl(&CodexLines, self.format(), file, previous, cx)
+    }
+
+    fn read(
+        &self,
+        file: &Path,
+        previous: Option<&ImportState>,
+        options: &ImportOptions,
+        batch: BatchSink<'_>,
+    ) -> Option<Result<FileReport>> {
+        Some(read_jsonl(
+            &CodexLines,
+            self.format(),
+            file,
+            previous,
+            options,
+            batch,
+        ))
     }
 }

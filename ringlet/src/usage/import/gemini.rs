@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::jsonl::{LineOutcome, LineParser, scan_jsonl};
+use super::jsonl::{LineOutcome, LineParser, read_jsonl, scan_jsonl};
 use super::{
-    FileReport, Importer, ParsedUsage, ScanContext, file_name, parse_time, rank_by_total,
-    tokens_of, walk,
+    BatchSink, FileReport, ImportOptions, Importer, ParsedUsage, ScanContext, file_name,
+    parse_time, rank_by_total, tokens_of, walk,
 };
 use crate::error::Result;
 use crate::usage::event::TokenCounts;
@@ -161,5 +161,22 @@ impl Importer for GeminiImporter {
         cx: &ScanContext<'_>,
     ) -> Result<FileReport> {
         scan_jsonl(&GeminiLines, self.format(), file, previous, cx)
+    }
+
+    fn read(
+        &self,
+        file: &Path,
+        previous: Option<&ImportState>,
+        options: &ImportOptions,
+        batch: BatchSink<'_>,
+    ) -> Option<Result<FileReport>> {
+        Some(read_jsonl(
+            &GeminiLines,
+            self.format(),
+            file,
+            previous,
+            options,
+            batch,
+        ))
     }
 }

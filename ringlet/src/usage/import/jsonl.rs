@@ -11,7 +11,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    FileReport, FileStat, ParsedUsage, ScanContext, can_resume, identity, path_key, read_head,
+    FileReport, FileStat, ImportOptions, ParsedUsage, ScanContext, can_resume, identity, path_key,
+    read_head,
 };
 use crate::error::{Error, Result};
 use crate::usage::store::ImportState;
@@ -143,6 +144,28 @@ pub(crate) fn scan_jsonl<P: LineParser>(
     previous: Option<&ImportState>,
     cx: &ScanContext<'_>,
 ) -> Result<FileReport> {
+    read_jsonl(
+        parser,
+        format,
+        path,
+        previous,
+        cx.options(),
+        &mut |records, state, report| cx.commit(path, records, &state, report),
+    )
+}
+
+/// Reads what is new in a JSON-lines file, handing each batch (its records and the position
+/// after them) to `batch` in order, without committing anything itself: [`scan_jsonl`] commits
+/// each at once; a parallel import prices them on a worker thread and commits them in file
+/// order on its own.
+pub(crate) fn read_jsonl<P: LineParser>(
+    parser: &P,
+    format: &str,
+    path: &Path,
+    previous: Option<&ImportState>,
+    options: &ImportOptions,
+    batch: super::BatchSink<'_>,
+) -> Result<FileReport> {
     let mut report = FileReport::new(path);
     let mut file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
     let meta = file
@@ -174,7 +197,7 @@ pub(crate) fn scan_jsonl<P: LineParser>(
         .map_err(|e| Error::io("reading", path, e))?;
     let mut lines = LineReader::new(
         BufReader::with_capacity(256 << 10, file),
-        cx.options().max_line_bytes,
+        options.max_line_bytes,
     );
 
     let identity = identity(&stat, &head);
@@ -194,7 +217,7 @@ pub(crate) fn scan_jsonl<P: LineParser>(
         updated_at: Utc::now(),
     };
 
-    let batch_lines = cx.options().batch_lines.max(1);
+    let batch_lines = options.batch_lines.max(1);
     let mut records: Vec<ParsedUsage> = Vec::new();
     let mut in_batch = 0usize;
     loop {
@@ -219,7 +242,7 @@ pub(crate) fn scan_jsonl<P: LineParser>(
                     line_no,
                     format!(
                         "line of {len} bytes is longer than the {}-byte limit",
-                        cx.options().max_line_bytes
+                        options.max_line_bytes
                     ),
                 );
             }
@@ -246,21 +269,15 @@ pub(crate) fn scan_jsonl<P: LineParser>(
         in_batch += 1;
         if in_batch >= batch_lines {
             report.bytes_read = offset - start;
-            cx.commit(
-                path,
+            batch(
                 std::mem::take(&mut records),
-                &state(offset, line_no, &context, false),
+                state(offset, line_no, &context, false),
                 &mut report,
             )?;
             in_batch = 0;
         }
     }
-    cx.commit(
-        path,
-        records,
-        &state(offset, line_no, &context, true),
-        &mut report,
-    )?;
+    batch(records, state(offset, line_no, &context, true), &mut report)?;
     report.bytes_read = offset - start;
     Ok(report)
 }

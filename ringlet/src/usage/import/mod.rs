@@ -12,6 +12,7 @@ mod droid;
 mod gemini;
 mod jsonl;
 mod opencode;
+mod parallel;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
@@ -75,6 +76,10 @@ pub struct ImportOptions {
     /// Longer lines are skipped (and counted as malformed) without being held in memory, which
     /// bounds an import's memory whatever the file holds.
     pub max_line_bytes: usize,
+    /// Threads that read and price files at once (their events are committed in file order by
+    /// the calling thread, so the ledger ends exactly as a one-thread import leaves it). 0: one
+    /// per core, at most [`MAX_THREADS`]; 1: read on the calling thread, file after file.
+    pub threads: usize,
 }
 
 impl Default for ImportOptions {
@@ -82,9 +87,30 @@ impl Default for ImportOptions {
         Self {
             batch_lines: 5_000,
             max_line_bytes: 64 << 20,
+            threads: 0,
         }
     }
 }
+
+/// The most threads an import reads with (more rarely pays: the ledger's single writer becomes
+/// the limit).
+pub const MAX_THREADS: usize = 8;
+
+/// Files larger than this are read on the calling thread, committing as they go, whatever
+/// `threads` says: a worker holds a whole file's records until its turn to commit, which must
+/// stay small.
+const PARALLEL_MAX_FILE: u64 = 64 << 20;
+
+/// Commits of a parallel import are grouped into one transaction until they hold this many
+/// events (or [`GROUP_MAX_FILES`] files), saving a commit per small file.
+const GROUP_MAX_EVENTS: usize = 20_000;
+/// See [`GROUP_MAX_EVENTS`].
+const GROUP_MAX_FILES: usize = 256;
+
+/// Takes one batch of a file being read ([`Importer::read`]): its records and the position
+/// after them, with the file's report so far.
+pub type BatchSink<'a> =
+    &'a mut dyn FnMut(Vec<ParsedUsage>, ImportState, &mut FileReport) -> Result<()>;
 
 /// One usage record as read from an agent's log, before attribution and pricing.
 #[derive(Debug, Clone, PartialEq)]
@@ -260,7 +286,7 @@ impl ImportSummary {
 /// events to.
 #[derive(Debug)]
 pub struct ScanContext<'a> {
-    store: &'a dyn UsageStore,
+    pub(crate) store: &'a dyn UsageStore,
     prices: &'a dyn PriceSource,
     attribution: &'a Attribution,
     options: &'a ImportOptions,
@@ -297,6 +323,22 @@ impl<'a> ScanContext<'a> {
         state: &ImportState,
         report: &mut FileReport,
     ) -> Result<()> {
+        let (events, collapsed) = self.prepare(file, records, report)?;
+        let mut outcome = self.store.commit_import(&events, state)?;
+        outcome.duplicates += collapsed;
+        report.outcome.add(outcome);
+        Ok(())
+    }
+
+    /// What [`commit`](Self::commit) stores for `records`: the events, attributed, priced and
+    /// collapsed, and how many records the collapsing dropped. Touches no ledger, so worker
+    /// threads run it.
+    pub(crate) fn prepare(
+        &self,
+        file: &Path,
+        records: Vec<ParsedUsage>,
+        report: &mut FileReport,
+    ) -> Result<(Vec<UsageEvent>, u64)> {
         report.records += records.len() as u64;
         let mut best: HashMap<String, usize> = HashMap::with_capacity(records.len());
         let mut kept: Vec<Option<ParsedUsage>> = Vec::with_capacity(records.len());
@@ -353,10 +395,7 @@ impl<'a> ScanContext<'a> {
                 ev
             })
             .collect();
-        let mut outcome = self.store.commit_import(&events, state)?;
-        outcome.duplicates += collapsed;
-        report.outcome.add(outcome);
-        Ok(())
+        Ok((events, collapsed))
     }
 }
 
@@ -386,6 +425,21 @@ pub trait Importer: Send + Sync + Debug {
         previous: Option<&ImportState>,
         cx: &ScanContext<'_>,
     ) -> Result<FileReport>;
+
+    /// Reads what is new in `file` as [`scan`](Self::scan) does, but hands each batch (its
+    /// records and the position after them, in order) to `batch` instead of committing it, so
+    /// files can be read on several threads and committed in order on one. `None` (the default)
+    /// when this importer only reads by committing: its files are then scanned one by one.
+    fn read(
+        &self,
+        file: &Path,
+        previous: Option<&ImportState>,
+        options: &ImportOptions,
+        batch: BatchSink<'_>,
+    ) -> Option<Result<FileReport>> {
+        let _ = (file, previous, options, batch);
+        None
+    }
 }
 
 static CLAUDE: ClaudeImporter = ClaudeImporter;
@@ -442,8 +496,8 @@ pub fn import_logs(
     root: &Path,
     options: &ImportOptions,
 ) -> Result<ImportSummary> {
-    let mut summary = ImportSummary::default();
     let Some(importer) = importer_for(format) else {
+        let mut summary = ImportSummary::default();
         summary.unknown_formats.push(format.to_string());
         return Ok(summary);
     };
@@ -454,36 +508,108 @@ pub fn import_logs(
     } else {
         importer.discover(root)?
     };
+    import_files(
+        store,
+        prices,
+        attribution,
+        importer,
+        root,
+        &files,
+        options,
+        &mut |_, _| {},
+    )
+}
+
+/// Imports `files` (found under `root`) with `importer`, reading them on several threads when
+/// `options.threads` allows and the importer can ([`Importer::read`]), and committing them in
+/// their order on the calling thread: the ledger ends exactly as a file-by-file import leaves
+/// it. `progress` is called on the calling thread after each file with the files done so far
+/// (skipped ones included) and the running summary.
+#[allow(clippy::too_many_arguments)]
+pub fn import_files(
+    store: &dyn UsageStore,
+    prices: &dyn PriceSource,
+    attribution: &Attribution,
+    importer: &dyn Importer,
+    root: &Path,
+    files: &[PathBuf],
+    options: &ImportOptions,
+    progress: &mut dyn FnMut(u64, &ImportSummary),
+) -> Result<ImportSummary> {
+    let format = importer.format();
+    let mut summary = ImportSummary::default();
     let states: HashMap<String, ImportState> = store
         .import_states(&path_key(root))?
         .into_iter()
         .map(|s| (s.path.clone(), s))
         .collect();
     let cx = ScanContext::new(store, prices, attribution, options);
-    for file in files {
+    // What is to be read: unchanged files are settled here, with a `stat` each.
+    let mut todo: Vec<(usize, &Path, Option<&ImportState>)> = Vec::new();
+    for (i, file) in files.iter().enumerate() {
         summary.files_seen += 1;
         // A position is only meaningful to the importer that wrote it: a file read before as
         // another format (a mixed directory given to `ringlet import --from`) is read from the
         // start, or this format's usage in it would be skipped as already read.
         let previous = states
-            .get(&path_key(&file))
+            .get(&path_key(file))
             .filter(|state| state.format == format);
         if let Some(state) = previous
-            && !importer.changed(&file, state)
+            && !importer.changed(file, state)
         {
             summary.files_unchanged += 1;
             continue;
         }
-        match importer.scan(&file, previous, &cx) {
-            Ok(report) => summary.absorb(report),
-            Err(e @ Error::UsageStore { .. }) => return Err(e),
-            Err(e) => summary.failures.push(FileFailure {
-                path: file.clone(),
-                message: e.to_string(),
-            }),
-        }
+        todo.push((i, file, previous));
     }
+    let mut done = summary.files_unchanged;
+    progress(done, &summary);
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .clamp(1, MAX_THREADS)
+    .min(todo.len());
+    if threads <= 1 {
+        for (_, file, previous) in todo {
+            scan_one(importer, file, previous, &cx, &mut summary)?;
+            done += 1;
+            progress(done, &summary);
+        }
+        return Ok(summary);
+    }
+    parallel::run(
+        importer,
+        &todo,
+        threads,
+        &cx,
+        &mut summary,
+        &mut |summary| {
+            done += 1;
+            progress(done, summary);
+        },
+    )?;
     Ok(summary)
+}
+
+/// Scans one file, committing as it goes: a ledger error stops the import, any other skips the
+/// file.
+fn scan_one(
+    importer: &dyn Importer,
+    file: &Path,
+    previous: Option<&ImportState>,
+    cx: &ScanContext<'_>,
+    summary: &mut ImportSummary,
+) -> Result<()> {
+    match importer.scan(file, previous, cx) {
+        Ok(report) => summary.absorb(report),
+        Err(e @ Error::UsageStore { .. }) => return Err(e),
+        Err(e) => summary.failures.push(FileFailure {
+            path: file.to_path_buf(),
+            message: e.to_string(),
+        }),
+    }
+    Ok(())
 }
 
 /// The key a file's import state is stored under.

@@ -1426,3 +1426,164 @@ fn an_opencode_row_of_the_wrong_type_is_skipped_and_the_rest_read() {
     );
     assert_eq!(total(&store).events, 2);
 }
+
+/// A generated history of `files` Claude Code transcripts shaped to make order matter: content
+/// blocks repeating a response, sidechain files replaying responses of other files (some with
+/// the very same rank and another timestamp, so which copy a ledger keeps depends on commit
+/// order), user and attachment lines, `"usage"` spelled inside strings, malformed lines and an
+/// unfinished last line here and there.
+fn order_sensitive_corpus(root: &Path, files: u64) {
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    for f in 0..files {
+        let dir = root.join(format!(".claude/projects/-p{}", f % 5));
+        fs::create_dir_all(&dir).expect("mkdir");
+        let sidechain = f % 3 == 2;
+        let mut text = String::new();
+        for r in 0..(5 + next(40)) {
+            // Sidechains replay ids of earlier files; main files have their own and a few
+            // shared with a later main file (a resumed session copied into a new file).
+            let id = if sidechain || next(10) == 0 {
+                format!("msg_{}_{}", next(f + 1), next(45))
+            } else {
+                format!("msg_{f}_{r}")
+            };
+            let day = 1 + next(28);
+            let ts = format!("2026-05-{day:02}T{:02}:{:02}:00Z", next(24), next(60));
+            let (input, output) = (next(3) * 100, 1 + next(2) * 50);
+            let line = claude_line(&id, &ts, sidechain, input, output);
+            text.push_str(&line);
+            if next(3) == 0 {
+                text.push_str(&line.replace("\"text\":\"hi\"", "\"text\":\"more\""));
+            }
+            match next(8) {
+                0 => text.push_str(
+                    "{\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":\"a \\\"usage\\\" question\"}}\n",
+                ),
+                1 => text.push_str("{\"type\":\"attachment\",\"attachment\":{\"type\":\"todo\"}}\n"),
+                2 => text.push_str("{\"type\":\"assistant\",\"message\":\"just text\"}\n"),
+                3 => text.push_str("{not json\n"),
+                _ => {}
+            }
+        }
+        if next(6) == 0 {
+            text.push_str("{\"type\":\"assistant\",\"unfinished");
+        }
+        let name = if sidechain {
+            let sub = dir.join(format!("s{}/subagents", f - 1));
+            fs::create_dir_all(&sub).expect("mkdir");
+            sub.join(format!("agent-{f}.jsonl"))
+        } else {
+            dir.join(format!("s{f}.jsonl"))
+        };
+        fs::write(name, text).expect("write");
+    }
+}
+
+/// Everything a ledger holds after an import: each event whole, in the ledger's order, and
+/// every import position.
+fn ledger(store: &SqliteUsageStore, root: &Path) -> (Vec<String>, Vec<String>) {
+    let events = store
+        .events(&UsageFilter::new(), None)
+        .expect("events")
+        .into_iter()
+        .map(|e| format!("{e:?}"))
+        .collect();
+    let mut states: Vec<String> = store
+        .import_states(&path_key(root))
+        .expect("states")
+        .into_iter()
+        .map(|mut s| {
+            s.updated_at = DateTime::<Utc>::UNIX_EPOCH;
+            format!("{s:?}")
+        })
+        .collect();
+    states.sort();
+    (events, states)
+}
+
+#[test]
+fn a_parallel_import_ends_exactly_as_a_serial_one() {
+    let home = tempfile::tempdir().expect("tempdir");
+    order_sensitive_corpus(home.path(), 120);
+    let root = home.path().join(".claude/projects");
+    let import = |threads: usize, batch_lines: usize| {
+        let store = mem_store();
+        let options = ImportOptions {
+            threads,
+            batch_lines,
+            ..ImportOptions::default()
+        };
+        let s = import_logs(
+            &store,
+            &PriceBook::builtin(),
+            &who("claude"),
+            "claude-jsonl",
+            &root,
+            &options,
+        )
+        .expect("import");
+        (s, ledger(&store, &root))
+    };
+    let (serial, serial_ledger) = import(1, 5_000);
+    assert_eq!(serial.files_seen, 120);
+    assert!(serial.replaced > 0 && serial.duplicates > 0, "{serial:#?}");
+    assert!(serial.malformed_lines > 0 && serial.pending_tails > 0);
+    // (The batch size changes how repeats within a batch are counted, collapsed or replaced,
+    // so each is compared with a serial import in batches of the same size.)
+    for (threads, batch_lines) in [(2, 5_000), (4, 5_000), (8, 3), (3, 1)] {
+        let (serial, serial_ledger) = if batch_lines == 5_000 {
+            (serial.clone(), serial_ledger.clone())
+        } else {
+            import(1, batch_lines)
+        };
+        let (parallel, parallel_ledger) = import(threads, batch_lines);
+        assert_eq!(
+            parallel, serial,
+            "{threads} threads, batches of {batch_lines}"
+        );
+        assert_eq!(
+            parallel_ledger, serial_ledger,
+            "{threads} threads, batches of {batch_lines}"
+        );
+    }
+
+    // Appending to a few files and importing again (every file stat'ed, three read from
+    // where they stopped) also ends the same.
+    let store_serial = mem_store();
+    let store_parallel = mem_store();
+    let run = |store: &SqliteUsageStore, threads| {
+        let options = ImportOptions {
+            threads,
+            ..ImportOptions::default()
+        };
+        import_logs(
+            store,
+            &PriceBook::builtin(),
+            &who("claude"),
+            "claude-jsonl",
+            &root,
+            &options,
+        )
+        .expect("import")
+    };
+    run(&store_serial, 1);
+    run(&store_parallel, 4);
+    for f in [0u64, 3, 6] {
+        let file = root.join(format!("-p{}/s{f}.jsonl", f % 5));
+        append(
+            &file,
+            &claude_line(&format!("msg_new_{f}"), "2026-06-01T00:00:00Z", false, 7, 7),
+        );
+    }
+    let again_serial = run(&store_serial, 1);
+    let again_parallel = run(&store_parallel, 4);
+    assert_eq!(again_parallel, again_serial);
+    assert_eq!(again_serial.files_unchanged, 117);
+    assert_eq!(ledger(&store_parallel, &root), ledger(&store_serial, &root));
+}
