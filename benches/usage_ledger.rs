@@ -355,6 +355,52 @@ fn by_day(root: &Path) {
             median(cpu)
         );
     }
+    // The reports that are not a plain grouping: a by-day report split by model (`usage
+    // --by-day --breakdown model`, also the models column), the session list, billing blocks.
+    let now = start + chrono::Duration::days(365);
+    type Report<'a> = Box<dyn Fn() -> usize + 'a>;
+    let reports: [(&str, Report<'_>); 4] = [
+        (
+            "by day, breakdown model",
+            Box::new(|| {
+                store
+                    .query_split(&year, UsageGroup::Day, UsageGroup::Model)
+                    .expect("split")
+                    .len()
+            }),
+        ),
+        (
+            "session list (usage --by-session)",
+            Box::new(|| store.sessions(&year).expect("sessions").len()),
+        ),
+        (
+            "session list, no bounds",
+            Box::new(|| store.sessions(&UsageFilter::new()).expect("sessions").len()),
+        ),
+        (
+            "billing blocks (usage blocks)",
+            Box::new(|| {
+                ringlet::billing_blocks(&store.hours(&UsageFilter::new()).expect("hours"), now)
+                    .len()
+            }),
+        ),
+    ];
+    for (label, report) in reports {
+        let mut times = Vec::new();
+        let mut cpu = Vec::new();
+        let mut rows = 0;
+        for _ in 0..9 {
+            let (started, cpu_started) = (Instant::now(), thread_cpu());
+            rows = report();
+            times.push(started.elapsed());
+            cpu.push(thread_cpu().saturating_sub(cpu_started));
+        }
+        println!(
+            "{label}: {rows} rows, median {:.1?} (CPU {:.1?})",
+            median(times),
+            median(cpu)
+        );
+    }
 }
 
 /// CPU time of this thread so far: on a shared machine, wall time also counts the time other
