@@ -26,8 +26,13 @@ export function authHeaders(): Record<string, string> {
   return t ? { Authorization: `Bearer ${t}` } : {}
 }
 
-/** Turns a 401 into a sign-out and a trip to the sign-in page; other errors into ApiErrors. */
-export async function failure(res: Response): Promise<ApiError> {
+/**
+ * Turns a 401 into a sign-out and a trip to the sign-in page; other errors into ApiErrors.
+ * `sent` is the token the request carried: a 401 for a token the user has since replaced (a
+ * request still in flight when they signed in again after a rotation) must not sign out the new
+ * one.
+ */
+export async function failure(res: Response, sent: string | null): Promise<ApiError> {
   let code = 'http_' + res.status
   let message = `${res.status} ${res.statusText}`
   let hint: string | undefined
@@ -42,7 +47,7 @@ export async function failure(res: Response): Promise<ApiError> {
     // Not JSON: keep the status line.
   }
   const err = new ApiError(res.status, code, message, hint)
-  if (res.status === 401) {
+  if (res.status === 401 && sent === token()) {
     signOut()
     const current = router.currentRoute.value
     if (current.name !== 'sign-in') {
@@ -56,6 +61,7 @@ export async function failure(res: Response): Promise<ApiError> {
 }
 
 export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const sent = token()
   const headers: Record<string, string> = { Accept: 'application/json', ...authHeaders() }
   if (body !== undefined) headers['Content-Type'] = 'application/json'
   const res = await fetch(path, {
@@ -64,7 +70,7 @@ export async function request<T>(method: string, path: string, body?: unknown): 
     body: body === undefined ? undefined : JSON.stringify(body),
     cache: 'no-store',
   })
-  if (!res.ok) throw await failure(res)
+  if (!res.ok) throw await failure(res, sent)
   if (res.status === 204) return undefined as T
   return (await res.json()) as T
 }

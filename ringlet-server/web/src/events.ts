@@ -53,6 +53,7 @@ async function connect() {
   if (controller || !token()) return
   const mine = new AbortController()
   controller = mine
+  const sent = token()
   try {
     const res = await fetch('/api/events', {
       headers: { Accept: 'text/event-stream', ...authHeaders() },
@@ -60,7 +61,7 @@ async function connect() {
       cache: 'no-store',
     })
     if (!res.ok || !res.body) {
-      await failure(res)
+      await failure(res, sent)
       if (res.status === 401) return
       throw new Error(`events: ${res.status}`)
     }
