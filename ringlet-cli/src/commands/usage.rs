@@ -435,7 +435,12 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         }
         None => {}
     }
-    if group == Some(UsageGroup::Session) && query.breakdown.is_none() {
+    // The team ledger's sessions come as a grouping below, like its other reports.
+    #[cfg(feature = "team")]
+    let local = !a.team;
+    #[cfg(not(feature = "team"))]
+    let local = true;
+    if local && group == Some(UsageGroup::Session) && query.breakdown.is_none() {
         let order = match a.order {
             Some(Order::Desc) => SortOrder::Desc,
             _ => SortOrder::Asc,
