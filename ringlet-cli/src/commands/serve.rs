@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use ringlet::Ringlet;
 use ringlet_server::{ServerConfig, TlsFiles};
 
-use crate::output::{errln, outln};
+use crate::output::outln;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -88,11 +88,14 @@ pub fn serve(ringlet: &Ringlet, a: ServeArgs) -> anyhow::Result<ExitCode> {
         "http"
     };
     ringlet_server::run(ringlet.clone(), config, |addr, token| {
-        // The token itself is never printed: it is in the file, for whoever may read it.
-        errln!(
+        // The token itself is never printed: it is in the file, for whoever may read it. The
+        // address is printed even under `--quiet` (which silences the per-request log and
+        // notes): with `--listen 127.0.0.1:0` it is the only way to learn the port, and scripts
+        // (tests/server/schemathesis.sh, benches/server_load.sh) read it from here.
+        crate::output::err_line(&format!(
             "ringlet: serving the API on {scheme}://{addr}/api (token in {})",
             token.display()
-        );
+        ));
     })?;
     Ok(ExitCode::SUCCESS)
 }
