@@ -809,7 +809,13 @@ impl Ringlet {
                         cb(&ImportProgress {
                             files_done: before_source + done,
                             files_total: total,
-                            path: (*root).clone(),
+                            // The file read next, or the last one once all are read.
+                            path: usize::try_from(done)
+                                .ok()
+                                .and_then(|i| files.get(i))
+                                .or(files.last())
+                                .cloned()
+                                .unwrap_or_else(|| (*root).clone()),
                             inserted: inserted_before + part.inserted,
                         });
                     }
