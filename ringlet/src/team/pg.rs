@@ -16,8 +16,8 @@ use crate::credentials::Secret;
 use crate::error::{Error, Result};
 use crate::usage::{
     BUCKET_MS, CostSource, FileIdentity, HourUsage, ImportState, PriceBook, RecordOutcome,
-    RepriceOutcome, RunEnd, RunSession, RunStart, SessionUsage, TokenCounts, UsageEvent,
-    UsageFilter, UsageGroup, UsageRow, UsageStore, day_key, offset_sql,
+    RepriceOutcome, RunEnd, RunSession, RunStart, SessionCell, SessionUsage, TokenCounts,
+    UsageEvent, UsageFilter, UsageGroup, UsageRow, UsageStore, day_key, fold_sessions, offset_sql,
 };
 
 /// How long connecting may take before the push (or a team report) gives up.
@@ -621,45 +621,22 @@ impl UsageStore for PgUsageStore {
             .map_err(|e| self.err(e))?
         };
         // One row per session and dimension, folded per session as the local ledger does.
-        let mut by_id: std::collections::BTreeMap<String, SessionUsage> =
-            std::collections::BTreeMap::new();
-        for (keys, first, last, usage) in cells {
-            let [session, profile, agent, provider, model] =
-                <[String; 5]>::try_from(keys).unwrap_or_default();
-            let s = by_id
-                .entry(session.clone())
-                .or_insert_with(|| SessionUsage {
-                    session_id: session.clone(),
-                    first: from_ms(first),
-                    last: from_ms(last),
-                    profiles: Vec::new(),
-                    agents: Vec::new(),
-                    providers: Vec::new(),
-                    models: Vec::new(),
-                    usage: UsageRow::empty(session.clone()),
-                });
-            s.first = s.first.min(from_ms(first));
-            s.last = s.last.max(from_ms(last));
-            s.profiles.push(profile);
-            s.agents.push(agent);
-            s.providers.push(provider);
-            s.models.push(model);
-            s.usage.absorb(&usage);
-        }
-        let mut out: Vec<SessionUsage> = by_id.into_values().collect();
-        for s in &mut out {
-            for list in [
-                &mut s.profiles,
-                &mut s.agents,
-                &mut s.providers,
-                &mut s.models,
-            ] {
-                list.sort();
-                list.dedup();
-            }
-        }
-        out.sort_by(|a, b| (a.first, &a.session_id).cmp(&(b.first, &b.session_id)));
-        Ok(out)
+        Ok(fold_sessions(cells.into_iter().map(
+            |(keys, first_ms, last_ms, usage)| {
+                let [session, profile, agent, provider, model] =
+                    <[String; 5]>::try_from(keys).unwrap_or_default();
+                SessionCell {
+                    session,
+                    profile,
+                    agent,
+                    provider,
+                    model,
+                    first_ms,
+                    last_ms,
+                    usage,
+                }
+            },
+        )))
     }
 
     fn events(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>> {

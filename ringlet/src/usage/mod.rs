@@ -59,6 +59,8 @@ pub(crate) use schema::BUCKET_MS;
 #[cfg(feature = "team")]
 pub(crate) use sqlite::{day_key, offset_sql};
 
+pub(crate) use store::{SessionCell, fold_sessions};
+
 #[cfg(test)]
 pub(crate) mod tests {
     //! Helpers shared by the usage tests.

@@ -18,7 +18,8 @@ use super::price::PriceBook;
 use super::schema::{BUCKET_MS, HOUR_MS, MIGRATIONS};
 use super::store::{
     FileIdentity, HourUsage, ImportState, RecordOutcome, RepriceOutcome, RunEnd, RunSession,
-    RunStart, SessionUsage, UsageFilter, UsageGroup, UsageRow, UsageStore,
+    RunStart, SessionCell, SessionUsage, UsageFilter, UsageGroup, UsageRow, UsageStore,
+    fold_sessions,
 };
 use crate::error::{Error, Result};
 use crate::paths::Paths;
@@ -258,42 +259,7 @@ impl UsageStore for SqliteUsageStore {
             let conn = self.lock();
             session_cells(&conn, filter).map_err(|e| db_error(&self.path, e))?
         };
-        let mut by_id: HashMap<String, SessionUsage> = HashMap::new();
-        for c in cells {
-            let s = by_id
-                .entry(c.session.clone())
-                .or_insert_with(|| SessionUsage {
-                    session_id: c.session.clone(),
-                    first: from_ms(c.first_ms),
-                    last: from_ms(c.last_ms),
-                    profiles: Vec::new(),
-                    agents: Vec::new(),
-                    providers: Vec::new(),
-                    models: Vec::new(),
-                    usage: UsageRow::empty(c.session.clone()),
-                });
-            s.first = s.first.min(from_ms(c.first_ms));
-            s.last = s.last.max(from_ms(c.last_ms));
-            s.profiles.push(c.profile);
-            s.agents.push(c.agent);
-            s.providers.push(c.provider);
-            s.models.push(c.model);
-            s.usage.absorb(&c.usage);
-        }
-        let mut out: Vec<SessionUsage> = by_id.into_values().collect();
-        for s in &mut out {
-            for list in [
-                &mut s.profiles,
-                &mut s.agents,
-                &mut s.providers,
-                &mut s.models,
-            ] {
-                list.sort();
-                list.dedup();
-            }
-        }
-        out.sort_by(|a, b| (a.first, &a.session_id).cmp(&(b.first, &b.session_id)));
-        Ok(out)
+        Ok(fold_sessions(cells))
     }
 
     fn events(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>> {
@@ -1019,18 +985,6 @@ fn hour_rows(conn: &Connection, filter: &UsageFilter) -> rusqlite::Result<Vec<Ho
         }
         Ok(out)
     })
-}
-
-/// One session's usage with one profile, agent, provider and model.
-struct SessionCell {
-    session: String,
-    profile: String,
-    agent: String,
-    provider: String,
-    model: String,
-    first_ms: i64,
-    last_ms: i64,
-    usage: UsageRow,
 }
 
 /// The sessions' usage within `filter`, per session and dimension, from the session rollup. A

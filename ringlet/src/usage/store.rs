@@ -371,6 +371,62 @@ pub struct HourUsage {
     pub usage: UsageRow,
 }
 
+/// One session's usage with one profile, agent, provider and model: what a store reads before
+/// [`fold_sessions`] makes [`SessionUsage`]s of it (both the SQLite and the Postgres store).
+pub(crate) struct SessionCell {
+    pub(crate) session: String,
+    pub(crate) profile: String,
+    pub(crate) agent: String,
+    pub(crate) provider: String,
+    pub(crate) model: String,
+    pub(crate) first_ms: i64,
+    pub(crate) last_ms: i64,
+    pub(crate) usage: UsageRow,
+}
+
+/// One [`SessionUsage`] per session from its cells, the dimension lists sorted and deduplicated,
+/// ordered by start (then id): [`UsageStore::sessions`]'s contract.
+pub(crate) fn fold_sessions(cells: impl IntoIterator<Item = SessionCell>) -> Vec<SessionUsage> {
+    let at = |ms: i64| DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or(DateTime::UNIX_EPOCH);
+    let mut by_id: std::collections::HashMap<String, SessionUsage> =
+        std::collections::HashMap::new();
+    for c in cells {
+        let s = by_id
+            .entry(c.session.clone())
+            .or_insert_with(|| SessionUsage {
+                session_id: c.session.clone(),
+                first: at(c.first_ms),
+                last: at(c.last_ms),
+                profiles: Vec::new(),
+                agents: Vec::new(),
+                providers: Vec::new(),
+                models: Vec::new(),
+                usage: UsageRow::empty(c.session.clone()),
+            });
+        s.first = s.first.min(at(c.first_ms));
+        s.last = s.last.max(at(c.last_ms));
+        s.profiles.push(c.profile);
+        s.agents.push(c.agent);
+        s.providers.push(c.provider);
+        s.models.push(c.model);
+        s.usage.absorb(&c.usage);
+    }
+    let mut out: Vec<SessionUsage> = by_id.into_values().collect();
+    for s in &mut out {
+        for list in [
+            &mut s.profiles,
+            &mut s.agents,
+            &mut s.providers,
+            &mut s.models,
+        ] {
+            list.sort();
+            list.dedup();
+        }
+    }
+    out.sort_by(|a, b| (a.first, &a.session_id).cmp(&(b.first, &b.session_id)));
+    out
+}
+
 /// One agent session's usage ([`UsageStore::sessions`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionUsage {
