@@ -59,6 +59,7 @@ pub(crate) use schema::BUCKET_MS;
 #[cfg(feature = "team")]
 pub(crate) use sqlite::{day_key, offset_sql};
 
+#[cfg(feature = "team")]
 pub(crate) use store::{SessionCell, fold_sessions};
 
 #[cfg(test)]
