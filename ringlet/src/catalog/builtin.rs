@@ -21,7 +21,7 @@ pub(crate) const SCRIPTS: &[(&str, &str)] = embed!("scripts":
     "claude.rhai", "codex.rhai", "opencode.rhai", "grok.rhai", "gemini.rhai", "droid.rhai");
 
 /// Every variable a built-in agent or provider reads for its provider settings (see
-/// [`crate::Registry::conflicting_env`]), listed so that a launch need not parse every
+/// [`crate::Catalogue::conflicting_env`]), listed so that a launch need not parse every
 /// manifest to know them. `builtin::tests` fails when a manifest and this list disagree.
 pub(crate) const PROVIDER_ENV: &[&str] = &[
     "ANTHROPIC_API_KEY",
@@ -111,7 +111,7 @@ mod tests {
         let mut vars = std::collections::BTreeSet::new();
         for (name, text) in AGENTS {
             let m: AgentManifest = parse(Path::new(name), text).expect(name);
-            vars.extend(crate::catalog::registry::agent_env(&m));
+            vars.extend(crate::catalog::catalogue::agent_env(&m));
         }
         for (name, text) in PROVIDERS {
             let m: ProviderManifest = parse(Path::new(name), text).expect(name);

@@ -84,7 +84,7 @@ impl Ringlet {
         &self,
         progress: &(dyn Fn(DetectProgress<'_>) + Sync),
     ) -> Result<Vec<AgentInfo>> {
-        let agents: Vec<Arc<dyn Agent>> = self.registry().agents().cloned().collect();
+        let agents: Vec<Arc<dyn Agent>> = self.catalogue().agents().cloned().collect();
         let detections = detect_all_with_progress(
             &agents,
             std::env::var_os("PATH"),
@@ -117,7 +117,7 @@ impl Ringlet {
 
     /// One agent with its detection result.
     pub fn agent(&self, id: &str) -> Result<AgentInfo> {
-        let agent = Arc::clone(self.registry().agent(id)?);
+        let agent = Arc::clone(self.catalogue().agent(id)?);
         let detection = detect_all(
             std::slice::from_ref(&agent),
             std::env::var_os("PATH"),
@@ -134,7 +134,7 @@ impl Ringlet {
     /// Every provider.
     pub fn providers(&self) -> Vec<ProviderInfo> {
         let (_, counts) = self.usage_counts();
-        self.registry()
+        self.catalogue()
             .providers()
             .map(|p| provider_info(p.as_ref(), &counts))
             .collect()
@@ -144,7 +144,7 @@ impl Ringlet {
     pub fn provider(&self, id: &str) -> Result<ProviderInfo> {
         let (_, counts) = self.usage_counts();
         Ok(provider_info(
-            self.registry().provider(id)?.as_ref(),
+            self.catalogue().provider(id)?.as_ref(),
             &counts,
         ))
     }

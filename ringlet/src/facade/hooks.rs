@@ -119,7 +119,7 @@ impl Ringlet {
     /// reads and every `RINGLET_KEY_*` (the agent's own environment holds its API key; a hook
     /// never gets it).
     fn hook_scrub(&self) -> Vec<String> {
-        hooks::scrub_list(self.registry().conflicting_env())
+        hooks::scrub_list(self.catalogue().conflicting_env())
     }
 
     /// Where `~` points for a hook: it runs with the user's HOME (`user_home` when this

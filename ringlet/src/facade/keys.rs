@@ -41,7 +41,7 @@ impl Ringlet {
     /// Stores a key. Refuses to overwrite an existing one unless `replace`.
     pub fn set_key(&self, key: &CredentialKey, secret: &Secret, replace: bool) -> Result<()> {
         validate_alias(&key.alias)?;
-        self.registry().provider(&key.provider)?;
+        self.catalogue().provider(&key.provider)?;
         if secret.is_empty() {
             return Err(Error::InvalidInput("the API key given is empty".into()));
         }

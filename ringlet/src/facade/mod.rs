@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::registry::Registry;
+use crate::catalog::catalogue::Catalogue;
 use crate::config::Config;
 use crate::credentials::{AuditedCredentialStore, CredentialStore};
 use crate::error::Result;
@@ -47,7 +47,7 @@ pub struct Ringlet {
 #[derive(Debug)]
 struct Inner {
     paths: Paths,
-    registry: Registry,
+    catalogue: Catalogue,
     profiles: Arc<dyn ProfileStore>,
     credentials: Arc<dyn CredentialStore>,
     launcher: Arc<dyn Launcher>,
@@ -65,7 +65,7 @@ struct Inner {
 #[derive(Debug, Default)]
 pub struct RingletBuilder {
     paths: Option<Paths>,
-    registry: Option<Registry>,
+    catalogue: Option<Catalogue>,
     profiles: Option<Arc<dyn ProfileStore>>,
     credentials: Option<Arc<dyn CredentialStore>>,
     launcher: Option<Arc<dyn Launcher>>,
@@ -85,9 +85,9 @@ impl RingletBuilder {
         self.paths(Paths::under(root.into()))
     }
 
-    /// Uses this registry instead of loading manifests.
-    pub fn registry(mut self, registry: Registry) -> Self {
-        self.registry = Some(registry);
+    /// Uses this catalogue instead of loading manifests.
+    pub fn catalogue(mut self, catalogue: Catalogue) -> Self {
+        self.catalogue = Some(catalogue);
         self
     }
 
@@ -132,14 +132,14 @@ impl RingletBuilder {
         };
         paths.ensure_utf8()?;
         let config = Config::load(&paths)?;
-        let registry = match self.registry {
+        let catalogue = match self.catalogue {
             Some(r) => r,
-            None => Registry::load(&paths)?,
+            None => Catalogue::load(&paths)?,
         };
         let events = EventBus::default();
         let warnings = Warnings::new(events.clone());
         // A broken manifest holds for the facade's whole life: every call may meet it.
-        for problem in registry.problems() {
+        for problem in catalogue.problems() {
             warnings.push_standing("manifest", problem);
         }
         let backend = config.credentials.backend(&paths.config_file())?;
@@ -164,7 +164,7 @@ impl RingletBuilder {
         Ok(Ringlet {
             inner: Arc::new(Inner {
                 paths,
-                registry,
+                catalogue,
                 profiles,
                 credentials,
                 launcher,
@@ -208,9 +208,9 @@ impl Ringlet {
         &self.inner.paths
     }
 
-    /// The agent and provider registry.
-    pub fn registry(&self) -> &Registry {
-        &self.inner.registry
+    /// The agent and provider catalogue.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.inner.catalogue
     }
 
     /// The credential store in use.

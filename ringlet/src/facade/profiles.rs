@@ -355,7 +355,7 @@ impl Ringlet {
     /// anything.
     pub fn resolve_profile(&self, req: &NewProfile) -> Result<Profile> {
         validate_alias(&req.alias)?;
-        let reg = self.registry();
+        let reg = self.catalogue();
         let agent = reg.agent(&req.agent)?;
         let provider = reg.provider(&req.provider)?;
         let pm = provider.manifest();
@@ -484,7 +484,7 @@ impl Ringlet {
             (None, Some(_), None) => agent.speaks().to_vec(),
             (None, None, name) => provider.shapes(name.as_deref()),
         };
-        let shape = self.registry().negotiate(agent, provider, &served)?;
+        let shape = self.catalogue().negotiate(agent, provider, &served)?;
         Ok(Route {
             endpoint,
             endpoint_url: custom.map(|u| shape.normalise_base_url(u)),
@@ -609,7 +609,7 @@ impl Ringlet {
             ));
         }
 
-        let reg = self.registry();
+        let reg = self.catalogue();
         let provider = reg.provider(&current.provider)?;
         let mut next = current.clone();
         if let Some(mode) = update.sandbox {

@@ -98,8 +98,8 @@ impl Ringlet {
         working_dir: Option<&std::path::Path>,
     ) -> Result<LaunchPlan> {
         let alias = profile.alias.as_str();
-        let agent = self.registry().agent(&profile.agent)?;
-        let provider = self.registry().provider(&profile.provider)?;
+        let agent = self.catalogue().agent(&profile.agent)?;
+        let provider = self.catalogue().provider(&profile.provider)?;
         let home = self.inner.profiles.home_dir(alias);
         let cwd = match working_dir {
             Some(dir) if dir.is_dir() => dir.to_path_buf(),
@@ -153,7 +153,7 @@ impl Ringlet {
             hook_gate_command,
         };
         let script = self.script_output(agent.as_ref(), &ctx, remember)?;
-        let conflicting = self.registry().conflicting_env();
+        let conflicting = self.catalogue().conflicting_env();
         build_plan(PlanInput {
             profile,
             agent: manifest,
@@ -183,7 +183,7 @@ impl Ringlet {
         }
         let profile = self.profile(alias)?;
         let mut plan = self.plan_for(&profile, args, true, options.working_dir.as_deref())?;
-        let agent = self.registry().agent(&profile.agent)?;
+        let agent = self.catalogue().agent(&profile.agent)?;
         let search_path = options
             .search_path
             .clone()
@@ -386,7 +386,7 @@ impl Ringlet {
             return Ok(None);
         };
         let required = self
-            .registry()
+            .catalogue()
             .provider(&plan.provider)?
             .manifest()
             .auth

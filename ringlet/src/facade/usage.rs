@@ -747,7 +747,7 @@ impl Ringlet {
         req: &ImportRequest,
         mut progress: Option<&mut dyn FnMut(&ImportProgress)>,
     ) -> Result<ImportReport> {
-        let agent = Arc::clone(self.registry().agent(&req.agent)?);
+        let agent = Arc::clone(self.catalogue().agent(&req.agent)?);
         let profile = self.profile(&req.profile)?;
         if profile.agent != agent.id() {
             return Err(Error::InvalidInput(format!(
@@ -859,7 +859,7 @@ impl Ringlet {
         // Profiles are informational here: a corrupt one must not hide the offer.
         let profiles = self.profiles().unwrap_or_default();
         let mut out = Vec::new();
-        for agent in self.registry().agents() {
+        for agent in self.catalogue().agents() {
             let m = agent.manifest();
             let mut paths = Vec::new();
             let mut files = 0u64;
@@ -1161,7 +1161,7 @@ impl Ringlet {
         prices: &dyn PriceSource,
         profile: &Profile,
     ) -> Result<ImportSummary> {
-        let agent = self.registry().agent(&profile.agent)?;
+        let agent = self.catalogue().agent(&profile.agent)?;
         let who = Attribution::new(&profile.alias, &profile.agent, &profile.provider);
         let home = self.profile_home(&profile.alias)?;
         ingest_home(store, prices, &who, &agent.manifest().logs, &home)
@@ -1271,10 +1271,10 @@ impl Ringlet {
             return Err(self.inner.profiles.not_found(p));
         }
         if let Some(a) = q.agent.as_deref().filter(|a| !a.is_empty()) {
-            self.registry().agent(a)?;
+            self.catalogue().agent(a)?;
         }
         if let Some(p) = q.provider.as_deref().filter(|p| !p.is_empty()) {
-            self.registry().provider(p)?;
+            self.catalogue().provider(p)?;
         }
         Ok(())
     }

@@ -444,7 +444,7 @@ impl RingletDirs {
 /// `ringlet hooks dispatch` (what Claude Code, Droid, Gemini CLI and the OpenCode plugin run
 /// for every tool call) opens ringlet with explicit directories and reads: `config.toml`
 /// (the credential backend setting; dispatch itself uses an in-memory key store and never
-/// reads a key), `agents.d/` and `providers.d/` (the registry), the global `hooks/`, and the
+/// reads a key), `agents.d/` and `providers.d/` (the catalogue), the global `hooks/`, and the
 /// profile's directory (`profile.toml`, `run-stats`, `hooks/`). It writes nothing: the
 /// once-only ledger `hooks-state.db` and the usage ledger `usage.db` are written by the
 /// scheduled checks that the ringlet outside the sandbox runs after the agent exits, not by

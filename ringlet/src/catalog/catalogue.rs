@@ -13,7 +13,7 @@ use crate::paths::Paths;
 
 /// Known agents and providers, keyed by id.
 #[derive(Debug, Clone, Default)]
-pub struct Registry {
+pub struct Catalogue {
     agents: BTreeMap<String, Slot<dyn Agent>>,
     providers: BTreeMap<String, Slot<dyn Provider>>,
     /// User manifests that failed to load, by the id they stand for: those agents and
@@ -48,7 +48,7 @@ impl Disabled {
     }
 }
 
-/// A registry entry. Built-in manifests are parsed when first asked for: a launch needs one
+/// A catalogue entry. Built-in manifests are parsed when first asked for: a launch needs one
 /// agent and one provider, and parsing all 18 built-ins took 1 M instructions, a sixth of a
 /// whole `profiles run`.
 #[derive(Debug)]
@@ -136,7 +136,7 @@ fn check_endpoints(m: &ProviderManifest, source: &Source) -> Result<()> {
     Ok(())
 }
 
-impl Registry {
+impl Catalogue {
     /// Built-ins plus `agents.d/` and `providers.d/` under `paths`. User manifests are read
     /// and checked now; built-ins are parsed on first use.
     pub fn load(paths: &Paths) -> Result<Self> {
@@ -336,7 +336,7 @@ mod tests {
         .expect("write");
         std::fs::write(paths.providers_dir().join("mine.toml"), "id = 3\n").expect("write");
 
-        let reg = Registry::load(&paths).expect("loads despite broken manifests");
+        let reg = Catalogue::load(&paths).expect("loads despite broken manifests");
         let err = reg
             .agent("claude")
             .expect_err("claude is disabled")
