@@ -107,7 +107,7 @@ pub fn profiles() -> ArgValueCandidates {
 pub fn agents() -> ArgValueCandidates {
     ArgValueCandidates::new(|| {
         from_home(|r| {
-            r.registry()
+            r.catalogue()
                 .agents()
                 .map(|a| CompletionCandidate::new(a.id()))
                 .collect()
