@@ -54,11 +54,11 @@ pub use alias::{MAX_ALIAS_LEN, validate_alias};
 pub use catalog::agent::{
     Agent, AgentEnv, AgentManifest, DetectProgress, Detection, LogLocation, ManifestAgent,
 };
+pub use catalog::catalogue::Catalogue;
 pub use catalog::manifest::Source;
 pub use catalog::provider::{
     AuthScheme, ManifestProvider, Provider, ProviderAuth, ProviderManifest, ProviderModels,
 };
-pub use catalog::catalogue::Catalogue;
 pub use catalog::wire::WireShape;
 pub use config::{
     Config, CredentialBackend, CredentialsConfig, FallbackWarning, RemoteConfig, TeamConfig,
@@ -83,6 +83,9 @@ pub use facade::{
     Ringlet, RingletBuilder, RunHandle, Subscription,
 };
 pub use facade::{DeleteOptions, DeleteReport, KeyOnDelete, KeyOutcome};
+pub use facade::{
+    StatusLine, StatuslineBlock, StatuslineContext, StatuslineInput, StatuslineModel,
+};
 pub use fsio::{read_capped, read_file_capped};
 pub use hooks::{
     DEFAULT_TIMEOUT_MS, DENY_EXIT_CODE, Decision, DispatchOutcome, FireReport, FiredLedger, Firing,

@@ -63,10 +63,6 @@ pub struct UsageArgs {
     /// The narrow table (tokens and cost only); chosen by itself when the wide one does not fit.
     #[arg(long)]
     pub compact: bool,
-    /// Colour the table: auto (on a terminal, honouring NO_COLOR, CLICOLOR_FORCE, FORCE_COLOR),
-    /// always or never.
-    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
-    pub color: style::ColorChoice,
     /// The whole team's usage, from the team ledger (`[team] ledger`; docs/team.md).
     #[cfg(feature = "team")]
     #[arg(long, conflicts_with = "export")]
@@ -449,7 +445,6 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         if a.json {
             output::json(&report)?;
         } else {
-            style::init(a.color);
             print_sessions(&report, a.compact);
         }
         return Ok(ExitCode::SUCCESS);
@@ -484,7 +479,6 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    style::init(a.color);
     let mut columns = match group {
         None => vec![
             Column::text("PROFILE"),
