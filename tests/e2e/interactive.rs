@@ -162,15 +162,16 @@ fn claude_code_shows_ringlets_status_line() {
     term.send(&["Enter"]);
     let (which, screen) = term.wait_for(&[ANSWER, LOCKED_OUT]);
     assert_eq!(which, 0, "the session did not answer:\n{screen}");
-    // After the answer the line counts the session's response (Claude Code runs the command
-    // again after each message; ringlet reads the transcript's new lines then).
-    let (_, screen) = term.wait_for(&["work · "]);
+    // Claude Code runs the command again after the answer: ringlet reads the response from
+    // the transcript then, and the line shows the billing block it opened.
+    let (_, screen) = term.wait_for(&["left, $"]);
     let line = screen
         .lines()
-        .find(|l| l.contains("work · "))
+        .find(|l| l.contains("left, $"))
         .unwrap_or_else(|| panic!("no status line on the screen:\n{screen}"));
+    assert!(line.contains("work · "), "{line}");
+    assert!(line.contains("session $"), "{line}");
     assert!(line.contains("today $"), "{line}");
-    assert!(line.contains("block "), "{line}");
 
     let sent: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&input).expect("the status line's stdin"))
