@@ -636,7 +636,8 @@ struct UsageParams {
     /// Up to and including this day, or before this time (RFC 3339).
     until: Option<String>,
     /// Group rows by `day`, `week`, `month`, `model`, `profile`, `agent`, `provider`,
-    /// `session` or `total` (usage); `profile` or `agent` (stats). Default: per profile.
+    /// `session`, `project` or `total` (usage); `profile` or `agent` (stats). Default: per
+    /// profile.
     #[param(inline, value_type = Option<Group>)]
     group: Option<String>,
     /// The reader's time zone for dates and day, week and month boundaries: an IANA name
@@ -645,6 +646,8 @@ struct UsageParams {
     /// Split each grouped row by `model`, `agent`, `profile` or `provider` (usage).
     #[param(inline, value_type = Option<Group>)]
     breakdown: Option<String>,
+    /// Only this project: usage in this directory (an absolute path) or below it.
+    project: Option<String>,
     /// For `/api/usage/events`: `json` (default) or `csv`.
     #[param(inline)]
     format: Option<ExportFormat>,
@@ -676,6 +679,8 @@ enum Group {
     Provider,
     /// Per agent session.
     Session,
+    /// Per project (the agent's working directory).
+    Project,
     /// Per user (`team=true` only).
     User,
     /// Per machine (`team=true` only).
@@ -735,6 +740,7 @@ impl UsageParams {
                 .as_deref()
                 .map(UsageGroup::parse)
                 .transpose()?,
+            project: self.project,
         })
     }
 }

@@ -196,6 +196,7 @@ impl Ringlet {
                         month: None,
                         session_id: None,
                         model: None,
+                        project: None,
                         models: Vec::new(),
                         breakdown: Vec::new(),
                         usage,
