@@ -621,9 +621,11 @@ fn print_sessions(report: &ringlet::SessionReport, compact: bool) {
             local_time(&zone, s.last_activity).into(),
             span(s.duration_ms).into(),
             s.profiles.join(", ").into(),
+            // The directories' names: the list is one column among many (`--by-project` and
+            // the JSON have the paths).
             s.projects
                 .iter()
-                .map(|p| short_project(p))
+                .map(|p| project_name(p))
                 .collect::<Vec<_>>()
                 .join(", ")
                 .into(),
@@ -649,6 +651,15 @@ fn short_project(path: &str) -> String {
         }
         _ => path.to_string(),
     }
+}
+
+/// A project's last path component (`/home/me/src/shop` → `shop`).
+fn project_name(path: &str) -> &str {
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(path)
 }
 
 /// Billing blocks, oldest first; the active one with its pace and projection below.
