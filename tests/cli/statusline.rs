@@ -194,6 +194,8 @@ fn statusline_on_and_off_merge_into_the_agents_settings() {
     // The sandbox's RINGLET_HOME goes with it, so the line reads this ledger.
     assert!(command.contains(" --home "), "{command}");
     assert!(command.ends_with(" statusline"), "{command}");
+    let shown = sb.run(["profiles", "inspect", "work"]).ok().stdout;
+    assert!(shown.contains("on (ringlet statusline)"), "{shown}");
 
     sb.run(["profiles", "set", "work", "--statusline", "off"])
         .ok();

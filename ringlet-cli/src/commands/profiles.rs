@@ -359,6 +359,14 @@ fn inspect(ringlet: &Ringlet, p: &Profile) -> anyhow::Result<()> {
         ),
         ("binary", or_dash(p.binary.as_ref().map(|d| d.display()))),
         ("sandbox", p.sandbox.mode.to_string()),
+        (
+            "status line",
+            if ringlet.statusline_enabled(&p.alias)? {
+                "on (ringlet statusline)".to_string()
+            } else {
+                "-".to_string()
+            },
+        ),
         ("args", p.args.join(" ")),
         ("env", p.env.keys().cloned().collect::<Vec<_>>().join(", ")),
         ("created", p.metadata.created_at.to_rfc3339()),
