@@ -34,6 +34,18 @@ pub struct Cli {
     #[arg(long, short, global = true, help_heading = GLOBAL)]
     pub verbose: bool,
 
+    /// Colour output: auto (on a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or
+    /// FORCE_COLOR force it), always or never.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        help_heading = GLOBAL
+    )]
+    pub color: crate::style::ColorChoice,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -82,6 +94,11 @@ Examples:
   ringlet usage --by-model --profile work --json
   ringlet usage --export csv > usage.csv
   ringlet usage sync                                 # read new logs now";
+
+const STATUSLINE_EXAMPLES: &str = "\
+Examples:
+  ringlet profiles set work --statusline on          # Claude Code runs `ringlet statusline`
+  ringlet statusline --json                          # the line's parts (stdin: Claude Code's JSON)";
 
 const IMPORT_EXAMPLES: &str = "\
 Examples:
@@ -133,6 +150,11 @@ pub enum Command {
     #[cfg(feature = "server")]
     #[command(subcommand)]
     Remotes(crate::commands::remotes::RemotesCmd),
+    /// The status line Claude Code shows: reads the session JSON Claude Code passes on stdin
+    /// and prints the profile, this session's cost, today's cost and the active billing block
+    /// (`profiles set ALIAS --statusline on` sets it up).
+    #[command(after_help = STATUSLINE_EXAMPLES)]
+    Statusline(crate::commands::statusline::StatuslineArgs),
     /// Print a shell completion script (bash, zsh and fish complete profile, agent, provider
     /// and hook names from your ringlet home).
     Completions {
@@ -285,6 +307,10 @@ pub struct CreateArgs {
     /// The agent binary to run instead of the one on PATH.
     #[arg(long, value_name = "PATH")]
     pub binary: Option<PathBuf>,
+    /// Show ringlet's status line in Claude Code (profile, session and today's cost, the
+    /// billing block): writes `statusLine` into the profile HOME's settings.json.
+    #[arg(long)]
+    pub statusline: bool,
     /// Print the created profile as JSON.
     #[arg(long)]
     pub json: bool,
@@ -334,6 +360,9 @@ pub struct SetArgs {
     /// Remove the default arguments.
     #[arg(long, conflicts_with = "args")]
     pub clear_args: bool,
+    /// Claude Code's status line from ringlet (`on`), or none (`off`: removes ringlet's only).
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    pub statusline: Option<String>,
     /// Print the updated profile as JSON.
     #[arg(long)]
     pub json: bool,
@@ -435,6 +464,7 @@ impl Cli {
             },
             quiet: false,
             verbose: false,
+            color: crate::style::ColorChoice::Auto,
             command: Command::Profiles(ProfilesCmd::Run {
                 alias: alias.to_string(),
                 sandbox: false,
@@ -554,6 +584,7 @@ mod tests {
             PROFILES_DELETE_EXAMPLES,
             USAGE_EXAMPLES,
             IMPORT_EXAMPLES,
+            STATUSLINE_EXAMPLES,
             crate::commands::hooks::ADD_EXAMPLES,
         ] {
             let body = text

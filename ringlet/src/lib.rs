@@ -83,6 +83,9 @@ pub use facade::{
     Ringlet, RingletBuilder, RunHandle, Subscription,
 };
 pub use facade::{DeleteOptions, DeleteReport, KeyOnDelete, KeyOutcome};
+pub use facade::{
+    StatusLine, StatuslineBlock, StatuslineContext, StatuslineInput, StatuslineModel,
+};
 pub use fsio::{read_capped, read_file_capped};
 pub use hooks::{
     DEFAULT_TIMEOUT_MS, DENY_EXIT_CODE, Decision, DispatchOutcome, FireReport, FiredLedger, Firing,

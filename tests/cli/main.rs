@@ -13,6 +13,7 @@ mod profiles_set;
 mod reports;
 mod sandbox;
 mod signals;
+mod statusline;
 mod usage;
 
 use ringlet_tests::harness::{Sandbox, fake_agent_bin};

@@ -548,6 +548,8 @@ impl TryFrom<UsageQuery> for ringlet::UsageQuery {
             group,
             timezone: q.timezone,
             breakdown,
+            // The project filter is not bound yet (docs/bindings.md).
+            project: None,
         })
     }
 }

@@ -12,6 +12,7 @@ mod remote_terminal;
 pub mod remotes;
 #[cfg(feature = "server")]
 pub mod serve;
+pub mod statusline;
 #[cfg(feature = "team")]
 pub mod team;
 pub mod usage;
@@ -47,6 +48,7 @@ impl Cli {
             | Command::Pricing(_)
             | Command::Stats(_)) => usage::wants_json(cmd),
             Command::Hooks(cmd) => cmd.wants_json(),
+            Command::Statusline(a) => a.json,
             #[cfg(feature = "team")]
             Command::Team(cmd) => cmd.wants_json(),
             #[cfg(feature = "server")]
@@ -93,7 +95,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         cli.command,
         Command::Profiles(crate::cli::ProfilesCmd::Run { .. })
     );
-    #[cfg(feature = "team")]
     let home = cli.home.clone();
     let started = std::time::Instant::now();
     let ringlet = open(cli.home)?;
@@ -111,13 +112,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(j) => init::run(&ringlet, j.json),
         Command::Agents(cmd) => agents::run(&ringlet, cmd),
         Command::Providers(cmd) => providers::run(&ringlet, cmd),
-        Command::Profiles(cmd) => profiles::run(&ringlet, cmd),
+        Command::Profiles(cmd) => profiles::run(&ringlet, cmd, home.as_deref()),
         Command::Keychain(cmd) => keychain::run(&ringlet, cmd),
         cmd
         @ (Command::Usage(_) | Command::Import(_) | Command::Pricing(_) | Command::Stats(_)) => {
             usage::run(&ringlet, cmd)
         }
         Command::Hooks(cmd) => hooks::run(&ringlet, cmd),
+        Command::Statusline(args) => statusline::run(&ringlet, args),
         #[cfg(feature = "team")]
         Command::Team(cmd) => team::run(&ringlet, cmd),
         #[cfg(feature = "server")]

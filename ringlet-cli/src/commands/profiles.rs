@@ -10,10 +10,16 @@ use crate::output::{self, or_dash};
 use crate::output::{errln, outln};
 use crate::prompt;
 
-pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
+/// `home`: the `--home` (or `RINGLET_HOME`) ringlet was given, which a status line command
+/// written into a profile must name too.
+pub fn run(
+    ringlet: &Ringlet,
+    cmd: ProfilesCmd,
+    home: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
     match cmd {
-        ProfilesCmd::Create(args) => create(ringlet, *args),
-        ProfilesCmd::Set(args) => set(ringlet, *args),
+        ProfilesCmd::Create(args) => create(ringlet, *args, home),
+        ProfilesCmd::Set(args) => set(ringlet, *args, home),
         ProfilesCmd::List(j) => {
             let profiles = ringlet.profiles()?;
             if j.json {
@@ -196,7 +202,11 @@ fn delete(
     Ok(ExitCode::SUCCESS)
 }
 
-fn create(ringlet: &Ringlet, a: CreateArgs) -> anyhow::Result<ExitCode> {
+fn create(
+    ringlet: &Ringlet,
+    a: CreateArgs,
+    home: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
     let mut env = std::collections::BTreeMap::new();
     for pair in &a.env {
         let (k, v) = pair
@@ -229,7 +239,18 @@ fn create(ringlet: &Ringlet, a: CreateArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None) => None,
     };
+    if a.statusline && req.agent != "claude" {
+        bail!(
+            "--statusline is for Claude Code profiles; {} has no status line setting",
+            req.agent
+        );
+    }
     let profile = ringlet.create_profile(&req, key.as_ref())?;
+    if a.statusline {
+        let settings =
+            ringlet.set_statusline(&profile.alias, Some(&super::statusline::command(home)?))?;
+        output::status_line(&format!("Status line on: {}", settings.display()));
+    }
     // Only once the profile exists: advice about running it means nothing after a failure.
     if let Some(name) = unstored.filter(|_| !output::quiet()) {
         let message = format!(
@@ -260,7 +281,7 @@ fn create(ringlet: &Ringlet, a: CreateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn set(ringlet: &Ringlet, a: SetArgs) -> anyhow::Result<ExitCode> {
+fn set(ringlet: &Ringlet, a: SetArgs, home: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
     let mut update = ProfileUpdate::new();
     if let Some(mode) = &a.sandbox {
         update = update.sandbox_named(mode)?;
@@ -285,7 +306,21 @@ fn set(ringlet: &Ringlet, a: SetArgs) -> anyhow::Result<ExitCode> {
     } else if !a.args.is_empty() {
         update = update.args(a.args);
     }
-    let profile = ringlet.update_profile(&a.alias, &update)?;
+    // The status line lives in the agent's settings, not in profile.toml: alone, it is the
+    // whole change.
+    let profile = if update.is_empty() && a.statusline.is_some() {
+        ringlet.profile(&a.alias)?
+    } else {
+        ringlet.update_profile(&a.alias, &update)?
+    };
+    if let Some(state) = a.statusline.as_deref() {
+        let command = match state {
+            "on" => Some(super::statusline::command(home)?),
+            _ => None,
+        };
+        let settings = ringlet.set_statusline(&profile.alias, command.as_deref())?;
+        output::status_line(&format!("Status line {state}: {}", settings.display()));
+    }
     if a.json {
         output::json(&profile)?;
     } else {
@@ -324,6 +359,14 @@ fn inspect(ringlet: &Ringlet, p: &Profile) -> anyhow::Result<()> {
         ),
         ("binary", or_dash(p.binary.as_ref().map(|d| d.display()))),
         ("sandbox", p.sandbox.mode.to_string()),
+        (
+            "status line",
+            if ringlet.statusline_enabled(&p.alias)? {
+                "on (ringlet statusline)".to_string()
+            } else {
+                "-".to_string()
+            },
+        ),
         ("args", p.args.join(" ")),
         ("env", p.env.keys().cloned().collect::<Vec<_>>().join(", ")),
         ("created", p.metadata.created_at.to_rfc3339()),

@@ -44,6 +44,13 @@ pub struct UsageArgs {
     /// One row per agent session.
     #[arg(long, group = "grouping")]
     pub by_session: bool,
+    /// One row per project: the agent's working directory, as its logs record it.
+    #[arg(long, group = "grouping")]
+    pub by_project: bool,
+    /// Only this project: usage in this directory or below it (default: none; `.` is the
+    /// current one). With --by-session, the sessions that worked there.
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
     /// Split each row of --by-day/--by-week/--by-month/--by-session/--by-profile by model,
     /// agent, profile or provider (indented sub-rows).
     #[arg(long, value_enum, value_name = "BY")]
@@ -63,10 +70,6 @@ pub struct UsageArgs {
     /// The narrow table (tokens and cost only); chosen by itself when the wide one does not fit.
     #[arg(long)]
     pub compact: bool,
-    /// Colour the table: auto (on a terminal, honouring NO_COLOR, CLICOLOR_FORCE, FORCE_COLOR),
-    /// always or never.
-    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
-    pub color: style::ColorChoice,
     /// The whole team's usage, from the team ledger (`[team] ledger`; docs/team.md).
     #[cfg(feature = "team")]
     #[arg(long, conflicts_with = "export")]
@@ -200,6 +203,7 @@ impl FilterArgs {
             group,
             timezone: self.timezone,
             breakdown: None,
+            project: None,
         }
     }
 }
@@ -404,11 +408,21 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         (a.by_model, UsageGroup::Model),
         (a.by_profile, UsageGroup::Profile),
         (a.by_session, UsageGroup::Session),
+        (a.by_project, UsageGroup::Project),
     ]
     .into_iter()
     .find_map(|(on, g)| on.then_some(g));
     let mut query = a.filter.query(group);
     query.breakdown = a.breakdown.map(Breakdown::group);
+    query.project = match &a.project {
+        Some(dir) => Some(
+            std::path::absolute(dir)?
+                .to_str()
+                .ok_or_else(|| anyhow::anyhow!("--project {} is not UTF-8", dir.display()))?
+                .to_string(),
+        ),
+        None => None,
+    };
     match a.export {
         Some(ExportFormat::Json) => {
             /// An event with its cost in dollars too, like the CSV's `cost_usd` column.
@@ -449,7 +463,6 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         if a.json {
             output::json(&report)?;
         } else {
-            style::init(a.color);
             print_sessions(&report, a.compact);
         }
         return Ok(ExitCode::SUCCESS);
@@ -484,7 +497,6 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    style::init(a.color);
     let mut columns = match group {
         None => vec![
             Column::text("PROFILE"),
@@ -508,6 +520,8 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
             Some(g) => {
                 let mut cells: Vec<Text> = vec![if r.key.is_empty() {
                     "(none)".to_string().into()
+                } else if g == UsageGroup::Project {
+                    short_project(&r.key).into()
                 } else {
                     r.key.clone().into()
                 }];
@@ -587,6 +601,7 @@ fn print_sessions(report: &ringlet::SessionReport, compact: bool) {
         Column::wide_text("LAST"),
         Column::wide_text("DURATION"),
         Column::wide_text("PROFILE"),
+        Column::wide_text("PROJECT"),
         Column::wide_text("MODELS"),
     ];
     columns.extend(style::USAGE_COLUMNS);
@@ -606,16 +621,45 @@ fn print_sessions(report: &ringlet::SessionReport, compact: bool) {
             local_time(&zone, s.last_activity).into(),
             span(s.duration_ms).into(),
             s.profiles.join(", ").into(),
+            // The directories' names: the list is one column among many (`--by-project` and
+            // the JSON have the paths).
+            s.projects
+                .iter()
+                .map(|p| project_name(p))
+                .collect::<Vec<_>>()
+                .join(", ")
+                .into(),
             short_models(&s.models).into(),
         ];
         cells.extend(style::usage_cells(&s.usage));
         t.row(cells);
     }
     let mut cells: Vec<Text> = vec!["TOTAL".to_string().into()];
-    cells.extend((0..5).map(|_| Text::from(String::new())));
+    cells.extend((0..6).map(|_| Text::from(String::new())));
     cells.extend(style::usage_cells(&report.total));
     t.total(cells);
     output::raw(t.render(style::width(), compact, style::color()).as_bytes());
+}
+
+/// A project directory as the tables show it: under your HOME as `~/…`.
+fn short_project(path: &str) -> String {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let home = home.trim_end_matches('/');
+    match path.strip_prefix(home) {
+        Some(rest) if !home.is_empty() && (rest.is_empty() || rest.starts_with('/')) => {
+            format!("~{rest}")
+        }
+        _ => path.to_string(),
+    }
+}
+
+/// A project's last path component (`/home/me/src/shop` → `shop`).
+fn project_name(path: &str) -> &str {
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(path)
 }
 
 /// Billing blocks, oldest first; the active one with its pace and projection below.
@@ -756,6 +800,7 @@ fn group_header(g: UsageGroup) -> &'static str {
         UsageGroup::Session => "SESSION",
         UsageGroup::Agent => "AGENT",
         UsageGroup::Provider => "PROVIDER",
+        UsageGroup::Project => "PROJECT",
         _ => "GROUP",
     }
 }

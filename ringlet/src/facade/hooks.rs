@@ -961,6 +961,7 @@ mod tests {
                 cost_nanos: Some(2 * NANOS_PER_USD),
                 cost_source: CostSource::Computed,
                 session_id: None,
+                project: None,
                 origin: "test".into(),
                 dedup_key: "k".into(),
                 rank: 0,

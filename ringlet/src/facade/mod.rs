@@ -24,6 +24,7 @@ mod keys;
 mod profiles;
 mod remotes;
 mod run;
+mod statusline;
 #[cfg(feature = "team")]
 mod team;
 mod telemetry;
@@ -36,6 +37,9 @@ pub use hooks::{HookImportReport, HookTestReport, NewHook, RUN_STARTED_ENV};
 pub use profiles::{NewProfile, ProfileUpdate};
 pub use remotes::{REMOTE_TOKEN_PROVIDER, Remote};
 pub use run::RunHandle;
+pub use statusline::{
+    StatusLine, StatuslineBlock, StatuslineContext, StatuslineInput, StatuslineModel,
+};
 
 /// ringlet as a library: agents, providers, profiles, credentials and launching, assembled from
 /// [`Paths`]. Cheap to clone; safe to share between threads.

@@ -206,6 +206,7 @@ class UsageEvent(TypedDict):
     cost_nanos: int | None
     cost_source: Literal["computed", "reported", "unpriced"]
     session_id: str | None
+    project: NotRequired[str]
     origin: str
     dedup_key: str
     rank: int
