@@ -41,6 +41,8 @@ mod hooks;
 mod launch;
 mod paths;
 mod profile;
+#[cfg(feature = "proxy")]
+mod proxy;
 #[cfg(unix)]
 pub mod session;
 mod suggest;
@@ -54,11 +56,11 @@ pub use alias::{MAX_ALIAS_LEN, validate_alias};
 pub use catalog::agent::{
     Agent, AgentEnv, AgentManifest, DetectProgress, Detection, LogLocation, ManifestAgent,
 };
+pub use catalog::catalogue::Catalogue;
 pub use catalog::manifest::Source;
 pub use catalog::provider::{
     AuthScheme, ManifestProvider, Provider, ProviderAuth, ProviderManifest, ProviderModels,
 };
-pub use catalog::catalogue::Catalogue;
 pub use catalog::wire::WireShape;
 pub use config::{
     Config, CredentialBackend, CredentialsConfig, FallbackWarning, RemoteConfig, TeamConfig,
@@ -111,6 +113,8 @@ pub use profile::{
     BrokenKind, BrokenProfile, FileProfileStore, Profile, ProfileHold, ProfileListing,
     ProfileMetadata, ProfileStore,
 };
+#[cfg(feature = "proxy")]
+pub use proxy::{routing, translate};
 #[cfg(feature = "team")]
 pub use team::{
     DEFAULT_PUSH_BATCH, DEFAULT_TEAM_SCHEMA, MACHINE_ID_FILE, PgUsageStore, PushReport, PushStatus,
