@@ -120,6 +120,10 @@ pub enum Command {
     #[cfg(feature = "team")]
     #[command(subcommand)]
     Team(crate::commands::team::TeamCmd),
+    /// A profile's routing rules: which provider and model each request goes to (docs/proxy.md).
+    #[cfg(feature = "proxy")]
+    #[command(subcommand, after_help = crate::commands::routing::ROUTING_EXAMPLES)]
+    Routing(crate::commands::routing::RoutingCmd),
     /// Audit, gate and alert on agent events: shell, Rhai or webhook hooks.
     #[command(subcommand)]
     Hooks(crate::commands::hooks::HooksCmd),
@@ -334,6 +338,15 @@ pub struct SetArgs {
     /// Remove the default arguments.
     #[arg(long, conflicts_with = "args")]
     pub clear_args: bool,
+    /// Route the profile's requests by the rules in this routing.toml (`-`: standard input),
+    /// checked first; the proxy then runs even with `--proxy off` (docs/proxy.md#routing).
+    #[cfg(feature = "proxy")]
+    #[arg(long, value_name = "FILE", conflicts_with = "no_routing")]
+    pub routing: Option<PathBuf>,
+    /// Remove the profile's routing rules: every request goes to its provider again.
+    #[cfg(feature = "proxy")]
+    #[arg(long)]
+    pub no_routing: bool,
     /// Print the updated profile as JSON.
     #[arg(long)]
     pub json: bool,

@@ -285,7 +285,40 @@ fn set(ringlet: &Ringlet, a: SetArgs) -> anyhow::Result<ExitCode> {
     } else if !a.args.is_empty() {
         update = update.args(a.args);
     }
-    let profile = ringlet.update_profile(&a.alias, &update)?;
+    // The rules are checked before anything changes, and installed after the profile's other
+    // settings, which they are checked against (its shape, its key alias).
+    #[cfg(feature = "proxy")]
+    let rules = match &a.routing {
+        Some(path) => Some((crate::commands::routing::read_rules(path)?, path.clone())),
+        None => None,
+    };
+    #[cfg(feature = "proxy")]
+    if let Some((text, path)) = &rules {
+        ringlet.check_routing(&a.alias, text, path)?;
+    }
+    #[cfg(feature = "proxy")]
+    let routing_only = update.is_empty() && (rules.is_some() || a.no_routing);
+    #[cfg(not(feature = "proxy"))]
+    let routing_only = false;
+    let profile = if routing_only {
+        ringlet.profile(&a.alias)?
+    } else {
+        ringlet.update_profile(&a.alias, &update)?
+    };
+    #[cfg(feature = "proxy")]
+    if let Some((text, path)) = &rules {
+        let plan = ringlet.set_routing(&a.alias, Some((text, path)))?;
+        if !a.json {
+            if let Some(plan) = plan {
+                errln!(
+                    "Routing rules installed: {} rules and a default.",
+                    plan.rules.len()
+                );
+            }
+        }
+    } else if a.no_routing {
+        ringlet.set_routing(&a.alias, None)?;
+    }
     if a.json {
         output::json(&profile)?;
     } else {

@@ -23,6 +23,8 @@ mod hooks;
 mod keys;
 mod profiles;
 mod remotes;
+#[cfg(feature = "proxy")]
+mod routing;
 mod run;
 #[cfg(feature = "team")]
 mod team;
