@@ -41,6 +41,8 @@ mod hooks;
 mod launch;
 mod paths;
 mod profile;
+#[cfg(feature = "proxy")]
+pub mod proxy;
 #[cfg(unix)]
 pub mod session;
 mod suggest;
@@ -54,11 +56,11 @@ pub use alias::{MAX_ALIAS_LEN, validate_alias};
 pub use catalog::agent::{
     Agent, AgentEnv, AgentManifest, DetectProgress, Detection, LogLocation, ManifestAgent,
 };
+pub use catalog::catalogue::Catalogue;
 pub use catalog::manifest::Source;
 pub use catalog::provider::{
     AuthScheme, ManifestProvider, Provider, ProviderAuth, ProviderManifest, ProviderModels,
 };
-pub use catalog::catalogue::Catalogue;
 pub use catalog::wire::WireShape;
 pub use config::{
     Config, CredentialBackend, CredentialsConfig, FallbackWarning, RemoteConfig, TeamConfig,
@@ -108,8 +110,8 @@ pub use launch::{
 pub use launch::{PtyChild, PtyReader, PtyResizer, PtyWriter};
 pub use paths::{Paths, RINGLET_HOME_ENV};
 pub use profile::{
-    BrokenKind, BrokenProfile, FileProfileStore, Profile, ProfileHold, ProfileListing,
-    ProfileMetadata, ProfileStore,
+    BrokenKind, BrokenProfile, Budget, FileProfileStore, Profile, ProfileHold, ProfileListing,
+    ProfileMetadata, ProfileStore, ProxyConfig, ProxyMode,
 };
 #[cfg(feature = "team")]
 pub use team::{
