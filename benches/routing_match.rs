@@ -1,5 +1,5 @@
 //! The cost of choosing a route for one request: `RoutePlan::route_body` (the skimming scan of
-//! `ringlet::routing::RequestFacts`, then the rules) against the alternative, a full
+//! `ringlet::proxy::routing::RequestFacts`, then the rules) against the alternative, a full
 //! `serde_json::Value` parse of the body and the same facts read from the tree.
 //!
 //! Usage: cargo bench -p ringlet --features proxy --bench routing_match -- [ROUNDS] [CALLS]
@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ringlet::routing::RoutePlan;
+use ringlet::proxy::routing::RoutePlan;
 use ringlet::{MemoryCredentialStore, NewProfile, Ringlet, Secret};
 use serde_json::{Value, json};
 

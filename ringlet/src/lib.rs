@@ -42,7 +42,7 @@ mod launch;
 mod paths;
 mod profile;
 #[cfg(feature = "proxy")]
-mod proxy;
+pub mod proxy;
 #[cfg(unix)]
 pub mod session;
 mod suggest;
@@ -110,11 +110,9 @@ pub use launch::{
 pub use launch::{PtyChild, PtyReader, PtyResizer, PtyWriter};
 pub use paths::{Paths, RINGLET_HOME_ENV};
 pub use profile::{
-    BrokenKind, BrokenProfile, FileProfileStore, Profile, ProfileHold, ProfileListing,
-    ProfileMetadata, ProfileStore,
+    BrokenKind, BrokenProfile, Budget, FileProfileStore, Profile, ProfileHold, ProfileListing,
+    ProfileMetadata, ProfileStore, ProxyConfig, ProxyMode,
 };
-#[cfg(feature = "proxy")]
-pub use proxy::{routing, translate};
 #[cfg(feature = "team")]
 pub use team::{
     DEFAULT_PUSH_BATCH, DEFAULT_TEAM_SCHEMA, MACHINE_ID_FILE, PgUsageStore, PushReport, PushStatus,

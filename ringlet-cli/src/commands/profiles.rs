@@ -2,7 +2,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use ringlet::{
-    DeleteOptions, KeyOnDelete, KeyOutcome, NewProfile, Profile, ProfileUpdate, Ringlet, RunOptions,
+    Budget, DeleteOptions, KeyOnDelete, KeyOutcome, NewProfile, Profile, ProfileUpdate, ProxyMode,
+    Ringlet, RunOptions,
 };
 
 use crate::cli::{CreateArgs, ProfilesCmd, SetArgs};
@@ -217,6 +218,16 @@ fn create(ringlet: &Ringlet, a: CreateArgs) -> anyhow::Result<ExitCode> {
         working_dir: a.working_dir,
         binary: a.binary,
         args: a.args,
+        proxy: a
+            .proxy
+            .as_deref()
+            .map(ProxyMode::parse)
+            .transpose()?
+            .unwrap_or_default(),
+        budget: Budget {
+            day: a.budget_day,
+            month: a.budget_month,
+        },
     };
     // Validate everything before asking for a key, so a typo never costs a paste.
     let mut unstored = None;
@@ -280,6 +291,10 @@ fn set(ringlet: &Ringlet, a: SetArgs) -> anyhow::Result<ExitCode> {
     update.clear_working_dir = a.clear_working_dir;
     update.binary = a.binary;
     update.clear_binary = a.clear_binary;
+    update.proxy = a.proxy.as_deref().map(ProxyMode::parse).transpose()?;
+    update.budget_day = a.budget_day;
+    update.budget_month = a.budget_month;
+    update.clear_budget = a.clear_budget;
     if a.clear_args {
         update = update.args(Vec::<String>::new());
     } else if !a.args.is_empty() {
@@ -334,6 +349,19 @@ fn set(ringlet: &Ringlet, a: SetArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `day $10, month $100`, or `-`.
+fn budget_text(b: &Budget) -> String {
+    let parts: Vec<String> = [("day", b.day), ("month", b.month)]
+        .into_iter()
+        .filter_map(|(name, usd)| usd.map(|usd| format!("{name} ${usd}")))
+        .collect();
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
 fn inspect(ringlet: &Ringlet, p: &Profile) -> anyhow::Result<()> {
     let home = ringlet.profile_home(&p.alias)?;
     output::fields(&[
@@ -357,6 +385,8 @@ fn inspect(ringlet: &Ringlet, p: &Profile) -> anyhow::Result<()> {
         ),
         ("binary", or_dash(p.binary.as_ref().map(|d| d.display()))),
         ("sandbox", p.sandbox.mode.to_string()),
+        ("proxy", p.proxy.as_str().to_string()),
+        ("budget", budget_text(&p.budget)),
         ("args", p.args.join(" ")),
         ("env", p.env.keys().cloned().collect::<Vec<_>>().join(", ")),
         ("created", p.metadata.created_at.to_rfc3339()),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use ringlet::Ringlet;
-use ringlet::routing::{Route, RoutePlan, Target};
+use ringlet::proxy::routing::{Route, RoutePlan, Target};
 
 use crate::cli::JsonFlag;
 use crate::output::{self, errln};
@@ -50,7 +50,7 @@ impl RoutingCmd {
 
 /// Reads a rules file (`-`: standard input), at most the size a routing.toml may have.
 pub fn read_rules(path: &Path) -> anyhow::Result<String> {
-    let limit = ringlet::routing::MAX_ROUTING_FILE_BYTES;
+    let limit = ringlet::proxy::routing::MAX_ROUTING_FILE_BYTES;
     Ok(if path == Path::new("-") {
         ringlet::read_capped(std::io::stdin().lock(), "<stdin>", limit)?
     } else {

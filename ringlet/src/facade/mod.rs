@@ -22,6 +22,7 @@ mod events;
 mod hooks;
 mod keys;
 mod profiles;
+mod proxy;
 mod remotes;
 #[cfg(feature = "proxy")]
 mod routing;

@@ -8,6 +8,9 @@
 
 pub mod config;
 pub mod facts;
+pub mod routes;
+
+pub(crate) mod forward;
 
 use std::path::Path;
 
@@ -15,6 +18,7 @@ use serde::Serialize;
 
 pub use config::{MAX_ROUTING_FILE_BYTES, Match, ROUTING_FILE, RoutingFile, TargetSpec};
 pub use facts::{BYTES_PER_TOKEN, RequestFacts};
+pub use routes::{RoutedTarget, Routes, RunningRoute};
 
 use crate::catalog::catalogue::Catalogue;
 use crate::catalog::provider::AuthScheme;

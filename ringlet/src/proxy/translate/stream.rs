@@ -14,7 +14,7 @@ use super::response::{anthropic_usage, chat_usage, finish_reason, stop_reason};
 use super::sse::{SseEvent, SseParser, write_event};
 
 /// A streamed response being translated: bytes of the upstream's SSE in, the agent's out.
-pub trait StreamTranslator: Send {
+pub trait StreamTranslator: Send + Sync {
     /// Translates `chunk`, appending what can be sent now to `out`.
     fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>);
     /// The upstream's stream ended; appends whatever closes the agent's.
