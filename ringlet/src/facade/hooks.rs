@@ -664,8 +664,10 @@ impl Ringlet {
     }
 
     /// The proxy refused a request of `profile` because a budget is spent: fires the
-    /// `cost-threshold` rules covering the profile, once per rule, profile, budget and period
-    /// (claimed in the fired ledger, so concurrent runs fire it once between them).
+    /// `cost-threshold` rules covering the profile, once per rule, profile and period. The
+    /// claim is the one the scheduled check makes (`check_cost_thresholds`), so a rule fires
+    /// once whether the refusal or the check after the run comes first, and concurrent runs
+    /// fire it once between them.
     #[cfg(feature = "proxy")]
     pub(super) fn fire_budget_refusal(
         &self,
@@ -681,20 +683,13 @@ impl Ringlet {
             Err(e) => return self.warn_hooks("budget hooks not run", &e),
         };
         let now = Utc::now();
-        let scope = match &refusal.limit.scope {
-            crate::proxy::BudgetScope::Profile(alias) => alias.clone(),
-            _ => "*".to_string(),
-        };
         let mut firings = Vec::new();
         for entry in rules.iter().filter(|e| {
             e.rule.event == HookEvent::CostThreshold && e.scope().covers(&profile.alias)
         }) {
             let claim = format!(
-                "budget-refused|{}|{}|{scope}|{}|{}",
-                entry.rule.id,
-                profile.alias,
-                refusal.limit.period.as_str(),
-                refusal.period_key
+                "cost-threshold|{}|{}|{}",
+                entry.rule.id, profile.alias, refusal.period_key
             );
             if !ledger.claim(&claim, now).unwrap_or(false) {
                 continue;

@@ -30,9 +30,9 @@ impl ProxyListener {
     }
 }
 
-/// A run's proxy.
+/// A run's proxy, and when it started (ms since the epoch).
 #[cfg(feature = "proxy")]
-pub(crate) struct RunProxy(crate::proxy::ProxyHandle);
+pub(crate) struct RunProxy(crate::proxy::ProxyHandle, i64);
 
 /// A build without the `proxy` feature never has one.
 #[cfg(not(feature = "proxy"))]
@@ -155,12 +155,13 @@ impl Ringlet {
             budgets,
             routes: self.run_routes(profile)?,
         };
+        let started_ms = chrono::Utc::now().timestamp_millis();
         let handle = ProxyHandle::start(listener.listener, spec)?;
         let agent_key = match token {
             Some(token) => Some(token.secret().clone()),
             None => key,
         };
-        Ok((RunProxy(handle), agent_key))
+        Ok((RunProxy(handle, started_ms), agent_key))
     }
 
     /// The profile's routing for a run: its rules checked again (a provider may have gone since
@@ -201,7 +202,17 @@ impl Ringlet {
     pub(super) fn stop_proxy(&self, profile: &Profile, proxy: RunProxy) {
         #[cfg(feature = "proxy")]
         {
-            let report = proxy.0.stop();
+            let RunProxy(handle, started_ms) = proxy;
+            let report = handle.stop();
+            // The span in which the proxy, not the agent's log, counts this profile's usage.
+            let file = crate::usage::proxied_runs_file(self.paths().data_dir(), &profile.alias);
+            let ended_ms = chrono::Utc::now().timestamp_millis();
+            if let Err(e) = crate::usage::add_proxied_run(&file, started_ms, ended_ms) {
+                self.inner.warnings.push(
+                    "proxy_usage",
+                    format!("the agent's log may count this proxied run again: {e}"),
+                );
+            }
             for problem in report.problems {
                 self.inner.warnings.push("proxy_usage", problem);
             }
