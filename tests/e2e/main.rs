@@ -15,6 +15,7 @@ mod isolation;
 mod jobs;
 mod proxy;
 mod remote;
+mod routing;
 mod sandbox;
 mod terminal;
 
