@@ -76,7 +76,6 @@ impl State {
         events: Option<Events>,
         budgets: Vec<BudgetLimit>,
         counters: Arc<Counters>,
-        routes: Option<Routes>,
     ) -> Result<State> {
         let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
@@ -112,7 +111,7 @@ impl State {
             .take(12)
             .collect();
         Ok(State {
-            routes,
+            routes: None,
             shape,
             targets: vec![upstream],
             token,
@@ -124,6 +123,12 @@ impl State {
             nonce,
             seq: AtomicU64::new(0),
         })
+    }
+
+    /// Routes generation requests by the profile's rules.
+    pub(crate) fn with_routes(mut self, routes: Option<Routes>) -> State {
+        self.routes = routes;
+        self
     }
 
     /// The shape the agent speaks.

@@ -171,8 +171,8 @@ impl ProxyHandle {
             events,
             spec.budgets,
             Arc::clone(&counters),
-            spec.routes,
-        )?;
+        )?
+        .with_routes(spec.routes);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

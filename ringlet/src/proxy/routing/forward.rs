@@ -98,24 +98,24 @@ fn prepare(
     let chat_stream = upstream.shape == WireShape::OpenaiChat;
     let rewrite_model = target.model.is_some() && upstream.shape != WireShape::Gemini;
     let mut out = body.clone();
-    if rewrite_model || chat_stream {
-        if let Ok(Value::Object(mut json)) = serde_json::from_slice::<Value>(body) {
-            if let Some(model) = &target.model {
-                if rewrite_model {
-                    json.insert("model".into(), Value::String(model.clone()));
-                }
-            }
-            let streamed = json.get("stream").and_then(Value::as_bool) == Some(true);
-            if chat_stream && streamed {
-                let options = json
-                    .entry("stream_options")
-                    .or_insert_with(|| Value::Object(Default::default()));
-                if let Some(o) = options.as_object_mut() {
-                    o.insert("include_usage".into(), Value::Bool(true));
-                }
-            }
-            out = Bytes::from(serde_json::to_vec(&json).map_err(|e| e.to_string())?);
+    if (rewrite_model || chat_stream)
+        && let Ok(Value::Object(mut json)) = serde_json::from_slice::<Value>(body)
+    {
+        if let Some(model) = &target.model
+            && rewrite_model
+        {
+            json.insert("model".into(), Value::String(model.clone()));
         }
+        let streamed = json.get("stream").and_then(Value::as_bool) == Some(true);
+        if chat_stream && streamed {
+            let options = json
+                .entry("stream_options")
+                .or_insert_with(|| Value::Object(Default::default()));
+            if let Some(o) = options.as_object_mut() {
+                o.insert("include_usage".into(), Value::Bool(true));
+            }
+        }
+        out = Bytes::from(serde_json::to_vec(&json).map_err(|e| e.to_string())?);
     }
     if let (Some(model), WireShape::Gemini) = (&target.model, upstream.shape) {
         // Gemini names the model in the path: `/models/<model>:generateContent`.

@@ -192,10 +192,10 @@ impl Resolver<'_> {
         } else {
             None
         };
-        if let Some(model) = t.model {
-            if model.trim().is_empty() || model.chars().any(char::is_control) {
-                return Err(self.error(at, format!("{what}: model must be a non-empty name")));
-            }
+        if let Some(model) = t.model
+            && (model.trim().is_empty() || model.chars().any(char::is_control))
+        {
+            return Err(self.error(at, format!("{what}: model must be a non-empty name")));
         }
         Ok(Target {
             provider: id.clone(),
@@ -281,13 +281,13 @@ impl RoutePlan {
                     format!("{what}: match is empty; give a condition (tool-use, input-tokens-lt, input-tokens-gt, messages-gt, has-system-prompt, model-equals) or use [default]"),
                 ));
             }
-            if let (Some(lt), Some(gt)) = (when.input_tokens_lt, when.input_tokens_gt) {
-                if lt <= gt.saturating_add(1) {
-                    return Err(r.error(
-                        at,
-                        format!("{what}: input-tokens-lt = {lt} and input-tokens-gt = {gt} can never both hold"),
-                    ));
-                }
+            if let (Some(lt), Some(gt)) = (when.input_tokens_lt, when.input_tokens_gt)
+                && lt <= gt.saturating_add(1)
+            {
+                return Err(r.error(
+                    at,
+                    format!("{what}: input-tokens-lt = {lt} and input-tokens-gt = {gt} can never both hold"),
+                ));
             }
             if when.input_tokens_lt == Some(0) {
                 return Err(r.error(at, format!("{what}: input-tokens-lt = 0 can never hold")));
@@ -377,10 +377,10 @@ impl RoutePlan {
             .chain([&self.default])
             .flat_map(|r| &r.targets)
         {
-            if let Some(k) = &t.key {
-                if !keys.contains(k) {
-                    keys.push(k.clone());
-                }
+            if let Some(k) = &t.key
+                && !keys.contains(k)
+            {
+                keys.push(k.clone());
             }
         }
         keys

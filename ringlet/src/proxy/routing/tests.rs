@@ -39,6 +39,8 @@ fn profile(shape: WireShape) -> Profile {
         args: vec![],
         env: Default::default(),
         sandbox: Default::default(),
+        proxy: Default::default(),
+        budget: Default::default(),
         metadata: ProfileMetadata {
             created_at: Utc::now(),
             last_used: None,

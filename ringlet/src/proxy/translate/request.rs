@@ -248,13 +248,12 @@ pub fn anthropic_to_chat(body: &[u8], model: Option<&str>) -> Result<(Vec<u8>, R
 /// Appends `block` to the last message when it has `role`, else starts a new one: Anthropic
 /// wants user and assistant turns to alternate.
 fn push_block(messages: &mut Vec<Value>, role: &str, block: Value) {
-    if let Some(last) = messages.last_mut() {
-        if last["role"] == role {
-            if let Some(blocks) = last["content"].as_array_mut() {
-                blocks.push(block);
-                return;
-            }
-        }
+    if let Some(last) = messages.last_mut()
+        && last["role"] == role
+        && let Some(blocks) = last["content"].as_array_mut()
+    {
+        blocks.push(block);
+        return;
     }
     messages.push(json!({"role": role, "content": [block]}));
 }
@@ -380,10 +379,10 @@ pub fn chat_to_anthropic(body: &[u8], model: Option<&str>) -> Result<(Vec<u8>, R
         let c = choice.get_or_insert_with(|| json!({"type": "auto"}));
         c["disable_parallel_tool_use"] = json!(true);
     }
-    if let Some(c) = choice {
-        if out.contains_key("tools") || c["type"] == "none" {
-            out.insert("tool_choice".into(), c);
-        }
+    if let Some(c) = choice
+        && (out.contains_key("tools") || c["type"] == "none")
+    {
+        out.insert("tool_choice".into(), c);
     }
     if let Some(t) = req.get("temperature").and_then(Value::as_f64) {
         // OpenAI's range is 0-2, Anthropic's 0-1.

@@ -308,8 +308,10 @@ fn a_stream_cut_off_without_done_is_still_closed() {
     assert_eq!((r.text.as_str(), r.stop.as_str()), ("partial", "end_turn"));
 }
 
-fn reply_strategy()
--> impl Strategy<Value = (Vec<String>, Vec<(String, Vec<String>)>, (u64, u64, u64))> {
+/// Text pieces, tool calls (name, argument fragments), usage (prompt, cached, completion).
+type ReplyParts = (Vec<String>, Vec<(String, Vec<String>)>, (u64, u64, u64));
+
+fn reply_strategy() -> impl Strategy<Value = ReplyParts> {
     (
         proptest::collection::vec("\\PC{0,12}", 0..4),
         proptest::collection::vec(
