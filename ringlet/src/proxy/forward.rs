@@ -16,7 +16,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::Value;
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::OwnedMutexGuard;
 
 use super::budget::{Admit, Guard};
 use super::record::{Events, Message};
@@ -93,11 +93,7 @@ impl State {
             .build();
         let client = Client::builder(TokioExecutor::new()).build(connector);
         let guard = match (&events, budgets.is_empty()) {
-            (Some(events), false) => Some(Guard::new(
-                budgets,
-                Arc::clone(&events.store),
-                Arc::clone(&events.dearest),
-            )),
+            (Some(events), false) => Some(Guard::new(budgets, Arc::clone(&events.store))),
             _ => None,
         };
         let nonce = super::RunToken::generate()?
@@ -192,7 +188,7 @@ async fn handle(
     }
     let permit = match &state.guard {
         Some(guard) => match guard.admit().await {
-            Admit::Go(permit) => permit,
+            Admit::Go(permit) => Some(permit),
             Admit::Refused(refusal) => {
                 Counters::bump(&state.counters.refused);
                 let reply = state.own_reply(Why::Budget, &refusal.message);
@@ -336,7 +332,7 @@ struct End {
     state: Arc<State>,
     shape: WireShape,
     model_hint: Option<String>,
-    permit: Option<OwnedSemaphorePermit>,
+    permit: Option<OwnedMutexGuard<()>>,
 }
 
 /// A response body forwarded frame by frame through the usage tap.
