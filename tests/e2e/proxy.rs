@@ -432,3 +432,174 @@ fn a_spent_budget_stops_claude_code_and_fires_the_hook_once() {
     );
     assert!(lines[0].starts_with(alias), "{lines:?}");
 }
+
+/// A proxy started directly (as the facade does for a run) in front of `api`, for an
+/// Anthropic-shaped profile `alias`, recording into `ledger`.
+fn bare_proxy(
+    api: &FakeApi,
+    alias: &str,
+    ledger: &Path,
+    budgets: Vec<ringlet::proxy::BudgetLimit>,
+) -> (ringlet::proxy::ProxyHandle, String) {
+    use ringlet::proxy::{
+        Attribution, ProxyHandle, ProxySpec, RunToken, UpstreamAuth, UpstreamTarget, UsageSink,
+    };
+    let token = RunToken::generate().expect("a token");
+    let secret = token.secret().expose().to_string();
+    let spec = ProxySpec {
+        shape: ringlet::WireShape::Anthropic,
+        upstream: UpstreamTarget {
+            provider: "anthropic".into(),
+            base_url: api.base_url(),
+            shape: ringlet::WireShape::Anthropic,
+            auth: UpstreamAuth::for_shape(
+                ringlet::WireShape::Anthropic,
+                ringlet::AuthScheme::XApiKey,
+                Some(ringlet::Secret::new("sk-the-real-key")),
+            ),
+        },
+        token: Some(token),
+        attribution: Attribution {
+            profile: alias.into(),
+            agent: "claude".into(),
+            provider: "anthropic".into(),
+        },
+        sink: Some(UsageSink {
+            store: Arc::new(ringlet::SqliteUsageStore::open(ledger).expect("ledger")),
+            prices: Arc::new(ringlet::PriceBook::builtin()),
+            on_refusal: None,
+        }),
+        budgets,
+    };
+    let listener = ringlet::proxy::bind_loopback(None).expect("a port");
+    (ProxyHandle::start(listener, spec).expect("starts"), secret)
+}
+
+fn client() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// One non-streamed Messages request through the proxy: (status, body).
+fn ask(agent: &ureq::Agent, base: &str, key: &str) -> (u16, serde_json::Value) {
+    let mut response = agent
+        .post(format!("{base}/v1/messages"))
+        .header("x-api-key", key)
+        .header("anthropic-version", "2023-06-01")
+        .header("content-type", "application/json")
+        .send(r#"{"model":"claude-sonnet-5","max_tokens":16,"messages":[{"role":"user","content":"ping"}]}"#)
+        .expect("the proxy answers");
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    (status, body)
+}
+
+#[test]
+fn a_wrong_token_gets_401_in_the_providers_shape_and_the_proxy_listens_on_loopback_only() {
+    let api = FakeApi::start().expect("fake API");
+    let dir = tempfile::tempdir().expect("dir");
+    let (proxy, token) = bare_proxy(&api, "p", &dir.path().join("usage.db"), Vec::new());
+    assert!(proxy.addr().ip().is_loopback(), "{}", proxy.addr());
+    let base = proxy.base_url();
+    let agent = client();
+
+    let (status, body) = ask(&agent, &base, "sk-the-real-key");
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["type"], "error");
+    assert_eq!(body["error"]["type"], "authentication_error");
+    let (status, _) = ask(&agent, &base, &format!("{token}x"));
+    assert_eq!(status, 401);
+    assert!(
+        api.requests().is_empty(),
+        "a refused request reached the provider"
+    );
+
+    let (status, body) = ask(&agent, &base, &token);
+    assert_eq!(status, 200, "{body}");
+    let seen = api.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].api_key.as_deref(), Some("sk-the-real-key"));
+    let report = proxy.stop();
+    assert_eq!(report.stats.unauthorized, 2);
+    assert_eq!(report.stats.forwarded, 1);
+    assert_eq!(report.stats.metered, 1);
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[test]
+fn two_concurrent_runs_overspend_a_shared_budget_by_at_most_one_request_each() {
+    // A response costs about $0.30 (100k input tokens of claude-sonnet-5); the budget is $1.
+    let api = FakeApi::start_with(FakeApiConfig {
+        usage: Usage {
+            input_tokens: 100_000,
+            ..Usage::default()
+        },
+        ..FakeApiConfig::default()
+    })
+    .expect("fake API");
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("usage.db");
+    let limit = ringlet::proxy::BudgetLimit {
+        scope: ringlet::proxy::BudgetScope::Profile("shared".into()),
+        period: ringlet::Period::Day,
+        usd: 1.0,
+    };
+    let runs: Vec<_> = (0..2)
+        .map(|_| bare_proxy(&api, "shared", &db, vec![limit.clone()]))
+        .collect();
+    // Four clients per run, each asking until refused.
+    let mut clients = Vec::new();
+    for (proxy, token) in &runs {
+        for _ in 0..4 {
+            let (base, token) = (proxy.base_url(), token.clone());
+            clients.push(std::thread::spawn(move || {
+                let agent = client();
+                let mut refusals = 0;
+                for _ in 0..50 {
+                    let (status, body) = ask(&agent, &base, &token);
+                    if status == 400 {
+                        assert!(
+                            body["error"]["message"]
+                                .as_str()
+                                .is_some_and(|m| m.contains("ringlet budget reached")),
+                            "{body}"
+                        );
+                        refusals += 1;
+                        break;
+                    }
+                    assert_eq!(status, 200, "{body}");
+                }
+                refusals
+            }));
+        }
+    }
+    let refusals: u32 = clients.into_iter().map(|c| c.join().expect("client")).sum();
+    assert_eq!(refusals, 8, "every client was refused in the end");
+    for (proxy, _) in runs {
+        proxy.stop();
+    }
+    let store = ringlet::SqliteUsageStore::open(&db).expect("ledger");
+    use ringlet::UsageStore;
+    let events = store
+        .events(&ringlet::UsageFilter::new(), None)
+        .expect("events");
+    let dearest = events
+        .iter()
+        .filter_map(|e| e.cost_nanos)
+        .max()
+        .expect("priced");
+    let spent: i64 = events.iter().filter_map(|e| e.cost_nanos).sum();
+    let limit_nanos = ringlet::NANOS_PER_USD;
+    assert!(
+        spent >= limit_nanos,
+        "spent {spent} stopped short of the budget"
+    );
+    assert!(
+        spent <= limit_nanos + 2 * dearest,
+        "spent {spent} nano-dollars: more than one in-flight request ({dearest}) per run over {limit_nanos}"
+    );
+    assert_eq!(events.len(), api.generation_requests().len());
+}

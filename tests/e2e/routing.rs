@@ -69,9 +69,9 @@ fn routed_proxy(r: &Ringlet, shape: WireShape, rules: &str) -> ProxyHandle {
         },
         sink: None,
         budgets: vec![],
-        routes: Some(routes),
     };
-    ProxyHandle::start(bind_loopback(None).expect("listener"), spec).expect("proxy")
+    ProxyHandle::start_routed(bind_loopback(None).expect("listener"), spec, Some(routes))
+        .expect("proxy")
 }
 
 /// POSTs `body` to the proxy; (status, body).

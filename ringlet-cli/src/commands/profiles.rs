@@ -323,13 +323,13 @@ fn set(ringlet: &Ringlet, a: SetArgs) -> anyhow::Result<ExitCode> {
     #[cfg(feature = "proxy")]
     if let Some((text, path)) = &rules {
         let plan = ringlet.set_routing(&a.alias, Some((text, path)))?;
-        if !a.json {
-            if let Some(plan) = plan {
-                errln!(
-                    "Routing rules installed: {} rules and a default.",
-                    plan.rules.len()
-                );
-            }
+        if !a.json
+            && let Some(plan) = plan
+        {
+            errln!(
+                "Routing rules installed: {} rules and a default.",
+                plan.rules.len()
+            );
         }
     } else if a.no_routing {
         ringlet.set_routing(&a.alias, None)?;

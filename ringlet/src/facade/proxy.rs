@@ -153,10 +153,10 @@ impl Ringlet {
             },
             sink: Some(sink),
             budgets,
-            routes: self.run_routes(profile)?,
         };
         let started_ms = chrono::Utc::now().timestamp_millis();
-        let handle = ProxyHandle::start(listener.listener, spec)?;
+        let routes = self.run_routes(profile)?;
+        let handle = ProxyHandle::start_routed(listener.listener, spec, routes)?;
         let agent_key = match token {
             Some(token) => Some(token.secret().clone()),
             None => key,

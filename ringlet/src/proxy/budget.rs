@@ -4,16 +4,17 @@
 //! share one budget — and refuses the request once a limit is reached.
 //!
 //! A request already in flight when the limit is crossed completes: the overspend is what was
-//! in flight. To bound it, a run sends one request at a time while it is close to a limit
-//! (closer than the dearest response it has seen, or before it has seen one), and the next
-//! request of the run waits until the last one's cost is in the ledger. So the overspend is at
-//! most one in-flight request per run.
+//! in flight. To bound it, a run with a budget sends one request at a time: the next request
+//! waits until the last one's cost is in the ledger, then reads the spend. Every request is
+//! admitted only while the recorded spend is under the limit, so when it is crossed each run has
+//! at most one request in flight: the overspend is at most one request per concurrent run.
+//! (Agents that send requests in parallel, such as Claude Code's side calls, wait for each other
+//! while a budget is set.)
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{Duration, Utc};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::hooks::{Period, period_start};
 use crate::usage::{NANOS_PER_USD, UsageFilter, UsageGroup, UsageStore};
@@ -97,62 +98,43 @@ impl BudgetLimit {
 pub(crate) struct Guard {
     limits: Vec<BudgetLimit>,
     store: Arc<dyn UsageStore>,
-    /// One request at a time while close to a limit.
-    gate: Arc<Semaphore>,
-    /// The dearest response seen by this proxy, nano-dollars (0: none seen yet).
-    dearest: Arc<AtomicI64>,
+    /// One request at a time.
+    gate: Arc<Mutex<()>>,
 }
 
 /// What the guard decided.
 #[derive(Debug)]
 pub(crate) enum Admit {
-    /// Go; hold the permit (if any) until the response's cost is in the ledger.
-    Go(Option<OwnedSemaphorePermit>),
+    /// Go; hold the permit until the response's cost is in the ledger.
+    Go(OwnedMutexGuard<()>),
     /// Refused.
     Refused(BudgetRefusal),
 }
 
 impl Guard {
-    pub(crate) fn new(
-        limits: Vec<BudgetLimit>,
-        store: Arc<dyn UsageStore>,
-        dearest: Arc<AtomicI64>,
-    ) -> Guard {
+    pub(crate) fn new(limits: Vec<BudgetLimit>, store: Arc<dyn UsageStore>) -> Guard {
         Guard {
             limits,
             store,
-            gate: Arc::new(Semaphore::new(1)),
-            dearest,
+            gate: Arc::new(Mutex::new(())),
         }
     }
 
-    /// Decides whether a request may start.
+    /// Decides whether a request may start, once the run's previous request is in the ledger.
     pub(crate) async fn admit(&self) -> Admit {
-        let (refused, tight) = self.check().await;
-        if let Some(refusal) = refused {
-            return Admit::Refused(refusal);
-        }
-        if !tight {
-            return Admit::Go(None);
-        }
-        let Ok(permit) = Arc::clone(&self.gate).acquire_owned().await else {
-            return Admit::Go(None);
-        };
-        // The request before this one is in the ledger now: look again.
+        let permit = Arc::clone(&self.gate).lock_owned().await;
         match self.check().await {
-            (Some(refusal), _) => Admit::Refused(refusal),
-            (None, _) => Admit::Go(Some(permit)),
+            Some(refusal) => Admit::Refused(refusal),
+            None => Admit::Go(permit),
         }
     }
 
-    /// A refusal if a limit is reached; and whether a limit is close.
-    async fn check(&self) -> (Option<BudgetRefusal>, bool) {
+    /// A refusal if a limit is reached.
+    async fn check(&self) -> Option<BudgetRefusal> {
         let limits = self.limits.clone();
         let store = Arc::clone(&self.store);
-        let dearest = self.dearest.load(Ordering::Relaxed);
         let checked = tokio::task::spawn_blocking(move || {
             let now = Utc::now();
-            let mut tight = false;
             for limit in &limits {
                 let (since, key) = period_start(limit.period, now);
                 let mut filter = UsageFilter::new()
@@ -169,16 +151,13 @@ impl Guard {
                     .and_then(|rows| rows.first().map(|r| r.cost_nanos))
                     .unwrap_or(0);
                 if spent >= limit.nanos() {
-                    return (Some(limit.refusal(spent, key)), true);
-                }
-                if dearest == 0 || spent.saturating_add(dearest) >= limit.nanos() {
-                    tight = true;
+                    return Some(limit.refusal(spent, key));
                 }
             }
-            (None, tight)
+            None
         })
         .await;
-        checked.unwrap_or((None, true))
+        checked.unwrap_or(None)
     }
 }
 

@@ -16,7 +16,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::Value;
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::OwnedMutexGuard;
 
 use super::budget::{Admit, Guard};
 use super::record::{Events, Message};
@@ -96,11 +96,7 @@ impl State {
             .build();
         let client = Client::builder(TokioExecutor::new()).build(connector);
         let guard = match (&events, budgets.is_empty()) {
-            (Some(events), false) => Some(Guard::new(
-                budgets,
-                Arc::clone(&events.store),
-                Arc::clone(&events.dearest),
-            )),
+            (Some(events), false) => Some(Guard::new(budgets, Arc::clone(&events.store))),
             _ => None,
         };
         let nonce = super::RunToken::generate()?
@@ -222,7 +218,7 @@ async fn handle(
     }
     let permit = match &state.guard {
         Some(guard) => match guard.admit().await {
-            Admit::Go(permit) => permit,
+            Admit::Go(permit) => Some(permit),
             Admit::Refused(refusal) => {
                 Counters::bump(&state.counters.refused);
                 let reply = state.own_reply(Why::Budget, &refusal.message);
@@ -369,7 +365,7 @@ pub(crate) struct End {
     state: Arc<State>,
     shape: WireShape,
     model_hint: Option<String>,
-    permit: Option<OwnedSemaphorePermit>,
+    permit: Option<OwnedMutexGuard<()>>,
     /// The provider that answered, when routing chose another than the profile's.
     provider: Option<String>,
 }
@@ -379,7 +375,7 @@ impl End {
         state: Arc<State>,
         shape: WireShape,
         model_hint: Option<String>,
-        permit: Option<OwnedSemaphorePermit>,
+        permit: Option<OwnedMutexGuard<()>>,
     ) -> End {
         End {
             state,

@@ -77,9 +77,6 @@ pub struct ProxySpec {
     pub sink: Option<UsageSink>,
     /// The spending limits checked before each request.
     pub budgets: Vec<BudgetLimit>,
-    /// The profile's routing rules (its `routing.toml`): generation requests go where the first
-    /// matching rule says, with its fallbacks; `None` sends everything to `upstream`.
-    pub routes: Option<routing::Routes>,
 }
 
 /// Counters of one proxy, for its run's report.
@@ -148,6 +145,17 @@ impl ProxyHandle {
     /// Starts serving `spec` on `listener` (from [`bind_loopback`]) on a runtime thread of its
     /// own.
     pub fn start(listener: std::net::TcpListener, spec: ProxySpec) -> Result<ProxyHandle> {
+        Self::start_routed(listener, spec, None)
+    }
+
+    /// [`ProxyHandle::start`] with the profile's routing rules (its `routing.toml`): generation
+    /// requests go where the first matching rule says, with its fallbacks; the rest, and
+    /// everything when `routes` is `None`, to `spec.upstream`.
+    pub fn start_routed(
+        listener: std::net::TcpListener,
+        spec: ProxySpec,
+        routes: Option<routing::Routes>,
+    ) -> Result<ProxyHandle> {
         let addr = listener.local_addr().map_err(|e| Error::Proxy {
             message: format!("its listener has no address: {e}"),
         })?;
@@ -172,7 +180,7 @@ impl ProxyHandle {
             spec.budgets,
             Arc::clone(&counters),
         )?
-        .with_routes(spec.routes);
+        .with_routes(routes);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

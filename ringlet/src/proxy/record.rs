@@ -2,11 +2,10 @@
 //! ledger, and hands budget refusals to whoever started the proxy. SQLite and hooks never run
 //! on the forwarding thread.
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::OwnedMutexGuard;
 
 use super::budget::BudgetRefusal;
 use crate::error::{Error, Result};
@@ -39,7 +38,7 @@ impl std::fmt::Debug for UsageSink {
 #[derive(Debug)]
 pub(crate) enum Message {
     /// A metered response, and the budget permit to release once it is recorded.
-    Usage(Box<UsageEvent>, Option<OwnedSemaphorePermit>),
+    Usage(Box<UsageEvent>, Option<OwnedMutexGuard<()>>),
     /// A refused request.
     Refusal(Box<BudgetRefusal>),
 }
@@ -48,8 +47,6 @@ pub(crate) enum Message {
 #[derive(Debug, Clone)]
 pub(crate) struct Events {
     tx: mpsc::Sender<Message>,
-    /// The dearest response recorded so far (nano-dollars), for the budget guard.
-    pub(crate) dearest: Arc<AtomicI64>,
     /// The ledger, for the budget guard's reads.
     pub(crate) store: Arc<dyn UsageStore>,
 }
@@ -71,15 +68,13 @@ pub(crate) struct Recorder {
 impl Recorder {
     pub(crate) fn start(sink: UsageSink) -> Result<(Recorder, Events)> {
         let (tx, rx) = mpsc::channel::<Message>();
-        let dearest = Arc::new(AtomicI64::new(0));
         let events = Events {
             tx,
-            dearest: Arc::clone(&dearest),
             store: Arc::clone(&sink.store),
         };
         let thread = std::thread::Builder::new()
             .name("ringlet-proxy-ledger".into())
-            .spawn(move || run(rx, sink, dearest))
+            .spawn(move || run(rx, sink))
             .map_err(|e| Error::Proxy {
                 message: format!("no thread for its ledger: {e}"),
             })?;
@@ -95,15 +90,12 @@ impl Recorder {
     }
 }
 
-fn run(rx: mpsc::Receiver<Message>, sink: UsageSink, dearest: Arc<AtomicI64>) -> Vec<String> {
+fn run(rx: mpsc::Receiver<Message>, sink: UsageSink) -> Vec<String> {
     let mut problems = Vec::new();
     for message in rx {
         match message {
             Message::Usage(mut event, permit) => {
                 sink.prices.price_event(&mut event);
-                if let Some(cost) = event.cost_nanos {
-                    dearest.fetch_max(cost, Ordering::Relaxed);
-                }
                 if let Err(e) = sink.store.record(std::slice::from_ref(&event)) {
                     problems.push(format!(
                         "usage of a {} response seen by the proxy was not recorded: {e}",

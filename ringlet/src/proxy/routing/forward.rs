@@ -15,7 +15,7 @@ use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::{Request, Response, StatusCode};
 use serde_json::Value;
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::OwnedMutexGuard;
 
 use super::{RequestFacts, RoutedTarget, Routes};
 use crate::catalog::wire::WireShape;
@@ -183,7 +183,7 @@ pub(crate) async fn forward(
     routes: &Routes,
     parts: Parts,
     body: Incoming,
-    permit: Option<OwnedSemaphorePermit>,
+    permit: Option<OwnedMutexGuard<()>>,
 ) -> Response<ProxyBody> {
     let body = match Limited::new(body, MAX_REWRITTEN_BODY).collect().await {
         Ok(b) => b.to_bytes(),
@@ -258,7 +258,7 @@ async fn respond(
     target: &RoutedTarget,
     prepared: Prepared,
     response: Response<Incoming>,
-    permit: Option<OwnedSemaphorePermit>,
+    permit: Option<OwnedMutexGuard<()>>,
 ) -> Response<ProxyBody> {
     let (mut head, body) = response.into_parts();
     headers::strip_hop_by_hop(&mut head.headers);
