@@ -68,7 +68,15 @@ Examples:
   ringlet profiles create codex cx --provider openai --model gpt-5.5 --key-from-env OPENAI_API_KEY
   ringlet profiles create claude glm --provider zai --endpoint china
   ringlet profiles create claude local --provider custom \\
-      --custom-endpoint http://localhost:4000 --model my-model -- --verbose";
+      --custom-endpoint http://localhost:4000 --model my-model -- --verbose
+  ringlet profiles create claude safe --provider anthropic --proxy on --budget-day 10";
+
+const PROFILES_SET_EXAMPLES: &str = "\
+Examples:
+  ringlet profiles set work --proxy on                # usage on the wire, the key hidden
+  ringlet profiles set work --budget-day 10 --budget-month 100
+  ringlet profiles set work --clear-budget
+  ringlet profiles set work --sandbox always --model claude-opus-4-1";
 
 const PROFILES_RUN_EXAMPLES: &str = "\
 Examples:
@@ -137,6 +145,10 @@ pub enum Command {
     #[cfg(feature = "team")]
     #[command(subcommand)]
     Team(crate::commands::team::TeamCmd),
+    /// A profile's routing rules: which provider and model each request goes to (docs/proxy.md).
+    #[cfg(feature = "proxy")]
+    #[command(subcommand, after_help = crate::commands::routing::ROUTING_EXAMPLES)]
+    Routing(crate::commands::routing::RoutingCmd),
     /// Audit, gate and alert on agent events: shell, Rhai or webhook hooks.
     #[command(subcommand)]
     Hooks(crate::commands::hooks::HooksCmd),
@@ -203,7 +215,9 @@ pub enum ProfilesCmd {
     /// Create a profile: an agent bound to a provider, a key alias and its own HOME.
     #[command(after_help = PROFILES_CREATE_EXAMPLES)]
     Create(Box<CreateArgs>),
-    /// Change a profile's settings: sandbox, model, endpoint, env, args, working dir, binary.
+    /// Change a profile's settings: sandbox, proxy, budget, model, endpoint, env, args, working
+    /// dir, binary.
+    #[command(after_help = PROFILES_SET_EXAMPLES)]
     Set(Box<SetArgs>),
     /// List profiles.
     #[command(after_help = PROFILES_LIST_EXAMPLES)]
@@ -311,6 +325,16 @@ pub struct CreateArgs {
     /// billing block): writes `statusLine` into the profile HOME's settings.json.
     #[arg(long)]
     pub statusline: bool,
+    /// Run the agent through the ringlet proxy: usage read on the wire, the real key kept from
+    /// the agent, budgets enforced (docs/proxy.md).
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    pub proxy: Option<String>,
+    /// Dollars the profile may spend per UTC day; the proxy refuses requests beyond it.
+    #[arg(long, value_name = "USD")]
+    pub budget_day: Option<f64>,
+    /// Dollars the profile may spend per UTC month.
+    #[arg(long, value_name = "USD")]
+    pub budget_month: Option<f64>,
     /// Print the created profile as JSON.
     #[arg(long)]
     pub json: bool,
@@ -363,6 +387,28 @@ pub struct SetArgs {
     /// Claude Code's status line from ringlet (`on`), or none (`off`: removes ringlet's only).
     #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
     pub statusline: Option<String>,
+    /// Run the agent through the ringlet proxy: usage read on the wire, the real key kept from
+    /// the agent, budgets enforced (docs/proxy.md).
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    pub proxy: Option<String>,
+    /// Dollars the profile may spend per UTC day; the proxy refuses requests beyond it.
+    #[arg(long, value_name = "USD")]
+    pub budget_day: Option<f64>,
+    /// Dollars the profile may spend per UTC month.
+    #[arg(long, value_name = "USD")]
+    pub budget_month: Option<f64>,
+    /// Remove the profile's budgets.
+    #[arg(long, conflicts_with_all = ["budget_day", "budget_month"])]
+    pub clear_budget: bool,
+    /// Route the profile's requests by the rules in this routing.toml (`-`: standard input),
+    /// checked first; the proxy then runs even with `--proxy off` (docs/proxy.md#routing).
+    #[cfg(feature = "proxy")]
+    #[arg(long, value_name = "FILE", conflicts_with = "no_routing")]
+    pub routing: Option<PathBuf>,
+    /// Remove the profile's routing rules: every request goes to its provider again.
+    #[cfg(feature = "proxy")]
+    #[arg(long)]
+    pub no_routing: bool,
     /// Print the updated profile as JSON.
     #[arg(long)]
     pub json: bool,

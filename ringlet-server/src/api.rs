@@ -406,6 +406,8 @@ async fn create_profile(
         working_dir,
         binary,
         args: body.args,
+        // Set with an update (`PATCH`), whose body is the facade's `ProfileUpdate`.
+        ..NewProfile::default()
     };
     let profile = call(&state, move |r| {
         r.create_profile(&req, key.as_ref()).map_err(core(r))

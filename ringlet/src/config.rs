@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::launch::sandbox::SandboxPolicy;
 use crate::paths::Paths;
+use crate::profile::{Budget, ProxyConfig};
 
 /// The user's settings. Missing file or fields mean defaults.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -31,6 +32,13 @@ pub struct Config {
     /// tokens are in the credential store, never here.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub remotes: BTreeMap<String, RemoteConfig>,
+    /// `[proxy]`: where the ringlet proxy listens (docs/proxy.md).
+    #[serde(default, skip_serializing_if = "ProxyConfig::is_unset")]
+    pub proxy: ProxyConfig,
+    /// `[budget]`: what all profiles together may spend per day and month, enforced by the
+    /// proxy on proxied runs.
+    #[serde(default, skip_serializing_if = "Budget::is_empty")]
+    pub budget: Budget,
 }
 
 /// `[telemetry]`.

@@ -341,6 +341,8 @@ impl Error {
             | Error::SandboxUnavailable { .. }
             // Gates exist but nothing on this machine can carry the agent's call to them.
             | Error::HookTransportMissing { .. }
+            // No port to listen on, or no runtime: this machine, not the input.
+            | Error::Proxy { .. }
             | Error::Download { .. } => Unavailable,
             // ringlet's own files and stores: config, manifests, profiles and the credentials
             // file (`Parse`, `InsecurePermissions`), config scripts, the ledgers, processes.
@@ -646,6 +648,7 @@ mod tests {
             Error::Io { .. } => "Io",
             Error::Spawn { .. } => "Spawn",
             Error::UsageStore { .. } => "UsageStore",
+            Error::Proxy { .. } => "Proxy",
             Error::Download { .. } => "Download",
             Error::Hook { .. } => "Hook",
             Error::HookNotFound { .. } => "HookNotFound",

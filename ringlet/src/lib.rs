@@ -41,6 +41,8 @@ mod hooks;
 mod launch;
 mod paths;
 mod profile;
+#[cfg(feature = "proxy")]
+pub mod proxy;
 #[cfg(unix)]
 pub mod session;
 mod suggest;
@@ -111,8 +113,8 @@ pub use launch::{
 pub use launch::{PtyChild, PtyReader, PtyResizer, PtyWriter};
 pub use paths::{Paths, RINGLET_HOME_ENV};
 pub use profile::{
-    BrokenKind, BrokenProfile, FileProfileStore, Profile, ProfileHold, ProfileListing,
-    ProfileMetadata, ProfileStore,
+    BrokenKind, BrokenProfile, Budget, FileProfileStore, Profile, ProfileHold, ProfileListing,
+    ProfileMetadata, ProfileStore, ProxyConfig, ProxyMode,
 };
 #[cfg(feature = "team")]
 pub use team::{

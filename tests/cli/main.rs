@@ -11,6 +11,7 @@ mod output;
 mod profiles;
 mod profiles_set;
 mod reports;
+mod routing;
 mod sandbox;
 mod signals;
 mod statusline;

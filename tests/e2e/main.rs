@@ -13,7 +13,9 @@ mod agents;
 mod interactive;
 mod isolation;
 mod jobs;
+mod proxy;
 mod remote;
+mod routing;
 mod sandbox;
 mod terminal;
 

@@ -10,6 +10,8 @@ mod providers;
 mod remote_terminal;
 #[cfg(feature = "server")]
 pub mod remotes;
+#[cfg(feature = "proxy")]
+pub mod routing;
 #[cfg(feature = "server")]
 pub mod serve;
 pub mod statusline;
@@ -51,6 +53,8 @@ impl Cli {
             Command::Statusline(a) => a.json,
             #[cfg(feature = "team")]
             Command::Team(cmd) => cmd.wants_json(),
+            #[cfg(feature = "proxy")]
+            Command::Routing(cmd) => cmd.wants_json(),
             #[cfg(feature = "server")]
             Command::Remotes(cmd) => cmd.wants_json(),
             _ => false,
@@ -122,6 +126,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Statusline(args) => statusline::run(&ringlet, args),
         #[cfg(feature = "team")]
         Command::Team(cmd) => team::run(&ringlet, cmd),
+        #[cfg(feature = "proxy")]
+        Command::Routing(cmd) => routing::run(&ringlet, cmd),
         #[cfg(feature = "server")]
         Command::Remotes(cmd) => remotes::run(&ringlet, cmd),
         #[cfg(feature = "server")]

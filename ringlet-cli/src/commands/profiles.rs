@@ -2,7 +2,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use ringlet::{
-    DeleteOptions, KeyOnDelete, KeyOutcome, NewProfile, Profile, ProfileUpdate, Ringlet, RunOptions,
+    Budget, DeleteOptions, KeyOnDelete, KeyOutcome, NewProfile, Profile, ProfileUpdate, ProxyMode,
+    Ringlet, RunOptions,
 };
 
 use crate::cli::{CreateArgs, ProfilesCmd, SetArgs};
@@ -227,6 +228,16 @@ fn create(
         working_dir: a.working_dir,
         binary: a.binary,
         args: a.args,
+        proxy: a
+            .proxy
+            .as_deref()
+            .map(ProxyMode::parse)
+            .transpose()?
+            .unwrap_or_default(),
+        budget: Budget {
+            day: a.budget_day,
+            month: a.budget_month,
+        },
     };
     // Validate everything before asking for a key, so a typo never costs a paste.
     let mut unstored = None;
@@ -301,14 +312,33 @@ fn set(ringlet: &Ringlet, a: SetArgs, home: Option<&std::path::Path>) -> anyhow:
     update.clear_working_dir = a.clear_working_dir;
     update.binary = a.binary;
     update.clear_binary = a.clear_binary;
+    update.proxy = a.proxy.as_deref().map(ProxyMode::parse).transpose()?;
+    update.budget_day = a.budget_day;
+    update.budget_month = a.budget_month;
+    update.clear_budget = a.clear_budget;
     if a.clear_args {
         update = update.args(Vec::<String>::new());
     } else if !a.args.is_empty() {
         update = update.args(a.args);
     }
-    // The status line lives in the agent's settings, not in profile.toml: alone, it is the
-    // whole change.
-    let profile = if update.is_empty() && a.statusline.is_some() {
+    // The rules are checked before anything changes, and installed after the profile's other
+    // settings, which they are checked against (its shape, its key alias).
+    #[cfg(feature = "proxy")]
+    let rules = match &a.routing {
+        Some(path) => Some((crate::commands::routing::read_rules(path)?, path.clone())),
+        None => None,
+    };
+    #[cfg(feature = "proxy")]
+    if let Some((text, path)) = &rules {
+        ringlet.check_routing(&a.alias, text, path)?;
+    }
+    #[cfg(feature = "proxy")]
+    let routing = rules.is_some() || a.no_routing;
+    #[cfg(not(feature = "proxy"))]
+    let routing = false;
+    // The status line (in the agent's settings) and the routing rules (routing.toml) live
+    // outside profile.toml: alone, they are the whole change.
+    let profile = if update.is_empty() && (a.statusline.is_some() || routing) {
         ringlet.profile(&a.alias)?
     } else {
         ringlet.update_profile(&a.alias, &update)?
@@ -320,6 +350,20 @@ fn set(ringlet: &Ringlet, a: SetArgs, home: Option<&std::path::Path>) -> anyhow:
         };
         let settings = ringlet.set_statusline(&profile.alias, command.as_deref())?;
         output::status_line(&format!("Status line {state}: {}", settings.display()));
+    }
+    #[cfg(feature = "proxy")]
+    if let Some((text, path)) = &rules {
+        let plan = ringlet.set_routing(&a.alias, Some((text, path)))?;
+        if !a.json
+            && let Some(plan) = plan
+        {
+            errln!(
+                "Routing rules installed: {} rules and a default.",
+                plan.rules.len()
+            );
+        }
+    } else if a.no_routing {
+        ringlet.set_routing(&a.alias, None)?;
     }
     if a.json {
         output::json(&profile)?;
@@ -334,6 +378,19 @@ fn set(ringlet: &Ringlet, a: SetArgs, home: Option<&std::path::Path>) -> anyhow:
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `day $10, month $100`, or `-`.
+fn budget_text(b: &Budget) -> String {
+    let parts: Vec<String> = [("day", b.day), ("month", b.month)]
+        .into_iter()
+        .filter_map(|(name, usd)| usd.map(|usd| format!("{name} ${usd}")))
+        .collect();
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 fn inspect(ringlet: &Ringlet, p: &Profile) -> anyhow::Result<()> {
@@ -367,6 +424,8 @@ fn inspect(ringlet: &Ringlet, p: &Profile) -> anyhow::Result<()> {
                 "-".to_string()
             },
         ),
+        ("proxy", p.proxy.as_str().to_string()),
+        ("budget", budget_text(&p.budget)),
         ("args", p.args.join(" ")),
         ("env", p.env.keys().cloned().collect::<Vec<_>>().join(", ")),
         ("created", p.metadata.created_at.to_rfc3339()),

@@ -663,6 +663,57 @@ impl Ringlet {
             .collect()
     }
 
+    /// The proxy refused a request of `profile` because a budget is spent: fires the
+    /// `cost-threshold` rules covering the profile, once per rule, profile and period. The
+    /// claim is the one the scheduled check makes (`check_cost_thresholds`), so a rule fires
+    /// once whether the refusal or the check after the run comes first, and concurrent runs
+    /// fire it once between them.
+    #[cfg(feature = "proxy")]
+    pub(super) fn fire_budget_refusal(
+        &self,
+        profile: &ProfileRef,
+        refusal: &crate::proxy::BudgetRefusal,
+    ) {
+        let rules = match self.hooks() {
+            Ok(r) => r,
+            Err(e) => return self.warn_hooks("budget hooks not run", &e),
+        };
+        let ledger = match self.hook_ledger() {
+            Ok(l) => l,
+            Err(e) => return self.warn_hooks("budget hooks not run", &e),
+        };
+        let now = Utc::now();
+        let mut firings = Vec::new();
+        for entry in rules.iter().filter(|e| {
+            e.rule.event == HookEvent::CostThreshold && e.scope().covers(&profile.alias)
+        }) {
+            let claim = format!(
+                "cost-threshold|{}|{}|{}",
+                entry.rule.id, profile.alias, refusal.period_key
+            );
+            if !ledger.claim(&claim, now).unwrap_or(false) {
+                continue;
+            }
+            let mut ctx = HookContext::new(
+                HookEvent::CostThreshold,
+                &profile.alias,
+                &profile.agent,
+                &profile.provider,
+            );
+            ctx.cost_usd = Some(refusal.spent_usd);
+            ctx.total_usd = Some(refusal.spent_usd);
+            ctx.threshold_usd = Some(refusal.limit.usd);
+            ctx.budget_usd = Some(refusal.limit.usd);
+            ctx.period = Some(refusal.limit.period.as_str().into());
+            ctx.period_key = Some(refusal.period_key.clone());
+            firings.push(Firing {
+                entry: entry.clone(),
+                context: ctx,
+            });
+        }
+        self.fire_all(firings);
+    }
+
     fn hook_ledger(&self) -> Result<FiredLedger> {
         FiredLedger::open(self.paths().data_dir().join(hooks::STATE_FILE))
     }

@@ -22,7 +22,10 @@ mod events;
 mod hooks;
 mod keys;
 mod profiles;
+mod proxy;
 mod remotes;
+#[cfg(feature = "proxy")]
+mod routing;
 mod run;
 mod statusline;
 #[cfg(feature = "team")]

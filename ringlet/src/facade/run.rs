@@ -67,7 +67,7 @@ impl Ringlet {
         Ok(output)
     }
 
-    fn base_url(&self, profile: &Profile, provider: &dyn Provider) -> Result<String> {
+    pub(super) fn base_url(&self, profile: &Profile, provider: &dyn Provider) -> Result<String> {
         if let Some(url) = &profile.endpoint_url {
             return Ok(url.clone());
         }
@@ -87,15 +87,18 @@ impl Ringlet {
 
     /// The launch plan for a profile: program, args, env, files. Writes nothing; holds no secret.
     pub fn plan_run(&self, alias: &str, args: &[String]) -> Result<LaunchPlan> {
-        self.plan_for(&self.profile(alias)?, args, false, None)
+        self.plan_for(&self.profile(alias)?, args, false, None, None)
     }
 
+    /// The plan; `via_proxy` is the base URL of the run's proxy, which replaces the provider's
+    /// before the config script runs, so everything the script writes points at the proxy.
     fn plan_for(
         &self,
         profile: &Profile,
         args: &[String],
         remember: bool,
         working_dir: Option<&std::path::Path>,
+        via_proxy: Option<String>,
     ) -> Result<LaunchPlan> {
         let alias = profile.alias.as_str();
         let agent = self.catalogue().agent(&profile.agent)?;
@@ -124,7 +127,10 @@ impl Ringlet {
             "the working directory",
             "run the agent from a directory whose path is UTF-8 (or give the profile a working directory)",
         )?;
-        let base_url = self.base_url(profile, provider.as_ref())?;
+        let base_url = match via_proxy {
+            Some(url) => url,
+            None => self.base_url(profile, provider.as_ref())?,
+        };
         let manifest = agent.manifest();
         let (hook_command, hook_gate_command) = self.hook_commands(&profile.alias);
         let ctx = ScriptContext {
@@ -182,7 +188,16 @@ impl Ringlet {
             crate::launch::check_time_zone(zone)?;
         }
         let profile = self.profile(alias)?;
-        let mut plan = self.plan_for(&profile, args, true, options.working_dir.as_deref())?;
+        // The proxy's port is taken before the plan, which points the agent at it.
+        let listener = self.proxy_listener(&profile)?;
+        let via_proxy = listener.as_ref().map(|l| l.base_url().to_string());
+        let mut plan = self.plan_for(
+            &profile,
+            args,
+            true,
+            options.working_dir.as_deref(),
+            via_proxy,
+        )?;
         let agent = self.catalogue().agent(&profile.agent)?;
         let search_path = options
             .search_path
@@ -192,6 +207,14 @@ impl Ringlet {
         plan.program = agent.locate(profile.binary.as_deref(), Some(search_path.clone()))?;
         let key = self.key_for(&plan)?;
         self.check_hook_transport(&plan)?;
+        // With the proxy, the real key goes to the proxy and the agent gets the run's token.
+        let (proxy, key) = match listener {
+            Some(listener) => {
+                let (handle, token) = self.start_proxy(&profile, &plan, listener, key)?;
+                (Some(handle), token)
+            }
+            None => (None, key),
+        };
         // The final command, sandbox included, is settled (bwrap found and probed, the
         // workspace checked) before anything is written or any hook fires: a sandbox that
         // cannot start leaves no trace, and never falls back to an unsandboxed run.
@@ -245,6 +268,7 @@ impl Ringlet {
             session,
             counted,
             unguarded,
+            proxy,
         })
     }
 
@@ -433,6 +457,8 @@ pub struct RunHandle {
     counted: Result<()>,
     /// Guarded paths the sandbox could not make read-only because they did not exist yet.
     unguarded: Vec<std::path::PathBuf>,
+    /// The run's proxy, stopped when the agent ends.
+    proxy: Option<super::proxy::RunProxy>,
 }
 
 impl std::fmt::Debug for RunHandle {
@@ -521,8 +547,13 @@ impl RunHandle {
             session,
             counted,
             unguarded,
+            proxy,
         } = self;
         let outcome = agent.wait();
+        // Before the logs are read: the wire's usage is in the ledger first.
+        if let Some(proxy) = proxy {
+            ringlet.stop_proxy(&profile, proxy);
+        }
         let run_id = session.run_id();
         if let Ok(outcome) = &outcome {
             ringlet.fire_stop(&plan, outcome, started);

@@ -1177,7 +1177,17 @@ impl Ringlet {
         let agent = self.catalogue().agent(&profile.agent)?;
         let who = Attribution::new(&profile.alias, &profile.agent, &profile.provider);
         let home = self.profile_home(&profile.alias)?;
-        ingest_home(store, prices, &who, &agent.manifest().logs, &home)
+        // Claude Code's log keys each response by the id the proxy keys it by: the two
+        // deduplicate. Other agents' logs are left out where the proxy counted (wire_wins.rs).
+        let proxied = crate::usage::proxied_runs(&crate::usage::proxied_runs_file(
+            self.paths().data_dir(),
+            &profile.alias,
+        ));
+        if proxied.is_empty() || profile.agent == "claude" {
+            return ingest_home(store, prices, &who, &agent.manifest().logs, &home);
+        }
+        let wins = crate::usage::WireWins::new(store, proxied);
+        ingest_home(&wins, prices, &who, &agent.manifest().logs, &home)
     }
 
     fn last_event_time(

@@ -2,6 +2,7 @@
 //! keeps them.
 
 mod file_store;
+mod proxy_settings;
 mod run_stats;
 
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use file_store::FileProfileStore;
+pub use proxy_settings::{Budget, ProxyConfig, ProxyMode};
 
 use crate::catalog::wire::WireShape;
 use crate::error::Result;
@@ -60,6 +62,12 @@ pub struct Profile {
     /// and what the profile's `[sandbox]` table adds to config.toml's.
     #[serde(default, skip_serializing_if = "ProfileSandbox::is_default")]
     pub sandbox: ProfileSandbox,
+    /// Whether runs go through the ringlet proxy (`proxy = "on"`, docs/proxy.md).
+    #[serde(default, skip_serializing_if = "ProxyMode::is_off")]
+    pub proxy: ProxyMode,
+    /// `[budget]`: what the proxy lets this profile spend per day and month.
+    #[serde(default, skip_serializing_if = "Budget::is_empty")]
+    pub budget: Budget,
     /// Bookkeeping.
     pub metadata: ProfileMetadata,
 }
