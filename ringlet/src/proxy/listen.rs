@@ -32,10 +32,10 @@ mod tests {
         assert!(addr.ip().is_loopback(), "{addr}");
         let port = addr.port();
         // The taken port is skipped when the range allows another.
-        if let Some(next) = port.checked_add(1) {
-            if let Ok(second) = bind_loopback(Some((port, next))) {
-                assert_eq!(second.local_addr().expect("addr").port(), next);
-            }
+        if let Some(next) = port.checked_add(1)
+            && let Ok(second) = bind_loopback(Some((port, next)))
+        {
+            assert_eq!(second.local_addr().expect("addr").port(), next);
         }
         let err = bind_loopback(Some((port, port))).expect_err("taken");
         assert!(err.to_string().contains("is taken"), "{err}");
