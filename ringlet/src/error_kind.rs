@@ -341,7 +341,9 @@ impl Error {
             | Error::SandboxUnavailable { .. }
             // Gates exist but nothing on this machine can carry the agent's call to them.
             | Error::HookTransportMissing { .. }
-            | Error::Download { .. } => Unavailable,
+            | Error::Download { .. }
+            // The registry's content cannot be trusted now; what is in use stays.
+            | Error::Registry { .. } => Unavailable,
             // ringlet's own files and stores: config, manifests, profiles and the credentials
             // file (`Parse`, `InsecurePermissions`), config scripts, the ledgers, processes.
             Error::Parse { .. }
@@ -587,6 +589,12 @@ mod tests {
                 Unavailable,
             ),
             (
+                Error::Registry {
+                    message: s("bad signature"),
+                },
+                Unavailable,
+            ),
+            (
                 Error::Hook {
                     hook: s("h1"),
                     message: s("bad"),
@@ -647,6 +655,7 @@ mod tests {
             Error::Spawn { .. } => "Spawn",
             Error::UsageStore { .. } => "UsageStore",
             Error::Download { .. } => "Download",
+            Error::Registry { .. } => "Registry",
             Error::Hook { .. } => "Hook",
             Error::HookNotFound { .. } => "HookNotFound",
             Error::HookExists { .. } => "HookExists",

@@ -33,6 +33,7 @@ mod catalog;
 mod config;
 pub mod conformance;
 mod credentials;
+mod doctor;
 mod error;
 mod error_kind;
 mod facade;
@@ -41,6 +42,7 @@ mod hooks;
 mod launch;
 mod paths;
 mod profile;
+mod registry;
 #[cfg(unix)]
 pub mod session;
 mod suggest;
@@ -54,21 +56,22 @@ pub use alias::{MAX_ALIAS_LEN, validate_alias};
 pub use catalog::agent::{
     Agent, AgentEnv, AgentManifest, DetectProgress, Detection, LogLocation, ManifestAgent,
 };
+pub use catalog::catalogue::Catalogue;
 pub use catalog::manifest::Source;
 pub use catalog::provider::{
     AuthScheme, ManifestProvider, Provider, ProviderAuth, ProviderManifest, ProviderModels,
 };
-pub use catalog::catalogue::Catalogue;
 pub use catalog::wire::WireShape;
 pub use config::{
-    Config, CredentialBackend, CredentialsConfig, FallbackWarning, RemoteConfig, TeamConfig,
-    TelemetryConfig,
+    Config, CredentialBackend, CredentialsConfig, FallbackWarning, RegistryConfig, RemoteConfig,
+    TeamConfig, TelemetryConfig,
 };
 pub use credentials::{
     AuditedCredentialStore, CredentialKey, CredentialStore, EnvCredentialStore,
     FileCredentialStore, KEYCHAIN_SERVICE, MemoryCredentialStore, MigrationReport, Secret,
     SystemCredentialStore, migrate_credentials,
 };
+pub use doctor::{Check, CheckStatus, DoctorReport, TESTED_VERSIONS};
 pub use error::{Error, Result};
 pub use error_kind::{ErrorKind, Field, FieldProblem, Hint};
 pub use facade::usage::{
@@ -110,6 +113,12 @@ pub use paths::{Paths, RINGLET_HOME_ENV};
 pub use profile::{
     BrokenKind, BrokenProfile, FileProfileStore, Profile, ProfileHold, ProfileListing,
     ProfileMetadata, ProfileStore,
+};
+pub use registry::{
+    ArtifactKind, BUILTIN_PUBLIC_KEY, DEFAULT_CHANNEL, DEFAULT_MAX_AGE_HOURS, DEFAULT_REGISTRY_URL,
+    INDEX_FILE, INDEX_SCHEMA, KeyOrigin, REGISTRY_CHANNEL_ENV, REGISTRY_PUBLIC_KEY_ENV,
+    REGISTRY_URL_ENV, RegistryArtifact, RegistryIndex, RegistryLock, RegistryStatus,
+    RegistrySyncReport, SIGNATURE_FILE, SyncOptions, SyncSource,
 };
 #[cfg(feature = "team")]
 pub use team::{

@@ -10,6 +10,7 @@ mod launch_env;
 mod output;
 mod profiles;
 mod profiles_set;
+mod registry;
 mod reports;
 mod sandbox;
 mod signals;

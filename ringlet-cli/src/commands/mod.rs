@@ -1,11 +1,13 @@
 //! One module per command group; each turns arguments into facade calls and renders results.
 
 mod agents;
+mod doctor;
 pub mod hooks;
 mod init;
 mod keychain;
 mod profiles;
 mod providers;
+pub mod registry;
 #[cfg(feature = "server")]
 mod remote_terminal;
 #[cfg(feature = "server")]
@@ -28,7 +30,7 @@ impl Cli {
     pub fn wants_json(&self) -> bool {
         use crate::cli::{AgentsCmd, KeychainCmd, ProfilesCmd, ProvidersCmd};
         match &self.command {
-            Command::Init(j) => j.json,
+            Command::Init(j) | Command::Doctor(j) => j.json,
             Command::Agents(AgentsCmd::List(j) | AgentsCmd::Inspect { json: j, .. }) => j.json,
             Command::Providers(ProvidersCmd::List(j) | ProvidersCmd::Inspect { json: j, .. }) => {
                 j.json
@@ -47,6 +49,7 @@ impl Cli {
             | Command::Pricing(_)
             | Command::Stats(_)) => usage::wants_json(cmd),
             Command::Hooks(cmd) => cmd.wants_json(),
+            Command::Registry(cmd) => cmd.wants_json(),
             #[cfg(feature = "team")]
             Command::Team(cmd) => cmd.wants_json(),
             #[cfg(feature = "server")]
@@ -96,6 +99,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     #[cfg(feature = "team")]
     let home = cli.home.clone();
     let started = std::time::Instant::now();
+    // A stale registry snapshot is refreshed by a detached process after any command but a
+    // launch (which must never wait for, nor race with, the network) and the registry's own.
+    let refresh_registry = !matches!(
+        cli.command,
+        Command::Profiles(crate::cli::ProfilesCmd::Run { .. }) | Command::Registry(_)
+    );
+    let registry_home = cli.home.clone();
     let ringlet = open(cli.home)?;
     crate::output::detail(|| {
         let paths = ringlet.paths();
@@ -109,6 +119,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     });
     let result = match cli.command {
         Command::Init(j) => init::run(&ringlet, j.json),
+        Command::Doctor(j) => doctor::run(&ringlet, j.json),
         Command::Agents(cmd) => agents::run(&ringlet, cmd),
         Command::Providers(cmd) => providers::run(&ringlet, cmd),
         Command::Profiles(cmd) => profiles::run(&ringlet, cmd),
@@ -118,6 +129,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             usage::run(&ringlet, cmd)
         }
         Command::Hooks(cmd) => hooks::run(&ringlet, cmd),
+        Command::Registry(cmd) => registry::run(&ringlet, cmd),
         #[cfg(feature = "team")]
         Command::Team(cmd) => team::run(&ringlet, cmd),
         #[cfg(feature = "server")]
@@ -129,6 +141,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completions { .. } => Ok(ExitCode::SUCCESS),
     };
     hooks::scheduled(&ringlet);
+    if refresh_registry && ringlet.registry_refresh_due() {
+        registry::refresh_in_background(registry_home.as_deref());
+    }
     #[cfg(feature = "team")]
     if is_run && ringlet.push_after_run() {
         team::push_in_background(home.as_deref());

@@ -18,10 +18,12 @@ use crate::warning::{Warning, Warnings};
 // The hook and usage methods of the facade live in child modules, so they can reach `Inner`.
 mod catalog;
 mod delete;
+mod doctor;
 mod events;
 mod hooks;
 mod keys;
 mod profiles;
+mod registry;
 mod remotes;
 mod run;
 #[cfg(feature = "team")]
