@@ -3,6 +3,7 @@
 
 mod agents;
 mod completion;
+mod doctor;
 mod errors;
 mod home;
 mod keys;

@@ -453,3 +453,34 @@ fn a_launch_never_waits_for_nor_starts_a_sync() {
         "c1"
     );
 }
+
+#[test]
+fn doctor_fails_on_a_snapshot_changed_after_its_sync() {
+    let f = Fixture::new();
+    f.sync(&[]);
+    let run = f.sb.run(["doctor", "--json"]);
+    let registry = |run: &ringlet_tests::harness::Run| {
+        run.json()["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .find(|c| c["name"] == "registry")
+            .expect("registry check")
+            .clone()
+    };
+    assert_eq!(registry(&run)["status"], "ok", "{}", run.stdout);
+    let synced =
+        f.sb.ringlet_home()
+            .join("cache/registry/commits/c1/providers/acme.toml");
+    std::fs::write(&synced, "id = \"acme\"\n").expect("tamper");
+    let run = f.sb.run(["doctor", "--json"]);
+    let c = registry(&run);
+    assert_eq!((run.code, c["status"].as_str()), (1, Some("fail")), "{c}");
+    assert!(
+        c["fix"]
+            .as_str()
+            .expect("fix")
+            .contains("registry sync --force"),
+        "{c}"
+    );
+}

@@ -59,8 +59,14 @@ impl Cli {
     }
 }
 
-fn open(cli_home: Option<std::path::PathBuf>) -> anyhow::Result<Ringlet> {
+fn open(cli_home: Option<std::path::PathBuf>, doctor: bool) -> anyhow::Result<Ringlet> {
     let builder = Ringlet::builder();
+    // The doctor must report an unusable credential store, not stop at it.
+    let builder = if doctor {
+        builder.tolerate_credential_errors()
+    } else {
+        builder
+    };
     let builder = match cli_home {
         Some(home) => builder.home(std::path::absolute(home)?),
         None => builder,
@@ -106,7 +112,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Profiles(crate::cli::ProfilesCmd::Run { .. }) | Command::Registry(_)
     );
     let registry_home = cli.home.clone();
-    let ringlet = open(cli.home)?;
+    let ringlet = open(cli.home, matches!(cli.command, Command::Doctor(_)))?;
     crate::output::detail(|| {
         let paths = ringlet.paths();
         format!(

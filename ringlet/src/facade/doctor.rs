@@ -118,6 +118,14 @@ impl Ringlet {
     }
 
     fn doctor_credentials(&self) -> Check {
+        if let Some((message, hint)) = &self.inner.credentials_problem {
+            return Check::fail(
+                "credentials",
+                message.clone(),
+                hint.clone()
+                    .unwrap_or_else(|| "see docs/keychain.md".into()),
+            );
+        }
         let configured = self
             .inner
             .config
@@ -129,7 +137,7 @@ impl Ringlet {
                 e.to_string(),
                 e.hint()
                     .map(|h| h.to_string())
-                    .unwrap_or_else(|| "see docs/keys.md".into()),
+                    .unwrap_or_else(|| "see docs/keychain.md".into()),
             );
         }
         let using = self.credentials().backend().to_string();

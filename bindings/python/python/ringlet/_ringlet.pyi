@@ -289,6 +289,39 @@ class PricingStatus(TypedDict):
     updated_at: str | None
     models: int
 
+class DoctorCheck(TypedDict):
+    name: str
+    status: Literal["ok", "warn", "fail"]
+    detail: str
+    fix: str | None
+
+class DoctorReport(TypedDict):
+    checks: list[DoctorCheck]
+    healthy: bool
+
+class RegistryArtifact(TypedDict):
+    kind: Literal["agent", "provider", "script", "template", "models", "pricing"]
+    path: str
+    sha256: str
+    size: int
+
+class RegistryStatus(TypedDict):
+    url: str
+    channel: str
+    key: Literal["built-in", "config", "env"]
+    dir: str
+    commit: str | None
+    serial: int | None
+    published: str | None
+    synced_at: str | None
+    age_seconds: int | None
+    stale: bool
+    pinned: str | None
+    verified: bool
+    problem: str | None
+    artifacts: list[RegistryArtifact]
+    snapshots: list[str]
+
 class StatsRow(TypedDict):
     profile: str
     agent: str
@@ -541,6 +574,8 @@ class Ringlet:
     def import_candidates(self) -> list[ImportCandidate]: ...
     def update_pricing(self, source: _Path | None = None) -> PricingReport: ...
     def pricing_status(self) -> PricingStatus: ...
+    def doctor(self) -> DoctorReport: ...
+    def registry_status(self) -> RegistryStatus: ...
     def stats(
         self,
         *,
