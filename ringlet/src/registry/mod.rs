@@ -95,7 +95,7 @@ impl Settings {
 
     pub(crate) fn is_stale(&self, since: DateTime<Utc>) -> bool {
         let age = Utc::now().signed_duration_since(since);
-        age.to_std().map_or(false, |age| age > self.max_age)
+        age.to_std().is_ok_and(|age| age > self.max_age)
     }
 }
 
