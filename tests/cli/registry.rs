@@ -484,3 +484,69 @@ fn doctor_fails_on_a_snapshot_changed_after_its_sync() {
         "{c}"
     );
 }
+
+#[test]
+fn a_synced_config_script_runs_unless_the_user_has_one() {
+    let f = Fixture::new();
+    let builtin = std::fs::read_to_string(
+        ringlet_tests::repo_root().join("ringlet/assets/scripts/claude.rhai"),
+    )
+    .expect("built-in script");
+    let marked = |who: &str| {
+        let text = builtin.replacen(
+            "let env = #{",
+            &format!("let env = #{{\n        RINGLET_SCRIPT_FROM: \"{who}\","),
+            1,
+        );
+        assert_ne!(
+            text, builtin,
+            "the built-in script still starts its env map so"
+        );
+        text
+    };
+    let src = source(f.sb.root(), "scripted");
+    std::fs::create_dir_all(src.join("scripts")).expect("mkdir");
+    std::fs::write(src.join("scripts/claude.rhai"), marked("registry")).expect("write");
+    publish(
+        &src,
+        &f.out,
+        &f.keys,
+        &Commit {
+            channel: "stable",
+            commit: "c2",
+            serial: 2,
+        },
+    )
+    .expect("publish");
+    let mut sb = f.sb;
+    sb.env("TEST_KEY", crate::KEY);
+    sb.run([
+        "profiles",
+        "create",
+        "claude",
+        "work",
+        "--provider",
+        "anthropic",
+        "--key-from-env",
+        "TEST_KEY",
+    ])
+    .ok();
+    let from = |sb: &Sandbox| {
+        let plan = sb.run(["profiles", "env", "work", "--json"]).ok().json();
+        plan.to_string()
+    };
+    assert!(
+        !from(&sb).contains("RINGLET_SCRIPT_FROM"),
+        "built-in before a sync"
+    );
+    sb.run(["registry", "sync"]).ok();
+    assert!(from(&sb).contains(r#""registry""#), "{}", from(&sb));
+    let user = sb.ringlet_home().join("config/scripts/claude.rhai");
+    std::fs::create_dir_all(user.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&user, marked("user")).expect("write");
+    let plan = from(&sb);
+    assert!(
+        plan.contains(r#""user""#) && !plan.contains(r#""registry""#),
+        "{plan}"
+    );
+}
