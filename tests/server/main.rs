@@ -556,3 +556,29 @@ fn an_unreadable_profile_is_left_out_of_the_listing_and_the_log_says_why() {
         "{log}"
     );
 }
+
+#[test]
+fn doctor_and_the_registry_status_are_served() {
+    let sb = Sandbox::new();
+    let server = Server::start(&sb, &[]);
+    let report = server.call("GET", "/api/doctor", None).json();
+    let checks = report["checks"].as_array().expect("checks");
+    let server_check = checks
+        .iter()
+        .find(|c| c["name"] == "server")
+        .expect("server check");
+    // The server made its token file, private.
+    assert_eq!(server_check["status"], "ok", "{server_check}");
+    assert!(
+        server_check["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("is private (0600)"),
+        "{server_check}"
+    );
+    assert!(report["healthy"].is_boolean(), "{report}");
+    let registry = server.call("GET", "/api/registry", None).json();
+    assert_eq!(registry["commit"], serde_json::Value::Null, "{registry}");
+    assert_eq!(registry["channel"], "stable");
+    assert!(!registry.to_string().contains(&server.token()));
+}
