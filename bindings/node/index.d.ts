@@ -579,7 +579,10 @@ export interface SecretEnv {
   alias: string
 }
 
-/** Where a manifest came from: `built-in`, or a `file` with its path. */
+/**
+ * Where a manifest came from: `built-in`, or a `file` or the `registry` snapshot's file with
+ * its path.
+ */
 export interface Source {
   kind: string
   path?: string

@@ -54,7 +54,7 @@ pub struct RegistryConfig {
     /// Hours after which a snapshot is refreshed in the background (default 24).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_age_hours: Option<u64>,
-    /// Refresh a stale snapshot in the background after commands (default true; never during
+    /// Refresh a stale snapshot in the background as commands start (default true; never during
     /// or before a launch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_refresh: Option<bool>,

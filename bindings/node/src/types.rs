@@ -20,6 +20,10 @@ fn source(s: &ringlet::Source) -> Source {
             kind: "file".into(),
             path: Some(path(p)),
         },
+        ringlet::Source::Registry(p) => Source {
+            kind: "registry".into(),
+            path: Some(path(p)),
+        },
         // `Source` is not exhaustive in spirit: name anything new by its debug form.
         #[allow(unreachable_patterns)]
         other => Source {
@@ -29,7 +33,8 @@ fn source(s: &ringlet::Source) -> Source {
     }
 }
 
-/// Where a manifest came from: `built-in`, or a `file` with its path.
+/// Where a manifest came from: `built-in`, or a `file` or the `registry` snapshot's file with
+/// its path.
 #[napi(object)]
 #[derive(Debug, Clone)]
 pub struct Source {

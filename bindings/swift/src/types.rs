@@ -11,7 +11,7 @@ fn path(p: &Path) -> String {
 
 fn source(s: &ringlet::Source) -> String {
     match s {
-        ringlet::Source::File(p) => path(p),
+        ringlet::Source::File(p) | ringlet::Source::Registry(p) => path(p),
         _ => "built-in".into(),
     }
 }

@@ -123,6 +123,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             ringlet.usage_db_path().display()
         )
     });
+    // Started before the command, so a server (`serve`, `daemon`) refreshes at its start too.
+    if refresh_registry && ringlet.registry_refresh_due() {
+        registry::refresh_in_background(registry_home.as_deref());
+    }
     let result = match cli.command {
         Command::Init(j) => init::run(&ringlet, j.json),
         Command::Doctor(j) => doctor::run(&ringlet, j.json),
@@ -147,9 +151,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Completions { .. } => Ok(ExitCode::SUCCESS),
     };
     hooks::scheduled(&ringlet);
-    if refresh_registry && ringlet.registry_refresh_due() {
-        registry::refresh_in_background(registry_home.as_deref());
-    }
     #[cfg(feature = "team")]
     if is_run && ringlet.push_after_run() {
         team::push_in_background(home.as_deref());

@@ -364,6 +364,8 @@ pub(crate) fn pin(
             });
         };
         lock.pinned = None;
+        // Due at once: the next sync (or background refresh) follows the channel.
+        lock.synced_at = DateTime::<Utc>::UNIX_EPOCH;
         store.write_lock(&lock)?;
         let channel = lock.channel.clone();
         let url = lock.url.clone();

@@ -15,7 +15,7 @@ __version__: str
 WireShape = Literal["anthropic", "openai-chat", "openai-responses", "gemini"]
 
 class Source(TypedDict):
-    kind: Literal["built-in", "file"]
+    kind: Literal["built-in", "file", "registry"]
     path: NotRequired[str]
 
 class Paths(TypedDict):
