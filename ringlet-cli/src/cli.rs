@@ -114,6 +114,11 @@ Examples:
   ringlet import codex --to cx --from /backup/home   # another HOME, log dir or log file
   ringlet import claude --to work --json";
 
+const DOCTOR_EXAMPLES: &str = "\
+Examples:
+  ringlet doctor
+  ringlet doctor --json | jq '.checks[] | select(.status != \"ok\")'";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create ringlet's directories, detect installed agents, and show next steps.
@@ -167,6 +172,13 @@ pub enum Command {
     /// (`profiles set ALIAS --statusline on` sets it up).
     #[command(after_help = STATUSLINE_EXAMPLES)]
     Statusline(crate::commands::statusline::StatuslineArgs),
+    /// Check this machine: agents and their versions, keychain, permissions, ledger, prices,
+    /// registry, sandbox, shims, server; each problem with its fix. Exits 1 when one is broken.
+    #[command(after_help = DOCTOR_EXAMPLES)]
+    Doctor(JsonFlag),
+    /// The signed registry of manifests, scripts and prices: sync, pin, inspect.
+    #[command(subcommand)]
+    Registry(crate::commands::registry::RegistryCmd),
     /// Print a shell completion script (bash, zsh and fish complete profile, agent, provider
     /// and hook names from your ringlet home).
     Completions {

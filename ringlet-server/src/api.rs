@@ -974,6 +974,24 @@ async fn stats(
     .map(json)
 }
 
+/// What can go wrong on the server's machine, each with its fix (`ringlet doctor`).
+#[utoipa::path(get, path = "/api/doctor", tag = "server",
+    responses((status = 200, description = "The checks: name, status (ok, warn, fail), detail, fix; and healthy", body = Value)))]
+async fn doctor(State(state): State<AppState>) -> Result<Response, ApiError> {
+    call(&state, |r| r.doctor().map_err(core(r)))
+        .await
+        .map(json)
+}
+
+/// The registry snapshot in use, verified now (`ringlet registry inspect`).
+#[utoipa::path(get, path = "/api/registry", tag = "server",
+    responses((status = 200, description = "URL, channel, key origin, commit, age, pin, verified, artifacts", body = Value)))]
+async fn registry_status(State(state): State<AppState>) -> Result<Response, ApiError> {
+    call(&state, |r| r.registry_status().map_err(core(r)))
+        .await
+        .map(json)
+}
+
 /// Where prices come from now.
 #[utoipa::path(get, path = "/api/pricing", tag = "usage",
     responses((status = 200, description = "The pricing status", body = Value)))]
@@ -1173,6 +1191,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(import_usage))
         .routes(routes!(stats))
         .routes(routes!(pricing_status))
+        .routes(routes!(doctor))
+        .routes(routes!(registry_status))
         .routes(routes!(update_pricing))
         .routes(routes!(list_hooks, add_hook))
         .routes(routes!(remove_hook))

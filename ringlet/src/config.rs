@@ -39,6 +39,39 @@ pub struct Config {
     /// proxy on proxied runs.
     #[serde(default, skip_serializing_if = "Budget::is_empty")]
     pub budget: Budget,
+    /// `[registry]`: where manifests, scripts and prices are synced from (docs/registry.md).
+    #[serde(default, skip_serializing_if = "RegistryConfig::is_unset")]
+    pub registry: RegistryConfig,
+}
+
+/// `[registry]`. `RINGLET_REGISTRY_URL`, `RINGLET_REGISTRY_CHANNEL` and
+/// `RINGLET_REGISTRY_PUBLIC_KEY` override the first three.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RegistryConfig {
+    /// A private registry: `https://…` or `file:///dir` (default: ringlet's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The channel to follow (default `stable`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// The minisign public key (`RW…`) a private registry's index is signed with; without it
+    /// only ringlet's own key is trusted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// Hours after which a snapshot is refreshed in the background (default 24).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_hours: Option<u64>,
+    /// Refresh a stale snapshot in the background as commands start (default true; never during
+    /// or before a launch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_refresh: Option<bool>,
+}
+
+impl RegistryConfig {
+    fn is_unset(&self) -> bool {
+        *self == RegistryConfig::default()
+    }
 }
 
 /// `[telemetry]`.

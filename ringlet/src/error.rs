@@ -314,6 +314,14 @@ pub enum Error {
         message: String,
     },
 
+    /// The registry refused: a bad signature, a tampered artifact, a rollback, a malformed
+    /// index, or a pin whose snapshot is gone. The snapshot in use is left as it was.
+    #[error("registry: {message}")]
+    Registry {
+        /// What was refused, why, and what stays in use.
+        message: String,
+    },
+
     /// A hook rule is invalid, or a hook failed to run.
     #[error("hook {hook}: {message}")]
     Hook {
@@ -510,6 +518,7 @@ impl Error {
             Error::UsageStore { .. } => "usage_store",
             Error::Proxy { .. } => "proxy",
             Error::Download { .. } => "download",
+            Error::Registry { .. } => "registry",
             Error::Hook { .. } => "hook",
             Error::HookNotFound { .. } => "hook_not_found",
             Error::HookExists { .. } => "hook_exists",

@@ -343,7 +343,9 @@ impl Error {
             | Error::HookTransportMissing { .. }
             // No port to listen on, or no runtime: this machine, not the input.
             | Error::Proxy { .. }
-            | Error::Download { .. } => Unavailable,
+            | Error::Download { .. }
+            // The registry's content cannot be trusted now; what is in use stays.
+            | Error::Registry { .. } => Unavailable,
             // ringlet's own files and stores: config, manifests, profiles and the credentials
             // file (`Parse`, `InsecurePermissions`), config scripts, the ledgers, processes.
             Error::Parse { .. }
@@ -589,6 +591,12 @@ mod tests {
                 Unavailable,
             ),
             (
+                Error::Registry {
+                    message: s("bad signature"),
+                },
+                Unavailable,
+            ),
+            (
                 Error::Hook {
                     hook: s("h1"),
                     message: s("bad"),
@@ -650,6 +658,7 @@ mod tests {
             Error::UsageStore { .. } => "UsageStore",
             Error::Proxy { .. } => "Proxy",
             Error::Download { .. } => "Download",
+            Error::Registry { .. } => "Registry",
             Error::Hook { .. } => "Hook",
             Error::HookNotFound { .. } => "HookNotFound",
             Error::HookExists { .. } => "HookExists",

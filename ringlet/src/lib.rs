@@ -33,6 +33,7 @@ mod catalog;
 mod config;
 pub mod conformance;
 mod credentials;
+mod doctor;
 mod error;
 mod error_kind;
 mod facade;
@@ -43,6 +44,7 @@ mod paths;
 mod profile;
 #[cfg(feature = "proxy")]
 pub mod proxy;
+mod registry;
 #[cfg(unix)]
 pub mod session;
 mod suggest;
@@ -63,14 +65,15 @@ pub use catalog::provider::{
 };
 pub use catalog::wire::WireShape;
 pub use config::{
-    Config, CredentialBackend, CredentialsConfig, FallbackWarning, RemoteConfig, TeamConfig,
-    TelemetryConfig,
+    Config, CredentialBackend, CredentialsConfig, FallbackWarning, RegistryConfig, RemoteConfig,
+    TeamConfig, TelemetryConfig,
 };
 pub use credentials::{
     AuditedCredentialStore, CredentialKey, CredentialStore, EnvCredentialStore,
     FileCredentialStore, KEYCHAIN_SERVICE, MemoryCredentialStore, MigrationReport, Secret,
     SystemCredentialStore, migrate_credentials,
 };
+pub use doctor::{Check, CheckStatus, DoctorReport, TESTED_VERSIONS};
 pub use error::{Error, Result};
 pub use error_kind::{ErrorKind, Field, FieldProblem, Hint};
 pub use facade::usage::{
@@ -115,6 +118,12 @@ pub use paths::{Paths, RINGLET_HOME_ENV};
 pub use profile::{
     BrokenKind, BrokenProfile, Budget, FileProfileStore, Profile, ProfileHold, ProfileListing,
     ProfileMetadata, ProfileStore, ProxyConfig, ProxyMode,
+};
+pub use registry::{
+    ArtifactKind, BUILTIN_PUBLIC_KEY, DEFAULT_CHANNEL, DEFAULT_MAX_AGE_HOURS, DEFAULT_REGISTRY_URL,
+    INDEX_FILE, INDEX_SCHEMA, KeyOrigin, REGISTRY_CHANNEL_ENV, REGISTRY_PUBLIC_KEY_ENV,
+    REGISTRY_URL_ENV, RegistryArtifact, RegistryIndex, RegistryLock, RegistryStatus,
+    RegistrySyncReport, SIGNATURE_FILE, SyncOptions, SyncSource,
 };
 #[cfg(feature = "team")]
 pub use team::{

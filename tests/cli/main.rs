@@ -3,6 +3,7 @@
 
 mod agents;
 mod completion;
+mod doctor;
 mod errors;
 mod home;
 mod keys;
@@ -10,6 +11,7 @@ mod launch_env;
 mod output;
 mod profiles;
 mod profiles_set;
+mod registry;
 mod reports;
 mod routing;
 mod sandbox;

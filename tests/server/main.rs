@@ -652,3 +652,29 @@ fn sessions_one_session_and_billing_blocks_over_http_match_the_cli() {
     assert_eq!(bad.status, 400, "{bad:?}");
     assert!(bad.body.contains("token_limit 'lots'"), "{bad:?}");
 }
+
+#[test]
+fn doctor_and_the_registry_status_are_served() {
+    let sb = Sandbox::new();
+    let server = Server::start(&sb, &[]);
+    let report = server.call("GET", "/api/doctor", None).json();
+    let checks = report["checks"].as_array().expect("checks");
+    let server_check = checks
+        .iter()
+        .find(|c| c["name"] == "server")
+        .expect("server check");
+    // The server made its token file, private.
+    assert_eq!(server_check["status"], "ok", "{server_check}");
+    assert!(
+        server_check["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("is private (0600)"),
+        "{server_check}"
+    );
+    assert!(report["healthy"].is_boolean(), "{report}");
+    let registry = server.call("GET", "/api/registry", None).json();
+    assert_eq!(registry["commit"], serde_json::Value::Null, "{registry}");
+    assert_eq!(registry["channel"], "stable");
+    assert!(!registry.to_string().contains(&server.token()));
+}

@@ -109,6 +109,7 @@ exceptions! {
     SpawnError(InternalError) = "spawn": "Starting or waiting for the agent process failed.";
     UsageStoreError(InternalError) = "usage_store": "The usage ledger could not be used.";
     DownloadError(UnavailableError) = "download": "Downloading something (the pricing feed) failed.";
+    RegistryError(UnavailableError) = "registry": "The registry refused: a bad signature, a tampered artifact or a rollback.";
     HookError(InvalidInputError) = "hook": "A hook rule is invalid.";
     HookNotFound(NotFoundError) = "hook_not_found": "No hook with this id exists.";
     HookExists(ConflictError) = "hook_exists": "A hook with this id exists already.";

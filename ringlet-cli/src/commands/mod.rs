@@ -1,11 +1,13 @@
 //! One module per command group; each turns arguments into facade calls and renders results.
 
 mod agents;
+mod doctor;
 pub mod hooks;
 mod init;
 mod keychain;
 mod profiles;
 mod providers;
+pub mod registry;
 #[cfg(feature = "server")]
 mod remote_terminal;
 #[cfg(feature = "server")]
@@ -31,7 +33,7 @@ impl Cli {
     pub fn wants_json(&self) -> bool {
         use crate::cli::{AgentsCmd, KeychainCmd, ProfilesCmd, ProvidersCmd};
         match &self.command {
-            Command::Init(j) => j.json,
+            Command::Init(j) | Command::Doctor(j) => j.json,
             Command::Agents(AgentsCmd::List(j) | AgentsCmd::Inspect { json: j, .. }) => j.json,
             Command::Providers(ProvidersCmd::List(j) | ProvidersCmd::Inspect { json: j, .. }) => {
                 j.json
@@ -51,6 +53,7 @@ impl Cli {
             | Command::Stats(_)) => usage::wants_json(cmd),
             Command::Hooks(cmd) => cmd.wants_json(),
             Command::Statusline(a) => a.json,
+            Command::Registry(cmd) => cmd.wants_json(),
             #[cfg(feature = "team")]
             Command::Team(cmd) => cmd.wants_json(),
             #[cfg(feature = "proxy")]
@@ -62,8 +65,14 @@ impl Cli {
     }
 }
 
-fn open(cli_home: Option<std::path::PathBuf>) -> anyhow::Result<Ringlet> {
+fn open(cli_home: Option<std::path::PathBuf>, doctor: bool) -> anyhow::Result<Ringlet> {
     let builder = Ringlet::builder();
+    // The doctor must report an unusable credential store, not stop at it.
+    let builder = if doctor {
+        builder.tolerate_credential_errors()
+    } else {
+        builder
+    };
     let builder = match cli_home {
         Some(home) => builder.home(std::path::absolute(home)?),
         None => builder,
@@ -101,7 +110,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     );
     let home = cli.home.clone();
     let started = std::time::Instant::now();
-    let ringlet = open(cli.home)?;
+    // A stale registry snapshot is refreshed by a detached process after any command but a
+    // launch (which must never wait for, nor race with, the network) and the registry's own.
+    let refresh_registry = !matches!(
+        cli.command,
+        Command::Profiles(crate::cli::ProfilesCmd::Run { .. }) | Command::Registry(_)
+    );
+    let registry_home = cli.home.clone();
+    let ringlet = open(cli.home, matches!(cli.command, Command::Doctor(_)))?;
     crate::output::detail(|| {
         let paths = ringlet.paths();
         format!(
@@ -112,8 +128,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             ringlet.usage_db_path().display()
         )
     });
+    // Started before the command, so a server (`serve`, `daemon`) refreshes at its start too.
+    if refresh_registry && ringlet.registry_refresh_due() {
+        registry::refresh_in_background(registry_home.as_deref());
+    }
     let result = match cli.command {
         Command::Init(j) => init::run(&ringlet, j.json),
+        Command::Doctor(j) => doctor::run(&ringlet, j.json),
         Command::Agents(cmd) => agents::run(&ringlet, cmd),
         Command::Providers(cmd) => providers::run(&ringlet, cmd),
         Command::Profiles(cmd) => profiles::run(&ringlet, cmd, home.as_deref()),
@@ -124,6 +145,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Hooks(cmd) => hooks::run(&ringlet, cmd),
         Command::Statusline(args) => statusline::run(&ringlet, args),
+        Command::Registry(cmd) => registry::run(&ringlet, cmd),
         #[cfg(feature = "team")]
         Command::Team(cmd) => team::run(&ringlet, cmd),
         #[cfg(feature = "proxy")]

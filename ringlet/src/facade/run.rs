@@ -26,12 +26,17 @@ use super::usage::UsageSession;
 
 impl Ringlet {
     /// Where the agent's config script comes from: `scripts/<name>` when the user has one,
-    /// else the built-in.
+    /// else the registry snapshot's, else the built-in.
     fn script_source(&self, agent: &dyn Agent) -> Result<ScriptSource> {
         let name = &agent.manifest().script;
         let user = self.paths().scripts_dir().join(name);
         if user.is_file() {
             return Ok(ScriptSource::File(user));
+        }
+        if crate::registry::valid_file_name(name)
+            && let Some(synced) = crate::registry::snapshot_file(self.paths(), "scripts", name)
+        {
+            return Ok(ScriptSource::File(synced));
         }
         crate::catalog::builtin::SCRIPTS
             .iter()

@@ -15,7 +15,7 @@ __version__: str
 WireShape = Literal["anthropic", "openai-chat", "openai-responses", "gemini"]
 
 class Source(TypedDict):
-    kind: Literal["built-in", "file"]
+    kind: Literal["built-in", "file", "registry"]
     path: NotRequired[str]
 
 class Paths(TypedDict):
@@ -290,6 +290,39 @@ class PricingStatus(TypedDict):
     updated_at: str | None
     models: int
 
+class DoctorCheck(TypedDict):
+    name: str
+    status: Literal["ok", "warn", "fail"]
+    detail: str
+    fix: str | None
+
+class DoctorReport(TypedDict):
+    checks: list[DoctorCheck]
+    healthy: bool
+
+class RegistryArtifact(TypedDict):
+    kind: Literal["agent", "provider", "script", "template", "models", "pricing"]
+    path: str
+    sha256: str
+    size: int
+
+class RegistryStatus(TypedDict):
+    url: str
+    channel: str
+    key: Literal["built-in", "config", "env"]
+    dir: str
+    commit: str | None
+    serial: int | None
+    published: str | None
+    synced_at: str | None
+    age_seconds: int | None
+    stale: bool
+    pinned: str | None
+    verified: bool
+    problem: str | None
+    artifacts: list[RegistryArtifact]
+    snapshots: list[str]
+
 class StatsRow(TypedDict):
     profile: str
     agent: str
@@ -542,6 +575,8 @@ class Ringlet:
     def import_candidates(self) -> list[ImportCandidate]: ...
     def update_pricing(self, source: _Path | None = None) -> PricingReport: ...
     def pricing_status(self) -> PricingStatus: ...
+    def doctor(self) -> DoctorReport: ...
+    def registry_status(self) -> RegistryStatus: ...
     def stats(
         self,
         *,
@@ -673,6 +708,7 @@ class IoError(InternalError): ...
 class SpawnError(InternalError): ...
 class UsageStoreError(InternalError): ...
 class DownloadError(UnavailableError): ...
+class RegistryError(UnavailableError): ...
 class HookError(InvalidInputError): ...
 class HookNotFound(NotFoundError): ...
 class HookExists(ConflictError): ...
