@@ -31,6 +31,14 @@ pub struct Config {
     /// tokens are in the credential store, never here.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub remotes: BTreeMap<String, RemoteConfig>,
+    /// `[[directory-mapping]]`: the profile `ringlet profiles run` runs, without an alias, in a
+    /// directory (docs/setup.md).
+    #[serde(
+        default,
+        rename = "directory-mapping",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub directory_mapping: Vec<crate::setup::DirectoryMapping>,
 }
 
 /// `[telemetry]`.

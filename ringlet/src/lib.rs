@@ -41,6 +41,7 @@ mod hooks;
 mod launch;
 mod paths;
 mod profile;
+mod setup;
 #[cfg(unix)]
 pub mod session;
 mod suggest;
@@ -83,6 +84,10 @@ pub use facade::{
     Ringlet, RingletBuilder, RunHandle, Subscription,
 };
 pub use facade::{DeleteOptions, DeleteReport, KeyOnDelete, KeyOutcome};
+pub use facade::{
+    EnvToSet, ImportOutcome, ImportedItem, KeyToSet, SetupImportOptions, SetupImportReport,
+    SetupItemKind, ShimReport, ShimRequest,
+};
 pub use fsio::{read_capped, read_file_capped};
 pub use hooks::{
     DEFAULT_TIMEOUT_MS, DENY_EXIT_CODE, Decision, DispatchOutcome, FireReport, FiredLedger, Firing,
@@ -107,6 +112,11 @@ pub use launch::{
 #[cfg(unix)]
 pub use launch::{PtyChild, PtyReader, PtyResizer, PtyWriter};
 pub use paths::{Paths, RINGLET_HOME_ENV};
+pub use setup::{
+    DEFAULT_PROFILE_ENV, DirectoryMapping, KeyRef, PortableProfile, PortableRemote,
+    ProfileChoice, ProfileChoiceSource, SETUP_FORMAT, SETUP_VERSION, SHIM_MARKER, SetupDocument,
+    SetupTask, Shim, TaskInfo, TaskOrigin, TaskRunReport,
+};
 pub use profile::{
     BrokenKind, BrokenProfile, FileProfileStore, Profile, ProfileHold, ProfileListing,
     ProfileMetadata, ProfileStore,

@@ -16,6 +16,7 @@ use crate::profile::{FileProfileStore, ProfileStore};
 use crate::warning::{Warning, Warnings};
 
 // The hook and usage methods of the facade live in child modules, so they can reach `Inner`.
+mod aliases;
 mod catalog;
 mod delete;
 mod events;
@@ -24,6 +25,8 @@ mod keys;
 mod profiles;
 mod remotes;
 mod run;
+mod setup;
+mod tasks;
 #[cfg(feature = "team")]
 mod team;
 mod telemetry;
@@ -35,7 +38,12 @@ pub use events::{EVENT_QUEUE, Event, Subscription};
 pub use hooks::{HookImportReport, HookTestReport, NewHook, RUN_STARTED_ENV};
 pub use profiles::{NewProfile, ProfileUpdate};
 pub use remotes::{REMOTE_TOKEN_PROVIDER, Remote};
+pub use aliases::{ShimReport, ShimRequest};
 pub use run::RunHandle;
+pub use setup::{
+    EnvToSet, ImportOutcome, ImportedItem, KeyToSet, SetupImportOptions, SetupImportReport,
+    SetupItemKind,
+};
 
 /// ringlet as a library: agents, providers, profiles, credentials and launching, assembled from
 /// [`Paths`]. Cheap to clone; safe to share between threads.

@@ -90,7 +90,7 @@ impl Ringlet {
         self.plan_for(&self.profile(alias)?, args, false, None)
     }
 
-    fn plan_for(
+    pub(super) fn plan_for(
         &self,
         profile: &Profile,
         args: &[String],
@@ -381,7 +381,7 @@ impl Ringlet {
         Ok((out, wrapped.unguarded))
     }
 
-    fn key_for(&self, plan: &LaunchPlan) -> Result<Option<Secret>> {
+    pub(super) fn key_for(&self, plan: &LaunchPlan) -> Result<Option<Secret>> {
         let Some(secret) = &plan.secret_env else {
             return Ok(None);
         };

@@ -60,6 +60,10 @@ pub struct Profile {
     /// and what the profile's `[sandbox]` table adds to config.toml's.
     #[serde(default, skip_serializing_if = "ProfileSandbox::is_default")]
     pub sandbox: ProfileSandbox,
+    /// `[tasks.NAME]`: setup tasks `ringlet env setup` runs on request (they override the
+    /// agent manifest's of the same name).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tasks: BTreeMap<String, crate::setup::SetupTask>,
     /// Bookkeeping.
     pub metadata: ProfileMetadata,
 }
