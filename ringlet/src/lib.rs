@@ -41,9 +41,9 @@ mod hooks;
 mod launch;
 mod paths;
 mod profile;
-mod setup;
 #[cfg(unix)]
 pub mod session;
+mod setup;
 mod suggest;
 #[cfg(feature = "team")]
 mod team;
@@ -55,11 +55,11 @@ pub use alias::{MAX_ALIAS_LEN, validate_alias};
 pub use catalog::agent::{
     Agent, AgentEnv, AgentManifest, DetectProgress, Detection, LogLocation, ManifestAgent,
 };
+pub use catalog::catalogue::Catalogue;
 pub use catalog::manifest::Source;
 pub use catalog::provider::{
     AuthScheme, ManifestProvider, Provider, ProviderAuth, ProviderManifest, ProviderModels,
 };
-pub use catalog::catalogue::Catalogue;
 pub use catalog::wire::WireShape;
 pub use config::{
     Config, CredentialBackend, CredentialsConfig, FallbackWarning, RemoteConfig, TeamConfig,
@@ -112,14 +112,14 @@ pub use launch::{
 #[cfg(unix)]
 pub use launch::{PtyChild, PtyReader, PtyResizer, PtyWriter};
 pub use paths::{Paths, RINGLET_HOME_ENV};
-pub use setup::{
-    DEFAULT_PROFILE_ENV, DirectoryMapping, KeyRef, PortableProfile, PortableRemote,
-    ProfileChoice, ProfileChoiceSource, SETUP_FORMAT, SETUP_VERSION, SHIM_MARKER, SetupDocument,
-    SetupTask, Shim, TaskInfo, TaskOrigin, TaskRunReport,
-};
 pub use profile::{
     BrokenKind, BrokenProfile, FileProfileStore, Profile, ProfileHold, ProfileListing,
     ProfileMetadata, ProfileStore,
+};
+pub use setup::{
+    DEFAULT_PROFILE_ENV, DirectoryMapping, KeyRef, PortableProfile, PortableRemote, ProfileChoice,
+    ProfileChoiceSource, SETUP_FORMAT, SETUP_VERSION, SHIM_MARKER, SetupDocument, SetupTask, Shim,
+    TaskInfo, TaskOrigin, TaskRunReport,
 };
 #[cfg(feature = "team")]
 pub use team::{

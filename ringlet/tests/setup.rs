@@ -56,7 +56,10 @@ fn populated(home: &Path) -> Ringlet {
     )
     .expect("update");
     // A task, as a user writes it into profile.toml.
-    let manifest = r.profile_home("work").expect("home").with_file_name("profile.toml");
+    let manifest = r
+        .profile_home("work")
+        .expect("home")
+        .with_file_name("profile.toml");
     let text = std::fs::read_to_string(&manifest).expect("read");
     let text = text.replace(
         "[metadata]",
@@ -81,8 +84,13 @@ fn populated(home: &Path) -> Ringlet {
         ..NewHook::default()
     })
     .expect("global hook");
-    r.add_remote("box", "http://127.0.0.1:8765", &Secret::new("remote-TOKEN-canary"), false)
-        .expect("remote");
+    r.add_remote(
+        "box",
+        "http://127.0.0.1:8765",
+        &Secret::new("remote-TOKEN-canary"),
+        false,
+    )
+    .expect("remote");
     // Machine-local state that must stay behind.
     std::fs::create_dir_all(home.join("data")).expect("mkdir");
     std::fs::write(home.join("data/machine-id"), "MACHINE-ID-CANARY\n").expect("machine id");
@@ -97,19 +105,38 @@ fn a_setup_travels_without_secrets_and_reimports_unchanged() {
     from.inner_record_runs();
     let doc = from.export_setup().expect("export");
     let text = serde_json::to_string_pretty(&doc).expect("json");
-    for secret in [CANARY, ENV_CANARY, "remote-TOKEN-canary", "MACHINE-ID-CANARY"] {
-        assert!(!text.contains(secret), "{secret} leaked into the export:\n{text}");
+    for secret in [
+        CANARY,
+        ENV_CANARY,
+        "remote-TOKEN-canary",
+        "MACHINE-ID-CANARY",
+    ] {
+        assert!(
+            !text.contains(secret),
+            "{secret} leaked into the export:\n{text}"
+        );
     }
     for local in ["created_at", "total_runs", "last_used", "metadata"] {
         assert!(!text.contains(local), "{local} is machine-local:\n{text}");
     }
     assert_eq!(doc.profiles.len(), 2);
-    let work = doc.profiles.iter().find(|p| p.alias() == "work").expect("work");
+    let work = doc
+        .profiles
+        .iter()
+        .find(|p| p.alias() == "work")
+        .expect("work");
     assert_eq!(work.withheld_env, vec!["GITHUB_TOKEN".to_string()]);
     assert_eq!(work.hooks.len(), 1);
-    assert!(work.routing.as_deref().is_some_and(|r| r.contains("tool-use")));
+    assert!(
+        work.routing
+            .as_deref()
+            .is_some_and(|r| r.contains("tool-use"))
+    );
     assert_eq!(doc.hooks.len(), 1);
-    assert_eq!(doc.routing.as_deref(), Some("# global routing\n[default]\n"));
+    assert_eq!(
+        doc.routing.as_deref(),
+        Some("# global routing\n[default]\n")
+    );
     assert!(doc.config.contains_key("sandbox") && !doc.config.contains_key("remotes"));
     assert_eq!(doc.remotes.len(), 1);
     let keys: Vec<(&str, &str)> = doc
@@ -126,7 +153,10 @@ fn a_setup_travels_without_secrets_and_reimports_unchanged() {
         .import_setup(&doc, &SetupImportOptions::new().dry_run(true))
         .expect("dry run");
     assert!(dry.dry_run && dry.count(ImportOutcome::Created) > 0);
-    assert!(to.profiles().expect("list").is_empty(), "a dry run writes nothing");
+    assert!(
+        to.profiles().expect("list").is_empty(),
+        "a dry run writes nothing"
+    );
     assert!(!b.path().join("config/config.toml").exists());
 
     let report = to
@@ -138,7 +168,10 @@ fn a_setup_travels_without_secrets_and_reimports_unchanged() {
         .iter()
         .map(|k| (k.provider.as_str(), k.alias.as_str()))
         .collect();
-    assert_eq!(to_set, vec![("anthropic", "work"), ("ringlet-remote", "box")]);
+    assert_eq!(
+        to_set,
+        vec![("anthropic", "work"), ("ringlet-remote", "box")]
+    );
     assert_eq!(
         report.keys_to_set[1].remote_url.as_deref(),
         Some("http://127.0.0.1:8765/")
@@ -149,7 +182,10 @@ fn a_setup_travels_without_secrets_and_reimports_unchanged() {
     // What arrived equals what left (the withheld variable aside).
     let to = open(b.path(), None);
     for alias in ["work", "local"] {
-        let (mut x, mut y) = (from.profile(alias).expect("a"), to.profile(alias).expect("b"));
+        let (mut x, mut y) = (
+            from.profile(alias).expect("a"),
+            to.profile(alias).expect("b"),
+        );
         x.env.remove("GITHUB_TOKEN");
         x.metadata = y.metadata.clone();
         y.metadata = x.metadata.clone();
@@ -167,8 +203,14 @@ fn a_setup_travels_without_secrets_and_reimports_unchanged() {
     let config = std::fs::read_to_string(b.path().join("config/config.toml")).expect("config");
     let config: ringlet::Config = toml::from_str(&config).expect("loads");
     assert_eq!(config.sandbox, from_config(a.path()).sandbox);
-    assert_eq!(config.directory_mapping, from_config(a.path()).directory_mapping);
-    assert_eq!(to.remotes().expect("remotes"), from.remotes().expect("remotes"));
+    assert_eq!(
+        config.directory_mapping,
+        from_config(a.path()).directory_mapping
+    );
+    assert_eq!(
+        to.remotes().expect("remotes"),
+        from.remotes().expect("remotes")
+    );
     assert_eq!(to.profile("work").expect("work").metadata.total_runs, 0);
     assert!(!b.path().join("data/machine-id").exists());
 
@@ -185,8 +227,12 @@ fn a_setup_travels_without_secrets_and_reimports_unchanged() {
     );
 
     // With the key stored, it is no longer listed.
-    to.set_key(&CredentialKey::new("anthropic", "work"), &Secret::new("k"), false)
-        .expect("set");
+    to.set_key(
+        &CredentialKey::new("anthropic", "work"),
+        &Secret::new("k"),
+        false,
+    )
+    .expect("set");
     let again = to
         .import_setup(&doc, &SetupImportOptions::new().dry_run(true))
         .expect("dry");
@@ -218,8 +264,11 @@ fn conflicts_stop_the_import_unless_renamed_or_skipped() {
     let doc = populated(a.path()).export_setup().expect("export");
     let to = open(b.path(), None);
     // This machine already has a different `work` and another sandbox network.
-    to.create_profile(&NewProfile::new("claude", "work", "anthropic"), Some(&Secret::new("x")))
-        .expect("work");
+    to.create_profile(
+        &NewProfile::new("claude", "work", "anthropic"),
+        Some(&Secret::new("x")),
+    )
+    .expect("work");
     std::fs::create_dir_all(b.path().join("config")).expect("mkdir");
     std::fs::write(
         b.path().join("config/config.toml"),
@@ -231,8 +280,14 @@ fn conflicts_stop_the_import_unless_renamed_or_skipped() {
         .import_setup(&doc, &SetupImportOptions::new())
         .expect_err("conflicts");
     let msg = err.to_string();
-    assert!(msg.contains("profile 'work' exists with other settings"), "{msg}");
-    assert!(msg.contains("config key sandbox.network has another value"), "{msg}");
+    assert!(
+        msg.contains("profile 'work' exists with other settings"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("config key sandbox.network has another value"),
+        "{msg}"
+    );
     assert!(msg.contains("nothing was imported"), "{msg}");
     assert_eq!(to.profiles().expect("list").len(), 1, "nothing written");
     assert_eq!(to.hooks().expect("hooks").len(), 0, "nothing written");
@@ -262,7 +317,11 @@ fn conflicts_stop_the_import_unless_renamed_or_skipped() {
         .collect();
     assert_eq!(skipped, vec!["sandbox.network"]);
     assert!(to.profile("work2").expect("work2").sandbox.mode == ringlet::SandboxMode::Always);
-    assert_eq!(to.hooks_for("work2").expect("hooks").len(), 2, "global + its own");
+    assert_eq!(
+        to.hooks_for("work2").expect("hooks").len(),
+        2,
+        "global + its own"
+    );
     assert!(
         std::fs::read_to_string(b.path().join("config/config.toml"))
             .expect("config")
@@ -272,9 +331,18 @@ fn conflicts_stop_the_import_unless_renamed_or_skipped() {
     assert_eq!(ours.sandbox.mode, ringlet::SandboxMode::Remote, "untouched");
 
     for (options, says) in [
-        (SetupImportOptions::new().rename("nope", "x"), "no profile 'nope'"),
-        (SetupImportOptions::new().rename("work", "local"), "imported as 'local'"),
-        (SetupImportOptions::new().rename("work", "bad name"), "bad name"),
+        (
+            SetupImportOptions::new().rename("nope", "x"),
+            "no profile 'nope'",
+        ),
+        (
+            SetupImportOptions::new().rename("work", "local"),
+            "imported as 'local'",
+        ),
+        (
+            SetupImportOptions::new().rename("work", "bad name"),
+            "bad name",
+        ),
     ] {
         let e = to.import_setup(&doc, &options).expect_err(says);
         assert!(e.to_string().contains(says), "{e}");
@@ -323,14 +391,20 @@ fn an_import_failing_half_way_leaves_nothing_behind() {
     let a = tempfile::tempdir().expect("tempdir");
     let b = tempfile::tempdir().expect("tempdir");
     let doc = populated(a.path()).export_setup().expect("export");
-    let store = FailingCreate(FileProfileStore::new(b.path().join("data/profiles")), "work");
+    let store = FailingCreate(
+        FileProfileStore::new(b.path().join("data/profiles")),
+        "work",
+    );
     let to = open(b.path(), Some(Arc::new(store)));
     // `local` sorts first and is created; `work` fails.
     let err = to
         .import_setup(&doc, &SetupImportOptions::new())
         .expect_err("fails");
     assert!(err.to_string().contains("the disk is full"), "{err}");
-    assert!(to.profiles().expect("list").is_empty(), "local was taken back");
+    assert!(
+        to.profiles().expect("list").is_empty(),
+        "local was taken back"
+    );
     assert!(to.hooks().expect("hooks").is_empty());
     assert!(!b.path().join("config/config.toml").exists());
     assert!(!b.path().join("config/routing.toml").exists());

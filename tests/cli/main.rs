@@ -12,6 +12,7 @@ mod profiles;
 mod profiles_set;
 mod reports;
 mod sandbox;
+mod setup;
 mod signals;
 mod usage;
 

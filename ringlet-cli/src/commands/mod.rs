@@ -1,6 +1,8 @@
 //! One module per command group; each turns arguments into facade calls and renders results.
 
 mod agents;
+pub mod aliases;
+pub mod env;
 pub mod hooks;
 mod init;
 mod keychain;
@@ -12,6 +14,7 @@ mod remote_terminal;
 pub mod remotes;
 #[cfg(feature = "server")]
 pub mod serve;
+pub mod setup;
 #[cfg(feature = "team")]
 pub mod team;
 pub mod usage;
@@ -47,6 +50,8 @@ impl Cli {
             | Command::Pricing(_)
             | Command::Stats(_)) => usage::wants_json(cmd),
             Command::Hooks(cmd) => cmd.wants_json(),
+            Command::Aliases(cmd) => cmd.wants_json(),
+            Command::Env(cmd) => cmd.wants_json(),
             #[cfg(feature = "team")]
             Command::Team(cmd) => cmd.wants_json(),
             #[cfg(feature = "server")]
@@ -96,6 +101,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     #[cfg(feature = "team")]
     let home = cli.home.clone();
     let started = std::time::Instant::now();
+    let given_home = cli.home.clone();
     let ringlet = open(cli.home)?;
     crate::output::detail(|| {
         let paths = ringlet.paths();
@@ -118,6 +124,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             usage::run(&ringlet, cmd)
         }
         Command::Hooks(cmd) => hooks::run(&ringlet, cmd),
+        Command::Export(args) => setup::export(&ringlet, args),
+        Command::Aliases(cmd) => aliases::run(&ringlet, cmd, given_home),
+        Command::Env(cmd) => env::run(&ringlet, cmd),
         #[cfg(feature = "team")]
         Command::Team(cmd) => team::run(&ringlet, cmd),
         #[cfg(feature = "server")]

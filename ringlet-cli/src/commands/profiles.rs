@@ -62,6 +62,10 @@ pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
             no_sandbox,
             remote,
         } => {
+            let alias = match alias {
+                Some(alias) => alias,
+                None => super::setup::chosen_profile(ringlet)?,
+            };
             if let Some(name) = remote {
                 #[cfg(feature = "server")]
                 return super::remotes::run_remote(ringlet, &name, &alias, args);

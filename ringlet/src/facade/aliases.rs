@@ -120,8 +120,7 @@ impl Ringlet {
         }
         if req.name.is_some() && profiles.len() != 1 {
             return Err(Error::InvalidInput(
-                "a command name names one profile's shim; give exactly one profile with it"
-                    .into(),
+                "a command name names one profile's shim; give exactly one profile with it".into(),
             ));
         }
         let program = req
@@ -136,7 +135,10 @@ impl Ringlet {
                 .clone()
                 .unwrap_or_else(|| format!("{}-{}", p.agent, p.alias));
             shim::validate_name(&name)?;
-            if todo.iter().any(|(n, _, _): &(String, PathBuf, String)| *n == name) {
+            if todo
+                .iter()
+                .any(|(n, _, _): &(String, PathBuf, String)| *n == name)
+            {
                 return Err(Error::InvalidInput(format!(
                     "two profiles would get the command '{name}'; install one of them with another name"
                 )));

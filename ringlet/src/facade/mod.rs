@@ -31,6 +31,7 @@ mod tasks;
 mod team;
 mod telemetry;
 pub(crate) mod usage;
+pub use aliases::{ShimReport, ShimRequest};
 pub use catalog::{AgentInfo, ProviderInfo};
 pub use delete::{DeleteOptions, DeleteReport, KeyOnDelete, KeyOutcome};
 pub(crate) use events::EventBus;
@@ -38,7 +39,6 @@ pub use events::{EVENT_QUEUE, Event, Subscription};
 pub use hooks::{HookImportReport, HookTestReport, NewHook, RUN_STARTED_ENV};
 pub use profiles::{NewProfile, ProfileUpdate};
 pub use remotes::{REMOTE_TOKEN_PROVIDER, Remote};
-pub use aliases::{ShimReport, ShimRequest};
 pub use run::RunHandle;
 pub use setup::{
     EnvToSet, ImportOutcome, ImportedItem, KeyToSet, SetupImportOptions, SetupImportReport,

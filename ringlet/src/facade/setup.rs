@@ -193,7 +193,13 @@ impl Check {
         }
     }
 
-    fn item(&mut self, kind: SetupItemKind, name: &str, from: Option<&str>, outcome: ImportOutcome) {
+    fn item(
+        &mut self,
+        kind: SetupItemKind,
+        name: &str,
+        from: Option<&str>,
+        outcome: ImportOutcome,
+    ) {
         self.report.items.push(ImportedItem {
             kind,
             name: name.to_string(),
@@ -214,7 +220,8 @@ impl Ringlet {
         let mut doc = SetupDocument::new();
         let path = self.paths().config_file();
         let text = read_optional(&path, MAX_SETUP_BYTES)?.unwrap_or_default();
-        let table: toml::Table = toml::from_str(&text).map_err(|e| Error::toml(&path, &text, &e))?;
+        let table: toml::Table =
+            toml::from_str(&text).map_err(|e| Error::toml(&path, &text, &e))?;
         let mut config = match serde_json::to_value(&table) {
             Ok(Value::Object(map)) => map,
             _ => Map::new(),
@@ -266,7 +273,11 @@ impl Ringlet {
                 "setup_hooks_left_out",
                 format!(
                     "{} of profile '{alias}' left out of the export: the profile cannot be read",
-                    if rules.len() == 1 { "1 hook".to_string() } else { format!("{} hooks", rules.len()) }
+                    if rules.len() == 1 {
+                        "1 hook".to_string()
+                    } else {
+                        format!("{} hooks", rules.len())
+                    }
                 ),
             );
         }
@@ -342,12 +353,22 @@ impl Ringlet {
             if !aliases.contains(&from.as_str()) {
                 return Err(Error::InvalidInput(format!(
                     "the setup has no profile '{from}' to rename; it has {}",
-                    if aliases.is_empty() { "none".to_string() } else { aliases.join(", ") }
+                    if aliases.is_empty() {
+                        "none".to_string()
+                    } else {
+                        aliases.join(", ")
+                    }
                 )));
             }
             validate_alias(to)?;
         }
-        let final_alias = |a: &str| options.rename.get(a).cloned().unwrap_or_else(|| a.to_string());
+        let final_alias = |a: &str| {
+            options
+                .rename
+                .get(a)
+                .cloned()
+                .unwrap_or_else(|| a.to_string())
+        };
         let mut seen = BTreeSet::new();
         for a in &aliases {
             let to = final_alias(a);
@@ -386,30 +407,34 @@ impl Ringlet {
             }
             Ok(())
         };
-        let routing =
-            |check: &mut Check, plan: &mut Plan, path: PathBuf, name: &str, text: &str| -> Result<()> {
-                if text.len() as u64 > MAX_ROUTING_BYTES {
-                    return Err(Error::InvalidInput(format!(
-                        "the setup's routing file for {name} is larger than 1 MiB"
-                    )));
+        let routing = |check: &mut Check,
+                       plan: &mut Plan,
+                       path: PathBuf,
+                       name: &str,
+                       text: &str|
+         -> Result<()> {
+            if text.len() as u64 > MAX_ROUTING_BYTES {
+                return Err(Error::InvalidInput(format!(
+                    "the setup's routing file for {name} is larger than 1 MiB"
+                )));
+            }
+            match read_optional(&path, MAX_ROUTING_BYTES)? {
+                Some(here) if here == text => {
+                    check.item(SetupItemKind::Routing, name, None, ImportOutcome::Unchanged)
                 }
-                match read_optional(&path, MAX_ROUTING_BYTES)? {
-                    Some(here) if here == text => {
-                        check.item(SetupItemKind::Routing, name, None, ImportOutcome::Unchanged)
-                    }
-                    Some(_) => check.differs(
-                        SetupItemKind::Routing,
-                        name,
-                        None,
-                        format!("{} exists with other rules", path.display()),
-                    ),
-                    None => {
-                        check.item(SetupItemKind::Routing, name, None, ImportOutcome::Created);
-                        plan.routing.push((path, text.to_string()));
-                    }
+                Some(_) => check.differs(
+                    SetupItemKind::Routing,
+                    name,
+                    None,
+                    format!("{} exists with other rules", path.display()),
+                ),
+                None => {
+                    check.item(SetupItemKind::Routing, name, None, ImportOutcome::Created);
+                    plan.routing.push((path, text.to_string()));
                 }
-                Ok(())
-            };
+            }
+            Ok(())
+        };
 
         let mut keys: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
         for portable in &doc.profiles {
@@ -550,7 +575,11 @@ impl Ringlet {
             return Err(Error::InvalidInput(format!(
                 "the setup conflicts with this machine's in {} {}: {}; nothing was imported. Import a profile under another alias (rename OLD=NEW), or keep this machine's versions (skip existing)",
                 check.conflicts.len(),
-                if check.conflicts.len() == 1 { "place" } else { "places" },
+                if check.conflicts.len() == 1 {
+                    "place"
+                } else {
+                    "places"
+                },
                 check.conflicts.join("; ")
             )));
         }
@@ -569,7 +598,12 @@ impl Ringlet {
                 continue;
             }
             let remote_url = (provider == REMOTE_TOKEN_PROVIDER)
-                .then(|| doc.remotes.iter().find(|r| r.name == alias).map(|r| r.url.clone()))
+                .then(|| {
+                    doc.remotes
+                        .iter()
+                        .find(|r| r.name == alias)
+                        .map(|r| r.url.clone())
+                })
                 .flatten();
             check.report.keys_to_set.push(KeyToSet {
                 provider,
@@ -610,7 +644,10 @@ impl Ringlet {
         let store = self.hook_store();
         for step in undo.into_iter().rev() {
             let (what, result) = match step {
-                Undo::Profile(alias) => (format!("profile '{alias}'"), self.inner.profiles.delete(&alias)),
+                Undo::Profile(alias) => (
+                    format!("profile '{alias}'"),
+                    self.inner.profiles.delete(&alias),
+                ),
                 Undo::File(path) => (
                     path.display().to_string(),
                     std::fs::remove_file(&path).map_err(|e| Error::io("removing", &path, e)),
@@ -619,8 +656,12 @@ impl Ringlet {
                 Undo::Config(path, before) => (
                     path.display().to_string(),
                     match before {
-                        Some(text) => crate::fsio::write_atomic(&path, text.as_bytes(), Some(0o644)),
-                        None => std::fs::remove_file(&path).map_err(|e| Error::io("removing", &path, e)),
+                        Some(text) => {
+                            crate::fsio::write_atomic(&path, text.as_bytes(), Some(0o644))
+                        }
+                        None => {
+                            std::fs::remove_file(&path).map_err(|e| Error::io("removing", &path, e))
+                        }
                     },
                 ),
             };
@@ -633,4 +674,3 @@ impl Ringlet {
         }
     }
 }
-

@@ -168,7 +168,10 @@ mod tests {
             "other"
         );
         let c = pick(&root, Some("env")).expect("env");
-        assert_eq!((c.alias.as_str(), c.source), ("env", ProfileChoiceSource::Environment));
+        assert_eq!(
+            (c.alias.as_str(), c.source),
+            ("env", ProfileChoiceSource::Environment)
+        );
         assert_eq!(pick(&root, None), None);
         assert_eq!(pick(&root, Some("  ")), None);
     }
@@ -200,7 +203,11 @@ mod tests {
             (vec![m("~bob/x", "x")], "another user's home"),
             (vec![m("/a", "x"), m("/a/", "y")], "two profiles"),
         ] {
-            let here = if says == "two profiles" { Path::new("/a/b") } else { d };
+            let here = if says == "two profiles" {
+                Path::new("/a/b")
+            } else {
+                d
+            };
             let e = choose(&maps, here, None, Some(Path::new("/h"))).expect_err(says);
             assert!(e.to_string().contains(says), "{e}");
         }

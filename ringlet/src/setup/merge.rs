@@ -57,7 +57,11 @@ fn lookup(local: &Value, path: &[String], want: &Value) -> Local {
             _ => return Local::Other,
         }
     }
-    if at == want { Local::Same } else { Local::Other }
+    if at == want {
+        Local::Same
+    } else {
+        Local::Other
+    }
 }
 
 /// A JSON leaf as a TOML item (through a one-key document, so arrays of tables come out as
@@ -69,7 +73,8 @@ fn toml_item(path: &[String], value: &Value) -> Result<toml_edit::Item> {
             "the setup's config key {dotted} cannot be written to config.toml: {why}"
         ))
     };
-    let value: toml::Value = serde_json::from_value(value.clone()).map_err(|e| bad(e.to_string()))?;
+    let value: toml::Value =
+        serde_json::from_value(value.clone()).map_err(|e| bad(e.to_string()))?;
     let mut wrapper = toml::Table::new();
     wrapper.insert("v".into(), value);
     let text = toml::to_string(&wrapper).map_err(|e| bad(e.to_string()))?;
@@ -160,9 +165,15 @@ mod tests {
         }));
         let m = merge_config(local, &imported, Path::new("config.toml")).expect("merge");
         assert_eq!(m.unchanged, vec!["sandbox.network"]);
+        let mut added = m.added.clone();
+        added.sort();
         assert_eq!(
-            m.added,
-            vec!["credentials.backend", "directory-mapping", "sandbox.extra-ro"]
+            added,
+            vec![
+                "credentials.backend",
+                "directory-mapping",
+                "sandbox.extra-ro"
+            ]
         );
         assert!(m.conflicts.is_empty());
         let text = m.text.expect("text");

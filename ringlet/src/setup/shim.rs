@@ -133,7 +133,11 @@ mod tests {
 
     #[test]
     fn a_shim_round_trips_and_quotes() {
-        let text = render(Path::new("/opt/it's/ringlet"), Some(Path::new("/h")), "work");
+        let text = render(
+            Path::new("/opt/it's/ringlet"),
+            Some(Path::new("/h")),
+            "work",
+        );
         assert_eq!(parse(&text).as_deref(), Some("work"));
         assert!(
             text.ends_with(
@@ -142,7 +146,10 @@ mod tests {
             "{text}"
         );
         let plain = render(Path::new("/bin/ringlet"), None, "w");
-        assert!(plain.contains("exec '/bin/ringlet' profiles run 'w' --"), "{plain}");
+        assert!(
+            plain.contains("exec '/bin/ringlet' profiles run 'w' --"),
+            "{plain}"
+        );
         assert_eq!(parse("#!/bin/sh\necho hi\n"), None);
         assert_eq!(parse(&format!("#!/bin/bash\n{SHIM_MARKER}w\n")), None);
         assert_eq!(parse(&format!("#!/bin/sh\n{SHIM_MARKER}\n")), None);

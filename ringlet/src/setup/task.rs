@@ -124,7 +124,11 @@ pub(crate) fn run_logged(
     let started = Instant::now();
     let mut child = shell
         .to_std()
-        .stdin(if echo { Stdio::inherit() } else { Stdio::null() })
+        .stdin(if echo {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -153,7 +157,8 @@ pub(crate) fn run_logged(
     let elapsed = started.elapsed().as_millis() as u64;
     let code = exit_code(&status);
     if let Ok(mut file) = log_file.lock() {
-        writeln!(file, "--- exit {code} after {elapsed} ms").map_err(|e| Error::io("writing", log, e))?;
+        writeln!(file, "--- exit {code} after {elapsed} ms")
+            .map_err(|e| Error::io("writing", log, e))?;
     }
     Ok((code, elapsed))
 }
@@ -189,14 +194,23 @@ mod tests {
         assert_eq!(code, 3);
         let text = std::fs::read_to_string(&log).expect("log");
         assert!(text.starts_with("--- header\n"), "{text}");
-        assert!(text.contains("hi out\n") && text.contains("err\n"), "{text}");
+        assert!(
+            text.contains("hi out\n") && text.contains("err\n"),
+            "{text}"
+        );
         assert!(text.contains(&dir.path().display().to_string()), "{text}");
-        assert!(text.ends_with(" ms\n") && text.contains("--- exit 3 after "), "{text}");
+        assert!(
+            text.ends_with(" ms\n") && text.contains("--- exit 3 after "),
+            "{text}"
+        );
         run_logged(&cmd, "kill -TERM $$", "--- again", &log, false)
             .map(|(c, _)| assert_eq!(c, 128 + 15))
             .expect("runs");
         let text = std::fs::read_to_string(&log).expect("log");
-        assert!(text.contains("--- header") && text.contains("--- again"), "appended");
+        assert!(
+            text.contains("--- header") && text.contains("--- again"),
+            "appended"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
