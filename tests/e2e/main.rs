@@ -15,6 +15,7 @@ mod isolation;
 mod jobs;
 mod remote;
 mod sandbox;
+mod shims;
 mod terminal;
 
 use std::ffi::OsString;
