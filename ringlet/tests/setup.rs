@@ -94,6 +94,13 @@ fn populated(home: &Path) -> Ringlet {
     // Machine-local state that must stay behind.
     std::fs::create_dir_all(home.join("data")).expect("mkdir");
     std::fs::write(home.join("data/machine-id"), "MACHINE-ID-CANARY\n").expect("machine id");
+    // A registry pinned to a commit (the registry's own lock file, docs/registry.md).
+    std::fs::create_dir_all(home.join("cache/registry")).expect("mkdir");
+    std::fs::write(
+        home.join("cache/registry/registry.lock"),
+        r#"{"commit": "c0ffee1", "channel": "stable", "serial": 7, "url": "file:///r", "synced-at": "2026-12-01T00:00:00Z", "pinned": "c0ffee1", "highest-serial": {"stable": 7}}"#,
+    )
+    .expect("registry lock");
     open(home, None)
 }
 
@@ -139,6 +146,13 @@ fn a_setup_travels_without_secrets_and_reimports_unchanged() {
     );
     assert!(doc.config.contains_key("sandbox") && !doc.config.contains_key("remotes"));
     assert_eq!(doc.remotes.len(), 1);
+    assert_eq!(doc.registry_pin.as_deref(), Some("c0ffee1"));
+    for local in ["synced-at", "highest-serial", "serial"] {
+        assert!(
+            !text.contains(local),
+            "{local} is the registry's machine state"
+        );
+    }
     let keys: Vec<(&str, &str)> = doc
         .keys
         .iter()
@@ -177,6 +191,11 @@ fn a_setup_travels_without_secrets_and_reimports_unchanged() {
         Some("http://127.0.0.1:8765/")
     );
     assert_eq!(report.env_to_set.len(), 1);
+    assert_eq!(
+        report.registry_pin.as_deref(),
+        Some("c0ffee1"),
+        "to pin here"
+    );
     assert_eq!(report.env_to_set[0].name, "GITHUB_TOKEN");
 
     // What arrived equals what left (the withheld variable aside).

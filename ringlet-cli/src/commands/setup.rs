@@ -270,6 +270,11 @@ fn print_report(r: &SetupImportReport) {
             errln!("  {command}    # {}", k.used_by.join(", "));
         }
     }
+    if let Some(commit) = &r.registry_pin {
+        errln!(
+            "The setup's machine was pinned to registry commit {commit}; pin this one too: ringlet registry pin {commit}"
+        );
+    }
     for e in &r.env_to_set {
         errln!(
             "  ringlet profiles set {} --env {}=…    # left out of the export: its name says it holds a secret",

@@ -15,8 +15,8 @@ use crate::error::{Error, Result};
 use crate::hooks::{HookEntry, HookRule};
 use crate::profile::Profile;
 use crate::setup::document::{
-    MAX_ROUTING_BYTES, MAX_SETUP_BYTES, ROUTING_FILE, key_refs, portable_settings,
-    profile_from_settings,
+    MAX_ROUTING_BYTES, MAX_SETUP_BYTES, REGISTRY_LOCK, ROUTING_FILE, key_refs, portable_settings,
+    profile_from_settings, registry_pin,
 };
 use crate::setup::merge::merge_config;
 use crate::setup::{PortableProfile, PortableRemote, SetupDocument};
@@ -141,6 +141,9 @@ pub struct SetupImportReport {
     pub keys_to_set: Vec<KeyToSet>,
     /// Withheld environment variables to set again.
     pub env_to_set: Vec<EnvToSet>,
+    /// The registry commit the exporting machine was pinned to, when this machine is not
+    /// pinned to it (`ringlet registry pin COMMIT` pins it).
+    pub registry_pin: Option<String>,
 }
 
 impl SetupImportReport {
@@ -227,11 +230,7 @@ impl Ringlet {
             _ => Map::new(),
         };
         config.remove("remotes");
-        doc.registry_pin = config
-            .get("registry")
-            .and_then(|r| r.get("pin"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        doc.registry_pin = self.registry_pin()?;
         let mut uses = Vec::new();
         #[cfg(feature = "team")]
         if config.get("team").and_then(|t| t.get("ledger")).is_some() {
@@ -307,7 +306,13 @@ impl Ringlet {
         doc: &SetupDocument,
         options: &SetupImportOptions,
     ) -> Result<SetupImportReport> {
-        let _lock = self.remotes_lock()?;
+        // Against concurrent edits of config.toml (`remotes add`, another import); a dry run
+        // writes nothing, not even the lock file.
+        let _lock = if options.dry_run {
+            None
+        } else {
+            Some(self.remotes_lock()?)
+        };
         let (plan, report) = self.plan_import(doc, options)?;
         if options.dry_run {
             return Ok(report);
@@ -340,6 +345,7 @@ impl Ringlet {
                 items: Vec::new(),
                 keys_to_set: Vec::new(),
                 env_to_set: Vec::new(),
+                registry_pin: None,
             },
             conflicts: Vec::new(),
             skip: options.skip_existing,
@@ -612,7 +618,16 @@ impl Ringlet {
                 remote_url,
             });
         }
+        if doc.registry_pin.is_some() && self.registry_pin()? != doc.registry_pin {
+            check.report.registry_pin = doc.registry_pin.clone();
+        }
         Ok((plan, check.report))
+    }
+
+    /// The registry commit this machine is pinned to, from the registry's lock file.
+    fn registry_pin(&self) -> Result<Option<String>> {
+        let path = self.paths().cache_dir().join(REGISTRY_LOCK);
+        Ok(read_optional(&path, MAX_ROUTING_BYTES)?.and_then(|t| registry_pin(&t)))
     }
 
     fn apply_import(&self, plan: &Plan, undo: &mut Vec<Undo>) -> Result<()> {

@@ -29,6 +29,20 @@ pub(crate) const MAX_ROUTING_BYTES: u64 = 1024 * 1024;
 /// directory (that profile).
 pub const ROUTING_FILE: &str = "routing.toml";
 
+/// The registry's record of its snapshot and pin, below the cache directory (docs/registry.md).
+pub(crate) const REGISTRY_LOCK: &str = "registry/registry.lock";
+
+/// The commit a registry lock (JSON) pins, when it pins one. Read as plain JSON so a setup
+/// travels whether or not this ringlet syncs a registry.
+pub(crate) fn registry_pin(lock_text: &str) -> Option<String> {
+    serde_json::from_str::<Value>(lock_text)
+        .ok()?
+        .get("pinned")?
+        .as_str()
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+}
+
 /// A whole setup: `ringlet export` writes it, `ringlet import FILE` recreates it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -61,8 +75,9 @@ pub struct SetupDocument {
     /// The credentials the setup uses, by name only: what must be stored on the new machine.
     #[serde(default)]
     pub keys: Vec<KeyRef>,
-    /// The registry commit this machine is pinned to (`[registry] pin` in config.toml), when
-    /// there is one. Informational: the pin itself travels in `config`.
+    /// The registry commit this machine is pinned to (`ringlet registry pin`, recorded in
+    /// `<cache>/registry/registry.lock`), when there is one. The import does not fetch it: its
+    /// report says to pin it (`registry_pin`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry_pin: Option<String>,
 }
@@ -248,6 +263,17 @@ mod tests {
         for n in ["RUST_LOG", "HTTP_PROXY", "EDITOR"] {
             assert!(!secret_looking(n), "{n}");
         }
+    }
+
+    #[test]
+    fn the_pin_is_read_from_the_registry_lock() {
+        assert_eq!(
+            registry_pin(r#"{"commit": "a", "pinned": "b"}"#).as_deref(),
+            Some("b")
+        );
+        assert_eq!(registry_pin(r#"{"commit": "a"}"#), None);
+        assert_eq!(registry_pin(r#"{"pinned": ""}"#), None);
+        assert_eq!(registry_pin("not json"), None);
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub struct ProfileChoice {
 fn expand(path: &str, home: Option<&Path>) -> Result<PathBuf> {
     let rest = match path.strip_prefix('~') {
         None => return Ok(PathBuf::from(path)),
-        Some(rest) if rest.is_empty() => "",
+        Some("") => "",
         Some(rest) => rest.strip_prefix('/').ok_or_else(|| {
             Error::InvalidInput(format!(
                 "[[directory-mapping]] path '{path}' names another user's home; write it out in full"

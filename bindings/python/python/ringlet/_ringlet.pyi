@@ -362,6 +362,7 @@ class SetupImportReport(TypedDict):
     items: list[ImportedItem]
     keys_to_set: list[KeyToSet]
     env_to_set: list[EnvToSet]
+    registry_pin: str | None
 
 class FireReport(TypedDict):
     hook: str
