@@ -102,7 +102,9 @@ enum ImportSource {
 /// Tells `ringlet import <agent>` from `ringlet import FILE`. Agent ids are a closed set (the
 /// catalogue's), so: `-`, anything with a `/`, or a name ending in `.json` is a setup file; an
 /// agent id is the agent, unless a file of that name is here too and `--to` does not settle
-/// it, which is refused as ambiguous; anything else is a setup file.
+/// it, which is refused as ambiguous; any other name is a setup file, unless `--to`/`--from`
+/// (which only a log import takes) say it was meant as an agent (then the log import's
+/// "unknown agent" error, with its suggestion, answers).
 fn classify(source: &str, agents: &[String], to_given: bool) -> anyhow::Result<ImportSource> {
     if source == "-" || source.contains('/') || source.ends_with(".json") {
         return Ok(ImportSource::Setup);
@@ -115,6 +117,9 @@ fn classify(source: &str, agents: &[String], to_given: bool) -> anyhow::Result<I
         }
         return Ok(ImportSource::AgentLogs);
     }
+    if to_given {
+        return Ok(ImportSource::AgentLogs);
+    }
     Ok(ImportSource::Setup)
 }
 
@@ -125,7 +130,7 @@ pub fn import(ringlet: &Ringlet, a: ImportArgs) -> anyhow::Result<ExitCode> {
         .agents()
         .map(|a| a.id().to_string())
         .collect();
-    match classify(&a.source, &agents, a.to.is_some())? {
+    match classify(&a.source, &agents, a.to.is_some() || a.from.is_some())? {
         ImportSource::AgentLogs => {
             if a.dry_run || a.skip_existing || !a.rename.is_empty() {
                 bail!(
@@ -319,6 +324,8 @@ mod tests {
             ("setup.json", false, ImportSource::Setup),
             ("-", false, ImportSource::Setup),
             ("backup", false, ImportSource::Setup),
+            ("clod", true, ImportSource::AgentLogs),
+            ("./clod", true, ImportSource::Setup),
         ] {
             assert_eq!(
                 classify(source, &agents, to).expect(source),
