@@ -570,7 +570,10 @@ async fn every_route_answers() {
         assert_eq!(a.status, StatusCode::OK, "{}", a.text);
         let report = a.json();
         let items = report["items"].as_array().expect("items");
-        assert!(items.iter().all(|i| i["outcome"] == "unchanged"), "{report}");
+        assert!(
+            items.iter().all(|i| i["outcome"] == "unchanged"),
+            "{report}"
+        );
         assert!(report["keys_to_set"].as_array().expect("keys").is_empty());
     }
     let mut changed = doc.clone();
@@ -585,7 +588,11 @@ async fn every_route_answers() {
         a.text
     );
     let a = api
-        .send("POST", "/api/import", Some(json!({"document": {"format": "x"}})))
+        .send(
+            "POST",
+            "/api/import",
+            Some(json!({"document": {"format": "x"}})),
+        )
         .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
     cover("POST", "/api/hooks/{id}/test");
