@@ -82,7 +82,8 @@ const PROFILES_RUN_EXAMPLES: &str = "\
 Examples:
   ringlet profiles run work                          # the agent, interactive
   ringlet profiles run work -- -p \"fix the failing test\"
-  ringlet profiles run work --sandbox                # in the sandbox this time";
+  ringlet profiles run work --sandbox                # in the sandbox this time
+  ringlet profiles run -- -p \"hi\"                   # the profile mapped to this directory";
 
 const PROFILES_LIST_EXAMPLES: &str = "\
 Examples:
@@ -112,7 +113,9 @@ const IMPORT_EXAMPLES: &str = "\
 Examples:
   ringlet import claude --to work                    # from ~/.claude
   ringlet import codex --to cx --from /backup/home   # another HOME, log dir or log file
-  ringlet import claude --to work --json";
+  ringlet import claude --to work --json
+  ringlet import setup.json --dry-run                # a setup from `ringlet export`
+  ringlet import ./claude                            # a setup file named like an agent";
 
 const DOCTOR_EXAMPLES: &str = "\
 Examples:
@@ -138,9 +141,20 @@ pub enum Command {
     /// Tokens and cost per profile, agent and provider; `usage sync` reads new logs.
     #[command(after_help = USAGE_EXAMPLES)]
     Usage(Box<crate::commands::usage::UsageArgs>),
-    /// Import an agent's existing usage logs (from your HOME by default) into a profile.
+    /// Import an agent's existing usage logs into a profile (`import claude --to work`), or a
+    /// setup written by `ringlet export` (`import setup.json`).
     #[command(after_help = IMPORT_EXAMPLES)]
     Import(crate::commands::usage::ImportArgs),
+    /// Write this machine's setup (profiles, hooks, routing, config, remotes; never keys) as
+    /// one JSON document, for `ringlet import` on another machine.
+    #[command(after_help = crate::commands::setup::EXPORT_EXAMPLES)]
+    Export(crate::commands::setup::ExportArgs),
+    /// Per-profile commands (`claude-work`) in ~/.local/bin that run `profiles run`.
+    #[command(subcommand)]
+    Aliases(crate::commands::aliases::AliasesCmd),
+    /// A profile's supervised setup tasks: `env tasks ALIAS`, `env setup ALIAS TASK`.
+    #[command(subcommand)]
+    Env(crate::commands::env::EnvCmd),
     /// The prices usage is costed with.
     #[command(subcommand)]
     Pricing(crate::commands::usage::PricingCmd),
@@ -265,9 +279,10 @@ pub enum ProfilesCmd {
     /// Run the profile's agent; arguments after `--` go to the agent.
     #[command(after_help = PROFILES_RUN_EXAMPLES)]
     Run {
-        /// The profile alias.
+        /// The profile alias (default: the `[[directory-mapping]]` of config.toml holding the
+        /// current directory, else $RINGLET_DEFAULT_PROFILE).
         #[arg(add = crate::complete::profiles())]
-        alias: String,
+        alias: Option<String>,
         /// Run the agent in the sandbox this time, whatever the profile's `sandbox` mode says
         /// (fails if bubblewrap cannot start it: never runs it unsandboxed).
         #[arg(long, conflicts_with = "no_sandbox")]
@@ -524,7 +539,7 @@ impl Cli {
             verbose: false,
             color: crate::style::ColorChoice::Auto,
             command: Command::Profiles(ProfilesCmd::Run {
-                alias: alias.to_string(),
+                alias: Some(alias.to_string()),
                 sandbox: false,
                 no_sandbox: false,
                 remote: None,
@@ -644,6 +659,9 @@ mod tests {
             IMPORT_EXAMPLES,
             STATUSLINE_EXAMPLES,
             crate::commands::hooks::ADD_EXAMPLES,
+            crate::commands::setup::EXPORT_EXAMPLES,
+            crate::commands::aliases::INSTALL_EXAMPLES,
+            crate::commands::env::SETUP_EXAMPLES,
         ] {
             let body = text
                 .strip_prefix("Examples:\n")
@@ -674,6 +692,9 @@ mod tests {
             &["usage"],
             &["import"],
             &["hooks", "add"],
+            &["export"],
+            &["aliases", "install"],
+            &["env", "setup"],
         ] {
             let mut cmd = &mut cli;
             for name in path {

@@ -1148,6 +1148,59 @@ async fn test_hook(
 // ---------------------------------------------------------------------------------------------
 // The document and the router.
 
+// ---------------------------------------------------------------------------------------------
+// The whole setup (docs/setup.md).
+
+/// This machine's setup as one document (`ringlet export`): profiles, hooks, routing, config
+/// and remotes, with the names of the keys they use; never a key, token or password.
+#[utoipa::path(get, path = "/api/export", tag = "setup",
+    responses((status = 200, description = "The setup document", body = Value)))]
+async fn export_setup(State(state): State<AppState>) -> Result<Response, ApiError> {
+    call(&state, |r| r.export_setup().map_err(core(r)))
+        .await
+        .map(json)
+}
+
+/// A request to import a setup.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ImportSetup {
+    /// The document `GET /api/export` answers.
+    document: Value,
+    /// Check and report only; write nothing.
+    #[serde(default)]
+    dry_run: bool,
+    /// Profiles to import under another alias: setup alias → new alias.
+    #[serde(default)]
+    rename: BTreeMap<String, String>,
+    /// Keep this server's version of anything that exists with other settings.
+    #[serde(default)]
+    skip_existing: bool,
+}
+
+/// Recreates an exported setup (`ringlet import FILE`); answers what became of each item and
+/// the keys still to store. A conflict is a 400 naming each, and nothing is written.
+#[utoipa::path(post, path = "/api/import", tag = "setup", request_body = ImportSetup,
+    responses((status = 200, description = "The import report", body = Value)))]
+async fn import_setup(
+    State(state): State<AppState>,
+    Body(body): Body<ImportSetup>,
+) -> Result<Response, ApiError> {
+    let text = body.document.to_string();
+    let mut options = ringlet::SetupImportOptions::new()
+        .dry_run(body.dry_run)
+        .skip_existing(body.skip_existing);
+    for (from, to) in body.rename {
+        options = options.rename(from, to);
+    }
+    call(&state, move |r| {
+        let doc = ringlet::SetupDocument::parse(&text).map_err(core(r))?;
+        r.import_setup(&doc, &options).map_err(core(r))
+    })
+    .await
+    .map(json)
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -1161,6 +1214,7 @@ async fn test_hook(
         (name = "keys", description = "Stored API keys (names only come back)"),
         (name = "usage", description = "Usage, run statistics and prices"),
         (name = "hooks", description = "Hook rules"),
+        (name = "setup", description = "The whole setup, exported and imported"),
         (name = "events", description = "Live events"),
         (name = "sessions", description = "Remote terminal sessions (docs/remote.md)")
     )
@@ -1197,6 +1251,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_hooks, add_hook))
         .routes(routes!(remove_hook))
         .routes(routes!(test_hook))
+        .routes(routes!(export_setup))
+        .routes(routes!(import_setup))
         .routes(routes!(crate::events::events))
         .routes(routes!(
             crate::sessions::list_sessions,

@@ -42,6 +42,14 @@ pub struct Config {
     /// `[registry]`: where manifests, scripts and prices are synced from (docs/registry.md).
     #[serde(default, skip_serializing_if = "RegistryConfig::is_unset")]
     pub registry: RegistryConfig,
+    /// `[[directory-mapping]]`: the profile `ringlet profiles run` runs, without an alias, in a
+    /// directory (docs/setup.md).
+    #[serde(
+        default,
+        rename = "directory-mapping",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub directory_mapping: Vec<crate::setup::DirectoryMapping>,
 }
 
 /// `[registry]`. `RINGLET_REGISTRY_URL`, `RINGLET_REGISTRY_CHANNEL` and

@@ -47,6 +47,7 @@ pub mod proxy;
 mod registry;
 #[cfg(unix)]
 pub mod session;
+mod setup;
 mod suggest;
 #[cfg(feature = "team")]
 mod team;
@@ -90,6 +91,8 @@ pub use facade::{
 pub use facade::{DeleteOptions, DeleteReport, KeyOnDelete, KeyOutcome};
 pub use facade::{
     StatusLine, StatuslineBlock, StatuslineContext, StatuslineInput, StatuslineModel,
+    EnvToSet, ImportOutcome, ImportedItem, KeyToSet, SetupImportOptions, SetupImportReport,
+    SetupItemKind, ShimReport, ShimRequest,
 };
 pub use fsio::{read_capped, read_file_capped};
 pub use hooks::{
@@ -124,6 +127,11 @@ pub use registry::{
     INDEX_FILE, INDEX_SCHEMA, KeyOrigin, REGISTRY_CHANNEL_ENV, REGISTRY_PUBLIC_KEY_ENV,
     REGISTRY_URL_ENV, RegistryArtifact, RegistryIndex, RegistryLock, RegistryStatus,
     RegistrySyncReport, SIGNATURE_FILE, SyncOptions, SyncSource,
+};
+pub use setup::{
+    DEFAULT_PROFILE_ENV, DirectoryMapping, KeyRef, PortableProfile, PortableRemote, ProfileChoice,
+    ProfileChoiceSource, SETUP_FORMAT, SETUP_VERSION, SHIM_MARKER, SetupDocument, SetupTask, Shim,
+    TaskInfo, TaskOrigin, TaskRunReport,
 };
 #[cfg(feature = "team")]
 pub use team::{

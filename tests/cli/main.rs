@@ -15,6 +15,7 @@ mod registry;
 mod reports;
 mod routing;
 mod sandbox;
+mod setup;
 mod signals;
 mod statusline;
 mod usage;

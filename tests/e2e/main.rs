@@ -17,6 +17,7 @@ mod proxy;
 mod remote;
 mod routing;
 mod sandbox;
+mod shims;
 mod terminal;
 
 use std::ffi::OsString;

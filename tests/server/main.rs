@@ -472,11 +472,30 @@ fn a_profile_created_over_http_runs_from_the_cli_and_the_run_and_the_canary_stay
         ("GET", "/api/usage/events?format=csv"),
         ("GET", "/api/stats"),
         ("GET", "/api/hooks"),
+        ("GET", "/api/export"),
     ] {
         let a = server.call(method, path, None);
         assert_eq!(a.status, 200, "{method} {path}: {a:?}");
         answers += &a.body;
     }
+    // The exported setup imports back unchanged; a document that is not one is a 400.
+    let doc: Value = serde_json::from_str(&server.call("GET", "/api/export", None).body)
+        .expect("the export is JSON");
+    let back = server.call(
+        "POST",
+        "/api/import",
+        Some(json!({"document": doc, "dry_run": true})),
+    );
+    assert_eq!(back.status, 200, "{back:?}");
+    let report = back.json();
+    let items = report["items"].as_array().expect("items");
+    assert!(
+        !items.is_empty() && items.iter().all(|i| i["outcome"] == "unchanged"),
+        "{report}"
+    );
+    let junk = server.call("POST", "/api/import", Some(json!({"document": {"a": 1}})));
+    assert_eq!(junk.status, 400, "{junk:?}");
+    assert!(junk.body.contains("not a ringlet setup"), "{junk:?}");
     // Reports are in the zone the caller names (and say which); an unknown one is a 400 naming it.
     let zoned = server.call("GET", "/api/usage?group=day&timezone=Asia/Kolkata", None);
     assert_eq!(zoned.status, 200, "{zoned:?}");

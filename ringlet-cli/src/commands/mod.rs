@@ -2,6 +2,8 @@
 
 mod agents;
 mod doctor;
+pub mod aliases;
+pub mod env;
 pub mod hooks;
 mod init;
 mod keychain;
@@ -17,6 +19,7 @@ pub mod routing;
 #[cfg(feature = "server")]
 pub mod serve;
 pub mod statusline;
+pub mod setup;
 #[cfg(feature = "team")]
 pub mod team;
 pub mod usage;
@@ -54,6 +57,8 @@ impl Cli {
             Command::Hooks(cmd) => cmd.wants_json(),
             Command::Statusline(a) => a.json,
             Command::Registry(cmd) => cmd.wants_json(),
+            Command::Aliases(cmd) => cmd.wants_json(),
+            Command::Env(cmd) => cmd.wants_json(),
             #[cfg(feature = "team")]
             Command::Team(cmd) => cmd.wants_json(),
             #[cfg(feature = "proxy")]
@@ -110,6 +115,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     );
     let home = cli.home.clone();
     let started = std::time::Instant::now();
+    let given_home = cli.home.clone();
     // A stale registry snapshot is refreshed by a detached process after any command but a
     // launch (which must never wait for, nor race with, the network) and the registry's own.
     let refresh_registry = !matches!(
@@ -146,6 +152,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hooks(cmd) => hooks::run(&ringlet, cmd),
         Command::Statusline(args) => statusline::run(&ringlet, args),
         Command::Registry(cmd) => registry::run(&ringlet, cmd),
+        Command::Export(args) => setup::export(&ringlet, args),
+        Command::Aliases(cmd) => aliases::run(&ringlet, cmd, given_home),
+        Command::Env(cmd) => env::run(&ringlet, cmd),
         #[cfg(feature = "team")]
         Command::Team(cmd) => team::run(&ringlet, cmd),
         #[cfg(feature = "proxy")]

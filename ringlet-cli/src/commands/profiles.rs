@@ -69,6 +69,10 @@ pub fn run(
             no_sandbox,
             remote,
         } => {
+            let alias = match alias {
+                Some(alias) => alias,
+                None => super::setup::chosen_profile(ringlet)?,
+            };
             if let Some(name) = remote {
                 #[cfg(feature = "server")]
                 return super::remotes::run_remote(ringlet, &name, &alias, args);

@@ -214,15 +214,27 @@ impl FilterArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The agent whose logs to import (claude, codex, opencode, gemini, droid).
-    #[arg(add = crate::complete::agents())]
-    pub agent: String,
-    /// The profile the usage is attributed to.
+    /// An agent whose usage logs to import (claude, codex, opencode, gemini, droid), or a setup
+    /// file written by `ringlet export` (`-` for standard input). A name with a `/` or ending in
+    /// `.json` is always a file; write `./claude` for a file named like an agent.
+    #[arg(value_name = "AGENT|FILE", add = crate::complete::agents())]
+    pub source: String,
+    /// The profile an agent's usage is attributed to.
     #[arg(long, value_name = "PROFILE", add = crate::complete::profiles())]
-    pub to: String,
+    pub to: Option<String>,
     /// A HOME, log directory or log file to read instead of your own HOME.
     #[arg(long, value_name = "DIR")]
     pub from: Option<PathBuf>,
+    /// For a setup: check it and list what it would do, writing nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// For a setup: import its profile OLD as NEW; repeatable.
+    #[arg(long, value_name = "OLD=NEW")]
+    pub rename: Vec<String>,
+    /// For a setup: keep this machine's version of anything that exists here with other
+    /// settings, instead of refusing the import.
+    #[arg(long)]
+    pub skip_existing: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -274,7 +286,7 @@ pub fn wants_json(cmd: &Command) -> bool {
 pub fn run(ringlet: &Ringlet, cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Usage(a) => usage(ringlet, *a),
-        Command::Import(a) => import(ringlet, a),
+        Command::Import(a) => super::setup::import(ringlet, a),
         Command::Pricing(PricingCmd::Update { from, json }) => {
             let report = ringlet.update_pricing(from.as_deref())?;
             if json.json {
@@ -818,14 +830,21 @@ fn write_csv(events: &[UsageEvent]) -> anyhow::Result<()> {
     output::buffered(|out| std::io::Write::write_all(out, text.as_bytes()))
 }
 
-fn import(ringlet: &Ringlet, a: ImportArgs) -> anyhow::Result<ExitCode> {
+/// `ringlet import <agent> --to PROFILE`: the agent's usage logs.
+pub(crate) fn import_logs(
+    ringlet: &Ringlet,
+    agent: &str,
+    profile: String,
+    from: Option<PathBuf>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let req = ImportRequest {
-        agent: a.agent,
-        profile: a.to,
-        from: a.from,
+        agent: agent.to_string(),
+        profile,
+        from,
     };
-    let report = run_import(ringlet, &req, !a.json)?;
-    if a.json {
+    let report = run_import(ringlet, &req, !json)?;
+    if json {
         output::json(&report)?;
     } else {
         print_import(&report);

@@ -16,6 +16,7 @@ use crate::profile::{FileProfileStore, ProfileStore};
 use crate::warning::{Warning, Warnings};
 
 // The hook and usage methods of the facade live in child modules, so they can reach `Inner`.
+mod aliases;
 mod catalog;
 mod delete;
 mod doctor;
@@ -30,10 +31,13 @@ mod remotes;
 mod routing;
 mod run;
 mod statusline;
+mod setup;
+mod tasks;
 #[cfg(feature = "team")]
 mod team;
 mod telemetry;
 pub(crate) mod usage;
+pub use aliases::{ShimReport, ShimRequest};
 pub use catalog::{AgentInfo, ProviderInfo};
 pub use delete::{DeleteOptions, DeleteReport, KeyOnDelete, KeyOutcome};
 pub(crate) use events::EventBus;
@@ -45,6 +49,10 @@ pub use remotes::{REMOTE_TOKEN_PROVIDER, Remote};
 pub use run::RunHandle;
 pub use statusline::{
     StatusLine, StatuslineBlock, StatuslineContext, StatuslineInput, StatuslineModel,
+};
+pub use setup::{
+    EnvToSet, ImportOutcome, ImportedItem, KeyToSet, SetupImportOptions, SetupImportReport,
+    SetupItemKind,
 };
 
 /// ringlet as a library: agents, providers, profiles, credentials and launching, assembled from

@@ -440,6 +440,7 @@ impl Ringlet {
                 req.budget.validate()?;
                 req.budget
             },
+            tasks: Default::default(),
             metadata: ProfileMetadata {
                 created_at: Utc::now(),
                 last_used: None,

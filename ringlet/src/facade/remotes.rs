@@ -127,7 +127,7 @@ impl Ringlet {
         Ok(removed)
     }
 
-    fn remotes_lock(&self) -> Result<std::fs::File> {
+    pub(super) fn remotes_lock(&self) -> Result<std::fs::File> {
         let dir = self.paths().config_dir();
         std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
         crate::fsio::open_locked(&dir.join(".config.lock"))

@@ -97,7 +97,7 @@ impl Ringlet {
 
     /// The plan; `via_proxy` is the base URL of the run's proxy, which replaces the provider's
     /// before the config script runs, so everything the script writes points at the proxy.
-    fn plan_for(
+    pub(super) fn plan_for(
         &self,
         profile: &Profile,
         args: &[String],
@@ -410,7 +410,7 @@ impl Ringlet {
         Ok((out, wrapped.unguarded))
     }
 
-    fn key_for(&self, plan: &LaunchPlan) -> Result<Option<Secret>> {
+    pub(super) fn key_for(&self, plan: &LaunchPlan) -> Result<Option<Secret>> {
         let Some(secret) = &plan.secret_env else {
             return Ok(None);
         };

@@ -548,6 +548,7 @@ pub(super) mod tests {
             sandbox: Default::default(),
             proxy: Default::default(),
             budget: Default::default(),
+            tasks: Default::default(),
             metadata: ProfileMetadata {
                 created_at: Utc::now(),
                 last_used: None,

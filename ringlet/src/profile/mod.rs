@@ -68,6 +68,10 @@ pub struct Profile {
     /// `[budget]`: what the proxy lets this profile spend per day and month.
     #[serde(default, skip_serializing_if = "Budget::is_empty")]
     pub budget: Budget,
+    /// `[tasks.NAME]`: setup tasks `ringlet env setup` runs on request (they override the
+    /// agent manifest's of the same name).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tasks: BTreeMap<String, crate::setup::SetupTask>,
     /// Bookkeeping.
     pub metadata: ProfileMetadata,
 }

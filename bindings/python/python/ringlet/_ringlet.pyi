@@ -6,7 +6,7 @@ run time and vice versa).
 
 from collections.abc import Callable
 from os import PathLike
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 from typing_extensions import NotRequired
 
@@ -375,6 +375,29 @@ class HookImportReport(TypedDict):
     added: list[str]
     unchanged: list[str]
 
+class ImportedItem(TypedDict):
+    kind: Literal["profile", "hook", "routing", "config", "remote"]
+    name: str
+    renamed_from: str | None
+    outcome: Literal["created", "unchanged", "skipped"]
+
+class KeyToSet(TypedDict):
+    provider: str
+    alias: str
+    used_by: list[str]
+    remote_url: str | None
+
+class EnvToSet(TypedDict):
+    profile: str
+    name: str
+
+class SetupImportReport(TypedDict):
+    dry_run: bool
+    items: list[ImportedItem]
+    keys_to_set: list[KeyToSet]
+    env_to_set: list[EnvToSet]
+    registry_pin: str | None
+
 class FireReport(TypedDict):
     hook: str
     ok: bool
@@ -615,6 +638,14 @@ class Ringlet:
         self, id: str, payload: dict[str, object] | None = None, profile: str | None = None
     ) -> HookTestReport: ...
     def run_scheduled_hooks(self) -> list[FireReport]: ...
+    def export_setup(self) -> dict[str, Any]: ...
+    def import_setup(
+        self,
+        document: dict[str, Any] | str,
+        dry_run: bool = False,
+        rename: dict[str, str] | None = None,
+        skip_existing: bool = False,
+    ) -> SetupImportReport: ...
 
 class RunHandle:
     """A started agent. As a context manager, leaving the block kills an agent still running

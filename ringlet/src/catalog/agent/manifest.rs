@@ -39,6 +39,9 @@ pub struct AgentManifest {
     /// Where the agent writes its own session logs, relative to HOME (for usage ingestion).
     #[serde(default)]
     pub logs: Vec<LogLocation>,
+    /// `[tasks.NAME]`: setup tasks every profile of this agent can run with `ringlet env setup`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tasks: BTreeMap<String, crate::setup::SetupTask>,
 }
 
 /// The environment variables an agent reads.
