@@ -62,7 +62,8 @@ const PROFILES_RUN_EXAMPLES: &str = "\
 Examples:
   ringlet profiles run work                          # the agent, interactive
   ringlet profiles run work -- -p \"fix the failing test\"
-  ringlet profiles run work --sandbox                # in the sandbox this time";
+  ringlet profiles run work --sandbox                # in the sandbox this time
+  ringlet profiles run cx --prompt \"what does this repo do?\"   # one answer, any agent";
 
 const PROFILES_LIST_EXAMPLES: &str = "\
 Examples:
@@ -231,6 +232,13 @@ pub enum ProfilesCmd {
         /// remotes`), attached to this terminal; Ctrl-] detaches and leaves it running.
         #[arg(long, value_name = "NAME", conflicts_with_all = ["sandbox", "no_sandbox"])]
         remote: Option<String>,
+        /// Ask the agent one question non-interactively, in its own one-shot form (`claude
+        /// -p`, `codex exec`, `opencode run`, … see `agents inspect`), and print its answer.
+        #[arg(long, value_name = "TEXT", conflicts_with_all = ["remote", "args"])]
+        prompt: Option<String>,
+        /// With --prompt: print the answer, exit code and the agent's output as JSON.
+        #[arg(long, requires = "prompt")]
+        json: bool,
         /// Arguments for the agent.
         #[arg(last = true)]
         args: Vec<String>,
@@ -440,6 +448,8 @@ impl Cli {
                 sandbox: false,
                 no_sandbox: false,
                 remote: None,
+                prompt: None,
+                json: false,
                 args: agent_args.iter().map(|a| a.to_string()).collect(),
             }),
         })

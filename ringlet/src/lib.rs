@@ -53,12 +53,13 @@ mod warning;
 pub use alias::{MAX_ALIAS_LEN, validate_alias};
 pub use catalog::agent::{
     Agent, AgentEnv, AgentManifest, DetectProgress, Detection, LogLocation, ManifestAgent,
+    OneShotAnswer, PROMPT_PLACEHOLDER, one_shot_answer, one_shot_args,
 };
+pub use catalog::catalogue::Catalogue;
 pub use catalog::manifest::Source;
 pub use catalog::provider::{
     AuthScheme, ManifestProvider, Provider, ProviderAuth, ProviderManifest, ProviderModels,
 };
-pub use catalog::catalogue::Catalogue;
 pub use catalog::wire::WireShape;
 pub use config::{
     Config, CredentialBackend, CredentialsConfig, FallbackWarning, RemoteConfig, TeamConfig,
@@ -78,9 +79,9 @@ pub use facade::usage::{
     UsageLine, UsageQuery, UsageReport,
 };
 pub use facade::{
-    AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, NewHook,
-    NewProfile, ProfileUpdate, ProviderInfo, REMOTE_TOKEN_PROVIDER, RUN_STARTED_ENV, Remote,
-    Ringlet, RingletBuilder, RunHandle, Subscription,
+    AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, MAX_PROMPT_OUTPUT,
+    NewHook, NewProfile, ProfileUpdate, PromptAnswer, ProviderInfo, REMOTE_TOKEN_PROVIDER,
+    RUN_STARTED_ENV, Remote, Ringlet, RingletBuilder, RunHandle, Subscription,
 };
 pub use facade::{DeleteOptions, DeleteReport, KeyOnDelete, KeyOutcome};
 pub use fsio::{read_capped, read_file_capped};

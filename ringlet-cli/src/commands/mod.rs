@@ -5,6 +5,7 @@ pub mod hooks;
 mod init;
 mod keychain;
 mod profiles;
+mod prompt;
 mod providers;
 #[cfg(feature = "server")]
 mod remote_terminal;
@@ -40,7 +41,9 @@ impl Cli {
                 | ProfilesCmd::Inspect { json: j, .. }
                 | ProfilesCmd::Env { json: j, .. },
             ) => j.json,
-            Command::Profiles(ProfilesCmd::Delete { json, .. }) => *json,
+            Command::Profiles(ProfilesCmd::Delete { json, .. } | ProfilesCmd::Run { json, .. }) => {
+                *json
+            }
             Command::Keychain(KeychainCmd::List(j) | KeychainCmd::Migrate(j)) => j.json,
             cmd @ (Command::Usage(_)
             | Command::Import(_)

@@ -61,6 +61,8 @@ pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
             sandbox,
             no_sandbox,
             remote,
+            prompt,
+            json,
         } => {
             if let Some(name) = remote {
                 #[cfg(feature = "server")]
@@ -79,6 +81,9 @@ pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
             let mut options = RunOptions::default();
             if sandbox || no_sandbox {
                 options = options.sandbox(sandbox);
+            }
+            if let Some(prompt) = prompt {
+                return super::prompt::run(ringlet, &alias, &prompt, options, json);
             }
             // The same orchestration as every binding's: start, then wait.
             let outcome = ringlet.start(&alias, &args, options)?.wait()?;

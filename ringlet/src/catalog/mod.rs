@@ -4,7 +4,7 @@
 
 pub(crate) mod agent;
 pub(crate) mod builtin;
+pub(crate) mod catalogue;
 pub(crate) mod manifest;
 pub(crate) mod provider;
-pub(crate) mod catalogue;
 pub(crate) mod wire;

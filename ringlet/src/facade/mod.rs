@@ -22,6 +22,7 @@ mod events;
 mod hooks;
 mod keys;
 mod profiles;
+mod prompt;
 mod remotes;
 mod run;
 #[cfg(feature = "team")]
@@ -34,6 +35,7 @@ pub(crate) use events::EventBus;
 pub use events::{EVENT_QUEUE, Event, Subscription};
 pub use hooks::{HookImportReport, HookTestReport, NewHook, RUN_STARTED_ENV};
 pub use profiles::{NewProfile, ProfileUpdate};
+pub use prompt::{MAX_PROMPT_OUTPUT, PromptAnswer};
 pub use remotes::{REMOTE_TOKEN_PROVIDER, Remote};
 pub use run::RunHandle;
 
