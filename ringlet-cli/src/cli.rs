@@ -124,6 +124,9 @@ pub enum Command {
     /// Audit, gate and alert on agent events: shell, Rhai or webhook hooks.
     #[command(subcommand)]
     Hooks(crate::commands::hooks::HooksCmd),
+    /// MCP servers defined once, written into every agent's own config at its next run.
+    #[command(subcommand)]
+    Mcp(crate::commands::mcp::McpCmd),
     /// Serve the HTTP API (authenticated by the token in <config>/http_token).
     #[cfg(feature = "server")]
     Serve(crate::commands::serve::ServeArgs),
@@ -565,6 +568,7 @@ mod tests {
             USAGE_EXAMPLES,
             IMPORT_EXAMPLES,
             crate::commands::hooks::ADD_EXAMPLES,
+            crate::commands::mcp::ADD_EXAMPLES,
         ] {
             let body = text
                 .strip_prefix("Examples:\n")

@@ -31,6 +31,10 @@ pub struct Config {
     /// tokens are in the credential store, never here.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub remotes: BTreeMap<String, RemoteConfig>,
+    /// `[mcp.NAME]`: MCP servers every profile's agent gets (`ringlet mcp add`); a profile's
+    /// own of the same name wins. Secrets are references (`alias:NAME`), never values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mcp: BTreeMap<String, crate::mcp::McpServer>,
 }
 
 /// `[telemetry]`.

@@ -39,6 +39,7 @@ mod facade;
 mod fsio;
 mod hooks;
 mod launch;
+mod mcp;
 mod paths;
 mod profile;
 #[cfg(unix)]
@@ -107,6 +108,9 @@ pub use launch::{
 };
 #[cfg(unix)]
 pub use launch::{PtyChild, PtyReader, PtyResizer, PtyWriter};
+pub use mcp::{
+    MCP_SECRET_PROVIDER, McpEntry, McpScope, McpServer, SECRET_REF_PREFIX, ScriptMcp, secret_ref,
+};
 pub use paths::{Paths, RINGLET_HOME_ENV};
 pub use profile::{
     BrokenKind, BrokenProfile, FileProfileStore, Profile, ProfileHold, ProfileListing,

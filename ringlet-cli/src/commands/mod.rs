@@ -4,6 +4,7 @@ mod agents;
 pub mod hooks;
 mod init;
 mod keychain;
+pub mod mcp;
 mod profiles;
 mod prompt;
 mod providers;
@@ -50,6 +51,7 @@ impl Cli {
             | Command::Pricing(_)
             | Command::Stats(_)) => usage::wants_json(cmd),
             Command::Hooks(cmd) => cmd.wants_json(),
+            Command::Mcp(cmd) => cmd.wants_json(),
             #[cfg(feature = "team")]
             Command::Team(cmd) => cmd.wants_json(),
             #[cfg(feature = "server")]
@@ -121,6 +123,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             usage::run(&ringlet, cmd)
         }
         Command::Hooks(cmd) => hooks::run(&ringlet, cmd),
+        Command::Mcp(cmd) => mcp::run(&ringlet, cmd),
         #[cfg(feature = "team")]
         Command::Team(cmd) => team::run(&ringlet, cmd),
         #[cfg(feature = "server")]

@@ -21,6 +21,7 @@ mod delete;
 mod events;
 mod hooks;
 mod keys;
+mod mcp;
 mod profiles;
 mod prompt;
 mod remotes;

@@ -410,6 +410,7 @@ impl Ringlet {
             args: req.args.clone(),
             env: req.env.clone(),
             sandbox: Default::default(),
+            mcp: Default::default(),
             metadata: ProfileMetadata {
                 created_at: Utc::now(),
                 last_used: None,

@@ -546,6 +546,7 @@ pub(super) mod tests {
             args: vec![],
             env: Default::default(),
             sandbox: Default::default(),
+            mcp: Default::default(),
             metadata: ProfileMetadata {
                 created_at: Utc::now(),
                 last_used: None,

@@ -60,6 +60,10 @@ pub struct Profile {
     /// and what the profile's `[sandbox]` table adds to config.toml's.
     #[serde(default, skip_serializing_if = "ProfileSandbox::is_default")]
     pub sandbox: ProfileSandbox,
+    /// `[mcp.NAME]`: MCP servers of this profile only (`ringlet mcp add --profile`), on top of
+    /// the global ones in `config.toml` (a same-named one here wins).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mcp: BTreeMap<String, crate::mcp::McpServer>,
     /// Bookkeeping.
     pub metadata: ProfileMetadata,
 }
