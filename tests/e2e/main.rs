@@ -13,6 +13,7 @@ mod agents;
 mod interactive;
 mod isolation;
 mod jobs;
+mod mcp;
 mod prompt;
 mod remote;
 mod sandbox;

@@ -51,11 +51,13 @@ fn answers(agent: &str, provider: &str, openai_shaped: bool, model: &str) {
         "{agent} printed more than its answer\nstderr: {}",
         run.stderr
     );
-    // Past the JSON-escaped quotes: the part a shell or the template would have mangled.
+    // However each agent escapes the quotes: the part a shell or the template would have
+    // mangled arrived as written.
     let asked = generations(&api).iter().any(|r| {
-        r.body
-            .to_string()
-            .contains("pong; not \\\"ping\\\" $(nothing) {prompt}.")
+        let body = r.body.to_string();
+        body.contains("Reply with the word pong; not ")
+            && body.contains("ping")
+            && body.contains("$(nothing) {prompt}.")
     });
     assert!(
         asked,
