@@ -88,7 +88,8 @@ const IMPORT_EXAMPLES: &str = "\
 Examples:
   ringlet import claude --to work                    # from ~/.claude
   ringlet import codex --to cx --from /backup/home   # another HOME, log dir or log file
-  ringlet import claude --to work --json";
+  ringlet import claude --to work --json
+  ringlet import claude --to work --dry-run          # the state it would bring, nothing written";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -109,7 +110,8 @@ pub enum Command {
     /// Tokens and cost per profile, agent and provider; `usage sync` reads new logs.
     #[command(after_help = USAGE_EXAMPLES)]
     Usage(Box<crate::commands::usage::UsageArgs>),
-    /// Import an agent's existing usage logs (from your HOME by default) into a profile.
+    /// Bring an agent's usage logs and its state (settings, memory, MCP servers, trust,
+    /// history; never credentials) from your HOME into a profile.
     #[command(after_help = IMPORT_EXAMPLES)]
     Import(crate::commands::usage::ImportArgs),
     /// The prices usage is costed with.

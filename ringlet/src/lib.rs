@@ -44,6 +44,7 @@ mod paths;
 mod profile;
 #[cfg(unix)]
 pub mod session;
+mod state;
 mod suggest;
 #[cfg(feature = "team")]
 mod team;
@@ -115,6 +116,9 @@ pub use paths::{Paths, RINGLET_HOME_ENV};
 pub use profile::{
     BrokenKind, BrokenProfile, FileProfileStore, Profile, ProfileHold, ProfileListing,
     ProfileMetadata, ProfileStore,
+};
+pub use state::{
+    StateAction, StateImportReport, StateItem, StateLayout, import_state, strip_secrets,
 };
 #[cfg(feature = "team")]
 pub use team::{

@@ -14,6 +14,7 @@ mod remote_terminal;
 pub mod remotes;
 #[cfg(feature = "server")]
 pub mod serve;
+mod state;
 #[cfg(feature = "team")]
 pub mod team;
 pub mod usage;

@@ -215,6 +215,13 @@ pub struct ImportArgs {
     /// A HOME, log directory or log file to read instead of your own HOME.
     #[arg(long, value_name = "DIR")]
     pub from: Option<PathBuf>,
+    /// List the agent state (settings, memory, MCP servers, trust, history) that would be
+    /// brought into the profile, and change nothing (logs are not imported either).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Import the usage logs only, not the agent's state.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub no_state: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -767,18 +774,43 @@ fn write_csv(events: &[UsageEvent]) -> anyhow::Result<()> {
 }
 
 fn import(ringlet: &Ringlet, a: ImportArgs) -> anyhow::Result<ExitCode> {
-    let req = ImportRequest {
-        agent: a.agent,
-        profile: a.to,
-        from: a.from,
-    };
-    let report = run_import(ringlet, &req, !a.json)?;
-    if a.json {
-        output::json(&report)?;
-    } else {
-        print_import(&report);
+    // The agent's state (settings, memory, MCP servers, …) comes with its logs: see
+    // commands/state.rs.
+    if a.dry_run {
+        return super::state::import(ringlet, &a, None);
     }
-    Ok(ExitCode::SUCCESS)
+    let req = ImportRequest {
+        agent: a.agent.clone(),
+        profile: a.to.clone(),
+        from: a.from.clone(),
+    };
+    let keeps_logs = !ringlet::Agent::manifest(ringlet.catalogue().agent(&a.agent)?.as_ref())
+        .logs
+        .is_empty();
+    let report = match keeps_logs {
+        true => Some(run_import(ringlet, &req, !a.json)?),
+        false => None,
+    };
+    if a.no_state {
+        let Some(report) = report else {
+            anyhow::bail!(
+                "{} keeps no usage logs ringlet can read, and --no-state leaves nothing to import",
+                a.agent
+            );
+        };
+        if a.json {
+            output::json(&report)?;
+        } else {
+            print_import(&report);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !a.json
+        && let Some(report) = &report
+    {
+        print_import(report);
+    }
+    super::state::import(ringlet, &a, report.as_ref())
 }
 
 /// Runs an import, with a progress bar on stderr when it is a terminal.
@@ -804,7 +836,7 @@ fn run_import(ringlet: &Ringlet, req: &ImportRequest, show: bool) -> anyhow::Res
     Ok(result?)
 }
 
-fn print_import(r: &ImportReport) {
+pub(super) fn print_import(r: &ImportReport) {
     let s = &r.summary;
     let sources = r
         .sources

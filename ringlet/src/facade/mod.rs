@@ -26,6 +26,7 @@ mod profiles;
 mod prompt;
 mod remotes;
 mod run;
+mod state;
 #[cfg(feature = "team")]
 mod team;
 mod telemetry;

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 pub use command::AgentCommand;
 pub use files::materialise;
+pub(crate) use files::merge_json;
 pub use plan::{
     EnvEntry, FileFormat, LaunchPlan, MergeMode, PlanInput, PlannedFile, SecretEnv, build_plan,
 };

@@ -43,6 +43,10 @@ pub struct AgentManifest {
     /// Where the agent writes its own session logs, relative to HOME (for usage ingestion).
     #[serde(default)]
     pub logs: Vec<LogLocation>,
+    /// The state `ringlet import AGENT --to ALIAS` brings from the user's HOME into a profile
+    /// HOME (settings, memory, MCP servers, project trust, history), never credentials.
+    #[serde(default, skip_serializing_if = "crate::state::StateLayout::is_empty")]
+    pub import_state: crate::state::StateLayout,
 }
 
 /// The environment variables an agent reads.
