@@ -17,6 +17,7 @@ mod mcp;
 mod prompt;
 mod remote;
 mod sandbox;
+mod state_import;
 mod terminal;
 
 use std::ffi::OsString;
