@@ -83,7 +83,8 @@ Examples:
   ringlet profiles run work                          # the agent, interactive
   ringlet profiles run work -- -p \"fix the failing test\"
   ringlet profiles run work --sandbox                # in the sandbox this time
-  ringlet profiles run -- -p \"hi\"                   # the profile mapped to this directory";
+  ringlet profiles run -- -p \"hi\"                   # the profile mapped to this directory
+  ringlet profiles run cx --prompt \"what does this repo do?\"   # one answer, any agent";
 
 const PROFILES_LIST_EXAMPLES: &str = "\
 Examples:
@@ -115,7 +116,8 @@ Examples:
   ringlet import codex --to cx --from /backup/home   # another HOME, log dir or log file
   ringlet import claude --to work --json
   ringlet import setup.json --dry-run                # a setup from `ringlet export`
-  ringlet import ./claude                            # a setup file named like an agent";
+  ringlet import ./claude                            # a setup file named like an agent
+  ringlet import claude --to work --dry-run          # the state it would bring, nothing written";
 
 const DOCTOR_EXAMPLES: &str = "\
 Examples:
@@ -141,8 +143,9 @@ pub enum Command {
     /// Tokens and cost per profile, agent and provider; `usage sync` reads new logs.
     #[command(after_help = USAGE_EXAMPLES)]
     Usage(Box<crate::commands::usage::UsageArgs>),
-    /// Import an agent's existing usage logs into a profile (`import claude --to work`), or a
-    /// setup written by `ringlet export` (`import setup.json`).
+    /// Import an agent's usage logs and its state (settings, memory, MCP servers, trust,
+    /// history; never credentials) into a profile (`import claude --to work`), or a setup
+    /// written by `ringlet export` (`import setup.json`).
     #[command(after_help = IMPORT_EXAMPLES)]
     Import(crate::commands::usage::ImportArgs),
     /// Write this machine's setup (profiles, hooks, routing, config, remotes; never keys) as
@@ -171,6 +174,9 @@ pub enum Command {
     /// Audit, gate and alert on agent events: shell, Rhai or webhook hooks.
     #[command(subcommand)]
     Hooks(crate::commands::hooks::HooksCmd),
+    /// MCP servers defined once, written into every agent's own config at its next run.
+    #[command(subcommand)]
+    Mcp(crate::commands::mcp::McpCmd),
     /// Serve the HTTP API (authenticated by the token in <config>/http_token).
     #[cfg(feature = "server")]
     Serve(crate::commands::serve::ServeArgs),
@@ -294,6 +300,13 @@ pub enum ProfilesCmd {
         /// remotes`), attached to this terminal; Ctrl-] detaches and leaves it running.
         #[arg(long, value_name = "NAME", conflicts_with_all = ["sandbox", "no_sandbox"])]
         remote: Option<String>,
+        /// Ask the agent one question non-interactively, in its own one-shot form (`claude
+        /// -p`, `codex exec`, `opencode run`, … see `agents inspect`), and print its answer.
+        #[arg(long, value_name = "TEXT", conflicts_with_all = ["remote", "args"])]
+        prompt: Option<String>,
+        /// With --prompt: print the answer, exit code and the agent's output as JSON.
+        #[arg(long, requires = "prompt")]
+        json: bool,
         /// Arguments for the agent.
         #[arg(last = true)]
         args: Vec<String>,
@@ -543,6 +556,8 @@ impl Cli {
                 sandbox: false,
                 no_sandbox: false,
                 remote: None,
+                prompt: None,
+                json: false,
                 args: agent_args.iter().map(|a| a.to_string()).collect(),
             }),
         })
@@ -662,6 +677,7 @@ mod tests {
             crate::commands::setup::EXPORT_EXAMPLES,
             crate::commands::aliases::INSTALL_EXAMPLES,
             crate::commands::env::SETUP_EXAMPLES,
+            crate::commands::mcp::ADD_EXAMPLES,
         ] {
             let body = text
                 .strip_prefix("Examples:\n")

@@ -50,6 +50,10 @@ pub struct Config {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub directory_mapping: Vec<crate::setup::DirectoryMapping>,
+    /// `[mcp.NAME]`: MCP servers every profile's agent gets (`ringlet mcp add`); a profile's
+    /// own of the same name wins. Secrets are references (`alias:NAME`), never values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mcp: BTreeMap<String, crate::mcp::McpServer>,
 }
 
 /// `[registry]`. `RINGLET_REGISTRY_URL`, `RINGLET_REGISTRY_CHANNEL` and

@@ -40,6 +40,7 @@ mod facade;
 mod fsio;
 mod hooks;
 mod launch;
+mod mcp;
 mod paths;
 mod profile;
 #[cfg(feature = "proxy")]
@@ -48,6 +49,7 @@ mod registry;
 #[cfg(unix)]
 pub mod session;
 mod setup;
+mod state;
 mod suggest;
 #[cfg(feature = "team")]
 mod team;
@@ -58,6 +60,7 @@ mod warning;
 pub use alias::{MAX_ALIAS_LEN, validate_alias};
 pub use catalog::agent::{
     Agent, AgentEnv, AgentManifest, DetectProgress, Detection, LogLocation, ManifestAgent,
+    OneShotAnswer, PROMPT_PLACEHOLDER, one_shot_answer, one_shot_args,
 };
 pub use catalog::catalogue::Catalogue;
 pub use catalog::manifest::Source;
@@ -84,9 +87,7 @@ pub use facade::usage::{
     UsageLine, UsageQuery, UsageReport,
 };
 pub use facade::{
-    AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, NewHook,
-    NewProfile, ProfileUpdate, ProviderInfo, REMOTE_TOKEN_PROVIDER, RUN_STARTED_ENV, ReconcileLine,
-    Remote, Ringlet, RingletBuilder, RunHandle, Subscription,
+    AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, MAX_PROMPT_OUTPUT, NewHook, NewProfile, ProfileUpdate, PromptAnswer, ProviderInfo, REMOTE_TOKEN_PROVIDER, RUN_STARTED_ENV, ReconcileLine, Remote, Ringlet, RingletBuilder, RunHandle, Subscription,
 };
 pub use facade::{DeleteOptions, DeleteReport, KeyOnDelete, KeyOutcome};
 pub use facade::{
@@ -117,6 +118,9 @@ pub use launch::{
 };
 #[cfg(unix)]
 pub use launch::{PtyChild, PtyReader, PtyResizer, PtyWriter};
+pub use mcp::{
+    MCP_SECRET_PROVIDER, McpEntry, McpScope, McpServer, SECRET_REF_PREFIX, ScriptMcp, secret_ref,
+};
 pub use paths::{Paths, RINGLET_HOME_ENV};
 pub use profile::{
     BrokenKind, BrokenProfile, Budget, FileProfileStore, Profile, ProfileHold, ProfileListing,
@@ -132,6 +136,9 @@ pub use setup::{
     DEFAULT_PROFILE_ENV, DirectoryMapping, KeyRef, PortableProfile, PortableRemote, ProfileChoice,
     ProfileChoiceSource, SETUP_FORMAT, SETUP_VERSION, SHIM_MARKER, SetupDocument, SetupTask, Shim,
     TaskInfo, TaskOrigin, TaskRunReport,
+};
+pub use state::{
+    StateAction, StateImportReport, StateItem, StateLayout, import_state, strip_secrets,
 };
 #[cfg(feature = "team")]
 pub use team::{

@@ -14,10 +14,13 @@ mod interactive;
 mod isolation;
 mod jobs;
 mod proxy;
+mod mcp;
+mod prompt;
 mod remote;
 mod routing;
 mod sandbox;
 mod shims;
+mod state_import;
 mod terminal;
 
 use std::ffi::OsString;

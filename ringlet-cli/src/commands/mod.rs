@@ -7,7 +7,9 @@ pub mod env;
 pub mod hooks;
 mod init;
 mod keychain;
+pub mod mcp;
 mod profiles;
+mod prompt;
 mod providers;
 pub mod registry;
 #[cfg(feature = "server")]
@@ -20,6 +22,7 @@ pub mod routing;
 pub mod serve;
 pub mod statusline;
 pub mod setup;
+mod state;
 #[cfg(feature = "team")]
 pub mod team;
 pub mod usage;
@@ -48,7 +51,9 @@ impl Cli {
                 | ProfilesCmd::Inspect { json: j, .. }
                 | ProfilesCmd::Env { json: j, .. },
             ) => j.json,
-            Command::Profiles(ProfilesCmd::Delete { json, .. }) => *json,
+            Command::Profiles(ProfilesCmd::Delete { json, .. } | ProfilesCmd::Run { json, .. }) => {
+                *json
+            }
             Command::Keychain(KeychainCmd::List(j) | KeychainCmd::Migrate(j)) => j.json,
             cmd @ (Command::Usage(_)
             | Command::Import(_)
@@ -59,6 +64,7 @@ impl Cli {
             Command::Registry(cmd) => cmd.wants_json(),
             Command::Aliases(cmd) => cmd.wants_json(),
             Command::Env(cmd) => cmd.wants_json(),
+            Command::Mcp(cmd) => cmd.wants_json(),
             #[cfg(feature = "team")]
             Command::Team(cmd) => cmd.wants_json(),
             #[cfg(feature = "proxy")]
@@ -155,6 +161,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => setup::export(&ringlet, args),
         Command::Aliases(cmd) => aliases::run(&ringlet, cmd, given_home),
         Command::Env(cmd) => env::run(&ringlet, cmd),
+        Command::Mcp(cmd) => mcp::run(&ringlet, cmd),
         #[cfg(feature = "team")]
         Command::Team(cmd) => team::run(&ringlet, cmd),
         #[cfg(feature = "proxy")]

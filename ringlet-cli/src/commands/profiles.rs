@@ -68,6 +68,8 @@ pub fn run(
             sandbox,
             no_sandbox,
             remote,
+            prompt,
+            json,
         } => {
             let alias = match alias {
                 Some(alias) => alias,
@@ -90,6 +92,9 @@ pub fn run(
             let mut options = RunOptions::default();
             if sandbox || no_sandbox {
                 options = options.sandbox(sandbox);
+            }
+            if let Some(prompt) = prompt {
+                return super::prompt::run(ringlet, &alias, &prompt, options, json);
             }
             // The same orchestration as every binding's: start, then wait.
             let outcome = ringlet.start(&alias, &args, options)?.wait()?;

@@ -225,7 +225,9 @@ pub struct ImportArgs {
     /// A HOME, log directory or log file to read instead of your own HOME.
     #[arg(long, value_name = "DIR")]
     pub from: Option<PathBuf>,
-    /// For a setup: check it and list what it would do, writing nothing.
+    /// A setup: check it and list what it would do. An agent: list the state (settings,
+    /// memory, MCP servers, trust, history) that would be brought into the profile, importing
+    /// no logs. Either way nothing is written.
     #[arg(long)]
     pub dry_run: bool,
     /// For a setup: import its profile OLD as NEW; repeatable.
@@ -235,6 +237,9 @@ pub struct ImportArgs {
     /// settings, instead of refusing the import.
     #[arg(long)]
     pub skip_existing: bool,
+    /// For an agent: import its usage logs only, not its state.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub no_state: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -830,26 +835,48 @@ fn write_csv(events: &[UsageEvent]) -> anyhow::Result<()> {
     output::buffered(|out| std::io::Write::write_all(out, text.as_bytes()))
 }
 
-/// `ringlet import <agent> --to PROFILE`: the agent's usage logs.
-pub(crate) fn import_logs(
+/// `ringlet import <agent> --to PROFILE`: the agent's usage logs, then its state (settings,
+/// memory, MCP servers, …: commands/state.rs).
+pub(crate) fn import_agent(
     ringlet: &Ringlet,
     agent: &str,
-    profile: String,
-    from: Option<PathBuf>,
-    json: bool,
+    to: &str,
+    a: &ImportArgs,
 ) -> anyhow::Result<ExitCode> {
+    if a.dry_run {
+        return super::state::import(ringlet, agent, to, a, None);
+    }
     let req = ImportRequest {
         agent: agent.to_string(),
-        profile,
-        from,
+        profile: to.to_string(),
+        from: a.from.clone(),
     };
-    let report = run_import(ringlet, &req, !json)?;
-    if json {
-        output::json(&report)?;
-    } else {
-        print_import(&report);
+    let keeps_logs = !ringlet::Agent::manifest(ringlet.catalogue().agent(agent)?.as_ref())
+        .logs
+        .is_empty();
+    let report = match keeps_logs {
+        true => Some(run_import(ringlet, &req, !a.json)?),
+        false => None,
+    };
+    if a.no_state {
+        let Some(report) = report else {
+            anyhow::bail!(
+                "{agent} keeps no usage logs ringlet can read, and --no-state leaves nothing to import"
+            );
+        };
+        if a.json {
+            output::json(&report)?;
+        } else {
+            print_import(&report);
+        }
+        return Ok(ExitCode::SUCCESS);
     }
-    Ok(ExitCode::SUCCESS)
+    if !a.json
+        && let Some(report) = &report
+    {
+        print_import(report);
+    }
+    super::state::import(ringlet, agent, to, a, report.as_ref())
 }
 
 /// Runs an import, with a progress bar on stderr when it is a terminal.
@@ -875,7 +902,7 @@ fn run_import(ringlet: &Ringlet, req: &ImportRequest, show: bool) -> anyhow::Res
     Ok(result?)
 }
 
-fn print_import(r: &ImportReport) {
+pub(super) fn print_import(r: &ImportReport) {
     let s = &r.summary;
     let sources = r
         .sources

@@ -614,7 +614,12 @@ impl Ringlet {
             HookContext::new(HookEvent::Start, &plan.profile, &plan.agent, &plan.provider);
         self.set_homes(&mut ctx, None);
         let mut scrub = self.hook_scrub();
-        scrub.extend(plan.secret_env.iter().map(|s| s.var.clone()));
+        scrub.extend(
+            plan.secret_env
+                .iter()
+                .chain(&plan.mcp_secrets)
+                .map(|s| s.var.clone()),
+        );
         StartedHooks(Some(std::thread::spawn(move || {
             hooks::fire(&rules, &ctx, &scrub, ShellMode::Detached)
         })))
@@ -645,7 +650,12 @@ impl Ringlet {
         ctx.exit_code = Some(outcome.exit_code);
         self.set_homes(&mut ctx, None);
         let mut scrub = self.hook_scrub();
-        scrub.extend(plan.secret_env.iter().map(|s| s.var.clone()));
+        scrub.extend(
+            plan.secret_env
+                .iter()
+                .chain(&plan.mcp_secrets)
+                .map(|s| s.var.clone()),
+        );
         let reports = hooks::fire(&rules, &ctx, &scrub, ShellMode::Detached);
         self.tell_fired(HookEvent::Stop, &reports);
         self.warn_failed(&reports);

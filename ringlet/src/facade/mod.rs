@@ -23,9 +23,11 @@ mod doctor;
 mod events;
 mod hooks;
 mod keys;
+mod mcp;
 mod profiles;
 mod proxy;
 mod registry;
+mod prompt;
 mod remotes;
 #[cfg(feature = "proxy")]
 mod routing;
@@ -33,6 +35,7 @@ mod run;
 mod statusline;
 mod setup;
 mod tasks;
+mod state;
 #[cfg(feature = "team")]
 mod team;
 mod telemetry;
@@ -45,6 +48,7 @@ pub use events::{EVENT_QUEUE, Event, Subscription};
 pub use hooks::{HookImportReport, HookTestReport, NewHook, RUN_STARTED_ENV};
 pub use profiles::{NewProfile, ProfileUpdate};
 pub use proxy::ReconcileLine;
+pub use prompt::{MAX_PROMPT_OUTPUT, PromptAnswer};
 pub use remotes::{REMOTE_TOKEN_PROVIDER, Remote};
 pub use run::RunHandle;
 pub use statusline::{

@@ -441,6 +441,7 @@ impl Ringlet {
                 req.budget
             },
             tasks: Default::default(),
+            mcp: Default::default(),
             metadata: ProfileMetadata {
                 created_at: Utc::now(),
                 last_used: None,

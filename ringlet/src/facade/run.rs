@@ -138,6 +138,7 @@ impl Ringlet {
         };
         let manifest = agent.manifest();
         let (hook_command, hook_gate_command) = self.hook_commands(&profile.alias);
+        let mcp = self.mcp_for(profile)?;
         let ctx = ScriptContext {
             alias: profile.alias.clone(),
             agent: manifest.id.clone(),
@@ -162,10 +163,14 @@ impl Ringlet {
             working_dir: cwd.display().to_string(),
             hook_command,
             hook_gate_command,
+            mcp: mcp
+                .iter()
+                .map(|e| (e.name.clone(), (&e.server).into()))
+                .collect(),
         };
         let script = self.script_output(agent.as_ref(), &ctx, remember)?;
         let conflicting = self.catalogue().conflicting_env();
-        build_plan(PlanInput {
+        let mut plan = build_plan(PlanInput {
             profile,
             agent: manifest,
             base_url,
@@ -174,7 +179,9 @@ impl Ringlet {
             script,
             conflicting: &conflicting,
             extra_args: args,
-        })
+        })?;
+        self.plan_mcp_secrets(&mut plan, &mcp)?;
+        Ok(plan)
     }
 
     /// Runs a profile's agent and waits for it: [`Ringlet::start`], then [`RunHandle::wait`].
@@ -211,6 +218,7 @@ impl Ringlet {
             .unwrap_or_default();
         plan.program = agent.locate(profile.binary.as_deref(), Some(search_path.clone()))?;
         let key = self.key_for(&plan)?;
+        let mcp_secrets = self.mcp_secret_values(&plan)?;
         self.check_hook_transport(&plan)?;
         // With the proxy, the real key goes to the proxy and the agent gets the run's token.
         let (proxy, key) = match listener {
@@ -248,8 +256,15 @@ impl Ringlet {
         if let Some(term) = &options.term {
             command = command.env("TERM", term);
         }
+        // The MCP servers' secrets, last and in the agent's environment only (bwrap passes its
+        // own on): the files the agent reads refer to them by name.
+        for (var, secret) in &mcp_secrets {
+            command = command.env(var, secret.expose());
+        }
         std::fs::create_dir_all(&plan.home).map_err(|e| Error::io("creating", &plan.home, e))?;
-        materialise(&plan, key.as_ref())?;
+        for note in materialise(&plan, key.as_ref())? {
+            self.inner.warnings.push("mcp_entry_kept", note);
+        }
         let pending = self.usage_run_starting(&profile);
         // An agent that could not be started is no run: nothing is recorded.
         let running = self.inner.launcher.start(&command, &options)?;

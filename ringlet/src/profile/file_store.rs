@@ -549,6 +549,7 @@ pub(super) mod tests {
             proxy: Default::default(),
             budget: Default::default(),
             tasks: Default::default(),
+            mcp: Default::default(),
             metadata: ProfileMetadata {
                 created_at: Utc::now(),
                 last_used: None,

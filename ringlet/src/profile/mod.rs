@@ -72,6 +72,10 @@ pub struct Profile {
     /// agent manifest's of the same name).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tasks: BTreeMap<String, crate::setup::SetupTask>,
+    /// `[mcp.NAME]`: MCP servers of this profile only (`ringlet mcp add --profile`), on top of
+    /// the global ones in `config.toml` (a same-named one here wins).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mcp: BTreeMap<String, crate::mcp::McpServer>,
     /// Bookkeeping.
     pub metadata: ProfileMetadata,
 }

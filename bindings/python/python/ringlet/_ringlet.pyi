@@ -39,6 +39,7 @@ class AgentInfo(TypedDict):
     profiles: int
     install: str
     source: Source
+    one_shot: list[str]
 
 class ProviderInfo(TypedDict):
     id: str
@@ -131,6 +132,7 @@ class PlannedFile(TypedDict):
     merge: Literal["replace", "merge", "create"]
     content: str
     holds_key: bool
+    owned: NotRequired[list[str]]
 
 class LaunchPlan(TypedDict):
     profile: str
