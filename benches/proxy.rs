@@ -85,6 +85,7 @@ fn serve(upstream: &str, ledger: &str) {
             profile: "bench".into(),
             agent: "claude".into(),
             provider: "anthropic".into(),
+            project: None,
         },
         sink: Some(UsageSink {
             store: Arc::new(ringlet::SqliteUsageStore::open(ledger).expect("ledger")),

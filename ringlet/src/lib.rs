@@ -87,13 +87,15 @@ pub use facade::usage::{
     UsageLine, UsageQuery, UsageReport,
 };
 pub use facade::{
-    AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, MAX_PROMPT_OUTPUT, NewHook, NewProfile, ProfileUpdate, PromptAnswer, ProviderInfo, REMOTE_TOKEN_PROVIDER, RUN_STARTED_ENV, ReconcileLine, Remote, Ringlet, RingletBuilder, RunHandle, Subscription,
+    AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, MAX_PROMPT_OUTPUT,
+    NewHook, NewProfile, ProfileUpdate, PromptAnswer, ProviderInfo, REMOTE_TOKEN_PROVIDER,
+    RUN_STARTED_ENV, ReconcileLine, Remote, Ringlet, RingletBuilder, RunHandle, Subscription,
 };
 pub use facade::{DeleteOptions, DeleteReport, KeyOnDelete, KeyOutcome};
 pub use facade::{
-    StatusLine, StatuslineBlock, StatuslineContext, StatuslineInput, StatuslineModel,
     EnvToSet, ImportOutcome, ImportedItem, KeyToSet, SetupImportOptions, SetupImportReport,
-    SetupItemKind, ShimReport, ShimRequest,
+    SetupItemKind, ShimReport, ShimRequest, StatusLine, StatuslineBlock, StatuslineContext,
+    StatuslineInput, StatuslineModel,
 };
 pub use fsio::{read_capped, read_file_capped};
 pub use hooks::{

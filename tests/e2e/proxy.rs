@@ -463,6 +463,7 @@ fn bare_proxy(
             profile: alias.into(),
             agent: "claude".into(),
             provider: "anthropic".into(),
+            project: None,
         },
         sink: Some(UsageSink {
             store: Arc::new(ringlet::SqliteUsageStore::open(ledger).expect("ledger")),

@@ -66,6 +66,7 @@ fn routed_proxy(r: &Ringlet, shape: WireShape, rules: &str) -> ProxyHandle {
             profile: "work".into(),
             agent: profile.agent.clone(),
             provider: profile.provider.clone(),
+            project: None,
         },
         sink: None,
         budgets: vec![],

@@ -22,7 +22,11 @@ use ringlet::{
 };
 
 use crate::types::{
-    AgentInfo, DoctorReport, FireReport, HookEntry, HookImportReport, HookTestReport, ImportCandidate, ImportProgress, ImportReport, ImportRequest, InitReport, LaunchPlan, MigrationReport, NewHook, NewProfile, Paths, PricingReport, PricingStatus, Profile, ProfileUpdate, ProviderInfo, RingletOptions, RunOutcome, SetupImportOptions, SetupImportReport, StartOptions, StatsReport, SyncReport, UsageEvent, UsageQuery, UsageReport, Warning,
+    AgentInfo, DoctorReport, FireReport, HookEntry, HookImportReport, HookTestReport,
+    ImportCandidate, ImportProgress, ImportReport, ImportRequest, InitReport, LaunchPlan,
+    MigrationReport, NewHook, NewProfile, Paths, PricingReport, PricingStatus, Profile,
+    ProfileUpdate, ProviderInfo, RingletOptions, RunOutcome, SetupImportOptions, SetupImportReport,
+    StartOptions, StatsReport, SyncReport, UsageEvent, UsageQuery, UsageReport, Warning,
 };
 
 /// A JavaScript function called from the import's thread with one [`ImportProgress`]: not

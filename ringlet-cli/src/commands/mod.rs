@@ -1,8 +1,8 @@
 //! One module per command group; each turns arguments into facade calls and renders results.
 
 mod agents;
-mod doctor;
 pub mod aliases;
+mod doctor;
 pub mod env;
 pub mod hooks;
 mod init;
@@ -20,9 +20,9 @@ pub mod remotes;
 pub mod routing;
 #[cfg(feature = "server")]
 pub mod serve;
-pub mod statusline;
 pub mod setup;
 mod state;
+pub mod statusline;
 #[cfg(feature = "team")]
 pub mod team;
 pub mod usage;

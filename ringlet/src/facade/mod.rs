@@ -25,17 +25,17 @@ mod hooks;
 mod keys;
 mod mcp;
 mod profiles;
+mod prompt;
 mod proxy;
 mod registry;
-mod prompt;
 mod remotes;
 #[cfg(feature = "proxy")]
 mod routing;
 mod run;
-mod statusline;
 mod setup;
-mod tasks;
 mod state;
+mod statusline;
+mod tasks;
 #[cfg(feature = "team")]
 mod team;
 mod telemetry;
@@ -47,16 +47,16 @@ pub(crate) use events::EventBus;
 pub use events::{EVENT_QUEUE, Event, Subscription};
 pub use hooks::{HookImportReport, HookTestReport, NewHook, RUN_STARTED_ENV};
 pub use profiles::{NewProfile, ProfileUpdate};
-pub use proxy::ReconcileLine;
 pub use prompt::{MAX_PROMPT_OUTPUT, PromptAnswer};
+pub use proxy::ReconcileLine;
 pub use remotes::{REMOTE_TOKEN_PROVIDER, Remote};
 pub use run::RunHandle;
-pub use statusline::{
-    StatusLine, StatuslineBlock, StatuslineContext, StatuslineInput, StatuslineModel,
-};
 pub use setup::{
     EnvToSet, ImportOutcome, ImportedItem, KeyToSet, SetupImportOptions, SetupImportReport,
     SetupItemKind,
+};
+pub use statusline::{
+    StatusLine, StatuslineBlock, StatuslineContext, StatuslineInput, StatuslineModel,
 };
 
 /// ringlet as a library: agents, providers, profiles, credentials and launching, assembled from

@@ -150,6 +150,7 @@ impl Ringlet {
                 profile: profile.alias.clone(),
                 agent: profile.agent.clone(),
                 provider: profile.provider.clone(),
+                project: plan.cwd.to_str().map(str::to_string),
             },
             sink: Some(sink),
             budgets,

@@ -453,6 +453,7 @@ impl TapBody {
             origin: "proxy".into(),
             dedup_key,
             rank: PROXY_RANK,
+            project: a.project.clone(),
         };
         events.send(Message::Usage(Box::new(event), end.permit));
     }

@@ -59,6 +59,9 @@ pub struct Attribution {
     pub agent: String,
     /// The provider id.
     pub provider: String,
+    /// The run's working directory, recorded as each response's project (as the log
+    /// importers record the agent's `cwd`).
+    pub project: Option<String>,
 }
 
 /// Everything a proxy needs for one run.

@@ -177,6 +177,7 @@ mod tests {
             origin: "file:x".into(),
             dedup_key: key.into(),
             rank: 0,
+            project: None,
         }
     }
 

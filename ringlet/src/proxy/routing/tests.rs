@@ -41,6 +41,8 @@ fn profile(shape: WireShape) -> Profile {
         sandbox: Default::default(),
         proxy: Default::default(),
         budget: Default::default(),
+        tasks: Default::default(),
+        mcp: Default::default(),
         metadata: ProfileMetadata {
             created_at: Utc::now(),
             last_used: None,
