@@ -28,7 +28,7 @@ fn migrations_are_versioned_and_concurrent_first_connections_agree() {
     });
     for store in &stores {
         let store = store.as_ref().expect("every first connection succeeds");
-        assert_eq!(store.schema_version().expect("version"), 2);
+        assert_eq!(store.schema_version().expect("version"), 3);
     }
 }
 

@@ -239,7 +239,9 @@ $$ LANGUAGE plpgsql SET search_path FROM CURRENT;
 "#;
 
 /// v3: each event's project (the agent's working directory, as its log records it), as in the
-/// local ledger's v3. Reports by or filtered by project read the events.
+/// local ledger's v3, so the store passes the same conformance suite. Reports by or filtered by
+/// project read the events. `ringlet usage push` never fills it: a directory names the user's
+/// projects, which the team ledger does not learn (as with an event's origin).
 const V3: &str = r#"
 ALTER TABLE usage_events ADD COLUMN project TEXT;
 "#;

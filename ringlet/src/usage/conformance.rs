@@ -598,7 +598,13 @@ fn rollup_and_raw_paths_agree(store: &dyn UsageStore) {
     events[3] = replaced;
     let since = fixed_time() + Duration::hours(24);
     let until = fixed_time() + Duration::hours(200);
-    for offset in ["UTC", "Asia/Kolkata", "America/Los_Angeles"] {
+    for offset in [
+        "UTC",
+        "Asia/Kolkata",
+        "Asia/Kathmandu",
+        "Australia/Adelaide",
+        "America/Los_Angeles",
+    ] {
         for group in [
             UsageGroup::Total,
             UsageGroup::Day,
@@ -909,8 +915,8 @@ fn zone(name: &str) -> super::Zone {
     super::Zone::named(name).expect("a zone in the system's database")
 }
 
-/// Day, week and month totals in four zones (two with both 2026 daylight-saving changes, one a
-/// half-hour offset) against a ground truth computed here, event by event, with the zone
+/// Day, week and month totals in six zones (two with both 2026 daylight-saving changes, a
+/// half-hour and a 45-minute offset, one half-hour zone with daylight saving) against a ground truth computed here, event by event, with the zone
 /// database: from the rollups (unbounded) and from the raw events (bounds off the grid) alike.
 fn days_follow_daylight_saving(store: &dyn UsageStore) {
     let start = Utc
@@ -934,6 +940,12 @@ fn days_follow_daylight_saving(store: &dyn UsageStore) {
         "2026-11-01T07:00:00Z", // Los Angeles midnight, 1 November
         "2026-11-02T08:00:00Z", // Los Angeles midnight, 2 November
         "2026-10-20T07:00:00Z", // Los Angeles midnight, 20 October (the issue's --since)
+        "2026-04-04T16:30:00Z", // Adelaide falls back (+10:30 to +09:30, not on the hour)
+        "2026-04-04T13:30:00Z", // Adelaide midnight, 5 April
+        "2026-04-05T14:30:00Z", // Adelaide midnight, 6 April
+        "2026-10-03T16:30:00Z", // Adelaide springs forward
+        "2026-10-04T13:30:00Z", // Adelaide midnight, 5 October
+        "2026-06-30T18:15:00Z", // Kathmandu (+05:45) midnight, 1 July
     ] {
         let t = DateTime::parse_from_rfc3339(edge)
             .expect("edge")
@@ -957,6 +969,8 @@ fn days_follow_daylight_saving(store: &dyn UsageStore) {
         "Europe/Berlin",
         "America/Los_Angeles",
         "Asia/Kolkata",
+        "Asia/Kathmandu",
+        "Australia/Adelaide",
     ] {
         let tz = jiff::tz::TimeZone::get(name).expect("zone");
         let label = |t: DateTime<Utc>, group: UsageGroup| {

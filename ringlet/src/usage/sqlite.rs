@@ -926,6 +926,15 @@ fn grouped(
     } else {
         source_for(conn, filter, group)?
     };
+    if src.table == QUARTERS.table
+        && matches!(
+            group,
+            UsageGroup::Day | UsageGroup::Week | UsageGroup::Month
+        )
+        && let Some(rows) = grouped_mixed(conn, filter, group, by)?
+    {
+        return Ok(rows);
+    }
     let mut w = Where::default();
     w.dims(filter, "");
     w.session(filter, "session_id");
@@ -974,6 +983,105 @@ fn grouped(
         }
         Ok(out)
     })
+}
+
+/// Days, weeks or months in a zone whose day boundaries fall between hours (+05:30, +05:45):
+/// the hourly rollup for every hour wholly inside one local day, and the 15-minute rollup only
+/// for the hours a local midnight, an offset change or a bound cuts (one hour a day), instead
+/// of every quarter. `None` when an offset change falls between hours and this is not worth
+/// working out (the caller reads the quarters).
+fn grouped_mixed(
+    conn: &Connection,
+    filter: &UsageFilter,
+    group: UsageGroup,
+    by: Option<UsageGroup>,
+) -> rusqlite::Result<Option<Vec<(String, UsageRow)>>> {
+    let (from, to) = time_range(conn, filter, &HOURS)?;
+    let zone = &filter.time_zone;
+    let hour_s = HOUR_MS / 1000;
+    // The cut hours: those holding a local midnight, an offset change or a bound.
+    let mut cut: std::collections::BTreeSet<i64> = std::collections::BTreeSet::new();
+    for &(at, _) in zone.segments(from, to).iter().skip(1) {
+        if at % hour_s != 0 {
+            cut.insert(at.div_euclid(hour_s));
+        }
+    }
+    let (Some(first), Some(last)) = (
+        DateTime::<Utc>::from_timestamp(from, 0),
+        DateTime::<Utc>::from_timestamp(to, 0),
+    ) else {
+        return Ok(None);
+    };
+    let mut day = zone.date_of(first);
+    let end = zone.date_of(last);
+    while day <= end {
+        let Ok(midnight) = zone.start_of_day(day) else {
+            return Ok(None);
+        };
+        let s = midnight.timestamp();
+        if s % hour_s != 0 {
+            cut.insert(s.div_euclid(hour_s));
+        }
+        let Some(next) = day.succ_opt() else { break };
+        day = next;
+    }
+    let since_ms = filter.since.map(|t| t.timestamp_millis());
+    let until_ms = filter.until.map(|t| t.timestamp_millis());
+    for ms in [since_ms, until_ms].into_iter().flatten() {
+        if ms % HOUR_MS != 0 {
+            cut.insert(ms.div_euclid(HOUR_MS));
+        }
+    }
+    let lo_hour = since_ms.map_or(i64::MIN, |ms| ms.div_euclid(HOUR_MS));
+    let hi_hour = until_ms.map_or(i64::MAX, |ms| {
+        ms.div_euclid(HOUR_MS) + i64::from(ms % HOUR_MS != 0)
+    });
+    let (lo_q, hi_q) = (
+        since_ms.map_or(i64::MIN, |ms| ms.div_euclid(BUCKET_MS)),
+        until_ms.map_or(i64::MAX, |ms| ms.div_euclid(BUCKET_MS)),
+    );
+    let per_hour = HOUR_MS / BUCKET_MS;
+    let hours = cut.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let quarters = cut
+        .iter()
+        .flat_map(|h| (h * per_hour..(h + 1) * per_hour).filter(|q| (lo_q..hi_q).contains(q)))
+        .map(|q| q.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut w = Where::default();
+    w.dims(filter, "");
+    let dims = if w.clauses.is_empty() {
+        "1".to_string()
+    } else {
+        w.clauses.join(" AND ")
+    };
+    let columns = format!(
+        "profile, agent, provider, model, events, priced, {}",
+        SUMMED.join(", ")
+    );
+    let offset = offset_sql(zone, "s", from, to);
+    let sub = by.map_or("''", dim_column);
+    with_sums(|split| {
+        let sql = format!(
+            "SELECT (s + {offset}) / 86400, {sub}, SUM(events), SUM(priced), {sums} FROM (\
+             SELECT hour * {hour_s} AS s, {columns} FROM usage_rollup_hour WHERE {dims} \
+             AND hour >= {lo_hour} AND hour < {hi_hour} AND hour NOT IN ({hours}) \
+             UNION ALL SELECT bucket * {q_s} AS s, {columns} FROM usage_rollup \
+             WHERE {dims} AND bucket IN ({quarters})) GROUP BY 1, 2 ORDER BY 1, 2",
+            sums = sums_sql(split),
+            q_s = BUCKET_MS / 1000,
+        );
+        let mut st = conn.prepare(&sql)?;
+        let mut rows = st.query(rusqlite::params_from_iter(w.params.iter()))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let key = day_key(r.get::<_, i64>(0)?, group);
+            let sub: String = r.get::<_, Option<String>>(1)?.unwrap_or_default();
+            out.push((sub, read_usage(r, 2, split, key)?));
+        }
+        Ok(out)
+    })
+    .map(Some)
 }
 
 /// Usage per hour and model with first and last event times: from the hourly rollup when the
