@@ -11,7 +11,7 @@ pub(crate) const BUCKET_MS: i64 = 900_000;
 pub(crate) const HOUR_MS: i64 = 3_600_000;
 
 /// The migrations; `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 const V1: &str = r#"
 CREATE TABLE origins (
@@ -178,6 +178,15 @@ CREATE INDEX run_sessions_started ON run_sessions(started_ms);
 /// remaining events (by the time or session index). Backfill sums are split in halves like the
 /// reports' (see sqlite.rs, `split_sum`): SQLite's `sum()` fails on an overflow, while `+` and `*`
 /// turn it into a REAL, as the triggers' sums do.
+/// Which routing rule sent each response the proxy routed (docs/proxy.md#routing), by the
+/// event's dedup key: `usage --by-rule`.
+const V3: &str = r#"
+CREATE TABLE usage_routes (
+    dedup_key TEXT PRIMARY KEY,
+    rule TEXT NOT NULL
+) WITHOUT ROWID;
+"#;
+
 const V2: &str = r#"
 CREATE TABLE usage_rollup_hour (
     hour INTEGER NOT NULL,
