@@ -589,6 +589,12 @@ mod tests {
                 Unavailable,
             ),
             (
+                Error::Proxy {
+                    message: s("no port"),
+                },
+                Unavailable,
+            ),
+            (
                 Error::Hook {
                     hook: s("h1"),
                     message: s("bad"),

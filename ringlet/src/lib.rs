@@ -81,8 +81,8 @@ pub use facade::usage::{
 };
 pub use facade::{
     AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, NewHook,
-    NewProfile, ProfileUpdate, ProviderInfo, REMOTE_TOKEN_PROVIDER, RUN_STARTED_ENV, Remote,
-    Ringlet, RingletBuilder, RunHandle, Subscription,
+    NewProfile, ProfileUpdate, ProviderInfo, REMOTE_TOKEN_PROVIDER, RUN_STARTED_ENV, ReconcileLine,
+    Remote, Ringlet, RingletBuilder, RunHandle, Subscription,
 };
 pub use facade::{DeleteOptions, DeleteReport, KeyOnDelete, KeyOutcome};
 pub use fsio::{read_capped, read_file_capped};

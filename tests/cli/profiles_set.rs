@@ -175,3 +175,64 @@ fn bad_settings_are_one_error_and_change_nothing() {
     assert!(out.stdout.is_empty(), "{}", out.stdout);
     assert_eq!(std::fs::read(&manifest).expect("read"), before);
 }
+
+#[test]
+fn proxy_and_budgets_are_set_shown_and_cleared() {
+    let sb = sandbox_with_profile();
+    let shown = sb.run(["profiles", "inspect", "work"]).ok().stdout;
+    assert!(shown.contains("proxy        off"), "{shown}");
+    let set = sb
+        .run([
+            "profiles",
+            "set",
+            "work",
+            "--proxy",
+            "on",
+            "--budget-day",
+            "10",
+            "--budget-month",
+            "100",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(set["proxy"], "on");
+    assert_eq!(
+        set["budget"],
+        serde_json::json!({"day": 10.0, "month": 100.0})
+    );
+    let shown = sb.run(["profiles", "inspect", "work"]).ok().stdout;
+    assert!(shown.contains("proxy        on"), "{shown}");
+    assert!(
+        shown.contains("budget       day $10, month $100"),
+        "{shown}"
+    );
+    // One budget changes, the other stays.
+    let set = sb
+        .run(["profiles", "set", "work", "--budget-day", "0.5", "--json"])
+        .ok()
+        .json();
+    assert_eq!(
+        set["budget"],
+        serde_json::json!({"day": 0.5, "month": 100.0})
+    );
+    sb.run(["profiles", "set", "work", "--budget-day=-1"])
+        .fails_with("budget day must be a number of dollars, 0 or more");
+    let set = sb
+        .run([
+            "profiles",
+            "set",
+            "work",
+            "--clear-budget",
+            "--proxy",
+            "off",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert!(set.get("budget").is_none(), "{set}");
+    assert!(
+        set.get("proxy").is_none(),
+        "off is the default, left out: {set}"
+    );
+}

@@ -58,6 +58,10 @@ pub struct UsageArgs {
     /// With --by-session: only the N most recently started sessions.
     #[arg(long, value_name = "N", requires = "by_session")]
     pub last: Option<usize>,
+    /// Where the agents' logs and the wire disagree: for each profile run through the proxy,
+    /// the proxy's figures beside what the agent's log says for the same runs (docs/proxy.md).
+    #[arg(long, conflicts_with_all = ["export", "grouping"])]
+    pub reconcile: bool,
     /// Print every matching event instead of totals, as CSV or JSON.
     #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
     pub export: Option<ExportFormat>,
@@ -400,6 +404,9 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
             import_notes(t);
         }
         return Ok(ExitCode::SUCCESS);
+    }
+    if a.reconcile {
+        return reconcile(ringlet, a.filter.profile.as_deref(), a.json);
     }
     let group = [
         (a.by_day, UsageGroup::Day),
@@ -1073,6 +1080,70 @@ pub fn offer_imports(ringlet: &Ringlet) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `usage --reconcile`: the wire's figures beside the log's, per proxied profile.
+fn reconcile(ringlet: &Ringlet, profile: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+    let lines = ringlet.reconcile_usage(profile)?;
+    if json {
+        output::json(&lines)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if lines.is_empty() {
+        errln!(
+            "No profile has run through the proxy yet (`ringlet profiles set <alias> --proxy on`)."
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = output::table(&[
+        "PROFILE",
+        "AGENT",
+        "RUNS",
+        "SOURCE",
+        "RESPONSES",
+        "INPUT",
+        "OUTPUT",
+        "CACHE W",
+        "CACHE R",
+        "COST",
+        "",
+    ]);
+    for line in &lines {
+        for (source, row) in [("wire", &line.wire), ("log", &line.log)] {
+            let first = source == "wire";
+            t.add_row([
+                if first {
+                    line.profile.clone()
+                } else {
+                    String::new()
+                },
+                if first {
+                    line.agent.clone()
+                } else {
+                    String::new()
+                },
+                if first {
+                    line.runs.to_string()
+                } else {
+                    String::new()
+                },
+                source.to_string(),
+                row.events.to_string(),
+                row.input.to_string(),
+                row.output.to_string(),
+                row.cache_creation.to_string(),
+                row.cache_read.to_string(),
+                format!("${:.4}", row.cost_usd),
+                match (first, line.agrees()) {
+                    (true, _) => String::new(),
+                    (false, true) => "agree".into(),
+                    (false, false) => "DIFFER".into(),
+                },
+            ]);
+        }
+    }
+    output::print_table(&t);
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

@@ -188,6 +188,12 @@ impl Ringlet {
         }
         self.inner.profiles.delete(alias)?;
         ScriptCache::new(self.paths().cache_dir()).remove(alias);
+        // Its proxied run spans: a new profile of the same name starts with none. Missing is
+        // the usual case (a profile never proxied).
+        let _ = std::fs::remove_file(crate::usage::proxied_runs_file(
+            self.paths().data_dir(),
+            alias,
+        ));
         self.emit(Event::ProfileDeleted {
             alias: alias.to_string(),
         });

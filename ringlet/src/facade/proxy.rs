@@ -233,3 +233,88 @@ impl Ringlet {
         }
     }
 }
+
+/// Wire against log for one proxied profile (`ringlet usage --reconcile`): over the spans of its
+/// proxied runs, what the proxy read on the wire and what the agent's own log says.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ReconcileLine {
+    /// The profile.
+    pub profile: String,
+    /// Its agent.
+    pub agent: String,
+    /// Proxied runs compared.
+    pub runs: u64,
+    /// The proxy's figures (the ledger's).
+    pub wire: crate::usage::UsageRow,
+    /// The agent log's figures for the same spans (read again, never stored).
+    pub log: crate::usage::UsageRow,
+}
+
+impl ReconcileLine {
+    /// Whether the log and the wire agree on every token bucket.
+    pub fn agrees(&self) -> bool {
+        let (w, l) = (&self.wire, &self.log);
+        (w.input, w.output, w.cache_creation, w.cache_read)
+            == (l.input, l.output, l.cache_creation, l.cache_read)
+    }
+}
+
+impl Ringlet {
+    /// Where the agents' logs and the wire disagree: for each profile with proxied runs (or
+    /// only `alias`), the usage the proxy recorded during those runs beside what the agent's
+    /// log reports for the same time, read again from the profile's HOME into a scratch ledger
+    /// (the real one is not touched).
+    pub fn reconcile_usage(&self, alias: Option<&str>) -> Result<Vec<ReconcileLine>> {
+        use crate::usage::{UsageFilter, UsageGroup};
+        let profiles = match alias {
+            Some(a) => vec![self.profile(a)?],
+            None => self.profiles()?,
+        };
+        let store = self.usage_store()?;
+        let prices = self.lazy_price_book();
+        let mut out = Vec::new();
+        for profile in profiles {
+            let spans = crate::usage::proxied_runs(&crate::usage::proxied_runs_file(
+                self.paths().data_dir(),
+                &profile.alias,
+            ));
+            if spans.is_empty() {
+                continue;
+            }
+            let scratch = crate::usage::SqliteUsageStore::open_in_memory()?;
+            let agent = self.catalogue().agent(&profile.agent)?;
+            let who =
+                crate::usage::Attribution::new(&profile.alias, &profile.agent, &profile.provider);
+            let home = self.profile_home(&profile.alias)?;
+            crate::usage::ingest_home(&scratch, &prices, &who, &agent.manifest().logs, &home)?;
+            let mut wire = crate::usage::UsageRow::empty("wire");
+            let mut log = crate::usage::UsageRow::empty("log");
+            for (start, end) in &spans {
+                let (Some(since), Some(until)) = (
+                    chrono::DateTime::from_timestamp_millis(*start),
+                    chrono::DateTime::from_timestamp_millis(end.saturating_add(1)),
+                ) else {
+                    continue;
+                };
+                let filter = UsageFilter::new()
+                    .profile(&profile.alias)
+                    .since(since)
+                    .until(until);
+                let total = |s: &dyn crate::usage::UsageStore| {
+                    s.query(&filter, UsageGroup::Total)
+                        .map(super::usage::first_row)
+                };
+                wire.absorb(&total(store.as_ref())?);
+                log.absorb(&total(&scratch)?);
+            }
+            out.push(ReconcileLine {
+                profile: profile.alias,
+                agent: profile.agent,
+                runs: spans.len() as u64,
+                wire,
+                log,
+            });
+        }
+        Ok(out)
+    }
+}

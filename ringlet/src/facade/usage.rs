@@ -1109,7 +1109,7 @@ impl Ringlet {
 
     /// The price book, loaded only if an import finds something to price: parsing the
     /// built-in table and a LiteLLM snapshot costs more than the rest of a launch.
-    fn lazy_price_book(
+    pub(super) fn lazy_price_book(
         &self,
     ) -> LazyPriceBook<impl Fn() -> Result<Arc<PriceBook>> + Send + Sync + '_> {
         LazyPriceBook::new(|| self.price_book())

@@ -63,7 +63,7 @@ impl<'a> WireWins<'a> {
         Self { inner, runs }
     }
 
-    fn from_logs(&self, events: &[UsageEvent]) -> Vec<UsageEvent> {
+    fn outside_runs(&self, events: &[UsageEvent]) -> Vec<UsageEvent> {
         events
             .iter()
             .filter(|e| {
@@ -84,14 +84,15 @@ impl UsageStore for WireWins<'_> {
     }
 
     fn commit_import(&self, events: &[UsageEvent], state: &ImportState) -> Result<RecordOutcome> {
-        self.inner.commit_import(&self.from_logs(events), state)
+        self.inner.commit_import(&self.outside_runs(events), state)
     }
 
     fn commit_imports(
         &self,
         batches: &[(&[UsageEvent], &ImportState)],
     ) -> Result<Vec<RecordOutcome>> {
-        let kept: Vec<Vec<UsageEvent>> = batches.iter().map(|(e, _)| self.from_logs(e)).collect();
+        let kept: Vec<Vec<UsageEvent>> =
+            batches.iter().map(|(e, _)| self.outside_runs(e)).collect();
         let batches: Vec<(&[UsageEvent], &ImportState)> = kept
             .iter()
             .zip(batches)
