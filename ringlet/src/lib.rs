@@ -156,9 +156,9 @@ pub use usage::{
     Attribution, ClaudeImporter, CodexImporter, CostSource, DroidImporter, FileFailure,
     FileIdentity, FileReport, GeminiImporter, HourUsage, ImportOptions, ImportState, ImportSummary,
     Importer, LazyPriceBook, Malformed, MatchKind, ModelPrice, NANOS_PER_USD, OpenCodeImporter,
-    ParsedUsage, PriceBook, PriceMatch, PriceSource, Rate, RecordOutcome, RepriceOutcome, RunEnd,
-    RunSession, RunStart, ScanContext, SessionUsage, SqliteUsageStore, Tier, TokenCounts,
-    USAGE_CSV_HEADER, UsageEvent, UsageFilter, UsageGroup, UsageRow, UsageStore, Zone,
+    ParsedUsage, PriceBook, PriceMatch, PriceSource, Rate, RecordOutcome, RepriceOutcome,
+    RuleUsage, RunEnd, RunSession, RunStart, ScanContext, SessionUsage, SqliteUsageStore, Tier,
+    TokenCounts, USAGE_CSV_HEADER, UsageEvent, UsageFilter, UsageGroup, UsageRow, UsageStore, Zone,
     builtin_importers, csv_field, import_logs, importer_for, ingest_home, nanos_to_usd,
     normalize_model, usage_csv,
 };

@@ -113,3 +113,23 @@ fn bad_rules_are_refused_with_the_file_line_and_fix_and_install_nothing() {
     sb.run(["routing", "show", "nobody"])
         .fails_with("profile 'nobody' not found");
 }
+
+#[test]
+fn usage_by_rule_reports_routed_requests_only() {
+    let sb = sandbox_with_profile();
+    // Nothing was routed: an empty list, and a hint on how to route.
+    let rows = sb
+        .run(["usage", "--by-rule", "--profile", "work", "--json"])
+        .ok()
+        .json();
+    assert_eq!(rows, serde_json::json!([]));
+    let text = sb.run(["usage", "--by-rule"]).ok();
+    assert!(text.stderr.contains("--routing FILE"), "{}", text.stderr);
+    let both = sb.run(["usage", "--by-rule", "--by-day"]);
+    assert_ne!(both.code, 0);
+    assert!(
+        both.stderr.contains("cannot be used with"),
+        "{}",
+        both.stderr
+    );
+}

@@ -9,9 +9,12 @@ use std::sync::Arc;
 
 use ringlet::proxy::routing::Routes;
 use ringlet::proxy::{
-    Attribution, ProxyHandle, ProxySpec, UpstreamAuth, UpstreamTarget, bind_loopback,
+    Attribution, ProxyHandle, ProxySpec, UpstreamAuth, UpstreamTarget, UsageSink, bind_loopback,
 };
-use ringlet::{MemoryCredentialStore, NewProfile, Ringlet, Secret, WireShape};
+use ringlet::{
+    MemoryCredentialStore, NewProfile, PriceBook, Ringlet, Secret, SqliteUsageStore, UsageFilter,
+    UsageStore, WireShape,
+};
 use ringlet_tests::{FakeApi, FakeApiConfig, Reply};
 use serde_json::{Value, json};
 
@@ -43,8 +46,18 @@ fn facade(dir: &Path, agent: &str, providers: &[(&str, &str, String)]) -> Ringle
     r
 }
 
-/// A proxy for `work` routed by `rules`; each target's key is `key-<provider>`.
+/// A proxy for `work` routed by `rules`; each target's key is `key-<provider>`; usage goes to
+/// `ledger` when given.
 fn routed_proxy(r: &Ringlet, shape: WireShape, rules: &str) -> ProxyHandle {
+    routed_proxy_into(r, shape, rules, None)
+}
+
+fn routed_proxy_into(
+    r: &Ringlet,
+    shape: WireShape,
+    rules: &str,
+    ledger: Option<Arc<dyn UsageStore>>,
+) -> ProxyHandle {
     let plan = r
         .check_routing("work", rules, Path::new("routing.toml"))
         .expect("rules check");
@@ -68,7 +81,11 @@ fn routed_proxy(r: &Ringlet, shape: WireShape, rules: &str) -> ProxyHandle {
             provider: profile.provider.clone(),
             project: None,
         },
-        sink: None,
+        sink: ledger.map(|store| UsageSink {
+            store,
+            prices: Arc::new(PriceBook::empty()),
+            on_refusal: None,
+        }),
         budgets: vec![],
     };
     ProxyHandle::start_routed(bind_loopback(None).expect("listener"), spec, Some(routes))
@@ -118,7 +135,9 @@ fn tool_use_requests_reach_b_small_ones_a_and_a_503_from_a_fails_over_to_b() {
     let rules = "[[rule]]\nmatch = { tool-use = true }\nto = \"fake-b\"\nmodel = \"b-big\"\n\n\
                  [[rule]]\nmatch = { input-tokens-lt = 2000 }\nto = \"fake-a\"\nmodel = \"a-small\"\nfallback = [{ to = \"fake-b\" }]\n\n\
                  [default]\nto = \"fake-a\"\n";
-    let proxy = routed_proxy(&r, WireShape::Anthropic, rules);
+    let ledger: Arc<dyn UsageStore> =
+        Arc::new(SqliteUsageStore::open(dir.path().join("ledger.db")).expect("ledger"));
+    let proxy = routed_proxy_into(&r, WireShape::Anthropic, rules, Some(Arc::clone(&ledger)));
 
     let (status, body) = post(&proxy, "/v1/messages", &anthropic_request(true, false));
     assert_eq!(status, 200, "{body}");
@@ -187,6 +206,25 @@ fn tool_use_requests_reach_b_small_ones_a_and_a_503_from_a_fails_over_to_b() {
     assert_eq!(b.generation_requests().len(), 1);
     let stats = proxy.stop().stats;
     assert_eq!(stats.upstream_errors, 1);
+
+    // Each answered response is in the ledger under the provider that answered and the rule
+    // that sent it: tool-use → B once; input-tokens-lt → A once (the small request) and → B
+    // twice (after the 503, and after A became unreachable; A's 400 carries no usage).
+    let mut rules: Vec<(String, String, u64)> = ledger
+        .rule_usage(&UsageFilter::default())
+        .expect("rule usage")
+        .into_iter()
+        .map(|r| (r.rule, r.provider, r.requests))
+        .collect();
+    rules.sort();
+    assert_eq!(
+        rules,
+        [
+            ("input-tokens-lt".to_string(), "fake-a".to_string(), 1),
+            ("input-tokens-lt".to_string(), "fake-b".to_string(), 2),
+            ("tool-use".to_string(), "fake-b".to_string(), 1),
+        ]
+    );
 }
 
 #[test]

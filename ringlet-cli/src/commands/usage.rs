@@ -51,6 +51,10 @@ pub struct UsageArgs {
     /// current one). With --by-session, the sessions that worked there.
     #[arg(long, value_name = "DIR")]
     pub project: Option<PathBuf>,
+    /// One row per routing rule and the provider it sent requests to (docs/proxy.md#routing).
+    #[cfg(feature = "proxy")]
+    #[arg(long, group = "grouping", conflicts_with_all = ["breakdown", "export"])]
+    pub by_rule: bool,
     /// Split each row of --by-day/--by-week/--by-month/--by-session/--by-profile by model,
     /// agent, profile or provider (indented sub-rows).
     #[arg(long, value_enum, value_name = "BY")]
@@ -447,6 +451,16 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
+    #[cfg(feature = "proxy")]
+    if a.by_rule {
+        let rows = ringlet.usage_by_rule(&query)?;
+        if a.json {
+            output::json(&rows)?;
+        } else {
+            print_rules(&rows);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     match a.export {
         Some(ExportFormat::Json) => {
             /// An event with its cost in dollars too, like the CSV's `cost_usd` column.
@@ -808,6 +822,47 @@ fn print_session(d: &ringlet::SessionDetail) {
 }
 
 /// The models of a row, by their normalised names (no date suffix), comma-separated.
+/// `usage --by-rule`: rule → provider, requests, tokens in / out, cost, and the total.
+#[cfg(feature = "proxy")]
+fn print_rules(rows: &[ringlet::RuleUsage]) {
+    if rows.is_empty() {
+        errln!(
+            "No routed requests match: routing rules are set with `ringlet profiles set ALIAS --routing FILE`."
+        );
+        return;
+    }
+    let cost = |nanos: i64, unpriced: u64| match unpriced {
+        0 => style::dollars(nanos),
+        n => format!("{} + {n} unpriced", style::dollars(nanos)),
+    };
+    let mut t = output::table(&["RULE", "REQUESTS", "TOKENS IN / OUT", "COST"]);
+    let (mut requests, mut input, mut out, mut nanos, mut unpriced) = (0, 0, 0, 0i64, 0);
+    for r in rows {
+        t.add_row([
+            format!("{} → {}", r.rule, r.provider),
+            style::thousands(r.requests),
+            format!(
+                "{} / {}",
+                style::thousands(r.input),
+                style::thousands(r.output)
+            ),
+            cost(r.cost_nanos, r.unpriced),
+        ]);
+        requests += r.requests;
+        input += r.input;
+        out += r.output;
+        nanos = nanos.saturating_add(r.cost_nanos);
+        unpriced += r.unpriced;
+    }
+    t.add_row([
+        "TOTAL".to_string(),
+        style::thousands(requests),
+        format!("{} / {}", style::thousands(input), style::thousands(out)),
+        cost(nanos, unpriced),
+    ]);
+    output::print_table(&t);
+}
+
 fn short_models(models: &[String]) -> String {
     let mut names: Vec<String> = models.iter().map(|m| ringlet::normalize_model(m)).collect();
     names.dedup();

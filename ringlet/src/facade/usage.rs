@@ -583,6 +583,15 @@ impl Ringlet {
         })
     }
 
+    /// The routed responses matching `query`'s filters (its group is ignored), per routing rule
+    /// and the provider that answered, costliest first: `ringlet usage --by-rule`
+    /// (docs/proxy.md#routing). Responses the proxy did not route are not in it.
+    pub fn usage_by_rule(&self, query: &UsageQuery) -> Result<Vec<crate::usage::RuleUsage>> {
+        let store = self.usage_store()?;
+        let filter = self.report_filter(query, store.as_ref())?;
+        store.rule_usage(&filter)
+    }
+
     /// Billing blocks (5-hour windows from the first response, floored to the hour; five idle
     /// hours end one), oldest first, with the active one's burn rate and projection.
     pub fn usage_blocks(&self, query: &UsageQuery, blocks: &BlocksQuery) -> Result<BlocksReport> {

@@ -368,6 +368,8 @@ pub(crate) struct End {
     permit: Option<OwnedMutexGuard<()>>,
     /// The provider that answered, when routing chose another than the profile's.
     provider: Option<String>,
+    /// The routing rule that chose it.
+    rule: Option<String>,
 }
 
 impl End {
@@ -383,7 +385,14 @@ impl End {
             model_hint,
             permit,
             provider: None,
+            rule: None,
         }
+    }
+
+    /// Records that `rule` routed the response (`usage --by-rule`).
+    pub(crate) fn rule(mut self, rule: String) -> End {
+        self.rule = Some(rule);
+        self
     }
 
     /// Attributes the usage to `provider` (a routed target's).
@@ -455,7 +464,11 @@ impl TapBody {
             rank: PROXY_RANK,
             project: a.project.clone(),
         };
+        let route = end.rule.map(|rule| (event.dedup_key.clone(), rule));
         events.send(Message::Usage(Box::new(event), end.permit));
+        if let Some((key, rule)) = route {
+            events.send(Message::Route(key, rule));
+        }
     }
 }
 

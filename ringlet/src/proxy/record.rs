@@ -39,6 +39,8 @@ impl std::fmt::Debug for UsageSink {
 pub(crate) enum Message {
     /// A metered response, and the budget permit to release once it is recorded.
     Usage(Box<UsageEvent>, Option<OwnedMutexGuard<()>>),
+    /// The routing rule that sent a response (by its dedup key), after its usage.
+    Route(String, String),
     /// A refused request.
     Refusal(Box<BudgetRefusal>),
 }
@@ -104,6 +106,13 @@ fn run(rx: mpsc::Receiver<Message>, sink: UsageSink) -> Vec<String> {
                 }
                 // Only now may the next request of a run close to its budget start.
                 drop(permit);
+            }
+            Message::Route(key, rule) => {
+                if let Err(e) = sink.store.record_routes(&[(key, rule)]) {
+                    problems.push(format!(
+                        "the routing rule of a response was not recorded: {e}"
+                    ));
+                }
             }
             Message::Refusal(refusal) => {
                 if let Some(hook) = &sink.on_refusal {

@@ -45,8 +45,8 @@ pub use price::{
 };
 pub use sqlite::SqliteUsageStore;
 pub use store::{
-    FileIdentity, HourUsage, ImportState, RecordOutcome, RepriceOutcome, RunEnd, RunSession,
-    RunStart, SessionUsage, UsageFilter, UsageGroup, UsageRow, UsageStore,
+    FileIdentity, HourUsage, ImportState, RecordOutcome, RepriceOutcome, RuleUsage, RunEnd,
+    RunSession, RunStart, SessionUsage, UsageFilter, UsageGroup, UsageRow, UsageStore,
 };
 
 pub use blocks::{BLOCK_HOURS, BillingBlock, Projection, billing_blocks};

@@ -11,7 +11,7 @@ pub(crate) const BUCKET_MS: i64 = 900_000;
 pub(crate) const HOUR_MS: i64 = 3_600_000;
 
 /// The migrations; `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 const V1: &str = r#"
 CREATE TABLE origins (
@@ -443,3 +443,13 @@ WHEN new.project IS NOT NULL BEGIN
     INSERT OR IGNORE INTO usage_session_projects VALUES (coalesce(new.session_id, ''), new.project);
 END;
 "#;
+
+/// v4: which routing rule sent each response the proxy routed (docs/proxy.md#routing), by the
+/// event's dedup key: `usage --by-rule`.
+const V4: &str = r#"
+CREATE TABLE usage_routes (
+    dedup_key TEXT PRIMARY KEY,
+    rule TEXT NOT NULL
+) WITHOUT ROWID;
+"#;
+

@@ -17,8 +17,8 @@ use super::event::{CostSource, TokenCounts, UsageEvent};
 use super::price::PriceBook;
 use super::schema::{BUCKET_MS, HOUR_MS, MIGRATIONS};
 use super::store::{
-    FileIdentity, HourUsage, ImportState, RecordOutcome, RepriceOutcome, RunEnd, RunSession,
-    RunStart, SessionCell, SessionUsage, UsageFilter, UsageGroup, UsageRow, UsageStore,
+    FileIdentity, HourUsage, ImportState, RecordOutcome, RepriceOutcome, RuleUsage, RunEnd,
+    RunSession, RunStart, SessionCell, SessionUsage, UsageFilter, UsageGroup, UsageRow, UsageStore,
     fold_sessions,
 };
 use crate::error::{Error, Result};
@@ -311,6 +311,53 @@ impl UsageStore for SqliteUsageStore {
                     origin: r.get(15)?,
                     dedup_key: r.get(16)?,
                     rank: r.get(17)?,
+                })
+            })?;
+            rows.collect()
+        };
+        run().map_err(|e| db_error(&self.path, e))
+    }
+
+    fn record_routes(&self, routes: &[(String, String)]) -> Result<()> {
+        if routes.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let mut st = tx.prepare_cached(
+                "INSERT OR REPLACE INTO usage_routes (dedup_key, rule) VALUES (?1, ?2)",
+            )?;
+            for (key, rule) in routes {
+                st.execute([key, rule])?;
+            }
+            Ok(())
+        })
+    }
+
+    fn rule_usage(&self, filter: &UsageFilter) -> Result<Vec<RuleUsage>> {
+        let conn = self.lock();
+        let run = || -> rusqlite::Result<Vec<RuleUsage>> {
+            let mut w = Where::default();
+            w.dims(filter, "e.");
+            w.session(filter, "e.session_id");
+            w.time(filter, "e.ts_ms", 1);
+            let sql = format!(
+                "SELECT r.rule, e.provider, count(*), \
+                 sum(e.input + e.cache_creation + e.cache_read), sum(e.output), \
+                 sum(coalesce(e.cost_nanos, 0)), sum(e.cost_nanos IS NULL) \
+                 FROM usage_events e JOIN usage_routes r ON r.dedup_key = e.dedup_key{} \
+                 GROUP BY r.rule, e.provider ORDER BY 6 DESC, 1, 2",
+                w.sql()
+            );
+            let mut st = conn.prepare(&sql)?;
+            let rows = st.query_map(rusqlite::params_from_iter(w.params.iter()), |r| {
+                Ok(RuleUsage {
+                    rule: r.get(0)?,
+                    provider: r.get(1)?,
+                    requests: get_u64(r, 2)?,
+                    input: get_u64(r, 3)?,
+                    output: get_u64(r, 4)?,
+                    cost_nanos: r.get(5)?,
+                    unpriced: get_u64(r, 6)?,
                 })
             })?;
             rows.collect()
@@ -1441,6 +1488,58 @@ mod tests {
             .query(&UsageFilter::new(), UsageGroup::Total)
             .expect("query");
         assert_eq!(total[0].input, 10);
+    }
+
+    #[test]
+    fn routed_responses_are_totalled_per_rule_and_provider_within_the_filter() {
+        let store = SqliteUsageStore::open_in_memory().expect("store");
+        let mut events = Vec::new();
+        for (i, (provider, profile)) in [
+            ("a", "work"),
+            ("b", "work"),
+            ("b", "work"),
+            ("b", "home"),
+            ("a", "work"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut ev = event(&format!("k{i}"), "m", 10, 0);
+            ev.provider = provider.into();
+            ev.profile = profile.into();
+            ev.tokens.output = 2;
+            events.push(ev);
+        }
+        store.record(&events).expect("record");
+        let routes = [
+            ("k0", "small"),
+            ("k1", "tool-use"),
+            ("k2", "tool-use"),
+            ("k3", "tool-use"),
+        ];
+        store
+            .record_routes(&routes.map(|(k, r)| (k.to_string(), r.to_string())))
+            .expect("routes");
+        let filter = UsageFilter {
+            profile: Some("work".into()),
+            ..UsageFilter::default()
+        };
+        let rows: Vec<(String, String, u64, u64)> = store
+            .rule_usage(&filter)
+            .expect("rule usage")
+            .into_iter()
+            .map(|r| (r.rule, r.provider, r.requests, r.output))
+            .collect();
+        let mut rows = rows;
+        rows.sort();
+        // k3 is another profile's; k4 was not routed.
+        assert_eq!(
+            rows,
+            [
+                ("small".to_string(), "a".to_string(), 1, 2),
+                ("tool-use".to_string(), "b".to_string(), 2, 4),
+            ]
+        );
     }
 
     #[test]

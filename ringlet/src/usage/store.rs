@@ -89,6 +89,40 @@ pub trait UsageStore: Send + Sync + Debug {
 
     /// Runs matching `filter` (profile, agent, provider, model, start time), newest first.
     fn runs(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<RunSession>>;
+
+    /// Remembers which routing rule sent each response, as `(dedup_key, rule)` pairs
+    /// (docs/proxy.md#routing). A store that keeps no routes ignores them: the default.
+    fn record_routes(&self, routes: &[(String, String)]) -> Result<()> {
+        let _ = routes;
+        Ok(())
+    }
+
+    /// The routed responses matching `filter`, totalled per rule and the provider that
+    /// answered, costliest first (`usage --by-rule`). Empty for a store that keeps no routes:
+    /// the default.
+    fn rule_usage(&self, filter: &UsageFilter) -> Result<Vec<RuleUsage>> {
+        let _ = filter;
+        Ok(Vec::new())
+    }
+}
+
+/// One row of `usage --by-rule`: the responses one routing rule sent to one provider.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleUsage {
+    /// The rule's label (its `name`, its match keys, or `default`).
+    pub rule: String,
+    /// The provider that answered.
+    pub provider: String,
+    /// Responses.
+    pub requests: u64,
+    /// Input tokens, cache reads and writes included.
+    pub input: u64,
+    /// Output tokens.
+    pub output: u64,
+    /// Cost in nano-dollars of the priced ones.
+    pub cost_nanos: i64,
+    /// Responses with no price.
+    pub unpriced: u64,
 }
 
 /// What [`UsageStore::record`] did with each event.

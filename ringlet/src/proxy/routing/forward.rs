@@ -246,7 +246,16 @@ pub(crate) async fn forward(
             continue;
         }
         Counters::bump(&state.counters().forwarded);
-        return respond(&state, &parts, target, prepared, response, permit).await;
+        return respond(
+            &state,
+            &parts,
+            &route.label,
+            target,
+            prepared,
+            response,
+            permit,
+        )
+        .await;
     }
     state.own_reply(Why::Upstream, &last_failure)
 }
@@ -255,6 +264,7 @@ pub(crate) async fn forward(
 async fn respond(
     state: &Arc<State>,
     parts: &Parts,
+    rule: &str,
     target: &RoutedTarget,
     prepared: Prepared,
     response: Response<Incoming>,
@@ -285,7 +295,8 @@ async fn respond(
         body,
         tap,
         End::new(Arc::clone(state), target.upstream.shape, model_hint, permit)
-            .provider(target.upstream.provider.clone()),
+            .provider(target.upstream.provider.clone())
+            .rule(rule.to_string()),
     );
     let Some(direction) = prepared.direction else {
         return Response::from_parts(head, tapped.boxed());
