@@ -197,7 +197,7 @@ pub enum Command {
     #[command(after_help = DOCTOR_EXAMPLES)]
     Doctor(JsonFlag),
     /// The signed registry of manifests, scripts and prices: sync, pin, inspect.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = crate::commands::registry::REGISTRY_EXAMPLES)]
     Registry(crate::commands::registry::RegistryCmd),
     /// Print a shell completion script (bash, zsh and fish complete profile, agent, provider
     /// and hook names from your ringlet home).

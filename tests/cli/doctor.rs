@@ -232,11 +232,32 @@ fn the_sandbox_fails_when_a_profile_needs_it_and_bwrap_is_missing() {
     fails_on(&sb, "sandbox", "bwrap");
 }
 
+/// Writes a shim as `ringlet aliases install` does (its marker on the second line).
+fn shim(sb: &Sandbox, name: &str, profile: &str) {
+    write(
+        &sb.root().join("user-home/.local/bin").join(name),
+        &format!(
+            "#!/bin/sh\n# ringlet-shim: profile={profile}\nexec ringlet profiles run {profile} -- \"$@\"\n"
+        ),
+    );
+}
+
 #[test]
-fn shims_warn_until_their_directory_is_on_path() {
+fn shims_off_path_fail_and_shims_of_deleted_profiles_warn() {
     let mut sb = home();
+    // No shims, and ~/.local/bin not on PATH: a warning.
     let (_, report) = doctor(&sb);
-    assert_eq!(check(&report, "shims")["status"], "warn");
+    assert_eq!(check(&report, "shims")["status"], "warn", "{report}");
+    // A file that is not ringlet's is not a shim.
+    write(
+        &sb.root().join("user-home/.local/bin/claude-work"),
+        "#!/bin/sh\nexit 0\n",
+    );
+    assert_eq!(check(&doctor(&sb).1, "shims")["status"], "warn");
+    // A ringlet shim the shell cannot find: broken.
+    shim(&sb, "claude-work", "work");
+    fails_on(&sb, "shims", "claude-work");
+    // On PATH: fine.
     let shims = sb.root().join("user-home/.local/bin");
     let mut dirs = vec![shims];
     dirs.extend(std::env::split_paths(
@@ -245,6 +266,18 @@ fn shims_warn_until_their_directory_is_on_path() {
     sb.env("PATH", std::env::join_paths(dirs).expect("PATH"));
     let (_, report) = doctor(&sb);
     assert_eq!(check(&report, "shims")["status"], "ok", "{report}");
+    // A shim whose profile is gone: a warning naming it.
+    shim(&sb, "claude-old", "old");
+    let (_, report) = doctor(&sb);
+    let c = check(&report, "shims");
+    assert_eq!(c["status"], "warn", "{c}");
+    assert!(
+        c["detail"]
+            .as_str()
+            .expect("d")
+            .contains("claude-old (profile 'old')"),
+        "{c}"
+    );
 }
 
 #[cfg(unix)]

@@ -29,8 +29,9 @@ pub fn run(ringlet: &Ringlet, json: bool) -> anyhow::Result<ExitCode> {
             }
         }
         let count = |s: CheckStatus| report.checks.iter().filter(|c| c.status == s).count();
+        outln!();
         outln!(
-            "\n{} ok, {} warnings, {} failed.",
+            "{} ok, {} warnings, {} failed.",
             count(CheckStatus::Ok),
             count(CheckStatus::Warn),
             count(CheckStatus::Fail)

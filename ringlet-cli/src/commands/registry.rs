@@ -10,7 +10,7 @@ use ringlet::{RegistrySyncReport, Ringlet, SyncOptions, SyncSource};
 use crate::cli::JsonFlag;
 use crate::output::{self, count, errln, outln};
 
-const REGISTRY_EXAMPLES: &str = "\
+pub const REGISTRY_EXAMPLES: &str = "\
 Examples:
   ringlet registry sync                              # fetch, verify, switch (if stale)
   ringlet registry sync --force --channel beta
@@ -20,7 +20,6 @@ Examples:
   RINGLET_REGISTRY_URL=file:///srv/registry ringlet registry sync";
 
 #[derive(Debug, Subcommand)]
-#[command(after_help = REGISTRY_EXAMPLES)]
 pub enum RegistryCmd {
     /// Fetch the registry's signed index and artifacts, verify them, and switch to the new
     /// snapshot (only when the one in use is older than `[registry] max-age-hours`, or --force).

@@ -5,8 +5,8 @@ use std::path::Path;
 use super::Ringlet;
 use crate::config::CredentialBackend;
 use crate::doctor::{
-    Check, DoctorReport, LedgerHealth, ledger_health, loose_mode, server_answers, tested_version,
-    version_number,
+    Check, DoctorReport, LedgerHealth, ledger_health, loose_mode, ringlet_shims, server_answers,
+    tested_version, version_number,
 };
 use crate::error::Result;
 use crate::launch::sandbox::SandboxMode;
@@ -34,7 +34,13 @@ impl Ringlet {
         checks.push(self.doctor_pricing(ledger.as_ref()));
         checks.push(self.doctor_registry());
         checks.push(self.doctor_sandbox());
-        checks.push(doctor_shims());
+        let aliases: Vec<String> = self
+            .profiles()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| p.alias)
+            .collect();
+        checks.push(doctor_shims(&aliases));
         checks.push(self.doctor_server());
         Ok(DoctorReport::new(checks))
     }
@@ -434,27 +440,61 @@ impl Ringlet {
     }
 }
 
-/// Whether `~/.local/bin`, where `ringlet aliases install` writes its shims, is on PATH.
-fn doctor_shims() -> Check {
+/// The shims `ringlet aliases install` wrote in `~/.local/bin`: whether the shell finds them
+/// (the directory on PATH) and whether their profiles still exist.
+fn doctor_shims(profiles: &[String]) -> Check {
     let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) else {
         return Check::warn("shims", "HOME is not set", "set HOME");
     };
     let dir = Path::new(&home).join(".local").join("bin");
     let path = std::env::var_os("PATH").unwrap_or_default();
-    if std::env::split_paths(&path).any(|p| p == dir) {
-        Check::ok("shims", format!("{} is on PATH", dir.display()))
-    } else {
-        Check::warn(
+    let on_path = std::env::split_paths(&path).any(|p| p == dir);
+    let shims = ringlet_shims(&dir);
+    let export = format!(
+        "add `export PATH=\"{}:$PATH\"` to your shell's profile",
+        dir.display()
+    );
+    if !shims.is_empty() && !on_path {
+        let names: Vec<&str> = shims.iter().map(|(n, _)| n.as_str()).collect();
+        return Check::fail(
             "shims",
             format!(
-                "{} is not on PATH: profile shims written there are not found",
-                dir.display()
+                "{} is not on PATH, so the shell does not find the shims there: {}",
+                dir.display(),
+                names.join(", ")
             ),
+            export,
+        );
+    }
+    let orphans: Vec<String> = shims
+        .iter()
+        .filter(|(_, p)| !profiles.contains(p))
+        .map(|(n, p)| format!("{n} (profile '{p}')"))
+        .collect();
+    if !orphans.is_empty() {
+        return Check::warn(
+            "shims",
+            format!("shims of deleted profiles: {}", orphans.join(", ")),
+            "remove them with `ringlet aliases uninstall`",
+        );
+    }
+    match (on_path, shims.len()) {
+        (true, 0) => Check::ok(
+            "shims",
+            format!("{} is on PATH (no shims yet)", dir.display()),
+        ),
+        (true, n) => Check::ok(
+            "shims",
+            format!("{n} shim(s) in {}, which is on PATH", dir.display()),
+        ),
+        (false, _) => Check::warn(
+            "shims",
             format!(
-                "add `export PATH=\"{}:$PATH\"` to your shell's profile",
+                "{} is not on PATH: shims written there would not be found",
                 dir.display()
             ),
-        )
+            export,
+        ),
     }
 }
 
