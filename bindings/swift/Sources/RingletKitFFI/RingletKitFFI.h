@@ -329,6 +329,11 @@ void uniffi_ringlet_ffi_fn_method_ringlet_delete_profile(uint64_t ptr, RustBuffe
 RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_export_hooks(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_EXPORT_SETUP
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_EXPORT_SETUP
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_export_setup(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_HAS_PROFILE
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_HAS_PROFILE
 int8_t uniffi_ringlet_ffi_fn_method_ringlet_has_profile(uint64_t ptr, RustBuffer alias, RustCallStatus *_Nonnull out_status
@@ -352,6 +357,11 @@ RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_import_candidates(uint64_t ptr, 
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_IMPORT_HOOKS
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_IMPORT_HOOKS
 RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_import_hooks(uint64_t ptr, RustBuffer text, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_IMPORT_SETUP
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_IMPORT_SETUP
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_import_setup(uint64_t ptr, RustBuffer document, RustBuffer options, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_IMPORT_USAGE
@@ -867,6 +877,12 @@ uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_export_hooks(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_EXPORT_SETUP
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_EXPORT_SETUP
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_export_setup(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_HAS_PROFILE
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_HAS_PROFILE
 uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_has_profile(void
@@ -894,6 +910,12 @@ uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_import_candidates(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_IMPORT_HOOKS
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_IMPORT_HOOKS
 uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_import_hooks(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_IMPORT_SETUP
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_IMPORT_SETUP
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_import_setup(void
     
 );
 #endif
