@@ -118,6 +118,11 @@ export declare class Ringlet {
   updatePricing(source?: string | undefined | null): Promise<PricingReport>
   /** Where prices come from now. */
   pricingStatus(): Promise<PricingStatus>
+  /**
+   * What can go wrong on this machine, each check with its fix; `healthy` is false when one
+   * failed.
+   */
+  doctor(): Promise<DoctorReport>
   /** Run statistics per profile (or per agent with `group: 'agent'`). */
   stats(query?: UsageQuery | undefined | null): Promise<StatsReport>
   /** Where the usage ledger lives (no I/O). */
@@ -213,6 +218,22 @@ export interface AgentInfo {
 export interface CredentialKey {
   provider: string
   alias: string
+}
+
+/** One check of `doctor()`. */
+export interface DoctorCheck {
+  /** `agent:claude`, `credentials`, `ledger`… */
+  name: string
+  /** `ok`, `warn` or `fail`. */
+  status: string
+  detail: string
+  fix?: string
+}
+
+/** What `doctor()` found; `healthy` is false when a check failed. */
+export interface DoctorReport {
+  checks: Array<DoctorCheck>
+  healthy: boolean
 }
 
 /** One variable as shown to a user: the key masked. */
@@ -612,7 +633,10 @@ export interface SetupImportReport {
   registryPin?: string
 }
 
-/** Where a manifest came from: `built-in`, or a `file` with its path. */
+/**
+ * Where a manifest came from: `built-in`, or a `file` or the `registry` snapshot's file with
+ * its path.
+ */
 export interface Source {
   kind: string
   path?: string

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::launch::sandbox::SandboxPolicy;
 use crate::paths::Paths;
+use crate::profile::{Budget, ProxyConfig};
 
 /// The user's settings. Missing file or fields mean defaults.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -31,6 +32,16 @@ pub struct Config {
     /// tokens are in the credential store, never here.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub remotes: BTreeMap<String, RemoteConfig>,
+    /// `[proxy]`: where the ringlet proxy listens (docs/proxy.md).
+    #[serde(default, skip_serializing_if = "ProxyConfig::is_unset")]
+    pub proxy: ProxyConfig,
+    /// `[budget]`: what all profiles together may spend per day and month, enforced by the
+    /// proxy on proxied runs.
+    #[serde(default, skip_serializing_if = "Budget::is_empty")]
+    pub budget: Budget,
+    /// `[registry]`: where manifests, scripts and prices are synced from (docs/registry.md).
+    #[serde(default, skip_serializing_if = "RegistryConfig::is_unset")]
+    pub registry: RegistryConfig,
     /// `[[directory-mapping]]`: the profile `ringlet profiles run` runs, without an alias, in a
     /// directory (docs/setup.md).
     #[serde(
@@ -39,6 +50,40 @@ pub struct Config {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub directory_mapping: Vec<crate::setup::DirectoryMapping>,
+    /// `[mcp.NAME]`: MCP servers every profile's agent gets (`ringlet mcp add`); a profile's
+    /// own of the same name wins. Secrets are references (`alias:NAME`), never values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mcp: BTreeMap<String, crate::mcp::McpServer>,
+}
+
+/// `[registry]`. `RINGLET_REGISTRY_URL`, `RINGLET_REGISTRY_CHANNEL` and
+/// `RINGLET_REGISTRY_PUBLIC_KEY` override the first three.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RegistryConfig {
+    /// A private registry: `https://…` or `file:///dir` (default: ringlet's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The channel to follow (default `stable`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// The minisign public key (`RW…`) a private registry's index is signed with; without it
+    /// only ringlet's own key is trusted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// Hours after which a snapshot is refreshed in the background (default 24).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_hours: Option<u64>,
+    /// Refresh a stale snapshot in the background as commands start (default true; never during
+    /// or before a launch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_refresh: Option<bool>,
+}
+
+impl RegistryConfig {
+    fn is_unset(&self) -> bool {
+        *self == RegistryConfig::default()
+    }
 }
 
 /// `[telemetry]`.

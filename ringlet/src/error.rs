@@ -289,6 +289,13 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The ringlet proxy of a run could not start (docs/proxy.md).
+    #[error("the ringlet proxy could not start: {message}")]
+    Proxy {
+        /// What went wrong and what to do about it.
+        message: String,
+    },
+
     /// The usage ledger (SQLite) could not be opened, read or written.
     #[error("usage ledger {path}: {message}", path = path.display())]
     UsageStore {
@@ -304,6 +311,14 @@ pub enum Error {
         /// What was being downloaded.
         url: String,
         /// What went wrong and what to do about it.
+        message: String,
+    },
+
+    /// The registry refused: a bad signature, a tampered artifact, a rollback, a malformed
+    /// index, or a pin whose snapshot is gone. The snapshot in use is left as it was.
+    #[error("registry: {message}")]
+    Registry {
+        /// What was refused, why, and what stays in use.
         message: String,
     },
 
@@ -501,7 +516,9 @@ impl Error {
             Error::Io { .. } => "io",
             Error::Spawn { .. } => "spawn",
             Error::UsageStore { .. } => "usage_store",
+            Error::Proxy { .. } => "proxy",
             Error::Download { .. } => "download",
+            Error::Registry { .. } => "registry",
             Error::Hook { .. } => "hook",
             Error::HookNotFound { .. } => "hook_not_found",
             Error::HookExists { .. } => "hook_exists",

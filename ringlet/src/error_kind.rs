@@ -341,7 +341,11 @@ impl Error {
             | Error::SandboxUnavailable { .. }
             // Gates exist but nothing on this machine can carry the agent's call to them.
             | Error::HookTransportMissing { .. }
-            | Error::Download { .. } => Unavailable,
+            // No port to listen on, or no runtime: this machine, not the input.
+            | Error::Proxy { .. }
+            | Error::Download { .. }
+            // The registry's content cannot be trusted now; what is in use stays.
+            | Error::Registry { .. } => Unavailable,
             // ringlet's own files and stores: config, manifests, profiles and the credentials
             // file (`Parse`, `InsecurePermissions`), config scripts, the ledgers, processes.
             Error::Parse { .. }
@@ -587,6 +591,12 @@ mod tests {
                 Unavailable,
             ),
             (
+                Error::Registry {
+                    message: s("bad signature"),
+                },
+                Unavailable,
+            ),
+            (
                 Error::Hook {
                     hook: s("h1"),
                     message: s("bad"),
@@ -646,7 +656,9 @@ mod tests {
             Error::Io { .. } => "Io",
             Error::Spawn { .. } => "Spawn",
             Error::UsageStore { .. } => "UsageStore",
+            Error::Proxy { .. } => "Proxy",
             Error::Download { .. } => "Download",
+            Error::Registry { .. } => "Registry",
             Error::Hook { .. } => "Hook",
             Error::HookNotFound { .. } => "HookNotFound",
             Error::HookExists { .. } => "HookExists",

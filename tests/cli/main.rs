@@ -3,6 +3,7 @@
 
 mod agents;
 mod completion;
+mod doctor;
 mod errors;
 mod home;
 mod keys;
@@ -10,10 +11,13 @@ mod launch_env;
 mod output;
 mod profiles;
 mod profiles_set;
+mod registry;
 mod reports;
+mod routing;
 mod sandbox;
 mod setup;
 mod signals;
+mod statusline;
 mod usage;
 
 use ringlet_tests::harness::{Sandbox, fake_agent_bin};

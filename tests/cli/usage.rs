@@ -856,7 +856,8 @@ fn terminal_escapes_and_spreadsheet_formulas_from_logs_and_flags_are_neutralised
     let formula = "=HYPERLINK(\"http://evil\")";
     std::fs::write(
         &log,
-        claude_line("m1", "\u{1b}[31mevil\u{1b}]0;title\u{7}") + &claude_line("m2", formula),
+        claude_line("m1", "\u{1b}[31mevil\u{1b}]0;title\u{7}")
+            + claude_line("m2", formula).as_str(),
     )
     .expect("write log");
     sb.run(["import", "claude", "--to", "work", "--from", path_str(&log)])
@@ -1007,7 +1008,8 @@ fn days_are_in_the_named_time_zone_or_the_systems() {
     let log = sb.root().join("tz.jsonl");
     std::fs::write(
         &log,
-        claude_line_at("a", "2026-10-20T06:59:00Z") + &claude_line_at("b", "2026-10-20T07:30:00Z"),
+        claude_line_at("a", "2026-10-20T06:59:00Z")
+            + claude_line_at("b", "2026-10-20T07:30:00Z").as_str(),
     )
     .expect("log");
     sb.run(["import", "claude", "--to", "work", "--from", path_str(&log)])

@@ -575,3 +575,125 @@ fn an_unreadable_profile_is_left_out_of_the_listing_and_the_log_says_why() {
         "{log}"
     );
 }
+
+#[test]
+fn sessions_one_session_and_billing_blocks_over_http_match_the_cli() {
+    let mut sb = Sandbox::new();
+    sb.env("TEST_KEY", "sk-test-sessions-http");
+    sb.run([
+        "profiles",
+        "create",
+        "claude",
+        "work",
+        "--provider",
+        "anthropic",
+        "--key-from-env",
+        "TEST_KEY",
+    ])
+    .ok();
+    // Two responses of one session, now-ish (an active block), in a project.
+    let now = chrono::Utc::now() - chrono::Duration::minutes(2);
+    let log: String = ["m1", "m2"]
+        .iter()
+        .map(|id| {
+            serde_json::json!({"type": "assistant", "sessionId": "sess-http", "cwd": "/src/app",
+                "timestamp": now.to_rfc3339(), "message": {"id": id,
+                "model": "claude-sonnet-4-5-20250929", "usage": {"input_tokens": 10,
+                "output_tokens": 5}}})
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    let path = sb.root().join("history.jsonl");
+    std::fs::write(&path, log).expect("log");
+    sb.run([
+        "import",
+        "claude",
+        "--to",
+        "work",
+        "--from",
+        path.to_str().expect("utf-8"),
+    ])
+    .ok();
+    let server = Server::start(&sb, &[]);
+    let get = |path: &str| {
+        let a = server.call("GET", path, None);
+        assert_eq!(a.status, 200, "{path}: {a:?}");
+        a.json()
+    };
+    let sessions = get("/api/usage/sessions?timezone=UTC&order=desc&last=5");
+    let cli = sb
+        .run([
+            "usage",
+            "--by-session",
+            "--json",
+            "-z",
+            "UTC",
+            "--order",
+            "desc",
+            "--last",
+            "5",
+        ])
+        .ok()
+        .json();
+    assert_eq!(sessions, cli);
+    assert_eq!(sessions["sessions"][0]["session_id"], "sess-http");
+    assert_eq!(
+        sessions["sessions"][0]["projects"],
+        serde_json::json!(["/src/app"])
+    );
+    assert_eq!(sessions["order"], "desc");
+    let in_project = get("/api/usage/sessions?project=/src/app");
+    assert_eq!(in_project["sessions"].as_array().map(Vec::len), Some(1));
+    let elsewhere = get("/api/usage/sessions?project=/src/apple");
+    assert_eq!(elsewhere["sessions"].as_array().map(Vec::len), Some(0));
+
+    // One session by a prefix of its id, with its responses.
+    let one = get("/api/usage/sessions/sess-h?timezone=UTC");
+    assert_eq!(one["session"]["session_id"], "sess-http");
+    assert_eq!(one["events"].as_array().map(Vec::len), Some(2));
+    let missing = server.call("GET", "/api/usage/sessions/nope", None);
+    assert_eq!(missing.status, 400, "{missing:?}");
+    assert!(missing.body.contains("no session 'nope'"), "{missing:?}");
+
+    // Billing blocks: the active one, measured against a limit.
+    let blocks = get("/api/usage/blocks?active=true&token_limit=1000&timezone=UTC");
+    assert_eq!(blocks["token_limit"], 1000);
+    let list = blocks["blocks"].as_array().expect("blocks");
+    assert_eq!(list.len(), 1, "{blocks}");
+    assert_eq!(list[0]["active"], true);
+    assert_eq!(list[0]["events"], 2);
+    assert!(
+        list[0]["projection"]["cost_per_hour_usd"].is_number(),
+        "{blocks}"
+    );
+    let bad = server.call("GET", "/api/usage/blocks?token_limit=lots", None);
+    assert_eq!(bad.status, 400, "{bad:?}");
+    assert!(bad.body.contains("token_limit 'lots'"), "{bad:?}");
+}
+
+#[test]
+fn doctor_and_the_registry_status_are_served() {
+    let sb = Sandbox::new();
+    let server = Server::start(&sb, &[]);
+    let report = server.call("GET", "/api/doctor", None).json();
+    let checks = report["checks"].as_array().expect("checks");
+    let server_check = checks
+        .iter()
+        .find(|c| c["name"] == "server")
+        .expect("server check");
+    // The server made its token file, private.
+    assert_eq!(server_check["status"], "ok", "{server_check}");
+    assert!(
+        server_check["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("is private (0600)"),
+        "{server_check}"
+    );
+    assert!(report["healthy"].is_boolean(), "{report}");
+    let registry = server.call("GET", "/api/registry", None).json();
+    assert_eq!(registry["commit"], serde_json::Value::Null, "{registry}");
+    assert_eq!(registry["channel"], "stable");
+    assert!(!registry.to_string().contains(&server.token()));
+}

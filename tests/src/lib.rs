@@ -10,6 +10,7 @@
 
 pub mod fake_api;
 pub mod harness;
+pub mod registry;
 
 pub use fake_api::{FakeApi, FakeApiConfig, RecordedRequest, Reply, Usage, WireShape};
 

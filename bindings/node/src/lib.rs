@@ -22,11 +22,11 @@ use ringlet::{
 };
 
 use crate::types::{
-    AgentInfo, FireReport, HookEntry, HookImportReport, HookTestReport, ImportCandidate,
-    ImportProgress, ImportReport, ImportRequest, InitReport, LaunchPlan, MigrationReport, NewHook,
-    NewProfile, Paths, PricingReport, PricingStatus, Profile, ProfileUpdate, ProviderInfo,
-    RingletOptions, RunOutcome, SetupImportOptions, SetupImportReport, StartOptions, StatsReport,
-    SyncReport, UsageEvent, UsageQuery, UsageReport, Warning,
+    AgentInfo, DoctorReport, FireReport, HookEntry, HookImportReport, HookTestReport,
+    ImportCandidate, ImportProgress, ImportReport, ImportRequest, InitReport, LaunchPlan,
+    MigrationReport, NewHook, NewProfile, Paths, PricingReport, PricingStatus, Profile,
+    ProfileUpdate, ProviderInfo, RingletOptions, RunOutcome, SetupImportOptions, SetupImportReport,
+    StartOptions, StatsReport, SyncReport, UsageEvent, UsageQuery, UsageReport, Warning,
 };
 
 /// A JavaScript function called from the import's thread with one [`ImportProgress`]: not
@@ -402,6 +402,14 @@ impl Ringlet {
     pub fn pricing_status<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         let r = self.inner.clone();
         promise::<_, PricingStatus, _>(env, move || r.pricing_status())
+    }
+
+    /// What can go wrong on this machine, each check with its fix; `healthy` is false when one
+    /// failed.
+    #[napi(ts_return_type = "Promise<DoctorReport>")]
+    pub fn doctor<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        promise::<_, DoctorReport, _>(env, move || r.doctor())
     }
 
     /// Run statistics per profile (or per agent with `group: 'agent'`).

@@ -20,6 +20,10 @@ fn source(s: &ringlet::Source) -> Source {
             kind: "file".into(),
             path: Some(path(p)),
         },
+        ringlet::Source::Registry(p) => Source {
+            kind: "registry".into(),
+            path: Some(path(p)),
+        },
         // `Source` is not exhaustive in spirit: name anything new by its debug form.
         #[allow(unreachable_patterns)]
         other => Source {
@@ -29,7 +33,8 @@ fn source(s: &ringlet::Source) -> Source {
     }
 }
 
-/// Where a manifest came from: `built-in`, or a `file` with its path.
+/// Where a manifest came from: `built-in`, or a `file` or the `registry` snapshot's file with
+/// its path.
 #[napi(object)]
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -548,6 +553,8 @@ impl TryFrom<UsageQuery> for ringlet::UsageQuery {
             group,
             timezone: q.timezone,
             breakdown,
+            // The project filter is not bound yet (docs/bindings.md).
+            project: None,
         })
     }
 }
@@ -922,6 +929,49 @@ impl From<ringlet::PricingStatus> for PricingStatus {
             snapshot: s.snapshot.as_deref().map(path),
             updated_at: time(s.updated_at),
             models: count(s.models),
+        }
+    }
+}
+
+/// One check of `doctor()`.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct DoctorCheck {
+    /// `agent:claude`, `credentials`, `ledger`…
+    pub name: String,
+    /// `ok`, `warn` or `fail`.
+    pub status: String,
+    pub detail: String,
+    pub fix: Option<String>,
+}
+
+/// What `doctor()` found; `healthy` is false when a check failed.
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct DoctorReport {
+    pub checks: Vec<DoctorCheck>,
+    pub healthy: bool,
+}
+
+impl From<ringlet::DoctorReport> for DoctorReport {
+    fn from(r: ringlet::DoctorReport) -> Self {
+        Self {
+            checks: r
+                .checks
+                .into_iter()
+                .map(|c| DoctorCheck {
+                    name: c.name,
+                    status: match c.status {
+                        ringlet::CheckStatus::Ok => "ok",
+                        ringlet::CheckStatus::Warn => "warn",
+                        _ => "fail",
+                    }
+                    .to_string(),
+                    detail: c.detail,
+                    fix: c.fix,
+                })
+                .collect(),
+            healthy: r.healthy,
         }
     }
 }

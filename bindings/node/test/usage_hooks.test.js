@@ -43,6 +43,11 @@ test('a run with a claude log shows up in usage', async () => {
   assert.equal(stats.rows[0].runs, 1)
   assert.equal((await r.syncUsage()).total.inserted, 0)
   assert.ok((await r.pricingStatus()).models > 0)
+  const doctor = await r.doctor()
+  const ledger = doctor.checks.find((c) => c.name === 'ledger')
+  assert.equal(ledger.status, 'ok')
+  assert.ok(ledger.detail.includes('integrity_check'), ledger.detail)
+  assert.equal(typeof doctor.healthy, 'boolean')
 })
 
 test('add, list, test and remove a hook; an unknown id is hook_not_found', async () => {

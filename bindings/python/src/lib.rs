@@ -520,6 +520,19 @@ impl PyRinglet {
         to_py(py, &status)
     }
 
+    /// What can go wrong on this machine, each check with its fix; `healthy` is false when one
+    /// failed.
+    fn doctor<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let report = py.detach(|| self.inner.doctor()).py_err()?;
+        to_py(py, &report)
+    }
+
+    /// The registry snapshot in use, its signature and checksums verified now.
+    fn registry_status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let status = py.detach(|| self.inner.registry_status()).py_err()?;
+        to_py(py, &status)
+    }
+
     /// Run statistics per profile (or per agent with `group="agent"`); the same filters as
     /// `usage`.
     #[pyo3(signature = (**query))]

@@ -47,6 +47,11 @@ def test_a_run_with_a_claude_log_shows_up_in_usage(r: ringlet.Ringlet, fake_agen
     # Everything is in the ledger already: a sync finds nothing new.
     assert r.sync_usage()["total"]["inserted"] == 0
     assert r.pricing_status()["models"] > 0
+    doctor = r.doctor()
+    ledger = next(c for c in doctor["checks"] if c["name"] == "ledger")
+    assert ledger["status"] == "ok" and "integrity_check" in ledger["detail"], ledger
+    assert isinstance(doctor["healthy"], bool)
+    assert r.registry_status()["commit"] is None
 
 
 def test_add_list_remove_a_hook(r: ringlet.Ringlet, fake_agent: str) -> None:

@@ -16,12 +16,12 @@ use ringlet::{AgentSignaller, PtyResizer, PtyWriter, RunOptions, Secret};
 
 pub use crate::error::RingletError;
 pub use crate::types::{
-    AgentInfo, CredentialKey, EnvEntry, FireReport, HookEntry, HookImportReport, HookTestReport,
-    ImportCandidate, ImportProgress, ImportReport, ImportRequest, ImportSummary, InitReport,
-    LaunchPlan, MigrationReport, NewHook, NewProfile, Paths, PlannedFile, PricingReport,
-    PricingStatus, Profile, ProfileSync, ProfileUpdate, ProviderInfo, RunEnv, RunIo, RunOutcome,
-    SecretEnv, SetupImportOptions, SetupImportReport, StartOptions, StatsReport, StatsRow,
-    SyncReport, UsageEvent, UsageQuery, UsageReport, UsageRow, Warning,
+    AgentInfo, CredentialKey, DoctorCheck, DoctorReport, EnvEntry, FireReport, HookEntry,
+    HookImportReport, HookTestReport, ImportCandidate, ImportProgress, ImportReport, ImportRequest,
+    ImportSummary, InitReport, LaunchPlan, MigrationReport, NewHook, NewProfile, Paths,
+    PlannedFile, PricingReport, PricingStatus, Profile, ProfileSync, ProfileUpdate, ProviderInfo,
+    RunEnv, RunIo, RunOutcome, SecretEnv, SetupImportOptions, SetupImportReport, StartOptions,
+    StatsReport, StatsRow, SyncReport, UsageEvent, UsageQuery, UsageReport, UsageRow, Warning,
 };
 
 uniffi::setup_scaffolding!();
@@ -274,6 +274,12 @@ impl Ringlet {
     /// Where prices come from now.
     pub fn pricing_status(&self) -> Result<PricingStatus> {
         Ok(self.inner.pricing_status()?.into())
+    }
+
+    /// What can go wrong on this machine, each check with its fix; `healthy` is false when one
+    /// failed.
+    pub fn doctor(&self) -> Result<DoctorReport> {
+        Ok(self.inner.doctor()?.into())
     }
 
     /// Run statistics per profile (or per agent with `group: "agent"`).

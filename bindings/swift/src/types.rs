@@ -11,7 +11,7 @@ fn path(p: &Path) -> String {
 
 fn source(s: &ringlet::Source) -> String {
     match s {
-        ringlet::Source::File(p) => path(p),
+        ringlet::Source::File(p) | ringlet::Source::Registry(p) => path(p),
         _ => "built-in".into(),
     }
 }
@@ -527,6 +527,8 @@ impl TryFrom<UsageQuery> for ringlet::UsageQuery {
             group,
             timezone: q.timezone,
             breakdown,
+            // The project filter is not bound yet (docs/bindings.md).
+            project: None,
         })
     }
 }
@@ -885,6 +887,47 @@ impl From<ringlet::PricingStatus> for PricingStatus {
             snapshot: s.snapshot.as_deref().map(path),
             updated_at: time(s.updated_at),
             models: count(s.models),
+        }
+    }
+}
+
+/// One check of `doctor()`.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct DoctorCheck {
+    /// `agent:claude`, `credentials`, `ledger`…
+    pub name: String,
+    /// `ok`, `warn` or `fail`.
+    pub status: String,
+    pub detail: String,
+    pub fix: Option<String>,
+}
+
+/// What `doctor()` found; `healthy` is false when a check failed.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct DoctorReport {
+    pub checks: Vec<DoctorCheck>,
+    pub healthy: bool,
+}
+
+impl From<ringlet::DoctorReport> for DoctorReport {
+    fn from(r: ringlet::DoctorReport) -> Self {
+        Self {
+            checks: r
+                .checks
+                .into_iter()
+                .map(|c| DoctorCheck {
+                    name: c.name,
+                    status: match c.status {
+                        ringlet::CheckStatus::Ok => "ok",
+                        ringlet::CheckStatus::Warn => "warn",
+                        _ => "fail",
+                    }
+                    .to_string(),
+                    detail: c.detail,
+                    fix: c.fix,
+                })
+                .collect(),
+            healthy: r.healthy,
         }
     }
 }

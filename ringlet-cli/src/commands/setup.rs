@@ -132,9 +132,9 @@ pub fn import(ringlet: &Ringlet, a: ImportArgs) -> anyhow::Result<ExitCode> {
         .collect();
     match classify(&a.source, &agents, a.to.is_some() || a.from.is_some())? {
         ImportSource::AgentLogs => {
-            if a.dry_run || a.skip_existing || !a.rename.is_empty() {
+            if a.skip_existing || !a.rename.is_empty() {
                 bail!(
-                    "--dry-run, --rename and --skip-existing are for importing a setup file; '{}' is an agent, whose logs are imported with --to PROFILE",
+                    "--rename and --skip-existing are for importing a setup file; '{}' is an agent, whose logs and state are imported with --to PROFILE",
                     a.source
                 );
             }
@@ -145,13 +145,19 @@ pub fn import(ringlet: &Ringlet, a: ImportArgs) -> anyhow::Result<ExitCode> {
                     a.source
                 );
             };
-            super::usage::import_logs(ringlet, &a.source, to, a.from.clone(), a.json)
+            super::usage::import_agent(ringlet, &a.source, &to, &a)
         }
         ImportSource::Setup => import_setup(ringlet, &a),
     }
 }
 
 fn import_setup(ringlet: &Ringlet, a: &ImportArgs) -> anyhow::Result<ExitCode> {
+    if a.no_state {
+        bail!(
+            "--no-state is for an agent's import (`ringlet import AGENT --to PROFILE --no-state`); '{}' is read as a setup file",
+            a.source
+        );
+    }
     if a.to.is_some() || a.from.is_some() {
         let agents: Vec<String> = ringlet
             .catalogue()

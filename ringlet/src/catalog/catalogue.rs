@@ -19,6 +19,9 @@ pub struct Catalogue {
     /// User manifests that failed to load, by the id they stand for: those agents and
     /// providers are unavailable (with the reason) while everything else works.
     disabled: Vec<Disabled>,
+    /// Registry manifests that did not load: the entry they would have replaced stays (a
+    /// signed snapshot is not the user's intent, so nothing is disabled), with a warning.
+    registry_problems: Vec<String>,
 }
 
 /// An agent or provider whose user manifest is broken.
@@ -116,6 +119,14 @@ fn builtins<T: ?Sized>(files: &[(&'static str, &'static str)]) -> BTreeMap<Strin
         .collect()
 }
 
+/// A manifest read from the registry snapshot is named as such.
+fn registry_source(source: Source) -> Source {
+    match source {
+        Source::File(path) => Source::Registry(path),
+        other => other,
+    }
+}
+
 /// A user provider manifest's endpoint URLs are checked like `--custom-endpoint` (the
 /// built-ins by a test).
 fn check_endpoints(m: &ProviderManifest, source: &Source) -> Result<()> {
@@ -124,7 +135,7 @@ fn check_endpoints(m: &ProviderManifest, source: &Source) -> Result<()> {
             if let Err(why) = crate::base_url::parse(url) {
                 return Err(Error::Parse {
                     path: match source {
-                        Source::File(path) => path.clone(),
+                        Source::File(path) | Source::Registry(path) => path.clone(),
                         Source::BuiltIn => format!("{}.toml", m.id).into(),
                     },
                     line: None,
@@ -137,14 +148,18 @@ fn check_endpoints(m: &ProviderManifest, source: &Source) -> Result<()> {
 }
 
 impl Catalogue {
-    /// Built-ins plus `agents.d/` and `providers.d/` under `paths`. User manifests are read
-    /// and checked now; built-ins are parsed on first use.
+    /// Built-ins, overlaid with the registry snapshot's manifests (when one was synced), then
+    /// with `agents.d/` and `providers.d/` under `paths`: user files win, then the registry,
+    /// then the built-ins. User and registry manifests are read and checked now; built-ins are
+    /// parsed on first use.
     pub fn load(paths: &Paths) -> Result<Self> {
         let mut reg = Self {
             agents: builtins(crate::catalog::builtin::AGENTS),
             providers: builtins(crate::catalog::builtin::PROVIDERS),
             disabled: Vec::new(),
+            registry_problems: Vec::new(),
         };
+        reg.overlay_registry(paths);
         let (agents, broken_agents) = load_user::<AgentManifest>(&paths.agents_dir())?;
         for (id, (m, source)) in agents {
             reg.agents
@@ -173,10 +188,58 @@ impl Catalogue {
         Ok(reg)
     }
 
-    /// One line per user manifest that failed to load: which agent or provider it disabled,
-    /// and why. The facade reports them as warnings.
+    /// One line per user manifest that failed to load (which agent or provider it disabled,
+    /// and why), then per registry manifest left out. The facade reports them as warnings.
     pub fn problems(&self) -> Vec<String> {
-        self.disabled.iter().map(Disabled::message).collect()
+        let mut out: Vec<String> = self.disabled.iter().map(Disabled::message).collect();
+        out.extend(self.registry_problems.iter().cloned());
+        out
+    }
+
+    /// Puts the registry snapshot's agents and providers over the built-ins.
+    fn overlay_registry(&mut self, paths: &Paths) {
+        let Some(agents_dir) = crate::registry::snapshot_folder(paths, "agents") else {
+            return;
+        };
+        let providers_dir = agents_dir.with_file_name("providers");
+        let left_out = |kind: &str, b: Broken| {
+            format!(
+                "registry {kind} '{}' is left out: {}; run `ringlet registry sync --force`",
+                b.id.escape_debug(),
+                b.error
+            )
+        };
+        match load_user::<AgentManifest>(&agents_dir) {
+            Ok((agents, broken)) => {
+                for (id, (m, source)) in agents {
+                    let source = registry_source(source);
+                    self.agents
+                        .insert(id, Slot::Ready(Arc::new(ManifestAgent::new(m, source))));
+                }
+                self.registry_problems
+                    .extend(broken.into_iter().map(|b| left_out("agent", b)));
+            }
+            Err(e) => self.registry_problems.push(format!("registry agents: {e}")),
+        }
+        match load_user::<ProviderManifest>(&providers_dir) {
+            Ok((providers, broken)) => {
+                for (id, (m, source)) in providers {
+                    let source = registry_source(source);
+                    if let Err(error) = check_endpoints(&m, &source) {
+                        self.registry_problems
+                            .push(left_out("provider", Broken { id, error }));
+                        continue;
+                    }
+                    self.providers
+                        .insert(id, Slot::Ready(Arc::new(ManifestProvider::new(m, source))));
+                }
+                self.registry_problems
+                    .extend(broken.into_iter().map(|b| left_out("provider", b)));
+            }
+            Err(e) => self
+                .registry_problems
+                .push(format!("registry providers: {e}")),
+        }
     }
 
     /// The error for asking for a disabled agent or provider.

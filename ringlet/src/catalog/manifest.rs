@@ -1,5 +1,5 @@
-//! Loading TOML manifests: built-ins embedded in the binary, then user files from a directory,
-//! where a user file with the same id overrides the built-in.
+//! Loading TOML manifests: built-ins embedded in the binary, the registry snapshot's, then user
+//! files from a directory; a later one with the same id overrides the earlier.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +17,8 @@ pub enum Source {
     BuiltIn,
     /// A user file.
     File(PathBuf),
+    /// The synced registry snapshot's file (docs/registry.md).
+    Registry(PathBuf),
 }
 
 /// `built-in`, or the file's path.
@@ -25,6 +27,7 @@ impl std::fmt::Display for Source {
         match self {
             Source::BuiltIn => f.write_str("built-in"),
             Source::File(path) => write!(f, "{}", path.display()),
+            Source::Registry(path) => write!(f, "registry {}", path.display()),
         }
     }
 }

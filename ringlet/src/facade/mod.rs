@@ -19,13 +19,22 @@ use crate::warning::{Warning, Warnings};
 mod aliases;
 mod catalog;
 mod delete;
+mod doctor;
 mod events;
 mod hooks;
 mod keys;
+mod mcp;
 mod profiles;
+mod prompt;
+mod proxy;
+mod registry;
 mod remotes;
+#[cfg(feature = "proxy")]
+mod routing;
 mod run;
 mod setup;
+mod state;
+mod statusline;
 mod tasks;
 #[cfg(feature = "team")]
 mod team;
@@ -38,11 +47,16 @@ pub(crate) use events::EventBus;
 pub use events::{EVENT_QUEUE, Event, Subscription};
 pub use hooks::{HookImportReport, HookTestReport, NewHook, RUN_STARTED_ENV};
 pub use profiles::{NewProfile, ProfileUpdate};
+pub use prompt::{MAX_PROMPT_OUTPUT, PromptAnswer};
+pub use proxy::ReconcileLine;
 pub use remotes::{REMOTE_TOKEN_PROVIDER, Remote};
 pub use run::RunHandle;
 pub use setup::{
     EnvToSet, ImportOutcome, ImportedItem, KeyToSet, SetupImportOptions, SetupImportReport,
     SetupItemKind,
+};
+pub use statusline::{
+    StatusLine, StatuslineBlock, StatuslineContext, StatuslineInput, StatuslineModel,
 };
 
 /// ringlet as a library: agents, providers, profiles, credentials and launching, assembled from
@@ -66,6 +80,9 @@ struct Inner {
     /// The (bwrap, network) pairs whose probe succeeded (see `Ringlet::start`).
     sandbox_probed: std::sync::Mutex<std::collections::HashSet<(PathBuf, crate::Network)>>,
     usage: usage::UsageState,
+    /// Why the configured credential store could not be opened, when the builder was told to
+    /// go on without it (`ringlet doctor`): (message, hint).
+    credentials_problem: Option<(String, Option<String>)>,
 }
 
 /// Builds a [`Ringlet`] with some parts replaced (a memory credential store in tests, a PTY
@@ -79,9 +96,19 @@ pub struct RingletBuilder {
     launcher: Option<Arc<dyn Launcher>>,
     usage_store: Option<Arc<dyn crate::usage::UsageStore>>,
     hook_program: Option<PathBuf>,
+    tolerate_credentials: bool,
 }
 
 impl RingletBuilder {
+    /// Builds even when the configured credential store cannot be opened (a `system-only`
+    /// backend without a keychain): keys are then unavailable (an empty in-memory store stands
+    /// in) and [`Ringlet::doctor`] reports the reason as its failed `credentials` check. For
+    /// diagnostics only.
+    pub fn tolerate_credential_errors(mut self) -> Self {
+        self.tolerate_credentials = true;
+        self
+    }
+
     /// Uses these paths instead of `RINGLET_HOME` / the platform defaults.
     pub fn paths(mut self, paths: Paths) -> Self {
         self.paths = Some(paths);
@@ -151,14 +178,22 @@ impl RingletBuilder {
             warnings.push_standing("manifest", problem);
         }
         let backend = config.credentials.backend(&paths.config_file())?;
+        let mut credentials_problem = None;
         let mut credentials: Arc<dyn CredentialStore> = match self.credentials {
             Some(c) => c,
-            None => crate::credentials::open_configured(
+            None => match crate::credentials::open_configured(
                 backend,
                 config.credentials.fallback_warning,
                 &paths,
                 &warnings,
-            )?,
+            ) {
+                Ok(c) => c,
+                Err(e) if self.tolerate_credentials => {
+                    credentials_problem = Some((e.to_string(), e.hint().map(|h| h.to_string())));
+                    Arc::new(crate::credentials::MemoryCredentialStore::new())
+                }
+                Err(e) => return Err(e),
+            },
         };
         if let Some(log) = config.credentials.audit_log_path(&paths) {
             credentials = Arc::new(AuditedCredentialStore::new(credentials, log));
@@ -182,6 +217,7 @@ impl RingletBuilder {
                 hook_program: self.hook_program.or_else(hooks::detect_hook_program),
                 sandbox_probed: Default::default(),
                 usage: usage::UsageState::with_store(self.usage_store),
+                credentials_problem,
             }),
         })
     }

@@ -236,7 +236,7 @@ impl Ringlet {
             }
         };
         config.remove("remotes");
-        doc.registry_pin = self.registry_pin()?;
+        doc.registry_pin = self.pinned_registry_commit()?;
         let mut uses = Vec::new();
         #[cfg(feature = "team")]
         if config.get("team").and_then(|t| t.get("ledger")).is_some() {
@@ -624,14 +624,14 @@ impl Ringlet {
                 remote_url,
             });
         }
-        if doc.registry_pin.is_some() && self.registry_pin()? != doc.registry_pin {
+        if doc.registry_pin.is_some() && self.pinned_registry_commit()? != doc.registry_pin {
             check.report.registry_pin = doc.registry_pin.clone();
         }
         Ok((plan, check.report))
     }
 
     /// The registry commit this machine is pinned to, from the registry's lock file.
-    fn registry_pin(&self) -> Result<Option<String>> {
+    fn pinned_registry_commit(&self) -> Result<Option<String>> {
         let path = self.paths().cache_dir().join(REGISTRY_LOCK);
         Ok(read_optional(&path, MAX_ROUTING_BYTES)?.and_then(|t| registry_pin(&t)))
     }

@@ -75,7 +75,7 @@ impl Ringlet {
             ))
         })?;
         let profile = self.profile(alias)?;
-        let plan = self.plan_for(&profile, &[], false, None)?;
+        let plan = self.plan_for(&profile, &[], false, None, None)?;
         let key = self.key_for(&plan)?;
         let command = AgentCommand::from_plan(
             &plan,

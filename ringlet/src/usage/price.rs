@@ -493,14 +493,27 @@ impl PriceBook {
         Ok(book)
     }
 
-    /// The book ringlet prices with: the built-in table overlaid with the snapshot in `paths`'
-    /// cache, when one was downloaded.
+    /// The book ringlet prices with: the built-in table, overlaid with the registry snapshot's
+    /// LiteLLM feed when one was synced, overlaid with `pricing update`'s snapshot in `paths`'
+    /// cache when one was downloaded (the user's own download wins).
     pub fn load(paths: &Paths) -> Result<Self> {
-        let builtin = Self::builtin();
+        let mut book = Self::builtin();
+        if let Some(path) = Self::registry_path(paths) {
+            // The registry's feed was verified when synced; one that no longer parses is left
+            // out (doctor reports it) rather than failing every priced command.
+            if let Ok(Some(feed)) = Self::load_snapshot(&path) {
+                book = book.overlay(feed);
+            }
+        }
         Ok(match Self::load_snapshot(&Self::snapshot_path(paths))? {
-            Some(feed) => builtin.overlay(feed),
-            None => builtin,
+            Some(feed) => book.overlay(feed),
+            None => book,
         })
+    }
+
+    /// The registry snapshot's LiteLLM feed, when a snapshot in use has one.
+    pub fn registry_path(paths: &Paths) -> Option<PathBuf> {
+        crate::registry::snapshot_file(paths, "pricing", "litellm.json")
     }
 
     fn reindex(&mut self) {

@@ -15,7 +15,7 @@ __version__: str
 WireShape = Literal["anthropic", "openai-chat", "openai-responses", "gemini"]
 
 class Source(TypedDict):
-    kind: Literal["built-in", "file"]
+    kind: Literal["built-in", "file", "registry"]
     path: NotRequired[str]
 
 class Paths(TypedDict):
@@ -39,6 +39,7 @@ class AgentInfo(TypedDict):
     profiles: int
     install: str
     source: Source
+    one_shot: list[str]
 
 class ProviderInfo(TypedDict):
     id: str
@@ -131,6 +132,7 @@ class PlannedFile(TypedDict):
     merge: Literal["replace", "merge", "create"]
     content: str
     holds_key: bool
+    owned: NotRequired[list[str]]
 
 class LaunchPlan(TypedDict):
     profile: str
@@ -206,6 +208,7 @@ class UsageEvent(TypedDict):
     cost_nanos: int | None
     cost_source: Literal["computed", "reported", "unpriced"]
     session_id: str | None
+    project: NotRequired[str]
     origin: str
     dedup_key: str
     rank: int
@@ -288,6 +291,39 @@ class PricingStatus(TypedDict):
     snapshot: str | None
     updated_at: str | None
     models: int
+
+class DoctorCheck(TypedDict):
+    name: str
+    status: Literal["ok", "warn", "fail"]
+    detail: str
+    fix: str | None
+
+class DoctorReport(TypedDict):
+    checks: list[DoctorCheck]
+    healthy: bool
+
+class RegistryArtifact(TypedDict):
+    kind: Literal["agent", "provider", "script", "template", "models", "pricing"]
+    path: str
+    sha256: str
+    size: int
+
+class RegistryStatus(TypedDict):
+    url: str
+    channel: str
+    key: Literal["built-in", "config", "env"]
+    dir: str
+    commit: str | None
+    serial: int | None
+    published: str | None
+    synced_at: str | None
+    age_seconds: int | None
+    stale: bool
+    pinned: str | None
+    verified: bool
+    problem: str | None
+    artifacts: list[RegistryArtifact]
+    snapshots: list[str]
 
 class StatsRow(TypedDict):
     profile: str
@@ -564,6 +600,8 @@ class Ringlet:
     def import_candidates(self) -> list[ImportCandidate]: ...
     def update_pricing(self, source: _Path | None = None) -> PricingReport: ...
     def pricing_status(self) -> PricingStatus: ...
+    def doctor(self) -> DoctorReport: ...
+    def registry_status(self) -> RegistryStatus: ...
     def stats(
         self,
         *,
@@ -703,11 +741,13 @@ class IoError(InternalError): ...
 class SpawnError(InternalError): ...
 class UsageStoreError(InternalError): ...
 class DownloadError(UnavailableError): ...
+class RegistryError(UnavailableError): ...
 class HookError(InvalidInputError): ...
 class HookNotFound(NotFoundError): ...
 class HookExists(ConflictError): ...
 class HookStateError(InternalError): ...
 class SandboxUnavailable(UnavailableError): ...
+class ProxyError(UnavailableError): ...
 class HookTransportMissing(UnavailableError): ...
 class SessionNotFound(NotFoundError): ...
 class RemoteNotFound(NotFoundError): ...

@@ -974,6 +974,12 @@ public protocol RingletProtocol: AnyObject, Sendable {
     func deleteProfile(alias: String) throws 
     
     /**
+     * What can go wrong on this machine, each check with its fix; `healthy` is false when one
+     * failed.
+     */
+    func doctor() throws  -> DoctorReport
+    
+    /**
      * Every rule as one TOML document.
      */
     func exportHooks() throws  -> String
@@ -1316,6 +1322,19 @@ open func deleteProfile(alias: String)throws   {try rustCallWithError(FfiConvert
         FfiConverterString.lower(alias),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * What can go wrong on this machine, each check with its fix; `healthy` is false when one
+     * failed.
+     */
+open func doctor()throws  -> DoctorReport  {
+    return try  FfiConverterTypeDoctorReport_lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_doctor(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -2269,6 +2288,140 @@ public func FfiConverterTypeCredentialKey_lift(_ buf: RustBuffer) throws -> Cred
 #endif
 public func FfiConverterTypeCredentialKey_lower(_ value: CredentialKey) -> RustBuffer {
     return FfiConverterTypeCredentialKey.lower(value)
+}
+
+
+/**
+ * One check of `doctor()`.
+ */
+public struct DoctorCheck: Equatable, Hashable {
+    /**
+     * `agent:claude`, `credentials`, `ledger`…
+     */
+    public var name: String
+    /**
+     * `ok`, `warn` or `fail`.
+     */
+    public var status: String
+    public var detail: String
+    public var fix: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `agent:claude`, `credentials`, `ledger`…
+         */name: String, 
+        /**
+         * `ok`, `warn` or `fail`.
+         */status: String, detail: String, fix: String?) {
+        self.name = name
+        self.status = status
+        self.detail = detail
+        self.fix = fix
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DoctorCheck: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDoctorCheck: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DoctorCheck {
+        return
+            try DoctorCheck(
+                name: FfiConverterString.read(from: &buf), 
+                status: FfiConverterString.read(from: &buf), 
+                detail: FfiConverterString.read(from: &buf), 
+                fix: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DoctorCheck, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.status, into: &buf)
+        FfiConverterString.write(value.detail, into: &buf)
+        FfiConverterOptionString.write(value.fix, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDoctorCheck_lift(_ buf: RustBuffer) throws -> DoctorCheck {
+    return try FfiConverterTypeDoctorCheck.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDoctorCheck_lower(_ value: DoctorCheck) -> RustBuffer {
+    return FfiConverterTypeDoctorCheck.lower(value)
+}
+
+
+/**
+ * What `doctor()` found; `healthy` is false when a check failed.
+ */
+public struct DoctorReport: Equatable, Hashable {
+    public var checks: [DoctorCheck]
+    public var healthy: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(checks: [DoctorCheck], healthy: Bool) {
+        self.checks = checks
+        self.healthy = healthy
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DoctorReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDoctorReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DoctorReport {
+        return
+            try DoctorReport(
+                checks: FfiConverterSequenceTypeDoctorCheck.read(from: &buf), 
+                healthy: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DoctorReport, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeDoctorCheck.write(value.checks, into: &buf)
+        FfiConverterBool.write(value.healthy, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDoctorReport_lift(_ buf: RustBuffer) throws -> DoctorReport {
+    return try FfiConverterTypeDoctorReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDoctorReport_lower(_ value: DoctorReport) -> RustBuffer {
+    return FfiConverterTypeDoctorReport.lower(value)
 }
 
 
@@ -6742,6 +6895,31 @@ fileprivate struct FfiConverterSequenceTypeCredentialKey: FfiConverterRustBuffer
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeDoctorCheck: FfiConverterRustBuffer {
+    typealias SwiftType = [DoctorCheck]
+
+    public static func write(_ value: [DoctorCheck], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDoctorCheck.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DoctorCheck] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DoctorCheck]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDoctorCheck.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeEnvEntry: FfiConverterRustBuffer {
     typealias SwiftType = [EnvEntry]
 
@@ -7200,6 +7378,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_delete_profile() != 57490) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_doctor() != 37043) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_export_hooks() != 23752) {

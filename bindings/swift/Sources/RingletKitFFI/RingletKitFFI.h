@@ -324,6 +324,11 @@ RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_create_profile(uint64_t ptr, Rus
 void uniffi_ringlet_ffi_fn_method_ringlet_delete_profile(uint64_t ptr, RustBuffer alias, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_DOCTOR
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_DOCTOR
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_doctor(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_EXPORT_HOOKS
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_EXPORT_HOOKS
 RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_export_hooks(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -868,6 +873,12 @@ uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_create_profile(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_DELETE_PROFILE
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_DELETE_PROFILE
 uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_delete_profile(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_DOCTOR
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_DOCTOR
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_doctor(void
     
 );
 #endif
