@@ -287,6 +287,20 @@ fn run_without_an_alias_follows_directory_mapping_then_the_env_var() {
     // A named profile always wins.
     sb.run(["profiles", "run", "fallback"]).ok();
     assert_eq!(profile(), "fallback");
+    // Arguments after `--` go to the agent of the chosen profile.
+    let out = sb
+        .command(["profiles", "run", "--", "--exit", "4"])
+        .current_dir(&acme)
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(profile(), "inner");
+    assert_eq!(read_record(&record)["argv"][0], "--exit");
 }
 
 #[test]
@@ -334,6 +348,41 @@ fn env_setup_runs_a_task_in_the_profile_environment_and_passes_its_status() {
 
     sb.run(["env", "setup", "work", "nope"])
         .fails_with("profile 'work' has no setup task 'nope'; its tasks are: check");
+
+    // Tasks of the agent manifest (a user manifest replacing the built-in claude one): listed
+    // for every claude profile; the profile's own task of the same name replaces it.
+    let builtin = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../ringlet/assets/agents/claude.toml"),
+    )
+    .expect("the built-in manifest");
+    let agents = sb.ringlet_home().join("config/agents.d");
+    std::fs::create_dir_all(&agents).expect("mkdir");
+    std::fs::write(
+        agents.join("claude.toml"),
+        format!(
+            "{builtin}\n[tasks.hello]\ndescription = \"say hello\"\nrun = \"echo hello from the agent\"\n\n[tasks.check]\nrun = \"echo replaced\"\n"
+        ),
+    )
+    .expect("write");
+    let tasks = sb.run(["env", "tasks", "work", "--json"]).ok().json();
+    let listed: Vec<(&str, &str)> = tasks
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap_or(""),
+                t["origin"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(listed, vec![("check", "profile"), ("hello", "agent")]);
+    let run = sb.run(["env", "setup", "work", "hello"]).ok();
+    assert!(
+        run.stdout.contains("hello from the agent"),
+        "{}",
+        run.stdout
+    );
     sb.run(["env", "setup", "ghost", "check"])
         .fails_with("not found");
 }

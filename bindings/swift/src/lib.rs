@@ -20,8 +20,8 @@ pub use crate::types::{
     HookImportReport, HookTestReport, ImportCandidate, ImportProgress, ImportReport, ImportRequest,
     ImportSummary, InitReport, LaunchPlan, MigrationReport, NewHook, NewProfile, Paths,
     PlannedFile, PricingReport, PricingStatus, Profile, ProfileSync, ProfileUpdate, ProviderInfo,
-    RunEnv, RunIo, RunOutcome, SecretEnv, StartOptions, StatsReport, StatsRow, SyncReport,
-    UsageEvent, UsageQuery, UsageReport, UsageRow, Warning,
+    RunEnv, RunIo, RunOutcome, SecretEnv, SetupImportOptions, SetupImportReport, StartOptions,
+    StatsReport, StatsRow, SyncReport, UsageEvent, UsageQuery, UsageReport, UsageRow, Warning,
 };
 
 uniffi::setup_scaffolding!();
@@ -324,6 +324,28 @@ impl Ringlet {
         Ok(self.inner.import_hooks(&text)?.into())
     }
 
+    /// This machine's setup as one JSON document (what `ringlet export` writes): profiles,
+    /// hooks, routing, config and remotes with the names of their keys; never a key, token or
+    /// password.
+    pub fn export_setup(&self) -> Result<String> {
+        let doc = self.inner.export_setup()?;
+        Ok(serde_json::to_string_pretty(&doc)
+            .map_err(|e| ringlet::Error::InvalidInput(format!("serialising the setup: {e}")))?)
+    }
+
+    /// Recreates an exported setup from its JSON text: everything is checked before anything
+    /// is written; returns what became of each item and the keys still to store.
+    #[uniffi::method(default(options = None))]
+    pub fn import_setup(
+        &self,
+        document: String,
+        options: Option<SetupImportOptions>,
+    ) -> Result<SetupImportReport> {
+        let doc = ringlet::SetupDocument::parse(&document)?;
+        let options: ringlet::SetupImportOptions = options.unwrap_or_default().into();
+        Ok(self.inner.import_setup(&doc, &options)?.into())
+    }
+
     /// Runs one hook against a payload (JSON text in the agent's hook shape or ringlet's field
     /// names; `{}` when nil) and reports what it decided or did. Actions really run.
     #[uniffi::method(default(payload_json = None, profile = None))]
@@ -525,6 +547,54 @@ mod tests {
             model: Some("MiniMax-M2".into()),
             ..NewProfile::default()
         }
+    }
+
+    #[test]
+    fn a_setup_exports_and_imports_into_another_home() {
+        let (_dir, r) = open();
+        r.create_profile(req("work"), Some("sk-canary-swift".into()))
+            .expect("create");
+        let text = r.export_setup().expect("export");
+        assert!(!text.contains("sk-canary-swift"), "{text}");
+        let (_other_dir, other) = open();
+        let dry = other
+            .import_setup(
+                text.clone(),
+                Some(SetupImportOptions {
+                    dry_run: true,
+                    ..SetupImportOptions::default()
+                }),
+            )
+            .expect("dry run");
+        assert!(dry.dry_run);
+        assert!(other.profiles().expect("list").is_empty());
+        let report = other
+            .import_setup(
+                text.clone(),
+                Some(SetupImportOptions {
+                    rename: [("work".to_string(), "job".to_string())].into(),
+                    ..SetupImportOptions::default()
+                }),
+            )
+            .expect("import");
+        let item = report
+            .items
+            .iter()
+            .find(|i| i.kind == "profile")
+            .expect("the profile");
+        assert_eq!(
+            (
+                item.name.as_str(),
+                item.renamed_from.as_deref(),
+                item.outcome.as_str()
+            ),
+            ("job", Some("work"), "created")
+        );
+        assert_eq!(report.keys_to_set[0].alias, "work");
+        assert!(matches!(
+            other.import_setup("{}".into(), None),
+            Err(RingletError::InvalidInput { .. })
+        ));
     }
 
     #[test]

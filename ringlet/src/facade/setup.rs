@@ -227,7 +227,13 @@ impl Ringlet {
             toml::from_str(&text).map_err(|e| Error::toml(&path, &text, &e))?;
         let mut config = match serde_json::to_value(&table) {
             Ok(Value::Object(map)) => map,
-            _ => Map::new(),
+            Ok(_) => Map::new(),
+            Err(e) => {
+                return Err(Error::InvalidInput(format!(
+                    "{} cannot be exported as JSON: {e}",
+                    path.display()
+                )));
+            }
         };
         config.remove("remotes");
         doc.registry_pin = self.pinned_registry_commit()?;

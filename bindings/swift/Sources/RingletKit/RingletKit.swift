@@ -985,6 +985,13 @@ public protocol RingletProtocol: AnyObject, Sendable {
     func exportHooks() throws  -> String
     
     /**
+     * This machine's setup as one JSON document (what `ringlet export` writes): profiles,
+     * hooks, routing, config and remotes with the names of their keys; never a key, token or
+     * password.
+     */
+    func exportSetup() throws  -> String
+    
+    /**
      * Whether a profile exists (even one whose manifest is unreadable).
      */
     func hasProfile(alias: String) throws  -> Bool
@@ -1008,6 +1015,12 @@ public protocol RingletProtocol: AnyObject, Sendable {
      * Adds the rules of an exported TOML document.
      */
     func importHooks(text: String) throws  -> HookImportReport
+    
+    /**
+     * Recreates an exported setup from its JSON text: everything is checked before anything
+     * is written; returns what became of each item and the keys still to store.
+     */
+    func importSetup(document: String, options: SetupImportOptions?) throws  -> SetupImportReport
     
     /**
      * Imports an agent's existing logs into a profile (from `req.from`, else the user's HOME),
@@ -1337,6 +1350,20 @@ open func exportHooks()throws  -> String  {
 }
     
     /**
+     * This machine's setup as one JSON document (what `ringlet export` writes): profiles,
+     * hooks, routing, config and remotes with the names of their keys; never a key, token or
+     * password.
+     */
+open func exportSetup()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_export_setup(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Whether a profile exists (even one whose manifest is unreadable).
      */
 open func hasProfile(alias: String)throws  -> Bool  {
@@ -1395,6 +1422,21 @@ open func importHooks(text: String)throws  -> HookImportReport  {
     uniffi_ringlet_ffi_fn_method_ringlet_import_hooks(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(text),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Recreates an exported setup from its JSON text: everything is checked before anything
+     * is written; returns what became of each item and the keys still to store.
+     */
+open func importSetup(document: String, options: SetupImportOptions? = nil)throws  -> SetupImportReport  {
+    return try  FfiConverterTypeSetupImportReport_lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_import_setup(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(document),
+        FfiConverterOptionTypeSetupImportOptions.lower(options),uniffiCallStatus
     )
 })
 }
@@ -2445,6 +2487,63 @@ public func FfiConverterTypeEnvEntry_lower(_ value: EnvEntry) -> RustBuffer {
 
 
 /**
+ * A withheld environment variable to set again.
+ */
+public struct EnvToSet: Equatable, Hashable {
+    public var profile: String
+    public var name: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(profile: String, name: String) {
+        self.profile = profile
+        self.name = name
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EnvToSet: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEnvToSet: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EnvToSet {
+        return
+            try EnvToSet(
+                profile: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EnvToSet, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.profile, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEnvToSet_lift(_ buf: RustBuffer) throws -> EnvToSet {
+    return try FfiConverterTypeEnvToSet.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEnvToSet_lower(_ value: EnvToSet) -> RustBuffer {
+    return FfiConverterTypeEnvToSet.lower(value)
+}
+
+
+/**
  * What one non-gating hook did.
  */
 public struct FireReport: Equatable, Hashable {
@@ -3254,6 +3353,83 @@ public func FfiConverterTypeImportSummary_lower(_ value: ImportSummary) -> RustB
 
 
 /**
+ * One item of an imported setup and what became of it.
+ */
+public struct ImportedItem: Equatable, Hashable {
+    /**
+     * `profile`, `hook`, `routing`, `config` or `remote`.
+     */
+    public var kind: String
+    public var name: String
+    public var renamedFrom: String?
+    /**
+     * `created`, `unchanged` or `skipped`.
+     */
+    public var outcome: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `profile`, `hook`, `routing`, `config` or `remote`.
+         */kind: String, name: String, renamedFrom: String?, 
+        /**
+         * `created`, `unchanged` or `skipped`.
+         */outcome: String) {
+        self.kind = kind
+        self.name = name
+        self.renamedFrom = renamedFrom
+        self.outcome = outcome
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ImportedItem: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeImportedItem: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ImportedItem {
+        return
+            try ImportedItem(
+                kind: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf), 
+                renamedFrom: FfiConverterOptionString.read(from: &buf), 
+                outcome: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ImportedItem, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.kind, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterOptionString.write(value.renamedFrom, into: &buf)
+        FfiConverterString.write(value.outcome, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImportedItem_lift(_ buf: RustBuffer) throws -> ImportedItem {
+    return try FfiConverterTypeImportedItem.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeImportedItem_lower(_ value: ImportedItem) -> RustBuffer {
+    return FfiConverterTypeImportedItem.lower(value)
+}
+
+
+/**
  * What `init` did.
  */
 public struct InitReport: Equatable, Hashable {
@@ -3315,6 +3491,71 @@ public func FfiConverterTypeInitReport_lift(_ buf: RustBuffer) throws -> InitRep
 #endif
 public func FfiConverterTypeInitReport_lower(_ value: InitReport) -> RustBuffer {
     return FfiConverterTypeInitReport.lower(value)
+}
+
+
+/**
+ * A credential the imported setup needs that this machine lacks.
+ */
+public struct KeyToSet: Equatable, Hashable {
+    public var provider: String
+    public var alias: String
+    public var usedBy: [String]
+    public var remoteUrl: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(provider: String, alias: String, usedBy: [String], remoteUrl: String?) {
+        self.provider = provider
+        self.alias = alias
+        self.usedBy = usedBy
+        self.remoteUrl = remoteUrl
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension KeyToSet: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeKeyToSet: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> KeyToSet {
+        return
+            try KeyToSet(
+                provider: FfiConverterString.read(from: &buf), 
+                alias: FfiConverterString.read(from: &buf), 
+                usedBy: FfiConverterSequenceString.read(from: &buf), 
+                remoteUrl: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: KeyToSet, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.provider, into: &buf)
+        FfiConverterString.write(value.alias, into: &buf)
+        FfiConverterSequenceString.write(value.usedBy, into: &buf)
+        FfiConverterOptionString.write(value.remoteUrl, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeKeyToSet_lift(_ buf: RustBuffer) throws -> KeyToSet {
+    return try FfiConverterTypeKeyToSet.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeKeyToSet_lower(_ value: KeyToSet) -> RustBuffer {
+    return FfiConverterTypeKeyToSet.lower(value)
 }
 
 
@@ -4584,6 +4825,154 @@ public func FfiConverterTypeSecretEnv_lift(_ buf: RustBuffer) throws -> SecretEn
 #endif
 public func FfiConverterTypeSecretEnv_lower(_ value: SecretEnv) -> RustBuffer {
     return FfiConverterTypeSecretEnv.lower(value)
+}
+
+
+/**
+ * How `import_setup` treats what it brings.
+ */
+public struct SetupImportOptions: Equatable, Hashable {
+    /**
+     * Check and report only; write nothing.
+     */
+    public var dryRun: Bool
+    /**
+     * Profiles to import under another alias: setup alias → new alias.
+     */
+    public var rename: [String: String]
+    /**
+     * Keep this machine's version of anything that exists here with other settings.
+     */
+    public var skipExisting: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Check and report only; write nothing.
+         */dryRun: Bool, 
+        /**
+         * Profiles to import under another alias: setup alias → new alias.
+         */rename: [String: String], 
+        /**
+         * Keep this machine's version of anything that exists here with other settings.
+         */skipExisting: Bool) {
+        self.dryRun = dryRun
+        self.rename = rename
+        self.skipExisting = skipExisting
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SetupImportOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSetupImportOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SetupImportOptions {
+        return
+            try SetupImportOptions(
+                dryRun: FfiConverterBool.read(from: &buf), 
+                rename: FfiConverterDictionaryStringString.read(from: &buf), 
+                skipExisting: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SetupImportOptions, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.dryRun, into: &buf)
+        FfiConverterDictionaryStringString.write(value.rename, into: &buf)
+        FfiConverterBool.write(value.skipExisting, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSetupImportOptions_lift(_ buf: RustBuffer) throws -> SetupImportOptions {
+    return try FfiConverterTypeSetupImportOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSetupImportOptions_lower(_ value: SetupImportOptions) -> RustBuffer {
+    return FfiConverterTypeSetupImportOptions.lower(value)
+}
+
+
+/**
+ * What `import_setup` did.
+ */
+public struct SetupImportReport: Equatable, Hashable {
+    public var dryRun: Bool
+    public var items: [ImportedItem]
+    public var keysToSet: [KeyToSet]
+    public var envToSet: [EnvToSet]
+    public var registryPin: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(dryRun: Bool, items: [ImportedItem], keysToSet: [KeyToSet], envToSet: [EnvToSet], registryPin: String?) {
+        self.dryRun = dryRun
+        self.items = items
+        self.keysToSet = keysToSet
+        self.envToSet = envToSet
+        self.registryPin = registryPin
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SetupImportReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSetupImportReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SetupImportReport {
+        return
+            try SetupImportReport(
+                dryRun: FfiConverterBool.read(from: &buf), 
+                items: FfiConverterSequenceTypeImportedItem.read(from: &buf), 
+                keysToSet: FfiConverterSequenceTypeKeyToSet.read(from: &buf), 
+                envToSet: FfiConverterSequenceTypeEnvToSet.read(from: &buf), 
+                registryPin: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SetupImportReport, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.dryRun, into: &buf)
+        FfiConverterSequenceTypeImportedItem.write(value.items, into: &buf)
+        FfiConverterSequenceTypeKeyToSet.write(value.keysToSet, into: &buf)
+        FfiConverterSequenceTypeEnvToSet.write(value.envToSet, into: &buf)
+        FfiConverterOptionString.write(value.registryPin, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSetupImportReport_lift(_ buf: RustBuffer) throws -> SetupImportReport {
+    return try FfiConverterTypeSetupImportReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSetupImportReport_lower(_ value: SetupImportReport) -> RustBuffer {
+    return FfiConverterTypeSetupImportReport.lower(value)
 }
 
 
@@ -6287,6 +6676,30 @@ fileprivate struct FfiConverterOptionTypeSecretEnv: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeSetupImportOptions: FfiConverterRustBuffer {
+    typealias SwiftType = SetupImportOptions?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSetupImportOptions.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSetupImportOptions.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeStartOptions: FfiConverterRustBuffer {
     typealias SwiftType = StartOptions?
 
@@ -6532,6 +6945,31 @@ fileprivate struct FfiConverterSequenceTypeEnvEntry: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeEnvToSet: FfiConverterRustBuffer {
+    typealias SwiftType = [EnvToSet]
+
+    public static func write(_ value: [EnvToSet], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeEnvToSet.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [EnvToSet] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [EnvToSet]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeEnvToSet.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeFireReport: FfiConverterRustBuffer {
     typealias SwiftType = [FireReport]
 
@@ -6599,6 +7037,56 @@ fileprivate struct FfiConverterSequenceTypeImportCandidate: FfiConverterRustBuff
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeImportCandidate.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeImportedItem: FfiConverterRustBuffer {
+    typealias SwiftType = [ImportedItem]
+
+    public static func write(_ value: [ImportedItem], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeImportedItem.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ImportedItem] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ImportedItem]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeImportedItem.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeKeyToSet: FfiConverterRustBuffer {
+    typealias SwiftType = [KeyToSet]
+
+    public static func write(_ value: [KeyToSet], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeKeyToSet.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [KeyToSet] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [KeyToSet]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeKeyToSet.read(from: &buf))
         }
         return seq
     }
@@ -6898,6 +7386,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_ringlet_ffi_checksum_method_ringlet_export_hooks() != 23752) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_export_setup() != 46491) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_has_profile() != 13399) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6911,6 +7402,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_import_hooks() != 37516) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_import_setup() != 57723) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_import_usage() != 8213) {

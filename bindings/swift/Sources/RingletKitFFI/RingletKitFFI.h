@@ -334,6 +334,11 @@ RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_doctor(uint64_t ptr, RustCallSta
 RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_export_hooks(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_EXPORT_SETUP
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_EXPORT_SETUP
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_export_setup(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_HAS_PROFILE
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_HAS_PROFILE
 int8_t uniffi_ringlet_ffi_fn_method_ringlet_has_profile(uint64_t ptr, RustBuffer alias, RustCallStatus *_Nonnull out_status
@@ -357,6 +362,11 @@ RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_import_candidates(uint64_t ptr, 
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_IMPORT_HOOKS
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_IMPORT_HOOKS
 RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_import_hooks(uint64_t ptr, RustBuffer text, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_IMPORT_SETUP
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_IMPORT_SETUP
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_import_setup(uint64_t ptr, RustBuffer document, RustBuffer options, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_IMPORT_USAGE
@@ -878,6 +888,12 @@ uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_export_hooks(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_EXPORT_SETUP
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_EXPORT_SETUP
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_export_setup(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_HAS_PROFILE
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_HAS_PROFILE
 uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_has_profile(void
@@ -905,6 +921,12 @@ uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_import_candidates(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_IMPORT_HOOKS
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_IMPORT_HOOKS
 uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_import_hooks(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_IMPORT_SETUP
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_IMPORT_SETUP
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_import_setup(void
     
 );
 #endif
