@@ -601,6 +601,7 @@ mod tests {
             &["usage"],
             &["import"],
             &["hooks", "add"],
+            &["mcp", "add"],
         ] {
             let mut cmd = &mut cli;
             for name in path {

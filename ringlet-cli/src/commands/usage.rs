@@ -787,9 +787,10 @@ fn import(ringlet: &Ringlet, a: ImportArgs) -> anyhow::Result<ExitCode> {
     let keeps_logs = !ringlet::Agent::manifest(ringlet.catalogue().agent(&a.agent)?.as_ref())
         .logs
         .is_empty();
-    let report = match keeps_logs {
-        true => Some(run_import(ringlet, &req, !a.json)?),
-        false => None,
+    let report = if keeps_logs {
+        Some(run_import(ringlet, &req, !a.json)?)
+    } else {
+        None
     };
     if a.no_state {
         let Some(report) = report else {
