@@ -711,6 +711,7 @@ mod tests {
             &["export"],
             &["aliases", "install"],
             &["env", "setup"],
+            &["mcp", "add"],
         ] {
             let mut cmd = &mut cli;
             for name in path {

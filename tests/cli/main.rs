@@ -8,6 +8,7 @@ mod errors;
 mod home;
 mod keys;
 mod launch_env;
+mod mcp;
 mod output;
 mod profiles;
 mod profiles_set;

@@ -474,8 +474,24 @@ fn unknown_names_and_bad_input_fail_with_one_line() {
     ])
     .fails_with("--from /nonexistent/logs does not exist");
     profile(&sb, "grok", "g", "xai", "grok-4");
-    sb.run(["import", "grok", "--to", "g"])
+    sb.run(["import", "grok", "--to", "g", "--no-state"])
         .fails_with("grok keeps no usage logs ringlet can read");
+    // Without --no-state there is still its state to bring (none in this HOME).
+    let out = sb.run(["import", "grok", "--to", "g"]).ok();
+    assert!(out.stdout.contains("No grok state found"), "{}", out.stdout);
+    let both = sb.run([
+        "import",
+        "claude",
+        "--to",
+        "work",
+        "--dry-run",
+        "--no-state",
+    ]);
+    assert!(
+        both.code == 2 && both.stderr.contains("cannot be used with"),
+        "{}",
+        both.stderr
+    );
 }
 
 #[test]

@@ -909,9 +909,10 @@ pub(crate) fn import_agent(
     let keeps_logs = !ringlet::Agent::manifest(ringlet.catalogue().agent(agent)?.as_ref())
         .logs
         .is_empty();
-    let report = match keeps_logs {
-        true => Some(run_import(ringlet, &req, !a.json)?),
-        false => None,
+    let report = if keeps_logs {
+        Some(run_import(ringlet, &req, !a.json)?)
+    } else {
+        None
     };
     if a.no_state {
         let Some(report) = report else {

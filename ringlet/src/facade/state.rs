@@ -31,6 +31,7 @@ impl Ringlet {
                 agent.id()
             )));
         }
+        let given = from.is_some();
         let from = match from {
             Some(dir) => dir,
             None => directories::BaseDirs::new()
@@ -40,10 +41,20 @@ impl Ringlet {
                 })?,
         };
         if !from.is_dir() {
-            return Err(Error::InvalidInput(format!(
-                "{} is not a directory; give the HOME the agent's state is in",
-                from.display()
-            )));
+            if given {
+                return Err(Error::InvalidInput(format!(
+                    "{} is not a directory; give the HOME the agent's state is in",
+                    from.display()
+                )));
+            }
+            // A user without a HOME directory has no state to bring.
+            return Ok(StateImportReport {
+                agent: agent.id().to_string(),
+                profile: alias.to_string(),
+                from,
+                dry_run,
+                items: Vec::new(),
+            });
         }
         let home = self.inner.profiles.home_dir(alias);
         // Never the profile's own HOME: the import would read what it writes.
