@@ -452,4 +452,3 @@ CREATE TABLE usage_routes (
     rule TEXT NOT NULL
 ) WITHOUT ROWID;
 "#;
-
