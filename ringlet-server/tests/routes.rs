@@ -549,6 +549,31 @@ async fn every_route_answers() {
     cover("GET", "/api/hooks");
     let a = api.send("GET", "/api/hooks", None).await;
     assert_eq!(a.json().as_array().expect("list").len(), 1);
+    // The machine's checks and the registry's state (contents: tests/server), no secret in them.
+    cover("GET", "/api/doctor");
+    let a = api.send("GET", "/api/doctor", None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert!(a.json()["checks"].is_array(), "{}", a.text);
+    all_text += &a.text;
+    cover("GET", "/api/registry");
+    let a = api.send("GET", "/api/registry", None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    all_text += &a.text;
+    // Sessions and billing blocks (their contents against the CLI's: tests/server).
+    cover("GET", "/api/usage/sessions");
+    let a = api
+        .send("GET", "/api/usage/sessions?timezone=UTC", None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert!(a.json()["sessions"].is_array(), "{}", a.text);
+    cover("GET", "/api/usage/sessions/{id}");
+    let a = api.send("GET", "/api/usage/sessions/nope", None).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    assert!(a.text.contains("no session 'nope'"), "{}", a.text);
+    cover("GET", "/api/usage/blocks");
+    let a = api.send("GET", "/api/usage/blocks", None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert!(a.json()["blocks"].is_array(), "{}", a.text);
     // The setup: exported without the key, imported back as it is (a dry run changes
     // nothing; a real one finds everything unchanged); a conflict is a 400 naming it.
     cover("GET", "/api/export");
