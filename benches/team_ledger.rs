@@ -78,6 +78,7 @@ fn push_throughput() {
             cost_nanos: Some((i % 100_000) as i64),
             cost_source: CostSource::Computed,
             session_id: Some(format!("s{}", i % 300)),
+            project: None,
             origin: "file:/home/u/.claude/projects/x.jsonl".into(),
             dedup_key: format!("claude:msg_{i}"),
             rank: 0,

@@ -5,7 +5,9 @@
 //!    attachments) imported into a fresh SQLite ledger; target ≥ 200 MB/s;
 //! 2. re-scan of 1,000 unchanged log files; target ≤ 100 ms;
 //! 3. reports over 1,000,000 events (by day in several zones, by month, model, session);
-//!    target ≤ 50 ms each.
+//!    target ≤ 50 ms each;
+//! 4. the status line (`ringlet statusline`) over the same ledger, from opening ringlet to the
+//!    line, with the session's transcript re-checked; target ≤ 50 ms.
 //!
 //! Usage: `cargo bench -p ringlet --bench usage_ledger [-- CORPUS_MIB | reports]`. Results are printed;
 //! docs/performance.md ("Usage ledger") records them.
@@ -275,6 +277,7 @@ fn fill(store: &SqliteUsageStore, n: u64) -> chrono::DateTime<Utc> {
             cost_nanos: Some(rng.below(1_000_000) as i64),
             cost_source: CostSource::Computed,
             session_id: Some(format!("s{}", i / 200)),
+            project: None,
             origin: "bench".into(),
             dedup_key: format!("bench:{i}"),
             rank: 0,
@@ -403,6 +406,67 @@ fn by_day(root: &Path) {
     }
 }
 
+/// `ringlet statusline` as Claude Code runs it, minus the process start: a new [`Ringlet`] on
+/// a home whose ledger holds 1,000,000 events, a profile, and the session's transcript (one
+/// response, already read: the status line checks it for new lines).
+fn statusline(root: &Path) {
+    let home = root.join("statusline-home");
+    let ringlet = || {
+        ringlet::Ringlet::builder()
+            .home(&home)
+            .build()
+            .expect("ringlet")
+    };
+    let first = ringlet();
+    let store = SqliteUsageStore::open(first.usage_db_path()).expect("open");
+    let start = fill(&store, 1_000_000);
+    drop(store);
+    first
+        .create_profile(
+            &ringlet::NewProfile::new("claude", "work", "anthropic"),
+            None,
+        )
+        .expect("profile");
+    let dir = first
+        .profile_home("work")
+        .expect("home")
+        .join(".claude/projects/-work");
+    fs::create_dir_all(&dir).expect("mkdir");
+    let transcript = dir.join("s4999.jsonl");
+    let mut rng = Rng(7);
+    let mut id = 0;
+    write_transcript(&transcript, 4096, &mut rng, &mut id, "s4999", None);
+    let input = ringlet::StatuslineInput {
+        session_id: Some("s4999".into()),
+        transcript_path: Some(transcript),
+        ..Default::default()
+    };
+    let cx = ringlet::StatuslineContext {
+        profile: Some("work".into()),
+        timezone: Some("UTC".into()),
+        ..Default::default()
+    };
+    // In the middle of the corpus's busiest stretch: a session, today and an active block.
+    let now = start + chrono::Duration::days(364) + chrono::Duration::hours(12);
+    let mut times = Vec::new();
+    let mut cpu = Vec::new();
+    let mut line = String::new();
+    for _ in 0..9 {
+        let (started, cpu_started) = (Instant::now(), thread_cpu());
+        line = ringlet()
+            .statusline_at(&input, &cx, now)
+            .expect("statusline")
+            .text;
+        times.push(started.elapsed());
+        cpu.push(thread_cpu().saturating_sub(cpu_started));
+    }
+    println!(
+        "status line (`ringlet statusline`, a new Ringlet each time): median {:.1?} (CPU {:.1?}): {line}",
+        median(times),
+        median(cpu)
+    );
+}
+
 /// CPU time of this thread so far: on a shared machine, wall time also counts the time other
 /// processes held the cores.
 fn thread_cpu() -> Duration {
@@ -506,9 +570,16 @@ fn main() {
     // `reports`: only the reports over 1,000,000 events.
     if args.first().is_some_and(|a| a == "reports") {
         by_day(root.path());
+        statusline(root.path());
+        return;
+    }
+    // `statusline`: only the status line.
+    if args.first().is_some_and(|a| a == "statusline") {
+        statusline(root.path());
         return;
     }
     import_throughput(root.path(), mib);
     rescan_unchanged(root.path());
     by_day(root.path());
+    statusline(root.path());
 }

@@ -140,6 +140,17 @@ export declare class Ringlet {
   /** Adds the rules of an exported TOML document. */
   importHooks(text: string): Promise<HookImportReport>
   /**
+   * This machine's setup as one JSON document (what `ringlet export` writes): profiles,
+   * hooks, routing, config and remotes with the names of their keys; never a key, token or
+   * password.
+   */
+  exportSetup(): Promise<string>
+  /**
+   * Recreates an exported setup from its JSON text: everything is checked before anything
+   * is written; resolves with what became of each item and the keys still to store.
+   */
+  importSetup(document: string, options?: SetupImportOptions | undefined | null): Promise<SetupImportReport>
+  /**
    * Runs one hook against a payload (JSON text in the agent's hook shape or ringlet's field
    * names; `{}` when unset) and reports what it decided or did. Actions really run.
    */
@@ -232,6 +243,12 @@ export interface EnvEntry {
   secret: boolean
 }
 
+/** A withheld environment variable to set again. */
+export interface EnvToSet {
+  profile: string
+  name: string
+}
+
 /** What one non-gating hook did. */
 export interface FireReport {
   hook: string
@@ -298,6 +315,16 @@ export interface ImportCandidate {
   profiles: Array<string>
 }
 
+/** One item of an imported setup and what became of it. */
+export interface ImportedItem {
+  /** `profile`, `hook`, `routing`, `config` or `remote`. */
+  kind: string
+  name: string
+  renamedFrom?: string
+  /** `created`, `unchanged` or `skipped`. */
+  outcome: string
+}
+
 /** Progress of an import: reported before each log file and once at the end. */
 export interface ImportProgress {
   filesDone: number
@@ -361,6 +388,14 @@ export interface InitReport {
   dataDir: string
   cacheDir: string
   agents: Array<AgentInfo>
+}
+
+/** A credential the imported setup needs that this machine lacks. */
+export interface KeyToSet {
+  provider: string
+  alias: string
+  usedBy: Array<string>
+  remoteUrl?: string
 }
 
 /**
@@ -577,6 +612,25 @@ export interface SecretEnv {
   var: string
   provider: string
   alias: string
+}
+
+/** How `importSetup` treats what it brings. */
+export interface SetupImportOptions {
+  /** Check and report only; write nothing. */
+  dryRun?: boolean
+  /** Profiles to import under another alias: setup alias → new alias. */
+  rename?: Record<string, string>
+  /** Keep this machine's version of anything that exists here with other settings. */
+  skipExisting?: boolean
+}
+
+/** What `importSetup` did. */
+export interface SetupImportReport {
+  dryRun: boolean
+  items: Array<ImportedItem>
+  keysToSet: Array<KeyToSet>
+  envToSet: Array<EnvToSet>
+  registryPin?: string
 }
 
 /**

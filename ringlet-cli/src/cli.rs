@@ -34,6 +34,18 @@ pub struct Cli {
     #[arg(long, short, global = true, help_heading = GLOBAL)]
     pub verbose: bool,
 
+    /// Colour output: auto (on a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or
+    /// FORCE_COLOR force it), always or never.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        help_heading = GLOBAL
+    )]
+    pub color: crate::style::ColorChoice,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -56,13 +68,23 @@ Examples:
   ringlet profiles create codex cx --provider openai --model gpt-5.5 --key-from-env OPENAI_API_KEY
   ringlet profiles create claude glm --provider zai --endpoint china
   ringlet profiles create claude local --provider custom \\
-      --custom-endpoint http://localhost:4000 --model my-model -- --verbose";
+      --custom-endpoint http://localhost:4000 --model my-model -- --verbose
+  ringlet profiles create claude safe --provider anthropic --proxy on --budget-day 10";
+
+const PROFILES_SET_EXAMPLES: &str = "\
+Examples:
+  ringlet profiles set work --proxy on                # usage on the wire, the key hidden
+  ringlet profiles set work --budget-day 10 --budget-month 100
+  ringlet profiles set work --clear-budget
+  ringlet profiles set work --sandbox always --model claude-opus-4-1";
 
 const PROFILES_RUN_EXAMPLES: &str = "\
 Examples:
   ringlet profiles run work                          # the agent, interactive
   ringlet profiles run work -- -p \"fix the failing test\"
-  ringlet profiles run work --sandbox                # in the sandbox this time";
+  ringlet profiles run work --sandbox                # in the sandbox this time
+  ringlet profiles run -- -p \"hi\"                   # the profile mapped to this directory
+  ringlet profiles run cx --prompt \"what does this repo do?\"   # one answer, any agent";
 
 const PROFILES_LIST_EXAMPLES: &str = "\
 Examples:
@@ -83,11 +105,19 @@ Examples:
   ringlet usage --export csv > usage.csv
   ringlet usage sync                                 # read new logs now";
 
+const STATUSLINE_EXAMPLES: &str = "\
+Examples:
+  ringlet profiles set work --statusline on          # Claude Code runs `ringlet statusline`
+  ringlet statusline --json                          # the line's parts (stdin: Claude Code's JSON)";
+
 const IMPORT_EXAMPLES: &str = "\
 Examples:
   ringlet import claude --to work                    # from ~/.claude
   ringlet import codex --to cx --from /backup/home   # another HOME, log dir or log file
-  ringlet import claude --to work --json";
+  ringlet import claude --to work --json
+  ringlet import setup.json --dry-run                # a setup from `ringlet export`
+  ringlet import ./claude                            # a setup file named like an agent
+  ringlet import claude --to work --dry-run          # the state it would bring, nothing written";
 
 const DOCTOR_EXAMPLES: &str = "\
 Examples:
@@ -113,9 +143,21 @@ pub enum Command {
     /// Tokens and cost per profile, agent and provider; `usage sync` reads new logs.
     #[command(after_help = USAGE_EXAMPLES)]
     Usage(Box<crate::commands::usage::UsageArgs>),
-    /// Import an agent's existing usage logs (from your HOME by default) into a profile.
+    /// Import an agent's usage logs and its state (settings, memory, MCP servers, trust,
+    /// history; never credentials) into a profile (`import claude --to work`), or a setup
+    /// written by `ringlet export` (`import setup.json`).
     #[command(after_help = IMPORT_EXAMPLES)]
     Import(crate::commands::usage::ImportArgs),
+    /// Write this machine's setup (profiles, hooks, routing, config, remotes; never keys) as
+    /// one JSON document, for `ringlet import` on another machine.
+    #[command(after_help = crate::commands::setup::EXPORT_EXAMPLES)]
+    Export(crate::commands::setup::ExportArgs),
+    /// Per-profile commands (`claude-work`) in ~/.local/bin that run `profiles run`.
+    #[command(subcommand)]
+    Aliases(crate::commands::aliases::AliasesCmd),
+    /// A profile's supervised setup tasks: `env tasks ALIAS`, `env setup ALIAS TASK`.
+    #[command(subcommand)]
+    Env(crate::commands::env::EnvCmd),
     /// The prices usage is costed with.
     #[command(subcommand)]
     Pricing(crate::commands::usage::PricingCmd),
@@ -125,9 +167,16 @@ pub enum Command {
     #[cfg(feature = "team")]
     #[command(subcommand)]
     Team(crate::commands::team::TeamCmd),
+    /// A profile's routing rules: which provider and model each request goes to (docs/proxy.md).
+    #[cfg(feature = "proxy")]
+    #[command(subcommand, after_help = crate::commands::routing::ROUTING_EXAMPLES)]
+    Routing(crate::commands::routing::RoutingCmd),
     /// Audit, gate and alert on agent events: shell, Rhai or webhook hooks.
     #[command(subcommand)]
     Hooks(crate::commands::hooks::HooksCmd),
+    /// MCP servers defined once, written into every agent's own config at its next run.
+    #[command(subcommand)]
+    Mcp(crate::commands::mcp::McpCmd),
     /// Serve the HTTP API (authenticated by the token in <config>/http_token).
     #[cfg(feature = "server")]
     Serve(crate::commands::serve::ServeArgs),
@@ -138,6 +187,11 @@ pub enum Command {
     #[cfg(feature = "server")]
     #[command(subcommand)]
     Remotes(crate::commands::remotes::RemotesCmd),
+    /// The status line Claude Code shows: reads the session JSON Claude Code passes on stdin
+    /// and prints the profile, this session's cost, today's cost and the active billing block
+    /// (`profiles set ALIAS --statusline on` sets it up).
+    #[command(after_help = STATUSLINE_EXAMPLES)]
+    Statusline(crate::commands::statusline::StatuslineArgs),
     /// Check this machine: agents and their versions, keychain, permissions, ledger, prices,
     /// registry, sandbox, shims, server; each problem with its fix. Exits 1 when one is broken.
     #[command(after_help = DOCTOR_EXAMPLES)]
@@ -193,7 +247,9 @@ pub enum ProfilesCmd {
     /// Create a profile: an agent bound to a provider, a key alias and its own HOME.
     #[command(after_help = PROFILES_CREATE_EXAMPLES)]
     Create(Box<CreateArgs>),
-    /// Change a profile's settings: sandbox, model, endpoint, env, args, working dir, binary.
+    /// Change a profile's settings: sandbox, proxy, budget, model, endpoint, env, args, working
+    /// dir, binary.
+    #[command(after_help = PROFILES_SET_EXAMPLES)]
     Set(Box<SetArgs>),
     /// List profiles.
     #[command(after_help = PROFILES_LIST_EXAMPLES)]
@@ -229,9 +285,10 @@ pub enum ProfilesCmd {
     /// Run the profile's agent; arguments after `--` go to the agent.
     #[command(after_help = PROFILES_RUN_EXAMPLES)]
     Run {
-        /// The profile alias.
+        /// The profile alias (default: the `[[directory-mapping]]` of config.toml holding the
+        /// current directory, else $RINGLET_DEFAULT_PROFILE).
         #[arg(add = crate::complete::profiles())]
-        alias: String,
+        alias: Option<String>,
         /// Run the agent in the sandbox this time, whatever the profile's `sandbox` mode says
         /// (fails if bubblewrap cannot start it: never runs it unsandboxed).
         #[arg(long, conflicts_with = "no_sandbox")]
@@ -243,6 +300,13 @@ pub enum ProfilesCmd {
         /// remotes`), attached to this terminal; Ctrl-] detaches and leaves it running.
         #[arg(long, value_name = "NAME", conflicts_with_all = ["sandbox", "no_sandbox"])]
         remote: Option<String>,
+        /// Ask the agent one question non-interactively, in its own one-shot form (`claude
+        /// -p`, `codex exec`, `opencode run`, … see `agents inspect`), and print its answer.
+        #[arg(long, value_name = "TEXT", conflicts_with_all = ["remote", "args"])]
+        prompt: Option<String>,
+        /// With --prompt: print the answer, exit code and the agent's output as JSON.
+        #[arg(long, requires = "prompt")]
+        json: bool,
         /// Arguments for the agent.
         #[arg(last = true)]
         args: Vec<String>,
@@ -297,6 +361,20 @@ pub struct CreateArgs {
     /// The agent binary to run instead of the one on PATH.
     #[arg(long, value_name = "PATH")]
     pub binary: Option<PathBuf>,
+    /// Show ringlet's status line in Claude Code (profile, session and today's cost, the
+    /// billing block): writes `statusLine` into the profile HOME's settings.json.
+    #[arg(long)]
+    pub statusline: bool,
+    /// Run the agent through the ringlet proxy: usage read on the wire, the real key kept from
+    /// the agent, budgets enforced (docs/proxy.md).
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    pub proxy: Option<String>,
+    /// Dollars the profile may spend per UTC day; the proxy refuses requests beyond it.
+    #[arg(long, value_name = "USD")]
+    pub budget_day: Option<f64>,
+    /// Dollars the profile may spend per UTC month.
+    #[arg(long, value_name = "USD")]
+    pub budget_month: Option<f64>,
     /// Print the created profile as JSON.
     #[arg(long)]
     pub json: bool,
@@ -346,6 +424,31 @@ pub struct SetArgs {
     /// Remove the default arguments.
     #[arg(long, conflicts_with = "args")]
     pub clear_args: bool,
+    /// Claude Code's status line from ringlet (`on`), or none (`off`: removes ringlet's only).
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    pub statusline: Option<String>,
+    /// Run the agent through the ringlet proxy: usage read on the wire, the real key kept from
+    /// the agent, budgets enforced (docs/proxy.md).
+    #[arg(long, value_name = "on|off", value_parser = ["on", "off"])]
+    pub proxy: Option<String>,
+    /// Dollars the profile may spend per UTC day; the proxy refuses requests beyond it.
+    #[arg(long, value_name = "USD")]
+    pub budget_day: Option<f64>,
+    /// Dollars the profile may spend per UTC month.
+    #[arg(long, value_name = "USD")]
+    pub budget_month: Option<f64>,
+    /// Remove the profile's budgets.
+    #[arg(long, conflicts_with_all = ["budget_day", "budget_month"])]
+    pub clear_budget: bool,
+    /// Route the profile's requests by the rules in this routing.toml (`-`: standard input),
+    /// checked first; the proxy then runs even with `--proxy off` (docs/proxy.md#routing).
+    #[cfg(feature = "proxy")]
+    #[arg(long, value_name = "FILE", conflicts_with = "no_routing")]
+    pub routing: Option<PathBuf>,
+    /// Remove the profile's routing rules: every request goes to its provider again.
+    #[cfg(feature = "proxy")]
+    #[arg(long)]
+    pub no_routing: bool,
     /// Print the updated profile as JSON.
     #[arg(long)]
     pub json: bool,
@@ -447,11 +550,14 @@ impl Cli {
             },
             quiet: false,
             verbose: false,
+            color: crate::style::ColorChoice::Auto,
             command: Command::Profiles(ProfilesCmd::Run {
-                alias: alias.to_string(),
+                alias: Some(alias.to_string()),
                 sandbox: false,
                 no_sandbox: false,
                 remote: None,
+                prompt: None,
+                json: false,
                 args: agent_args.iter().map(|a| a.to_string()).collect(),
             }),
         })
@@ -566,7 +672,12 @@ mod tests {
             PROFILES_DELETE_EXAMPLES,
             USAGE_EXAMPLES,
             IMPORT_EXAMPLES,
+            STATUSLINE_EXAMPLES,
             crate::commands::hooks::ADD_EXAMPLES,
+            crate::commands::setup::EXPORT_EXAMPLES,
+            crate::commands::aliases::INSTALL_EXAMPLES,
+            crate::commands::env::SETUP_EXAMPLES,
+            crate::commands::mcp::ADD_EXAMPLES,
         ] {
             let body = text
                 .strip_prefix("Examples:\n")
@@ -597,6 +708,9 @@ mod tests {
             &["usage"],
             &["import"],
             &["hooks", "add"],
+            &["export"],
+            &["aliases", "install"],
+            &["env", "setup"],
         ] {
             let mut cmd = &mut cli;
             for name in path {

@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         (_, true) => output::Verbosity::Verbose,
         _ => output::Verbosity::Normal,
     });
+    style::init(cli.color);
     let json = cli.wants_json();
     match commands::dispatch(cli) {
         Ok(code) => code,

@@ -406,6 +406,8 @@ async fn create_profile(
         working_dir,
         binary,
         args: body.args,
+        // Set with an update (`PATCH`), whose body is the facade's `ProfileUpdate`.
+        ..NewProfile::default()
     };
     let profile = call(&state, move |r| {
         r.create_profile(&req, key.as_ref()).map_err(core(r))
@@ -636,7 +638,8 @@ struct UsageParams {
     /// Up to and including this day, or before this time (RFC 3339).
     until: Option<String>,
     /// Group rows by `day`, `week`, `month`, `model`, `profile`, `agent`, `provider`,
-    /// `session` or `total` (usage); `profile` or `agent` (stats). Default: per profile.
+    /// `session`, `project` or `total` (usage); `profile` or `agent` (stats). Default: per
+    /// profile.
     #[param(inline, value_type = Option<Group>)]
     group: Option<String>,
     /// The reader's time zone for dates and day, week and month boundaries: an IANA name
@@ -645,12 +648,26 @@ struct UsageParams {
     /// Split each grouped row by `model`, `agent`, `profile` or `provider` (usage).
     #[param(inline, value_type = Option<Group>)]
     breakdown: Option<String>,
+    /// Only this project: usage in this directory (an absolute path) or below it.
+    project: Option<String>,
     /// For `/api/usage/events`: `json` (default) or `csv`.
     #[param(inline)]
     format: Option<ExportFormat>,
     /// For `/api/usage`: the whole team's usage from the team ledger (`[team] ledger`;
     /// docs/team.md), where `group` may also be `user` or `machine`.
     team: Option<bool>,
+    /// For `/api/usage/sessions`: `asc` (oldest first, the default) or `desc`.
+    #[param(inline, value_type = Option<String>)]
+    order: Option<ringlet::SortOrder>,
+    /// For `/api/usage/sessions`: only the N most recently started sessions.
+    last: Option<usize>,
+    /// For `/api/usage/blocks`: only the active block.
+    active: Option<bool>,
+    /// For `/api/usage/blocks`: only blocks of the last three days.
+    recent: Option<bool>,
+    /// For `/api/usage/blocks`: measure blocks against this many tokens, or `max` (the most any
+    /// finished block used).
+    token_limit: Option<String>,
 }
 
 /// A usage grouping (the core's `UsageGroup` names), for the document.
@@ -676,6 +693,8 @@ enum Group {
     Provider,
     /// Per agent session.
     Session,
+    /// Per project (the agent's working directory).
+    Project,
     /// Per user (`team=true` only).
     User,
     /// Per machine (`team=true` only).
@@ -735,6 +754,7 @@ impl UsageParams {
                 .as_deref()
                 .map(UsageGroup::parse)
                 .transpose()?,
+            project: self.project,
         })
     }
 }
@@ -779,6 +799,78 @@ fn team_usage(_: &Ringlet, _: UsageParams) -> Result<ringlet::UsageReport, ringl
         "this server was built without the team ledger (cargo feature `team`); drop team=true"
             .into(),
     ))
+}
+
+/// The agent sessions with usage matching the filters, sorted by start (`order`), with `last`
+/// only the N most recently started.
+#[utoipa::path(get, path = "/api/usage/sessions", tag = "usage", params(UsageParams),
+    responses((status = 200, description = "The session report", body = Value)))]
+async fn usage_sessions(
+    State(state): State<AppState>,
+    Params(mut params): Params<UsageParams>,
+) -> Result<Response, ApiError> {
+    let (order, last) = (params.order.take().unwrap_or_default(), params.last.take());
+    call(&state, move |r| {
+        let query = params.query().map_err(core(r))?;
+        r.usage_sessions(&query, order, last).map_err(core(r))
+    })
+    .await
+    .map(json)
+}
+
+/// One agent session, by its id or an unambiguous prefix of it, with its responses.
+#[utoipa::path(get, path = "/api/usage/sessions/{id}", tag = "usage",
+    params(("id" = String, Path, description = "The session id, or a unique prefix of it"), UsageParams),
+    responses((status = 200, description = "The session and its responses", body = Value)))]
+async fn usage_session(
+    State(state): State<AppState>,
+    Segments(id): Segments<String>,
+    Params(params): Params<UsageParams>,
+) -> Result<Response, ApiError> {
+    call(&state, move |r| {
+        let query = params.query().map_err(core(r))?;
+        r.usage_session(&id, &query).map_err(core(r))
+    })
+    .await
+    .map(json)
+}
+
+/// 5-hour billing blocks, oldest first, with the active block's burn rate and projection.
+#[utoipa::path(get, path = "/api/usage/blocks", tag = "usage", params(UsageParams),
+    responses((status = 200, description = "The billing blocks", body = Value)))]
+async fn usage_blocks(
+    State(state): State<AppState>,
+    Params(mut params): Params<UsageParams>,
+) -> Result<Response, ApiError> {
+    let blocks = ringlet::BlocksQuery {
+        active: params.active.take().unwrap_or(false),
+        recent: params.recent.take().unwrap_or(false),
+        token_limit: None,
+    };
+    let limit = params.token_limit.take();
+    call(&state, move |r| {
+        let token_limit = match limit.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some("max") => Some(ringlet::TokenLimit::Max),
+            Some(n) => Some(ringlet::TokenLimit::Tokens(n.parse().map_err(|_| {
+                core(r)(ringlet::Error::InvalidInput(format!(
+                    "token_limit '{}' is not a number of tokens or `max`",
+                    n.escape_debug()
+                )))
+            })?)),
+        };
+        let query = params.query().map_err(core(r))?;
+        r.usage_blocks(
+            &query,
+            &ringlet::BlocksQuery {
+                token_limit,
+                ..blocks
+            },
+        )
+        .map_err(core(r))
+    })
+    .await
+    .map(json)
 }
 
 /// Every event behind a usage report, oldest first, as JSON or CSV.
@@ -1056,6 +1148,59 @@ async fn test_hook(
 // ---------------------------------------------------------------------------------------------
 // The document and the router.
 
+// ---------------------------------------------------------------------------------------------
+// The whole setup (docs/setup.md).
+
+/// This machine's setup as one document (`ringlet export`): profiles, hooks, routing, config
+/// and remotes, with the names of the keys they use; never a key, token or password.
+#[utoipa::path(get, path = "/api/export", tag = "setup",
+    responses((status = 200, description = "The setup document", body = Value)))]
+async fn export_setup(State(state): State<AppState>) -> Result<Response, ApiError> {
+    call(&state, |r| r.export_setup().map_err(core(r)))
+        .await
+        .map(json)
+}
+
+/// A request to import a setup.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ImportSetup {
+    /// The document `GET /api/export` answers.
+    document: Value,
+    /// Check and report only; write nothing.
+    #[serde(default)]
+    dry_run: bool,
+    /// Profiles to import under another alias: setup alias → new alias.
+    #[serde(default)]
+    rename: BTreeMap<String, String>,
+    /// Keep this server's version of anything that exists with other settings.
+    #[serde(default)]
+    skip_existing: bool,
+}
+
+/// Recreates an exported setup (`ringlet import FILE`); answers what became of each item and
+/// the keys still to store. A conflict is a 400 naming each, and nothing is written.
+#[utoipa::path(post, path = "/api/import", tag = "setup", request_body = ImportSetup,
+    responses((status = 200, description = "The import report", body = Value)))]
+async fn import_setup(
+    State(state): State<AppState>,
+    Body(body): Body<ImportSetup>,
+) -> Result<Response, ApiError> {
+    let text = body.document.to_string();
+    let mut options = ringlet::SetupImportOptions::new()
+        .dry_run(body.dry_run)
+        .skip_existing(body.skip_existing);
+    for (from, to) in body.rename {
+        options = options.rename(from, to);
+    }
+    call(&state, move |r| {
+        let doc = ringlet::SetupDocument::parse(&text).map_err(core(r))?;
+        r.import_setup(&doc, &options).map_err(core(r))
+    })
+    .await
+    .map(json)
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -1069,6 +1214,7 @@ async fn test_hook(
         (name = "keys", description = "Stored API keys (names only come back)"),
         (name = "usage", description = "Usage, run statistics and prices"),
         (name = "hooks", description = "Hook rules"),
+        (name = "setup", description = "The whole setup, exported and imported"),
         (name = "events", description = "Live events"),
         (name = "sessions", description = "Remote terminal sessions (docs/remote.md)")
     )
@@ -1092,6 +1238,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(set_key, remove_key))
         .routes(routes!(usage))
         .routes(routes!(usage_events))
+        .routes(routes!(usage_sessions))
+        .routes(routes!(usage_session))
+        .routes(routes!(usage_blocks))
         .routes(routes!(sync_usage))
         .routes(routes!(import_usage))
         .routes(routes!(stats))
@@ -1102,6 +1251,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_hooks, add_hook))
         .routes(routes!(remove_hook))
         .routes(routes!(test_hook))
+        .routes(routes!(export_setup))
+        .routes(routes!(import_setup))
         .routes(routes!(crate::events::events))
         .routes(routes!(
             crate::sessions::list_sessions,

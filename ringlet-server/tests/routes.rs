@@ -549,6 +549,52 @@ async fn every_route_answers() {
     cover("GET", "/api/hooks");
     let a = api.send("GET", "/api/hooks", None).await;
     assert_eq!(a.json().as_array().expect("list").len(), 1);
+    // The setup: exported without the key, imported back as it is (a dry run changes
+    // nothing; a real one finds everything unchanged); a conflict is a 400 naming it.
+    cover("GET", "/api/export");
+    let a = api.send("GET", "/api/export", None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.json()["format"], "ringlet-setup");
+    assert_eq!(a.json()["keys"][0]["alias"], "work");
+    all_text += &a.text;
+    let doc = a.json();
+    cover("POST", "/api/import");
+    for dry_run in [true, false] {
+        let a = api
+            .send(
+                "POST",
+                "/api/import",
+                Some(json!({"document": doc, "dry_run": dry_run})),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        let report = a.json();
+        let items = report["items"].as_array().expect("items");
+        assert!(
+            items.iter().all(|i| i["outcome"] == "unchanged"),
+            "{report}"
+        );
+        assert!(report["keys_to_set"].as_array().expect("keys").is_empty());
+    }
+    let mut changed = doc.clone();
+    changed["profiles"][0]["settings"]["model"] = json!("another-model");
+    let a = api
+        .send("POST", "/api/import", Some(json!({"document": changed})))
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    assert!(
+        a.text.contains("profile 'work' exists with other settings"),
+        "{}",
+        a.text
+    );
+    let a = api
+        .send(
+            "POST",
+            "/api/import",
+            Some(json!({"document": {"format": "x"}})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
     cover("POST", "/api/hooks/{id}/test");
     let a = api
         .send("POST", &format!("/api/hooks/{id}/test"), Some(json!({})))

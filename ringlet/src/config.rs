@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::launch::sandbox::SandboxPolicy;
 use crate::paths::Paths;
+use crate::profile::{Budget, ProxyConfig};
 
 /// The user's settings. Missing file or fields mean defaults.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -31,9 +32,28 @@ pub struct Config {
     /// tokens are in the credential store, never here.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub remotes: BTreeMap<String, RemoteConfig>,
+    /// `[proxy]`: where the ringlet proxy listens (docs/proxy.md).
+    #[serde(default, skip_serializing_if = "ProxyConfig::is_unset")]
+    pub proxy: ProxyConfig,
+    /// `[budget]`: what all profiles together may spend per day and month, enforced by the
+    /// proxy on proxied runs.
+    #[serde(default, skip_serializing_if = "Budget::is_empty")]
+    pub budget: Budget,
     /// `[registry]`: where manifests, scripts and prices are synced from (docs/registry.md).
     #[serde(default, skip_serializing_if = "RegistryConfig::is_unset")]
     pub registry: RegistryConfig,
+    /// `[[directory-mapping]]`: the profile `ringlet profiles run` runs, without an alias, in a
+    /// directory (docs/setup.md).
+    #[serde(
+        default,
+        rename = "directory-mapping",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub directory_mapping: Vec<crate::setup::DirectoryMapping>,
+    /// `[mcp.NAME]`: MCP servers every profile's agent gets (`ringlet mcp add`); a profile's
+    /// own of the same name wins. Secrets are references (`alias:NAME`), never values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mcp: BTreeMap<String, crate::mcp::McpServer>,
 }
 
 /// `[registry]`. `RINGLET_REGISTRY_URL`, `RINGLET_REGISTRY_CHANNEL` and

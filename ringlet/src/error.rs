@@ -289,6 +289,13 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The ringlet proxy of a run could not start (docs/proxy.md).
+    #[error("the ringlet proxy could not start: {message}")]
+    Proxy {
+        /// What went wrong and what to do about it.
+        message: String,
+    },
+
     /// The usage ledger (SQLite) could not be opened, read or written.
     #[error("usage ledger {path}: {message}", path = path.display())]
     UsageStore {
@@ -509,6 +516,7 @@ impl Error {
             Error::Io { .. } => "io",
             Error::Spawn { .. } => "spawn",
             Error::UsageStore { .. } => "usage_store",
+            Error::Proxy { .. } => "proxy",
             Error::Download { .. } => "download",
             Error::Registry { .. } => "registry",
             Error::Hook { .. } => "hook",

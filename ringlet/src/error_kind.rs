@@ -341,6 +341,8 @@ impl Error {
             | Error::SandboxUnavailable { .. }
             // Gates exist but nothing on this machine can carry the agent's call to them.
             | Error::HookTransportMissing { .. }
+            // No port to listen on, or no runtime: this machine, not the input.
+            | Error::Proxy { .. }
             | Error::Download { .. }
             // The registry's content cannot be trusted now; what is in use stays.
             | Error::Registry { .. } => Unavailable,
@@ -654,6 +656,7 @@ mod tests {
             Error::Io { .. } => "Io",
             Error::Spawn { .. } => "Spawn",
             Error::UsageStore { .. } => "UsageStore",
+            Error::Proxy { .. } => "Proxy",
             Error::Download { .. } => "Download",
             Error::Registry { .. } => "Registry",
             Error::Hook { .. } => "Hook",

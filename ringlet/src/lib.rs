@@ -40,11 +40,16 @@ mod facade;
 mod fsio;
 mod hooks;
 mod launch;
+mod mcp;
 mod paths;
 mod profile;
+#[cfg(feature = "proxy")]
+pub mod proxy;
 mod registry;
 #[cfg(unix)]
 pub mod session;
+mod setup;
+mod state;
 mod suggest;
 #[cfg(feature = "team")]
 mod team;
@@ -55,6 +60,7 @@ mod warning;
 pub use alias::{MAX_ALIAS_LEN, validate_alias};
 pub use catalog::agent::{
     Agent, AgentEnv, AgentManifest, DetectProgress, Detection, LogLocation, ManifestAgent,
+    OneShotAnswer, PROMPT_PLACEHOLDER, one_shot_answer, one_shot_args,
 };
 pub use catalog::catalogue::Catalogue;
 pub use catalog::manifest::Source;
@@ -81,11 +87,16 @@ pub use facade::usage::{
     UsageLine, UsageQuery, UsageReport,
 };
 pub use facade::{
-    AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, NewHook,
-    NewProfile, ProfileUpdate, ProviderInfo, REMOTE_TOKEN_PROVIDER, RUN_STARTED_ENV, Remote,
-    Ringlet, RingletBuilder, RunHandle, Subscription,
+    AgentInfo, EVENT_QUEUE, Event, HookImportReport, HookTestReport, InitReport, MAX_PROMPT_OUTPUT,
+    NewHook, NewProfile, ProfileUpdate, PromptAnswer, ProviderInfo, REMOTE_TOKEN_PROVIDER,
+    RUN_STARTED_ENV, ReconcileLine, Remote, Ringlet, RingletBuilder, RunHandle, Subscription,
 };
 pub use facade::{DeleteOptions, DeleteReport, KeyOnDelete, KeyOutcome};
+pub use facade::{
+    EnvToSet, ImportOutcome, ImportedItem, KeyToSet, SetupImportOptions, SetupImportReport,
+    SetupItemKind, ShimReport, ShimRequest, StatusLine, StatuslineBlock, StatuslineContext,
+    StatuslineInput, StatuslineModel,
+};
 pub use fsio::{read_capped, read_file_capped};
 pub use hooks::{
     DEFAULT_TIMEOUT_MS, DENY_EXIT_CODE, Decision, DispatchOutcome, FireReport, FiredLedger, Firing,
@@ -109,16 +120,27 @@ pub use launch::{
 };
 #[cfg(unix)]
 pub use launch::{PtyChild, PtyReader, PtyResizer, PtyWriter};
+pub use mcp::{
+    MCP_SECRET_PROVIDER, McpEntry, McpScope, McpServer, SECRET_REF_PREFIX, ScriptMcp, secret_ref,
+};
 pub use paths::{Paths, RINGLET_HOME_ENV};
 pub use profile::{
-    BrokenKind, BrokenProfile, FileProfileStore, Profile, ProfileHold, ProfileListing,
-    ProfileMetadata, ProfileStore,
+    BrokenKind, BrokenProfile, Budget, FileProfileStore, Profile, ProfileHold, ProfileListing,
+    ProfileMetadata, ProfileStore, ProxyConfig, ProxyMode,
 };
 pub use registry::{
     ArtifactKind, BUILTIN_PUBLIC_KEY, DEFAULT_CHANNEL, DEFAULT_MAX_AGE_HOURS, DEFAULT_REGISTRY_URL,
     INDEX_FILE, INDEX_SCHEMA, KeyOrigin, REGISTRY_CHANNEL_ENV, REGISTRY_PUBLIC_KEY_ENV,
     REGISTRY_URL_ENV, RegistryArtifact, RegistryIndex, RegistryLock, RegistryStatus,
     RegistrySyncReport, SIGNATURE_FILE, SyncOptions, SyncSource,
+};
+pub use setup::{
+    DEFAULT_PROFILE_ENV, DirectoryMapping, KeyRef, PortableProfile, PortableRemote, ProfileChoice,
+    ProfileChoiceSource, SETUP_FORMAT, SETUP_VERSION, SHIM_MARKER, SetupDocument, SetupTask, Shim,
+    TaskInfo, TaskOrigin, TaskRunReport,
+};
+pub use state::{
+    StateAction, StateImportReport, StateItem, StateLayout, import_state, strip_secrets,
 };
 #[cfg(feature = "team")]
 pub use team::{

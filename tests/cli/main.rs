@@ -13,8 +13,11 @@ mod profiles;
 mod profiles_set;
 mod registry;
 mod reports;
+mod routing;
 mod sandbox;
+mod setup;
 mod signals;
+mod statusline;
 mod usage;
 
 use ringlet_tests::harness::{Sandbox, fake_agent_bin};

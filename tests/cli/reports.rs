@@ -6,11 +6,23 @@ use ringlet_tests::harness::{Sandbox, fake_agent_bin};
 
 use crate::KEY;
 
-/// One Claude Code response, as a transcript line.
+/// One Claude Code response, as a transcript line, in the project /home/dev/shop.
 fn line(id: &str, session: &str, time: &str, model: &str, tokens: [u64; 4]) -> String {
+    line_in("/home/dev/shop", id, session, time, model, tokens)
+}
+
+/// One Claude Code response, as a transcript line, in the project `cwd`.
+fn line_in(
+    cwd: &str,
+    id: &str,
+    session: &str,
+    time: &str,
+    model: &str,
+    tokens: [u64; 4],
+) -> String {
     let [input, output, cache_write, cache_read] = tokens;
     serde_json::json!({
-        "type": "assistant", "sessionId": session, "timestamp": time, "cwd": "/home/dev/shop",
+        "type": "assistant", "sessionId": session, "timestamp": time, "cwd": cwd,
         "message": {"id": id, "model": model, "role": "assistant",
             "usage": {"input_tokens": input, "output_tokens": output,
                 "cache_creation_input_tokens": cache_write,
@@ -21,7 +33,8 @@ fn line(id: &str, session: &str, time: &str, model: &str, tokens: [u64; 4]) -> S
 }
 
 /// A sandbox whose profile `work` holds a fixed history: three sessions over three days and
-/// two months, three priced models and one without a price.
+/// two months, three priced models and one without a price, in three projects (one below
+/// another, one whose name starts like another's).
 fn ledger() -> Sandbox {
     let mut sb = Sandbox::new();
     sb.env("TEST_KEY", KEY);
@@ -61,14 +74,16 @@ fn ledger() -> Sandbox {
             "claude-sonnet-4-5-20250929",
             [15_000, 7_996_624, 64_000, 2_500_000],
         ),
-        line(
+        line_in(
+            "/home/dev/shop/web",
             "m4",
             "sess-b",
             "2026-05-01T09:05:00Z",
             "claude-haiku-4-5",
             [300, 90, 0, 0],
         ),
-        line(
+        line_in(
+            "/home/dev/shop-admin",
             "m5",
             "sess-c",
             "2026-05-03T23:59:00Z",
@@ -111,6 +126,7 @@ fn every_report_table_wide_and_narrow() {
         ("by_model", &["--by-model"][..]),
         ("by_profile", &["--by-profile"][..]),
         ("by_session", &["--by-session"][..]),
+        ("by_project", &["--by-project"][..]),
         ("by_day_by_model", &["--by-day", "--breakdown", "model"][..]),
         (
             "by_month_by_profile",
@@ -120,9 +136,10 @@ fn every_report_table_wide_and_narrow() {
         let wide = table(&sb, "200", args);
         insta::assert_snapshot!(format!("{name}_wide"), wide);
         let narrow = table(&sb, "40", args);
-        // No cell is ever broken over lines; a model id longer than the room left is wider.
+        // No cell is ever broken over lines; a model id or project path longer than the room
+        // left is wider.
         assert_eq!(narrow.lines().count(), wide.lines().count(), "{name}");
-        if !name.contains("model") {
+        if !name.contains("model") && !name.contains("project") {
             assert!(
                 narrow.lines().all(|l| l.chars().count() <= 40),
                 "{name}: {narrow}"
@@ -229,6 +246,7 @@ fn every_report_json() {
         ("by_month", &["--by-month"][..]),
         ("by_model", &["--by-model"][..]),
         ("by_session", &["--by-session"][..]),
+        ("by_project", &["--by-project"][..]),
         ("by_day_by_model", &["--by-day", "--breakdown", "model"][..]),
     ] {
         let mut full = vec!["usage", "-z", "UTC", "--json"];
@@ -322,4 +340,53 @@ fn billing_blocks_and_the_active_one() {
         table.contains("active,") && table.contains("Active block:"),
         "{table}"
     );
+}
+
+#[test]
+fn projects_filter_by_whole_path_components() {
+    let sb = ledger();
+    let events = |args: &[&str]| {
+        let mut full = vec!["usage", "-z", "UTC", "--json"];
+        full.extend_from_slice(args);
+        sb.run(full).ok().json()["total"]["events"].clone()
+    };
+    // /home/dev/shop holds /home/dev/shop/web, not /home/dev/shop-admin.
+    assert_eq!(events(&["--project", "/home/dev/shop"]), 4);
+    assert_eq!(events(&["--project", "/home/dev/shop/"]), 4);
+    assert_eq!(events(&["--project", "/home/dev/shop/web"]), 1);
+    assert_eq!(events(&["--project", "/home/dev/shop-admin"]), 1);
+    assert_eq!(events(&["--project", "/home/dev", "--by-day"]), 5);
+    // The sessions that worked in a project, each with all its usage.
+    let sessions = sb
+        .run([
+            "usage",
+            "--json",
+            "--by-session",
+            "--project",
+            "/home/dev/shop/web",
+        ])
+        .ok()
+        .json();
+    let listed = sessions["sessions"].as_array().expect("sessions");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["session_id"], "sess-b");
+    assert_eq!(listed[0]["events"], 2);
+    assert_eq!(
+        listed[0]["projects"],
+        serde_json::json!(["/home/dev/shop", "/home/dev/shop/web"])
+    );
+    // The export names each event's project.
+    let exported = sb
+        .run([
+            "usage",
+            "--export",
+            "json",
+            "--project",
+            "/home/dev/shop-admin",
+        ])
+        .ok()
+        .json();
+    assert_eq!(exported[0]["project"], "/home/dev/shop-admin");
+    // A relative directory is taken from where ringlet runs (the sandbox root here).
+    assert_eq!(events(&["--project", "no-such-dir"]), 0);
 }

@@ -125,3 +125,90 @@ fn a_profile_whose_key_was_refused_works_again_on_the_next_run() {
         "the agent's own state is kept"
     );
 }
+
+/// Where `RINGLET_RECORD_STATUSLINE=1` saves the JSON Claude Code passed the status line (the
+/// fixture the CLI's status line tests are fed).
+const STATUSLINE_FIXTURE: &str = "fixtures/statusline/claude-code.json";
+
+#[test]
+fn claude_code_shows_ringlets_status_line() {
+    let (Some(bin_dir), Some(tmux)) = (agent_bin_dir("claude"), tmux()) else {
+        return;
+    };
+    let api = fake_api();
+    let sb = sandbox(&bin_dir, &api);
+    sb.run(["profiles", "set", "work", "--statusline", "on"])
+        .ok();
+    // Keep what Claude Code sends on the way to ringlet's status line.
+    let settings_path = sb.profile_home("work").join(".claude/settings.json");
+    let mut settings: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings_path).expect("settings.json"))
+            .expect("JSON");
+    let ours = settings["statusLine"]["command"]
+        .as_str()
+        .expect("a status line command")
+        .to_string();
+    assert!(ours.ends_with(" statusline"), "{ours}");
+    let input = sb.root().join("statusline-input.json");
+    settings["statusLine"]["command"] = format!("tee '{}' | {ours}", input.display()).into();
+    std::fs::write(&settings_path, settings.to_string()).expect("settings.json");
+
+    let term = Terminal::start(tmux, &sb, &["profiles", "run", "work"]);
+    let (which, screen) = term.wait_for(&[KEY_QUESTION, "Claude Code v", LOCKED_OUT]);
+    assert_eq!(which, 1, "Claude Code did not start:\n{screen}");
+    std::thread::sleep(Duration::from_secs(2));
+    term.send(&["-l", "Say the magic word."]);
+    std::thread::sleep(Duration::from_millis(500));
+    term.send(&["Enter"]);
+    let (which, screen) = term.wait_for(&[ANSWER, LOCKED_OUT]);
+    assert_eq!(which, 0, "the session did not answer:\n{screen}");
+    // Claude Code runs the command again after the answer: ringlet reads the response from
+    // the transcript then, and the line shows the billing block it opened.
+    let (_, screen) = term.wait_for(&["left, $"]);
+    let line = screen
+        .lines()
+        .find(|l| l.contains("left, $"))
+        .unwrap_or_else(|| panic!("no status line on the screen:\n{screen}"));
+    assert!(line.contains("work · "), "{line}");
+    assert!(line.contains("session $"), "{line}");
+    assert!(line.contains("today $"), "{line}");
+
+    let sent: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&input).expect("the status line's stdin"))
+            .expect("Claude Code sends JSON");
+    let transcript = sent["transcript_path"].as_str().expect("transcript_path");
+    assert!(
+        Path::new(transcript).starts_with(sb.profile_home("work").join(".claude/projects")),
+        "{transcript}"
+    );
+    assert!(
+        sent["session_id"].as_str().is_some_and(|s| !s.is_empty()),
+        "{sent}"
+    );
+    assert!(sent["model"]["id"].is_string(), "{sent}");
+    // The ledger has the session's usage, read by the status line itself while the agent
+    // still runs (`usage` reads only the ledger; the run's own import comes at its end).
+    let deadline = std::time::Instant::now() + crate::terminal::SCREEN_TIMEOUT;
+    loop {
+        let report = sb.run(["usage", "--by-session", "--json"]).ok().json();
+        let sessions = report["sessions"].as_array().expect("sessions");
+        if sessions
+            .iter()
+            .any(|s| s["session_id"] == sent["session_id"])
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the status line never put the session in the ledger: {report}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    if std::env::var_os("RINGLET_RECORD_STATUSLINE").is_some_and(|v| v == "1") {
+        let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(STATUSLINE_FIXTURE);
+        std::fs::create_dir_all(fixture.parent().expect("a parent")).expect("mkdir");
+        let mut text = serde_json::to_string_pretty(&sent).expect("JSON");
+        text.push('\n');
+        std::fs::write(&fixture, text).expect("fixture");
+    }
+}

@@ -13,8 +13,14 @@ mod agents;
 mod interactive;
 mod isolation;
 mod jobs;
+mod mcp;
+mod prompt;
+mod proxy;
 mod remote;
+mod routing;
 mod sandbox;
+mod shims;
+mod state_import;
 mod terminal;
 
 use std::ffi::OsString;

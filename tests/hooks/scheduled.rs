@@ -25,6 +25,7 @@ fn spend(sb: &Sandbox, profile: &str, time: chrono::DateTime<Utc>, usd: f64, key
             cost_nanos: Some((usd * NANOS_PER_USD as f64) as i64),
             cost_source: CostSource::Computed,
             session_id: None,
+            project: None,
             origin: "test".into(),
             dedup_key: key.into(),
             rank: 0,

@@ -472,11 +472,30 @@ fn a_profile_created_over_http_runs_from_the_cli_and_the_run_and_the_canary_stay
         ("GET", "/api/usage/events?format=csv"),
         ("GET", "/api/stats"),
         ("GET", "/api/hooks"),
+        ("GET", "/api/export"),
     ] {
         let a = server.call(method, path, None);
         assert_eq!(a.status, 200, "{method} {path}: {a:?}");
         answers += &a.body;
     }
+    // The exported setup imports back unchanged; a document that is not one is a 400.
+    let doc: Value = serde_json::from_str(&server.call("GET", "/api/export", None).body)
+        .expect("the export is JSON");
+    let back = server.call(
+        "POST",
+        "/api/import",
+        Some(json!({"document": doc, "dry_run": true})),
+    );
+    assert_eq!(back.status, 200, "{back:?}");
+    let report = back.json();
+    let items = report["items"].as_array().expect("items");
+    assert!(
+        !items.is_empty() && items.iter().all(|i| i["outcome"] == "unchanged"),
+        "{report}"
+    );
+    let junk = server.call("POST", "/api/import", Some(json!({"document": {"a": 1}})));
+    assert_eq!(junk.status, 400, "{junk:?}");
+    assert!(junk.body.contains("not a ringlet setup"), "{junk:?}");
     // Reports are in the zone the caller names (and say which); an unknown one is a 400 naming it.
     let zoned = server.call("GET", "/api/usage?group=day&timezone=Asia/Kolkata", None);
     assert_eq!(zoned.status, 200, "{zoned:?}");
@@ -555,6 +574,102 @@ fn an_unreadable_profile_is_left_out_of_the_listing_and_the_log_says_why() {
         log.contains("warning: profile 'bad' skipped") && log.contains("profile_unreadable"),
         "{log}"
     );
+}
+
+#[test]
+fn sessions_one_session_and_billing_blocks_over_http_match_the_cli() {
+    let mut sb = Sandbox::new();
+    sb.env("TEST_KEY", "sk-test-sessions-http");
+    sb.run([
+        "profiles",
+        "create",
+        "claude",
+        "work",
+        "--provider",
+        "anthropic",
+        "--key-from-env",
+        "TEST_KEY",
+    ])
+    .ok();
+    // Two responses of one session, now-ish (an active block), in a project.
+    let now = chrono::Utc::now() - chrono::Duration::minutes(2);
+    let log: String = ["m1", "m2"]
+        .iter()
+        .map(|id| {
+            serde_json::json!({"type": "assistant", "sessionId": "sess-http", "cwd": "/src/app",
+                "timestamp": now.to_rfc3339(), "message": {"id": id,
+                "model": "claude-sonnet-4-5-20250929", "usage": {"input_tokens": 10,
+                "output_tokens": 5}}})
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    let path = sb.root().join("history.jsonl");
+    std::fs::write(&path, log).expect("log");
+    sb.run([
+        "import",
+        "claude",
+        "--to",
+        "work",
+        "--from",
+        path.to_str().expect("utf-8"),
+    ])
+    .ok();
+    let server = Server::start(&sb, &[]);
+    let get = |path: &str| {
+        let a = server.call("GET", path, None);
+        assert_eq!(a.status, 200, "{path}: {a:?}");
+        a.json()
+    };
+    let sessions = get("/api/usage/sessions?timezone=UTC&order=desc&last=5");
+    let cli = sb
+        .run([
+            "usage",
+            "--by-session",
+            "--json",
+            "-z",
+            "UTC",
+            "--order",
+            "desc",
+            "--last",
+            "5",
+        ])
+        .ok()
+        .json();
+    assert_eq!(sessions, cli);
+    assert_eq!(sessions["sessions"][0]["session_id"], "sess-http");
+    assert_eq!(
+        sessions["sessions"][0]["projects"],
+        serde_json::json!(["/src/app"])
+    );
+    assert_eq!(sessions["order"], "desc");
+    let in_project = get("/api/usage/sessions?project=/src/app");
+    assert_eq!(in_project["sessions"].as_array().map(Vec::len), Some(1));
+    let elsewhere = get("/api/usage/sessions?project=/src/apple");
+    assert_eq!(elsewhere["sessions"].as_array().map(Vec::len), Some(0));
+
+    // One session by a prefix of its id, with its responses.
+    let one = get("/api/usage/sessions/sess-h?timezone=UTC");
+    assert_eq!(one["session"]["session_id"], "sess-http");
+    assert_eq!(one["events"].as_array().map(Vec::len), Some(2));
+    let missing = server.call("GET", "/api/usage/sessions/nope", None);
+    assert_eq!(missing.status, 400, "{missing:?}");
+    assert!(missing.body.contains("no session 'nope'"), "{missing:?}");
+
+    // Billing blocks: the active one, measured against a limit.
+    let blocks = get("/api/usage/blocks?active=true&token_limit=1000&timezone=UTC");
+    assert_eq!(blocks["token_limit"], 1000);
+    let list = blocks["blocks"].as_array().expect("blocks");
+    assert_eq!(list.len(), 1, "{blocks}");
+    assert_eq!(list[0]["active"], true);
+    assert_eq!(list[0]["events"], 2);
+    assert!(
+        list[0]["projection"]["cost_per_hour_usd"].is_number(),
+        "{blocks}"
+    );
+    let bad = server.call("GET", "/api/usage/blocks?token_limit=lots", None);
+    assert_eq!(bad.status, 400, "{bad:?}");
+    assert!(bad.body.contains("token_limit 'lots'"), "{bad:?}");
 }
 
 #[test]

@@ -110,6 +110,12 @@ pub fn fake_agent_bin() -> &'static Path {
     BIN.get_or_init(|| workspace_bin("ringlet-tests", "fake-agent", false))
 }
 
+/// The fake MCP server binary (built with the tests, like [`fake_agent_bin`]).
+pub fn fake_mcp_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| workspace_bin("ringlet-tests", "fake-mcp", false))
+}
+
 /// One isolated ringlet installation in a temp dir.
 #[derive(Debug)]
 pub struct Sandbox {

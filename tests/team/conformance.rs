@@ -48,6 +48,7 @@ fn the_same_key_on_two_machines_is_two_events() {
             cost_nanos: Some(5),
             cost_source: ringlet::CostSource::Computed,
             session_id: None,
+            project: None,
             origin: "file".into(),
             dedup_key: "claude:msg_1".into(),
             rank: 0,

@@ -25,8 +25,8 @@ use crate::types::{
     AgentInfo, DoctorReport, FireReport, HookEntry, HookImportReport, HookTestReport,
     ImportCandidate, ImportProgress, ImportReport, ImportRequest, InitReport, LaunchPlan,
     MigrationReport, NewHook, NewProfile, Paths, PricingReport, PricingStatus, Profile,
-    ProfileUpdate, ProviderInfo, RingletOptions, RunOutcome, StartOptions, StatsReport, SyncReport,
-    UsageEvent, UsageQuery, UsageReport, Warning,
+    ProfileUpdate, ProviderInfo, RingletOptions, RunOutcome, SetupImportOptions, SetupImportReport,
+    StartOptions, StatsReport, SyncReport, UsageEvent, UsageQuery, UsageReport, Warning,
 };
 
 /// A JavaScript function called from the import's thread with one [`ImportProgress`]: not
@@ -465,6 +465,36 @@ impl Ringlet {
     pub fn import_hooks<'env>(&self, env: &'env Env, text: String) -> Result<Object<'env>> {
         let r = self.inner.clone();
         promise::<_, HookImportReport, _>(env, move || r.import_hooks(&text))
+    }
+
+    /// This machine's setup as one JSON document (what `ringlet export` writes): profiles,
+    /// hooks, routing, config and remotes with the names of their keys; never a key, token or
+    /// password.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn export_setup<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        promise::<_, String, _>(env, move || {
+            let doc = r.export_setup()?;
+            serde_json::to_string_pretty(&doc)
+                .map_err(|e| ringlet::Error::InvalidInput(format!("serialising the setup: {e}")))
+        })
+    }
+
+    /// Recreates an exported setup from its JSON text: everything is checked before anything
+    /// is written; resolves with what became of each item and the keys still to store.
+    #[napi(ts_return_type = "Promise<SetupImportReport>")]
+    pub fn import_setup<'env>(
+        &self,
+        env: &'env Env,
+        document: String,
+        options: Option<SetupImportOptions>,
+    ) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        let options: ringlet::SetupImportOptions = options.unwrap_or_default().into();
+        promise::<_, SetupImportReport, _>(env, move || {
+            let doc = ringlet::SetupDocument::parse(&document)?;
+            r.import_setup(&doc, &options)
+        })
     }
 
     /// Runs one hook against a payload (JSON text in the agent's hook shape or ringlet's field

@@ -115,6 +115,7 @@ exceptions! {
     HookExists(ConflictError) = "hook_exists": "A hook with this id exists already.";
     HookStateError(InternalError) = "hook_state": "The state of once-only hooks could not be used.";
     SandboxUnavailable(UnavailableError) = "sandbox_unavailable": "The OS sandbox cannot start here.";
+    ProxyError(UnavailableError) = "proxy": "The ringlet proxy of a run could not start.";
     HookTransportMissing(UnavailableError) = "hook_transport_missing": "Pre-tool-use hooks exist but agents have no ringlet program to call them through.";
     SessionNotFound(NotFoundError) = "session_not_found": "No terminal session with this id exists (any more).";
     RemoteNotFound(NotFoundError) = "remote_not_found": "No remote ringlet server with this name is configured.";

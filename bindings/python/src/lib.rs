@@ -598,6 +598,49 @@ impl PyRinglet {
         to_py(py, &report)
     }
 
+    /// This machine's setup as one document (a dict; `ringlet export` writes it as JSON):
+    /// profiles, hooks, routing, config and remotes, with the names of the keys they use.
+    /// Never a key, token or password, nor machine-local state.
+    fn export_setup<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let doc = py.detach(|| self.inner.export_setup()).py_err()?;
+        to_py(py, &doc)
+    }
+
+    /// Recreates an exported setup: `document` is what `export_setup()` returned, or its JSON
+    /// text. Everything is checked before anything is written; `rename` maps a setup alias
+    /// to a new one, `skip_existing` keeps this machine's version of conflicting items.
+    /// Returns what became of each item and the keys still to store.
+    #[pyo3(signature = (document, dry_run=false, rename=None, skip_existing=false))]
+    fn import_setup<'py>(
+        &self,
+        py: Python<'py>,
+        document: &Bound<'py, PyAny>,
+        dry_run: bool,
+        rename: Option<std::collections::BTreeMap<String, String>>,
+        skip_existing: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let text = match document.extract::<String>() {
+            Ok(text) => text,
+            Err(_) => {
+                let value: serde_json::Value = pythonize::depythonize(document)?;
+                value.to_string()
+            }
+        };
+        let mut options = ringlet::SetupImportOptions::new()
+            .dry_run(dry_run)
+            .skip_existing(skip_existing);
+        for (from, to) in rename.unwrap_or_default() {
+            options = options.rename(from, to);
+        }
+        let report = py
+            .detach(|| {
+                let doc = ringlet::SetupDocument::parse(&text)?;
+                self.inner.import_setup(&doc, &options)
+            })
+            .py_err()?;
+        to_py(py, &report)
+    }
+
     /// Runs one hook against `payload` (a dict in the agent's hook shape or ringlet's field
     /// names) and reports what it decided or did. Actions really run.
     #[pyo3(signature = (id, payload=None, profile=None))]

@@ -527,6 +527,8 @@ impl TryFrom<UsageQuery> for ringlet::UsageQuery {
             group,
             timezone: q.timezone,
             breakdown,
+            // The project filter is not bound yet (docs/bindings.md).
+            project: None,
         })
     }
 }

@@ -112,7 +112,28 @@ fn inspect(a: &AgentInfo) {
                 .join(", "),
         ),
         ("profiles", a.profiles.to_string()),
+        ("one-shot", or_dash(one_shot(a))),
         ("install", a.install.clone()),
         ("manifest", a.source.to_string()),
     ]);
+}
+
+/// The one-shot form as a command line, `{prompt}` quoted as the prompt will be.
+fn one_shot(a: &AgentInfo) -> Option<String> {
+    let binary = a
+        .path
+        .as_ref()
+        .and_then(|p| p.file_name())
+        .map_or_else(|| a.id.clone(), |n| n.to_string_lossy().into_owned());
+    (!a.one_shot.is_empty()).then(|| {
+        let args: Vec<String> = a
+            .one_shot
+            .iter()
+            .map(|arg| match arg.as_str() {
+                ringlet::PROMPT_PLACEHOLDER => "\"<prompt>\"".to_string(),
+                _ => arg.clone(),
+            })
+            .collect();
+        format!("{binary} {}", args.join(" "))
+    })
 }

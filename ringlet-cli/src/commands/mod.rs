@@ -1,19 +1,28 @@
 //! One module per command group; each turns arguments into facade calls and renders results.
 
 mod agents;
+pub mod aliases;
 mod doctor;
+pub mod env;
 pub mod hooks;
 mod init;
 mod keychain;
+pub mod mcp;
 mod profiles;
+mod prompt;
 mod providers;
 pub mod registry;
 #[cfg(feature = "server")]
 mod remote_terminal;
 #[cfg(feature = "server")]
 pub mod remotes;
+#[cfg(feature = "proxy")]
+pub mod routing;
 #[cfg(feature = "server")]
 pub mod serve;
+pub mod setup;
+mod state;
+pub mod statusline;
 #[cfg(feature = "team")]
 pub mod team;
 pub mod usage;
@@ -42,16 +51,24 @@ impl Cli {
                 | ProfilesCmd::Inspect { json: j, .. }
                 | ProfilesCmd::Env { json: j, .. },
             ) => j.json,
-            Command::Profiles(ProfilesCmd::Delete { json, .. }) => *json,
+            Command::Profiles(ProfilesCmd::Delete { json, .. } | ProfilesCmd::Run { json, .. }) => {
+                *json
+            }
             Command::Keychain(KeychainCmd::List(j) | KeychainCmd::Migrate(j)) => j.json,
             cmd @ (Command::Usage(_)
             | Command::Import(_)
             | Command::Pricing(_)
             | Command::Stats(_)) => usage::wants_json(cmd),
             Command::Hooks(cmd) => cmd.wants_json(),
+            Command::Statusline(a) => a.json,
             Command::Registry(cmd) => cmd.wants_json(),
+            Command::Aliases(cmd) => cmd.wants_json(),
+            Command::Env(cmd) => cmd.wants_json(),
+            Command::Mcp(cmd) => cmd.wants_json(),
             #[cfg(feature = "team")]
             Command::Team(cmd) => cmd.wants_json(),
+            #[cfg(feature = "proxy")]
+            Command::Routing(cmd) => cmd.wants_json(),
             #[cfg(feature = "server")]
             Command::Remotes(cmd) => cmd.wants_json(),
             _ => false,
@@ -102,9 +119,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         cli.command,
         Command::Profiles(crate::cli::ProfilesCmd::Run { .. })
     );
-    #[cfg(feature = "team")]
     let home = cli.home.clone();
     let started = std::time::Instant::now();
+    let given_home = cli.home.clone();
     // A stale registry snapshot is refreshed by a detached process after any command but a
     // launch (which must never wait for, nor race with, the network) and the registry's own.
     let refresh_registry = !matches!(
@@ -132,16 +149,23 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor(j) => doctor::run(&ringlet, j.json),
         Command::Agents(cmd) => agents::run(&ringlet, cmd),
         Command::Providers(cmd) => providers::run(&ringlet, cmd),
-        Command::Profiles(cmd) => profiles::run(&ringlet, cmd),
+        Command::Profiles(cmd) => profiles::run(&ringlet, cmd, home.as_deref()),
         Command::Keychain(cmd) => keychain::run(&ringlet, cmd),
         cmd
         @ (Command::Usage(_) | Command::Import(_) | Command::Pricing(_) | Command::Stats(_)) => {
             usage::run(&ringlet, cmd)
         }
         Command::Hooks(cmd) => hooks::run(&ringlet, cmd),
+        Command::Statusline(args) => statusline::run(&ringlet, args),
         Command::Registry(cmd) => registry::run(&ringlet, cmd),
+        Command::Export(args) => setup::export(&ringlet, args),
+        Command::Aliases(cmd) => aliases::run(&ringlet, cmd, given_home),
+        Command::Env(cmd) => env::run(&ringlet, cmd),
+        Command::Mcp(cmd) => mcp::run(&ringlet, cmd),
         #[cfg(feature = "team")]
         Command::Team(cmd) => team::run(&ringlet, cmd),
+        #[cfg(feature = "proxy")]
+        Command::Routing(cmd) => routing::run(&ringlet, cmd),
         #[cfg(feature = "server")]
         Command::Remotes(cmd) => remotes::run(&ringlet, cmd),
         #[cfg(feature = "server")]

@@ -2,7 +2,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use ringlet::{
-    DeleteOptions, KeyOnDelete, KeyOutcome, NewProfile, Profile, ProfileUpdate, Ringlet, RunOptions,
+    Budget, DeleteOptions, KeyOnDelete, KeyOutcome, NewProfile, Profile, ProfileUpdate, ProxyMode,
+    Ringlet, RunOptions,
 };
 
 use crate::cli::{CreateArgs, ProfilesCmd, SetArgs};
@@ -10,10 +11,16 @@ use crate::output::{self, or_dash};
 use crate::output::{errln, outln};
 use crate::prompt;
 
-pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
+/// `home`: the `--home` (or `RINGLET_HOME`) ringlet was given, which a status line command
+/// written into a profile must name too.
+pub fn run(
+    ringlet: &Ringlet,
+    cmd: ProfilesCmd,
+    home: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
     match cmd {
-        ProfilesCmd::Create(args) => create(ringlet, *args),
-        ProfilesCmd::Set(args) => set(ringlet, *args),
+        ProfilesCmd::Create(args) => create(ringlet, *args, home),
+        ProfilesCmd::Set(args) => set(ringlet, *args, home),
         ProfilesCmd::List(j) => {
             let profiles = ringlet.profiles()?;
             if j.json {
@@ -61,7 +68,13 @@ pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
             sandbox,
             no_sandbox,
             remote,
+            prompt,
+            json,
         } => {
+            let alias = match alias {
+                Some(alias) => alias,
+                None => super::setup::chosen_profile(ringlet)?,
+            };
             if let Some(name) = remote {
                 #[cfg(feature = "server")]
                 return super::remotes::run_remote(ringlet, &name, &alias, args);
@@ -79,6 +92,9 @@ pub fn run(ringlet: &Ringlet, cmd: ProfilesCmd) -> anyhow::Result<ExitCode> {
             let mut options = RunOptions::default();
             if sandbox || no_sandbox {
                 options = options.sandbox(sandbox);
+            }
+            if let Some(prompt) = prompt {
+                return super::prompt::run(ringlet, &alias, &prompt, options, json);
             }
             // The same orchestration as every binding's: start, then wait.
             let outcome = ringlet.start(&alias, &args, options)?.wait()?;
@@ -196,7 +212,11 @@ fn delete(
     Ok(ExitCode::SUCCESS)
 }
 
-fn create(ringlet: &Ringlet, a: CreateArgs) -> anyhow::Result<ExitCode> {
+fn create(
+    ringlet: &Ringlet,
+    a: CreateArgs,
+    home: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
     let mut env = std::collections::BTreeMap::new();
     for pair in &a.env {
         let (k, v) = pair
@@ -217,6 +237,16 @@ fn create(ringlet: &Ringlet, a: CreateArgs) -> anyhow::Result<ExitCode> {
         working_dir: a.working_dir,
         binary: a.binary,
         args: a.args,
+        proxy: a
+            .proxy
+            .as_deref()
+            .map(ProxyMode::parse)
+            .transpose()?
+            .unwrap_or_default(),
+        budget: Budget {
+            day: a.budget_day,
+            month: a.budget_month,
+        },
     };
     // Validate everything before asking for a key, so a typo never costs a paste.
     let mut unstored = None;
@@ -229,7 +259,18 @@ fn create(ringlet: &Ringlet, a: CreateArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None) => None,
     };
+    if a.statusline && req.agent != "claude" {
+        bail!(
+            "--statusline is for Claude Code profiles; {} has no status line setting",
+            req.agent
+        );
+    }
     let profile = ringlet.create_profile(&req, key.as_ref())?;
+    if a.statusline {
+        let settings =
+            ringlet.set_statusline(&profile.alias, Some(&super::statusline::command(home)?))?;
+        output::status_line(&format!("Status line on: {}", settings.display()));
+    }
     // Only once the profile exists: advice about running it means nothing after a failure.
     if let Some(name) = unstored.filter(|_| !output::quiet()) {
         let message = format!(
@@ -260,7 +301,7 @@ fn create(ringlet: &Ringlet, a: CreateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn set(ringlet: &Ringlet, a: SetArgs) -> anyhow::Result<ExitCode> {
+fn set(ringlet: &Ringlet, a: SetArgs, home: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
     let mut update = ProfileUpdate::new();
     if let Some(mode) = &a.sandbox {
         update = update.sandbox_named(mode)?;
@@ -280,12 +321,59 @@ fn set(ringlet: &Ringlet, a: SetArgs) -> anyhow::Result<ExitCode> {
     update.clear_working_dir = a.clear_working_dir;
     update.binary = a.binary;
     update.clear_binary = a.clear_binary;
+    update.proxy = a.proxy.as_deref().map(ProxyMode::parse).transpose()?;
+    update.budget_day = a.budget_day;
+    update.budget_month = a.budget_month;
+    update.clear_budget = a.clear_budget;
     if a.clear_args {
         update = update.args(Vec::<String>::new());
     } else if !a.args.is_empty() {
         update = update.args(a.args);
     }
-    let profile = ringlet.update_profile(&a.alias, &update)?;
+    // The rules are checked before anything changes, and installed after the profile's other
+    // settings, which they are checked against (its shape, its key alias).
+    #[cfg(feature = "proxy")]
+    let rules = match &a.routing {
+        Some(path) => Some((crate::commands::routing::read_rules(path)?, path.clone())),
+        None => None,
+    };
+    #[cfg(feature = "proxy")]
+    if let Some((text, path)) = &rules {
+        ringlet.check_routing(&a.alias, text, path)?;
+    }
+    #[cfg(feature = "proxy")]
+    let routing = rules.is_some() || a.no_routing;
+    #[cfg(not(feature = "proxy"))]
+    let routing = false;
+    // The status line (in the agent's settings) and the routing rules (routing.toml) live
+    // outside profile.toml: alone, they are the whole change.
+    let profile = if update.is_empty() && (a.statusline.is_some() || routing) {
+        ringlet.profile(&a.alias)?
+    } else {
+        ringlet.update_profile(&a.alias, &update)?
+    };
+    if let Some(state) = a.statusline.as_deref() {
+        let command = match state {
+            "on" => Some(super::statusline::command(home)?),
+            _ => None,
+        };
+        let settings = ringlet.set_statusline(&profile.alias, command.as_deref())?;
+        output::status_line(&format!("Status line {state}: {}", settings.display()));
+    }
+    #[cfg(feature = "proxy")]
+    if let Some((text, path)) = &rules {
+        let plan = ringlet.set_routing(&a.alias, Some((text, path)))?;
+        if !a.json
+            && let Some(plan) = plan
+        {
+            errln!(
+                "Routing rules installed: {} rules and a default.",
+                plan.rules.len()
+            );
+        }
+    } else if a.no_routing {
+        ringlet.set_routing(&a.alias, None)?;
+    }
     if a.json {
         output::json(&profile)?;
     } else {
@@ -299,6 +387,19 @@ fn set(ringlet: &Ringlet, a: SetArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `day $10, month $100`, or `-`.
+fn budget_text(b: &Budget) -> String {
+    let parts: Vec<String> = [("day", b.day), ("month", b.month)]
+        .into_iter()
+        .filter_map(|(name, usd)| usd.map(|usd| format!("{name} ${usd}")))
+        .collect();
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 fn inspect(ringlet: &Ringlet, p: &Profile) -> anyhow::Result<()> {
@@ -324,6 +425,16 @@ fn inspect(ringlet: &Ringlet, p: &Profile) -> anyhow::Result<()> {
         ),
         ("binary", or_dash(p.binary.as_ref().map(|d| d.display()))),
         ("sandbox", p.sandbox.mode.to_string()),
+        (
+            "status line",
+            if ringlet.statusline_enabled(&p.alias)? {
+                "on (ringlet statusline)".to_string()
+            } else {
+                "-".to_string()
+            },
+        ),
+        ("proxy", p.proxy.as_str().to_string()),
+        ("budget", budget_text(&p.budget)),
         ("args", p.args.join(" ")),
         ("env", p.env.keys().cloned().collect::<Vec<_>>().join(", ")),
         ("created", p.metadata.created_at.to_rfc3339()),

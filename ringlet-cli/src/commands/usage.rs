@@ -44,6 +44,13 @@ pub struct UsageArgs {
     /// One row per agent session.
     #[arg(long, group = "grouping")]
     pub by_session: bool,
+    /// One row per project: the agent's working directory, as its logs record it.
+    #[arg(long, group = "grouping")]
+    pub by_project: bool,
+    /// Only this project: usage in this directory or below it (default: none; `.` is the
+    /// current one). With --by-session, the sessions that worked there.
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
     /// Split each row of --by-day/--by-week/--by-month/--by-session/--by-profile by model,
     /// agent, profile or provider (indented sub-rows).
     #[arg(long, value_enum, value_name = "BY")]
@@ -54,6 +61,10 @@ pub struct UsageArgs {
     /// With --by-session: only the N most recently started sessions.
     #[arg(long, value_name = "N", requires = "by_session")]
     pub last: Option<usize>,
+    /// Where the agents' logs and the wire disagree: for each profile run through the proxy,
+    /// the proxy's figures beside what the agent's log says for the same runs (docs/proxy.md).
+    #[arg(long, conflicts_with_all = ["export", "grouping"])]
+    pub reconcile: bool,
     /// Print every matching event instead of totals, as CSV or JSON.
     #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "json")]
     pub export: Option<ExportFormat>,
@@ -63,10 +74,6 @@ pub struct UsageArgs {
     /// The narrow table (tokens and cost only); chosen by itself when the wide one does not fit.
     #[arg(long)]
     pub compact: bool,
-    /// Colour the table: auto (on a terminal, honouring NO_COLOR, CLICOLOR_FORCE, FORCE_COLOR),
-    /// always or never.
-    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
-    pub color: style::ColorChoice,
     /// The whole team's usage, from the team ledger (`[team] ledger`; docs/team.md).
     #[cfg(feature = "team")]
     #[arg(long, conflicts_with = "export")]
@@ -200,21 +207,39 @@ impl FilterArgs {
             group,
             timezone: self.timezone,
             breakdown: None,
+            project: None,
         }
     }
 }
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The agent whose logs to import (claude, codex, opencode, gemini, droid).
-    #[arg(add = crate::complete::agents())]
-    pub agent: String,
-    /// The profile the usage is attributed to.
+    /// An agent whose usage logs to import (claude, codex, opencode, gemini, droid), or a setup
+    /// file written by `ringlet export` (`-` for standard input). A name with a `/` or ending in
+    /// `.json` is always a file; write `./claude` for a file named like an agent.
+    #[arg(value_name = "AGENT|FILE", add = crate::complete::agents())]
+    pub source: String,
+    /// The profile an agent's usage is attributed to.
     #[arg(long, value_name = "PROFILE", add = crate::complete::profiles())]
-    pub to: String,
+    pub to: Option<String>,
     /// A HOME, log directory or log file to read instead of your own HOME.
     #[arg(long, value_name = "DIR")]
     pub from: Option<PathBuf>,
+    /// A setup: check it and list what it would do. An agent: list the state (settings,
+    /// memory, MCP servers, trust, history) that would be brought into the profile, importing
+    /// no logs. Either way nothing is written.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// For a setup: import its profile OLD as NEW; repeatable.
+    #[arg(long, value_name = "OLD=NEW")]
+    pub rename: Vec<String>,
+    /// For a setup: keep this machine's version of anything that exists here with other
+    /// settings, instead of refusing the import.
+    #[arg(long)]
+    pub skip_existing: bool,
+    /// For an agent: import its usage logs only, not its state.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub no_state: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -266,7 +291,7 @@ pub fn wants_json(cmd: &Command) -> bool {
 pub fn run(ringlet: &Ringlet, cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Usage(a) => usage(ringlet, *a),
-        Command::Import(a) => import(ringlet, a),
+        Command::Import(a) => super::setup::import(ringlet, a),
         Command::Pricing(PricingCmd::Update { from, json }) => {
             let report = ringlet.update_pricing(from.as_deref())?;
             if json.json {
@@ -397,6 +422,9 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    if a.reconcile {
+        return reconcile(ringlet, a.filter.profile.as_deref(), a.json);
+    }
     let group = [
         (a.by_day, UsageGroup::Day),
         (a.by_week, UsageGroup::Week),
@@ -404,11 +432,21 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         (a.by_model, UsageGroup::Model),
         (a.by_profile, UsageGroup::Profile),
         (a.by_session, UsageGroup::Session),
+        (a.by_project, UsageGroup::Project),
     ]
     .into_iter()
     .find_map(|(on, g)| on.then_some(g));
     let mut query = a.filter.query(group);
     query.breakdown = a.breakdown.map(Breakdown::group);
+    query.project = match &a.project {
+        Some(dir) => Some(
+            std::path::absolute(dir)?
+                .to_str()
+                .ok_or_else(|| anyhow::anyhow!("--project {} is not UTF-8", dir.display()))?
+                .to_string(),
+        ),
+        None => None,
+    };
     match a.export {
         Some(ExportFormat::Json) => {
             /// An event with its cost in dollars too, like the CSV's `cost_usd` column.
@@ -449,7 +487,6 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         if a.json {
             output::json(&report)?;
         } else {
-            style::init(a.color);
             print_sessions(&report, a.compact);
         }
         return Ok(ExitCode::SUCCESS);
@@ -484,7 +521,6 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    style::init(a.color);
     let mut columns = match group {
         None => vec![
             Column::text("PROFILE"),
@@ -508,6 +544,8 @@ fn usage(ringlet: &Ringlet, a: UsageArgs) -> anyhow::Result<ExitCode> {
             Some(g) => {
                 let mut cells: Vec<Text> = vec![if r.key.is_empty() {
                     "(none)".to_string().into()
+                } else if g == UsageGroup::Project {
+                    short_project(&r.key).into()
                 } else {
                     r.key.clone().into()
                 }];
@@ -587,6 +625,7 @@ fn print_sessions(report: &ringlet::SessionReport, compact: bool) {
         Column::wide_text("LAST"),
         Column::wide_text("DURATION"),
         Column::wide_text("PROFILE"),
+        Column::wide_text("PROJECT"),
         Column::wide_text("MODELS"),
     ];
     columns.extend(style::USAGE_COLUMNS);
@@ -606,16 +645,45 @@ fn print_sessions(report: &ringlet::SessionReport, compact: bool) {
             local_time(&zone, s.last_activity).into(),
             span(s.duration_ms).into(),
             s.profiles.join(", ").into(),
+            // The directories' names: the list is one column among many (`--by-project` and
+            // the JSON have the paths).
+            s.projects
+                .iter()
+                .map(|p| project_name(p))
+                .collect::<Vec<_>>()
+                .join(", ")
+                .into(),
             short_models(&s.models).into(),
         ];
         cells.extend(style::usage_cells(&s.usage));
         t.row(cells);
     }
     let mut cells: Vec<Text> = vec!["TOTAL".to_string().into()];
-    cells.extend((0..5).map(|_| Text::from(String::new())));
+    cells.extend((0..6).map(|_| Text::from(String::new())));
     cells.extend(style::usage_cells(&report.total));
     t.total(cells);
     output::raw(t.render(style::width(), compact, style::color()).as_bytes());
+}
+
+/// A project directory as the tables show it: under your HOME as `~/…`.
+fn short_project(path: &str) -> String {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let home = home.trim_end_matches('/');
+    match path.strip_prefix(home) {
+        Some(rest) if !home.is_empty() && (rest.is_empty() || rest.starts_with('/')) => {
+            format!("~{rest}")
+        }
+        _ => path.to_string(),
+    }
+}
+
+/// A project's last path component (`/home/me/src/shop` → `shop`).
+fn project_name(path: &str) -> &str {
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(path)
 }
 
 /// Billing blocks, oldest first; the active one with its pace and projection below.
@@ -756,6 +824,7 @@ fn group_header(g: UsageGroup) -> &'static str {
         UsageGroup::Session => "SESSION",
         UsageGroup::Agent => "AGENT",
         UsageGroup::Provider => "PROVIDER",
+        UsageGroup::Project => "PROJECT",
         _ => "GROUP",
     }
 }
@@ -766,19 +835,48 @@ fn write_csv(events: &[UsageEvent]) -> anyhow::Result<()> {
     output::buffered(|out| std::io::Write::write_all(out, text.as_bytes()))
 }
 
-fn import(ringlet: &Ringlet, a: ImportArgs) -> anyhow::Result<ExitCode> {
-    let req = ImportRequest {
-        agent: a.agent,
-        profile: a.to,
-        from: a.from,
-    };
-    let report = run_import(ringlet, &req, !a.json)?;
-    if a.json {
-        output::json(&report)?;
-    } else {
-        print_import(&report);
+/// `ringlet import <agent> --to PROFILE`: the agent's usage logs, then its state (settings,
+/// memory, MCP servers, …: commands/state.rs).
+pub(crate) fn import_agent(
+    ringlet: &Ringlet,
+    agent: &str,
+    to: &str,
+    a: &ImportArgs,
+) -> anyhow::Result<ExitCode> {
+    if a.dry_run {
+        return super::state::import(ringlet, agent, to, a, None);
     }
-    Ok(ExitCode::SUCCESS)
+    let req = ImportRequest {
+        agent: agent.to_string(),
+        profile: to.to_string(),
+        from: a.from.clone(),
+    };
+    let keeps_logs = !ringlet::Agent::manifest(ringlet.catalogue().agent(agent)?.as_ref())
+        .logs
+        .is_empty();
+    let report = match keeps_logs {
+        true => Some(run_import(ringlet, &req, !a.json)?),
+        false => None,
+    };
+    if a.no_state {
+        let Some(report) = report else {
+            anyhow::bail!(
+                "{agent} keeps no usage logs ringlet can read, and --no-state leaves nothing to import"
+            );
+        };
+        if a.json {
+            output::json(&report)?;
+        } else {
+            print_import(&report);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !a.json
+        && let Some(report) = &report
+    {
+        print_import(report);
+    }
+    super::state::import(ringlet, agent, to, a, report.as_ref())
 }
 
 /// Runs an import, with a progress bar on stderr when it is a terminal.
@@ -804,7 +902,7 @@ fn run_import(ringlet: &Ringlet, req: &ImportRequest, show: bool) -> anyhow::Res
     Ok(result?)
 }
 
-fn print_import(r: &ImportReport) {
+pub(super) fn print_import(r: &ImportReport) {
     let s = &r.summary;
     let sources = r
         .sources
@@ -1018,6 +1116,70 @@ pub fn offer_imports(ringlet: &Ringlet) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `usage --reconcile`: the wire's figures beside the log's, per proxied profile.
+fn reconcile(ringlet: &Ringlet, profile: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+    let lines = ringlet.reconcile_usage(profile)?;
+    if json {
+        output::json(&lines)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if lines.is_empty() {
+        errln!(
+            "No profile has run through the proxy yet (`ringlet profiles set <alias> --proxy on`)."
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = output::table(&[
+        "PROFILE",
+        "AGENT",
+        "RUNS",
+        "SOURCE",
+        "RESPONSES",
+        "INPUT",
+        "OUTPUT",
+        "CACHE W",
+        "CACHE R",
+        "COST",
+        "",
+    ]);
+    for line in &lines {
+        for (source, row) in [("wire", &line.wire), ("log", &line.log)] {
+            let first = source == "wire";
+            t.add_row([
+                if first {
+                    line.profile.clone()
+                } else {
+                    String::new()
+                },
+                if first {
+                    line.agent.clone()
+                } else {
+                    String::new()
+                },
+                if first {
+                    line.runs.to_string()
+                } else {
+                    String::new()
+                },
+                source.to_string(),
+                row.events.to_string(),
+                row.input.to_string(),
+                row.output.to_string(),
+                row.cache_creation.to_string(),
+                row.cache_read.to_string(),
+                format!("${:.4}", row.cost_usd),
+                match (first, line.agrees()) {
+                    (true, _) => String::new(),
+                    (false, true) => "agree".into(),
+                    (false, false) => "DIFFER".into(),
+                },
+            ]);
+        }
+    }
+    output::print_table(&t);
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

@@ -42,6 +42,9 @@ pub struct AgentInfo {
     pub install: String,
     /// `built-in` or the manifest file.
     pub source: Source,
+    /// Its one-shot form (`profiles run ALIAS --prompt …`): the arguments, `{prompt}` standing
+    /// for the prompt; empty when it has none.
+    pub one_shot: Vec<String>,
 }
 
 /// A provider as reported by `providers list` / `inspect`.
@@ -161,6 +164,7 @@ fn agent_info(agent: &dyn Agent, d: Detection, counts: &BTreeMap<String, usize>)
         version_error: d.error,
         checked_at: d.checked_at,
         speaks: m.speaks.clone(),
+        one_shot: m.one_shot.clone(),
         profiles: counts.get(&m.id).copied().unwrap_or(0),
         install: m.install.clone(),
         source: agent.source().clone(),

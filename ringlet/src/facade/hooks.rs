@@ -614,7 +614,12 @@ impl Ringlet {
             HookContext::new(HookEvent::Start, &plan.profile, &plan.agent, &plan.provider);
         self.set_homes(&mut ctx, None);
         let mut scrub = self.hook_scrub();
-        scrub.extend(plan.secret_env.iter().map(|s| s.var.clone()));
+        scrub.extend(
+            plan.secret_env
+                .iter()
+                .chain(&plan.mcp_secrets)
+                .map(|s| s.var.clone()),
+        );
         StartedHooks(Some(std::thread::spawn(move || {
             hooks::fire(&rules, &ctx, &scrub, ShellMode::Detached)
         })))
@@ -645,7 +650,12 @@ impl Ringlet {
         ctx.exit_code = Some(outcome.exit_code);
         self.set_homes(&mut ctx, None);
         let mut scrub = self.hook_scrub();
-        scrub.extend(plan.secret_env.iter().map(|s| s.var.clone()));
+        scrub.extend(
+            plan.secret_env
+                .iter()
+                .chain(&plan.mcp_secrets)
+                .map(|s| s.var.clone()),
+        );
         let reports = hooks::fire(&rules, &ctx, &scrub, ShellMode::Detached);
         self.tell_fired(HookEvent::Stop, &reports);
         self.warn_failed(&reports);
@@ -661,6 +671,57 @@ impl Ringlet {
                 provider: p.provider,
             })
             .collect()
+    }
+
+    /// The proxy refused a request of `profile` because a budget is spent: fires the
+    /// `cost-threshold` rules covering the profile, once per rule, profile and period. The
+    /// claim is the one the scheduled check makes (`check_cost_thresholds`), so a rule fires
+    /// once whether the refusal or the check after the run comes first, and concurrent runs
+    /// fire it once between them.
+    #[cfg(feature = "proxy")]
+    pub(super) fn fire_budget_refusal(
+        &self,
+        profile: &ProfileRef,
+        refusal: &crate::proxy::BudgetRefusal,
+    ) {
+        let rules = match self.hooks() {
+            Ok(r) => r,
+            Err(e) => return self.warn_hooks("budget hooks not run", &e),
+        };
+        let ledger = match self.hook_ledger() {
+            Ok(l) => l,
+            Err(e) => return self.warn_hooks("budget hooks not run", &e),
+        };
+        let now = Utc::now();
+        let mut firings = Vec::new();
+        for entry in rules.iter().filter(|e| {
+            e.rule.event == HookEvent::CostThreshold && e.scope().covers(&profile.alias)
+        }) {
+            let claim = format!(
+                "cost-threshold|{}|{}|{}",
+                entry.rule.id, profile.alias, refusal.period_key
+            );
+            if !ledger.claim(&claim, now).unwrap_or(false) {
+                continue;
+            }
+            let mut ctx = HookContext::new(
+                HookEvent::CostThreshold,
+                &profile.alias,
+                &profile.agent,
+                &profile.provider,
+            );
+            ctx.cost_usd = Some(refusal.spent_usd);
+            ctx.total_usd = Some(refusal.spent_usd);
+            ctx.threshold_usd = Some(refusal.limit.usd);
+            ctx.budget_usd = Some(refusal.limit.usd);
+            ctx.period = Some(refusal.limit.period.as_str().into());
+            ctx.period_key = Some(refusal.period_key.clone());
+            firings.push(Firing {
+                entry: entry.clone(),
+                context: ctx,
+            });
+        }
+        self.fire_all(firings);
     }
 
     fn hook_ledger(&self) -> Result<FiredLedger> {
@@ -961,6 +1022,7 @@ mod tests {
                 cost_nanos: Some(2 * NANOS_PER_USD),
                 cost_source: CostSource::Computed,
                 session_id: None,
+                project: None,
                 origin: "test".into(),
                 dedup_key: "k".into(),
                 rank: 0,

@@ -41,7 +41,10 @@ impl Ringlet {
     /// Stores a key. Refuses to overwrite an existing one unless `replace`.
     pub fn set_key(&self, key: &CredentialKey, secret: &Secret, replace: bool) -> Result<()> {
         validate_alias(&key.alias)?;
-        self.catalogue().provider(&key.provider)?;
+        // MCP servers' secrets have their own namespace (`mcp/NAME`, see `add_mcp_server`).
+        if key.provider != crate::mcp::MCP_SECRET_PROVIDER {
+            self.catalogue().provider(&key.provider)?;
+        }
         if secret.is_empty() {
             return Err(Error::InvalidInput("the API key given is empty".into()));
         }

@@ -16,28 +16,48 @@ use crate::profile::{FileProfileStore, ProfileStore};
 use crate::warning::{Warning, Warnings};
 
 // The hook and usage methods of the facade live in child modules, so they can reach `Inner`.
+mod aliases;
 mod catalog;
 mod delete;
 mod doctor;
 mod events;
 mod hooks;
 mod keys;
+mod mcp;
 mod profiles;
+mod prompt;
+mod proxy;
 mod registry;
 mod remotes;
+#[cfg(feature = "proxy")]
+mod routing;
 mod run;
+mod setup;
+mod state;
+mod statusline;
+mod tasks;
 #[cfg(feature = "team")]
 mod team;
 mod telemetry;
 pub(crate) mod usage;
+pub use aliases::{ShimReport, ShimRequest};
 pub use catalog::{AgentInfo, ProviderInfo};
 pub use delete::{DeleteOptions, DeleteReport, KeyOnDelete, KeyOutcome};
 pub(crate) use events::EventBus;
 pub use events::{EVENT_QUEUE, Event, Subscription};
 pub use hooks::{HookImportReport, HookTestReport, NewHook, RUN_STARTED_ENV};
 pub use profiles::{NewProfile, ProfileUpdate};
+pub use prompt::{MAX_PROMPT_OUTPUT, PromptAnswer};
+pub use proxy::ReconcileLine;
 pub use remotes::{REMOTE_TOKEN_PROVIDER, Remote};
 pub use run::RunHandle;
+pub use setup::{
+    EnvToSet, ImportOutcome, ImportedItem, KeyToSet, SetupImportOptions, SetupImportReport,
+    SetupItemKind,
+};
+pub use statusline::{
+    StatusLine, StatuslineBlock, StatuslineContext, StatuslineInput, StatuslineModel,
+};
 
 /// ringlet as a library: agents, providers, profiles, credentials and launching, assembled from
 /// [`Paths`]. Cheap to clone; safe to share between threads.

@@ -14,7 +14,7 @@ use crate::credentials::{CredentialKey, Secret};
 use crate::error::{Error, Result};
 use crate::error_kind::Field;
 use crate::launch::sandbox::SandboxMode;
-use crate::profile::{BrokenKind, Profile, ProfileMetadata};
+use crate::profile::{BrokenKind, Budget, Profile, ProfileMetadata, ProxyMode};
 
 /// A request to create a profile. Only agent, alias and provider are required.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -45,6 +45,10 @@ pub struct NewProfile {
     pub binary: Option<PathBuf>,
     /// Default arguments.
     pub args: Vec<String>,
+    /// Whether runs go through the ringlet proxy (docs/proxy.md).
+    pub proxy: ProxyMode,
+    /// What the proxy lets the profile spend per day and month.
+    pub budget: Budget,
 }
 
 impl NewProfile {
@@ -130,6 +134,14 @@ pub struct ProfileUpdate {
     pub binary: Option<PathBuf>,
     /// Run the agent manifest's binary again (forget the override).
     pub clear_binary: bool,
+    /// Whether runs go through the ringlet proxy: `on` or `off`.
+    pub proxy: Option<ProxyMode>,
+    /// The day budget in dollars (docs/proxy.md).
+    pub budget_day: Option<f64>,
+    /// The month budget in dollars.
+    pub budget_month: Option<f64>,
+    /// Remove both budgets (before `budget_day`/`budget_month` apply).
+    pub clear_budget: bool,
 }
 
 impl ProfileUpdate {
@@ -146,6 +158,19 @@ impl ProfileUpdate {
     /// Sets when runs are sandboxed.
     pub fn sandbox(mut self, mode: SandboxMode) -> Self {
         self.sandbox = Some(mode);
+        self
+    }
+
+    /// Turns the ringlet proxy on or off for the profile's runs.
+    pub fn proxy(mut self, mode: ProxyMode) -> Self {
+        self.proxy = Some(mode);
+        self
+    }
+
+    /// Sets the day and month budgets (dollars; `None` keeps that one).
+    pub fn budget(mut self, day: Option<f64>, month: Option<f64>) -> Self {
+        self.budget_day = day;
+        self.budget_month = month;
         self
     }
 
@@ -410,6 +435,13 @@ impl Ringlet {
             args: req.args.clone(),
             env: req.env.clone(),
             sandbox: Default::default(),
+            proxy: req.proxy,
+            budget: {
+                req.budget.validate()?;
+                req.budget
+            },
+            tasks: Default::default(),
+            mcp: Default::default(),
             metadata: ProfileMetadata {
                 created_at: Utc::now(),
                 last_used: None,
@@ -565,7 +597,7 @@ impl Ringlet {
         validate_alias(alias)?;
         if update.is_empty() {
             return Err(Error::InvalidInput(format!(
-                "nothing to change in profile '{alias}': give a sandbox mode, model, endpoint, env, args, working dir or binary"
+                "nothing to change in profile '{alias}': give a sandbox mode, proxy, budget, model, endpoint, env, args, working dir or binary"
             )));
         }
         let profile = self
@@ -615,6 +647,19 @@ impl Ringlet {
         if let Some(mode) = update.sandbox {
             next.sandbox.mode = mode;
         }
+        if let Some(mode) = update.proxy {
+            next.proxy = mode;
+        }
+        if update.clear_budget {
+            next.budget = Budget::default();
+        }
+        if update.budget_day.is_some() {
+            next.budget.day = update.budget_day;
+        }
+        if update.budget_month.is_some() {
+            next.budget.month = update.budget_month;
+        }
+        next.budget.validate()?;
         if update.endpoint.is_some() || update.custom_endpoint.is_some() || update.shape.is_some() {
             let agent = reg.agent(&current.agent)?;
             // A named endpoint replaces a custom URL unless a new one comes with it; a URL the

@@ -127,14 +127,14 @@ impl Ringlet {
         Ok(removed)
     }
 
-    fn remotes_lock(&self) -> Result<std::fs::File> {
+    pub(super) fn remotes_lock(&self) -> Result<std::fs::File> {
         let dir = self.paths().config_dir();
         std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
         crate::fsio::open_locked(&dir.join(".config.lock"))
     }
 
     /// `config.toml` as an editable document (empty when there is none).
-    fn config_document(&self) -> Result<toml_edit::DocumentMut> {
+    pub(super) fn config_document(&self) -> Result<toml_edit::DocumentMut> {
         let path = self.paths().config_file();
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
@@ -149,7 +149,7 @@ impl Ringlet {
         Ok(doc)
     }
 
-    fn config_error(&self, message: &str) -> Error {
+    pub(super) fn config_error(&self, message: &str) -> Error {
         Error::Parse {
             path: self.paths().config_file(),
             line: None,
@@ -157,7 +157,7 @@ impl Ringlet {
         }
     }
 
-    fn write_config_document(&self, doc: &toml_edit::DocumentMut) -> Result<()> {
+    pub(super) fn write_config_document(&self, doc: &toml_edit::DocumentMut) -> Result<()> {
         let text = doc.to_string();
         let path = self.paths().config_file();
         // What is written must load again, or the next start would fail on it.

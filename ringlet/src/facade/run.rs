@@ -72,7 +72,7 @@ impl Ringlet {
         Ok(output)
     }
 
-    fn base_url(&self, profile: &Profile, provider: &dyn Provider) -> Result<String> {
+    pub(super) fn base_url(&self, profile: &Profile, provider: &dyn Provider) -> Result<String> {
         if let Some(url) = &profile.endpoint_url {
             return Ok(url.clone());
         }
@@ -92,15 +92,18 @@ impl Ringlet {
 
     /// The launch plan for a profile: program, args, env, files. Writes nothing; holds no secret.
     pub fn plan_run(&self, alias: &str, args: &[String]) -> Result<LaunchPlan> {
-        self.plan_for(&self.profile(alias)?, args, false, None)
+        self.plan_for(&self.profile(alias)?, args, false, None, None)
     }
 
-    fn plan_for(
+    /// The plan; `via_proxy` is the base URL of the run's proxy, which replaces the provider's
+    /// before the config script runs, so everything the script writes points at the proxy.
+    pub(super) fn plan_for(
         &self,
         profile: &Profile,
         args: &[String],
         remember: bool,
         working_dir: Option<&std::path::Path>,
+        via_proxy: Option<String>,
     ) -> Result<LaunchPlan> {
         let alias = profile.alias.as_str();
         let agent = self.catalogue().agent(&profile.agent)?;
@@ -129,9 +132,13 @@ impl Ringlet {
             "the working directory",
             "run the agent from a directory whose path is UTF-8 (or give the profile a working directory)",
         )?;
-        let base_url = self.base_url(profile, provider.as_ref())?;
+        let base_url = match via_proxy {
+            Some(url) => url,
+            None => self.base_url(profile, provider.as_ref())?,
+        };
         let manifest = agent.manifest();
         let (hook_command, hook_gate_command) = self.hook_commands(&profile.alias);
+        let mcp = self.mcp_for(profile)?;
         let ctx = ScriptContext {
             alias: profile.alias.clone(),
             agent: manifest.id.clone(),
@@ -156,10 +163,14 @@ impl Ringlet {
             working_dir: cwd.display().to_string(),
             hook_command,
             hook_gate_command,
+            mcp: mcp
+                .iter()
+                .map(|e| (e.name.clone(), (&e.server).into()))
+                .collect(),
         };
         let script = self.script_output(agent.as_ref(), &ctx, remember)?;
         let conflicting = self.catalogue().conflicting_env();
-        build_plan(PlanInput {
+        let mut plan = build_plan(PlanInput {
             profile,
             agent: manifest,
             base_url,
@@ -168,7 +179,9 @@ impl Ringlet {
             script,
             conflicting: &conflicting,
             extra_args: args,
-        })
+        })?;
+        self.plan_mcp_secrets(&mut plan, &mcp)?;
+        Ok(plan)
     }
 
     /// Runs a profile's agent and waits for it: [`Ringlet::start`], then [`RunHandle::wait`].
@@ -187,7 +200,16 @@ impl Ringlet {
             crate::launch::check_time_zone(zone)?;
         }
         let profile = self.profile(alias)?;
-        let mut plan = self.plan_for(&profile, args, true, options.working_dir.as_deref())?;
+        // The proxy's port is taken before the plan, which points the agent at it.
+        let listener = self.proxy_listener(&profile)?;
+        let via_proxy = listener.as_ref().map(|l| l.base_url().to_string());
+        let mut plan = self.plan_for(
+            &profile,
+            args,
+            true,
+            options.working_dir.as_deref(),
+            via_proxy,
+        )?;
         let agent = self.catalogue().agent(&profile.agent)?;
         let search_path = options
             .search_path
@@ -196,7 +218,16 @@ impl Ringlet {
             .unwrap_or_default();
         plan.program = agent.locate(profile.binary.as_deref(), Some(search_path.clone()))?;
         let key = self.key_for(&plan)?;
+        let mcp_secrets = self.mcp_secret_values(&plan)?;
         self.check_hook_transport(&plan)?;
+        // With the proxy, the real key goes to the proxy and the agent gets the run's token.
+        let (proxy, key) = match listener {
+            Some(listener) => {
+                let (handle, token) = self.start_proxy(&profile, &plan, listener, key)?;
+                (Some(handle), token)
+            }
+            None => (None, key),
+        };
         // The final command, sandbox included, is settled (bwrap found and probed, the
         // workspace checked) before anything is written or any hook fires: a sandbox that
         // cannot start leaves no trace, and never falls back to an unsandboxed run.
@@ -225,8 +256,15 @@ impl Ringlet {
         if let Some(term) = &options.term {
             command = command.env("TERM", term);
         }
+        // The MCP servers' secrets, last and in the agent's environment only (bwrap passes its
+        // own on): the files the agent reads refer to them by name.
+        for (var, secret) in &mcp_secrets {
+            command = command.env(var, secret.expose());
+        }
         std::fs::create_dir_all(&plan.home).map_err(|e| Error::io("creating", &plan.home, e))?;
-        materialise(&plan, key.as_ref())?;
+        for note in materialise(&plan, key.as_ref())? {
+            self.inner.warnings.push("mcp_entry_kept", note);
+        }
         let pending = self.usage_run_starting(&profile);
         // An agent that could not be started is no run: nothing is recorded.
         let running = self.inner.launcher.start(&command, &options)?;
@@ -250,6 +288,7 @@ impl Ringlet {
             session,
             counted,
             unguarded,
+            proxy,
         })
     }
 
@@ -386,7 +425,7 @@ impl Ringlet {
         Ok((out, wrapped.unguarded))
     }
 
-    fn key_for(&self, plan: &LaunchPlan) -> Result<Option<Secret>> {
+    pub(super) fn key_for(&self, plan: &LaunchPlan) -> Result<Option<Secret>> {
         let Some(secret) = &plan.secret_env else {
             return Ok(None);
         };
@@ -438,6 +477,8 @@ pub struct RunHandle {
     counted: Result<()>,
     /// Guarded paths the sandbox could not make read-only because they did not exist yet.
     unguarded: Vec<std::path::PathBuf>,
+    /// The run's proxy, stopped when the agent ends.
+    proxy: Option<super::proxy::RunProxy>,
 }
 
 impl std::fmt::Debug for RunHandle {
@@ -526,8 +567,13 @@ impl RunHandle {
             session,
             counted,
             unguarded,
+            proxy,
         } = self;
         let outcome = agent.wait();
+        // Before the logs are read: the wire's usage is in the ledger first.
+        if let Some(proxy) = proxy {
+            ringlet.stop_proxy(&profile, proxy);
+        }
         let run_id = session.run_id();
         if let Ok(outcome) = &outcome {
             ringlet.fire_stop(&plan, outcome, started);

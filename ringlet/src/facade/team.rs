@@ -200,6 +200,7 @@ impl Ringlet {
                         month: None,
                         session_id: None,
                         model: None,
+                        project: None,
                         models: Vec::new(),
                         breakdown: Vec::new(),
                         usage,

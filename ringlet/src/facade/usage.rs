@@ -79,6 +79,9 @@ pub struct UsageQuery {
     /// Split each grouped row by `model`, `agent`, `profile` or `provider` (its `breakdown`);
     /// needs a `group`.
     pub breakdown: Option<UsageGroup>,
+    /// Only this project: usage whose working directory is this absolute path or below it
+    /// (`/src/app` matches `/src/app/web`, not `/src/apple`).
+    pub project: Option<String>,
 }
 
 /// One row of a [`UsageReport`].
@@ -108,6 +111,10 @@ pub struct UsageLine {
     /// The model of a by-model row.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub model: Option<String>,
+    /// The project (working directory) of a by-project row (`""` for usage whose log does not
+    /// say).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub project: Option<String>,
     /// The models this row's usage came from, sorted (grouped rows other than by model).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub models: Vec<String>,
@@ -133,6 +140,7 @@ impl UsageLine {
             month: None,
             session_id: None,
             model: None,
+            project: None,
             models: Vec::new(),
             breakdown: Vec::new(),
             usage,
@@ -146,6 +154,7 @@ impl UsageLine {
             UsageGroup::Profile => line.profile = key,
             UsageGroup::Agent => line.agent = key,
             UsageGroup::Provider => line.provider = key,
+            UsageGroup::Project => line.project = key,
             _ => {}
         }
         line
@@ -186,6 +195,9 @@ pub struct SessionLine {
     pub providers: Vec<String>,
     /// The models it used.
     pub models: Vec<String>,
+    /// The projects (working directories) it worked in; empty when its agent's logs do not
+    /// say.
+    pub projects: Vec<String>,
     /// Its numbers (`key` is the session id).
     #[serde(flatten)]
     pub usage: UsageRow,
@@ -202,6 +214,7 @@ impl From<crate::usage::SessionUsage> for SessionLine {
             agents: s.agents,
             providers: s.providers,
             models: s.models,
+            projects: s.projects,
             usage: s.usage,
         }
     }
@@ -1100,7 +1113,7 @@ impl Ringlet {
 
     /// The price book, loaded only if an import finds something to price: parsing the
     /// built-in table and a LiteLLM snapshot costs more than the rest of a launch.
-    fn lazy_price_book(
+    pub(super) fn lazy_price_book(
         &self,
     ) -> LazyPriceBook<impl Fn() -> Result<Arc<PriceBook>> + Send + Sync + '_> {
         LazyPriceBook::new(|| self.price_book())
@@ -1164,7 +1177,17 @@ impl Ringlet {
         let agent = self.catalogue().agent(&profile.agent)?;
         let who = Attribution::new(&profile.alias, &profile.agent, &profile.provider);
         let home = self.profile_home(&profile.alias)?;
-        ingest_home(store, prices, &who, &agent.manifest().logs, &home)
+        // Claude Code's log keys each response by the id the proxy keys it by: the two
+        // deduplicate. Other agents' logs are left out where the proxy counted (wire_wins.rs).
+        let proxied = crate::usage::proxied_runs(&crate::usage::proxied_runs_file(
+            self.paths().data_dir(),
+            &profile.alias,
+        ));
+        if proxied.is_empty() || profile.agent == "claude" {
+            return ingest_home(store, prices, &who, &agent.manifest().logs, &home);
+        }
+        let wins = crate::usage::WireWins::new(store, proxied);
+        ingest_home(&wins, prices, &who, &agent.manifest().logs, &home)
     }
 
     fn last_event_time(
@@ -1212,6 +1235,19 @@ impl Ringlet {
         if let Some(p) = clean(&q.profile) {
             validate_alias(p)?;
         }
+        let project = clean(&q.project)
+            .map(|p| {
+                if p.starts_with('/') || Path::new(p).is_absolute() {
+                    Ok(p.to_string())
+                } else {
+                    Err(Error::InvalidInput(format!(
+                        "--project '{}' is not an absolute path; projects are the agents' \
+                         working directories, as `ringlet usage --by-project` lists them",
+                        p.escape_debug()
+                    )))
+                }
+            })
+            .transpose()?;
         Ok(UsageFilter {
             profile: clean(&q.profile).map(str::to_string),
             agent: clean(&q.agent).map(str::to_string),
@@ -1219,6 +1255,7 @@ impl Ringlet {
             model: clean(&q.model).map(str::to_string),
             models: Vec::new(),
             session: None,
+            project,
             since,
             until,
             time_zone: zone,

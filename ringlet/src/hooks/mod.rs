@@ -40,7 +40,7 @@ pub use rule::{
     Threshold, ThresholdScope,
 };
 pub use run::{Decision, FireReport};
-#[cfg(feature = "team")]
+#[cfg(any(feature = "team", feature = "proxy"))]
 pub(crate) use schedule::period_start;
 pub use schedule::{Firing, ProfileRef, ROLLUP_AFTER, check_cost_thresholds, check_daily_rollup};
 pub use store::{HOOKS_DIR, HookStore};

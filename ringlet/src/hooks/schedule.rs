@@ -216,6 +216,7 @@ mod tests {
                 cost_nanos: Some((usd * NANOS_PER_USD as f64) as i64),
                 cost_source: CostSource::Computed,
                 session_id: None,
+                project: None,
                 origin: "test".into(),
                 dedup_key: key.into(),
                 rank: 0,

@@ -167,6 +167,7 @@ mod tests {
                 provider: "anthropic".into(),
                 alias: "work".into(),
             }),
+            mcp_secrets: vec![],
             env_remove: vec!["OPENAI_API_KEY".into()],
             env_remove_prefixes: vec!["RINGLET_KEY_".into()],
             dirs: vec![],

@@ -17,15 +17,19 @@ use crate::launch::script::fill_key;
 /// directory in it, or a planned file): whatever runs there can make links, and following one
 /// would put agent settings (hook commands, the key) in any file the user can write. A link is
 /// a clear error naming it, and nothing is written through it.
-pub fn materialise(plan: &LaunchPlan, key: Option<&Secret>) -> Result<()> {
+///
+/// Returns notes for the user: entries of an owned table (see [`PlannedFile::owned`]) that the
+/// user made in the agent and ringlet therefore left alone.
+pub fn materialise(plan: &LaunchPlan, key: Option<&Secret>) -> Result<Vec<String>> {
     let home = NoFollowDir::open_root(&plan.home)?;
     for dir in &plan.dirs {
         home.subdir(inside_home(plan, dir)?)?;
     }
+    let mut notes = Vec::new();
     for file in &plan.files {
-        write_one(plan, &home, file, key)?;
+        notes.extend(write_one(plan, &home, file, key)?);
     }
-    Ok(())
+    Ok(notes)
 }
 
 /// `path` relative to the plan's HOME; a plan is deserialisable, so one naming a path
@@ -45,7 +49,7 @@ fn write_one(
     home: &NoFollowDir,
     file: &PlannedFile,
     key: Option<&Secret>,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let rel = inside_home(plan, &file.path)?;
     let Some(name) = rel.file_name() else {
         return Err(Error::InvalidInput(format!(
@@ -58,7 +62,7 @@ fn write_one(
     // a profile that is run again and again).
     let existing = dir.read(name)?;
     if file.merge == MergeMode::Create && existing.is_some() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let content = if file.holds_key {
         let key = key.ok_or_else(|| match &plan.secret_env {
@@ -80,16 +84,32 @@ fn write_one(
         // Only the key's suffix can be there (Claude Code's approval of the key).
         fill_key(&file.content, key)
     };
+    // Owned tables are taken out of the planned document and settled entry by entry after
+    // the ordinary merge (see `owned.rs`).
+    let (content, owned) = super::owned::split(file, &content)?;
     let content = match &existing {
         Some(old) if file.merge == MergeMode::Merge => {
             merge_existing(file, &dir, name, &old.bytes, &content)?
         }
         _ => content,
     };
-    if existing.is_some_and(|old| old.bytes == content.as_bytes() && private(old.mode)) {
-        return Ok(());
+    let (content, notes, ledger) = match owned {
+        Some(owned) => {
+            let (content, notes, ledger) = owned.settle(file, home, rel, &content)?;
+            (content, notes, Some(ledger))
+        }
+        None => (content, Vec::new(), None),
+    };
+    let unchanged =
+        existing.is_some_and(|old| old.bytes == content.as_bytes() && private(old.mode));
+    if !unchanged {
+        dir.write_atomic_volatile(name, content.as_bytes(), 0o600)?;
     }
-    dir.write_atomic_volatile(name, content.as_bytes(), 0o600)
+    // After the file: a ledger ahead of its file would claim entries that are not there.
+    if let Some(ledger) = ledger {
+        ledger.save(home)?;
+    }
+    Ok(notes)
 }
 
 /// Whether a file's mode is 0600 (so an unchanged one needs no write).
@@ -218,6 +238,7 @@ mod tests {
             merge: MergeMode::Merge,
             content: r#"{"ours": 1}"#.into(),
             holds_key: false,
+            owned: Vec::new(),
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod command;
 mod files;
+mod owned;
 mod plan;
 mod process;
 #[cfg(unix)]
@@ -22,10 +23,11 @@ use serde::{Deserialize, Serialize};
 
 pub use command::AgentCommand;
 pub use files::materialise;
-pub(crate) use plan::SECRET_VARS_ENV;
+pub(crate) use files::merge_json;
 pub use plan::{
     EnvEntry, FileFormat, LaunchPlan, MergeMode, PlanInput, PlannedFile, SecretEnv, build_plan,
 };
+pub(crate) use plan::{SECRET_VARS_ENV, reserved_for_secret};
 pub use process::ProcessLauncher;
 #[cfg(unix)]
 pub use pty::{PtyChild, PtyReader, PtyResizer, PtyWriter};

@@ -42,6 +42,10 @@ pub struct LaunchPlan {
     pub env: BTreeMap<String, String>,
     /// Where the key goes, if the profile has one.
     pub secret_env: Option<SecretEnv>,
+    /// The MCP servers' secrets: each variable is set in the agent's environment from its
+    /// credential when the run starts, for the agent to pass to its MCP server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mcp_secrets: Vec<SecretEnv>,
     /// Inherited variables removed because they would leak another provider's settings or move
     /// the agent's state out of its HOME.
     pub env_remove: Vec<String>,
@@ -96,6 +100,11 @@ pub struct PlannedFile {
     pub content: String,
     /// Whether the content holds the key placeholder (the file is then written 0600).
     pub holds_key: bool,
+    /// Dotted paths of tables whose entries ringlet owns (`mcpServers`): each run adds its
+    /// entries, removes those it wrote before and no longer plans, and leaves entries the user
+    /// made (or changed) alone, even of the same name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owned: Vec<String>,
 }
 
 /// A planned file's format.
@@ -148,15 +157,15 @@ impl LaunchPlan {
                 secret: false,
             })
             .collect();
-        if let Some(secret) = &self.secret_env {
+        for secret in self.secret_env.iter().chain(&self.mcp_secrets) {
             out.retain(|e| e.name != secret.var);
             out.push(EnvEntry {
                 name: secret.var.clone(),
                 value: "********".into(),
                 secret: true,
             });
-            out.sort_by(|a, b| a.name.cmp(&b.name));
         }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
         out
     }
 }
@@ -281,6 +290,7 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<LaunchPlan> {
         home,
         env,
         secret_env,
+        mcp_secrets: Vec::new(),
         env_remove: remove.into_iter().collect(),
         env_remove_prefixes: vec![EnvCredentialStore::VAR_PREFIX.to_string()],
         dirs,
@@ -294,6 +304,18 @@ pub fn build_plan(input: PlanInput<'_>) -> Result<LaunchPlan> {
 /// that environment when the agent fires a hook, removes them from the hook's environment even
 /// when only a config script knew the name.
 pub(crate) const SECRET_VARS_ENV: &str = "RINGLET_SECRET_VARS";
+
+/// Why a secret may not travel in variable `var` (the key's rules: not one the agent or ringlet
+/// needs), or `None` when it may.
+pub(crate) fn reserved_for_secret(var: &str) -> Option<String> {
+    if NOT_FOR_THE_KEY.contains(&var) || NOT_FOR_THE_KEY_PREFIXES.iter().any(|p| var.starts_with(p))
+    {
+        return Some(format!(
+            "it would replace {var}, which the agent or ringlet needs"
+        ));
+    }
+    None
+}
 
 /// Variables the key may never replace: what the agent and every program it starts rely on,
 /// and ringlet's own.
@@ -416,12 +438,19 @@ fn plan_file(home: &std::path::Path, file: ScriptFile, script: &str) -> Result<P
             )));
         }
     };
+    if !file.owned.is_empty() && (merge != MergeMode::Merge || format == FileFormat::Text) {
+        return Err(bad(format!(
+            "file '{}': owned tables need merge = \"merge\" (JSON/TOML)",
+            file.path
+        )));
+    }
     Ok(PlannedFile {
         path,
         format,
         merge,
         holds_key: content.contains(KEY_PLACEHOLDER),
         content,
+        owned: file.owned,
     })
 }
 

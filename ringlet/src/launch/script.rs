@@ -84,6 +84,10 @@ pub struct ScriptContext {
     /// also exits 2 (deny) when ringlet itself cannot run — agents treat other exit codes as
     /// "go ahead". "" when hooks cannot be wired.
     pub hook_gate_command: String,
+    /// The MCP servers the agent gets (global and the profile's), by name; each script writes
+    /// them in its agent's format. Secrets are only named here.
+    #[serde(default)]
+    pub mcp: BTreeMap<String, crate::mcp::ScriptMcp>,
 }
 
 /// What a config script returns.
@@ -131,6 +135,10 @@ pub struct ScriptFile {
     /// agent wrote) or `create` (write only if missing).
     #[serde(default)]
     pub merge: Option<String>,
+    /// Dotted paths of tables whose entries ringlet owns (for `merge`: see
+    /// `PlannedFile::owned`), e.g. `["mcpServers"]`.
+    #[serde(default)]
+    pub owned: Vec<String>,
 }
 
 /// A compiled config script.
@@ -251,6 +259,7 @@ pub(crate) mod tests {
             working_dir: "/w".into(),
             hook_command: String::new(),
             hook_gate_command: String::new(),
+            mcp: BTreeMap::new(),
         }
     }
 

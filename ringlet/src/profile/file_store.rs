@@ -546,6 +546,10 @@ pub(super) mod tests {
             args: vec![],
             env: Default::default(),
             sandbox: Default::default(),
+            proxy: Default::default(),
+            budget: Default::default(),
+            tasks: Default::default(),
+            mcp: Default::default(),
             metadata: ProfileMetadata {
                 created_at: Utc::now(),
                 last_used: None,

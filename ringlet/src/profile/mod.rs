@@ -2,6 +2,7 @@
 //! keeps them.
 
 mod file_store;
+mod proxy_settings;
 mod run_stats;
 
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use file_store::FileProfileStore;
+pub use proxy_settings::{Budget, ProxyConfig, ProxyMode};
 
 use crate::catalog::wire::WireShape;
 use crate::error::Result;
@@ -60,6 +62,20 @@ pub struct Profile {
     /// and what the profile's `[sandbox]` table adds to config.toml's.
     #[serde(default, skip_serializing_if = "ProfileSandbox::is_default")]
     pub sandbox: ProfileSandbox,
+    /// Whether runs go through the ringlet proxy (`proxy = "on"`, docs/proxy.md).
+    #[serde(default, skip_serializing_if = "ProxyMode::is_off")]
+    pub proxy: ProxyMode,
+    /// `[budget]`: what the proxy lets this profile spend per day and month.
+    #[serde(default, skip_serializing_if = "Budget::is_empty")]
+    pub budget: Budget,
+    /// `[tasks.NAME]`: setup tasks `ringlet env setup` runs on request (they override the
+    /// agent manifest's of the same name).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tasks: BTreeMap<String, crate::setup::SetupTask>,
+    /// `[mcp.NAME]`: MCP servers of this profile only (`ringlet mcp add --profile`), on top of
+    /// the global ones in `config.toml` (a same-named one here wins).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mcp: BTreeMap<String, crate::mcp::McpServer>,
     /// Bookkeeping.
     pub metadata: ProfileMetadata,
 }

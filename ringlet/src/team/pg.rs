@@ -438,6 +438,7 @@ fn upsert(
         Vec::with_capacity(n),
     );
     let mut tokens: [Vec<i64>; 7] = Default::default();
+    let mut project: Vec<Option<&str>> = Vec::with_capacity(n);
     let (mut cost, mut source, mut session, mut origin, mut key, mut rank) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -467,6 +468,7 @@ fn upsert(
         cost.push(ev.cost_nanos);
         source.push(ev.cost_source.as_str());
         session.push(ev.session_id.as_deref());
+        project.push(ev.project.as_deref());
         origin.push(ev.origin.as_str());
         key.push(ev.dedup_key.as_str());
         rank.push(ev.rank);
@@ -474,11 +476,12 @@ fn upsert(
     let sql = format!(
         "INSERT INTO usage_events AS usage_events (machine, user_name, ts_ms, profile, agent, \
          provider, model, input, output, cache_creation, cache_creation_5m, cache_creation_1h, \
-         cache_read, reasoning, cost_nanos, cost_source, session_id, origin, dedup_key, rank) \
+         cache_read, reasoning, cost_nanos, cost_source, session_id, origin, dedup_key, rank, \
+         project) \
          SELECT $1::text, $2::text, u.* FROM unnest($3::bigint[], $4::text[], $5::text[], \
          $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], \
          $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::text[], $17::text[], \
-         $18::text[], $19::text[], $20::bigint[]) AS u \
+         $18::text[], $19::text[], $20::bigint[], $21::text[]) AS u \
          ON CONFLICT (machine, dedup_key) DO UPDATE SET ts_ms = excluded.ts_ms, \
          user_name = excluded.user_name, profile = excluded.profile, agent = excluded.agent, \
          provider = excluded.provider, model = excluded.model, input = excluded.input, \
@@ -487,7 +490,8 @@ fn upsert(
          cache_creation_1h = excluded.cache_creation_1h, cache_read = excluded.cache_read, \
          reasoning = excluded.reasoning, cost_nanos = excluded.cost_nanos, \
          cost_source = excluded.cost_source, session_id = excluded.session_id, \
-         origin = excluded.origin, rank = excluded.rank WHERE {when} \
+         origin = excluded.origin, rank = excluded.rank, project = excluded.project \
+         WHERE {when} \
          RETURNING (xmax = 0)"
     );
     let [t0, t1, t2, t3, t4, t5, t6] = &tokens;
@@ -495,7 +499,7 @@ fn upsert(
         &sql,
         &[
             &machine, &user, &ts, &profile, &agent, &provider, &model, t0, t1, t2, t3, t4, t5, t6,
-            &cost, &source, &session, &origin, &key, &rank,
+            &cost, &source, &session, &origin, &key, &rank, &project,
         ],
     )?;
     let inserted = rows.iter().filter(|r| r.get::<_, bool>(0)).count() as u64;
@@ -620,11 +624,23 @@ impl UsageStore for PgUsageStore {
     }
 
     fn sessions(&self, filter: &UsageFilter) -> Result<Vec<SessionUsage>> {
-        let cells = {
+        // A session is in a project when any of its responses was: all its usage counts.
+        let (scope, in_project) = match &filter.project {
+            Some(p) => (
+                UsageFilter {
+                    project: None,
+                    ..filter.clone()
+                },
+                Some(p.clone()),
+            ),
+            None => (filter.clone(), None),
+        };
+        let (cells, projects) = {
             let mut client = self.lock();
-            event_cells(
+            let cells = event_cells_in(
                 &mut client,
-                filter,
+                &scope,
+                in_project.as_deref(),
                 &[
                     "coalesce(session_id, '')",
                     "profile",
@@ -633,11 +649,14 @@ impl UsageStore for PgUsageStore {
                     "model",
                 ],
             )
-            .map_err(|e| self.err(e))?
+            .map_err(|e| self.err(e))?;
+            let projects = session_projects(&mut client, filter.session.as_deref())
+                .map_err(|e| self.err(e))?;
+            (cells, projects)
         };
         // One row per session and dimension, folded per session as the local ledger does.
-        Ok(fold_sessions(cells.into_iter().map(
-            |(keys, first_ms, last_ms, usage)| {
+        let mut sessions =
+            fold_sessions(cells.into_iter().map(|(keys, first_ms, last_ms, usage)| {
                 let [session, profile, agent, provider, model] =
                     <[String; 5]>::try_from(keys).unwrap_or_default();
                 SessionCell {
@@ -650,8 +669,13 @@ impl UsageStore for PgUsageStore {
                     last_ms,
                     usage,
                 }
-            },
-        )))
+            }));
+        for s in &mut sessions {
+            if let Some(p) = projects.get(&s.session_id) {
+                s.projects = p.clone();
+            }
+        }
+        Ok(sessions)
     }
 
     fn events(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>> {
@@ -662,7 +686,7 @@ impl UsageStore for PgUsageStore {
         let sql = format!(
             "SELECT ts_ms, profile, agent, provider, model, input, output, cache_creation, \
              cache_creation_5m, cache_creation_1h, cache_read, reasoning, cost_nanos, \
-             cost_source, session_id, origin, dedup_key, rank FROM usage_events{} \
+             cost_source, session_id, origin, dedup_key, rank, project FROM usage_events{} \
              ORDER BY ts_ms, id{limit}",
             w.sql()
         );
@@ -688,6 +712,7 @@ impl UsageStore for PgUsageStore {
                 cost_nanos: r.get(12),
                 cost_source: CostSource::parse(r.get(13)).unwrap_or(CostSource::Unpriced),
                 session_id: r.get(14),
+                project: r.get(18),
                 origin: r.get(15),
                 dedup_key: r.get(16),
                 rank: r.get(17),
@@ -927,6 +952,15 @@ impl Where {
         if !f.models.is_empty() {
             self.push(|n| format!("model = ANY(${n})"), Box::new(f.models.clone()));
         }
+        // Only the events table has projects: `grouped` reads it whenever this is set. The
+        // directory itself or anything below it, by whole path components.
+        if let Some(p) = &f.project {
+            let dir = p.trim_end_matches('/').to_string();
+            self.push(
+                |n| format!("(project = ${n} OR starts_with(project, ${n} || '/'))"),
+                Box::new(dir),
+            );
+        }
         // Only the events table has sessions: `grouped` reads it whenever this is set.
         if let Some(session) = &f.session {
             self.push(
@@ -1007,6 +1041,7 @@ fn dim_column(group: UsageGroup) -> &'static str {
         UsageGroup::Profile => "profile",
         UsageGroup::Agent => "agent",
         UsageGroup::Provider => "provider",
+        UsageGroup::Project => "coalesce(project, '')",
         _ => "''",
     }
 }
@@ -1022,8 +1057,14 @@ fn grouped(
         t.is_none_or(|t| t.timestamp_millis().rem_euclid(BUCKET_MS) == 0)
     };
     let session = group == TeamGroup::Usage(UsageGroup::Session);
-    let rollup =
-        !session && filter.session.is_none() && aligned(filter.since) && aligned(filter.until);
+    let project = filter.project.is_some()
+        || group == TeamGroup::Usage(UsageGroup::Project)
+        || by == Some(UsageGroup::Project);
+    let rollup = !session
+        && !project
+        && filter.session.is_none()
+        && aligned(filter.since)
+        && aligned(filter.until);
     // Only time matters (no dimension filter or split, a time grouping or the total): the small
     // rollup.
     let time_only = by.is_none()
@@ -1148,9 +1189,31 @@ fn event_cells(
     filter: &UsageFilter,
     keys: &[&str],
 ) -> PgResult<Vec<EventCell>> {
+    event_cells_in(client, filter, None, keys)
+}
+
+/// [`event_cells`] of the sessions with any event in `project` (all their events), when given.
+fn event_cells_in(
+    client: &mut Client,
+    filter: &UsageFilter,
+    project: Option<&str>,
+    keys: &[&str],
+) -> PgResult<Vec<EventCell>> {
     let mut w = Where::default();
     w.dims(filter);
     w.time(filter, "ts_ms", 1);
+    if let Some(p) = project {
+        let dir = p.trim_end_matches('/').to_string();
+        w.push(
+            |n| {
+                format!(
+                    "coalesce(session_id, '') IN (SELECT coalesce(session_id, '') FROM \
+                     usage_events WHERE project = ${n} OR starts_with(project, ${n} || '/'))"
+                )
+            },
+            Box::new(dir),
+        );
+    }
     let sums = SUMMED
         .iter()
         .map(|c| clamped_sum(&format!("{c}::numeric")))
@@ -1192,6 +1255,30 @@ fn event_cells(
         };
         row.finish();
         out.push((values, r.get(n), r.get(n + 1), row));
+    }
+    Ok(out)
+}
+
+/// The projects each session's events were in, sorted: of one session, or of all.
+fn session_projects(
+    client: &mut Client,
+    session: Option<&str>,
+) -> PgResult<std::collections::HashMap<String, Vec<String>>> {
+    let rows = match session {
+        Some(s) => client.query(
+            "SELECT DISTINCT coalesce(session_id, ''), project FROM usage_events \
+             WHERE project IS NOT NULL AND coalesce(session_id, '') = $1 ORDER BY 1, 2",
+            &[&s],
+        )?,
+        None => client.query(
+            "SELECT DISTINCT coalesce(session_id, ''), project FROM usage_events \
+             WHERE project IS NOT NULL ORDER BY 1, 2",
+            &[],
+        )?,
+    };
+    let mut out: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    for r in &rows {
+        out.entry(r.get(0)).or_default().push(r.get(1));
     }
     Ok(out)
 }

@@ -340,7 +340,7 @@ fn read_batch(
     let mut st = conn.prepare_cached(
         "SELECT l.seq, e.ts_ms, e.profile, e.agent, e.provider, e.model, e.input, e.output, \
          e.cache_creation, e.cache_creation_5m, e.cache_creation_1h, e.cache_read, e.reasoning, \
-         e.cost_nanos, e.cost_source, e.session_id, o.origin, e.dedup_key, e.rank \
+         e.cost_nanos, e.cost_source, e.session_id, o.origin, e.dedup_key, e.rank, e.project \
          FROM team_push_log l JOIN usage_events e ON e.id = l.event_id \
          JOIN origins o ON o.id = e.origin_id WHERE l.seq > ?1 ORDER BY l.seq LIMIT ?2",
     )?;
@@ -370,6 +370,7 @@ fn read_batch(
             cost_source: CostSource::parse(&r.get::<_, String>(14)?)
                 .unwrap_or(CostSource::Unpriced),
             session_id: r.get(15)?,
+            project: r.get(19)?,
             origin: shared_origin(&origin),
             dedup_key: r.get(17)?,
             rank: r.get(18)?,

@@ -13,7 +13,7 @@
 //!   directly keep them per machine).
 
 /// The migrations; `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 const V1: &str = r#"
 CREATE TABLE machines (
@@ -236,4 +236,10 @@ BEGIN
     END IF;
 END;
 $$ LANGUAGE plpgsql SET search_path FROM CURRENT;
+"#;
+
+/// v3: each event's project (the agent's working directory, as its log records it), as in the
+/// local ledger's v3. Reports by or filtered by project read the events.
+const V3: &str = r#"
+ALTER TABLE usage_events ADD COLUMN project TEXT;
 "#;

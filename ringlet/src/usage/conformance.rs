@@ -30,6 +30,7 @@ pub fn usage_store<S: UsageStore>(mut make: impl FnMut() -> S) {
     run(&make());
     rollup_and_raw_paths_agree(&make());
     days_follow_daylight_saving(&make());
+    projects(&make());
     concurrent_writers_dedup_exactly(&make());
 }
 
@@ -55,6 +56,7 @@ pub(crate) fn event(key: &str, model: &str, input: u64, rank: i64) -> UsageEvent
         cost_nanos: Some(0),
         cost_source: CostSource::Computed,
         session_id: None,
+        project: None,
         origin: "test".into(),
         dedup_key: key.into(),
         rank,
@@ -801,6 +803,108 @@ fn concurrent_writers_dedup_exactly(store: &dyn UsageStore) {
 }
 
 /// A zone the tests name; the zone database ships with every system the tests run on.
+/// Projects: each event keeps its working directory; reports group and filter by it (a
+/// directory and everything below it, by whole path components), and each session lists the
+/// projects it worked in.
+fn projects(store: &dyn UsageStore) {
+    let at = |key: &str, session: &str, project: Option<&str>, input: u64| {
+        let mut e = event(key, "m", input, 0);
+        e.session_id = Some(session.into());
+        e.project = project.map(Into::into);
+        e
+    };
+    store
+        .record(&[
+            at("p1", "s1", Some("/src/app"), 1),
+            at("p2", "s1", Some("/src/app/web"), 2),
+            at("p3", "s2", Some("/src/apple"), 4),
+            at("p4", "s3", None, 8),
+        ])
+        .expect("record");
+    let exported = store.events(&UsageFilter::new(), None).expect("events");
+    let projects: Vec<Option<&str>> = exported.iter().map(|e| e.project.as_deref()).collect();
+    assert_eq!(
+        projects,
+        [
+            Some("/src/app"),
+            Some("/src/app/web"),
+            Some("/src/apple"),
+            None
+        ]
+    );
+    let rows = store
+        .query(&UsageFilter::new(), UsageGroup::Project)
+        .expect("by project");
+    let keyed: Vec<(&str, u64)> = rows.iter().map(|r| (r.key.as_str(), r.input)).collect();
+    assert_eq!(
+        keyed,
+        [
+            ("", 8),
+            ("/src/app", 1),
+            ("/src/app/web", 2),
+            ("/src/apple", 4)
+        ]
+    );
+    for (dir, input) in [
+        ("/src/app", 3),
+        ("/src/app/", 3),
+        ("/src/app/web", 2),
+        ("/src/apple", 4),
+        ("/src", 7),
+        ("/elsewhere", 0),
+    ] {
+        let f = UsageFilter::new().project(dir);
+        assert_eq!(total(store, &f).input, input, "{dir}");
+        let days: u64 = store
+            .query(&f, UsageGroup::Day)
+            .expect("by day")
+            .iter()
+            .map(|r| r.input)
+            .sum();
+        assert_eq!(days, input, "{dir} by day");
+        let hours: u64 = store
+            .hours(&f)
+            .expect("hours")
+            .iter()
+            .map(|h| h.usage.input)
+            .sum();
+        assert_eq!(hours, input, "{dir} by hour");
+        assert_eq!(
+            store.events(&f, None).expect("events").len() as u64,
+            u64::from(input.count_ones()),
+            "{dir} events"
+        );
+    }
+    let sessions = store.sessions(&UsageFilter::new()).expect("sessions");
+    let listed: Vec<(&str, Vec<&str>)> = sessions
+        .iter()
+        .map(|s| {
+            (
+                s.session_id.as_str(),
+                s.projects.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("s1", vec!["/src/app", "/src/app/web"]),
+            ("s2", vec!["/src/apple"]),
+            ("s3", vec![]),
+        ]
+    );
+    // The sessions that worked in a project, each with all its usage.
+    let web = store
+        .sessions(&UsageFilter::new().project("/src/app/web"))
+        .expect("sessions in a project");
+    assert_eq!(web.len(), 1);
+    assert_eq!((web[0].session_id.as_str(), web[0].usage.input), ("s1", 3));
+    let one = store
+        .sessions(&UsageFilter::new().session("s2"))
+        .expect("one session");
+    assert_eq!(one[0].projects, ["/src/apple"]);
+}
+
 fn zone(name: &str) -> super::Zone {
     super::Zone::named(name).expect("a zone in the system's database")
 }

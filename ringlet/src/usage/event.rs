@@ -141,6 +141,10 @@ pub struct UsageEvent {
     pub cost_source: CostSource,
     /// The agent's own session id, when its log has one.
     pub session_id: Option<String>,
+    /// The project: the agent's working directory as its log records it (Claude Code's `cwd`,
+    /// Codex's session `cwd`, Droid's), when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
     /// Where the event was read: `file:<path>` for imports, `proxy` for captured traffic.
     pub origin: String,
     /// Identifies the response across re-reads, copies and replays (`claude:<message id>`).

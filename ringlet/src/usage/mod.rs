@@ -28,6 +28,7 @@ pub(crate) mod rusage;
 mod schema;
 mod sqlite;
 mod store;
+mod wire_wins;
 mod zone;
 
 pub use csv::{USAGE_CSV_HEADER, csv_field, write_csv as usage_csv};
@@ -61,6 +62,9 @@ pub(crate) use sqlite::{day_key, offset_sql};
 
 #[cfg(feature = "team")]
 pub(crate) use store::{SessionCell, fold_sessions};
+pub(crate) use wire_wins::{
+    WireWins, add_run as add_proxied_run, read_runs as proxied_runs, runs_file as proxied_runs_file,
+};
 
 #[cfg(test)]
 pub(crate) mod tests {

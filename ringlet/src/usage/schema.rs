@@ -11,7 +11,7 @@ pub(crate) const BUCKET_MS: i64 = 900_000;
 pub(crate) const HOUR_MS: i64 = 3_600_000;
 
 /// The migrations; `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 const V1: &str = r#"
 CREATE TABLE origins (
@@ -415,5 +415,31 @@ CREATE TRIGGER usage_events_rollup2_update AFTER UPDATE ON usage_events BEGIN
         priced = priced + excluded.priced,
         first_ms = min(first_ms, excluded.first_ms),
         last_ms = max(last_ms, excluded.last_ms);
+END;
+"#;
+
+/// v3: projects. Each event keeps the agent's working directory as its log records it
+/// (`project`, NULL where it does not), and `usage_session_projects` lists the projects of each
+/// session (`''` for events without one), so the session list shows them without reading the
+/// events. Reports grouped or filtered by project read the events (the rollups have no
+/// project). A replaced event adds its new project; a session keeps the projects it was ever
+/// seen in.
+const V3: &str = r#"
+ALTER TABLE usage_events ADD COLUMN project TEXT;
+
+CREATE TABLE usage_session_projects (
+    session TEXT NOT NULL,
+    project TEXT NOT NULL,
+    PRIMARY KEY (session, project)
+) WITHOUT ROWID;
+
+CREATE TRIGGER usage_events_project_insert AFTER INSERT ON usage_events
+WHEN new.project IS NOT NULL BEGIN
+    INSERT OR IGNORE INTO usage_session_projects VALUES (coalesce(new.session_id, ''), new.project);
+END;
+
+CREATE TRIGGER usage_events_project_update AFTER UPDATE ON usage_events
+WHEN new.project IS NOT NULL BEGIN
+    INSERT OR IGNORE INTO usage_session_projects VALUES (coalesce(new.session_id, ''), new.project);
 END;
 "#;

@@ -255,11 +255,18 @@ impl UsageStore for SqliteUsageStore {
     }
 
     fn sessions(&self, filter: &UsageFilter) -> Result<Vec<SessionUsage>> {
-        let cells = {
-            let conn = self.lock();
-            session_cells(&conn, filter).map_err(|e| db_error(&self.path, e))?
-        };
-        Ok(fold_sessions(cells))
+        let conn = self.lock();
+        let cells = session_cells(&conn, filter).map_err(|e| db_error(&self.path, e))?;
+        let projects = session_projects(&conn, filter.session.as_deref())
+            .map_err(|e| db_error(&self.path, e))?;
+        drop(conn);
+        let mut sessions = fold_sessions(cells);
+        for s in &mut sessions {
+            if let Some(p) = projects.get(&s.session_id) {
+                s.projects = p.clone();
+            }
+        }
+        Ok(sessions)
     }
 
     fn events(&self, filter: &UsageFilter, limit: Option<u64>) -> Result<Vec<UsageEvent>> {
@@ -268,13 +275,14 @@ impl UsageStore for SqliteUsageStore {
             let mut w = Where::default();
             w.dims(filter, "e.");
             w.session(filter, "e.session_id");
+            w.project(filter, "e.project");
             w.time(filter, "e.ts_ms", 1);
             let limit = limit.map_or(String::new(), |n| format!(" LIMIT {n}"));
             let sql = format!(
                 "SELECT e.ts_ms, e.profile, e.agent, e.provider, e.model, e.input, e.output, \
                  e.cache_creation, e.cache_creation_5m, e.cache_creation_1h, e.cache_read, \
                  e.reasoning, e.cost_nanos, e.cost_source, e.session_id, o.origin, e.dedup_key, \
-                 e.rank FROM usage_events e JOIN origins o ON o.id = e.origin_id{} \
+                 e.rank, e.project FROM usage_events e JOIN origins o ON o.id = e.origin_id{} \
                  ORDER BY e.ts_ms, e.id{limit}",
                 w.sql()
             );
@@ -299,6 +307,7 @@ impl UsageStore for SqliteUsageStore {
                     cost_source: CostSource::parse(&r.get::<_, String>(13)?)
                         .unwrap_or(CostSource::Unpriced),
                     session_id: r.get(14)?,
+                    project: r.get(18)?,
                     origin: r.get(15)?,
                     dedup_key: r.get(16)?,
                     rank: r.get(17)?,
@@ -478,15 +487,16 @@ fn insert_events(tx: &Transaction<'_>, events: &[UsageEvent]) -> rusqlite::Resul
     let mut insert = tx.prepare_cached(
         "INSERT INTO usage_events (ts_ms, profile, agent, provider, model, input, output, \
          cache_creation, cache_creation_5m, cache_creation_1h, cache_read, reasoning, cost_nanos, \
-         cost_source, session_id, origin_id, dedup_key, rank) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) \
+         cost_source, session_id, origin_id, dedup_key, rank, project) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+         ?19) \
          ON CONFLICT (dedup_key) DO NOTHING",
     )?;
     let mut replace = tx.prepare_cached(
         "UPDATE usage_events SET ts_ms = ?1, profile = ?2, agent = ?3, provider = ?4, model = ?5, \
          input = ?6, output = ?7, cache_creation = ?8, cache_creation_5m = ?9, \
          cache_creation_1h = ?10, cache_read = ?11, reasoning = ?12, cost_nanos = ?13, \
-         cost_source = ?14, session_id = ?15, origin_id = ?16, rank = ?18 \
+         cost_source = ?14, session_id = ?15, origin_id = ?16, rank = ?18, project = ?19 \
          WHERE dedup_key = ?17 AND rank < ?18",
     )?;
     for ev in events {
@@ -518,6 +528,7 @@ fn insert_events(tx: &Transaction<'_>, events: &[UsageEvent]) -> rusqlite::Resul
             origin_id,
             ev.dedup_key,
             ev.rank,
+            ev.project,
         ];
         if insert.execute(values)? == 1 {
             outcome.inserted += 1;
@@ -637,6 +648,20 @@ impl Where {
             } else {
                 format!("{column} = ?{n}")
             });
+        }
+    }
+
+    /// The project filter on an events table's `column`: the directory itself or anything
+    /// below it, by whole path components (`/src/app` matches `/src/app/web`, not
+    /// `/src/apple`).
+    fn project(&mut self, f: &UsageFilter, column: &str) {
+        if let Some(p) = &f.project {
+            let dir = p.trim_end_matches('/');
+            self.params.push(SqlValue::Text(dir.to_string()));
+            let n = self.params.len();
+            self.clauses.push(format!(
+                "({column} = ?{n} OR substr({column}, 1, length(?{n}) + 1) = ?{n} || '/')"
+            ));
         }
     }
 
@@ -880,6 +905,7 @@ fn dim_column(group: UsageGroup) -> &'static str {
         UsageGroup::Profile => "profile",
         UsageGroup::Agent => "agent",
         UsageGroup::Provider => "provider",
+        UsageGroup::Project => "coalesce(project, '')",
         _ => "''",
     }
 }
@@ -892,8 +918,10 @@ fn grouped(
     group: UsageGroup,
     by: Option<UsageGroup>,
 ) -> rusqlite::Result<Vec<(String, UsageRow)>> {
-    // Only the events know their session.
-    let src = if filter.session.is_some() {
+    // Only the events know their session and project.
+    let projects =
+        filter.project.is_some() || group == UsageGroup::Project || by == Some(UsageGroup::Project);
+    let src = if filter.session.is_some() || projects {
         EVENTS
     } else {
         source_for(conn, filter, group)?
@@ -901,6 +929,7 @@ fn grouped(
     let mut w = Where::default();
     w.dims(filter, "");
     w.session(filter, "session_id");
+    w.project(filter, "project");
     w.time(filter, src.column, src.unit_ms);
     let seconds = if src.unit_ms == 1 {
         "ts_ms / 1000".to_string()
@@ -953,14 +982,16 @@ fn hour_rows(conn: &Connection, filter: &UsageFilter) -> rusqlite::Result<Vec<Ho
     let aligned = [filter.since, filter.until]
         .iter()
         .all(|t| t.is_none_or(|t| t.timestamp_millis().rem_euclid(HOUR_MS) == 0));
-    let (src, hour, first, last) = if aligned && filter.session.is_none() {
-        (HOURS, "hour", "min(first_ms)", "max(last_ms)")
-    } else {
-        (EVENTS, "ts_ms / 3600000", "min(ts_ms)", "max(ts_ms)")
-    };
+    let (src, hour, first, last) =
+        if aligned && filter.session.is_none() && filter.project.is_none() {
+            (HOURS, "hour", "min(first_ms)", "max(last_ms)")
+        } else {
+            (EVENTS, "ts_ms / 3600000", "min(ts_ms)", "max(ts_ms)")
+        };
     let mut w = Where::default();
     w.dims(filter, "");
     w.session(filter, "session_id");
+    w.project(filter, "project");
     w.time(filter, src.column, src.unit_ms);
     with_sums(|split| {
         let sql = format!(
@@ -998,6 +1029,21 @@ fn session_cells(conn: &Connection, filter: &UsageFilter) -> rusqlite::Result<Ve
     if let Some(s) = &filter.session {
         w.params.push(SqlValue::Text(s.clone()));
         w.clauses.push(format!("session = ?{}", w.params.len()));
+    }
+    // A session is in a project when any of its responses was: all its usage counts.
+    if filter.project.is_some() {
+        let mut p = Where {
+            params: std::mem::take(&mut w.params),
+            ..Where::default()
+        };
+        p.project(filter, "project");
+        w.params = p.params;
+        w.clauses.push(format!(
+            "session IN (SELECT session FROM usage_session_projects{})",
+            p.clauses
+                .first()
+                .map_or(String::new(), |c| format!(" WHERE {c}"))
+        ));
     }
     if let Some(since) = since {
         w.params.push(SqlValue::Integer(since));
@@ -1074,6 +1120,31 @@ fn session_cells(conn: &Connection, filter: &UsageFilter) -> rusqlite::Result<Ve
         cells.retain(|c| c.usage.events > 0);
     }
     Ok(cells)
+}
+
+/// The projects (working directories) each session's responses were in, sorted: of one
+/// session, or of all.
+fn session_projects(
+    conn: &Connection,
+    session: Option<&str>,
+) -> rusqlite::Result<HashMap<String, Vec<String>>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    let (sql, params) = match session {
+        Some(s) => (
+            "SELECT session, project FROM usage_session_projects WHERE session = ?1 ORDER BY 1, 2",
+            vec![SqlValue::Text(s.to_string())],
+        ),
+        None => (
+            "SELECT session, project FROM usage_session_projects ORDER BY 1, 2",
+            Vec::new(),
+        ),
+    };
+    let mut st = conn.prepare(sql)?;
+    let mut rows = st.query(rusqlite::params_from_iter(params.iter()))?;
+    while let Some(r) = rows.next()? {
+        out.entry(r.get(0)?).or_default().push(r.get(1)?);
+    }
+    Ok(out)
 }
 
 /// Per session (sorted by id), for [`UsageGroup::Session`]; with `by`, per session and model,
@@ -1285,11 +1356,46 @@ mod tests {
             conn.pragma_update(None, "user_version", 1)
                 .expect("version");
             let tx = conn.unchecked_transaction().expect("tx");
-            insert_events(&tx, &events).expect("insert");
+            // v1's columns (later versions added `project`).
+            for ev in &events {
+                let origin = origin_id(&tx, &ev.origin).expect("origin");
+                let t = ev.tokens;
+                tx.execute(
+                    "INSERT INTO usage_events (ts_ms, profile, agent, provider, model, input, \
+                     output, cache_creation, cache_creation_5m, cache_creation_1h, cache_read, \
+                     reasoning, cost_nanos, cost_source, session_id, origin_id, dedup_key, rank) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
+                     ?16, ?17, ?18)",
+                    params![
+                        ev.time.timestamp_millis(),
+                        ev.profile,
+                        ev.agent,
+                        ev.provider,
+                        ev.model,
+                        to_i64(t.input),
+                        to_i64(t.output),
+                        to_i64(t.cache_creation),
+                        to_i64(t.cache_creation_5m),
+                        to_i64(t.cache_creation_1h),
+                        to_i64(t.cache_read),
+                        to_i64(t.reasoning),
+                        ev.cost_nanos,
+                        ev.cost_source.as_str(),
+                        ev.session_id,
+                        origin,
+                        ev.dedup_key,
+                        ev.rank,
+                    ],
+                )
+                .expect("insert");
+            }
             tx.commit().expect("commit");
         }
         let upgraded = SqliteUsageStore::open(&path).expect("upgrade");
-        assert_eq!(upgraded.schema_version().expect("version"), 2);
+        assert_eq!(
+            upgraded.schema_version().expect("version") as usize,
+            MIGRATIONS.len()
+        );
         for group in [
             UsageGroup::Day,
             UsageGroup::Session,

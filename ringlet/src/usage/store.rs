@@ -177,6 +177,10 @@ pub struct UsageFilter {
     pub models: Vec<String>,
     /// Only this agent session (`""`: events logged without one).
     pub session: Option<String>,
+    /// Only this project: events whose working directory is this directory or below it (by
+    /// whole path components). In the session list, the sessions with any such event.
+    #[serde(default)]
+    pub project: Option<String>,
     /// Only events at or after this time.
     pub since: Option<DateTime<Utc>>,
     /// Only events strictly before this time (a CLI `--until DAY` passes the next midnight).
@@ -227,6 +231,12 @@ impl UsageFilter {
         self
     }
 
+    /// Only this project (a directory and everything below it).
+    pub fn project(mut self, project: impl Into<String>) -> Self {
+        self.project = Some(project.into());
+        self
+    }
+
     /// Only events at or after `since`.
     pub fn since(mut self, since: DateTime<Utc>) -> Self {
         self.since = Some(since);
@@ -269,15 +279,18 @@ pub enum UsageGroup {
     Provider,
     /// One row per agent session id (events without one share the key `""`).
     Session,
+    /// One row per project: the agent's working directory (events without one share the key
+    /// `""`).
+    Project,
 }
 
 impl UsageGroup {
     /// Parses a group by its name (`total`, `day`, `week`, `month`, `model`, `profile`,
-    /// `agent`, `provider`, `session`): the names serde uses, so there is one list of them.
+    /// `agent`, `provider`, `session`, `project`): the names serde uses, so there is one list of them.
     pub fn parse(name: &str) -> crate::error::Result<Self> {
         serde_json::from_value(serde_json::Value::String(name.to_string())).map_err(|_| {
             crate::error::Error::InvalidInput(format!(
-                "unknown usage group '{}'; groups: total, day, week, month, model, profile, agent, provider, session",
+                "unknown usage group '{}'; groups: total, day, week, month, model, profile, agent, provider, session, project",
                 name.escape_debug()
             ))
         })
@@ -401,6 +414,7 @@ pub(crate) fn fold_sessions(cells: impl IntoIterator<Item = SessionCell>) -> Vec
                 agents: Vec::new(),
                 providers: Vec::new(),
                 models: Vec::new(),
+                projects: Vec::new(),
                 usage: UsageRow::empty(c.session.clone()),
             });
         s.first = s.first.min(at(c.first_ms));
@@ -444,6 +458,10 @@ pub struct SessionUsage {
     pub providers: Vec<String>,
     /// The models, sorted.
     pub models: Vec<String>,
+    /// The projects (working directories) its responses were in, sorted; empty when its
+    /// agent's logs do not say.
+    #[serde(default)]
+    pub projects: Vec<String>,
     /// Its numbers (`key` is the session id).
     pub usage: UsageRow,
 }

@@ -6,7 +6,7 @@ run time and vice versa).
 
 from collections.abc import Callable
 from os import PathLike
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 from typing_extensions import NotRequired
 
@@ -39,6 +39,7 @@ class AgentInfo(TypedDict):
     profiles: int
     install: str
     source: Source
+    one_shot: list[str]
 
 class ProviderInfo(TypedDict):
     id: str
@@ -131,6 +132,7 @@ class PlannedFile(TypedDict):
     merge: Literal["replace", "merge", "create"]
     content: str
     holds_key: bool
+    owned: NotRequired[list[str]]
 
 class LaunchPlan(TypedDict):
     profile: str
@@ -206,6 +208,7 @@ class UsageEvent(TypedDict):
     cost_nanos: int | None
     cost_source: Literal["computed", "reported", "unpriced"]
     session_id: str | None
+    project: NotRequired[str]
     origin: str
     dedup_key: str
     rank: int
@@ -373,6 +376,29 @@ class HookEntry(TypedDict):
 class HookImportReport(TypedDict):
     added: list[str]
     unchanged: list[str]
+
+class ImportedItem(TypedDict):
+    kind: Literal["profile", "hook", "routing", "config", "remote"]
+    name: str
+    renamed_from: str | None
+    outcome: Literal["created", "unchanged", "skipped"]
+
+class KeyToSet(TypedDict):
+    provider: str
+    alias: str
+    used_by: list[str]
+    remote_url: str | None
+
+class EnvToSet(TypedDict):
+    profile: str
+    name: str
+
+class SetupImportReport(TypedDict):
+    dry_run: bool
+    items: list[ImportedItem]
+    keys_to_set: list[KeyToSet]
+    env_to_set: list[EnvToSet]
+    registry_pin: str | None
 
 class FireReport(TypedDict):
     hook: str
@@ -614,6 +640,14 @@ class Ringlet:
         self, id: str, payload: dict[str, object] | None = None, profile: str | None = None
     ) -> HookTestReport: ...
     def run_scheduled_hooks(self) -> list[FireReport]: ...
+    def export_setup(self) -> dict[str, Any]: ...
+    def import_setup(
+        self,
+        document: dict[str, Any] | str,
+        dry_run: bool = False,
+        rename: dict[str, str] | None = None,
+        skip_existing: bool = False,
+    ) -> SetupImportReport: ...
 
 class RunHandle:
     """A started agent. As a context manager, leaving the block kills an agent still running
@@ -713,6 +747,7 @@ class HookNotFound(NotFoundError): ...
 class HookExists(ConflictError): ...
 class HookStateError(InternalError): ...
 class SandboxUnavailable(UnavailableError): ...
+class ProxyError(UnavailableError): ...
 class HookTransportMissing(UnavailableError): ...
 class SessionNotFound(NotFoundError): ...
 class RemoteNotFound(NotFoundError): ...

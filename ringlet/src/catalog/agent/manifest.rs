@@ -27,9 +27,13 @@ pub struct AgentManifest {
     pub speaks: Vec<WireShape>,
     /// The Rhai config script (file name looked up in the user's `scripts/`, then built-ins).
     pub script: String,
-    /// Arguments for a one-shot, non-interactive prompt (documentation and tests).
+    /// The arguments of a one-shot, non-interactive run (`profiles run ALIAS --prompt …`):
+    /// `"{prompt}"` stands for the prompt, which is appended when no argument names it.
     #[serde(default)]
     pub one_shot: Vec<String>,
+    /// How the one-shot answer is read from the agent's standard output (default: all of it).
+    #[serde(default, skip_serializing_if = "is_default_answer")]
+    pub one_shot_answer: super::one_shot::OneShotAnswer,
     /// Environment variables the agent reads.
     #[serde(default)]
     pub env: AgentEnv,
@@ -39,6 +43,13 @@ pub struct AgentManifest {
     /// Where the agent writes its own session logs, relative to HOME (for usage ingestion).
     #[serde(default)]
     pub logs: Vec<LogLocation>,
+    /// `[tasks.NAME]`: setup tasks every profile of this agent can run with `ringlet env setup`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tasks: BTreeMap<String, crate::setup::SetupTask>,
+    /// The state `ringlet import AGENT --to ALIAS` brings from the user's HOME into a profile
+    /// HOME (settings, memory, MCP servers, project trust, history), never credentials.
+    #[serde(default, skip_serializing_if = "crate::state::StateLayout::is_empty")]
+    pub import_state: crate::state::StateLayout,
 }
 
 /// The environment variables an agent reads.
@@ -71,6 +82,10 @@ pub struct LogLocation {
     pub path: String,
     /// Format name understood by the usage importers.
     pub format: String,
+}
+
+fn is_default_answer(a: &super::one_shot::OneShotAnswer) -> bool {
+    *a == super::one_shot::OneShotAnswer::default()
 }
 
 fn default_version_flag() -> String {

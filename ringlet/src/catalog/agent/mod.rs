@@ -2,6 +2,7 @@
 
 mod detect;
 mod manifest;
+mod one_shot;
 
 use std::ffi::OsString;
 use std::fmt::Debug;
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 pub use detect::{DetectProgress, Detection, detect_all, detect_all_with_progress};
 pub use manifest::{AgentEnv, AgentManifest, LogLocation};
+pub use one_shot::{OneShotAnswer, PROMPT_PLACEHOLDER, one_shot_answer, one_shot_args};
 
 use crate::catalog::manifest::Source;
 use crate::catalog::wire::WireShape;

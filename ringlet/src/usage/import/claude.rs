@@ -50,6 +50,8 @@ struct Line<'a> {
     request_id: Option<Cow<'a, str>>,
     #[serde(rename = "isSidechain", default)]
     is_sidechain: Option<bool>,
+    #[serde(borrow, default)]
+    cwd: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -187,6 +189,11 @@ impl LineParser for ClaudeLines {
             model: model.to_string(),
             tokens,
             session_id,
+            project: line
+                .cwd
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .map(str::to_string),
             dedup_key,
             rank: thread + size,
             reported_cost_nanos: None,

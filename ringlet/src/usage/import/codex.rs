@@ -48,6 +48,8 @@ struct Line<'a> {
 struct SessionMeta {
     #[serde(default)]
     id: Option<String>,
+    #[serde(default)]
+    cwd: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -143,6 +145,9 @@ pub(crate) struct CodexContext {
     session: Option<String>,
     model: Option<String>,
     last_total: Option<CodexUsage>,
+    /// The session's working directory (`session_meta`'s `cwd`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cwd: Option<String>,
 }
 
 pub(crate) struct CodexLines;
@@ -167,6 +172,9 @@ impl LineParser for CodexLines {
                     .map_err(|e| format!("session_meta payload: {e}"))?;
                 if meta.id.is_some() {
                     cx.session = meta.id;
+                }
+                if meta.cwd.as_deref().is_some_and(|c| !c.is_empty()) {
+                    cx.cwd = meta.cwd;
                 }
                 Ok(LineOutcome::Used)
             }
@@ -247,6 +255,7 @@ impl CodexLines {
             model: cx.model.clone().unwrap_or_else(|| "unknown".into()),
             tokens,
             session_id: Some(session),
+            project: cx.cwd.clone(),
             dedup_key,
             rank: 0,
             reported_cost_nanos: None,

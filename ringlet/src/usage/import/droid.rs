@@ -32,6 +32,32 @@ pub struct DroidImporter;
 
 const SUFFIX: &str = ".settings.json";
 
+/// The most of the session's transcript read for its first line, which names the working
+/// directory (`{"type":"session_start",…,"cwd":…}`).
+const SESSION_START_MAX: u64 = 64 << 10;
+
+#[derive(Deserialize)]
+struct SessionStart {
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    #[serde(default)]
+    cwd: Option<String>,
+}
+
+/// The working directory the session's transcript (`<uuid>.jsonl` beside the settings file)
+/// starts with, when it has one.
+fn session_cwd(settings: &Path, session: &str) -> Option<String> {
+    let file = std::fs::File::open(settings.with_file_name(format!("{session}.jsonl"))).ok()?;
+    let mut head = Vec::new();
+    file.take(SESSION_START_MAX).read_to_end(&mut head).ok()?;
+    let first = head.split(|&b| b == b'\n').next()?;
+    let start: SessionStart = serde_json::from_slice(strip_bom(first)).ok()?;
+    (start.kind.as_deref() == Some("session_start"))
+        .then_some(start.cwd)
+        .flatten()
+        .filter(|c| !c.is_empty())
+}
+
 #[derive(Deserialize)]
 struct Settings {
     #[serde(default)]
@@ -123,6 +149,7 @@ impl Importer for DroidImporter {
                                 rank: rank_by_total(&tokens),
                                 tokens,
                                 dedup_key: format!("droid:{session}"),
+                                project: session_cwd(path, &session),
                                 session_id: Some(session),
                                 reported_cost_nanos: None,
                             });

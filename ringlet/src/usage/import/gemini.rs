@@ -134,6 +134,8 @@ fn reply(
         rank: rank_by_total(&tokens),
         tokens,
         session_id: Some(session),
+        // Gemini CLI records only a hash of the project's path.
+        project: None,
         dedup_key,
         reported_cost_nanos: None,
     });

@@ -123,6 +123,8 @@ pub struct ParsedUsage {
     pub tokens: TokenCounts,
     /// The agent's session id.
     pub session_id: Option<String>,
+    /// See [`UsageEvent::project`].
+    pub project: Option<String>,
     /// See [`UsageEvent::dedup_key`].
     pub dedup_key: String,
     /// See [`UsageEvent::rank`].
@@ -382,6 +384,7 @@ impl<'a> ScanContext<'a> {
                         CostSource::Unpriced
                     },
                     session_id: r.session_id,
+                    project: r.project,
                     origin: origin.clone(),
                     dedup_key: r.dedup_key,
                     rank: r.rank,

@@ -54,6 +54,15 @@ struct Data {
     cost: Option<f64>,
     #[serde(default)]
     time: Option<Time>,
+    /// Where the agent worked (`cwd`; `root` is the project's repository).
+    #[serde(default)]
+    path: Option<MessagePath>,
+}
+
+#[derive(Deserialize)]
+struct MessagePath {
+    #[serde(default)]
+    cwd: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -235,6 +244,7 @@ fn parse(row: &Row) -> std::result::Result<Option<ParsedUsage>, String> {
         rank: rank_by_total(&tokens),
         tokens,
         session_id: Some(row.session.clone()),
+        project: data.path.and_then(|p| p.cwd).filter(|c| !c.is_empty()),
         dedup_key: format!("opencode:{}", row.id),
         reported_cost_nanos: reported,
     }))

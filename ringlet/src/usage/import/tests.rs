@@ -111,6 +111,11 @@ fn claude_sample() {
         Some("10bf73cd-5e55-4ebb-809c-1c7c261cfa57")
     );
     assert_eq!(ev.time.to_rfc3339(), "2026-12-03T14:28:35.543+00:00");
+    // The project: the `cwd` of the response's line.
+    assert_eq!(
+        ev.project.as_deref(),
+        Some("/tmp/tmp.xPSwMvLVJZ/claude/work")
+    );
     assert!(ev.origin.starts_with("file:") && ev.origin.ends_with(".jsonl"));
     // No price for claude-opus-5-5: unpriced, never $0.
     assert_eq!(
@@ -143,6 +148,11 @@ fn codex_sample_and_its_archived_copy() {
         Some("01a23c4f-38bd-7683-b768-948004c507c2")
     );
     assert_eq!(ev.time.to_rfc3339(), "2026-12-03T14:29:15.102+00:00");
+    // The project: session_meta's `cwd`.
+    assert_eq!(
+        ev.project.as_deref(),
+        Some("/tmp/tmp.RBCS2czNHe/codex/work")
+    );
 
     // Codex moves old rollouts to archived_sessions/: the same responses, not new ones.
     let archived = home
@@ -175,6 +185,11 @@ fn opencode_sample() {
         Some("ses_dc3aefda5ffebznt623gNF1bJM")
     );
     assert_eq!(ev.dedup_key, "opencode:msg_23c51166b001tdGFqTdnnhbXM2");
+    // The project: the message's `path.cwd`.
+    assert_eq!(
+        ev.project.as_deref(),
+        Some("/tmp/tmp.xgTXgC55hU/opencode/work")
+    );
     // OpenCode's own cost, $0.00009885, kept as reported (and equal to ringlet's own price).
     assert_eq!(
         (ev.cost_source, ev.cost_nanos),
@@ -230,6 +245,8 @@ fn gemini_sample() {
         Some("7f205fb6-0483-4786-812e-eb7889ad8151")
     );
     assert_eq!(ev.dedup_key, "gemini:fcad1a3b-d38c-4ebf-ad8d-bf9d7f9accec");
+    // Gemini CLI logs a hash of the project's path, not the path.
+    assert_eq!(ev.project, None);
 }
 
 #[test]
@@ -249,6 +266,11 @@ fn droid_sample_and_a_growing_snapshot() {
     let ev = &store.events(&UsageFilter::new(), None).expect("events")[0];
     assert_eq!(ev.model, "custom:Fake-0");
     assert_eq!(ev.dedup_key, "droid:0fc42bfe-d55c-4fef-80fd-a080bebc0dec");
+    // The project: the transcript's session_start `cwd`.
+    assert_eq!(
+        ev.project.as_deref(),
+        Some("/tmp/tmp.RBCS2czNHe/droid/work")
+    );
 
     // Droid rewrites the file with larger running totals: the session's event is replaced, and
     // the ledger holds the latest totals once.
