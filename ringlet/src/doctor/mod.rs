@@ -7,7 +7,7 @@ mod tested;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use probes::{LedgerHealth, ledger_health, loose_mode, ringlet_shims, server_answers};
+pub(crate) use probes::{LedgerHealth, ledger_health, loose_mode, server_answers};
 pub use tested::TESTED_VERSIONS;
 pub(crate) use tested::{tested_version, version_number};
 

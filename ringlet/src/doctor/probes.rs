@@ -70,46 +70,6 @@ pub(crate) fn ledger_health(path: &Path) -> Result<LedgerHealth, String> {
     })
 }
 
-/// The marker line `ringlet aliases install` writes as a shim's second line, the profile's
-/// alias after it (the same text as the shim writer's `SHIM_MARKER`).
-const SHIM_MARKER: &str = "# ringlet-shim: profile=";
-
-/// The shims ringlet wrote in `dir`, as (file name, profile), sorted: regular files of at
-/// most 4 KiB whose first line is `#!/bin/sh` and whose second is the marker.
-pub(crate) fn ringlet_shims(dir: &Path) -> Vec<(String, String)> {
-    use std::io::Read;
-    let mut out: Vec<(String, String)> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let meta = std::fs::symlink_metadata(e.path()).ok()?;
-            if !meta.is_file() || meta.len() > 4096 {
-                return None;
-            }
-            let mut text = String::new();
-            std::fs::File::open(e.path())
-                .ok()?
-                .take(4096)
-                .read_to_string(&mut text)
-                .ok()?;
-            let mut lines = text.lines();
-            if lines.next()? != "#!/bin/sh" {
-                return None;
-            }
-            let profile = lines.next()?.strip_prefix(SHIM_MARKER)?;
-            (!profile.is_empty()).then(|| {
-                (
-                    e.file_name().to_string_lossy().into_owned(),
-                    profile.to_string(),
-                )
-            })
-        })
-        .collect();
-    out.sort();
-    out
-}
-
 /// Whether a ringlet server answers `GET /api/health` at `addr` (`None`: nothing listens;
 /// `Some(false)`: something else does).
 pub(crate) fn server_answers(addr: &str) -> Option<bool> {

@@ -1,12 +1,10 @@
 //! [`Ringlet::doctor`]: every check of docs/doctor.md, in one report.
 
-use std::path::Path;
-
 use super::Ringlet;
 use crate::config::CredentialBackend;
 use crate::doctor::{
-    Check, DoctorReport, LedgerHealth, ledger_health, loose_mode, ringlet_shims, server_answers,
-    tested_version, version_number,
+    Check, DoctorReport, LedgerHealth, ledger_health, loose_mode, server_answers, tested_version,
+    version_number,
 };
 use crate::error::Result;
 use crate::launch::sandbox::SandboxMode;
@@ -34,13 +32,7 @@ impl Ringlet {
         checks.push(self.doctor_pricing(ledger.as_ref()));
         checks.push(self.doctor_registry());
         checks.push(self.doctor_sandbox());
-        let aliases: Vec<String> = self
-            .profiles()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|p| p.alias)
-            .collect();
-        checks.push(doctor_shims(&aliases));
+        checks.push(self.doctor_shims());
         checks.push(self.doctor_server());
         Ok(DoctorReport::new(checks))
     }
@@ -380,7 +372,7 @@ impl Ringlet {
         }
         #[cfg(target_os = "macos")]
         {
-            if Path::new(crate::launch::sandbox::SANDBOX_EXEC).exists() {
+            if std::path::Path::new(crate::launch::sandbox::SANDBOX_EXEC).exists() {
                 Check::ok(
                     "sandbox",
                     format!("{} is present", crate::launch::sandbox::SANDBOX_EXEC),
@@ -438,63 +430,71 @@ impl Ringlet {
             ),
         }
     }
-}
 
-/// The shims `ringlet aliases install` wrote in `~/.local/bin`: whether the shell finds them
-/// (the directory on PATH) and whether their profiles still exist.
-fn doctor_shims(profiles: &[String]) -> Check {
-    let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) else {
-        return Check::warn("shims", "HOME is not set", "set HOME");
-    };
-    let dir = Path::new(&home).join(".local").join("bin");
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let on_path = std::env::split_paths(&path).any(|p| p == dir);
-    let shims = ringlet_shims(&dir);
-    let export = format!(
-        "add `export PATH=\"{}:$PATH\"` to your shell's profile",
-        dir.display()
-    );
-    if !shims.is_empty() && !on_path {
-        let names: Vec<&str> = shims.iter().map(|(n, _)| n.as_str()).collect();
-        return Check::fail(
-            "shims",
-            format!(
-                "{} is not on PATH, so the shell does not find the shims there: {}",
-                dir.display(),
-                names.join(", ")
-            ),
-            export,
+    /// The shims `ringlet aliases install` wrote in `~/.local/bin`: whether the shell finds
+    /// them (the directory on PATH) and whether their profiles still exist.
+    fn doctor_shims(&self) -> Check {
+        let dir = match self.default_shim_dir() {
+            Ok(dir) => dir,
+            Err(e) => return Check::warn("shims", e.to_string(), "set HOME"),
+        };
+        let on_path = crate::setup::shim::on_path(&dir, std::env::var_os("PATH").as_deref());
+        let shims = match self.shims(None) {
+            Ok(shims) => shims,
+            Err(e) => {
+                return Check::warn(
+                    "shims",
+                    e.to_string(),
+                    format!("make {} readable", dir.display()),
+                );
+            }
+        };
+        let export = format!(
+            "add `export PATH=\"{}:$PATH\"` to your shell's profile",
+            dir.display()
         );
-    }
-    let orphans: Vec<String> = shims
-        .iter()
-        .filter(|(_, p)| !profiles.contains(p))
-        .map(|(n, p)| format!("{n} (profile '{p}')"))
-        .collect();
-    if !orphans.is_empty() {
-        return Check::warn(
-            "shims",
-            format!("shims of deleted profiles: {}", orphans.join(", ")),
-            "remove them with `ringlet aliases uninstall`",
-        );
-    }
-    match (on_path, shims.len()) {
-        (true, 0) => Check::ok(
-            "shims",
-            format!("{} is on PATH (no shims yet)", dir.display()),
-        ),
-        (true, n) => Check::ok(
-            "shims",
-            format!("{n} shim(s) in {}, which is on PATH", dir.display()),
-        ),
-        (false, _) => Check::warn(
-            "shims",
-            format!(
-                "{} is not on PATH: shims written there would not be found",
-                dir.display()
+        if !shims.is_empty() && !on_path {
+            let names: Vec<&str> = shims.iter().map(|s| s.name.as_str()).collect();
+            return Check::fail(
+                "shims",
+                format!(
+                    "{} is not on PATH, so the shell does not find the shims there: {}",
+                    dir.display(),
+                    names.join(", ")
+                ),
+                export,
+            );
+        }
+        let orphans: Vec<String> = shims
+            .iter()
+            .filter(|s| !s.profile_exists)
+            .map(|s| format!("{} (profile '{}')", s.name, s.profile))
+            .collect();
+        if !orphans.is_empty() {
+            return Check::warn(
+                "shims",
+                format!("shims of deleted profiles: {}", orphans.join(", ")),
+                "remove them with `ringlet aliases uninstall`",
+            );
+        }
+        match (on_path, shims.len()) {
+            (true, 0) => Check::ok(
+                "shims",
+                format!("{} is on PATH (no shims yet)", dir.display()),
             ),
-            export,
-        ),
+            (true, n) => Check::ok(
+                "shims",
+                format!("{n} shim(s) in {}, which is on PATH", dir.display()),
+            ),
+            (false, _) => Check::warn(
+                "shims",
+                format!(
+                    "{} is not on PATH: shims written there would not be found",
+                    dir.display()
+                ),
+                export,
+            ),
+        }
     }
 }
 
