@@ -33,6 +33,7 @@ fn connect(schema: &str, machine: &str) -> TeamConnect {
         schema: schema.into(),
         machine: machine.into(),
         user: "bench".into(),
+        ca_file: None,
     }
 }
 

@@ -61,6 +61,7 @@ ensure_debian_packages() {
   command -v fish >/dev/null 2>&1 || missing+=(fish)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   [ "${#missing[@]}" -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "tests/run.sh: the tests need ${missing[*]} (Debian: apt-get install ${missing[*]})" >&2
@@ -106,8 +107,11 @@ run_keychain_tests() {
 # Starts a throwaway Postgres for the team ledger tests (tests/team): its own data directory and
 # Unix socket directory in a temp dir, a private TCP port on 127.0.0.1 only, password
 # (SCRAM) authentication for role `ringlet`, owned by the `postgres` system user when run as root
-# (Postgres refuses to run as root). Exports RINGLET_TEST_POSTGRES_URL (no password in it) and
-# RINGLET_TEST_POSTGRES_PASSWORD; a developer can instead export both for their own server.
+# (Postgres refuses to run as root), and TLS with a certificate for 127.0.0.1 from a CA made
+# here (ringlet always verifies it: the tests trust that CA through RINGLET_TEST_POSTGRES_CA, as a
+# team trusts its own through `[team] ca-file`). Exports RINGLET_TEST_POSTGRES_URL (no password
+# in it), RINGLET_TEST_POSTGRES_PASSWORD and RINGLET_TEST_POSTGRES_CA; a developer can instead
+# export them for their own server.
 start_test_postgres() {
   if [ -n "${RINGLET_TEST_POSTGRES_URL:-}" ]; then
     return 0
@@ -118,6 +122,19 @@ start_test_postgres() {
   local port=$((54000 + RANDOM % 1000))
   local password="ringlet-test-$$-$RANDOM"
   printf '%s\n' "$password" >"$PG_TMP/pwfile"
+  # A CA of the test's own and a server certificate for 127.0.0.1 signed by it, as a team
+  # sets it up (webpki refuses a self-signed certificate used as its own CA).
+  {
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=ringlet-test-ca \
+      -keyout "$PG_TMP/ca.key" -out "$PG_TMP/ca.crt" \
+      && openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 \
+        -keyout "$PG_TMP/server.key" -out "$PG_TMP/server.csr" \
+      && printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+        >"$PG_TMP/server.ext" \
+      && openssl x509 -req -in "$PG_TMP/server.csr" -CA "$PG_TMP/ca.crt" -CAkey "$PG_TMP/ca.key" \
+        -CAcreateserial -days 2 -extfile "$PG_TMP/server.ext" -out "$PG_TMP/server.crt"
+  } >"$PG_TMP/openssl.log" 2>&1 || { cat "$PG_TMP/openssl.log" >&2; return 1; }
+  chmod 600 "$PG_TMP/server.key" "$PG_TMP/ca.key"
   local as=()
   if [ "$(id -u)" -eq 0 ]; then
     chown -R postgres "$PG_TMP"
@@ -127,11 +144,12 @@ start_test_postgres() {
     --auth=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$PG_TMP/initdb.log" 2>&1 \
     || { cat "$PG_TMP/initdb.log" >&2; return 1; }
   "${as[@]}" "$bin/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w \
-    -o "-p $port -k $PG_TMP -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" \
+    -o "-p $port -k $PG_TMP -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c ssl=on -c ssl_cert_file=$PG_TMP/server.crt -c ssl_key_file=$PG_TMP/server.key" \
     start >/dev/null || { cat "$PG_TMP/server.log" >&2; return 1; }
   PG_CTL_STOP=("${as[@]}" "$bin/pg_ctl" -D "$PG_TMP/data" -m immediate stop)
   export RINGLET_TEST_POSTGRES_URL="postgres://ringlet@127.0.0.1:$port/postgres"
   export RINGLET_TEST_POSTGRES_PASSWORD="$password"
+  export RINGLET_TEST_POSTGRES_CA="$PG_TMP/ca.crt"
 }
 
 stop_test_postgres() {

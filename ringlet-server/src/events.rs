@@ -6,7 +6,9 @@
 //!   no CPU while nothing changes): profiles created, changed or deleted by a CLI
 //!   (`profile-created`, `profile-updated`, `profile-deleted`, the core's shapes), and runs
 //!   started and ended anywhere (`run-started` / `run-ended` with the ledger's `run_id`, since
-//!   another process's agent pid is not known here), read from the usage ledger when it changes.
+//!   another process's agent pid is not known here), read from the usage ledger when it changes;
+//!   hook rules added or removed anywhere (`hooks-changed`, with the rules' directories: the
+//!   global `<config>/hooks/` and each profile's `hooks/`), so the Hooks page follows the CLI.
 //!
 //! One hub thread owns the watcher and a snapshot of what it has reported, so a change made
 //! through this server is reported once, whichever of its two paths (the facade's event, the
@@ -23,7 +25,7 @@ use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::stream::{Stream, StreamExt};
 use notify::{RecursiveMode, Watcher};
-use ringlet::{Event, Ringlet, UsageFilter};
+use ringlet::{Event, HOOKS_DIR, Ringlet, UsageFilter};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
@@ -116,6 +118,10 @@ struct Hub {
     watched: BTreeSet<String>,
     /// The runs followed: id → ended.
     runs: BTreeMap<i64, bool>,
+    /// The global hook rules' directory.
+    hooks_dir: PathBuf,
+    /// Every hook rule file with its modification time, as last reported.
+    hooks: BTreeMap<PathBuf, Option<SystemTime>>,
 }
 
 impl Hub {
@@ -135,9 +141,16 @@ impl Hub {
                 None
             }
         };
+        let hooks_dir = ringlet.paths().config_dir().join(HOOKS_DIR);
         if let Some(w) = watcher.as_mut() {
             let _ = std::fs::create_dir_all(&profiles_dir);
-            for dir in [ringlet.paths().data_dir(), profiles_dir.as_path()] {
+            // Created so it can be watched: the first `hooks add` would otherwise go unseen.
+            let _ = std::fs::create_dir_all(&hooks_dir);
+            for dir in [
+                ringlet.paths().data_dir(),
+                profiles_dir.as_path(),
+                hooks_dir.as_path(),
+            ] {
                 if let Err(e) = w.watch(dir, RecursiveMode::NonRecursive) {
                     crate::log::line(&format!("events: cannot watch {}: {e}", dir.display()));
                 }
@@ -151,11 +164,14 @@ impl Hub {
             profiles: BTreeMap::new(),
             watched: BTreeSet::new(),
             runs: BTreeMap::new(),
+            hooks_dir,
+            hooks: BTreeMap::new(),
         };
         // The starting point: nothing that exists now is news.
         hub.profiles = hub.scan_profiles();
         hub.watch_profiles();
         hub.runs = hub.scan_runs().unwrap_or_default();
+        hub.hooks = hub.scan_hooks();
         hub
     }
 
@@ -238,7 +254,8 @@ impl Hub {
     }
 
     /// Watches each profile's own directory (not its HOME, where agents write constantly), for
-    /// `profile.toml` edits.
+    /// `profile.toml` edits, and its `hooks/` directory when it has one (a profile's first hook
+    /// creates it, which the watch on the profile's directory sees).
     fn watch_profiles(&mut self) {
         let Some(watcher) = self.watcher.as_mut() else {
             return;
@@ -246,11 +263,43 @@ impl Hub {
         let wanted: BTreeSet<String> = self.profiles.keys().cloned().collect();
         for gone in self.watched.difference(&wanted) {
             let _ = watcher.unwatch(&self.profiles_dir.join(gone));
+            let _ = watcher.unwatch(&self.profiles_dir.join(gone).join(HOOKS_DIR));
         }
         for new in wanted.difference(&self.watched) {
             let _ = watcher.watch(&self.profiles_dir.join(new), RecursiveMode::NonRecursive);
         }
+        // Re-adding a watch is harmless, and a `hooks/` made since the last scan needs one.
+        for alias in &wanted {
+            let hooks = self.profiles_dir.join(alias).join(HOOKS_DIR);
+            if hooks.is_dir() {
+                let _ = watcher.watch(&hooks, RecursiveMode::NonRecursive);
+            }
+        }
         self.watched = wanted;
+    }
+
+    /// Every hook rule file (global and per profile) with its modification time.
+    fn scan_hooks(&self) -> BTreeMap<PathBuf, Option<SystemTime>> {
+        let mut dirs = vec![self.hooks_dir.clone()];
+        dirs.extend(
+            self.profiles
+                .keys()
+                .map(|alias| self.profiles_dir.join(alias).join(HOOKS_DIR)),
+        );
+        let mut out = BTreeMap::new();
+        for dir in dirs {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.filter_map(Result::ok) {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "toml") {
+                    let mtime = entry.metadata().and_then(|m| m.modified()).ok();
+                    out.insert(path, mtime);
+                }
+            }
+        }
+        out
     }
 
     /// The runs in the ledger, when there is one (opening it would create it).
@@ -286,6 +335,11 @@ impl Hub {
         self.profiles = now;
         self.watch_profiles();
         self.rescan_runs();
+        let hooks = self.scan_hooks();
+        if hooks != self.hooks {
+            self.hooks = hooks;
+            self.send(json!({"type": "hooks-changed"}));
+        }
     }
 
     fn rescan_runs(&mut self) {

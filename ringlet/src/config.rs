@@ -82,6 +82,10 @@ pub struct TeamConfig {
     /// Push in the background after every `profiles run` (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub push_after_run: Option<bool>,
+    /// PEM file of the CA (or the self-signed certificate) the team's Postgres presents, trusted
+    /// besides the Mozilla roots; relative to the config directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl TeamConfig {

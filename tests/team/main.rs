@@ -10,3 +10,4 @@ mod conformance;
 mod pg;
 mod push;
 mod serve;
+mod tls;

@@ -45,6 +45,7 @@ pub fn connect_as(schema: &str, machine: &str, user: &str) -> TeamConnect {
         schema: schema.into(),
         machine: machine.into(),
         user: user.into(),
+        ca_file: std::env::var_os("RINGLET_TEST_POSTGRES_CA").map(Into::into),
     }
 }
 

@@ -30,10 +30,14 @@ impl Machine {
         }
         let config = sb.ringlet_home().join("config/config.toml");
         std::fs::create_dir_all(config.parent().expect("dir")).expect("mkdir");
+        // The server's certificate, trusted as a team trusts its CA (tests/run.sh's has TLS).
+        let ca = std::env::var("RINGLET_TEST_POSTGRES_CA")
+            .map(|ca| format!("ca-file = \"{ca}\"\n"))
+            .unwrap_or_default();
         std::fs::write(
             &config,
             format!(
-                "[credentials]\nbackend = \"file\"\n\n[team]\nledger = \"{}\"\nschema = \"{schema}\"\nuser = \"{user}\"\n",
+                "[credentials]\nbackend = \"file\"\n\n[team]\nledger = \"{}\"\nschema = \"{schema}\"\nuser = \"{user}\"\n{ca}",
                 url()
             ),
         )

@@ -109,6 +109,28 @@ describe('agents, providers and hooks', () => {
     await page.context().close()
   })
 
+  test('hooks added and removed with the CLI show and go without a reload', async () => {
+    const page = await openPage(browser)
+    await signIn(page, server)
+    await page.getByRole('link', { name: 'Hooks' }).click()
+    await page.getByRole('status').filter({ hasText: 'live' }).waitFor()
+    const before = world.json(['hooks', 'list']).length
+    await eventually(async () => (await page.locator('tr[data-hook]').count()) === before, 5000, 'the hooks listed')
+    // A new profile's first hook creates its hooks/ directory: the server must see that too.
+    world.createProfile('late')
+    // (Wait for that event's reload to be over, so only the hook's own event can show the hook.)
+    await page.getByLabel('Profile').locator('option[value="late"]').waitFor({ state: 'attached' })
+    await new Promise((r) => setTimeout(r, 500))
+    const added = world.json(['hooks', 'add', 'late', '--on', 'stop', '--shell', 'true'])
+    const id = added.id ?? added.rule?.id
+    assert.ok(id, JSON.stringify(added))
+    await page.locator(`tr[data-hook="${id}"]`).waitFor({ timeout: 5000 })
+    world.ringlet(['hooks', 'remove', id])
+    await page.locator(`tr[data-hook="${id}"]`).waitFor({ state: 'detached', timeout: 5000 })
+    assert.deepEqual(page.problems, [])
+    await page.context().close()
+  })
+
   test('the header is keyboard navigable: the skip link first, then every page', async () => {
     const page = await openPage(browser)
     await signIn(page, server)

@@ -114,6 +114,11 @@ export const PROFILE_EVENTS = new Set([
   'usage-recorded', 'missed', 'ready',
 ])
 
+/** Events that change what `GET /api/hooks` answers (profiles: the form's profile choices). */
+export const HOOK_EVENTS = new Set([
+  'hooks-changed', 'profile-created', 'profile-deleted', 'missed', 'ready',
+])
+
 /** Calls `reload` at most every 300 ms while events keep coming. */
 export function debounce(reload: () => void, ms = 300): () => void {
   let timer: ReturnType<typeof setTimeout> | null = null

@@ -63,6 +63,10 @@ impl Ringlet {
                 .unwrap_or_else(|| DEFAULT_TEAM_SCHEMA.into()),
             machine: machine_id(self.paths())?,
             user: team.user.clone().unwrap_or_else(default_user),
+            ca_file: team
+                .ca_file
+                .as_ref()
+                .map(|f| self.paths().config_dir().join(f)),
         })
     }
 

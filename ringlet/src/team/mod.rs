@@ -10,6 +10,7 @@ mod identity;
 mod pg;
 mod push;
 mod schema;
+mod tls;
 
 pub use alerts::check_team_cost_thresholds;
 pub use identity::{MACHINE_ID_FILE, default_user, machine_id};

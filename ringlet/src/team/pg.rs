@@ -7,8 +7,11 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
+use postgres::config::SslMode;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Transaction};
+
+use super::tls::MakeRustls;
 use serde::{Deserialize, Serialize};
 
 use super::schema::MIGRATIONS;
@@ -43,6 +46,9 @@ pub struct TeamConnect {
     pub machine: String,
     /// The user name recorded with this machine's events.
     pub user: String,
+    /// PEM certificates trusted for the server's TLS certificate besides the Mozilla roots: the
+    /// team's own CA, or the server's self-signed certificate (`[team] ca-file`).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// A team report's grouping: every local grouping, plus by user and by machine.
@@ -138,7 +144,16 @@ impl PgUsageStore {
         }
         config.application_name("ringlet");
         config.connect_timeout(CONNECT_TIMEOUT);
-        let mut client = config.connect(NoTls).map_err(|e| fail(pg_message(&e)))?;
+        // `sslmode=disable` is the only way to a plain connection; otherwise the driver asks the
+        // server for TLS (`prefer`, its default, falls back to plain only when the server has
+        // no TLS at all) and the certificate is always verified (team/tls.rs).
+        let connected = if config.get_ssl_mode() == SslMode::Disable {
+            config.connect(NoTls)
+        } else {
+            let tls = MakeRustls::new(c.ca_file.as_deref()).map_err(fail)?;
+            config.connect(tls)
+        };
+        let mut client = connected.map_err(|e| fail(pg_message(&e)))?;
         // Only ASCII letters, digits and '_' (validated above): safe to quote as an identifier.
         let exists = client
             .query_opt(
@@ -1293,8 +1308,22 @@ fn pg_message(e: &postgres::Error) -> String {
         };
         return format!("{} ({code}){fix}", db.message());
     }
-    let text = e.to_string();
-    if e.is_closed() || text.contains("error connecting") || text.contains("timed out") {
+    // The driver's own text is generic ("error performing TLS handshake"); the cause says which
+    // certificate or name failed.
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if text.contains("TLS handshake") || text.contains("certificate") {
+        format!(
+            "{text}; the server's certificate must be valid for the URL's host and signed by a \
+             public CA or the one in [team] ca-file (or, on a trusted network only, add \
+             sslmode=disable to the URL)"
+        )
+    } else if e.is_closed() || text.contains("error connecting") || text.contains("timed out") {
         format!("{text}; check that the server in the URL is reachable and accepting connections")
     } else {
         text
