@@ -110,11 +110,12 @@ fn export_then_import_recreates_the_setup_and_lists_the_keys() {
 #[test]
 fn import_tells_an_agent_from_a_setup_file() {
     let sb = sandbox_with_profile();
-    // The log import keeps working (nothing to import from an empty HOME).
+    // The agent import keeps working (nothing to import from an empty HOME).
+    std::fs::create_dir_all(sb.root().join("user-home")).expect("the user's HOME");
     sb.run(["import", "claude", "--to", "work"]).ok();
     sb.run(["import", "claude"]).fails_with("pass --to PROFILE");
-    sb.run(["import", "claude", "--to", "work", "--dry-run"])
-        .fails_with("--dry-run, --rename and --skip-existing are for importing a setup file");
+    sb.run(["import", "claude", "--to", "work", "--rename", "a=b"])
+        .fails_with("--rename and --skip-existing are for importing a setup file");
     sb.run(["import", "backup"])
         .fails_with("no file 'backup', and it is not an agent either (");
     sb.run(["import", "./nope.json", "--to", "work"])
