@@ -88,12 +88,17 @@ impl State {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         })
         .with_no_client_auth();
+        // No Nagle: a request's head and body go in separate writes, and waiting for the ACK
+        // of the first (delayed up to 40 ms) would stall every request with a body.
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.enforce_http(false);
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
             .enable_http2()
-            .build();
+            .wrap_connector(http);
         let client = Client::builder(TokioExecutor::new()).build(connector);
         let guard = match (&events, budgets.is_empty()) {
             (Some(events), false) => Some(Guard::new(budgets, Arc::clone(&events.store))),
