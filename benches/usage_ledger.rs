@@ -318,7 +318,7 @@ fn by_day(root: &Path) {
             UsageGroup::Day,
         ),
         (
-            "by day, Asia/Kolkata (+05:30: 15-minute rollup)",
+            "by day, Asia/Kolkata (+05:30: hourly rollup, quarters of the cut hours)",
             year.clone().time_zone(zone("Asia/Kolkata")),
             UsageGroup::Day,
         ),
