@@ -569,11 +569,17 @@ fn an_unreadable_profile_is_left_out_of_the_listing_and_the_log_says_why() {
         .map(|p| p["alias"].clone())
         .collect();
     assert_eq!(aliases, [json!("good")]);
+    // The server's stderr is read by a thread of this test: the line may arrive a moment after
+    // the response.
+    let seen = |log: &str| {
+        log.contains("warning: profile 'bad' skipped") && log.contains("profile_unreadable")
+    };
+    let until = Instant::now() + Duration::from_secs(10);
+    while !seen(&server.log()) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let log = server.log();
-    assert!(
-        log.contains("warning: profile 'bad' skipped") && log.contains("profile_unreadable"),
-        "{log}"
-    );
+    assert!(seen(&log), "{log}");
 }
 
 #[test]
