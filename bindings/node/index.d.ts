@@ -119,6 +119,12 @@ export declare class Ringlet {
   /** Where prices come from now. */
   pricingStatus(): Promise<PricingStatus>
   /**
+   * Runs a profile's agent non-interactively on `prompt` (the agent's one-shot form, whatever
+   * the agent); resolves to its answer, exit code and output. `workingDir`: where the agent
+   * runs (default: this process's).
+   */
+  prompt(alias: string, prompt: string, workingDir?: string | undefined | null): Promise<PromptAnswer>
+  /**
    * What can go wrong on this machine, each check with its fix; `healthy` is false when one
    * failed.
    */
@@ -568,6 +574,17 @@ export interface ProfileUpdate {
   binary?: string
   /** Run the agent manifest's binary again. */
   clearBinary?: boolean
+}
+
+/**
+ * What `prompt()` got: the agent's answer (read from its output as its manifest says), its
+ * exit code, and everything it printed (each stream capped at 16 MiB).
+ */
+export interface PromptAnswer {
+  answer: string
+  exitCode: number
+  stdout: string
+  stderr: string
 }
 
 /** A provider: its endpoints (wire shape → base URL), auth and models. */

@@ -25,8 +25,9 @@ use crate::types::{
     AgentInfo, DoctorReport, FireReport, HookEntry, HookImportReport, HookTestReport,
     ImportCandidate, ImportProgress, ImportReport, ImportRequest, InitReport, LaunchPlan,
     MigrationReport, NewHook, NewProfile, Paths, PricingReport, PricingStatus, Profile,
-    ProfileUpdate, ProviderInfo, RingletOptions, RunOutcome, SetupImportOptions, SetupImportReport,
-    StartOptions, StatsReport, SyncReport, UsageEvent, UsageQuery, UsageReport, Warning,
+    ProfileUpdate, PromptAnswer, ProviderInfo, RingletOptions, RunOutcome, SetupImportOptions,
+    SetupImportReport, StartOptions, StatsReport, SyncReport, UsageEvent, UsageQuery, UsageReport,
+    Warning,
 };
 
 /// A JavaScript function called from the import's thread with one [`ImportProgress`]: not
@@ -402,6 +403,27 @@ impl Ringlet {
     pub fn pricing_status<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         let r = self.inner.clone();
         promise::<_, PricingStatus, _>(env, move || r.pricing_status())
+    }
+
+    /// Runs a profile's agent non-interactively on `prompt` (the agent's one-shot form, whatever
+    /// the agent); resolves to its answer, exit code and output. `workingDir`: where the agent
+    /// runs (default: this process's).
+    #[napi(ts_return_type = "Promise<PromptAnswer>")]
+    pub fn prompt<'env>(
+        &self,
+        env: &'env Env,
+        alias: String,
+        prompt: String,
+        working_dir: Option<String>,
+    ) -> Result<Object<'env>> {
+        let r = self.inner.clone();
+        promise::<_, PromptAnswer, _>(env, move || {
+            let mut options = ringlet::RunOptions::embedded();
+            if let Some(dir) = working_dir {
+                options = options.working_dir(dir);
+            }
+            r.prompt(&alias, &prompt, options)
+        })
     }
 
     /// What can go wrong on this machine, each check with its fix; `healthy` is false when one

@@ -976,6 +976,28 @@ impl From<ringlet::DoctorReport> for DoctorReport {
     }
 }
 
+/// What `prompt()` got: the agent's answer (read from its output as its manifest says), its
+/// exit code, and everything it printed (each stream capped at 16 MiB).
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct PromptAnswer {
+    pub answer: String,
+    pub exit_code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<ringlet::PromptAnswer> for PromptAnswer {
+    fn from(a: ringlet::PromptAnswer) -> Self {
+        Self {
+            answer: a.answer,
+            exit_code: a.exit_code,
+            stdout: a.stdout,
+            stderr: a.stderr,
+        }
+    }
+}
+
 /// Run statistics for one profile (or agent), or all of them.
 #[napi(object)]
 #[derive(Debug, Clone)]

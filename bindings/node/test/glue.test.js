@@ -164,6 +164,26 @@ test('run the fake agent and get its exit code', async () => {
   assert.equal((await r.profile('work')).metadata.totalRuns, 1)
 })
 
+test('prompt runs the agent\'s one-shot form and resolves to its answer', async () => {
+  const { home, r } = await open()
+  await makeProfile(r, 'work')
+  const record = path.join(home, 'record.json')
+  process.env.FAKE_AGENT_RECORD = record
+  let got
+  try {
+    got = await r.prompt('work', 'what is 2+2?', home)
+  } finally {
+    delete process.env.FAKE_AGENT_RECORD
+  }
+  assert.equal(got.exitCode, 0)
+  assert.deepEqual(Object.keys(got).sort(), ['answer', 'exitCode', 'stderr', 'stdout'])
+  const seen = JSON.parse(fs.readFileSync(record, 'utf8'))
+  // Claude's one-shot form: `-p PROMPT`, the prompt one argument.
+  assert.deepEqual(seen.argv.slice(0, 2), ['-p', 'what is 2+2?'])
+  assert.equal(seen.cwd, fs.realpathSync(home))
+  await assert.rejects(r.prompt('work', '   '), (err) => err.code === 'invalid_input')
+})
+
 test('typed errors: unknown profile, hostile alias, missing binary', async () => {
   const { r } = await open()
   await assert.rejects(r.planRun('nobody'), (err) => {

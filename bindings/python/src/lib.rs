@@ -307,6 +307,27 @@ impl PyRinglet {
         to_py(py, &outcome)
     }
 
+    /// Runs a profile's agent non-interactively on `prompt` (the agent's one-shot form, whatever
+    /// the agent) and returns `{"answer", "exit_code", "stdout", "stderr"}`; `working_dir`: where
+    /// the agent runs (default: this process's).
+    #[pyo3(signature = (alias, prompt, *, working_dir=None))]
+    fn prompt<'py>(
+        &self,
+        py: Python<'py>,
+        alias: &str,
+        prompt: &str,
+        working_dir: Option<PathBuf>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut options = RunOptions::embedded();
+        if let Some(dir) = working_dir {
+            options = options.working_dir(dir);
+        }
+        let answer = py
+            .detach(|| self.inner.prompt(alias, prompt, options))
+            .py_err()?;
+        to_py(py, &answer)
+    }
+
     /// Starts a profile's agent and returns its `RunHandle` without waiting. `io`: `"inherit"`
     /// (this process's streams), `"pty"` (a new terminal of `rows` × `cols`) or `"piped"`;
     /// `env`: `"inherit"` or `"clean"` (the core's allowlist), or `env_allow` (exactly those

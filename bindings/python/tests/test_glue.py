@@ -224,6 +224,23 @@ def test_run_fake_agent_returns_its_exit_code(
     assert r.profile("work")["metadata"]["total_runs"] == 1
 
 
+def test_prompt_runs_the_agents_one_shot_form(
+    r: ringlet.Ringlet, fake_agent: str, tmp_path, monkeypatch
+) -> None:
+    make_profile(r, "work", fake_agent)
+    record = tmp_path / "record.json"
+    monkeypatch.setenv("FAKE_AGENT_RECORD", str(record))
+    got = r.prompt("work", "what is 2+2?", working_dir=tmp_path)
+    assert got["exit_code"] == 0
+    assert set(got) == {"answer", "exit_code", "stdout", "stderr"}
+    seen = json.loads(record.read_text())
+    # Claude's one-shot form: `-p PROMPT`, the prompt one argument.
+    assert seen["argv"][:2] == ["-p", "what is 2+2?"]
+    assert seen["cwd"] == str(tmp_path)
+    with pytest.raises(ringlet.InvalidInputError):
+        r.prompt("work", "   ")
+
+
 def test_typed_errors(r: ringlet.Ringlet, fake_agent: str) -> None:
     with pytest.raises(ringlet.ProfileNotFound) as err:
         r.plan_run("nobody")

@@ -19,9 +19,10 @@ pub use crate::types::{
     AgentInfo, CredentialKey, DoctorCheck, DoctorReport, EnvEntry, FireReport, HookEntry,
     HookImportReport, HookTestReport, ImportCandidate, ImportProgress, ImportReport, ImportRequest,
     ImportSummary, InitReport, LaunchPlan, MigrationReport, NewHook, NewProfile, Paths,
-    PlannedFile, PricingReport, PricingStatus, Profile, ProfileSync, ProfileUpdate, ProviderInfo,
-    RunEnv, RunIo, RunOutcome, SecretEnv, SetupImportOptions, SetupImportReport, StartOptions,
-    StatsReport, StatsRow, SyncReport, UsageEvent, UsageQuery, UsageReport, UsageRow, Warning,
+    PlannedFile, PricingReport, PricingStatus, Profile, ProfileSync, ProfileUpdate, PromptAnswer,
+    ProviderInfo, RunEnv, RunIo, RunOutcome, SecretEnv, SetupImportOptions, SetupImportReport,
+    StartOptions, StatsReport, StatsRow, SyncReport, UsageEvent, UsageQuery, UsageReport, UsageRow,
+    Warning,
 };
 
 uniffi::setup_scaffolding!();
@@ -274,6 +275,23 @@ impl Ringlet {
     /// Where prices come from now.
     pub fn pricing_status(&self) -> Result<PricingStatus> {
         Ok(self.inner.pricing_status()?.into())
+    }
+
+    /// Runs a profile's agent non-interactively on `prompt` (the agent's one-shot form, whatever
+    /// the agent) and returns its answer, exit code and output. `working_dir`: where the agent
+    /// runs (default: this process's).
+    #[uniffi::method(default(working_dir = None))]
+    pub fn prompt(
+        &self,
+        alias: String,
+        prompt: String,
+        working_dir: Option<String>,
+    ) -> Result<PromptAnswer> {
+        let mut options = ringlet::RunOptions::embedded();
+        if let Some(dir) = working_dir {
+            options = options.working_dir(dir);
+        }
+        Ok(self.inner.prompt(&alias, &prompt, options)?.into())
     }
 
     /// What can go wrong on this machine, each check with its fix; `healthy` is false when one
@@ -547,6 +565,37 @@ mod tests {
             model: Some("MiniMax-M2".into()),
             ..NewProfile::default()
         }
+    }
+
+    /// `prompt` runs the agent's one-shot form (Claude's: `-p PROMPT`) and returns what it
+    /// answered: here an agent that answers with the prompt it was given.
+    #[cfg(unix)]
+    #[test]
+    fn prompt_runs_the_one_shot_form_and_returns_the_answer() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, r) = open();
+        let agent = dir.path().join("echo-agent");
+        std::fs::write(
+            &agent,
+            "#!/bin/sh\n[ \"$1\" = -p ] && printf 'answer: %s\\n' \"$2\"\n",
+        )
+        .expect("agent");
+        std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let new = NewProfile {
+            binary: Some(agent.display().to_string()),
+            ..req("work")
+        };
+        r.create_profile(new, Some("sk-test-swift".into()))
+            .expect("create");
+        let got = r
+            .prompt("work".into(), "what is 2+2?".into(), None)
+            .expect("prompt");
+        assert_eq!(got.exit_code, 0, "{got:?}");
+        assert_eq!(got.answer, "answer: what is 2+2?", "{got:?}");
+        assert!(
+            r.prompt("work".into(), "   ".into(), None).is_err(),
+            "an empty prompt is refused"
+        );
     }
 
     #[test]

@@ -902,6 +902,27 @@ pub struct DoctorCheck {
     pub fix: Option<String>,
 }
 
+/// What `prompt()` got: the agent's answer (read from its output as its manifest says), its
+/// exit code, and everything it printed (each stream capped at 16 MiB).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct PromptAnswer {
+    pub answer: String,
+    pub exit_code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<ringlet::PromptAnswer> for PromptAnswer {
+    fn from(a: ringlet::PromptAnswer) -> Self {
+        Self {
+            answer: a.answer,
+            exit_code: a.exit_code,
+            stdout: a.stdout,
+            stderr: a.stderr,
+        }
+    }
+}
+
 /// What `doctor()` found; `healthy` is false when a check failed.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct DoctorReport {

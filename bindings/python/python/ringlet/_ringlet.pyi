@@ -152,6 +152,13 @@ class LaunchPlan(TypedDict):
     files: list[PlannedFile]
     masked_env: list[EnvEntry]
 
+class PromptAnswer(TypedDict):
+    answer: str
+    """The agent's answer, read from its output as its manifest says."""
+    exit_code: int
+    stdout: str
+    stderr: str
+
 class RunOutcome(TypedDict):
     exit_code: int
     started_at: str
@@ -539,6 +546,9 @@ class Ringlet:
     ) -> DeleteReport: ...
     def plan_run(self, alias: str, args: list[str] = ...) -> LaunchPlan: ...
     def run(self, alias: str, args: list[str] = ...) -> RunOutcome: ...
+    def prompt(
+        self, alias: str, prompt: str, *, working_dir: str | PathLike[str] | None = ...
+    ) -> PromptAnswer: ...
     def start(
         self,
         alias: str,

@@ -1079,6 +1079,13 @@ public protocol RingletProtocol: AnyObject, Sendable {
     func profiles() throws  -> [Profile]
     
     /**
+     * Runs a profile's agent non-interactively on `prompt` (the agent's one-shot form, whatever
+     * the agent) and returns its answer, exit code and output. `working_dir`: where the agent
+     * runs (default: this process's).
+     */
+    func prompt(alias: String, prompt: String, workingDir: String?) throws  -> PromptAnswer
+    
+    /**
      * One provider.
      */
     func provider(id: String) throws  -> ProviderInfo
@@ -1577,6 +1584,23 @@ open func profiles()throws  -> [Profile]  {
         uniffiCallStatus in
     uniffi_ringlet_ffi_fn_method_ringlet_profiles(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Runs a profile's agent non-interactively on `prompt` (the agent's one-shot form, whatever
+     * the agent) and returns its answer, exit code and output. `working_dir`: where the agent
+     * runs (default: this process's).
+     */
+open func prompt(alias: String, prompt: String, workingDir: String? = nil)throws  -> PromptAnswer  {
+    return try  FfiConverterTypePromptAnswer_lift(try rustCallWithError(FfiConverterTypeRingletError_lift) {
+        uniffiCallStatus in
+    uniffi_ringlet_ffi_fn_method_ringlet_prompt(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(alias),
+        FfiConverterString.lower(prompt),
+        FfiConverterOptionString.lower(workingDir),uniffiCallStatus
     )
 })
 }
@@ -4594,6 +4618,72 @@ public func FfiConverterTypeProfileUpdate_lower(_ value: ProfileUpdate) -> RustB
 
 
 /**
+ * What `prompt()` got: the agent's answer (read from its output as its manifest says), its
+ * exit code, and everything it printed (each stream capped at 16 MiB).
+ */
+public struct PromptAnswer: Equatable, Hashable {
+    public var answer: String
+    public var exitCode: Int32
+    public var stdout: String
+    public var stderr: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(answer: String, exitCode: Int32, stdout: String, stderr: String) {
+        self.answer = answer
+        self.exitCode = exitCode
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PromptAnswer: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePromptAnswer: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PromptAnswer {
+        return
+            try PromptAnswer(
+                answer: FfiConverterString.read(from: &buf), 
+                exitCode: FfiConverterInt32.read(from: &buf), 
+                stdout: FfiConverterString.read(from: &buf), 
+                stderr: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PromptAnswer, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.answer, into: &buf)
+        FfiConverterInt32.write(value.exitCode, into: &buf)
+        FfiConverterString.write(value.stdout, into: &buf)
+        FfiConverterString.write(value.stderr, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePromptAnswer_lift(_ buf: RustBuffer) throws -> PromptAnswer {
+    return try FfiConverterTypePromptAnswer.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePromptAnswer_lower(_ value: PromptAnswer) -> RustBuffer {
+    return FfiConverterTypePromptAnswer.lower(value)
+}
+
+
+/**
  * A provider: its endpoints (name → wire shape → base URL), auth and models.
  */
 public struct ProviderInfo: Equatable, Hashable {
@@ -7438,6 +7528,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_profiles() != 18903) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_ringlet_ffi_checksum_method_ringlet_prompt() != 11605) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_ringlet_ffi_checksum_method_ringlet_provider() != 12085) {

@@ -424,6 +424,11 @@ RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_profile_home(uint64_t ptr, RustB
 RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_profiles(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_PROMPT
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_PROMPT
+RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_prompt(uint64_t ptr, RustBuffer alias, RustBuffer prompt, RustBuffer working_dir, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_PROVIDER
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_FN_METHOD_RINGLET_PROVIDER
 RustBuffer uniffi_ringlet_ffi_fn_method_ringlet_provider(uint64_t ptr, RustBuffer id, RustCallStatus *_Nonnull out_status
@@ -993,6 +998,12 @@ uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_profile_home(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_PROFILES
 #define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_PROFILES
 uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_profiles(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_PROMPT
+#define UNIFFI_FFIDEF_UNIFFI_RINGLET_FFI_CHECKSUM_METHOD_RINGLET_PROMPT
+uint16_t uniffi_ringlet_ffi_checksum_method_ringlet_prompt(void
     
 );
 #endif
