@@ -170,6 +170,7 @@ impl Hub {
         // The starting point: nothing that exists now is news.
         hub.profiles = hub.scan_profiles();
         hub.watch_profiles();
+        hub.watch_hook_dirs();
         hub.runs = hub.scan_runs().unwrap_or_default();
         hub.hooks = hub.scan_hooks();
         hub
@@ -254,8 +255,7 @@ impl Hub {
     }
 
     /// Watches each profile's own directory (not its HOME, where agents write constantly), for
-    /// `profile.toml` edits, and its `hooks/` directory when it has one (a profile's first hook
-    /// creates it, which the watch on the profile's directory sees).
+    /// `profile.toml` edits.
     fn watch_profiles(&mut self) {
         let Some(watcher) = self.watcher.as_mut() else {
             return;
@@ -268,14 +268,22 @@ impl Hub {
         for new in wanted.difference(&self.watched) {
             let _ = watcher.watch(&self.profiles_dir.join(new), RecursiveMode::NonRecursive);
         }
-        // Re-adding a watch is harmless, and a `hooks/` made since the last scan needs one.
-        for alias in &wanted {
+        self.watched = wanted;
+    }
+
+    /// Watches each profile's `hooks/` directory that exists. A profile's first hook creates
+    /// it, which the watch on the profile's directory sees, so this runs with each rescan (not
+    /// on every facade event); re-adding an existing watch is harmless.
+    fn watch_hook_dirs(&mut self) {
+        let Some(watcher) = self.watcher.as_mut() else {
+            return;
+        };
+        for alias in self.profiles.keys() {
             let hooks = self.profiles_dir.join(alias).join(HOOKS_DIR);
             if hooks.is_dir() {
                 let _ = watcher.watch(&hooks, RecursiveMode::NonRecursive);
             }
         }
-        self.watched = wanted;
     }
 
     /// Every hook rule file (global and per profile) with its modification time.
@@ -334,6 +342,7 @@ impl Hub {
         }
         self.profiles = now;
         self.watch_profiles();
+        self.watch_hook_dirs();
         self.rescan_runs();
         let hooks = self.scan_hooks();
         if hooks != self.hooks {

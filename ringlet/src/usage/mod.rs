@@ -62,9 +62,9 @@ pub(crate) use sqlite::{day_key, offset_sql};
 
 #[cfg(feature = "team")]
 pub(crate) use store::{SessionCell, fold_sessions};
-pub(crate) use wire_wins::{
-    WireWins, add_run as add_proxied_run, read_runs as proxied_runs, runs_file as proxied_runs_file,
-};
+#[cfg(feature = "proxy")]
+pub(crate) use wire_wins::add_run as add_proxied_run;
+pub(crate) use wire_wins::{WireWins, read_runs as proxied_runs, runs_file as proxied_runs_file};
 
 #[cfg(test)]
 pub(crate) mod tests {

@@ -6,10 +6,9 @@
 //! (`<data>/proxy/<alias>.runs`, one `start_ms end_ms` line per run), and a log import of such a
 //! profile leaves out the events inside them: the proxy's figures win.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::usage::store::{
     HourUsage, ImportState, RecordOutcome, RepriceOutcome, RunEnd, RunSession, RunStart,
     SessionUsage, UsageFilter, UsageGroup, UsageRow, UsageStore,
@@ -21,8 +20,12 @@ pub(crate) fn runs_file(data_dir: &Path, alias: &str) -> PathBuf {
     data_dir.join("proxy").join(format!("{alias}.runs"))
 }
 
-/// Adds one proxied run's time span (milliseconds since the epoch).
+/// Adds one proxied run's time span (milliseconds since the epoch). Only proxied runs (and the
+/// tests) write spans.
+#[cfg(any(feature = "proxy", test))]
 pub(crate) fn add_run(file: &Path, start_ms: i64, end_ms: i64) -> Result<()> {
+    use crate::error::Error;
+    use std::io::Write;
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
     }
@@ -183,6 +186,7 @@ mod tests {
 
     #[test]
     fn log_events_inside_proxied_runs_are_left_out_and_the_rest_kept() {
+        use std::io::Write;
         let dir = tempfile::tempdir().expect("dir");
         let file = runs_file(dir.path(), "p");
         assert!(read_runs(&file).is_empty());
